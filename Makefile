@@ -1,0 +1,117 @@
+# sluice: build, test and install.  See README.md.
+#   make            build bin/sluice and libexec/sluice/* in place
+#   make check      set up, build with ASan+UBSan, run every test
+#   make demo       set up, build, run the flagship example
+include config.mk
+
+LIB_SRC   = src/lib/xalloc.c src/lib/buf.c src/lib/json.c src/lib/digest.c \
+            src/lib/util.c
+LIB_OBJ   = $(LIB_SRC:.c=.o)
+LIB       = src/lib/libsluice.a
+
+SLUICE_SRC != ls src/sluice/*.c
+SLUICE_OBJ = $(SLUICE_SRC:.c=.o)
+COORD_OBJ  = $(filter-out src/sluice/main.o,$(SLUICE_OBJ))
+COORD      = src/sluice/libcoord.a
+
+# one stage per directory src/stages/NAME/ -> libexec/sluice/NAME
+STAGES    != ls src/stages 2>/dev/null
+STAGE_BIN  = $(STAGES:%=libexec/sluice/%)
+STAGE_SRC != ls src/stages/*/*.c 2>/dev/null
+STAGE_OBJ  = $(STAGE_SRC:.c=.o)
+# extra libraries per stage (only what each program uses)
+LIBS_introspect = -lsqlite3 -lpq
+
+UNIT_SRC  != ls test/unit/t-*.c 2>/dev/null
+UNIT_BIN   = $(UNIT_SRC:.c=)
+
+MAN1 != ls man/man1/*.1
+MAN5 != ls man/man5/*.5
+MAN7 != ls man/man7/*.7
+
+ALL_OBJ = $(LIB_OBJ) $(SLUICE_OBJ) $(STAGE_OBJ)
+
+all: bin/sluice $(STAGE_BIN)
+
+# rebuild everything when the compile line changes (SANITIZE, CFLAGS)
+.build-flags: FORCE
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' > .build-flags.new; \
+	if cmp -s .build-flags.new .build-flags; then rm -f .build-flags.new; \
+	else mv .build-flags.new .build-flags; fi
+FORCE:
+
+.SUFFIXES: .c .o
+.c.o:
+	$(CC) $(CPPFLAGS) $(CFLAGS) -MMD -MP -c -o $@ $<
+
+$(ALL_OBJ) $(UNIT_BIN): .build-flags
+
+$(LIB): $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $(LIB_OBJ)
+
+$(COORD): $(COORD_OBJ)
+	rm -f $@
+	ar rcs $@ $(COORD_OBJ)
+
+bin/sluice: src/sluice/main.o $(COORD) $(LIB)
+	@mkdir -p bin
+	$(CC) $(LDFLAGS) -o $@ src/sluice/main.o $(COORD) $(LIB) $(LDLIBS) -lm
+
+.SECONDEXPANSION:
+libexec/sluice/%: $$(patsubst %.c,%.o,$$(wildcard src/stages/%/*.c)) $(LIB)
+	@mkdir -p libexec/sluice
+	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LIBS_$*) $(LDLIBS) -lm
+
+test/unit/t-%: test/unit/t-%.c $(COORD) $(LIB)
+	$(CC) $(CPPFLAGS) -Isrc/sluice $(CFLAGS) $(LDFLAGS) -o $@ $< \
+	    $(COORD) $(LIB) $(LDLIBS) -lm
+
+unit: $(UNIT_BIN)
+
+deps:
+	@sh mk/deps.sh
+
+check: deps
+	$(MAKE) SANITIZE=address,undefined WERROR=-Werror all unit
+	$(MAKE) lint
+	sh mk/check.sh
+
+lint:
+	@sh mk/lint.sh
+
+demo: deps all
+	@sh mk/demo.sh
+
+install: all
+	mkdir -p $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBEXECDIR)/sluice \
+	    $(DESTDIR)$(MANPREFIX)/man1 $(DESTDIR)$(MANPREFIX)/man5 \
+	    $(DESTDIR)$(MANPREFIX)/man7 $(DESTDIR)$(DATADIR)
+	cp -f bin/sluice $(DESTDIR)$(BINDIR)/sluice
+	for s in $(STAGES); do \
+	    cp -f libexec/sluice/$$s $(DESTDIR)$(LIBEXECDIR)/sluice/$$s; done
+	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
+	cp -f $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/
+	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
+	cp -R examples $(DESTDIR)$(DATADIR)/
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/sluice
+	for s in $(STAGES); do rm -f $(DESTDIR)$(LIBEXECDIR)/sluice/$$s; done
+	-rmdir $(DESTDIR)$(LIBEXECDIR)/sluice
+	for m in $(MAN1) $(MAN5) $(MAN7); do \
+	    rm -f $(DESTDIR)$(MANPREFIX)/$${m#man/}; done
+	rm -rf $(DESTDIR)$(DATADIR)
+
+dist: clean
+	git archive --format=tar.gz --prefix=sluice-$(VERSION)/ \
+	    -o sluice-$(VERSION).tar.gz HEAD
+
+clean:
+	rm -f $(ALL_OBJ) $(ALL_OBJ:.o=.d) $(LIB) $(COORD) bin/sluice $(STAGE_BIN) \
+	    $(UNIT_BIN) .build-flags man/mandoc.db
+	rm -rf test/fuzz/*.o
+
+.PHONY: all deps check lint demo install uninstall dist clean unit FORCE
+
+-include $(ALL_OBJ:.o=.d)

@@ -1,0 +1,857 @@
+/*
+ * json.c: validating JSON reader (grammar check + jsmn tokens) and
+ * writer; see json.h.  Holds jsmn's code (JSMN_HEADER unset here only).
+ */
+#define JSON_IMPL
+#include <ctype.h>
+#include <err.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "json.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define JSON_MAXDEPTH	256
+
+struct vstate {
+	const char	*s;
+	size_t		 len;
+	size_t		 pos;
+	const char	*msg;
+	size_t		 errpos;
+};
+
+static void
+offset_pos(const char *text, size_t off, int line0, int *line, int *col)
+{
+	size_t	 i;
+	int	 l = line0, c = 1;
+
+	for (i = 0; i < off; i++) {
+		if (text[i] == '\n') {
+			l++;
+			c = 1;
+		} else if (((unsigned char)text[i] & 0xc0) != 0x80)
+			c++;
+	}
+	*line = l;
+	*col = c;
+}
+
+static int
+vfail(struct vstate *v, size_t pos, const char *msg)
+{
+	if (v->msg == NULL) {
+		v->msg = msg;
+		v->errpos = pos;
+	}
+	return -1;
+}
+
+static void
+vskipws(struct vstate *v)
+{
+	while (v->pos < v->len && (v->s[v->pos] == ' ' ||
+	    v->s[v->pos] == '\t' || v->s[v->pos] == '\n' ||
+	    v->s[v->pos] == '\r'))
+		v->pos++;
+}
+
+static int
+ishex(int c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+	    (c >= 'A' && c <= 'F');
+}
+
+static int
+vstring(struct vstate *v)
+{
+	size_t	 start = v->pos;
+	int	 i;
+
+	v->pos++;		/* opening quote */
+	for (;;) {
+		unsigned char c;
+
+		if (v->pos >= v->len)
+			return vfail(v, start, "unterminated string");
+		c = (unsigned char)v->s[v->pos];
+		if (c == '"') {
+			v->pos++;
+			return 0;
+		}
+		if (c < 0x20)
+			return vfail(v, v->pos, c == '\n' ?
+			    "unterminated string" :
+			    "control character in string");
+		if (c != '\\') {
+			v->pos++;
+			continue;
+		}
+		if (v->pos + 1 >= v->len)
+			return vfail(v, start, "unterminated string");
+		switch (v->s[v->pos + 1]) {
+		case '"': case '\\': case '/': case 'b': case 'f':
+		case 'n': case 'r': case 't':
+			v->pos += 2;
+			break;
+		case 'u':
+			for (i = 0; i < 4; i++)
+				if (v->pos + 2 + i >= v->len ||
+				    !ishex(v->s[v->pos + 2 + i]))
+					return vfail(v, v->pos,
+					    "invalid \\u escape");
+			if (strncmp(v->s + v->pos + 2, "0000", 4) == 0)
+				return vfail(v, v->pos,
+				    "NUL character (\\u0000) not allowed");
+			v->pos += 6;
+			break;
+		default:
+			return vfail(v, v->pos, "invalid escape in string");
+		}
+	}
+}
+
+static int
+isdigitc(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int
+vnumber(struct vstate *v)
+{
+	size_t	 start = v->pos;
+	const char *s = v->s;
+
+	if (v->pos < v->len && s[v->pos] == '-')
+		v->pos++;
+	if (v->pos >= v->len || !isdigitc(s[v->pos]))
+		return vfail(v, start, "invalid number");
+	if (s[v->pos] == '0')
+		v->pos++;
+	else
+		while (v->pos < v->len && isdigitc(s[v->pos]))
+			v->pos++;
+	if (v->pos < v->len && s[v->pos] == '.') {
+		v->pos++;
+		if (v->pos >= v->len || !isdigitc(s[v->pos]))
+			return vfail(v, start, "invalid number");
+		while (v->pos < v->len && isdigitc(s[v->pos]))
+			v->pos++;
+	}
+	if (v->pos < v->len && (s[v->pos] == 'e' || s[v->pos] == 'E')) {
+		v->pos++;
+		if (v->pos < v->len && (s[v->pos] == '+' || s[v->pos] == '-'))
+			v->pos++;
+		if (v->pos >= v->len || !isdigitc(s[v->pos]))
+			return vfail(v, start, "invalid number");
+		while (v->pos < v->len && isdigitc(s[v->pos]))
+			v->pos++;
+	}
+	if (v->pos < v->len && (isalnum((unsigned char)s[v->pos]) ||
+	    s[v->pos] == '.' || s[v->pos] == '_'))
+		return vfail(v, start, "invalid number");
+	return 0;
+}
+
+static int
+vliteral(struct vstate *v, const char *lit)
+{
+	size_t	 n = strlen(lit), start = v->pos;
+
+	if (v->len - v->pos < n || memcmp(v->s + v->pos, lit, n) != 0)
+		return vfail(v, start, "expected a JSON value");
+	v->pos += n;
+	if (v->pos < v->len && isalnum((unsigned char)v->s[v->pos]))
+		return vfail(v, start, "expected a JSON value");
+	return 0;
+}
+
+static int	vvalue(struct vstate *, int);
+
+static int
+vobject(struct vstate *v, int depth)
+{
+	v->pos++;
+	vskipws(v);
+	if (v->pos < v->len && v->s[v->pos] == '}') {
+		v->pos++;
+		return 0;
+	}
+	for (;;) {
+		vskipws(v);
+		if (v->pos >= v->len)
+			return vfail(v, v->pos, "unexpected end of input, "
+			    "expected '}'");
+		if (v->s[v->pos] != '"')
+			return vfail(v, v->pos, "expected a string key");
+		if (vstring(v) == -1)
+			return -1;
+		vskipws(v);
+		if (v->pos >= v->len || v->s[v->pos] != ':')
+			return vfail(v, v->pos, "expected ':' after key");
+		v->pos++;
+		if (vvalue(v, depth + 1) == -1)
+			return -1;
+		vskipws(v);
+		if (v->pos < v->len && v->s[v->pos] == ',') {
+			v->pos++;
+			vskipws(v);
+			if (v->pos < v->len && v->s[v->pos] == '}')
+				return vfail(v, v->pos, "trailing comma "
+				    "before '}'");
+			continue;
+		}
+		if (v->pos < v->len && v->s[v->pos] == '}') {
+			v->pos++;
+			return 0;
+		}
+		return vfail(v, v->pos, v->pos >= v->len ?
+		    "unexpected end of input, expected '}'" :
+		    "expected ',' or '}'");
+	}
+}
+
+static int
+varray(struct vstate *v, int depth)
+{
+	v->pos++;
+	vskipws(v);
+	if (v->pos < v->len && v->s[v->pos] == ']') {
+		v->pos++;
+		return 0;
+	}
+	for (;;) {
+		if (vvalue(v, depth + 1) == -1)
+			return -1;
+		vskipws(v);
+		if (v->pos < v->len && v->s[v->pos] == ',') {
+			v->pos++;
+			vskipws(v);
+			if (v->pos < v->len && v->s[v->pos] == ']')
+				return vfail(v, v->pos, "trailing comma "
+				    "before ']'");
+			continue;
+		}
+		if (v->pos < v->len && v->s[v->pos] == ']') {
+			v->pos++;
+			return 0;
+		}
+		return vfail(v, v->pos, v->pos >= v->len ?
+		    "unexpected end of input, expected ']'" :
+		    "expected ',' or ']'");
+	}
+}
+
+static int
+vvalue(struct vstate *v, int depth)
+{
+	if (depth > JSON_MAXDEPTH)
+		return vfail(v, v->pos, "nested too deeply");
+	vskipws(v);
+	if (v->pos >= v->len)
+		return vfail(v, v->pos, "unexpected end of input, "
+		    "expected a JSON value");
+	switch (v->s[v->pos]) {
+	case '{':
+		return vobject(v, depth);
+	case '[':
+		return varray(v, depth);
+	case '"':
+		return vstring(v);
+	case 't':
+		return vliteral(v, "true");
+	case 'f':
+		return vliteral(v, "false");
+	case 'n':
+		return vliteral(v, "null");
+	default:
+		if (v->s[v->pos] == '-' || isdigitc(v->s[v->pos]))
+			return vnumber(v);
+		return vfail(v, v->pos, "expected a JSON value");
+	}
+}
+
+static int
+fill_next(struct json *j, int t)
+{
+	int	 i = t + 1, n;
+
+	for (n = 0; n < j->tok[t].size; n++)
+		i = fill_next(j, i);
+	j->next[t] = i;
+	return i;
+}
+
+static int
+keycmp(const void *a, const void *b, void *arg)
+{
+	const struct json *j = arg;
+	const jsmntok_t *ta = &j->tok[*(const int *)a];
+	const jsmntok_t *tb = &j->tok[*(const int *)b];
+	int	 la = ta->end - ta->start, lb = tb->end - tb->start, r;
+
+	r = memcmp(j->text + ta->start, j->text + tb->start,
+	    (size_t)(la < lb ? la : lb));
+	if (r != 0)
+		return r;
+	if (la != lb)
+		return la < lb ? -1 : 1;
+	return *(const int *)a < *(const int *)b ? -1 : 1;
+}
+
+static int
+samekey(const struct json *j, int a, int b)
+{
+	const jsmntok_t *ta = &j->tok[a], *tb = &j->tok[b];
+
+	return ta->end - ta->start == tb->end - tb->start &&
+	    memcmp(j->text + ta->start, j->text + tb->start,
+	    (size_t)(ta->end - ta->start)) == 0;
+}
+
+/* Returns the second occurrence of the earliest duplicate key, or -1. */
+static int
+find_dupkey(struct json *j, int obj, int *first)
+{
+	int	 keys[16], *kv = keys, n = 0, k, v, i, best = -1;
+
+	if (j->tok[obj].size < 2)
+		return -1;
+	if (j->tok[obj].size > 16)
+		kv = xreallocarray(NULL, (size_t)j->tok[obj].size, sizeof(int));
+	JSON_FOREACH_MEMBER(j, obj, k, v)
+		kv[n++] = k;
+	(void)v;
+	if (n <= 16) {
+		int a, b;
+
+		for (b = 1; b < n && best == -1; b++)
+			for (a = 0; a < b; a++)
+				if (samekey(j, kv[a], kv[b])) {
+					best = kv[b];
+					*first = kv[a];
+					break;
+				}
+	} else {
+		qsort_r(kv, (size_t)n, sizeof(int), keycmp, j);
+		for (i = 1; i < n; i++)
+			if (samekey(j, kv[i - 1], kv[i]) &&
+			    (best == -1 || kv[i] < best)) {
+				best = kv[i];
+				*first = kv[i - 1];
+			}
+	}
+	if (kv != keys)
+		free(kv);
+	return best;
+}
+
+int
+json_parse(struct json *j, const char *name, const char *text, size_t len,
+    int line0)
+{
+	struct vstate	 v = { text, len, 0, NULL, 0 };
+	jsmn_parser	 p;
+	int		 r, t, line, col;
+
+	memset(j, 0, sizeof(*j));
+	j->name = name;
+	j->text = text;
+	j->len = len;
+	j->line0 = line0;
+	if (vvalue(&v, 0) == 0) {
+		vskipws(&v);
+		if (v.pos < len)
+			vfail(&v, v.pos, "unexpected text after the JSON value");
+	}
+	if (v.msg != NULL) {
+		offset_pos(text, v.errpos, line0, &line, &col);
+		snprintf(j->err, sizeof(j->err), "%s:%d:%d: %s", name, line,
+		    col, v.msg);
+		return -1;
+	}
+	j->cap = len / 8 + 16;
+	for (;;) {
+		j->tok = xreallocarray(j->tok, (size_t)j->cap,
+		    sizeof(jsmntok_t));
+		jsmn_init(&p);
+		r = jsmn_parse(&p, text, len, j->tok, (unsigned)j->cap);
+		if (r != JSMN_ERROR_NOMEM)
+			break;
+		j->cap *= 2;
+	}
+	if (r < 0) {		/* the validator should have caught it */
+		offset_pos(text, p.pos, line0, &line, &col);
+		snprintf(j->err, sizeof(j->err), "%s:%d:%d: malformed JSON",
+		    name, line, col);
+		json_free(j);
+		return -1;
+	}
+	j->ntok = r;
+	j->next = xreallocarray(NULL, (size_t)r + 1, sizeof(int));
+	fill_next(j, 0);
+	for (t = 0; t < j->ntok; t++) {
+		int dup, first = -1;
+
+		if (j->tok[t].type != JSMN_OBJECT)
+			continue;
+		if ((dup = find_dupkey(j, t, &first)) != -1) {
+			int fl, fc;
+
+			json_pos(j, first, &fl, &fc);
+			json_pos(j, dup, &line, &col);
+			snprintf(j->err, sizeof(j->err),
+			    "%s:%d:%d: duplicate key '%.*s' (first at %d:%d)",
+			    name, line, col,
+			    j->tok[dup].end - j->tok[dup].start,
+			    text + j->tok[dup].start, fl, fc);
+			json_free(j);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+void
+json_free(struct json *j)
+{
+	free(j->tok);
+	free(j->next);
+	j->tok = NULL;
+	j->next = NULL;
+	j->ntok = 0;
+}
+
+enum json_type
+json_type(const struct json *j, int t)
+{
+	if (t < 0 || t >= j->ntok)
+		return JSON_NONE;
+	switch (j->tok[t].type) {
+	case JSMN_OBJECT:
+		return JSON_OBJECT;
+	case JSMN_ARRAY:
+		return JSON_ARRAY;
+	case JSMN_STRING:
+		return JSON_STRING;
+	case JSMN_PRIMITIVE:
+		switch (j->text[j->tok[t].start]) {
+		case 't':
+			return JSON_TRUE;
+		case 'f':
+			return JSON_FALSE;
+		case 'n':
+			return JSON_NULL;
+		default:
+			return JSON_NUMBER;
+		}
+	default:
+		return JSON_NONE;
+	}
+}
+
+const char *
+json_typename(enum json_type t)
+{
+	switch (t) {
+	case JSON_OBJECT:
+		return "object";
+	case JSON_ARRAY:
+		return "array";
+	case JSON_STRING:
+		return "string";
+	case JSON_NUMBER:
+		return "number";
+	case JSON_TRUE:
+	case JSON_FALSE:
+		return "boolean";
+	case JSON_NULL:
+		return "null";
+	default:
+		return "nothing";
+	}
+}
+
+int
+json_next(const struct json *j, int t)
+{
+	return j->next[t];
+}
+
+static int
+raw_has_escape(const struct json *j, int t)
+{
+	return memchr(j->text + j->tok[t].start, '\\',
+	    (size_t)(j->tok[t].end - j->tok[t].start)) != NULL;
+}
+
+int
+json_eq(const struct json *j, int t, const char *s)
+{
+	size_t	 n = strlen(s);
+	struct buf b = { 0 };
+	int	 r;
+
+	if (j->tok[t].type != JSMN_STRING)
+		return 0;
+	if (!raw_has_escape(j, t))
+		return (size_t)(j->tok[t].end - j->tok[t].start) == n &&
+		    memcmp(j->text + j->tok[t].start, s, n) == 0;
+	json_str_buf(j, t, &b);
+	r = b.len == n && memcmp(b.data, s, n) == 0;
+	buf_free(&b);
+	return r;
+}
+
+int
+json_get(const struct json *j, int obj, const char *key)
+{
+	int	 k, v;
+
+	if (json_type(j, obj) != JSON_OBJECT)
+		return -1;
+	JSON_FOREACH_MEMBER(j, obj, k, v)
+		if (json_eq(j, k, key))
+			return v;
+	return -1;
+}
+
+static unsigned
+hex4(const char *p)
+{
+	unsigned v = 0;
+	int	 i;
+
+	for (i = 0; i < 4; i++) {
+		int c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else
+			v |= (unsigned)(c - 'A' + 10);
+	}
+	return v;
+}
+
+static void
+put_utf8(struct buf *b, unsigned cp)
+{
+	if (cp < 0x80)
+		buf_addc(b, (int)cp);
+	else if (cp < 0x800) {
+		buf_addc(b, (int)(0xc0 | (cp >> 6)));
+		buf_addc(b, (int)(0x80 | (cp & 0x3f)));
+	} else if (cp < 0x10000) {
+		buf_addc(b, (int)(0xe0 | (cp >> 12)));
+		buf_addc(b, (int)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_addc(b, (int)(0x80 | (cp & 0x3f)));
+	} else {
+		buf_addc(b, (int)(0xf0 | (cp >> 18)));
+		buf_addc(b, (int)(0x80 | ((cp >> 12) & 0x3f)));
+		buf_addc(b, (int)(0x80 | ((cp >> 6) & 0x3f)));
+		buf_addc(b, (int)(0x80 | (cp & 0x3f)));
+	}
+}
+
+void
+json_str_buf(const struct json *j, int t, struct buf *b)
+{
+	const char *p = j->text + j->tok[t].start;
+	const char *e = j->text + j->tok[t].end;
+
+	if (j->tok[t].type != JSMN_STRING) {
+		buf_add(b, p, (size_t)(e - p));
+		return;
+	}
+	buf_grow(b, (size_t)(e - p));
+	while (p < e) {
+		const char *q = p;
+
+		while (q < e && *q != '\\')
+			q++;
+		buf_add(b, p, (size_t)(q - p));
+		if (q >= e)
+			break;
+		p = q + 2;
+		switch (q[1]) {
+		case 'b': buf_addc(b, '\b'); break;
+		case 'f': buf_addc(b, '\f'); break;
+		case 'n': buf_addc(b, '\n'); break;
+		case 'r': buf_addc(b, '\r'); break;
+		case 't': buf_addc(b, '\t'); break;
+		case 'u': {
+			unsigned cp = hex4(q + 2);
+
+			p = q + 6;
+			if (cp >= 0xd800 && cp < 0xdc00 && e - p >= 6 &&
+			    p[0] == '\\' && p[1] == 'u') {
+				unsigned lo = hex4(p + 2);
+
+				if (lo >= 0xdc00 && lo < 0xe000) {
+					cp = 0x10000 + ((cp - 0xd800) << 10) +
+					    (lo - 0xdc00);
+					p += 6;
+				}
+			}
+			if (cp >= 0xd800 && cp < 0xe000)
+				cp = 0xfffd;
+			put_utf8(b, cp);
+			break;
+		}
+		default:
+			buf_addc(b, q[1]);
+		}
+	}
+	buf_cstr(b);
+}
+
+char *
+json_str(const struct json *j, int t)
+{
+	struct buf b = { 0 };
+
+	json_str_buf(j, t, &b);
+	return buf_steal(&b);
+}
+
+int
+json_int(const struct json *j, int t, long long *out)
+{
+	char	 tmp[32], *end;
+	int	 n;
+	long long v;
+
+	if (json_type(j, t) != JSON_NUMBER)
+		return -1;
+	n = j->tok[t].end - j->tok[t].start;
+	if (n <= 0 || n >= (int)sizeof(tmp))
+		return -1;
+	memcpy(tmp, j->text + j->tok[t].start, (size_t)n);
+	tmp[n] = '\0';
+	errno = 0;
+	v = strtoll(tmp, &end, 10);
+	if (errno != 0 || *end != '\0')
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int
+json_num(const struct json *j, int t, double *out)
+{
+	char	 tmp[64], *end;
+	int	 n;
+
+	if (json_type(j, t) != JSON_NUMBER)
+		return -1;
+	n = j->tok[t].end - j->tok[t].start;
+	if (n <= 0 || n >= (int)sizeof(tmp))
+		return -1;
+	memcpy(tmp, j->text + j->tok[t].start, (size_t)n);
+	tmp[n] = '\0';
+	*out = strtod(tmp, &end);
+	return *end == '\0' && isfinite(*out) ? 0 : -1;
+}
+
+void
+json_pos(const struct json *j, int t, int *line, int *col)
+{
+	size_t	 off = 0;
+
+	if (t >= 0 && t < j->ntok) {
+		off = (size_t)j->tok[t].start;
+		if (j->tok[t].type == JSMN_STRING && off > 0)
+			off--;		/* point at the opening quote */
+	}
+	offset_pos(j->text, off, j->line0, line, col);
+}
+
+int
+json_loc(const struct json *j, int t, char *out, size_t sz)
+{
+	int	 line, col;
+
+	json_pos(j, t, &line, &col);
+	return snprintf(out, sz, "%s:%d:%d", j->name, line, col);
+}
+
+void
+json_errx(const struct json *j, int t, const char *fmt, ...)
+{
+	char	 loc[1024], msg[1024];
+	va_list	 ap;
+
+	json_loc(j, t, loc, sizeof(loc));
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	errx(EX_DATAERR, "%s: %s", loc, msg);
+}
+
+/* writer */
+
+void
+jw_init(struct jw *w, struct buf *b)
+{
+	memset(w, 0, sizeof(*w));
+	w->b = b;
+}
+
+static void
+jw_sep(struct jw *w)
+{
+	if (w->comma[w->depth])
+		buf_addc(w->b, ',');
+	w->comma[w->depth] = 1;
+}
+
+static void
+jw_open(struct jw *w, int c)
+{
+	jw_sep(w);
+	buf_addc(w->b, c);
+	if (w->depth + 1 >= (int)sizeof(w->comma))
+		errx(EX_SOFTWARE, "JSON writer nested too deeply");
+	w->comma[++w->depth] = 0;
+}
+
+void
+jw_obj(struct jw *w)
+{
+	jw_open(w, '{');
+}
+
+void
+jw_arr(struct jw *w)
+{
+	jw_open(w, '[');
+}
+
+void
+jw_obj_end(struct jw *w)
+{
+	w->depth--;
+	buf_addc(w->b, '}');
+}
+
+void
+jw_arr_end(struct jw *w)
+{
+	w->depth--;
+	buf_addc(w->b, ']');
+}
+
+void
+json_escape(struct buf *b, const char *s, size_t n)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t	 i, run = 0;
+
+	buf_grow(b, n + 2);
+	buf_addc(b, '"');
+	for (i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c != '"' && c != '\\')
+			continue;
+		buf_add(b, s + run, i - run);
+		run = i + 1;
+		switch (c) {
+		case '"': buf_add(b, "\\\"", 2); break;
+		case '\\': buf_add(b, "\\\\", 2); break;
+		case '\n': buf_add(b, "\\n", 2); break;
+		case '\r': buf_add(b, "\\r", 2); break;
+		case '\t': buf_add(b, "\\t", 2); break;
+		case '\b': buf_add(b, "\\b", 2); break;
+		case '\f': buf_add(b, "\\f", 2); break;
+		default:
+			buf_add(b, "\\u00", 4);
+			buf_addc(b, hex[c >> 4]);
+			buf_addc(b, hex[c & 15]);
+		}
+	}
+	buf_add(b, s + run, n - run);
+	buf_addc(b, '"');
+}
+
+void
+jw_key(struct jw *w, const char *k)
+{
+	jw_sep(w);
+	json_escape(w->b, k, strlen(k));
+	buf_addc(w->b, ':');
+	w->comma[w->depth] = 0;		/* the value follows without comma */
+}
+
+void
+jw_strn(struct jw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	json_escape(w->b, s, n);
+}
+
+void
+jw_str(struct jw *w, const char *s)
+{
+	if (s == NULL)
+		jw_null(w);
+	else
+		jw_strn(w, s, strlen(s));
+}
+
+void
+jw_int(struct jw *w, long long v)
+{
+	jw_sep(w);
+	buf_printf(w->b, "%lld", v);
+}
+
+void
+jw_uint(struct jw *w, unsigned long long v)
+{
+	jw_sep(w);
+	buf_printf(w->b, "%llu", v);
+}
+
+void
+jw_double(struct jw *w, double v)
+{
+	jw_sep(w);
+	if (!isfinite(v))
+		buf_adds(w->b, "null");
+	else
+		buf_printf(w->b, "%.6g", v);
+}
+
+void
+jw_bool(struct jw *w, int v)
+{
+	jw_sep(w);
+	buf_adds(w->b, v ? "true" : "false");
+}
+
+void
+jw_null(struct jw *w)
+{
+	jw_sep(w);
+	buf_adds(w->b, "null");
+}
+
+void
+jw_raw(struct jw *w, const char *s, size_t n)
+{
+	jw_sep(w);
+	buf_add(w->b, s, n);
+}

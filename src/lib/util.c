@@ -1,0 +1,196 @@
+/* util.c: clocks, units, suggestions and fd helpers; see util.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "util.h"
+#include "banned.h"
+
+int64_t
+mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+int64_t
+real_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* a non-negative decimal number followed by a unit from the table */
+static int64_t
+parse_unit(const char *s, const char *const *units, const double *scale,
+    int nunits, int unit_required)
+{
+	char	*end;
+	double	 v;
+	int	 i;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno != 0 || end == s || !isfinite(v))
+		return -1;
+	if (*end == '\0') {
+		if (unit_required)
+			return -1;
+		return v > 9.2e18 ? -1 : (int64_t)v;
+	}
+	for (i = 0; i < nunits; i++)
+		if (strcmp(end, units[i]) == 0) {
+			v *= scale[i];
+			if (v > 9.2e18)
+				return -1;
+			return (int64_t)llround(v);
+		}
+	return -1;
+}
+
+int64_t
+parse_duration_ns(const char *s)
+{
+	static const char *const u[] = { "ns", "us", "ms", "s", "m", "h" };
+	static const double sc[] = { 1, 1e3, 1e6, 1e9, 60e9, 3600e9 };
+
+	return parse_unit(s, u, sc, 6, 1);
+}
+
+int64_t
+parse_size(const char *s)
+{
+	static const char *const u[] = { "B", "K", "KB", "KiB", "M", "MB",
+	    "MiB", "G", "GB", "GiB", "T", "TB", "TiB" };
+	static const double sc[] = { 1, 1024.0, 1024.0, 1024.0, 1048576.0,
+	    1048576.0, 1048576.0, 1073741824.0, 1073741824.0, 1073741824.0,
+	    1099511627776.0, 1099511627776.0, 1099511627776.0 };
+
+	return parse_unit(s, u, sc, 13, 0);
+}
+
+void
+fmt_duration(int64_t ns, char *out, size_t sz)
+{
+	double	 s = (double)ns / 1e9;
+
+	if (ns < 0)
+		snprintf(out, sz, "-");
+	else if (ns < 1000000)
+		snprintf(out, sz, "%.0fus", (double)ns / 1e3);
+	else if (ns < 1000000000)
+		snprintf(out, sz, "%.0fms", (double)ns / 1e6);
+	else if (s < 60)
+		snprintf(out, sz, "%.2fs", s);
+	else
+		snprintf(out, sz, "%dm%02ds", (int)(s / 60), (int)s % 60);
+}
+
+void
+fmt_size(int64_t n, char *out, size_t sz)
+{
+	if (n < 1024)
+		snprintf(out, sz, "%lldB", (long long)n);
+	else if (n < 1048576)
+		snprintf(out, sz, "%.1fK", (double)n / 1024);
+	else if (n < 1073741824)
+		snprintf(out, sz, "%.1fM", (double)n / 1048576);
+	else
+		snprintf(out, sz, "%.1fG", (double)n / 1073741824);
+}
+
+static size_t
+edit_distance(const char *a, const char *b)
+{
+	size_t	 la = strlen(a), lb = strlen(b), i, k;
+	size_t	 row[64], diag, tmp;
+
+	if (la >= 64 || lb >= 64)
+		return SIZE_MAX;
+	for (k = 0; k <= lb; k++)
+		row[k] = k;
+	for (i = 1; i <= la; i++) {
+		diag = row[0];
+		row[0] = i;
+		for (k = 1; k <= lb; k++) {
+			tmp = row[k];
+			row[k] = diag + (a[i - 1] != b[k - 1]);
+			if (row[k - 1] + 1 < row[k])
+				row[k] = row[k - 1] + 1;
+			if (tmp + 1 < row[k])
+				row[k] = tmp + 1;
+			diag = tmp;
+		}
+	}
+	return row[lb];
+}
+
+const char *
+nearest_name(const char *w, const char *const *cand, size_t n)
+{
+	size_t	 i, d, best = SIZE_MAX, limit;
+	const char *r = NULL;
+
+	limit = strlen(w) / 3 + 1;
+	if (limit < 2)
+		limit = 2;
+	for (i = 0; i < n; i++) {
+		d = edit_distance(w, cand[i]);
+		if (d < best) {
+			best = d;
+			r = cand[i];
+		}
+	}
+	return best <= limit ? r : NULL;
+}
+
+int
+set_nonblock(int fd, int on)
+{
+	int	 fl;
+
+	if ((fl = fcntl(fd, F_GETFL)) == -1)
+		return -1;
+	fl = on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK;
+	return fcntl(fd, F_SETFL, fl);
+}
+
+int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = write(fd, c, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+void
+fd_sanitize_std(void)
+{
+	int	 fd;
+
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
+		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+			_exit(71);
+}

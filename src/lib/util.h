@@ -1,0 +1,31 @@
+/*
+ * util.h: small helpers shared by the coordinator and the stages:
+ * clocks, duration and size parsing and printing, nearest-name
+ * suggestions, and fd utilities.  No allocation unless noted.
+ */
+#ifndef UTIL_H
+#define UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+int64_t	 mono_ns(void);			/* CLOCK_MONOTONIC */
+int64_t	 real_ns(void);			/* CLOCK_REALTIME */
+
+/* "150ms", "2s", "1.5m", "1h", "250us": -1 when it does not parse */
+int64_t	 parse_duration_ns(const char *);
+/* "256M", "1G", "512K", "1024", "2GiB": -1 when it does not parse */
+int64_t	 parse_size(const char *);
+/* "1.23s", "45ms", "2m03s" */
+void	 fmt_duration(int64_t, char *, size_t);
+/* "3.1M", "512K", "17B" */
+void	 fmt_size(int64_t, char *, size_t);
+
+/* closest of n candidates within a small edit distance, else NULL */
+const char *nearest_name(const char *, const char *const *, size_t);
+
+int	 set_nonblock(int, int);
+int	 write_all(int, const void *, size_t);	/* -1 and errno */
+void	 fd_sanitize_std(void);		/* open /dev/null on closed 0-2 */
+
+#endif
