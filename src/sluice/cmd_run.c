@@ -1,0 +1,111 @@
+/*
+ * cmd_run.c: `sluice run`: options, pipeline loading, dry run; the run
+ * itself is engine_run() in loop.c.
+ */
+#include <err.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+
+#include "cmd.h"
+#include "run.h"
+#include "util.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static void
+dry_run(struct pipeline *p, int jobs)
+{
+	size_t	 i;
+
+	printf("%s: dry run, jobs %d; would run:\n", p->name, jobs);
+	for (i = 0; i < p->nstages; i++)
+		describe_stage(stdout, p, &p->stages[p->order[i]]);
+}
+
+int
+cmd_run(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "dry-run", no_argument, NULL, 'n' },
+		{ "grace", required_argument, NULL, 'G' },
+		{ "jobs", required_argument, NULL, 'j' },
+		{ "keep-going", no_argument, NULL, 'k' },
+		{ "profile", required_argument, NULL, 'P' },
+		{ "quiet", no_argument, NULL, 'q' },
+		{ "state-dir", required_argument, NULL, 'S' },
+		{ "trace", required_argument, NULL, 'T' },
+		{ "usage", no_argument, NULL, 'U' },
+		{ "help", no_argument, NULL, 'U' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct load_opts lo = { 0 };
+	struct run_opts o = { 0 };
+	struct pipeline *p;
+	const char *errstr;
+	int	 c, rc;
+
+	o.jobs = -1;
+	o.grace_ns = 2000000000LL;
+	while ((c = getopt_long(argc, argv, "+D:j:knqv", longopts, NULL)) !=
+	    -1) {
+		switch (c) {
+		case 'D':
+			lo.defines = xreallocarray(lo.defines, lo.ndefines + 1,
+			    sizeof(char *));
+			lo.defines[lo.ndefines++] = optarg;
+			break;
+		case 'G':
+			if ((o.grace_ns = parse_duration_ns(optarg)) < 0)
+				errx(EX_USAGE, "--grace expects a duration such "
+				    "as \"2s\" or \"500ms\", found '%s'", optarg);
+			break;
+		case 'j':
+			o.jobs = (int)strtonum(optarg, 0, 100000, &errstr);
+			if (errstr != NULL)
+				errx(EX_USAGE, "-j expects a number of jobs "
+				    "from 0 to 100000, found '%s'", optarg);
+			break;
+		case 'k':
+			o.keep_going = 1;
+			break;
+		case 'n':
+			o.dry_run = 1;
+			break;
+		case 'P':
+			lo.profile = optarg;
+			break;
+		case 'q':
+			o.quiet = 1;
+			o.verbose = 0;
+			break;
+		case 'S':
+			o.state_dir = optarg;
+			break;
+		case 'T':
+			o.trace = optarg;
+			break;
+		case 'v':
+			o.verbose = 1;
+			o.quiet = 0;
+			break;
+		default:
+			cmd_usage(argv[0]);
+		}
+	}
+	if (argc - optind != 1)
+		cmd_usage(argv[0]);
+	p = pipeline_load(argv[optind], &lo);
+	free(lo.defines);
+	if (o.dry_run) {
+		dry_run(p, o.jobs >= 0 ? o.jobs : p->jobs);
+		pipeline_free(p);
+		return 0;
+	}
+	rc = engine_run(p, &o);
+	pipeline_free(p);
+	return rc;
+}

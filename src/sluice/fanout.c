@@ -1,0 +1,354 @@
+/*
+ * fanout.c: moving bytes from a producer's stdout to its consumers'
+ * ports (fan-out) and from a port's producers, in order, to the
+ * consumer (fan-in, and sluice's stdout in sink order).
+ *
+ * A producer is always read, so one slow consumer never stalls the
+ * others (dgsh's lesson): while every outlet keeps up, bytes go by
+ * tee(2)/splice(2) without a copy into user space; an outlet that falls
+ * behind, or a segment that is not yet its port's turn, gets its own
+ * queue (memory, then a spill file).  Plain one-to-one pipes never come
+ * here: the producer writes into the consumer's pipe itself.
+ * Linux-only calls (tee, splice, FIONREAD) live in this file.
+ */
+#include <sys/ioctl.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "banned.h"
+
+#define PUMP_MAX	(1 << 20)	/* bytes per call, then poll again */
+
+static struct rport *
+outlet_port(struct engine *E, const struct rstage *P, size_t i,
+    struct seg **segp)
+{
+	const struct outlet *o = &P->outlets[i];
+	struct rport *pt;
+
+	if (o->stage == -1)
+		pt = &E->out;
+	else
+		pt = &E->rs[o->stage].ports[o->port];
+	*segp = &pt->segs[o->seg];
+	return pt;
+}
+
+/* sinks write to sluice's stdout: their outlet is E->out, segment k */
+static size_t
+noutlets(const struct rstage *P)
+{
+	return P->noutlets;
+}
+
+/* can bytes go straight into this outlet's pipe now? */
+static int
+outlet_fast(const struct rstage *P, const struct rport *pt,
+    const struct seg *sg)
+{
+	return !P->hold && pt->w != -1 && !pt->closed && pt->is_pipe &&
+	    &pt->segs[pt->cur] == sg && queue_pending(&sg->q) == 0 &&
+	    !sg->q.keep;
+}
+
+static int
+outlet_open(const struct rport *pt)
+{
+	return !pt->closed;
+}
+
+void
+fanout_port_close(struct engine *E, struct rport *pt)
+{
+	size_t	 i;
+
+	if (pt->w != -1 && !pt->is_stdout)
+		close(pt->w);
+	pt->w = -1;
+	pt->closed = 1;
+	for (i = 0; i < pt->nseg; i++)
+		queue_free(&pt->segs[i].q);
+}
+
+/* the port's current segment is finished: move on, close at the end */
+static void
+port_advance(struct engine *E, struct rport *pt)
+{
+	while (pt->cur < pt->nseg && pt->segs[pt->cur].eof &&
+	    queue_pending(&pt->segs[pt->cur].q) == 0)
+		pt->cur++;
+	if (pt->cur == pt->nseg && pt->w != -1) {
+		if (!pt->is_stdout)
+			close(pt->w);
+		pt->w = -1;
+	}
+}
+
+int
+fanout_port_wants_out(const struct rport *pt)
+{
+	return pt->w != -1 && !pt->closed && pt->cur < pt->nseg &&
+	    queue_pending(&pt->segs[pt->cur].q) > 0;
+}
+
+/* write what the current segment has queued; called on POLLOUT */
+void
+fanout_port_write(struct engine *E, struct rport *pt)
+{
+	size_t	 moved = 0;
+
+	while (fanout_port_wants_out(pt) && moved < PUMP_MAX) {
+		struct seg *sg = &pt->segs[pt->cur];
+		const char *p;
+		size_t	 n;
+		ssize_t	 w;
+
+		n = queue_peek(&sg->q, &p, E->iobuf, sizeof(E->iobuf));
+		if (pt->is_stdout && pt->is_pipe && n > PIPE_BUF)
+			n = PIPE_BUF;	/* blocking fd: one POLLOUT's worth */
+		w = write(pt->w, p, n);
+		if (w == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			if (errno == EPIPE) {
+				fanout_port_close(E, pt);
+				return;
+			}
+			err(EX_OSERR, "write to a stage");
+		}
+		queue_consume(&sg->q, (size_t)w);
+		moved += (size_t)w;
+		if (pt->is_stdout && pt->is_pipe)
+			break;
+		if (queue_pending(&sg->q) == 0 && sg->eof)
+			port_advance(E, pt);
+	}
+	port_advance(E, pt);
+}
+
+/* copy n bytes to an outlet: straight into its pipe if its turn, else
+ * into its queue */
+static void
+outlet_put(struct engine *E, struct rstage *P, struct rport *pt,
+    struct seg *sg, const char *p, size_t n)
+{
+	ssize_t	 w = 0;
+
+	if (!outlet_open(pt))
+		return;
+	if (!P->hold && pt->w != -1 && &pt->segs[pt->cur] == sg &&
+	    queue_pending(&sg->q) == 0 && !(pt->is_stdout && pt->is_pipe)) {
+		do
+			w = write(pt->w, p, n);
+		while (w == -1 && errno == EINTR);
+		if (w == -1) {
+			if (errno == EPIPE) {
+				fanout_port_close(E, pt);
+				return;
+			}
+			if (errno != EAGAIN)
+				err(EX_OSERR, "write to a stage");
+			w = 0;
+		}
+		if (sg->q.keep) {	/* a retried consumer replays it */
+			queue_append(&sg->q, p, (size_t)w);
+			queue_consume(&sg->q, (size_t)w);
+		}
+	}
+	if ((size_t)w < n)
+		queue_append(&sg->q, p + w, n - (size_t)w);
+}
+
+/* all outlets closed by their readers: let the producer see EPIPE */
+static int
+all_closed(struct engine *E, struct rstage *P)
+{
+	size_t	 i;
+	struct seg *sg;
+
+	for (i = 0; i < noutlets(P); i++)
+		if (outlet_open(outlet_port(E, P, i, &sg)))
+			return 0;
+	return 1;
+}
+
+/* zero-copy: the producer's bytes into every fast outlet, 0 if it
+ * cannot (some outlet lags, or nothing fast); -1 at EOF */
+static ssize_t
+pump_zero_copy(struct engine *E, struct rstage *P)
+{
+	struct rport *fast[64];
+	ssize_t	 m[64], n, most = 0;
+	struct seg *sg;
+	size_t	 i, nfast = 0, nout = noutlets(P);
+	int	 avail = 0;
+
+	if (P->hold)
+		return 0;
+	for (i = 0; i < nout; i++) {
+		struct rport *pt = outlet_port(E, P, i, &sg);
+
+		if (!outlet_open(pt))
+			continue;
+		if (!outlet_fast(P, pt, sg) || nfast == 64)
+			return 0;
+		fast[nfast++] = pt;
+	}
+	if (nfast == 0)
+		return 0;
+	if (nfast == 1) {
+		n = splice(P->out_r, NULL, fast[0]->w, NULL, PUMP_MAX,
+		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+		if (n == 0)
+			return -1;
+		if (n > 0)
+			return n;
+		if (errno == EPIPE) {
+			fanout_port_close(E, fast[0]);
+			return 1;
+		}
+		return 0;	/* full, or no data: take the copy path */
+	}
+	if (ioctl(P->out_r, FIONREAD, &avail) == -1 || avail <= 0)
+		return 0;	/* EOF or unknown: the copy path tells */
+	for (i = 0; i < nfast; i++) {
+		m[i] = tee(P->out_r, fast[i]->w, (size_t)avail,
+		    SPLICE_F_NONBLOCK);
+		if (m[i] == -1) {
+			if (errno == EPIPE)
+				fanout_port_close(E, fast[i]);
+			else if (errno != EAGAIN)
+				err(EX_OSERR, "tee");
+			m[i] = 0;
+		}
+		if (m[i] > most)
+			most = m[i];
+	}
+	if (most == 0)
+		return 0;
+	for (i = 0; i < nfast; i++)
+		if (m[i] < most && !fast[i]->closed)
+			break;
+	if (i == nfast) {
+		/* everyone has the bytes: drop them from the pipe */
+		n = splice(P->out_r, NULL, E->devnull, NULL, (size_t)most,
+		    SPLICE_F_MOVE);
+		if (n != most)
+			err(EX_OSERR, "splice to /dev/null");
+		return most;
+	}
+	/* some got less: read the bytes, queue the rest for the laggards */
+	n = read(P->out_r, E->iobuf, (size_t)most);
+	if (n != most)
+		err(EX_OSERR, "read from a stage");
+	for (i = 0; i < nfast; i++)
+		if (m[i] < most && !fast[i]->closed) {
+			sg = &fast[i]->segs[fast[i]->cur];
+			queue_append(&sg->q, E->iobuf + m[i],
+			    (size_t)(most - m[i]));
+		}
+	return most;
+}
+
+/* the producer's stdout is readable */
+void
+fanout_pump(struct engine *E, struct rstage *P)
+{
+	size_t	 moved = 0, i;
+	ssize_t	 n;
+	struct seg *sg;
+
+	while (P->out_r != -1 && moved < PUMP_MAX) {
+		if (all_closed(E, P)) {
+			close(P->out_r);
+			P->out_r = -1;
+			fanout_producer_eof(E, P);
+			return;
+		}
+		n = pump_zero_copy(E, P);
+		if (n == -1) {
+			close(P->out_r);
+			P->out_r = -1;
+			fanout_producer_eof(E, P);
+			return;
+		}
+		if (n > 0) {
+			moved += (size_t)n;
+			continue;
+		}
+		n = read(P->out_r, E->iobuf, sizeof(E->iobuf));
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return;
+			err(EX_OSERR, "read from stage '%s'", P->st->name);
+		}
+		if (n == 0) {
+			close(P->out_r);
+			P->out_r = -1;
+			fanout_producer_eof(E, P);
+			return;
+		}
+		for (i = 0; i < noutlets(P); i++) {
+			struct rport *pt = outlet_port(E, P, i, &sg);
+
+			outlet_put(E, P, pt, sg, E->iobuf, (size_t)n);
+		}
+		moved += (size_t)n;
+	}
+}
+
+/* the producer's stdout reached EOF: its segments are complete */
+void
+fanout_producer_eof(struct engine *E, struct rstage *P)
+{
+	size_t	 i;
+	struct seg *sg;
+
+	for (i = 0; i < noutlets(P); i++) {
+		struct rport *pt = outlet_port(E, P, i, &sg);
+
+		sg->eof = 1;
+		if (!P->hold)
+			port_advance(E, pt);
+	}
+}
+
+/* a held producer succeeded: its queued output may now flow */
+void
+fanout_release(struct engine *E, struct rstage *P)
+{
+	size_t	 i;
+	struct seg *sg;
+
+	P->hold = 0;
+	for (i = 0; i < noutlets(P); i++) {
+		struct rport *pt = outlet_port(E, P, i, &sg);
+
+		port_advance(E, pt);
+	}
+}
+
+/* a held producer failed an attempt: forget what it wrote */
+void
+fanout_discard(struct engine *E, struct rstage *P)
+{
+	size_t	 i;
+	struct seg *sg;
+
+	for (i = 0; i < noutlets(P); i++) {
+		outlet_port(E, P, i, &sg);
+		queue_clear(&sg->q);
+		sg->eof = 0;
+	}
+}

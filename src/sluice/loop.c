@@ -1,0 +1,1151 @@
+/*
+ * loop.c: one event loop supervises a run.  Signals arrive on a
+ * signalfd; stage pipes and the signalfd are polled; the poll timeout is
+ * the nearest deadline (stage timeouts, SIGKILL after the grace period,
+ * the status line).  Stages start as soon as their inputs are available
+ * and job slots are free; chains of plain pipes ("gangs") start together.
+ * A stage is final (DONE, FAILED, SKIPPED) only when its process is
+ * reaped, its pipes are drained and all its producers are final.
+ */
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "util.h"
+#include "xalloc.h"
+#include "banned.h"
+
+sigset_t sluice_oldmask;
+static struct engine *atexit_engine;
+
+static const char *const state_names[] = {
+	"waiting", "running", "stopping", "exited", "done", "failed",
+	"cached", "skipped"
+};
+
+static int
+is_final(enum pstate s)
+{
+	return s == PS_DONE || s == PS_FAILED || s == PS_CACHED ||
+	    s == PS_SKIPPED;
+}
+
+void
+stage_set(struct engine *E, struct rstage *R, enum pstate to)
+{
+	enum pstate from = R->state;
+	int	 ok;
+
+	switch (to) {
+	case PS_WAITING:
+		ok = from == PS_EXITED;			/* a retry */
+		break;
+	case PS_RUNNING:
+		ok = from == PS_WAITING;
+		break;
+	case PS_STOPPING:
+		ok = from == PS_RUNNING;
+		break;
+	case PS_EXITED:
+		ok = from == PS_RUNNING || from == PS_STOPPING;
+		break;
+	case PS_DONE:
+	case PS_FAILED:
+		ok = from == PS_EXITED;
+		break;
+	case PS_CACHED:
+	case PS_SKIPPED:
+		ok = from == PS_WAITING;
+		break;
+	default:
+		ok = 0;
+	}
+	if (!ok)
+		errx(EX_SOFTWARE, "stage '%s': bad move from %s to %s",
+		    R->st->name, state_names[from], state_names[to]);
+	R->state = to;
+	if (is_final(to))
+		E->nfinished++;
+}
+
+/* stderr: raw into the log, shown line by line with the stage's name */
+static void
+status_clear(struct engine *E)
+{
+	if (E->status_shown) {
+		fputs("\r\033[K", stderr);
+		E->status_shown = 0;
+	}
+}
+
+static void
+tail_add(struct rstage *R, const char *line, size_t n)
+{
+	buf_add(&R->tail, line, n);
+	buf_addc(&R->tail, '\n');
+	if (R->tail.len > 2048) {
+		char	*nl = memchr(R->tail.data + R->tail.len - 2048, '\n',
+		    2048);
+		size_t	 cut = nl != NULL ? (size_t)(nl + 1 - R->tail.data) :
+		    R->tail.len - 2048;
+
+		memmove(R->tail.data, R->tail.data + cut, R->tail.len - cut);
+		R->tail.len -= cut;
+	}
+}
+
+static void
+show_line(struct engine *E, struct rstage *R, const char *line, size_t n)
+{
+	status_clear(E);
+	if (E->color)
+		fprintf(stderr, "\033[36m%s:\033[0m %.*s\n", R->st->name,
+		    (int)n, line);
+	else
+		fprintf(stderr, "%s: %.*s\n", R->st->name, (int)n, line);
+	tail_add(R, line, n);
+}
+
+void
+stage_stderr(struct engine *E, struct rstage *R, const char *p, size_t n)
+{
+	const char *nl;
+
+	if (R->logfd != -1 && write_all(R->logfd, p, n) == -1) {
+		warn("log of stage '%s'", R->st->name);
+		close(R->logfd);
+		R->logfd = -1;
+	}
+	while (n > 0) {
+		if ((nl = memchr(p, '\n', n)) == NULL) {
+			buf_add(&R->errline, p, n);
+			if (R->errline.len >= 4096) {
+				show_line(E, R, R->errline.data,
+				    R->errline.len);
+				buf_reset(&R->errline);
+			}
+			return;
+		}
+		if (R->errline.len > 0) {
+			buf_add(&R->errline, p, (size_t)(nl - p));
+			show_line(E, R, R->errline.data, R->errline.len);
+			buf_reset(&R->errline);
+		} else
+			show_line(E, R, p, (size_t)(nl - p));
+		n -= (size_t)(nl - p) + 1;
+		p = nl + 1;
+	}
+}
+
+static void
+read_stderr(struct engine *E, struct rstage *R)
+{
+	ssize_t	 n;
+
+	for (;;) {
+		n = read(R->err_r, E->iobuf, sizeof(E->iobuf));
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1 && errno == EAGAIN)
+			return;
+		if (n <= 0) {
+			if (R->errline.len > 0) {
+				show_line(E, R, R->errline.data,
+				    R->errline.len);
+				buf_reset(&R->errline);
+			}
+			close(R->err_r);
+			R->err_r = -1;
+			return;
+		}
+		stage_stderr(E, R, E->iobuf, (size_t)n);
+	}
+}
+
+/* dependencies */
+
+/* every producer a stage reads from has started (or, held, succeeded)
+ * and every "after" stage succeeded; -1 when it never can */
+static int
+stage_ready(struct engine *E, struct rstage *R)
+{
+	struct stage *st = R->st;
+	size_t	 i, k;
+
+	for (i = 0; i < R->nports; i++) {
+		if (R->ports[i].direct)
+			continue;
+		for (k = 0; k < R->ports[i].nseg; k++) {
+			struct rstage *P = &E->rs[R->ports[i].segs[k].producer];
+
+			if (P->state == PS_FAILED || P->state == PS_SKIPPED)
+				return -1;
+			if (P->state == PS_WAITING)
+				return 0;
+			if ((P->hold || R->st->retries > 0) &&
+			    P->state != PS_DONE && P->state != PS_CACHED)
+				return 0;
+		}
+	}
+	for (i = 0; i < st->nafter; i++) {
+		struct rstage *A = &E->rs[st->after[i]];
+
+		if (A->state == PS_FAILED || A->state == PS_SKIPPED)
+			return -1;
+		if (A->state != PS_DONE && A->state != PS_CACHED)
+			return 0;
+	}
+	return 1;
+}
+
+static int
+gang_size(struct engine *E, int head)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].gang == head)
+			n++;
+	return n;
+}
+
+static void
+mkpipe(int p[2])
+{
+	if (pipe2(p, O_CLOEXEC) == -1)
+		err(EX_OSERR, "pipe2");
+}
+
+static void
+open_log(struct engine *E, struct rstage *R)
+{
+	char	*path;
+
+	R->logfd = -1;
+	if (E->run_dir == NULL)
+		return;
+	path = xasprintf("%s/%s.log", E->run_dir, R->st->name);
+	R->logfd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC,
+	    0644);
+	if (R->logfd == -1)
+		warn("cannot open '%s'", path);
+	else if (R->attempt > 1) {
+		char	 hdr[64];
+		int	 len = snprintf(hdr, sizeof(hdr),
+		    "--- attempt %d ---\n", R->attempt);
+
+		(void)write_all(R->logfd, hdr, (size_t)len);
+	}
+	free(path);
+}
+
+static void
+print_cmd(struct engine *E, struct rstage *R)
+{
+	size_t	 i;
+
+	status_clear(E);
+	fprintf(stderr, "+ %s:", R->st->name);
+	for (i = R->st->shell ? 2 : 0; i < R->st->argc; i++)
+		fprintf(stderr, " %s", R->st->argv[i]);
+	fputc('\n', stderr);
+}
+
+/* create the pipes of one stage (its direct consumer's too) and start it */
+static void
+start_one(struct engine *E, struct rstage *R)
+{
+	int	 p[2];
+	size_t	 i;
+
+	mkpipe(p);
+	R->err_r = p[0];
+	R->child_err = p[1];
+	set_nonblock(R->err_r, 1);
+	buf_reset(&R->errline);
+	buf_reset(&R->tail);
+	if (R->direct_out) {
+		/* the child's stdout was set up by the gang (pipe or fd 1) */
+	} else {
+		mkpipe(p);
+		R->out_r = p[0];
+		R->child_out = p[1];
+		set_nonblock(R->out_r, 1);
+	}
+	for (i = 0; i < R->nports; i++) {
+		struct rport *pt = &R->ports[i];
+		size_t	 k;
+
+		if (pt->direct)
+			continue;
+		mkpipe(p);
+		pt->child_r = p[0];
+		pt->w = p[1];
+		pt->is_pipe = 1;
+		pt->closed = 0;
+		pt->cur = 0;
+		set_nonblock(pt->w, 1);
+		for (k = 0; k < pt->nseg; k++)
+			queue_rewind(&pt->segs[k].q);
+	}
+	R->hold = R->st->retries > 0;
+	R->timed_out = 0;
+	R->reaped = 0;
+	R->status = 0;
+	memset(&R->ru, 0, sizeof(R->ru));
+	open_log(E, R);
+	if (E->o->verbose)
+		print_cmd(E, R);
+	R->t_start = mono_ns();
+	R->r_start = real_ns();
+	R->deadline = R->st->timeout_ns > 0 ? R->t_start + R->st->timeout_ns :
+	    0;
+	R->killtime = 0;
+	if (spawn_stage(E, R) == -1) {
+		free(R->reason);
+		R->reason = xasprintf("cannot run '%s': %s", R->st->prog,
+		    strerror(errno));
+	}
+	stage_set(E, R, PS_RUNNING);
+	E->running++;
+	close(R->child_err);
+	R->child_err = -1;
+	if (R->child_out != 1 && R->child_out != -1)
+		close(R->child_out);
+	R->child_out = -1;
+	for (i = 0; i < R->nports; i++)
+		if (R->ports[i].child_r != -1) {
+			close(R->ports[i].child_r);
+			R->ports[i].child_r = -1;
+		}
+	/* queued input (fan-in, replays) can flow now */
+	for (i = 0; i < R->nports; i++)
+		fanout_port_write(E, &R->ports[i]);
+}
+
+static void
+start_gang(struct engine *E, int head)
+{
+	size_t	 i;
+	int	 p[2];
+
+	/* wire the plain pipes inside the gang first */
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+
+		if (R->gang != head || !R->direct_out)
+			continue;
+		if (R->outlets[0].stage == -1) {
+			R->child_out = 1;
+			continue;
+		}
+		mkpipe(p);
+		R->child_out = p[1];
+		E->rs[R->outlets[0].stage].ports[0].child_r = p[0];
+	}
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].gang == head)
+			start_one(E, &E->rs[i]);
+}
+
+static void skip_stage(struct engine *, struct rstage *, const char *);
+
+static void
+schedule(struct engine *E)
+{
+	size_t	 i;
+
+	if (E->stopping)
+		return;
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+		int	 r, g;
+
+		if (R->state != PS_WAITING || R->gang != (int)i)
+			continue;
+		if ((r = stage_ready(E, R)) == -1) {
+			skip_stage(E, R, "upstream failed");
+			continue;
+		}
+		if (r == 0)
+			continue;
+		g = gang_size(E, (int)i);
+		if (E->running > 0 && E->running + g > E->jobs)
+			continue;	/* a smaller one may fit */
+		start_gang(E, (int)i);
+	}
+}
+
+/* failures */
+
+static const char *
+signame(int sig)
+{
+	static char buf[32];
+	const char *abbrev = sigabbrev_np(sig);
+
+	if (abbrev == NULL) {
+		snprintf(buf, sizeof(buf), "signal %d", sig);
+		return buf;
+	}
+	snprintf(buf, sizeof(buf), "SIG%s", abbrev);
+	return buf;
+}
+
+static void
+stop_all(struct engine *E, int sig)
+{
+	size_t	 i;
+	int64_t	 now = mono_ns();
+
+	E->stopping = 1;
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+
+		if (R->state == PS_RUNNING) {
+			killpg_stage(R, sig);
+			R->cancelled = 1;
+			R->killtime = now + E->o->grace_ns;
+			stage_set(E, R, PS_STOPPING);
+		} else if (R->state == PS_WAITING)
+			skip_stage(E, R, "run stopped");
+	}
+}
+
+static void
+print_failure(struct engine *E, struct rstage *R)
+{
+	const char *p, *e;
+	int	 lines = 0;
+
+	status_clear(E);
+	fprintf(stderr, "sluice: stage '%s' (pid %d) %s\n", R->st->name,
+	    (int)R->pid, R->reason);
+	/* the last lines of its stderr, which may have scrolled away */
+	if (R->tail.len == 0)
+		return;
+	for (p = R->tail.data + R->tail.len - 1; p > R->tail.data; p--)
+		if (*p == '\n' && ++lines > 5) {
+			p++;
+			break;
+		}
+	fprintf(stderr, "sluice: last lines of its stderr:\n");
+	while (p < R->tail.data + R->tail.len) {
+		e = memchr(p, '\n', (size_t)(R->tail.data + R->tail.len - p));
+		if (e == NULL)
+			e = R->tail.data + R->tail.len;
+		fprintf(stderr, "  %s: %.*s\n", R->st->name, (int)(e - p), p);
+		p = e + 1;
+	}
+}
+
+/* does stage d read, directly or through others, from stage s? */
+static int
+depends_on(struct engine *E, int d, int s, unsigned char *seen)
+{
+	struct stage *st = E->rs[d].st;
+	size_t	 i, k;
+
+	if (d == s)
+		return 1;
+	if (seen[d])
+		return 0;
+	seen[d] = 1;
+	for (i = 0; i < st->nports; i++)
+		for (k = 0; k < st->ports[i].nsrc; k++)
+			if (depends_on(E, st->ports[i].src[k], s, seen))
+				return 1;
+	for (i = 0; i < st->nafter; i++)
+		if (depends_on(E, st->after[i], s, seen))
+			return 1;
+	return 0;
+}
+
+/* -k: stop whatever runs downstream of a failed stage */
+static void
+cancel_downstream(struct engine *E, struct rstage *F)
+{
+	unsigned char *seen = xcalloc(E->n + 1, 1);
+	size_t	 i;
+
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+
+		if (R == F || R->state != PS_RUNNING)
+			continue;
+		memset(seen, 0, E->n);
+		if (depends_on(E, (int)i, F->st->idx, seen)) {
+			killpg_stage(R, SIGTERM);
+			R->cancelled = 1;
+			R->killtime = mono_ns() + E->o->grace_ns;
+			stage_set(E, R, PS_STOPPING);
+		}
+	}
+	free(seen);
+}
+
+static void finish_outlets(struct engine *, struct rstage *);
+
+static void
+skip_stage(struct engine *E, struct rstage *R, const char *why)
+{
+	free(R->reason);
+	R->reason = xstrdup(why);
+	stage_set(E, R, PS_SKIPPED);
+	finish_outlets(E, R);
+}
+
+/* a final stage produces nothing more: its segments end */
+static void
+finish_outlets(struct engine *E, struct rstage *R)
+{
+	if (R->out_r != -1) {
+		close(R->out_r);
+		R->out_r = -1;
+	}
+	if (R->hold && R->state != PS_DONE)
+		fanout_discard(E, R);
+	fanout_producer_eof(E, R);
+	fanout_release(E, R);
+}
+
+static void
+close_ports(struct engine *E, struct rstage *R)
+{
+	size_t	 i, k;
+
+	for (i = 0; i < R->nports; i++) {
+		struct rport *pt = &R->ports[i];
+
+		if (pt->w != -1)
+			close(pt->w);
+		pt->w = -1;
+		pt->closed = 1;
+		if (R->st->retries == 0 || is_final(R->state))
+			for (k = 0; k < pt->nseg; k++)
+				queue_free(&pt->segs[k].q);
+	}
+}
+
+static void
+describe_exit(struct engine *E, struct rstage *R)
+{
+	char	 d[32], m[32];
+
+	free(R->reason);
+	if (R->timed_out) {
+		fmt_duration(R->st->timeout_ns, d, sizeof(d));
+		R->reason = xasprintf("timed out after %s (timeout)", d);
+	} else if (WIFSIGNALED(R->status))
+		R->reason = xasprintf("killed by %s",
+		    signame(WTERMSIG(R->status)));
+	else
+		R->reason = xasprintf("exited with status %d",
+		    WEXITSTATUS(R->status));
+	if (R->st->memory_limit > 0 && !R->timed_out) {
+		char	*r = R->reason;
+
+		fmt_size(R->st->memory_limit, m, sizeof(m));
+		fmt_size((int64_t)R->ru.ru_maxrss * 1024, d, sizeof(d));
+		R->reason = xasprintf("%s under memory_limit %s (peak RSS %s): "
+		    "it likely ran out of memory", r, m, d);
+		free(r);
+	}
+	(void)E;
+}
+
+static int
+exit_ok(struct engine *E, struct rstage *R)
+{
+	if (R->timed_out || R->reason != NULL)
+		return 0;
+	if (WIFEXITED(R->status) && WEXITSTATUS(R->status) == 0)
+		return 1;
+	/* a producer killed by SIGPIPE after its readers went away */
+	if (WIFSIGNALED(R->status) && WTERMSIG(R->status) == SIGPIPE &&
+	    !R->cancelled) {
+		size_t	 i;
+
+		for (i = 0; i < R->noutlets; i++) {
+			const struct outlet *o = &R->outlets[i];
+			struct rport *pt = o->stage == -1 ? &E->out :
+			    &E->rs[o->stage].ports[o->port];
+
+			if (!pt->closed && !pt->direct && !pt->is_stdout)
+				return 0;
+		}
+		R->sigpipe_ok = 1;
+		return 1;
+	}
+	return 0;
+}
+
+static void
+count_finished(struct engine *E, struct rstage *R)
+{
+	char	 d[32];
+
+	if (R->counted)
+		return;
+	R->counted = 1;
+	if (E->o->quiet || E->tty)
+		return;
+	fmt_duration(R->t_end - R->t_start, d, sizeof(d));
+	fprintf(stderr, "[%zu/%zu] %s %s%s\n", E->nfinished, E->n,
+	    R->st->name, d, R->state == PS_DONE ? "" : R->cancelled ?
+	    " (cancelled)" : " FAILED");
+}
+
+static void try_finish(struct engine *, struct rstage *);
+
+static void
+producers_changed(struct engine *E, struct rstage *P)
+{
+	size_t	 i;
+
+	for (i = 0; i < P->noutlets; i++)
+		if (P->outlets[i].stage != -1)
+			try_finish(E, &E->rs[P->outlets[i].stage]);
+}
+
+/* EXITED -> DONE, FAILED or a retry, once pipes and producers allow */
+static void
+try_finish(struct engine *E, struct rstage *R)
+{
+	size_t	 i, k;
+	struct rstage *bad = NULL;
+
+	if (R->state != PS_EXITED || R->out_r != -1 || R->err_r != -1)
+		return;
+	for (i = 0; i < R->nports; i++)
+		for (k = 0; k < R->ports[i].nseg; k++) {
+			struct rstage *P = &E->rs[R->ports[i].segs[k].producer];
+
+			if (!is_final(P->state))
+				return;
+			if (P->state == PS_FAILED || P->state == PS_SKIPPED)
+				bad = P;
+		}
+	if (exit_ok(E, R) && bad == NULL && !R->cancelled) {
+		stage_set(E, R, PS_DONE);
+		close_ports(E, R);
+		finish_outlets(E, R);
+		count_finished(E, R);
+		producers_changed(E, R);
+		return;
+	}
+	if (R->reason == NULL)
+		describe_exit(E, R);
+	if (bad != NULL) {
+		free(R->reason);
+		R->reason = xasprintf("cancelled: upstream stage '%s' failed",
+		    bad->st->name);
+		R->cancelled = 1;
+	}
+	if (!R->cancelled && !E->stopping && R->attempt <= R->st->retries) {
+		status_clear(E);
+		fprintf(stderr, "sluice: stage '%s' %s (attempt %d of %d), "
+		    "retrying\n", R->st->name, R->reason, R->attempt,
+		    R->st->retries + 1);
+		free(R->reason);
+		R->reason = NULL;
+		fanout_discard(E, R);
+		R->attempt++;
+		R->pid = 0;
+		stage_set(E, R, PS_WAITING);
+		close_ports(E, R);
+		return;
+	}
+	stage_set(E, R, PS_FAILED);
+	close_ports(E, R);
+	finish_outlets(E, R);
+	count_finished(E, R);
+	if (!R->cancelled) {
+		E->nfailed++;
+		if (E->first_failed == -1)
+			E->first_failed = R->st->idx;
+		print_failure(E, R);
+		if (E->o->keep_going)
+			cancel_downstream(E, R);
+		else
+			stop_all(E, SIGTERM);
+	}
+	producers_changed(E, R);
+}
+
+/* reaping */
+
+static struct rstage *
+stage_by_pid(struct engine *E, pid_t pid)
+{
+	size_t	 i;
+
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].pid == pid && !E->rs[i].reaped &&
+		    (E->rs[i].state == PS_RUNNING ||
+		    E->rs[i].state == PS_STOPPING))
+			return &E->rs[i];
+	return NULL;
+}
+
+static void
+reap(struct engine *E)
+{
+	for (;;) {
+		siginfo_t si;
+		struct rusage ru;
+		struct rstage *R;
+		int	 status;
+
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
+		    si.si_pid == 0)
+			break;
+		R = stage_by_pid(E, si.si_pid);
+		if (R != NULL)
+			monitor_read_io(R);
+		if (wait4(si.si_pid, &status, 0, &ru) == -1)
+			err(EX_OSERR, "wait4");
+		if (R == NULL)
+			continue;
+		R->reaped = 1;
+		R->status = status;
+		R->ru = ru;
+		R->t_end = mono_ns();
+		E->running--;
+		stage_set(E, R, PS_EXITED);
+		/* nobody reads the ports of a process that is gone */
+		close_ports(E, R);
+		monitor_trace(E, R);
+		try_finish(E, R);
+	}
+}
+
+/* signals */
+
+static void
+setup_signals(struct engine *E)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &set, &sluice_oldmask) == -1)
+		err(EX_OSERR, "sigprocmask");
+	if ((E->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
+		err(EX_OSERR, "signalfd");
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static void
+read_signals(struct engine *E)
+{
+	struct signalfd_siginfo si;
+
+	while (read(E->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;	/* reap() runs every round */
+		if (E->signo == 0) {
+			E->signo = (int)si.ssi_signo;
+			status_clear(E);
+			stop_all(E, E->signo);
+		}
+	}
+}
+
+/* leftovers if we exit through err(): no process outlives sluice */
+static void
+kill_leftovers(void)
+{
+	struct engine *E = atexit_engine;
+	size_t	 i;
+
+	if (E == NULL)
+		return;
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].pid > 0 && !E->rs[i].reaped)
+			kill(-E->rs[i].pid, SIGKILL);
+}
+
+static void
+deadlines(struct engine *E, int64_t now)
+{
+	size_t	 i;
+
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+
+		if (R->reaped || R->pid <= 0)
+			continue;
+		if (R->state == PS_RUNNING && R->deadline != 0 &&
+		    now >= R->deadline) {
+			R->timed_out = 1;
+			killpg_stage(R, SIGTERM);
+			R->killtime = now + E->o->grace_ns;
+			stage_set(E, R, PS_STOPPING);
+		} else if (R->killtime != 0 && now >= R->killtime) {
+			killpg_stage(R, SIGKILL);
+			R->killtime = 0;
+		}
+	}
+}
+
+static int64_t
+next_deadline(struct engine *E)
+{
+	int64_t	 t = 0;
+	size_t	 i;
+
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+		int64_t	 d = R->state == PS_RUNNING ? R->deadline :
+		    R->killtime;
+
+		if (R->reaped || d == 0)
+			continue;
+		if (t == 0 || d < t)
+			t = d;
+	}
+	return t;
+}
+
+static void
+show_status(struct engine *E)
+{
+	struct rstage *last = NULL;
+	size_t	 i;
+	char	 d[32];
+
+	if (!E->tty || E->o->quiet)
+		return;
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].state == PS_RUNNING && (last == NULL ||
+		    E->rs[i].t_start >= last->t_start))
+			last = &E->rs[i];
+	if (last == NULL)
+		return;
+	fmt_duration(mono_ns() - last->t_start, d, sizeof(d));
+	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s", E->nfinished, E->n,
+	    last->st->name, d);
+	fflush(stderr);
+	E->status_shown = 1;
+}
+
+/* set-up: ports, segments, gangs and sinks */
+
+static int
+direct_edge(struct pipeline *p, struct stage *P)
+{
+	struct stage *C;
+
+	if (P->noutlets != 1 || P->retries > 0)
+		return 0;
+	C = &p->stages[P->outlets[0].stage];
+	return C->nports == 1 && C->ports[0].nsrc == 1 && C->nafter == 0 &&
+	    C->retries == 0;
+}
+
+static void
+engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
+{
+	struct stat sb;
+	size_t	 i, k, nsinks = 0;
+
+	memset(E, 0, sizeof(*E));
+	E->p = p;
+	E->o = o;
+	E->n = p->nstages;
+	E->first_failed = -1;
+	E->rs = xcalloc(E->n + 1, sizeof(*E->rs));
+	if ((E->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
+		err(EX_OSERR, "/dev/null");
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+		struct stage *st = &p->stages[i];
+
+		R->st = st;
+		R->outlets = st->outlets;
+		R->noutlets = st->noutlets;
+		R->gang = (int)i;
+		R->attempt = 1;
+		R->out_r = R->child_out = R->err_r = R->child_err = -1;
+		R->logfd = -1;
+		R->nports = st->nports;
+		R->ports = xcalloc(st->nports + 1, sizeof(*R->ports));
+		for (k = 0; k < st->nports; k++) {
+			struct rport *pt = &R->ports[k];
+			size_t	 s;
+
+			pt->fd = st->ports[k].fd;
+			pt->w = pt->child_r = -1;
+			pt->nseg = st->ports[k].nsrc;
+			pt->segs = xcalloc(pt->nseg, sizeof(*pt->segs));
+			for (s = 0; s < pt->nseg; s++) {
+				pt->segs[s].producer = st->ports[k].src[s];
+				queue_init(&pt->segs[s].q, st->retries > 0);
+			}
+		}
+		if (st->noutlets == 0)
+			nsinks++;
+	}
+	/* plain pipes: gangs follow the topological order */
+	for (i = 0; i < E->n; i++) {
+		struct stage *st = &p->stages[p->order[i]];
+		struct rstage *P = &E->rs[p->order[i]];
+
+		if (st->noutlets > 0 && direct_edge(p, st)) {
+			struct rstage *C = &E->rs[st->outlets[0].stage];
+
+			P->direct_out = 1;
+			C->ports[0].direct = 1;
+			C->ports[0].segs[0].direct = 1;
+			C->gang = P->gang;
+		}
+	}
+	/* sinks: sluice's stdout in declaration order; the first writes
+	 * to it directly */
+	E->out.fd = 1;
+	E->out.w = 1;
+	E->out.is_stdout = 1;
+	E->out.is_pipe = fstat(1, &sb) == 0 && S_ISFIFO(sb.st_mode);
+	E->out.nseg = nsinks;
+	E->out.segs = xcalloc(nsinks + 1, sizeof(*E->out.segs));
+	for (i = 0, k = 0; i < E->n; i++) {
+		struct stage *st = &p->stages[i];
+
+		if (st->noutlets > 0)
+			continue;
+		E->out.segs[k].producer = (int)i;
+		queue_init(&E->out.segs[k].q, 0);
+		if (k == 0 && st->retries == 0) {
+			E->rs[i].direct_out = 1;
+			E->out.segs[k].direct = 1;
+		}
+		E->rs[i].sink.stage = -1;
+		E->rs[i].sink.port = 0;
+		E->rs[i].sink.seg = (int)k;
+		E->rs[i].outlets = &E->rs[i].sink;
+		E->rs[i].noutlets = 1;
+		k++;
+	}
+	E->jobs = o->jobs >= 0 ? o->jobs : p->jobs;
+	if (E->jobs == 0) {
+		long	 c = sysconf(_SC_NPROCESSORS_ONLN);
+
+		E->jobs = c > 0 ? (int)c : 1;
+	}
+	E->tty = isatty(2);
+	E->color = E->tty && getenv("NO_COLOR") == NULL;
+}
+
+static void
+engine_free(struct engine *E)
+{
+	size_t	 i, k;
+
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+
+		for (k = 0; k < R->nports; k++) {
+			size_t	 s;
+
+			for (s = 0; s < R->ports[k].nseg; s++)
+				queue_free(&R->ports[k].segs[s].q);
+			free(R->ports[k].segs);
+		}
+		free(R->ports);
+		buf_free(&R->errline);
+		buf_free(&R->tail);
+		free(R->reason);
+		if (R->logfd != -1)
+			close(R->logfd);
+		if (R->err_r != -1)
+			close(R->err_r);
+		if (R->out_r != -1)
+			close(R->out_r);
+	}
+	for (i = 0; i < E->out.nseg; i++)
+		queue_free(&E->out.segs[i].q);
+	free(E->out.segs);
+	free(E->rs);
+	close(E->devnull);
+	close(E->sigfd);
+	if (E->trace != NULL)
+		fclose(E->trace);
+	free(E->run_id);
+	free(E->run_dir);
+}
+
+static int
+all_final(struct engine *E)
+{
+	size_t	 i;
+
+	if (E->nfinished < E->n)
+		return 0;
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].err_r != -1 || E->rs[i].out_r != -1)
+			return 0;
+	return !fanout_port_wants_out(&E->out);
+}
+
+static void
+loop(struct engine *E)
+{
+	struct pollfd *pfd;
+	struct rstage **who;
+	int	*kind;
+	size_t	 cap = 2 * E->n + E->n + 8;
+
+	pfd = xcalloc(cap, sizeof(*pfd));
+	who = xcalloc(cap, sizeof(*who));
+	kind = xcalloc(cap, sizeof(int));
+	schedule(E);
+	while (!all_final(E)) {
+		size_t	 np = 0, i, k;
+		int64_t	 now, dl;
+		int	 timeout = -1, r;
+
+		pfd[np].fd = E->sigfd;
+		pfd[np].events = POLLIN;
+		kind[np++] = 0;
+		for (i = 0; i < E->n; i++) {
+			struct rstage *R = &E->rs[i];
+
+			if (R->err_r != -1) {
+				pfd[np].fd = R->err_r;
+				pfd[np].events = POLLIN;
+				who[np] = R;
+				kind[np++] = 1;
+			}
+			if (R->out_r != -1) {
+				pfd[np].fd = R->out_r;
+				pfd[np].events = POLLIN;
+				who[np] = R;
+				kind[np++] = 2;
+			}
+			for (k = 0; k < R->nports; k++)
+				if (fanout_port_wants_out(&R->ports[k])) {
+					if (np + 2 >= cap)
+						break;
+					pfd[np].fd = R->ports[k].w;
+					pfd[np].events = POLLOUT;
+					who[np] = R;
+					kind[np++] = 3 + (int)k;
+				}
+		}
+		if (fanout_port_wants_out(&E->out)) {
+			pfd[np].fd = E->out.w;
+			pfd[np].events = POLLOUT;
+			who[np] = NULL;
+			kind[np++] = -1;
+		}
+		now = mono_ns();
+		if ((dl = next_deadline(E)) != 0)
+			timeout = dl <= now ? 0 : (int)((dl - now) / 1000000 + 1);
+		if (E->tty && !E->o->quiet && (timeout == -1 || timeout > 100))
+			timeout = 100;
+		show_status(E);
+		r = poll(pfd, np, timeout);
+		if (r == -1 && errno != EINTR)
+			err(EX_OSERR, "poll");
+		for (i = 0; r > 0 && i < np; i++) {
+			if (pfd[i].revents == 0)
+				continue;
+			switch (kind[i]) {
+			case 0:
+				read_signals(E);
+				break;
+			case 1:
+				if (who[i]->err_r != -1)
+					read_stderr(E, who[i]);
+				break;
+			case 2:
+				if (who[i]->out_r != -1)
+					fanout_pump(E, who[i]);
+				break;
+			case -1:
+				fanout_port_write(E, &E->out);
+				break;
+			default:
+				fanout_port_write(E, &who[i]->ports[kind[i] - 3]);
+			}
+			if (kind[i] >= 1 && kind[i] <= 2 && who[i]->err_r == -1 &&
+			    who[i]->out_r == -1)
+				try_finish(E, who[i]);
+		}
+		reap(E);
+		deadlines(E, mono_ns());
+		schedule(E);
+		if (E->running == 0 && !all_final(E)) {
+			/* nothing runs: whatever waits can never start */
+			for (i = 0; i < E->n; i++)
+				if (E->rs[i].state == PS_EXITED)
+					try_finish(E, &E->rs[i]);
+			if (E->running == 0 && E->stopping)
+				for (i = 0; i < E->n; i++)
+					if (E->rs[i].state == PS_WAITING)
+						skip_stage(E, &E->rs[i],
+						    "run stopped");
+		}
+	}
+	status_clear(E);
+	free(pfd);
+	free(who);
+	free(kind);
+}
+
+int
+engine_run(struct pipeline *p, struct run_opts *o)
+{
+	struct engine E;
+	int	 rc, sig;
+
+	engine_init(&E, p, o);
+	monitor_run_dir(&E);
+	setup_signals(&E);
+	atexit_engine = &E;
+	atexit(kill_leftovers);
+	E.t0 = mono_ns();
+	E.r0 = real_ns();
+	loop(&E);
+	sig = E.signo;
+	monitor_record(&E, sig != 0 ? "interrupted" :
+	    E.nfailed > 0 ? "failed" : "ok");
+	if (!o->quiet)
+		monitor_summary(&E);
+	rc = E.nfailed > 0 ? 1 : 0;
+	atexit_engine = NULL;
+	engine_free(&E);
+	if (sig != 0) {
+		fflush(stdout);
+		fflush(stderr);
+		signal(sig, SIG_DFL);
+		sigprocmask(SIG_SETMASK, &sluice_oldmask, NULL);
+		{
+			sigset_t one;
+
+			sigemptyset(&one);
+			sigaddset(&one, sig);
+			sigprocmask(SIG_UNBLOCK, &one, NULL);
+		}
+		raise(sig);
+		return 128 + sig;
+	}
+	return rc;
+}

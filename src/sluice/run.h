@@ -1,0 +1,171 @@
+/*
+ * run.h: the state of one `sluice run`: every stage's process, pipes,
+ * queues and measurements, shared by loop.c (event loop, scheduling,
+ * signals), spawn.c (fork/exec), fanout.c (moving bytes between stages),
+ * queue.c (byte queues with spill files) and monitor.c (rusage, trace,
+ * run record, summary).  engine_run() in loop.c owns and frees it all.
+ */
+#ifndef RUN_H
+#define RUN_H
+
+#include <sys/types.h>
+#include <sys/resource.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "buf.h"
+#include "pipeline.h"
+
+/* states of a stage; loop.c's stage_set() checks every move */
+enum pstate {
+	PS_WAITING,	/* not started */
+	PS_RUNNING,	/* process alive */
+	PS_STOPPING,	/* signalled by us, not yet reaped */
+	PS_EXITED,	/* reaped, its pipes not yet drained */
+	PS_DONE,	/* succeeded */
+	PS_FAILED,	/* failed, cancelled or timed out */
+	PS_CACHED,	/* output came from the cache */
+	PS_SKIPPED	/* never started: upstream failed or run stopped */
+};
+
+/* a byte stream: spill file [0, spill_len) then mem; rd: read cursor */
+struct queue {
+	struct buf	 mem;
+	int		 spill;		/* -1: none yet */
+	int64_t		 spill_len;
+	int64_t		 rd;
+	int		 keep;		/* keep consumed bytes (replay) */
+	int64_t		 total;		/* bytes ever appended */
+};
+
+struct seg {				/* one producer's part of a port */
+	int		 producer;	/* stage index; -1: none */
+	struct queue	 q;
+	int		 eof;		/* producer finished writing */
+	int		 direct;	/* written by the producer itself */
+};
+
+struct rport {				/* an input descriptor of a stage */
+	int		 fd;		/* number in the child */
+	int		 w;		/* coordinator's write end, -1 */
+	int		 child_r;	/* child's read end until spawned */
+	int		 direct;	/* a plain pipe from the producer */
+	int		 is_pipe;	/* w is a pipe: tee/splice allowed */
+	int		 is_stdout;	/* sluice's own stdout */
+	int		 closed;	/* reader went away or all done */
+	size_t		 nseg;
+	size_t		 cur;
+	struct seg	*segs;
+};
+
+struct rstage {
+	struct stage	*st;
+	enum pstate	 state;
+	int		 gang;		/* index of the gang's first stage */
+	pid_t		 pid;
+	int		 attempt;	/* 1-based */
+	int64_t		 t_start;	/* monotonic ns */
+	int64_t		 t_end;
+	int64_t		 r_start;	/* realtime ns */
+	int64_t		 deadline;	/* timeout, 0: none */
+	int64_t		 killtime;	/* SIGKILL at, 0: none */
+	int		 status;	/* wait status */
+	int		 reaped;
+	struct rusage	 ru;
+	int64_t		 io_rchar, io_wchar, io_read, io_write;
+	int		 out_r;		/* coordinator's read end, -1 */
+	int		 child_out;	/* child's stdout until spawned */
+	int		 direct_out;	/* stdout is a direct pipe or fd 1 */
+	int		 hold;		/* output released only on success */
+	int		 err_r;		/* stderr read end, -1 at EOF */
+	int		 child_err;
+	struct buf	 errline;	/* partial stderr line */
+	struct buf	 tail;		/* last lines of stderr */
+	int		 logfd;
+	struct rport	*ports;
+	size_t		 nports;
+	struct outlet	*outlets;	/* the stage's, or one to stdout */
+	size_t		 noutlets;
+	struct outlet	 sink;		/* storage for the stdout outlet */
+	int		 timed_out;
+	int		 cancelled;	/* stopped because of another stage */
+	int		 sigpipe_ok;
+	char		*reason;	/* why it failed */
+	int		 counted;	/* finished in the [n/N] count */
+};
+
+struct run_opts {
+	int		 jobs;		/* -1: from the pipeline */
+	int		 keep_going;
+	int		 dry_run;
+	int		 quiet;
+	int		 verbose;
+	int64_t		 grace_ns;
+	const char	*trace;		/* --trace FILE */
+	const char	*state_dir;
+	int		 no_cache;
+};
+
+struct engine {
+	struct pipeline	*p;
+	struct run_opts	*o;
+	struct rstage	*rs;
+	size_t		 n;
+	int		 jobs;
+	int		 running;	/* processes alive */
+	int		 sigfd;
+	int		 devnull;
+	struct rport	 out;		/* sluice's stdout, in sink order */
+	int		 stopping;	/* no new stages */
+	int		 signo;		/* received INT/TERM/HUP */
+	int		 nfailed;
+	int		 first_failed;	/* stage index, -1 */
+	size_t		 nfinished;
+	int		 tty;		/* stderr is a terminal */
+	int		 color;
+	int		 status_shown;
+	int64_t		 t0;		/* monotonic start */
+	int64_t		 r0;		/* realtime start */
+	char		*run_id;
+	char		*run_dir;	/* logs and run record */
+	FILE		*trace;
+	char		 iobuf[65536];
+};
+
+/* loop.c */
+int	 engine_run(struct pipeline *, struct run_opts *);
+void	 stage_set(struct engine *, struct rstage *, enum pstate);
+void	 stage_stderr(struct engine *, struct rstage *, const char *, size_t);
+
+/* spawn.c */
+int	 spawn_stage(struct engine *, struct rstage *);
+void	 killpg_stage(struct rstage *, int);
+
+/* fanout.c */
+void	 fanout_pump(struct engine *, struct rstage *);
+void	 fanout_port_write(struct engine *, struct rport *);
+int	 fanout_port_wants_out(const struct rport *);
+void	 fanout_producer_eof(struct engine *, struct rstage *);
+void	 fanout_port_close(struct engine *, struct rport *);
+void	 fanout_release(struct engine *, struct rstage *);
+void	 fanout_discard(struct engine *, struct rstage *);
+
+/* queue.c */
+void	 queue_init(struct queue *, int);
+void	 queue_free(struct queue *);
+int64_t	 queue_pending(const struct queue *);
+void	 queue_append(struct queue *, const void *, size_t);
+size_t	 queue_peek(struct queue *, const char **, char *, size_t);
+void	 queue_consume(struct queue *, size_t);
+void	 queue_rewind(struct queue *);
+void	 queue_clear(struct queue *);
+
+/* monitor.c */
+void	 monitor_read_io(struct rstage *);
+void	 monitor_trace(struct engine *, struct rstage *);
+void	 monitor_summary(struct engine *);
+void	 monitor_record(struct engine *, const char *);
+char	*monitor_state_dir(const char *);
+int	 monitor_run_dir(struct engine *);
+
+#endif

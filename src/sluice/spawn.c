@@ -1,0 +1,211 @@
+/*
+ * spawn.c: start one stage process.  vfork(2) + execve(2): the cheapest
+ * spawn Linux has (glibc's posix_spawn resets all 64 signal dispositions
+ * one by one).  Everything is prepared before vfork; the child only
+ * makes system calls: its own process group, SIGPIPE back to default,
+ * the signal mask of before sluice blocked signals, its descriptors
+ * (sources are first moved above every target number), cwd, memory
+ * limit, exec.  A failed exec sends errno back on a close-on-exec pipe.
+ * Sanitizer builds use fork(2): ASan does not follow a vfork child.
+ */
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "run.h"
+#include "util.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+#define SPAWN_FORK	1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SPAWN_FORK	1
+#endif
+#endif
+
+extern char **environ;
+extern sigset_t sluice_oldmask;
+
+struct fdmap {
+	int		 target;
+	int		 src;
+};
+
+/* environ with the stage's own variables laid over it */
+static char **
+make_env(struct engine *E, struct rstage *R)
+{
+	struct stage *st = R->st;
+	size_t	 n = 0, i, k, extra = st->nenv + 4;
+	char	**env;
+
+	while (environ[n] != NULL)
+		n++;
+	env = xcalloc(n + extra + 1, sizeof(char *));
+	n = 0;
+	for (i = 0; environ[i] != NULL; i++) {
+		const char *eq = strchr(environ[i], '=');
+		size_t	 klen = eq != NULL ? (size_t)(eq - environ[i]) :
+		    strlen(environ[i]);
+
+		for (k = 0; k < st->nenv; k++)
+			if (strncmp(st->env[k], environ[i], klen) == 0 &&
+			    st->env[k][klen] == '=')
+				break;
+		if (k < st->nenv)
+			continue;
+		if (strncmp(environ[i], "SLUICE_STAGE=", 13) == 0 ||
+		    strncmp(environ[i], "SLUICE_ATTEMPT=", 15) == 0 ||
+		    strncmp(environ[i], "SLUICE_RUN_ID=", 14) == 0)
+			continue;
+		env[n++] = xstrdup(environ[i]);
+	}
+	for (k = 0; k < st->nenv; k++)
+		env[n++] = xstrdup(st->env[k]);
+	env[n++] = xasprintf("SLUICE_STAGE=%s", st->name);
+	env[n++] = xasprintf("SLUICE_ATTEMPT=%d", R->attempt);
+	env[n++] = xasprintf("SLUICE_RUN_ID=%s", E->run_id);
+	env[n] = NULL;
+	return env;
+}
+
+static void
+free_env(char **env)
+{
+	size_t	 i;
+
+	for (i = 0; env[i] != NULL; i++)
+		free(env[i]);
+	free(env);
+}
+
+/* in the child: async-signal-safe system calls only */
+static void __attribute__((__noreturn__))
+child(struct rstage *R, struct fdmap *map, int nmap, int maxfd,
+    char **env, int errpipe)
+{
+	struct stage *st = R->st;
+	struct rlimit rl;
+	int	 i, e;
+
+	setpgid(0, 0);
+	signal(SIGPIPE, SIG_DFL);
+	for (i = 0; i < nmap; i++) {
+		map[i].src = fcntl(map[i].src, F_DUPFD_CLOEXEC, maxfd + 1);
+		if (map[i].src == -1)
+			goto fail;
+	}
+	for (i = 0; i < nmap; i++)
+		if (dup2(map[i].src, map[i].target) == -1)
+			goto fail;
+	if (chdir(st->cwd) == -1)
+		goto fail;
+	if (st->memory_limit > 0) {
+		rl.rlim_cur = rl.rlim_max = (rlim_t)st->memory_limit;
+		if (setrlimit(RLIMIT_DATA, &rl) == -1)
+			goto fail;
+	}
+	sigprocmask(SIG_SETMASK, &sluice_oldmask, NULL);
+	execve(st->prog, st->argv, env);
+fail:
+	e = errno;
+	(void)!write(errpipe, &e, sizeof(e));
+	_exit(127);
+}
+
+struct spawnargs {
+	struct rstage	*R;
+	struct fdmap	*map;
+	int		 nmap;
+	int		 maxfd;
+	char		**env;
+	int		 errpipe;
+};
+
+/* kept apart so no local of the caller lives across vfork */
+static pid_t __attribute__((__noinline__))
+fork_exec(const struct spawnargs *a)
+{
+	pid_t	 pid;
+
+#ifdef SPAWN_FORK
+	pid = fork();
+#else
+	pid = vfork();
+#endif
+	if (pid == 0)
+		child(a->R, a->map, a->nmap, a->maxfd, a->env, a->errpipe);
+	return pid;
+}
+
+int
+spawn_stage(struct engine *E, struct rstage *R)
+{
+	struct spawnargs a;
+	struct fdmap map[MAX_STAGE_FD + 3];
+	int	 nmap = 0, maxfd = 2, ep[2], e = 0;
+	size_t	 i;
+	ssize_t	 n;
+	char	**env;
+	pid_t	 pid;
+
+	map[nmap].target = 0;
+	map[nmap++].src = E->devnull;
+	for (i = 0; i < R->nports; i++) {
+		if (R->ports[i].fd == 0) {
+			map[0].src = R->ports[i].child_r;
+			continue;
+		}
+		map[nmap].target = R->ports[i].fd;
+		map[nmap++].src = R->ports[i].child_r;
+		if (R->ports[i].fd > maxfd)
+			maxfd = R->ports[i].fd;
+	}
+	map[nmap].target = 1;
+	map[nmap++].src = R->child_out;
+	map[nmap].target = 2;
+	map[nmap++].src = R->child_err;
+	for (i = 0; i < (size_t)nmap; i++)
+		if (map[i].src > maxfd)
+			maxfd = map[i].src;
+	env = make_env(E, R);
+	if (pipe2(ep, O_CLOEXEC) == -1)
+		err(EX_OSERR, "pipe2");
+	a.R = R;
+	a.map = map;
+	a.nmap = nmap;
+	a.maxfd = maxfd;
+	a.env = env;
+	a.errpipe = ep[1];
+	if ((pid = fork_exec(&a)) == -1)
+		err(EX_OSERR, "cannot start stage '%s'", R->st->name);
+	close(ep[1]);
+	setpgid(pid, pid);	/* also here: no race with killpg */
+	do
+		n = read(ep[0], &e, sizeof(e));
+	while (n == -1 && errno == EINTR);
+	close(ep[0]);
+	free_env(env);
+	R->pid = pid;
+	if (n == (ssize_t)sizeof(e)) {
+		errno = e;
+		return -1;	/* the child exits 127; reaped as usual */
+	}
+	return 0;
+}
+
+void
+killpg_stage(struct rstage *R, int sig)
+{
+	if (R->pid > 0 && !R->reaped)
+		kill(-R->pid, sig);
+}
