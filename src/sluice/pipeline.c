@@ -80,6 +80,8 @@ struct loader {
 	size_t		 nvars;
 	struct rawenv	*env;		/* pipeline-wide env */
 	size_t		 nenv;
+	int		*group;		/* link_stages(), kept here so an */
+	int		*cycle;		/* error exit leaks nothing */
 };
 
 static const char *const top_fields[] = {
@@ -1021,7 +1023,6 @@ link_stages(struct loader *L)
 {
 	struct pipeline *p = L->p;
 	struct plan_graph g;
-	int	*group, *cycle;
 	size_t	 i, k, s, ncycle;
 
 	for (i = 0; i < p->nstages; i++) {
@@ -1057,26 +1058,28 @@ link_stages(struct loader *L)
 			g.deps[i][g.ndeps[i]++] = c->after[k];
 	}
 	p->order = xcalloc(p->nstages + 1, sizeof(int));
-	group = xcalloc(p->nstages + 1, sizeof(int));
-	if (plan_order(&g, p->order, group, &cycle, &ncycle) == -1) {
+	L->group = xcalloc(p->nstages + 1, sizeof(int));
+	if (plan_order(&g, p->order, L->group, &L->cycle, &ncycle) == -1) {
 		struct buf b = { 0 };
 
 		for (i = 0; i < ncycle; i++)
 			buf_printf(&b, "%s%s", i ? " -> " : "",
-			    p->stages[cycle[i]].name);
-		json_errx(&L->j, L->raw[cycle[0]].keytok, "cycle: %s", b.data);
+			    p->stages[L->cycle[i]].name);
+		json_errx(&L->j, L->raw[L->cycle[0]].keytok, "cycle: %s",
+		    b.data);
 	}
 	p->ngroups = 0;
 	for (i = 0; i < p->nstages; i++) {
-		p->stages[i].group = group[i];
-		if (group[i] + 1 > p->ngroups)
-			p->ngroups = group[i] + 1;
+		p->stages[i].group = L->group[i];
+		if (L->group[i] + 1 > p->ngroups)
+			p->ngroups = L->group[i] + 1;
 	}
 	for (i = 0; i < g.n; i++)
 		free(g.deps[i]);
 	free(g.deps);
 	free(g.ndeps);
-	free(group);
+	free(L->group);
+	L->group = NULL;
 }
 
 static void

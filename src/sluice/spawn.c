@@ -9,6 +9,7 @@
  * Sanitizer builds use fork(2): ASan does not follow a vfork child.
  */
 #include <sys/resource.h>
+#include <linux/close_range.h>
 #include <sys/wait.h>
 #include <err.h>
 #include <errno.h>
@@ -93,12 +94,19 @@ static void __attribute__((__noreturn__))
 child(struct rstage *R, struct fdmap *map, int nmap, int maxfd,
     char **env, int errpipe)
 {
+	int	 maxtarget = 2;
 	struct stage *st = R->st;
 	struct rlimit rl;
 	int	 i, e;
 
 	setpgid(0, 0);
 	signal(SIGPIPE, SIG_DFL);
+	for (i = 0; i < nmap; i++)
+		if (map[i].target > maxtarget)
+			maxtarget = map[i].target;
+	/* the errno pipe must stay open until exec: above every target */
+	if ((errpipe = fcntl(errpipe, F_DUPFD_CLOEXEC, maxfd + 1)) == -1)
+		_exit(127);
 	for (i = 0; i < nmap; i++) {
 		map[i].src = fcntl(map[i].src, F_DUPFD_CLOEXEC, maxfd + 1);
 		if (map[i].src == -1)
@@ -107,6 +115,20 @@ child(struct rstage *R, struct fdmap *map, int nmap, int maxfd,
 	for (i = 0; i < nmap; i++)
 		if (dup2(map[i].src, map[i].target) == -1)
 			goto fail;
+	/* only the mapped descriptors survive, even inherited ones */
+	for (i = 3; i <= maxtarget; i++) {
+		int	 k, used = 0;
+
+		for (k = 0; k < nmap; k++)
+			used |= map[k].target == i;
+		if (!used)
+			close(i);
+	}
+	if (close_range((unsigned)maxtarget + 1, ~0U, CLOSE_RANGE_CLOEXEC) ==
+	    -1)
+		for (i = maxtarget + 1; i < 1024; i++)
+			if (i != errpipe)
+				close(i);
 	if (chdir(st->cwd) == -1)
 		goto fail;
 	if (st->memory_limit > 0) {

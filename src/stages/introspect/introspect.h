@@ -1,0 +1,192 @@
+/*
+ * introspect.h: the schema model of the introspect stage, shared by its
+ * front-ends (sqlite.c, schemarb.c; a PostgreSQL one slots in the same
+ * way: fill a struct schema, return 0 or -1 with s->err set) and by the
+ * record writer (record.c).
+ *
+ * Everything hanging off a struct schema lives in its arena and dies
+ * with schema_free(); nothing in the model is freed one by one.  Lists
+ * keep declaration order (STAILQ, appended at the tail), so the output
+ * follows the source.  Limits: names are C strings (a NUL inside a
+ * quoted name is refused by the front-ends).
+ */
+#ifndef INTROSPECT_H
+#define INTROSPECT_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/queue.h>
+
+#define RECORD_VERSION	1
+
+struct buf;
+
+/* bump allocator: chunks freed together by arena_free */
+struct arena {
+	char		*cur;
+	char		*end;
+	void		*chunks;	/* singly linked through word 0 */
+	size_t		 total;
+};
+
+void	*arena_alloc(struct arena *, size_t);	/* zeroed */
+char	*arena_strndup(struct arena *, const char *, size_t);
+char	*arena_strdup(struct arena *, const char *);
+char	*arena_printf(struct arena *, const char *, ...)
+	    __attribute__((__format__(__printf__, 2, 3)));
+void	 arena_free(struct arena *);
+
+/*
+ * A literal value (schema.rb Ruby values, SQL literals): kept as
+ * written so the writer can print it as JSON.  Numbers keep their text.
+ */
+enum val_kind {
+	V_NIL, V_TRUE, V_FALSE, V_NUM, V_STR, V_SYM, V_ARR, V_HASH,
+	V_LAMBDA, V_CONST
+};
+
+struct val {
+	enum val_kind	 kind;
+	const char	*s;		/* NUM, STR, SYM, CONST: text */
+	size_t		 n;
+	struct val	*kid;		/* ARR items; HASH key, value, ...;
+					   LAMBDA body */
+	struct val	*next;		/* sibling */
+	int		 nkid;
+	int		 line, col;
+};
+
+/* a list of names, e.g. index or key columns */
+struct strv {
+	const char	**v;
+	int		  n;
+};
+
+struct column {
+	STAILQ_ENTRY(column) link;
+	const char	*name;
+	const char	*type;		/* normalized Rails type */
+	const char	*sql_type;	/* as declared */
+	int		 notnull;
+	struct val	*dflt;		/* literal default or NULL */
+	const char	*dflt_expr;	/* expression default or NULL */
+	int64_t		 limit, precision, scale;	/* -1: none */
+	int		 array;
+	int		 auto_inc;
+	const char	*enum_name;
+	const char	*collation;
+	const char	*comment;
+	const char	*gen_expr;	/* generated column, or NULL */
+	int		 gen_stored;
+	struct val	*options;	/* HASH of other known options */
+	int		 line;
+};
+
+struct index {
+	STAILQ_ENTRY(index) link;
+	const char	*name;
+	struct strv	 cols;		/* or expr */
+	const char	*expr;
+	int		 unique;
+	const char	*where;
+	const char	*using;
+	struct val	*order;		/* HASH, STR/SYM, or NULL */
+	struct val	*options;	/* HASH of other known options */
+	int		 line;
+};
+
+struct fkey {
+	STAILQ_ENTRY(fkey) link;
+	const char	*name;
+	struct strv	 cols;
+	const char	*to_schema;
+	const char	*to_table;
+	struct strv	 to_cols;
+	const char	*on_delete;
+	const char	*on_update;
+	int		 validate;
+	const char	*deferrable;
+	int		 line;
+};
+
+struct check {
+	STAILQ_ENTRY(check) link;
+	const char	*name;
+	const char	*expr;
+	const char	*column;	/* column constraint, or NULL */
+	int		 validate;
+	int		 line;
+};
+
+enum rec_kind { REC_TABLE, REC_VIEW, REC_ENUM };
+
+/* one output record: a table, a view or an enum type */
+struct table {
+	STAILQ_ENTRY(table) link;
+	struct table	*hnext;		/* hash chain */
+	enum rec_kind	 kind;
+	const char	*key;		/* "schema.name" or "name" */
+	const char	*schema;	/* NULL: the default namespace */
+	const char	*name;
+	const char	*comment;
+	struct strv	 pk;
+	struct strv	 values;	/* REC_ENUM */
+	const char	*sql;		/* REC_VIEW definition */
+	int		 ncols;
+	STAILQ_HEAD(, column) cols;
+	STAILQ_HEAD(, index) idx;
+	STAILQ_HEAD(, fkey) fks;
+	STAILQ_HEAD(, check) checks;
+	int		 line;
+};
+
+enum src_kind { SRC_NONE, SRC_SQLITE, SRC_SCHEMARB };
+
+struct schema {
+	struct arena	 a;
+	const char	*file;		/* name for messages and records */
+	enum src_kind	 kind;
+	int		 views;		/* --views */
+	int		 quiet;		/* no warnings on stderr */
+	int		 nwarn;
+	STAILQ_HEAD(, table) recs;
+	struct table	**hash;		/* tables and views by key */
+	size_t		 hcap, hlen;
+	struct table	**ehash;	/* enums by key */
+	size_t		 ecap, elen;
+	char		 err[512];	/* "file:line:col: message" */
+};
+
+void		 schema_init(struct schema *, const char *);
+void		 schema_free(struct schema *);
+struct table	*schema_add(struct schema *, enum rec_kind, const char *,
+		    int);
+struct table	*schema_find(const struct schema *, const char *);
+struct table	*schema_find_enum(const struct schema *, const char *);
+void		 schema_warn(struct schema *, int, const char *, ...)
+		    __attribute__((__format__(__printf__, 3, 4)));
+int		 schema_fail(struct schema *, int, int, const char *, ...)
+		    __attribute__((__format__(__printf__, 4, 5)));
+struct column	*table_add_column(struct schema *, struct table *,
+		    const char *, int);
+struct column	*table_column(const struct table *, const char *);
+struct index	*table_add_index(struct schema *, struct table *, int);
+struct fkey	*table_add_fkey(struct schema *, struct table *, int);
+struct check	*table_add_check(struct schema *, struct table *, int);
+void		 strv_add(struct arena *, struct strv *, const char *);
+int		 strv_eq(const struct strv *, const struct strv *);
+
+/* front-ends: 0, or -1 with s->err set; never exit */
+int		 sqlite_load(struct schema *, const char *, const void *,
+		    size_t);
+int		 schemarb_load(struct schema *, const char *, size_t);
+
+/* Rails' default English inflections; results live in the arena */
+const char	*inflect_singular(struct arena *, const char *);
+const char	*inflect_plural(struct arena *, const char *);
+
+/* record.c: one JSON line per record, appended to the buffer */
+void		 record_write(struct buf *, const struct schema *,
+		    const struct table *);
+
+#endif

@@ -1,0 +1,331 @@
+/*
+ * model.c: the schema model of introspect: arena allocation, records
+ * in declaration order, name lookup (hash tables, so foreign keys and
+ * indexes declared far from their table attach in O(1)), warnings and
+ * errors.  See introspect.h.
+ */
+#include <err.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "xalloc.h"
+#include "introspect.h"
+#include "banned.h"
+
+#define CHUNK	(64 * 1024)
+
+void *
+arena_alloc(struct arena *a, size_t n)
+{
+	char	*c;
+	size_t	 sz;
+
+	n = (n + 15) & ~(size_t)15;
+	if (n > (size_t)(a->end - a->cur) || a->cur == NULL) {
+		sz = n + 16 > CHUNK / 4 ? n + 16 : CHUNK;
+		c = xmalloc(sz);
+		*(void **)c = a->chunks;
+		a->chunks = c;
+		a->total += sz;
+		if (sz != CHUNK) {	/* a big one: keep the current chunk */
+			memset(c + 16, 0, n);
+			return c + 16;
+		}
+		a->cur = c + 16;
+		a->end = c + sz;
+	}
+	c = a->cur;
+	a->cur += n;
+	memset(c, 0, n);
+	return c;
+}
+
+char *
+arena_strndup(struct arena *a, const char *s, size_t n)
+{
+	char	*p;
+
+	p = arena_alloc(a, n + 1);
+	memcpy(p, s, n);
+	p[n] = '\0';
+	return p;
+}
+
+char *
+arena_strdup(struct arena *a, const char *s)
+{
+	return arena_strndup(a, s, strlen(s));
+}
+
+char *
+arena_printf(struct arena *a, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	*p;
+	int	 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	p = arena_alloc(a, (size_t)n + 1);
+	va_start(ap, fmt);
+	(void)vsnprintf(p, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return p;
+}
+
+void
+arena_free(struct arena *a)
+{
+	void	*c, *next;
+
+	for (c = a->chunks; c != NULL; c = next) {
+		next = *(void **)c;
+		free(c);
+	}
+	memset(a, 0, sizeof(*a));
+}
+
+void
+schema_init(struct schema *s, const char *file)
+{
+	memset(s, 0, sizeof(*s));
+	s->file = file;
+	STAILQ_INIT(&s->recs);
+}
+
+void
+schema_free(struct schema *s)
+{
+	free(s->hash);
+	free(s->ehash);
+	arena_free(&s->a);
+}
+
+static size_t
+hash_str(const char *k)
+{
+	size_t	h = 14695981039346656037ULL;
+
+	while (*k != '\0')
+		h = (h ^ (unsigned char)*k++) * 1099511628211ULL;
+	return h;
+}
+
+static void
+hash_put(struct table ***hp, size_t *capp, size_t *lenp, struct table *t)
+{
+	struct table	**h = *hp, **nh, *e, *next;
+	size_t		  i, ncap;
+
+	if (*lenp * 2 >= *capp) {
+		ncap = *capp ? *capp * 2 : 64;
+		nh = xcalloc(ncap, sizeof(*nh));
+		for (i = 0; i < *capp; i++)
+			for (e = h[i]; e != NULL; e = next) {
+				next = e->hnext;
+				e->hnext = nh[hash_str(e->key) & (ncap - 1)];
+				nh[hash_str(e->key) & (ncap - 1)] = e;
+			}
+		free(h);
+		*hp = h = nh;
+		*capp = ncap;
+	}
+	i = hash_str(t->key) & (*capp - 1);
+	t->hnext = h[i];
+	h[i] = t;
+	(*lenp)++;
+}
+
+static struct table *
+hash_get(struct table **h, size_t cap, const char *key)
+{
+	struct table	*e;
+
+	if (cap == 0)
+		return NULL;
+	for (e = h[hash_str(key) & (cap - 1)]; e != NULL; e = e->hnext)
+		if (strcmp(e->key, key) == 0)
+			return e;
+	return NULL;
+}
+
+/*
+ * Add a record named key ("name" or "schema.name"); the first dot
+ * splits the namespace off, as schema.rb writes it.
+ */
+struct table *
+schema_add(struct schema *s, enum rec_kind kind, const char *key, int line)
+{
+	struct table	*t;
+	const char	*dot;
+
+	t = arena_alloc(&s->a, sizeof(*t));
+	t->kind = kind;
+	t->key = arena_strdup(&s->a, key);
+	if (s->kind == SRC_SCHEMARB && (dot = strchr(key, '.')) != NULL &&
+	    dot != key && dot[1] != '\0') {
+		t->schema = arena_strndup(&s->a, key, (size_t)(dot - key));
+		t->name = t->key + (dot - key) + 1;
+	} else
+		t->name = t->key;
+	t->line = line;
+	STAILQ_INIT(&t->cols);
+	STAILQ_INIT(&t->idx);
+	STAILQ_INIT(&t->fks);
+	STAILQ_INIT(&t->checks);
+	STAILQ_INSERT_TAIL(&s->recs, t, link);
+	if (kind == REC_ENUM)
+		hash_put(&s->ehash, &s->ecap, &s->elen, t);
+	else
+		hash_put(&s->hash, &s->hcap, &s->hlen, t);
+	return t;
+}
+
+struct table *
+schema_find(const struct schema *s, const char *key)
+{
+	return hash_get(s->hash, s->hcap, key);
+}
+
+struct table *
+schema_find_enum(const struct schema *s, const char *key)
+{
+	return hash_get(s->ehash, s->ecap, key);
+}
+
+void
+schema_warn(struct schema *s, int line, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[512];
+
+	s->nwarn++;
+	if (s->quiet)
+		return;
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0)
+		warnx("%s:%d: %s", s->file, line, msg);
+	else
+		warnx("%s: %s", s->file, msg);
+}
+
+/* set s->err to "file[:line[:col]]: message"; returns -1 */
+int
+schema_fail(struct schema *s, int line, int col, const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[400];
+
+	va_start(ap, fmt);
+	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (line > 0 && col > 0)
+		(void)snprintf(s->err, sizeof(s->err), "%s:%d:%d: %s",
+		    s->file, line, col, msg);
+	else if (line > 0)
+		(void)snprintf(s->err, sizeof(s->err), "%s:%d: %s",
+		    s->file, line, msg);
+	else
+		(void)snprintf(s->err, sizeof(s->err), "%s: %s", s->file,
+		    msg);
+	return -1;
+}
+
+struct column *
+table_add_column(struct schema *s, struct table *t, const char *name,
+    int line)
+{
+	struct column	*c;
+
+	c = arena_alloc(&s->a, sizeof(*c));
+	c->name = name;
+	c->limit = c->precision = c->scale = -1;
+	c->line = line;
+	STAILQ_INSERT_TAIL(&t->cols, c, link);
+	t->ncols++;
+	return c;
+}
+
+struct column *
+table_column(const struct table *t, const char *name)
+{
+	struct column	*c;
+
+	STAILQ_FOREACH(c, &t->cols, link)
+		if (strcmp(c->name, name) == 0)
+			return c;
+	return NULL;
+}
+
+struct index *
+table_add_index(struct schema *s, struct table *t, int line)
+{
+	struct index	*i;
+
+	i = arena_alloc(&s->a, sizeof(*i));
+	i->line = line;
+	STAILQ_INSERT_TAIL(&t->idx, i, link);
+	return i;
+}
+
+struct fkey *
+table_add_fkey(struct schema *s, struct table *t, int line)
+{
+	struct fkey	*f;
+
+	f = arena_alloc(&s->a, sizeof(*f));
+	f->validate = 1;
+	f->line = line;
+	STAILQ_INSERT_TAIL(&t->fks, f, link);
+	return f;
+}
+
+struct check *
+table_add_check(struct schema *s, struct table *t, int line)
+{
+	struct check	*c;
+
+	c = arena_alloc(&s->a, sizeof(*c));
+	c->validate = 1;
+	c->line = line;
+	STAILQ_INSERT_TAIL(&t->checks, c, link);
+	return c;
+}
+
+/* append; the vector grows in the arena by doubling (small lists) */
+void
+strv_add(struct arena *a, struct strv *sv, const char *s)
+{
+	const char	**nv;
+	int		  cap;
+
+	for (cap = 4; cap < sv->n; cap *= 2)
+		;
+	if (sv->n == 0 || sv->n == cap) {
+		nv = arena_alloc(a, sizeof(*nv) * (size_t)(sv->n ? cap * 2 : 4));
+		if (sv->n > 0)
+			memcpy(nv, sv->v, sizeof(*nv) * (size_t)sv->n);
+		sv->v = nv;
+	}
+	sv->v[sv->n++] = s;
+}
+
+int
+strv_eq(const struct strv *a, const struct strv *b)
+{
+	int	i;
+
+	if (a->n != b->n)
+		return 0;
+	for (i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return 0;
+	return 1;
+}

@@ -1,0 +1,397 @@
+/*
+ * record.c: the JSON Lines writer of introspect: one line per table,
+ * view or enum, in the format of sluice-records(5).  Every field is
+ * always present (null when unknown), so jq paths never miss.  Strings
+ * that are not valid UTF-8 are repaired with U+FFFD so the output is
+ * always valid JSON text.  Exports record_write.
+ */
+#include <string.h>
+
+#include "buf.h"
+#include "json.h"
+#include "introspect.h"
+#include "banned.h"
+
+/* length of the valid UTF-8 sequence at s, or 0 */
+static size_t
+utf8_len(const unsigned char *s, size_t n)
+{
+	size_t		 len, i;
+	unsigned long	 cp;
+
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf)
+		len = 2, cp = s[0] & 0x1f;
+	else if (s[0] >= 0xe0 && s[0] <= 0xef)
+		len = 3, cp = s[0] & 0x0f;
+	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
+		len = 4, cp = s[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (i = 1; i < len; i++) {
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
+	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
+}
+
+static void
+str(struct jw *w, const char *s, size_t n)
+{
+	struct buf	 b = { 0 };
+	size_t		 i, k;
+
+	for (i = 0; i < n; i += k)
+		if ((k = utf8_len((const unsigned char *)s + i, n - i)) == 0)
+			break;
+	if (i >= n) {
+		jw_strn(w, s, n);
+		return;
+	}
+	for (i = 0; i < n; i += k) {
+		if ((k = utf8_len((const unsigned char *)s + i, n - i)) == 0) {
+			buf_add(&b, "\xef\xbf\xbd", 3);
+			k = 1;
+		} else
+			buf_add(&b, s + i, k);
+	}
+	jw_strn(w, b.data, b.len);
+	buf_free(&b);
+}
+
+static void
+cstr(struct jw *w, const char *s)
+{
+	if (s == NULL)
+		jw_null(w);
+	else
+		str(w, s, strlen(s));
+}
+
+static void
+kstr(struct jw *w, const char *k, const char *s)
+{
+	jw_key(w, k);
+	cstr(w, s);
+}
+
+static void
+kint(struct jw *w, const char *k, int64_t v)
+{
+	jw_key(w, k);
+	if (v < 0)
+		jw_null(w);
+	else
+		jw_int(w, (long long)v);
+}
+
+static void
+kbool(struct jw *w, const char *k, int v)
+{
+	jw_key(w, k);
+	jw_bool(w, v);
+}
+
+static void
+strv(struct jw *w, const char *k, const struct strv *sv)
+{
+	int	i;
+
+	jw_key(w, k);
+	jw_arr(w);
+	for (i = 0; i < sv->n; i++)
+		cstr(w, sv->v[i]);
+	jw_arr_end(w);
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
+static int
+json_number(const char *s, size_t n)
+{
+	size_t	i = 0, d;
+
+	if (i < n && s[i] == '-')
+		i++;
+	if (i < n && s[i] == '0')
+		i++;
+	else {
+		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && s[i] == '.') {
+		for (d = ++i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		for (d = i; i < n && s[i] >= '0' && s[i] <= '9'; i++)
+			;
+		if (i == d)
+			return 0;
+	}
+	return i == n;
+}
+
+static void	val(struct jw *, const struct val *);
+
+/* a hash key: the text of a string or symbol, else its JSON text */
+static void
+key(struct jw *w, const struct val *k)
+{
+	struct buf	 kb = { 0 };
+	struct jw	 kw;
+
+	if (k->kind == V_STR || k->kind == V_SYM || k->kind == V_NUM ||
+	    k->kind == V_CONST)
+		str(w, k->s, k->n);
+	else {
+		jw_init(&kw, &kb);
+		val(&kw, k);
+		str(w, kb.data ? kb.data : "", kb.len);
+		buf_free(&kb);
+	}
+	/* what jw_key does after the key: no comma before the value */
+	buf_addc(w->b, ':');
+	w->comma[w->depth] = 0;
+}
+
+static void
+val(struct jw *w, const struct val *v)
+{
+	const struct val *k;
+
+	if (v == NULL) {
+		jw_null(w);
+		return;
+	}
+	switch (v->kind) {
+	case V_NIL: jw_null(w); break;
+	case V_TRUE: jw_bool(w, 1); break;
+	case V_FALSE: jw_bool(w, 0); break;
+	case V_NUM:
+		if (json_number(v->s, v->n))
+			jw_raw(w, v->s, v->n);
+		else
+			str(w, v->s, v->n);
+		break;
+	case V_STR:
+	case V_SYM:
+	case V_CONST:
+		str(w, v->s, v->n);
+		break;
+	case V_ARR:
+		jw_arr(w);
+		for (k = v->kid; k != NULL; k = k->next)
+			val(w, k);
+		jw_arr_end(w);
+		break;
+	case V_HASH:
+		jw_obj(w);
+		for (k = v->kid; k != NULL && k->next != NULL;
+		    k = k->next->next) {
+			key(w, k);
+			val(w, k->next);
+		}
+		jw_obj_end(w);
+		break;
+	case V_LAMBDA:
+		jw_obj(w);
+		jw_key(w, "expr");
+		val(w, v->kid);
+		jw_obj_end(w);
+		break;
+	}
+}
+
+static void
+kval(struct jw *w, const char *k, const struct val *v)
+{
+	jw_key(w, k);
+	val(w, v);
+}
+
+static void
+source(struct jw *w, const struct schema *s, int line)
+{
+	jw_key(w, "source");
+	jw_obj(w);
+	kstr(w, "kind", s->kind == SRC_SQLITE ? "sqlite" : "schemarb");
+	kstr(w, "file", s->file);
+	kint(w, "line", line > 0 ? line : -1);
+	jw_obj_end(w);
+}
+
+static void
+enum_ref(struct jw *w, const struct schema *s, const struct column *c)
+{
+	const struct table *e;
+
+	jw_key(w, "enum");
+	if (c->enum_name == NULL) {
+		jw_null(w);
+		return;
+	}
+	e = schema_find_enum(s, c->enum_name);
+	if (e == NULL && strncmp(c->enum_name, "public.", 7) == 0)
+		e = schema_find_enum(s, c->enum_name + 7);
+	jw_obj(w);
+	kstr(w, "name", c->enum_name);
+	jw_key(w, "values");
+	if (e == NULL)
+		jw_null(w);
+	else {
+		jw_arr(w);
+		for (int i = 0; i < e->values.n; i++)
+			cstr(w, e->values.v[i]);
+		jw_arr_end(w);
+	}
+	jw_obj_end(w);
+}
+
+static void
+column(struct jw *w, const struct schema *s, const struct column *c)
+{
+	jw_obj(w);
+	kstr(w, "name", c->name);
+	kstr(w, "type", c->type);
+	kstr(w, "sql_type", c->sql_type);
+	kbool(w, "null", !c->notnull);
+	kval(w, "default", c->dflt);
+	kstr(w, "default_expr", c->dflt_expr);
+	kint(w, "limit", c->limit);
+	kint(w, "precision", c->precision);
+	kint(w, "scale", c->scale);
+	kbool(w, "array", c->array);
+	kbool(w, "auto_increment", c->auto_inc);
+	enum_ref(w, s, c);
+	kstr(w, "collation", c->collation);
+	kstr(w, "comment", c->comment);
+	jw_key(w, "generated");
+	if (c->gen_expr == NULL)
+		jw_null(w);
+	else {
+		jw_obj(w);
+		kstr(w, "expr", c->gen_expr);
+		kbool(w, "stored", c->gen_stored);
+		jw_obj_end(w);
+	}
+	kval(w, "options", c->options);
+	kint(w, "line", c->line > 0 ? c->line : -1);
+	jw_obj_end(w);
+}
+
+static void
+index(struct jw *w, const struct index *i)
+{
+	jw_obj(w);
+	kstr(w, "name", i->name);
+	jw_key(w, "columns");
+	if (i->expr != NULL)
+		jw_null(w);
+	else {
+		jw_arr(w);
+		for (int k = 0; k < i->cols.n; k++)
+			cstr(w, i->cols.v[k]);
+		jw_arr_end(w);
+	}
+	kstr(w, "expr", i->expr);
+	kbool(w, "unique", i->unique);
+	kstr(w, "where", i->where);
+	kstr(w, "using", i->using);
+	kval(w, "order", i->order);
+	kval(w, "options", i->options);
+	jw_obj_end(w);
+}
+
+static void
+fkey(struct jw *w, const struct fkey *f)
+{
+	jw_obj(w);
+	kstr(w, "name", f->name);
+	strv(w, "columns", &f->cols);
+	kstr(w, "to_schema", f->to_schema);
+	kstr(w, "to_table", f->to_table);
+	strv(w, "to_columns", &f->to_cols);
+	kstr(w, "on_delete", f->on_delete);
+	kstr(w, "on_update", f->on_update);
+	kbool(w, "validate", f->validate);
+	kstr(w, "deferrable", f->deferrable);
+	jw_obj_end(w);
+}
+
+static void
+check(struct jw *w, const struct check *c)
+{
+	jw_obj(w);
+	kstr(w, "name", c->name);
+	kstr(w, "expr", c->expr);
+	kstr(w, "column", c->column);
+	kbool(w, "validate", c->validate);
+	jw_obj_end(w);
+}
+
+void
+record_write(struct buf *b, const struct schema *s, const struct table *t)
+{
+	struct jw		 w;
+	const struct column	*c;
+	const struct index	*i;
+	const struct fkey	*f;
+	const struct check	*k;
+
+	jw_init(&w, b);
+	jw_obj(&w);
+	jw_key(&w, "v");
+	jw_int(&w, RECORD_VERSION);
+	kstr(&w, "kind", t->kind == REC_ENUM ? "enum" :
+	    t->kind == REC_VIEW ? "view" : "table");
+	kstr(&w, "schema", t->schema);
+	kstr(&w, "name", t->name);
+	if (t->kind == REC_ENUM) {
+		strv(&w, "values", &t->values);
+		source(&w, s, t->line);
+		jw_obj_end(&w);
+		buf_addc(b, '\n');
+		return;
+	}
+	kstr(&w, "comment", t->comment);
+	strv(&w, "primary_key", &t->pk);
+	jw_key(&w, "columns");
+	jw_arr(&w);
+	STAILQ_FOREACH(c, &t->cols, link)
+		column(&w, s, c);
+	jw_arr_end(&w);
+	jw_key(&w, "indexes");
+	jw_arr(&w);
+	STAILQ_FOREACH(i, &t->idx, link)
+		index(&w, i);
+	jw_arr_end(&w);
+	jw_key(&w, "foreign_keys");
+	jw_arr(&w);
+	STAILQ_FOREACH(f, &t->fks, link)
+		fkey(&w, f);
+	jw_arr_end(&w);
+	jw_key(&w, "checks");
+	jw_arr(&w);
+	STAILQ_FOREACH(k, &t->checks, link)
+		check(&w, k);
+	jw_arr_end(&w);
+	if (t->kind == REC_VIEW)
+		kstr(&w, "sql", t->sql);
+	source(&w, s, t->line);
+	jw_obj_end(&w);
+	buf_addc(b, '\n');
+}

@@ -1,0 +1,209 @@
+#!/usr/bin/env bats
+# sluice run: wiring, streaming, fan-out, fan-in, output order, logs.
+load helper
+
+# lsfd: the descriptors a stage's shell has, but ls's own directory
+make_lsfd() {
+	cat > lsfd <<'SH'
+#!/bin/sh
+ls -l /proc/self/fd | awk 'NR > 1 && $NF !~ /^\/proc\// { printf "%s ", $9 }'
+SH
+	chmod +x lsfd
+}
+
+@test "run-1.1: a chain streams through plain pipes and prints the sink's output" {
+	cat > p.json <<'JSON'
+{ "stages": {
+    "gen": { "run": ["seq", "1", "5"] },
+    "double": { "run": ["awk", "{print $1 * 2}"], "stdin": "gen" },
+    "sum": { "run": ["awk", "{s += $1} END {print \"sum\", s}"], "stdin": "double" } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "sum 30"
+	assert_equal "$stderr" ""
+}
+
+@test "run-1.2: a stage sees exactly fds 0, 1, 2 and its declared fds" {
+	make_lsfd
+	cat > p.json <<'JSON'
+{ "stages": {
+    "a": { "run": ["echo", "x"] },
+    "with3": { "run": ["./lsfd"], "fds": { "3": "a" } },
+    "plain": { "run": ["./lsfd"] } } }
+JSON
+	# an inherited descriptor must not reach the stages either
+	run -0 --separate-stderr sluice run -q p.json 7>/dev/null
+	assert_output "0 1 2 3 0 1 2 "
+}
+
+@test "run-1.3: fan-out feeds every consumer, an early exit (head) stops nobody" {
+	cat > p.json <<'JSON'
+{ "jobs": 4, "stages": {
+    "src": { "run": ["seq", "1", "200000"] },
+    "count": { "run": ["wc", "-l"], "stdin": "src" },
+    "first": { "run": ["head", "-n", "1"], "stdin": "src" },
+    "last": { "run": ["tail", "-n", "1"], "stdin": "src" } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "200000
+1
+200000"
+}
+
+@test "run-1.4: fan-in concatenates in listed order while a slow first producer runs" {
+	mkfifo gate
+	cat > p.json <<'JSON'
+{ "jobs": 4, "stages": {
+    "slow": { "run": "read x < gate; echo slow-1; echo slow-2" },
+    "fast": { "run": "seq 1 3; echo go > gate" },
+    "cat": { "run": ["cat"], "stdin": ["slow", "fast"] } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "slow-1
+slow-2
+1
+2
+3"
+}
+
+@test "run-1.5: extra fds and after edges" {
+	cat > p.json <<'JSON'
+{ "jobs": 4, "stages": {
+    "names": { "run": "printf 'a\\nb\\n'" },
+    "nums": { "run": "printf '1\\n2\\n'" },
+    "paste": { "run": "paste -d= - /dev/fd/3", "stdin": "names", "fds": { "3": "nums" } },
+    "mark": { "run": "echo written > marker" },
+    "check": { "run": "cat marker", "after": ["mark"] } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "a=1
+b=2
+written"
+}
+
+@test "run-1.6: sinks print in declaration order, never interleaved" {
+	cat > p.json <<'JSON'
+{ "jobs": 4, "stages": {
+    "one": { "run": "for i in 1 2 3; do echo one-$i; done" },
+    "two": { "run": "for i in 1 2 3; do echo two-$i; done" },
+    "three": { "run": ["seq", "3"] } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "one-1
+one-2
+one-3
+two-1
+two-2
+two-3
+1
+2
+3"
+}
+
+@test "run-1.7: stderr is prefixed with the stage name and kept in the run's log" {
+	cat > p.json <<'JSON'
+{ "stages": { "talk": { "run": "echo to-out; echo line-1 >&2; printf 'no newline' >&2" } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "to-out"
+	assert_equal "$stderr" "talk: line-1
+talk: no newline"
+	log=$(echo "$SLUICE_STATE_DIR"/runs/*/talk.log)
+	assert_file_exists "$log"
+	assert_equal "$(cat "$log")" "line-1
+no newline"
+}
+
+@test "run-1.8: plain progress lines and a summary when stderr is not a terminal" {
+	cat > p.json <<'JSON'
+{ "name": "prog", "stages": { "a": { "run": ["true"] }, "b": { "run": ["true"], "after": ["a"] } } }
+JSON
+	run -0 --separate-stderr sluice run p.json
+	output=$(printf '%s\n' "$stderr" | scrub)
+	mapfile -t lines <<< "$output"
+	assert_line --index 0 "[1/2] a T"
+	assert_line --index 1 "[2/2] b T"
+	assert_line --index 2 --regexp "^sluice: prog: 2/2 stages ok in T \(cpu T, peak rss SIZE, slowest '[ab]' T\)$"
+}
+
+@test "run-1.9: --trace writes one JSON line per process with rusage and io" {
+	cat > p.json <<'JSON'
+{ "stages": { "a": { "run": ["seq", "1000"] }, "b": { "run": ["wc", "-l"], "stdin": "a" } } }
+JSON
+	run -0 --separate-stderr sluice run -q --trace t.jsonl p.json
+	assert_output "1000"
+	run -0 jq -r '[.stage, .exit, (.wall_us >= 0), (.max_rss_kb > 0), (.rchar >= 0), .attempt] | @tsv' t.jsonl
+	assert_line "a	0	true	true	true	1"
+	assert_line "b	0	true	true	true	1"
+	[ "$(wc -l < t.jsonl)" -eq 2 ]
+}
+
+@test "run-1.10: every run appends to history and leaves a run record" {
+	cat > p.json <<'JSON'
+{ "name": "hist", "stages": { "a": { "run": ["true"] } } }
+JSON
+	sluice run -q p.json
+	sluice run -q p.json
+	run -0 jq -r '[.pipeline, .status, .stages[0].name, .stages[0].state] | @tsv' "$SLUICE_STATE_DIR/history.jsonl"
+	assert_output "hist	ok	a	done
+hist	ok	a	done"
+	run -0 sh -c 'ls "$SLUICE_STATE_DIR"/runs/*/run.json | wc -l'
+	assert_output 2
+}
+
+@test "run-1.11: env and cwd per stage; SLUICE_STAGE is set" {
+	mkdir -p work
+	cat > p.json <<'JSON'
+{ "env": { "GREETING": "hi" }, "stages": {
+    "a": { "run": "echo $GREETING $WHO $SLUICE_STAGE $(basename $PWD)", "env": { "WHO": "there" }, "cwd": "work" } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "hi there a work"
+}
+
+@test "run-1.12: -n prints what would run and starts nothing" {
+	cat > p.json <<'JSON'
+{ "name": "dry", "stages": { "a": { "run": "touch ran" }, "b": { "run": ["cat"], "stdin": "a" } } }
+JSON
+	run -0 sluice run -n -j 3 p.json
+	assert_output "dry: dry run, jobs 3; would run:
+  a: sh -c 'touch ran'
+  b: cat < a"
+	assert_file_not_exists ran
+}
+
+@test "run-1.13: -v prints each command as it starts" {
+	cat > p.json <<'JSON'
+{ "stages": { "a": { "run": ["echo", "hello world"] } } }
+JSON
+	run -0 --separate-stderr sluice run -v p.json
+	assert_output "hello world"
+	assert_equal "$(printf '%s\n' "$stderr" | head -n 1)" "+ a: echo hello world"
+}
+
+@test "run-1.14: -j limits how many stages run at once" {
+	cat > p.json <<'JSON'
+{ "jobs": 4, "stages": {
+    "a": { "run": "echo a >> log" },
+    "b": { "run": "echo b >> log" },
+    "c": { "run": "echo c >> log" } } }
+JSON
+	run -0 --separate-stderr sluice run -q -j 1 --trace t.jsonl p.json
+	# with one slot no two processes overlap in time
+	run -0 jq -s -r 'sort_by(.start_us) | [range(1; length) as $i | (.[$i].start_us >= .[$i-1].start_us + .[$i-1].wall_us)] | all' t.jsonl
+	assert_output "true"
+}
+
+@test "run-1.15: a large fan-out to a slow consumer spills and completes" {
+	cat > p.json <<'JSON'
+{ "jobs": 4, "stages": {
+    "src": { "run": "head -c 20000000 /dev/zero" },
+    "fast": { "run": ["wc", "-c"], "stdin": "src" },
+    "slow": { "run": "read -r x < gate; wc -c", "stdin": "src" },
+    "open": { "run": "echo go > gate", "after": ["fast"] } } }
+JSON
+	mkfifo gate
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "20000000
+20000000"
+}
