@@ -21,7 +21,6 @@
 struct rule {
 	const char	*re;
 	const char	*rep;
-	regex_t		 rx;
 };
 
 /* in definition order; applied from the last to the first */
@@ -101,14 +100,16 @@ static const char *uncountables[] = {
 
 #define NELEM(a)	(sizeof(a) / sizeof((a)[0]))
 
+static regex_t	prx[NELEM(plurals)], srx[NELEM(singulars)];
+
 static void
-compile(struct rule *r, size_t n)
+compile(const struct rule *r, regex_t *rx, size_t n)
 {
 	size_t	i;
 	int	e;
 
 	for (i = 0; i < n; i++)
-		if ((e = regcomp(&r[i].rx, r[i].re,
+		if ((e = regcomp(&rx[i], r[i].re,
 		    REG_EXTENDED | REG_ICASE)) != 0)
 			errx(EX_SOFTWARE, "inflection rule '%s': error %d",
 			    r[i].re, e);
@@ -135,7 +136,8 @@ uncountable(const char *w)
 }
 
 static const char *
-apply(struct arena *a, struct rule *r, size_t n, const char *w)
+apply(struct arena *a, const struct rule *r, regex_t *rx, size_t n,
+    const char *w)
 {
 	regmatch_t	 m[10];
 	char		*out;
@@ -145,7 +147,7 @@ apply(struct arena *a, struct rule *r, size_t n, const char *w)
 	if (*w == '\0' || uncountable(w))
 		return w;
 	for (i = n; i-- > 0; ) {
-		if (regexec(&r[i].rx, w, NELEM(m), m, 0) != 0)
+		if (regexec(&rx[i], w, NELEM(m), m, 0) != 0)
 			continue;
 		/* worst case: every char of rep is a group of the word */
 		len = strlen(w) * (strlen(r[i].rep) + 1) + 1;
@@ -177,8 +179,8 @@ init(void)
 
 	if (done)
 		return;
-	compile(plurals, NELEM(plurals));
-	compile(singulars, NELEM(singulars));
+	compile(plurals, prx, NELEM(plurals));
+	compile(singulars, srx, NELEM(singulars));
 	done = 1;
 }
 
@@ -186,12 +188,12 @@ const char *
 inflect_singular(struct arena *a, const char *w)
 {
 	init();
-	return apply(a, singulars, NELEM(singulars), w);
+	return apply(a, singulars, srx, NELEM(singulars), w);
 }
 
 const char *
 inflect_plural(struct arena *a, const char *w)
 {
 	init();
-	return apply(a, plurals, NELEM(plurals), w);
+	return apply(a, plurals, prx, NELEM(plurals), w);
 }

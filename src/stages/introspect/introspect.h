@@ -131,7 +131,8 @@ struct table {
 	const char	*comment;
 	struct strv	 pk;
 	struct strv	 values;	/* REC_ENUM */
-	const char	*sql;		/* REC_VIEW definition */
+	const char	*sql;		/* CREATE statement, if known */
+	int		 seq;		/* position in schema->recs */
 	int		 ncols;
 	STAILQ_HEAD(, column) cols;
 	STAILQ_HEAD(, index) idx;
@@ -154,6 +155,7 @@ struct schema {
 	size_t		 hcap, hlen;
 	struct table	**ehash;	/* enums by key */
 	size_t		 ecap, elen;
+	int		 nrecs;
 	char		 err[512];	/* "file:line:col: message" */
 };
 

@@ -174,6 +174,7 @@ schema_add(struct schema *s, enum rec_kind kind, const char *key, int line)
 	} else
 		t->name = t->key;
 	t->line = line;
+	t->seq = s->nrecs++;
 	STAILQ_INIT(&t->cols);
 	STAILQ_INIT(&t->idx);
 	STAILQ_INIT(&t->fks);

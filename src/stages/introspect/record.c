@@ -294,7 +294,7 @@ column(struct jw *w, const struct schema *s, const struct column *c)
 }
 
 static void
-index(struct jw *w, const struct index *i)
+write_index(struct jw *w, const struct index *i)
 {
 	jw_obj(w);
 	kstr(w, "name", i->name);
@@ -377,7 +377,7 @@ record_write(struct buf *b, const struct schema *s, const struct table *t)
 	jw_key(&w, "indexes");
 	jw_arr(&w);
 	STAILQ_FOREACH(i, &t->idx, link)
-		index(&w, i);
+		write_index(&w, i);
 	jw_arr_end(&w);
 	jw_key(&w, "foreign_keys");
 	jw_arr(&w);

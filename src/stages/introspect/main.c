@@ -1,0 +1,195 @@
+/*
+ * main.c: the introspect stage: a database schema to JSON Lines records
+ * (sluice-records(5)), one per table, view or enum type.  Detects the
+ * source kind from its content (or --from), runs the matching front-end
+ * over the whole source, and only then writes every record, so a failed
+ * run leaves nothing on stdout that could pass for a complete result.
+ * A new front-end is a file that fills a struct schema (introspect.h),
+ * a detect rule and a case below.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "util.h"
+#include "introspect.h"
+#include "banned.h"
+
+#define USAGE \
+	"usage: sluice introspect [--strict] [--views] " \
+	"[--from sqlite | schemarb] source\n"
+
+static void __attribute__((__noreturn__))
+usage(int status)
+{
+	fputs(USAGE, status == 0 ? stdout : stderr);
+	exit(status);
+}
+
+/* the kind of a source from its first bytes */
+static enum src_kind
+detect(const char *p, size_t n)
+{
+	static const char magic[] = "SQLite format 3";
+	const char	*e = p + n, *q;
+
+	if (n >= sizeof(magic) && memcmp(p, magic, sizeof(magic)) == 0)
+		return SRC_SQLITE;
+	if (memchr(p, '\0', n > 4096 ? 4096 : n) != NULL)
+		return SRC_NONE;
+	/* schema.rb: the define header, or statements a dump starts with */
+	if (memmem(p, n, "ActiveRecord::Schema", 20) != NULL)
+		return SRC_SCHEMARB;
+	for (q = p; q < e; ) {
+		while (q < e && (*q == ' ' || *q == '\t' || *q == '\r' ||
+		    *q == '\n'))
+			q++;
+		if (q < e && *q == '#') {
+			while (q < e && *q != '\n')
+				q++;
+			continue;
+		}
+		break;
+	}
+	if ((size_t)(e - q) > 13 && (memcmp(q, "create_table ", 13) == 0 ||
+	    memcmp(q, "create_table(", 13) == 0))
+		return SRC_SCHEMARB;
+	return SRC_NONE;
+}
+
+static int
+write_records(const struct schema *s)
+{
+	struct buf		 b = { 0 };
+	const struct table	*t;
+
+	STAILQ_FOREACH(t, &s->recs, link) {
+		record_write(&b, s, t);
+		if (b.len >= 64 * 1024) {
+			if (write_all(STDOUT_FILENO, b.data, b.len) == -1)
+				goto fail;
+			buf_reset(&b);
+		}
+	}
+	if (b.len > 0 && write_all(STDOUT_FILENO, b.data, b.len) == -1)
+		goto fail;
+	buf_free(&b);
+	return 0;
+fail:
+	buf_free(&b);
+	return -1;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "strict", no_argument, NULL, 's' },
+		{ "usage", no_argument, NULL, 'u' },
+		{ "views", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct schema	 s;
+	struct buf	 in = { 0 };
+	enum src_kind	 kind = SRC_NONE;
+	const char	*path, *name;
+	ssize_t		 n;
+	int		 ch, fd, strict = 0, views = 0, rc;
+
+	program_invocation_short_name = (char *)"introspect";
+	fd_sanitize_std();
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'f':
+			if (strcmp(optarg, "sqlite") == 0)
+				kind = SRC_SQLITE;
+			else if (strcmp(optarg, "schemarb") == 0)
+				kind = SRC_SCHEMARB;
+			else {
+				warnx("--from: unknown kind '%s': expected "
+				    "'sqlite' or 'schemarb'", optarg);
+				usage(EX_USAGE);
+			}
+			break;
+		case 's':
+			strict = 1;
+			break;
+		case 'u':
+			usage(0);
+		case 'v':
+			views = 1;
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage(EX_USAGE);
+	path = argv[0];
+	name = strcmp(path, "-") == 0 ? "stdin" : path;
+
+	/*
+	 * schema.rb is parsed in memory; a SQLite file is opened by name
+	 * (only stdin is deserialized from memory), so only its first
+	 * block is read to detect it.
+	 */
+	if (strcmp(path, "-") == 0) {
+		if (buf_readfd(&in, STDIN_FILENO) == -1)
+			err(EX_IOERR, "%s", name);
+	} else {
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			err(errno == ENOENT || errno == EACCES ||
+			    errno == ENOTDIR || errno == ELOOP ?
+			    EX_NOINPUT : EX_IOERR, "%s", name);
+		buf_grow(&in, 4096);
+		if ((n = read(fd, in.data, 4096)) == -1)
+			err(errno == EISDIR ? EX_NOINPUT : EX_IOERR, "%s",
+			    name);
+		in.len = (size_t)n;
+		if (kind == SRC_NONE)
+			kind = detect(in.data, in.len);
+		if ((kind == SRC_SCHEMARB || (kind == SRC_NONE &&
+		    memchr(in.data, '\0', in.len) == NULL)) &&
+		    buf_readfd(&in, fd) == -1)
+			err(EX_IOERR, "%s", name);
+		(void)close(fd);
+	}
+	if (kind == SRC_NONE)
+		kind = detect(in.data ? in.data : "", in.len);
+
+	schema_init(&s, name);
+	s.views = views;
+	switch (kind) {
+	case SRC_SQLITE:
+		rc = sqlite_load(&s, path, strcmp(path, "-") == 0 ?
+		    in.data : NULL, in.len);
+		break;
+	case SRC_SCHEMARB:
+		rc = schemarb_load(&s, in.data ? in.data : "", in.len);
+		break;
+	default:
+		rc = schema_fail(&s, 1, 1, "expected a SQLite database or a "
+		    "Rails schema.rb");
+		break;
+	}
+	if (rc == -1)
+		errx(EX_DATAERR, "%s", s.err);
+	if (strict && s.nwarn > 0)
+		errx(EX_DATAERR, "%s: %d warning%s with --strict", name,
+		    s.nwarn, s.nwarn == 1 ? "" : "s");
+	if (write_records(&s) == -1)
+		err(EX_IOERR, "write");
+	schema_free(&s);
+	buf_free(&in);
+	return 0;
+}

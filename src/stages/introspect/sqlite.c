@@ -1,0 +1,972 @@
+/*
+ * sqlite.c: the SQLite front-end of introspect.  Exports sqlite_load():
+ * open a database read-only and immutable (never written, no journal
+ * or WAL looked at), or deserialize one read from stdin, then read the
+ * schema through sqlite_schema and the table_xinfo, index_list,
+ * index_xinfo and foreign_key_list pragmas (prepared once, bound per
+ * table).  What pragmas do not tell (AUTOINCREMENT, COLLATE, CHECK,
+ * generated column expressions, index WHERE and expressions) comes
+ * from a small tokenizer over the stored CREATE statements.  Declared
+ * types map to Rails types the way Rails' SQLite adapter does, then by
+ * SQLite affinity.  Skipped: sqlite_* tables, virtual tables and their
+ * shadow tables, views (unless --views).
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "xalloc.h"
+#include "introspect.h"
+#include "banned.h"
+
+struct sqlctx {
+	struct schema	*s;
+	sqlite3		*db;
+	sqlite3_stmt	*xinfo, *ilist, *ixinfo, *fklist;
+};
+
+/* --- a tokenizer for stored CREATE statements ---------------------- */
+
+enum { Q_END, Q_WORD, Q_QID, Q_STR, Q_NUM, Q_PUNCT };
+
+struct qtok {
+	int		 type;
+	const char	*s;		/* raw text */
+	size_t		 n;
+};
+
+static const char *
+qnext(const char *p, struct qtok *t)
+{
+	const char	*q;
+	int		 c;
+
+	for (;;) {
+		while (isspace((unsigned char)*p))
+			p++;
+		if (p[0] == '-' && p[1] == '-') {
+			while (*p != '\0' && *p != '\n')
+				p++;
+		} else if (p[0] == '/' && p[1] == '*') {
+			for (p += 2; *p != '\0' && !(p[0] == '*' && p[1] == '/');
+			    p++)
+				;
+			if (*p != '\0')
+				p += 2;
+		} else
+			break;
+	}
+	t->s = p;
+	c = (unsigned char)*p;
+	if (c == '\0') {
+		t->type = Q_END;
+		t->n = 0;
+		return p;
+	}
+	if (c == '\'' || c == '"' || c == '`' || c == '[') {
+		int close = c == '[' ? ']' : c;
+
+		for (q = p + 1; *q != '\0'; q++)
+			if (*q == close) {
+				if (close != ']' && q[1] == close) {
+					q++;
+					continue;
+				}
+				break;
+			}
+		if (*q != '\0')
+			q++;
+		t->type = c == '\'' ? Q_STR : Q_QID;
+		t->n = (size_t)(q - p);
+		return q;
+	}
+	if (isalpha(c) || c == '_' || c >= 0x80) {
+		for (q = p; isalnum((unsigned char)*q) || *q == '_' || *q == '$' ||
+		    (unsigned char)*q >= 0x80; q++)
+			;
+		t->type = Q_WORD;
+		t->n = (size_t)(q - p);
+		return q;
+	}
+	if (isdigit(c) || (c == '.' && isdigit((unsigned char)p[1]))) {
+		for (q = p; isalnum((unsigned char)*q) || *q == '.' ||
+		    ((*q == '+' || *q == '-') && (q[-1] == 'e' || q[-1] == 'E'));
+		    q++)
+			;
+		t->type = Q_NUM;
+		t->n = (size_t)(q - p);
+		return q;
+	}
+	t->type = Q_PUNCT;
+	t->n = 1;
+	return p + 1;
+}
+
+static int
+qis(const struct qtok *t, const char *w)
+{
+	return t->type == Q_WORD && t->n == strlen(w) &&
+	    strncasecmp(t->s, w, t->n) == 0;
+}
+
+static int
+qpunct(const struct qtok *t, int c)
+{
+	return t->type == Q_PUNCT && *t->s == c;
+}
+
+/* an identifier token, unquoted */
+static char *
+qident(struct schema *s, const struct qtok *t)
+{
+	struct buf	 b = { 0 };
+	char		*r;
+	size_t		 i;
+	int		 q;
+
+	if (t->type != Q_QID && t->type != Q_STR)
+		return arena_strndup(&s->a, t->s, t->n);
+	q = t->s[0] == '[' ? ']' : t->s[0];
+	for (i = 1; i + 1 < t->n || (i < t->n && t->s[i] != q); i++) {
+		if (t->s[i] == q && q != ']' && i + 1 < t->n &&
+		    t->s[i + 1] == q)
+			i++;
+		buf_addc(&b, t->s[i]);
+	}
+	r = arena_strndup(&s->a, b.data ? b.data : "", b.len);
+	buf_free(&b);
+	return r;
+}
+
+/* from just after '(' to its ')': the text inside; *pp after ')' */
+static char *
+qparens(struct schema *s, const char **pp)
+{
+	struct qtok	 t;
+	const char	*p = *pp, *start = p, *last = p;
+	int		 depth = 1;
+
+	for (;;) {
+		p = qnext(p, &t);
+		if (t.type == Q_END)
+			break;
+		if (qpunct(&t, '('))
+			depth++;
+		else if (qpunct(&t, ')') && --depth == 0)
+			break;
+		last = p;
+	}
+	*pp = p;
+	while (isspace((unsigned char)*start))
+		start++;
+	return arena_strndup(&s->a, start, last > start ?
+	    (size_t)(last - start) : 0);
+}
+
+/* what the CREATE TABLE text adds to the pragmas */
+static void
+parse_create_table(struct schema *s, struct table *tb, const char *sql)
+{
+	struct qtok	 t;
+	struct column	*col;
+	struct check	*ck;
+	const char	*p = sql, *cname;
+	int		 depth = 0, first;
+
+	/* to the '(' that opens the definitions */
+	for (;;) {
+		p = qnext(p, &t);
+		if (t.type == Q_END || qis(&t, "AS"))
+			return;
+		if (qpunct(&t, '('))
+			break;
+	}
+	for (;;) {		/* one column or constraint per loop */
+		col = NULL;
+		cname = NULL;
+		first = 1;
+		for (;;) {
+			p = qnext(p, &t);
+			if (t.type == Q_END)
+				return;
+			if (qpunct(&t, ',') && depth == 0)
+				break;
+			if (qpunct(&t, ')') && depth == 0)
+				return;
+			if (qpunct(&t, '(')) {
+				depth++;
+				continue;
+			}
+			if (qpunct(&t, ')')) {
+				depth--;
+				continue;
+			}
+			if (depth > 0)
+				continue;
+			if (first) {
+				first = 0;
+				if (qis(&t, "CONSTRAINT") || qis(&t, "PRIMARY") ||
+				    qis(&t, "UNIQUE") || qis(&t, "CHECK") ||
+				    qis(&t, "FOREIGN"))
+					;	/* a table constraint */
+				else {
+					col = table_column(tb, qident(s, &t));
+					continue;
+				}
+			}
+			if (qis(&t, "CONSTRAINT")) {
+				p = qnext(p, &t);
+				cname = qident(s, &t);
+			} else if (qis(&t, "CHECK")) {
+				p = qnext(p, &t);
+				if (!qpunct(&t, '('))
+					continue;
+				ck = table_add_check(s, tb, 0);
+				ck->name = cname;
+				ck->expr = qparens(s, &p);
+				ck->column = col != NULL ? col->name : NULL;
+				cname = NULL;
+			} else if (col != NULL && qis(&t, "COLLATE")) {
+				p = qnext(p, &t);
+				col->collation = qident(s, &t);
+			} else if (col != NULL && qis(&t, "AUTOINCREMENT")) {
+				col->auto_inc = 1;
+			} else if (col != NULL && qis(&t, "AS")) {
+				p = qnext(p, &t);
+				if (!qpunct(&t, '('))
+					continue;
+				col->gen_expr = qparens(s, &p);
+				col->gen_stored = 0;
+			} else if (col != NULL && qis(&t, "STORED")) {
+				col->gen_stored = 1;
+			}
+		}
+	}
+}
+
+/* CREATE INDEX ... ON t (list) [WHERE expr]: list and expr */
+static void
+parse_create_index(struct schema *s, const char *sql, char **list,
+    char **where)
+{
+	struct qtok	 t;
+	const char	*p = sql;
+	size_t		 n;
+
+	*list = *where = NULL;
+	for (;;) {
+		p = qnext(p, &t);
+		if (t.type == Q_END)
+			return;
+		if (qpunct(&t, '('))
+			break;
+	}
+	*list = qparens(s, &p);
+	for (;;) {
+		p = qnext(p, &t);
+		if (t.type == Q_END)
+			return;
+		if (qis(&t, "WHERE"))
+			break;
+	}
+	while (isspace((unsigned char)*p))
+		p++;
+	n = strlen(p);
+	while (n > 0 && (isspace((unsigned char)p[n - 1]) || p[n - 1] == ';'))
+		n--;
+	*where = arena_strndup(&s->a, p, n);
+}
+
+/* --- types and defaults -------------------------------------------- */
+
+static int
+has(const char *lower, const char *w)
+{
+	return strstr(lower, w) != NULL;
+}
+
+/* Rails' SQLite adapter type map, then SQLite's affinity rules */
+static const char *
+rails_type(struct column *c, const char *decl)
+{
+	char		 l[128];
+	const char	*paren;
+	size_t		 i;
+	long long	 a = -1, b = -1;
+	char		*e;
+
+	for (i = 0; decl[i] != '\0' && i < sizeof(l) - 1; i++)
+		l[i] = (char)tolower((unsigned char)decl[i]);
+	l[i] = '\0';
+	if ((paren = strchr(l, '(')) != NULL) {
+		a = strtoll(paren + 1, &e, 10);
+		if (e == paren + 1)
+			a = -1;
+		else if (*e == ',' || (*e == ' ' && strchr(e, ',') != NULL)) {
+			e = strchr(e, ',') + 1;
+			b = strtoll(e, &e, 10);
+		}
+	}
+	if (has(l, "decimal") || has(l, "numeric") || has(l, "number")) {
+		if (!has(l, "number")) {
+			c->precision = a;
+			c->scale = b;
+		}
+		return "decimal";
+	}
+	if (strncmp(l, "json", 4) == 0)
+		return "json";
+	if (has(l, "double"))
+		return "float";
+	if (has(l, "timestamp")) {
+		c->precision = a;
+		return "datetime";
+	}
+	if (has(l, "clob"))
+		return "text";
+	if (has(l, "blob"))
+		return "binary";
+	if (has(l, "int"))
+		return has(l, "bigint") || has(l, "int8") ? "bigint" :
+		    "integer";
+	if (has(l, "float"))
+		return "float";
+	if (has(l, "datetime")) {
+		c->precision = a;
+		return "datetime";
+	}
+	if (has(l, "time")) {
+		c->precision = a;
+		return "time";
+	}
+	if (has(l, "date"))
+		return "date";
+	if (has(l, "text"))
+		return "text";
+	if (has(l, "binary")) {
+		c->limit = a;
+		return "binary";
+	}
+	if (has(l, "char")) {
+		c->limit = a;
+		return "string";
+	}
+	if (has(l, "bool"))
+		return "boolean";
+	if (has(l, "uuid"))
+		return "uuid";
+	/* affinity: REAL, BLOB (no type), else NUMERIC */
+	if (has(l, "real") || has(l, "floa") || has(l, "doub"))
+		return "float";
+	if (*l == '\0')
+		return "binary";
+	return "decimal";
+}
+
+static int
+sql_number(const char *s)
+{
+	if (*s == '-' || *s == '+')
+		s++;
+	if (!isdigit((unsigned char)*s) && *s != '.')
+		return 0;
+	for (; *s != '\0'; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '+' &&
+		    *s != '-')
+			return 0;
+	return 1;
+}
+
+static void
+sqlite_default(struct schema *s, struct column *c, const char *d)
+{
+	struct val	*v;
+	struct qtok	 t;
+	const char	*end;
+	int		 isbool = strcmp(c->type, "boolean") == 0;
+
+	if (d == NULL || strcasecmp(d, "NULL") == 0)
+		return;
+	v = arena_alloc(&s->a, sizeof(*v));
+	end = qnext(d, &t);
+	if (t.type == Q_STR && *end == '\0') {
+		v->kind = V_STR;
+		v->s = qident(s, &t);
+		v->n = strlen(v->s);
+		if (isbool && (strcmp(v->s, "t") == 0 ||
+		    strcmp(v->s, "f") == 0))
+			v->kind = *v->s == 't' ? V_TRUE : V_FALSE;
+	} else if (strcasecmp(d, "TRUE") == 0 || strcasecmp(d, "FALSE") == 0)
+		v->kind = tolower((unsigned char)*d) == 't' ? V_TRUE : V_FALSE;
+	else if (sql_number(d)) {
+		v->kind = V_NUM;
+		v->s = arena_strdup(&s->a, *d == '+' ? d + 1 : d);
+		v->n = strlen(v->s);
+		if (isbool && (strcmp(d, "0") == 0 || strcmp(d, "1") == 0))
+			v->kind = *d == '1' ? V_TRUE : V_FALSE;
+	} else {
+		c->dflt_expr = arena_strdup(&s->a, d);
+		return;
+	}
+	c->dflt = v;
+}
+
+static const char *
+fk_action(const char *a)
+{
+	if (a == NULL || strcasecmp(a, "NO ACTION") == 0)
+		return NULL;
+	if (strcasecmp(a, "CASCADE") == 0)
+		return "cascade";
+	if (strcasecmp(a, "SET NULL") == 0)
+		return "nullify";
+	if (strcasecmp(a, "RESTRICT") == 0)
+		return "restrict";
+	if (strcasecmp(a, "SET DEFAULT") == 0)
+		return "set_default";
+	return a;
+}
+
+/* --- reading the database ------------------------------------------ */
+
+static const char *
+col_text(struct schema *s, sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+
+	return t == NULL ? NULL : arena_strdup(&s->a, (const char *)t);
+}
+
+static int
+dberr(struct sqlctx *x)
+{
+	return schema_fail(x->s, 0, 0, "not a valid SQLite database: %s",
+	    sqlite3_errmsg(x->db));
+}
+
+static int
+prepare(struct sqlctx *x, const char *sql, sqlite3_stmt **st)
+{
+	if (sqlite3_prepare_v2(x->db, sql, -1, st, NULL) != SQLITE_OK)
+		return dberr(x);
+	return 0;
+}
+
+static int
+bind(struct sqlctx *x, sqlite3_stmt *st, const char *name)
+{
+	sqlite3_reset(st);
+	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK)
+		return dberr(x);
+	return 0;
+}
+
+static int
+load_columns(struct sqlctx *x, struct table *t)
+{
+	struct schema	*s = x->s;
+	sqlite3_stmt	*st = x->xinfo;
+	struct column	*c;
+	const char	*decl;
+	int		 rc, pkn = 0, pkpos[1024], i, j, hidden;
+	const char	*pkcol[1024];
+
+	if (bind(x, st, t->name) == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		hidden = sqlite3_column_int(st, 5);
+		if (hidden == 1)	/* hidden columns of virtual tables */
+			continue;
+		c = table_add_column(s, t, col_text(s, st, 0), 0);
+		decl = col_text(s, st, 1);
+		c->sql_type = decl != NULL ? decl : "";
+		c->type = rails_type(c, c->sql_type);
+		c->notnull = sqlite3_column_int(st, 2);
+		if (hidden == 2 || hidden == 3) {
+			c->gen_expr = "";	/* the text comes from the SQL */
+			c->gen_stored = hidden == 3;
+		}
+		sqlite_default(s, c, (const char *)sqlite3_column_text(st, 3));
+		if ((i = sqlite3_column_int(st, 4)) > 0 && pkn < 1024) {
+			pkpos[pkn] = i;
+			pkcol[pkn++] = c->name;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		return dberr(x);
+	for (i = 1; i <= pkn; i++)	/* in key order */
+		for (j = 0; j < pkn; j++)
+			if (pkpos[j] == i)
+				strv_add(&s->a, &t->pk, pkcol[j]);
+	/* INTEGER PRIMARY KEY is the rowid: assigned on insert */
+	if (pkn == 1 && t->kind == REC_TABLE &&
+	    (c = table_column(t, t->pk.v[0])) != NULL &&
+	    strcasecmp(c->sql_type, "INTEGER") == 0)
+		c->auto_inc = 1;
+	return 0;
+}
+
+struct ilist {
+	const char	*name;
+	int		 unique;
+	char		 origin;
+};
+
+static int
+load_index(struct sqlctx *x, struct table *t, struct index *ix,
+    const char *sql)
+{
+	struct schema	*s = x->s;
+	sqlite3_stmt	*st = x->ixinfo;
+	struct val	*order = NULL, *k, *v, *tail = NULL;
+	char		*list, *where;
+	int		 rc, isexpr = 0;
+
+	if (bind(x, st, ix->name) == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (sqlite3_column_int(st, 4) == 0)	/* not a key column */
+			continue;
+		if (sqlite3_column_int(st, 1) == -2) {
+			isexpr = 1;
+			continue;
+		}
+		strv_add(&s->a, &ix->cols, sqlite3_column_int(st, 1) == -1 ?
+		    "rowid" : col_text(s, st, 2));
+		if (sqlite3_column_int(st, 3)) {
+			if (order == NULL) {
+				order = arena_alloc(&s->a, sizeof(*order));
+				order->kind = V_HASH;
+			}
+			k = arena_alloc(&s->a, sizeof(*k));
+			k->kind = V_STR;
+			k->s = ix->cols.v[ix->cols.n - 1];
+			k->n = strlen(k->s);
+			v = arena_alloc(&s->a, sizeof(*v));
+			v->kind = V_STR;
+			v->s = "desc";
+			v->n = 4;
+			k->next = v;
+			if (tail == NULL)
+				order->kid = k;
+			else
+				tail->next = k;
+			tail = v;
+			order->nkid += 2;
+		}
+	}
+	if (rc != SQLITE_DONE)
+		return dberr(x);
+	ix->order = order;
+	if (sql != NULL) {
+		parse_create_index(s, sql, &list, &where);
+		ix->where = where;
+		if (isexpr) {
+			ix->expr = list;
+			ix->cols.n = 0;
+			ix->order = NULL;
+		}
+	}
+	(void)t;
+	return 0;
+}
+
+static int
+load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
+    const char **sqls, int n)
+{
+	struct schema	*s = x->s;
+	sqlite3_stmt	*st = x->ilist;
+	struct ilist	*il = NULL;
+	int		 rc, nil = 0, i, j;
+	const char	*name;
+
+	if (bind(x, st, t->name) == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		il = xreallocarray(il, (size_t)nil + 1, sizeof(*il));
+		il[nil].name = col_text(s, st, 0);
+		il[nil].unique = sqlite3_column_int(st, 1);
+		name = (const char *)sqlite3_column_text(st, 2);
+		il[nil].origin = name != NULL ? name[0] : 'c';
+		nil++;
+	}
+	if (rc != SQLITE_DONE) {
+		free(il);
+		return dberr(x);
+	}
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nil; j++)
+			if (strcmp(il[j].name, ixs[i]->name) == 0)
+				break;
+		if (j == nil || il[j].origin == 'p')
+			continue;	/* the primary key's own index */
+		ixs[i]->unique = il[j].unique;
+		STAILQ_INSERT_TAIL(&t->idx, ixs[i], link);
+		if (load_index(x, t, ixs[i], sqls[i]) == -1) {
+			free(il);
+			return -1;
+		}
+	}
+	free(il);
+	return 0;
+}
+
+static int
+load_fkeys(struct sqlctx *x, struct table *t)
+{
+	struct schema	*s = x->s;
+	sqlite3_stmt	*st = x->fklist;
+	struct fkey	**fks = NULL, *f;
+	int		 rc, n = 0, id, last = -1, i;
+	const char	*to;
+
+	if (bind(x, st, t->name) == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		id = sqlite3_column_int(st, 0);
+		if (id != last || n == 0) {
+			fks = xreallocarray(fks, (size_t)n + 1, sizeof(*fks));
+			f = fks[n++] = arena_alloc(&s->a, sizeof(*f));
+			f->validate = 1;
+			f->to_table = col_text(s, st, 2);
+			f->on_update = fk_action((const char *)
+			    sqlite3_column_text(st, 5));
+			f->on_delete = fk_action((const char *)
+			    sqlite3_column_text(st, 6));
+			last = id;
+		}
+		f = fks[n - 1];
+		strv_add(&s->a, &f->cols, col_text(s, st, 3));
+		if ((to = col_text(s, st, 4)) != NULL)
+			strv_add(&s->a, &f->to_cols, to);
+	}
+	if (rc != SQLITE_DONE) {
+		free(fks);
+		return dberr(x);
+	}
+	/* the pragma lists the last declared key first */
+	for (i = n - 1; i >= 0; i--)
+		STAILQ_INSERT_TAIL(&t->fks, fks[i], link);
+	free(fks);
+	return 0;
+}
+
+/* REFERENCES parent with no columns: the parent's primary key */
+static void
+resolve_fkeys(struct schema *s)
+{
+	struct table	*t, *to;
+	struct fkey	*f;
+
+	STAILQ_FOREACH(t, &s->recs, link)
+		STAILQ_FOREACH(f, &t->fks, link)
+			if (f->to_cols.n == 0 &&
+			    (to = schema_find(s, f->to_table)) != NULL)
+				f->to_cols = to->pk;
+}
+
+static int
+is_virtual(const char *sql)
+{
+	struct qtok	 t;
+	const char	*p = sql;
+
+	if (sql == NULL)
+		return 0;
+	p = qnext(p, &t);
+	if (!qis(&t, "CREATE"))
+		return 0;
+	p = qnext(p, &t);
+	return qis(&t, "VIRTUAL");
+}
+
+/* shadow tables: from PRAGMA table_list, and by the fts/rtree names */
+static int
+is_shadow(const char *name, char **virt, int nvirt, char **shadow,
+    int nshadow)
+{
+	static const char *const suffix[] = {
+		"_data", "_idx", "_content", "_docsize", "_config",
+		"_segments", "_segdir", "_stat", "_node", "_rowid", "_parent",
+		NULL
+	};
+	const char *const *sx;
+	size_t		 n;
+	int		 i;
+
+	for (i = 0; i < nshadow; i++)
+		if (strcmp(name, shadow[i]) == 0)
+			return 1;
+	for (i = 0; i < nvirt; i++) {
+		n = strlen(virt[i]);
+		if (strncmp(name, virt[i], n) != 0)
+			continue;
+		for (sx = suffix; *sx != NULL; sx++)
+			if (strcmp(name + n, *sx) == 0)
+				return 1;
+	}
+	return 0;
+}
+
+/* names PRAGMA table_list calls shadow (SQLite 3.37 and later) */
+static int
+shadow_tables(struct sqlctx *x, char ***out)
+{
+	sqlite3_stmt	*st;
+	char		**v = NULL;
+	int		 n = 0;
+
+	*out = NULL;
+	if (sqlite3_prepare_v2(x->db, "SELECT name FROM pragma_table_list "
+	    "WHERE schema = 'main' AND type = 'shadow'", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		v = xreallocarray(v, (size_t)n + 1, sizeof(*v));
+		v[n++] = (char *)col_text(x->s, st, 0);
+	}
+	sqlite3_finalize(st);
+	*out = v;
+	return n;
+}
+
+/* what a shared URI needs escaped in a file name */
+static char *
+uri(const char *path)
+{
+	struct buf	 b = { 0 };
+	const char	*p;
+
+	buf_adds(&b, "file:");
+	for (p = path; *p != '\0'; p++) {
+		if (*p == '%' || *p == '?' || *p == '#' ||
+		    (unsigned char)*p < 0x20)
+			buf_printf(&b, "%%%02X", (unsigned char)*p);
+		else
+			buf_addc(&b, *p);
+	}
+	buf_adds(&b, "?immutable=1&mode=ro");
+	return buf_steal(&b);
+}
+
+/* the 100-byte header: page size and count against the file size */
+static int
+check_header(struct schema *s, const unsigned char *h, size_t hlen,
+    uint64_t size)
+{
+	uint32_t	 psize, pages, change, valid;
+
+	if (hlen < 100 || size < 100)
+		return schema_fail(s, 0, 0, "truncated SQLite database: "
+		    "expected a 100-byte header, found %llu bytes",
+		    (unsigned long long)size);
+	psize = (uint32_t)h[16] << 8 | h[17];
+	if (psize == 1)
+		psize = 65536;
+	if (psize < 512 || (psize & (psize - 1)) != 0)
+		return schema_fail(s, 0, 0, "corrupt SQLite database: "
+		    "expected a page size that is a power of two, found %u",
+		    psize);
+	pages = (uint32_t)h[28] << 24 | (uint32_t)h[29] << 16 |
+	    (uint32_t)h[30] << 8 | h[31];
+	change = (uint32_t)h[24] << 24 | (uint32_t)h[25] << 16 |
+	    (uint32_t)h[26] << 8 | h[27];
+	valid = (uint32_t)h[92] << 24 | (uint32_t)h[93] << 16 |
+	    (uint32_t)h[94] << 8 | h[95];
+	if (size % psize != 0 ||
+	    (pages != 0 && change == valid && size < (uint64_t)pages * psize))
+		return schema_fail(s, 0, 0, "truncated SQLite database: "
+		    "expected %llu bytes (%u pages of %u), found %llu",
+		    (unsigned long long)pages * psize, pages, psize,
+		    (unsigned long long)size);
+	return 0;
+}
+
+static int
+open_db(struct sqlctx *x, const char *path, const void *data, size_t len)
+{
+	struct schema	*s = x->s;
+	unsigned char	 h[100], *copy;
+	struct stat	 sb;
+	char		*u;
+	ssize_t		 n;
+	int		 fd, rc;
+
+	if (data != NULL) {
+		if (check_header(s, data, len, len) == -1)
+			return -1;
+		if (sqlite3_open_v2(":memory:", &x->db, SQLITE_OPEN_READWRITE,
+		    NULL) != SQLITE_OK)
+			return dberr(x);
+		copy = sqlite3_malloc64(len);
+		if (copy == NULL)
+			return schema_fail(s, 0, 0, "out of memory");
+		memcpy(copy, data, len);
+		if (sqlite3_deserialize(x->db, "main", copy, (sqlite3_int64)len,
+		    (sqlite3_int64)len, SQLITE_DESERIALIZE_FREEONCLOSE |
+		    SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
+			return dberr(x);
+		return 0;
+	}
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
+	    fstat(fd, &sb) == -1)
+		return schema_fail(s, 0, 0, "%s", strerror(errno));
+	n = pread(fd, h, sizeof(h), 0);
+	(void)close(fd);
+	if (check_header(s, h, n < 0 ? 0 : (size_t)n,
+	    (uint64_t)sb.st_size) == -1)
+		return -1;
+	u = uri(path);
+	rc = sqlite3_open_v2(u, &x->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_URI, NULL);
+	free(u);
+	if (rc != SQLITE_OK)
+		return dberr(x);
+	return 0;
+}
+
+struct obj {
+	const char	*type, *name, *tbl, *sql;
+};
+
+static int
+load(struct sqlctx *x)
+{
+	struct schema	*s = x->s;
+	sqlite3_stmt	*st;
+	struct obj	*o = NULL;
+	struct table	*t, **tabs = NULL;
+	struct index	**ixs = NULL;
+	const char	**sqls = NULL;
+	char		**virt = NULL, **shadow = NULL;
+	int		 n = 0, nvirt = 0, nshadow, i, j, nix, rc, ntab = 0;
+	int		*first = NULL, *link = NULL;
+
+	if (prepare(x, "SELECT type, name, tbl_name, sql FROM sqlite_schema "
+	    "ORDER BY rowid", &st) == -1)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		o = xreallocarray(o, (size_t)n + 1, sizeof(*o));
+		o[n].type = col_text(s, st, 0);
+		o[n].name = col_text(s, st, 1);
+		o[n].tbl = col_text(s, st, 2);
+		o[n].sql = col_text(s, st, 3);
+		if (o[n].type == NULL || o[n].name == NULL || o[n].tbl == NULL)
+			continue;
+		if (strcmp(o[n].type, "table") == 0 && is_virtual(o[n].sql)) {
+			virt = xreallocarray(virt, (size_t)nvirt + 1,
+			    sizeof(*virt));
+			virt[nvirt++] = (char *)o[n].name;
+		}
+		n++;
+	}
+	sqlite3_finalize(st);
+	rc = rc == SQLITE_DONE ? 0 : dberr(x);
+	if (rc == 0)
+		rc = prepare(x, "SELECT name, type, \"notnull\", dflt_value, "
+		    "pk, hidden FROM pragma_table_xinfo(?1)", &x->xinfo);
+	if (rc == 0)
+		rc = prepare(x, "SELECT name, \"unique\", origin FROM "
+		    "pragma_index_list(?1)", &x->ilist);
+	if (rc == 0)
+		rc = prepare(x, "SELECT seqno, cid, name, desc, key FROM "
+		    "pragma_index_xinfo(?1)", &x->ixinfo);
+	if (rc == 0)
+		rc = prepare(x, "SELECT id, seq, \"table\", \"from\", \"to\", "
+		    "on_update, on_delete FROM pragma_foreign_key_list(?1)",
+		    &x->fklist);
+	nshadow = rc == 0 ? shadow_tables(x, &shadow) : 0;
+	/* tables and views first, so indexes find them */
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (strncmp(o[i].name, "sqlite_", 7) == 0 ||
+		    schema_find(s, o[i].name) != NULL)
+			continue;
+		if (strcmp(o[i].type, "view") == 0 && s->views)
+			schema_add(s, REC_VIEW, o[i].name, 0)->sql = o[i].sql;
+		else if (strcmp(o[i].type, "table") == 0 &&
+		    !is_virtual(o[i].sql) &&
+		    !is_shadow(o[i].name, virt, nvirt, shadow, nshadow))
+			schema_add(s, REC_TABLE, o[i].name, 0)->sql = o[i].sql;
+	}
+	STAILQ_FOREACH(t, &s->recs, link) {
+		if (rc != 0)
+			break;
+		if ((rc = load_columns(x, t)) != 0)
+			break;
+		if (t->kind == REC_VIEW)
+			continue;
+		if (t->sql != NULL)
+			parse_create_table(s, t, t->sql);
+		rc = load_fkeys(x, t);
+	}
+	/* indexes in schema order, grouped by table: linked by position */
+	ntab = s->nrecs;
+	first = xcalloc((size_t)ntab + 1, sizeof(*first));
+	link = xcalloc((size_t)n + 1, sizeof(*link));
+	tabs = xcalloc((size_t)ntab + 1, sizeof(*tabs));
+	STAILQ_FOREACH(t, &s->recs, link)
+		tabs[t->seq] = t;
+	for (i = n - 1; rc == 0 && i >= 0; i--) {
+		if (strcmp(o[i].type, "index") != 0 ||
+		    (t = schema_find(s, o[i].tbl)) == NULL ||
+		    t->kind != REC_TABLE)
+			continue;
+		link[i] = first[t->seq];
+		first[t->seq] = i + 1;
+	}
+	for (i = 0; rc == 0 && i < ntab; i++) {
+		if (tabs[i]->kind != REC_TABLE)
+			continue;
+		nix = 0;
+		for (j = first[i]; j != 0; j = link[j - 1]) {
+			ixs = xreallocarray(ixs, (size_t)nix + 1,
+			    sizeof(*ixs));
+			sqls = xreallocarray(sqls, (size_t)nix + 1,
+			    sizeof(*sqls));
+			ixs[nix] = arena_alloc(&s->a, sizeof(**ixs));
+			ixs[nix]->name = o[j - 1].name;
+			sqls[nix++] = o[j - 1].sql;
+		}
+		rc = load_indexes(x, tabs[i], ixs, sqls, nix);
+	}
+	if (rc == 0)
+		resolve_fkeys(s);
+	free(first);
+	free(link);
+	free(tabs);
+	free(ixs);
+	free(sqls);
+	free(virt);
+	free(shadow);
+	free(o);
+	return rc;
+}
+
+int
+sqlite_load(struct schema *s, const char *path, const void *data,
+    size_t len)
+{
+	struct sqlctx	 x;
+	int		 rc;
+
+	memset(&x, 0, sizeof(x));
+	x.s = s;
+	s->kind = SRC_SQLITE;
+	rc = open_db(&x, path, data, len);
+	if (rc == 0)
+		rc = load(&x);
+	sqlite3_finalize(x.xinfo);
+	sqlite3_finalize(x.ilist);
+	sqlite3_finalize(x.ixinfo);
+	sqlite3_finalize(x.fklist);
+	sqlite3_close(x.db);
+	return rc;
+}
