@@ -126,7 +126,8 @@ libexec/sluice/introspect: $(patsubst %.c,%.o,$(wildcard src/stages/introspect/*
 # test/fuzz/corpus-schemarb; FUZZTIME=seconds (default 600).
 FUZZ_SRC  = test/fuzz/fuzz-schemarb.c src/stages/introspect/schemarb.c \
             src/stages/introspect/rblex.c src/stages/introspect/model.c \
-            src/stages/introspect/inflect.c src/lib/xalloc.c src/lib/buf.c
+            src/stages/introspect/inflect.c src/stages/introspect/record.c \
+            src/lib/xalloc.c src/lib/buf.c src/lib/json.c
 FUZZTIME  = 600
 test/fuzz/fuzz-schemarb: $(FUZZ_SRC) src/stages/introspect/introspect.h \
     src/stages/introspect/rblex.h

@@ -148,8 +148,10 @@ struct schema {
 	const char	*file;		/* name for messages and records */
 	enum src_kind	 kind;
 	int		 views;		/* --views */
-	int		 quiet;		/* no warnings on stderr */
+	int		 quiet;		/* do not keep warnings */
 	int		 nwarn;
+	char		*warn;		/* warning lines, printed on success */
+	size_t		 warnlen, warncap;
 	STAILQ_HEAD(, table) recs;
 	struct table	**hash;		/* tables and views by key */
 	size_t		 hcap, hlen;
@@ -167,6 +169,7 @@ struct table	*schema_find(const struct schema *, const char *);
 struct table	*schema_find_enum(const struct schema *, const char *);
 void		 schema_warn(struct schema *, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 3, 4)));
+void		 schema_print_warnings(const struct schema *);
 int		 schema_fail(struct schema *, int, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
 struct column	*table_add_column(struct schema *, struct table *,

@@ -184,6 +184,7 @@ main(int argc, char *argv[])
 	}
 	if (rc == -1)
 		errx(EX_DATAERR, "%s", s.err);
+	schema_print_warnings(&s);
 	if (strict && s.nwarn > 0)
 		errx(EX_DATAERR, "%s: %d warning%s with --strict", name,
 		    s.nwarn, s.nwarn == 1 ? "" : "s");

@@ -103,6 +103,7 @@ schema_free(struct schema *s)
 {
 	free(s->hash);
 	free(s->ehash);
+	free(s->warn);
 	arena_free(&s->a);
 }
 
@@ -199,11 +200,16 @@ schema_find_enum(const struct schema *s, const char *key)
 	return hash_get(s->ehash, s->ecap, key);
 }
 
+/*
+ * Warnings are kept until the source is loaded: printed if it loads,
+ * dropped if a fatal error makes the error line the only message.
+ */
 void
 schema_warn(struct schema *s, int line, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 msg[512];
+	char	 msg[512], full[1024];
+	size_t	 n;
 
 	s->nwarn++;
 	if (s->quiet)
@@ -212,9 +218,28 @@ schema_warn(struct schema *s, int line, const char *fmt, ...)
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	if (line > 0)
-		warnx("%s:%d: %s", s->file, line, msg);
+		(void)snprintf(full, sizeof(full), "%s:%d: %s\n", s->file, line,
+		    msg);
 	else
-		warnx("%s: %s", s->file, msg);
+		(void)snprintf(full, sizeof(full), "%s: %s\n", s->file, msg);
+	n = strlen(full);
+	if (s->warnlen + n + 1 > s->warncap) {
+		s->warncap = (s->warnlen + n + 1) * 2;
+		s->warn = xreallocarray(s->warn, s->warncap, 1);
+	}
+	memcpy(s->warn + s->warnlen, full, n + 1);
+	s->warnlen += n;
+}
+
+void
+schema_print_warnings(const struct schema *s)
+{
+	const char	*p, *nl;
+
+	for (p = s->warn; p != NULL && *p != '\0'; p = nl + 1) {
+		nl = strchr(p, '\n');
+		warnx("%.*s", (int)(nl - p), p);
+	}
 }
 
 /* set s->err to "file[:line[:col]]: message"; returns -1 */

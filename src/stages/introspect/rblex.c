@@ -26,6 +26,13 @@ rblex_init(struct rblex *l, struct schema *s, const char *text, size_t len,
 }
 
 void
+rblex_free(struct rblex *l)
+{
+	buf_free(&l->tmp);
+	buf_free(&l->tmp2);
+}
+
+void
 rblex_fatal(struct rblex *l, int line, int col, const char *fmt, ...)
 {
 	va_list	 ap;
@@ -231,17 +238,16 @@ decode(struct rblex *l, const char **pp, const char *end, int close,
 static void
 string(struct rblex *l, struct tok *t, int q, const char *start)
 {
-	struct buf	 b = { 0 };
+	struct buf	*b = &l->tmp;
 	const char	*p = start + 1;
 
-	if (!decode(l, &p, l->end, q, q == '\'', &b, &t->interp, 1)) {
-		buf_free(&b);
+	buf_reset(b);
+	if (!decode(l, &p, l->end, q, q == '\'', b, &t->interp, 1)) {
 		rblex_fatal(l, t->line, t->col, "unterminated string: "
 		    "expected '%c' before end of file", q);
 	}
-	t->s = arena_strndup(&l->s->a, b.data ? b.data : "", b.len);
-	t->n = b.len;
-	buf_free(&b);
+	t->s = arena_strndup(&l->s->a, b->data ? b->data : "", b->len);
+	t->n = b->len;
 	l->p = p;
 }
 
@@ -292,7 +298,7 @@ static int
 heredoc(struct rblex *l, struct tok *t)
 {
 	const char	*p = l->p + 2, *id, *body, *ls, *le, *q;
-	struct buf	 raw = { 0 }, b = { 0 };
+	struct buf	*raw = &l->tmp2, *b = &l->tmp;
 	size_t		 idn;
 	int		 indent = 0, squiggly = 0, quote = 0, nl = 0;
 
@@ -334,20 +340,20 @@ heredoc(struct rblex *l, struct tok *t)
 		if (heredoc_end(ls, le, id, idn, indent))
 			break;
 	}
+	buf_reset(raw);
+	buf_reset(b);
 	if (squiggly) {
-		dedent(&raw, body, ls);
-		q = raw.data ? raw.data : "";
-		(void)decode(l, &q, q + raw.len, -1, quote == '\'', &b,
+		dedent(raw, body, ls);
+		q = raw->data ? raw->data : "";
+		(void)decode(l, &q, q + raw->len, -1, quote == '\'', b,
 		    &t->interp, 0);
 	} else {
 		q = body;
-		(void)decode(l, &q, ls, -1, quote == '\'', &b, &t->interp, 0);
+		(void)decode(l, &q, ls, -1, quote == '\'', b, &t->interp, 0);
 	}
 	t->type = T_STRING;
-	t->s = arena_strndup(&l->s->a, b.data ? b.data : "", b.len);
-	t->n = b.len;
-	buf_free(&raw);
-	buf_free(&b);
+	t->s = arena_strndup(&l->s->a, b->data ? b->data : "", b->len);
+	t->n = b->len;
 	l->skip = le < l->end ? le + 1 : l->end;
 	l->skiplines += nl;
 	l->p = p;

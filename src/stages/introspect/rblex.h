@@ -9,13 +9,16 @@
  *
  * Fatal errors (unterminated string, heredoc or bracket, mismatched
  * bracket, bad escape) longjmp to l->fail after writing s->err; the
- * parser sets that jump buffer.  Bracket nesting is checked here, so
+ * parser sets that jump buffer; rblex_free() then still frees the
+ * scratch buffers, so a failed load leaks nothing.  Bracket nesting is checked here, so
  * the parser can skip an unknown statement without losing track.
  */
 #ifndef RBLEX_H
 #define RBLEX_H
 
 #include <setjmp.h>
+
+#include "buf.h"
 
 enum tok_type {
 	T_EOF, T_NL, T_IDENT, T_CONST, T_LABEL, T_STRING, T_SYMBOL,
@@ -47,10 +50,12 @@ struct rblex {
 	char		 open[RBLEX_MAXDEPTH];
 	int		 oline[RBLEX_MAXDEPTH], ocol[RBLEX_MAXDEPTH];
 	jmp_buf		*fail;
+	struct buf	 tmp, tmp2;	/* scratch; rblex_free releases */
 };
 
 void	rblex_init(struct rblex *, struct schema *, const char *, size_t,
 	    jmp_buf *);
+void	rblex_free(struct rblex *);
 void	rblex_next(struct rblex *, struct tok *);
 const char *rblex_tokname(const struct tok *, char *, size_t);
 __attribute__((__noreturn__)) void

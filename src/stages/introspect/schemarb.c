@@ -43,6 +43,7 @@ struct call {
 	int		 block;		/* a do-block follows */
 	const char	*param;		/* its |param| */
 	int		 line, col;
+	int		 dline, dcol;	/* where 'do' is */
 };
 
 static void	stmt(struct parser *, struct table *, const char *);
@@ -449,6 +450,8 @@ call(struct parser *p, struct call *c)
 	}
 	if (is_kw(&p->t, "do")) {
 		c->block = 1;
+		c->dline = p->t.line;
+		c->dcol = p->t.col;
 		next(p);
 		if (p->t.type == T_PIPE) {
 			next(p);
@@ -1284,11 +1287,11 @@ create_table(struct parser *p, struct call *c)
 		strv_add(&p->s->a, &t->pk, pkname);
 	}
 	if (c->block)
-		body(p, t, c->param, c->line, c->col);
+		body(p, t, c->param, c->dline, c->dcol);
 	return;
 skip:
 	if (c->block)
-		skip_body(p, c->line, c->col);
+		skip_body(p, c->dline, c->dcol);
 }
 
 static void
@@ -1406,13 +1409,13 @@ top_stmt(struct parser *p, struct call *c)
 			goto unknown;
 	}
 	if (c->block)
-		skip_body(p, c->line, c->col);
+		skip_body(p, c->dline, c->dcol);
 	return;
 unknown:
 	schema_warn(p->s, c->line, "unknown statement '%s%s%s', skipped",
 	    c->recv ? c->recv : "", c->recv ? "." : "", c->name);
 	if (c->block)
-		skip_body(p, c->line, c->col);
+		skip_body(p, c->dline, c->dcol);
 }
 
 /* one statement; t is the table whose block we are in, or NULL */
@@ -1438,7 +1441,7 @@ stmt(struct parser *p, struct table *t, const char *param)
 	if (t != NULL) {
 		table_stmt(p, t, param, &c);
 		if (c.block)
-			skip_body(p, c.line, c.col);
+			skip_body(p, c.dline, c.dcol);
 	} else
 		top_stmt(p, &c);
 }
@@ -1481,6 +1484,8 @@ program(struct parser *p)
 		if (!is_kw(&p->t, "do"))
 			rblex_fatal(&p->l, p->t.line, p->t.col, "expected "
 			    "'do' after 'ActiveRecord::Schema.define'");
+		line = p->t.line;
+		col = p->t.col;
 		next(p);
 		body(p, NULL, NULL, line, col);
 		for (skip_nl(p); p->t.type != T_EOF; skip_nl(p))
@@ -1526,17 +1531,17 @@ int
 schemarb_load(struct schema *s, const char *text, size_t len)
 {
 	struct parser	*p;
-	int		 rc = 0;
 
 	s->kind = SRC_SCHEMARB;
 	p = arena_alloc(&s->a, sizeof(*p));
 	p->s = s;
 	rblex_init(&p->l, s, text, len, &p->fail);
-	if (setjmp(p->fail) != 0)
-		rc = -1;
-	else {
-		program(p);
-		finish(s);
+	if (setjmp(p->fail) != 0) {
+		rblex_free(&p->l);
+		return -1;
 	}
-	return rc;
+	program(p);
+	finish(s);
+	rblex_free(&p->l);
+	return 0;
 }

@@ -1,0 +1,2 @@
+ActiveRecord::Schema.load(version: 1) do
+end

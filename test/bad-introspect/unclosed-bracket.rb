@@ -1,0 +1,2 @@
+ActiveRecord::Schema[8.0].define(version: 1) do
+  create_enum "mood", ["happy", "sad"

@@ -1,0 +1,5 @@
+ActiveRecord::Schema[8.0].define(version: 1) do
+  create_table "a" do |t|
+    t.string "name"
+
+end
