@@ -768,6 +768,9 @@ check_header(struct schema *s, const unsigned char *h, size_t hlen,
 		return schema_fail(s, 0, 0, "truncated SQLite database: "
 		    "expected a 100-byte header, found %llu bytes",
 		    (unsigned long long)size);
+	if (memcmp(h, "SQLite format 3", 16) != 0)
+		return schema_fail(s, 0, 0, "not a SQLite database: expected "
+		    "the header 'SQLite format 3'");
 	psize = (uint32_t)h[16] << 8 | h[17];
 	if (psize == 1)
 		psize = 65536;

@@ -1,0 +1,333 @@
+#!/usr/bin/env bats
+# test/20-introspect.bats: the introspect stage: SQLite databases and
+# Rails schema.rb files to JSON Lines records (sluice-records(5)).
+# Counts are checked against sqlite3's own PRAGMAs (computed here) and,
+# for schema.rb, against counts derived with grep and kept below.
+load helper
+
+DATA="$ROOT/test/data/schemas"
+RB="$ROOT/test/data/rb"
+BAD="$ROOT/test/bad-introspect"
+export PATH="$ROOT/libexec/sluice:$PATH"
+
+# counts KIND: "tables columns foreign_keys" of the records on stdin
+counts() {
+	jq -rs '[map(select(.kind == "table")) | length,
+	    ([.[] | select(.kind == "table") | .columns | length] | add // 0),
+	    ([.[] | select(.kind == "table") | .foreign_keys | length] | add // 0)]
+	    | map(tostring) | join(" ")'
+}
+
+# the same counts from sqlite3 itself: user tables that are neither
+# virtual nor shadow tables, their columns, their foreign keys
+sqlite_counts() {
+	sqlite3 "$1" "
+	    WITH t AS (SELECT name FROM pragma_table_list
+	        WHERE schema = 'main' AND type = 'table'
+	        AND name NOT LIKE 'sqlite_%')
+	    SELECT (SELECT count(*) FROM t) || ' ' ||
+	        (SELECT count(*) FROM t, pragma_table_xinfo(t.name) x
+	            WHERE x.hidden != 1) || ' ' ||
+	        (SELECT count(DISTINCT t.name || '.' || f.id)
+	            FROM t, pragma_foreign_key_list(t.name) f);"
+}
+
+check_sqlite() {
+	run --separate-stderr introspect "$DATA/$1"
+	assert_success
+	assert_equal "$stderr" ''
+	local want
+	want=$(sqlite_counts "$DATA/$1")
+	assert_equal "$(printf '%s\n' "$output" | counts)" "$want"
+}
+
+check_rb() {
+	run --separate-stderr introspect "$DATA/$1"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | counts)" "$2"
+}
+
+@test "introspect-1.1: --usage prints the synopsis" {
+	run introspect --usage
+	assert_success
+	assert_output 'usage: sluice introspect [--strict] [--views] [--from sqlite | schemarb] source'
+}
+
+@test "introspect-1.2: no source is a usage error" {
+	run -64 --separate-stderr introspect
+	assert_output ''
+	assert_equal "$stderr" 'usage: sluice introspect [--strict] [--views] [--from sqlite | schemarb] source'
+}
+
+@test "introspect-1.3: an unknown --from kind is a usage error" {
+	run -64 --separate-stderr introspect --from mysql x.db
+	assert_output ''
+	assert_equal "${stderr%%$'\n'*}" \
+	    "introspect: --from: unknown kind 'mysql': expected 'sqlite' or 'schemarb'"
+}
+
+@test "introspect-1.4: a missing file exits 66" {
+	run -66 --separate-stderr introspect nosuch.sqlite
+	assert_output ''
+	assert_equal "$stderr" 'introspect: nosuch.sqlite: No such file or directory'
+}
+
+@test "introspect-1.5: every record has the version and a kind" {
+	for f in "$DATA"/*; do
+		introspect "$f" | jq -e 'select(.v != 1 or (.kind |
+		    IN("table", "enum") | not))' > bad.jsonl || true
+		assert_equal "$(cat bad.jsonl)" ''
+	done
+}
+
+@test "introspect-2.1: chinook.sqlite matches sqlite3's counts" {
+	check_sqlite chinook.sqlite
+}
+
+@test "introspect-2.2: northwind.sqlite matches sqlite3's counts" {
+	check_sqlite northwind.sqlite
+}
+
+@test "introspect-2.3: sakila.sqlite matches sqlite3's counts" {
+	check_sqlite sakila.sqlite
+}
+
+@test "introspect-2.4: chinook.sqlite gives the golden records" {
+	cd "$DATA"
+	run --separate-stderr introspect chinook.sqlite
+	assert_success
+	assert_equal "$stderr" ''
+	printf '%s\n' "$output" | golden introspect-chinook
+}
+
+@test "introspect-2.5: views only with --views" {
+	run introspect "$DATA/northwind.sqlite"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -s 'map(select(.kind == "view")) | length')" 0
+	run introspect --views "$DATA/northwind.sqlite"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -s 'map(select(.kind == "view")) | length')" 16
+	assert_equal "$(printf '%s\n' "$output" | jq -r 'select(.name == "Order Subtotals") | [.kind, (.columns | map(.name) | join(","))] | join(" ")')" \
+	    'view OrderID,Subtotal'
+}
+
+# a database with what Rails and hand-written SQLite schemas declare
+make_db() {
+	sqlite3 t.db <<'EOF'
+CREATE TABLE "users" ("id" integer PRIMARY KEY AUTOINCREMENT NOT NULL,
+  "email" varchar(255) COLLATE NOCASE NOT NULL,
+  "admin" boolean DEFAULT 0 NOT NULL, "score" decimal(10,2) DEFAULT 1.5,
+  "born_on" date, "seen_at" datetime(6) DEFAULT CURRENT_TIMESTAMP,
+  "prefs" json DEFAULT '{}', "bio" text DEFAULT 'it''s me',
+  "email_lower" varchar GENERATED ALWAYS AS (lower(email)) STORED,
+  CONSTRAINT score_positive CHECK (score >= 0));
+CREATE UNIQUE INDEX "index_users_on_email" ON "users" ("email");
+CREATE INDEX "index_users_recent" ON "users" ("seen_at" DESC) WHERE admin = 1;
+CREATE INDEX "index_users_lower" ON "users" (lower(email));
+CREATE TABLE [Order Items] ([Order Id] INTEGER NOT NULL,
+  [Line] INTEGER NOT NULL, [User] INTEGER REFERENCES users ON DELETE CASCADE,
+  PRIMARY KEY ([Order Id], [Line]));
+CREATE VIRTUAL TABLE notes_fts USING fts5(body);
+CREATE VIEW admins AS SELECT id, email FROM users WHERE admin;
+EOF
+}
+
+@test "introspect-2.6: SQLite types, keys, indexes and checks" {
+	make_db
+	run --separate-stderr introspect t.db
+	assert_success
+	assert_equal "$stderr" ''
+	printf '%s\n' "$output" | jq -c '{name, primary_key,
+	    columns: [.columns[] | [.name, .type, .sql_type, .null, .default,
+	        .default_expr, .limit, .precision, .scale, .auto_increment,
+	        .collation, .generated]],
+	    indexes: [.indexes[] | [.name, .columns, .expr, .unique, .where,
+	        .order]],
+	    foreign_keys: [.foreign_keys[] | [.columns, .to_table,
+	        .to_columns, .on_delete]],
+	    checks: [.checks[] | [.name, .expr]]}' | golden introspect-2.6
+}
+
+@test "introspect-2.7: FTS5 virtual and shadow tables are skipped" {
+	make_db
+	run introspect t.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r .name | tr '\n' ' ')" \
+	    'users Order Items '
+}
+
+@test "introspect-2.8: the database is opened read-only and never written" {
+	make_db
+	chmod 0444 t.db
+	sum=$(cksum < t.db)
+	run introspect t.db
+	assert_success
+	assert_equal "$(cksum < t.db)" "$sum"
+	assert_equal "$(ls)" 't.db'
+}
+
+@test "introspect-2.9: a SQLite database on stdin" {
+	make_db
+	run --separate-stderr introspect - < t.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r .source.file | sort -u)" 'stdin'
+	assert_equal "$(printf '%s\n' "$output" | counts)" "$(sqlite_counts t.db)"
+}
+
+@test "introspect-3.1: bos.schema.rb: 43 tables, 417 columns, 39 foreign keys" {
+	check_rb bos.schema.rb "43 417 39"
+}
+
+@test "introspect-3.2: campfire.schema.rb: 15 tables, 101 columns, 10 foreign keys" {
+	check_rb campfire.schema.rb "15 101 10"
+}
+
+@test "introspect-3.3: lobsters.schema.rb: 38 tables, 323 columns, 64 foreign keys" {
+	check_rb lobsters.schema.rb "38 323 64"
+}
+
+@test "introspect-3.4: maybe.schema.rb: 59 tables, 574 columns, 52 foreign keys, 1 enum" {
+	check_rb maybe.schema.rb "59 574 52"
+	assert_equal "$(printf '%s\n' "$output" | jq -c 'select(.kind == "enum") | [.name, .values]')" \
+	    '["account_status",["ok","syncing","error"]]'
+}
+
+@test "introspect-3.5: openfoodnetwork.schema.rb: 93 tables, 800 columns, 120 foreign keys" {
+	check_rb openfoodnetwork.schema.rb "93 800 120"
+	assert_equal "$(printf '%s\n' "$output" | jq -c 'select(.name == "variant_links") | .primary_key')" \
+	    '["target_variant_id","source_variant_id"]'
+}
+
+@test "introspect-3.6: campfire.schema.rb gives the golden records" {
+	cd "$DATA"
+	run --separate-stderr introspect campfire.schema.rb
+	assert_success
+	assert_equal "$stderr" ''
+	printf '%s\n' "$output" | golden introspect-campfire
+}
+
+@test "introspect-3.7: every construct of the issue, without a warning" {
+	cd "$RB"
+	run --separate-stderr introspect constructs.schema.rb
+	assert_success
+	assert_equal "$stderr" ''
+	printf '%s\n' "$output" | golden introspect-constructs
+}
+
+@test "introspect-3.8: unknown constructs are warnings with file:line" {
+	cd "$RB"
+	run --separate-stderr introspect unknown.schema.rb
+	assert_success
+	assert_equal "$stderr" "\
+introspect: unknown.schema.rb:2: create_table: unknown option 'engine', skipped
+introspect: unknown.schema.rb:3: column 'title': unknown option 'shiny', skipped
+introspect: unknown.schema.rb:4: unknown column type 'st_point', kept as declared
+introspect: unknown.schema.rb:5: t.exclusion_constraint is not supported, skipped
+introspect: unknown.schema.rb:6: unknown statement 'execute' in create_table, skipped
+introspect: unknown.schema.rb:7: expected a value, found 'BigDecimal', statement skipped
+introspect: unknown.schema.rb:13: add_index: unknown table 'comments', skipped
+introspect: unknown.schema.rb:14: foreign key of 'posts': no column 'user_id'
+introspect: unknown.schema.rb:15: unknown statement 'change_column_default', skipped"
+	assert_equal "$(printf '%s\n' "$output" | jq -c '[.name, [.columns[].name]]')" \
+	    '["posts",["id","title","where"]]'
+}
+
+@test "introspect-3.9: --strict makes warnings fatal" {
+	cd "$RB"
+	run -65 --separate-stderr introspect --strict unknown.schema.rb
+	assert_output ''
+	assert_equal "${stderr##*$'\n'}" 'introspect: unknown.schema.rb: 9 warnings with --strict'
+}
+
+@test "introspect-3.10: the old define header with hash rockets" {
+	run --separate-stderr introspect "$RB/old.schema.rb"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | jq -c '[.name, .primary_key,
+	    [.columns[] | .name + ":" + .type], [.indexes[].name],
+	    [.foreign_keys[] | .columns[0] + ">" + .to_table]]')" \
+'["users",["id"],["id:bigint","email:string","admin:boolean","created_at:datetime"],["index_users_on_email"],[]]
+["people_tags",[],["person_id:integer","tag_id:integer"],[],[]]
+["people",["id"],["id:bigint","user_id:bigint","created_at:datetime","updated_at:datetime"],["index_people_on_user_id"],["user_id>users"]]'
+}
+
+@test "introspect-3.11: foreign keys at the end attach to their tables in order" {
+	run introspect "$DATA/campfire.schema.rb"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r 'select(.name == "messages") | .foreign_keys[] | "\(.columns) \(.to_table) \(.to_columns)"')" \
+'["room_id"] rooms ["id"]
+["creator_id"] users ["id"]'
+}
+
+@test "introspect-3.12: the kind comes from the content, --from forces it" {
+	cp "$DATA/campfire.schema.rb" schema.txt
+	run introspect schema.txt
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 15
+	run -65 --separate-stderr introspect --from sqlite schema.txt
+	assert_output ''
+	assert_equal "$stderr" "introspect: schema.txt: not a SQLite database: expected the header 'SQLite format 3'"
+}
+
+@test "introspect-3.13: a schema.rb on stdin" {
+	run --separate-stderr introspect - < "$DATA/lobsters.schema.rb"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | counts)" "38 323 64"
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.source.file' | sort -u)" stdin
+}
+
+@test "introspect-3.14: FTS5 virtual tables of schema.rb are not tables" {
+	run introspect "$DATA/lobsters.schema.rb"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r 'select(.name | test("fts")) | .name')" ''
+}
+
+@test "introspect-4.1: every file of the bad-input corpus is refused with its line" {
+	cd "$BAD"
+	for f in *; do
+		case $f in *.err) continue ;; esac
+		run -65 --separate-stderr introspect "$f"
+		assert_output ''
+		assert_equal "$f: $stderr" "$f: $(cat "${f%.*}.err")"
+	done
+}
+
+@test "introspect-4.2: a truncated SQLite file is refused" {
+	cd "$BAD"
+	run -65 --separate-stderr introspect truncated.sqlite
+	assert_output ''
+	assert_equal "$stderr" 'introspect: truncated.sqlite: truncated SQLite database: expected 1007616 bytes (246 pages of 4096), found 8192'
+}
+
+@test "introspect-4.3: an unterminated string names where it starts" {
+	cd "$BAD"
+	run -65 --separate-stderr introspect unterminated-string.rb
+	assert_output ''
+	assert_equal "$stderr" "introspect: unterminated-string.rb:3:14: unterminated string: expected '\"' before end of file"
+}
+
+@test "introspect-4.4: a fatal error drops the warnings before it" {
+	printf 'create_table "a" do |t|\n  t.foo "x"\n  t.string "y\n' > w.rb
+	run -65 --separate-stderr introspect w.rb
+	assert_output ''
+	assert_equal "$stderr" "introspect: w.rb:3:12: unterminated string: expected '\"' before end of file"
+}
+
+@test "introspect-5.1: the fuzz corpus replays without a crash or leak" {
+	local bsd
+	bsd=$(pkg-config --cflags libbsd-overlay 2>/dev/null ||
+	    echo "-DLIBBSD_OVERLAY -isystem /usr/include/bsd")
+	# shellcheck disable=SC2086
+	cc -std=c11 -g -O1 -D_GNU_SOURCE $bsd -I"$ROOT/src/lib" \
+	    -I"$ROOT/src/stages/introspect" \
+	    -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -o replay "$ROOT/test/fuzz/replay.c" \
+	    "$ROOT/test/fuzz/fuzz-schemarb.c" \
+	    "$ROOT"/src/stages/introspect/{schemarb,rblex,model,inflect,record}.c \
+	    "$ROOT"/src/lib/{xalloc,buf,json}.c -lbsd
+	n=$(ls "$ROOT/test/fuzz/corpus-schemarb" | wc -l)
+	run ./replay "$ROOT"/test/fuzz/corpus-schemarb/*
+	assert_success
+	assert_output "replayed $n inputs"
+}
