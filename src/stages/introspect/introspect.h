@@ -36,6 +36,14 @@ char	*arena_printf(struct arena *, const char *, ...)
 	    __attribute__((__format__(__printf__, 2, 3)));
 void	 arena_free(struct arena *);
 
+/* stack discipline: release frees all allocated since the mark */
+struct arena_mark {
+	void		*chunks;
+	char		*cur, *end;
+};
+void	 arena_mark(const struct arena *, struct arena_mark *);
+void	 arena_release(struct arena *, const struct arena_mark *);
+
 /*
  * A literal value (schema.rb Ruby values, SQL literals): kept as
  * written so the writer can print it as JSON.  Numbers keep their text.
@@ -57,6 +65,8 @@ struct val {
 };
 
 /* a list of names, e.g. index or key columns */
+struct val	*val_copy(struct arena *, const struct val *);
+
 struct strv {
 	const char	**v;
 	int		  n;

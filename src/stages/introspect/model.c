@@ -91,6 +91,53 @@ arena_free(struct arena *a)
 }
 
 void
+arena_mark(const struct arena *a, struct arena_mark *m)
+{
+	m->chunks = a->chunks;
+	m->cur = a->cur;
+	m->end = a->end;
+}
+
+void
+arena_release(struct arena *a, const struct arena_mark *m)
+{
+	void	*next;
+
+	while (a->chunks != m->chunks && a->chunks != NULL) {
+		next = *(void **)a->chunks;
+		free(a->chunks);
+		a->chunks = next;
+	}
+	a->cur = m->cur;
+	a->end = m->end;
+}
+
+/* a deep copy of a value (strings too) into another arena */
+struct val *
+val_copy(struct arena *a, const struct val *v)
+{
+	struct val	*c, *k, *tail = NULL;
+	const struct val *e;
+
+	if (v == NULL)
+		return NULL;
+	c = arena_alloc(a, sizeof(*c));
+	*c = *v;
+	c->next = c->kid = NULL;
+	if (v->s != NULL)
+		c->s = arena_strndup(a, v->s, v->n);
+	for (e = v->kid; e != NULL; e = e->next) {
+		k = val_copy(a, e);
+		if (tail == NULL)
+			c->kid = k;
+		else
+			tail->next = k;
+		tail = k;
+	}
+	return c;
+}
+
+void
 schema_init(struct schema *s, const char *file)
 {
 	memset(s, 0, sizeof(*s));

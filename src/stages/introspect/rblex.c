@@ -19,6 +19,7 @@ rblex_init(struct rblex *l, struct schema *s, const char *text, size_t len,
 {
 	memset(l, 0, sizeof(*l));
 	l->s = s;
+	l->a = &s->a;
 	l->p = l->bol = text;
 	l->end = text + len;
 	l->line = 1;
@@ -246,7 +247,7 @@ string(struct rblex *l, struct tok *t, int q, const char *start)
 		rblex_fatal(l, t->line, t->col, "unterminated string: "
 		    "expected '%c' before end of file", q);
 	}
-	t->s = arena_strndup(&l->s->a, b->data ? b->data : "", b->len);
+	t->s = arena_strndup(l->a, b->data ? b->data : "", b->len);
 	t->n = b->len;
 	l->p = p;
 }
@@ -352,7 +353,7 @@ heredoc(struct rblex *l, struct tok *t)
 		(void)decode(l, &q, ls, -1, quote == '\'', b, &t->interp, 0);
 	}
 	t->type = T_STRING;
-	t->s = arena_strndup(&l->s->a, b->data ? b->data : "", b->len);
+	t->s = arena_strndup(l->a, b->data ? b->data : "", b->len);
 	t->n = b->len;
 	l->skip = le < l->end ? le + 1 : l->end;
 	l->skiplines += nl;

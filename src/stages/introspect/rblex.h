@@ -41,6 +41,7 @@ struct tok {
 
 struct rblex {
 	struct schema	*s;
+	struct arena	*a;		/* token strings go here */
 	const char	*p, *end;
 	const char	*bol;		/* start of the current line */
 	int		 line;

@@ -25,6 +25,7 @@
 
 struct parser {
 	struct schema	*s;
+	struct arena	 tmp;		/* per statement; released after it */
 	struct rblex	 l;
 	struct tok	 t;		/* current token */
 	struct tok	 la;		/* look-ahead */
@@ -98,7 +99,7 @@ newval(struct parser *p, enum val_kind k)
 {
 	struct val	*v;
 
-	v = arena_alloc(&p->s->a, sizeof(*v));
+	v = arena_alloc(&p->tmp, sizeof(*v));
 	v->kind = k;
 	v->line = p->t.line;
 	v->col = p->t.col;
@@ -125,7 +126,7 @@ number(struct parser *p, int neg)
 	size_t		 i, n = 0;
 
 	v = newval(p, V_NUM);
-	s = arena_alloc(&p->s->a, p->t.n + 2);
+	s = arena_alloc(&p->tmp, p->t.n + 2);
 	if (neg)
 		s[n++] = '-';
 	for (i = 0; i < p->t.n; i++)
@@ -152,7 +153,7 @@ string_val(struct parser *p)
 	next(p);
 	/* adjacent literals concatenate: "a" "b" */
 	while (p->t.type == T_STRING) {
-		s = arena_alloc(&p->s->a, v->n + p->t.n + 1);
+		s = arena_alloc(&p->tmp, v->n + p->t.n + 1);
 		memcpy(s, v->s, v->n);
 		memcpy(s + v->n, p->t.s, p->t.n);
 		v->s = s;
@@ -425,7 +426,7 @@ call(struct parser *p, struct call *c)
 	memset(c, 0, sizeof(*c));
 	c->line = p->t.line;
 	c->col = p->t.col;
-	first = arena_strndup(&p->s->a, p->t.s, p->t.n);
+	first = arena_strndup(&p->tmp, p->t.s, p->t.n);
 	next(p);
 	if (p->t.type == T_DOT) {
 		next(p);
@@ -433,7 +434,7 @@ call(struct parser *p, struct call *c)
 		    p->t.type != T_LABEL)
 			return bad(p, "a method name after '.'");
 		c->recv = first;
-		c->name = arena_strndup(&p->s->a, p->t.s, p->t.n);
+		c->name = arena_strndup(&p->tmp, p->t.s, p->t.n);
 		if (p->t.type == T_LABEL) {
 			/* t.string key: 1 is not Ruby; be explicit */
 			return bad(p, "a method name after '.'");
@@ -457,7 +458,7 @@ call(struct parser *p, struct call *c)
 			next(p);
 			if (p->t.type == T_IDENT) {
 				n = p->t.n;
-				c->param = arena_strndup(&p->s->a, p->t.s, n);
+				c->param = arena_strndup(&p->tmp, p->t.s, n);
 				next(p);
 			}
 			while (p->t.type == T_COMMA || p->t.type == T_IDENT)
@@ -629,12 +630,8 @@ keep_opt(struct parser *p, struct val **h, struct val *k, struct val *v)
 		*h = arena_alloc(&p->s->a, sizeof(**h));
 		(*h)->kind = V_HASH;
 	}
-	nk = arena_alloc(&p->s->a, sizeof(*nk));
-	*nk = *k;
-	nk->next = NULL;
-	nv = arena_alloc(&p->s->a, sizeof(*nv));
-	*nv = *v;
-	nv->next = NULL;
+	nk = val_copy(&p->s->a, k);
+	nv = val_copy(&p->s->a, v);
 	for (tail = (*h)->kid; tail != NULL && tail->next != NULL;
 	    tail = tail->next)
 		;
@@ -775,7 +772,7 @@ default_opt(struct parser *p, struct column *col, struct val *v)
 		    "a literal, skipped", col->name);
 		return;
 	}
-	col->dflt = v;
+	col->dflt = val_copy(&p->s->a, v);
 }
 
 static void
@@ -818,6 +815,18 @@ column_opts(struct parser *p, struct table *t, struct column *col,
 		strv_add(&p->s->a, &t->pk, col->name);
 }
 
+/* column types outlive the statement: the static name if known */
+static const char *
+intern_type(struct parser *p, const char *t)
+{
+	const char *const *k;
+
+	for (k = types; *k != NULL; k++)
+		if (strcmp(*k, t) == 0)
+			return *k;
+	return arena_strdup(&p->s->a, t);
+}
+
 static struct column *
 add_column(struct parser *p, struct table *t, const char *name,
     const char *type, int line)
@@ -829,8 +838,8 @@ add_column(struct parser *p, struct table *t, const char *name,
 		schema_warn(p->s, line, "table '%s': duplicate column '%s'",
 		    t->key, name);
 	col = table_add_column(p->s, t, name, line);
-	col->sql_type = type;
-	col->type = norm_type(type, &ai);
+	col->sql_type = intern_type(p, type);
+	col->type = norm_type(col->sql_type, &ai);
 	col->auto_inc = ai;
 	return col;
 }
@@ -971,7 +980,7 @@ index_def(struct parser *p, struct table *t, const struct call *c,
 	ix->where = vstr(p, opt(c, "where"));
 	ix->using = vstr(p, opt(c, "using"));
 	if ((v = opt(c, "order")) != NULL)
-		ix->order = v;
+		ix->order = val_copy(&p->s->a, v);
 }
 
 static void
@@ -1420,7 +1429,7 @@ unknown:
 
 /* one statement; t is the table whose block we are in, or NULL */
 static void
-stmt(struct parser *p, struct table *t, const char *param)
+stmt_body(struct parser *p, struct table *t, const char *param)
 {
 	struct call	 c;
 	int		 depth = p->l.depth, line = p->t.line;
@@ -1444,6 +1453,17 @@ stmt(struct parser *p, struct table *t, const char *param)
 			skip_body(p, c.dline, c.dcol);
 	} else
 		top_stmt(p, &c);
+}
+
+/* the values of a statement live until its end (and its block's) */
+static void
+stmt(struct parser *p, struct table *t, const char *param)
+{
+	struct arena_mark m;
+
+	arena_mark(&p->tmp, &m);
+	stmt_body(p, t, param);
+	arena_release(&p->tmp, &m);
 }
 
 /*
@@ -1536,12 +1556,15 @@ schemarb_load(struct schema *s, const char *text, size_t len)
 	p = arena_alloc(&s->a, sizeof(*p));
 	p->s = s;
 	rblex_init(&p->l, s, text, len, &p->fail);
+	p->l.a = &p->tmp;
 	if (setjmp(p->fail) != 0) {
 		rblex_free(&p->l);
+		arena_free(&p->tmp);
 		return -1;
 	}
 	program(p);
 	finish(s);
 	rblex_free(&p->l);
+	arena_free(&p->tmp);
 	return 0;
 }
