@@ -123,20 +123,23 @@ clean:
 libexec/sluice/introspect: $(patsubst %.c,%.o,$(wildcard src/stages/introspect/*.c))
 
 # libFuzzer target for the schema.rb tokenizer and parser, seeded from
-# test/fuzz/corpus-schemarb; FUZZTIME=seconds (default 600).
+# test/fuzz/corpus-schemarb; FUZZTIME=seconds (default 600).  New inputs
+# go to FUZZWORK (outside the tree); crashes to test/fuzz/findings/,
+# to be added to the corpus with a test.
 FUZZ_SRC  = test/fuzz/fuzz-schemarb.c src/stages/introspect/schemarb.c \
             src/stages/introspect/rblex.c src/stages/introspect/model.c \
             src/stages/introspect/inflect.c src/stages/introspect/record.c \
             src/lib/xalloc.c src/lib/buf.c src/lib/json.c
 FUZZTIME  = 600
+FUZZWORK  = $${TMPDIR:-/tmp}/sluice-fuzz-schemarb
 test/fuzz/fuzz-schemarb: $(FUZZ_SRC) src/stages/introspect/introspect.h \
     src/stages/introspect/rblex.h
 	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
 	    -Isrc/stages/introspect -o $@ $(FUZZ_SRC) $(BSD_LIBS)
 fuzz: test/fuzz/fuzz-schemarb
-	mkdir -p test/fuzz/findings
+	mkdir -p test/fuzz/findings $(FUZZWORK)
 	test/fuzz/fuzz-schemarb -max_total_time=$(FUZZTIME) -max_len=65536 \
-	    -artifact_prefix=test/fuzz/findings/ test/fuzz/findings \
+	    -artifact_prefix=test/fuzz/findings/ $(FUZZWORK) \
 	    test/fuzz/corpus-schemarb
 .PHONY: fuzz
 # --- end introspect fuzzing ----------------------------------------------
