@@ -45,7 +45,7 @@ awkfloor() { awk '/create_table/ { n++ } END { print n }' "$1"; }
 
 printf '%-9s %6s %9s %10s %9s %8s %7s %10s %7s\n' form tables input \
     time per-table rss rss/in peer x-peer
-prev_rb= ; prev_sq=
+prev_rb= ; prev_sq= ; growth=
 for n in $sizes; do
 	rb="$work/s$n.rb"
 	db="$work/s$n.sqlite"
