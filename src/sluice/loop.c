@@ -501,10 +501,17 @@ static void finish_outlets(struct engine *, struct rstage *);
 static void
 skip_stage(struct engine *E, struct rstage *R, const char *why)
 {
+	size_t	 i;
+
 	free(R->reason);
 	R->reason = xstrdup(why);
 	stage_set(E, R, PS_SKIPPED);
 	finish_outlets(E, R);
+	/* the rest of its gang can never start without it */
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].gang == R->st->idx && &E->rs[i] != R &&
+		    E->rs[i].state == PS_WAITING)
+			skip_stage(E, &E->rs[i], why);
 }
 
 /* a final stage produces nothing more: its segments end */
@@ -1004,6 +1011,20 @@ all_final(struct engine *E)
 	return !fanout_port_wants_out(&E->out);
 }
 
+/* nothing runs, nothing to read or write, no deadline: a bug */
+static void __attribute__((__noreturn__))
+stalled(struct engine *E)
+{
+	size_t	 i;
+
+	for (i = 0; i < E->n; i++)
+		if (!is_final(E->rs[i].state))
+			errx(EX_SOFTWARE, "internal error: stalled; stage '%s' "
+			    "is %s", E->rs[i].st->name,
+			    state_names[E->rs[i].state]);
+	errx(EX_SOFTWARE, "internal error: stalled");
+}
+
 static void
 loop(struct engine *E)
 {
@@ -1061,6 +1082,8 @@ loop(struct engine *E)
 		if (E->tty && !E->o->quiet && (timeout == -1 || timeout > 100))
 			timeout = 100;
 		show_status(E);
+		if (np == 1 && timeout == -1 && E->running == 0)
+			stalled(E);
 		r = poll(pfd, np, timeout);
 		if (r == -1 && errno != EINTR)
 			err(EX_OSERR, "poll");

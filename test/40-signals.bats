@@ -1,0 +1,94 @@
+#!/usr/bin/env bats
+# Signals to sluice: forwarded to every stage's process group, nothing
+# left running, the run recorded as interrupted, death by the signal.
+load helper
+
+signal_pipeline() {
+	cat > p.json <<'JSON'
+{ "name": "sig", "jobs": 4, "stages": {
+    "a": { "run": "echo $$ > a.pid.tmp; mv a.pid.tmp a.pid; exec sleep 300" },
+    "b": { "run": "trap '' INT TERM HUP; echo $$ > b.pid.tmp; mv b.pid.tmp b.pid; while :; do sleep 1; done" },
+    "c": { "run": ["sh", "-c", "echo $$ > c.pid.tmp; mv c.pid.tmp c.pid; exec sleep 300"] },
+    "d": { "run": ["cat"], "stdin": "c" } } }
+JSON
+}
+
+# whatever happens, nothing of this test outlives it (stopped by pid)
+teardown() {
+	local f
+	[ -n "${spid:-}" ] && kill -KILL "$spid" 2>/dev/null
+	for f in a.pid b.pid c.pid; do
+		[ -s "$f" ] && kill -KILL -- "-$(cat "$f")" 2>/dev/null
+	done
+	return 0
+}
+
+# start sluice in the background with the signal's default disposition
+# (a non-interactive shell makes background jobs ignore SIGINT)
+start_sluice() {
+	env --default-signal=INT,TERM,HUP sluice run --grace 200ms p.json \
+	    > out.txt 2> err.txt 3>&- &
+	spid=$!
+	# the stages write their pid files (atomically) once they run
+	wait_until 10 test -s a.pid -a -s b.pid -a -s c.pid
+}
+
+group_gone() {
+	! ps -eo pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { f = 1 } END { exit !f }'
+}
+
+assert_all_gone() {
+	local f pid
+	for f in a.pid b.pid c.pid; do
+		pid=$(cat "$f")
+		if kill -0 "$pid" 2>/dev/null; then
+			echo "stage process $pid ($f) survived"
+			return 1
+		fi
+		# nothing of its process group either (init may still have to
+		# reap a zombie that was reparented to it)
+		if ! wait_until 5 group_gone "$pid"; then
+			echo "process group $pid ($f) survived"
+			ps -eo pid,pgid,stat,cmd | awk -v g="$pid" '$2 == g'
+			return 1
+		fi
+	done
+	! ps -o pid= --ppid "$spid"
+}
+
+@test "signal-1.1: SIGINT stops every stage, exits 130 and records the run as interrupted" {
+	signal_pipeline
+	start_sluice
+	kill -INT "$spid"
+	st=0
+	wait "$spid" || st=$?
+	assert_equal "$st" 130
+	assert_all_gone
+	run -0 jq -r '[.status, .signal, ([.stages[].state] | join(","))] | @tsv' \
+	    "$SLUICE_STATE_DIR/history.jsonl"
+	assert_output "interrupted	2	failed,failed,failed,failed"
+	grep -q '^sluice: sig: interrupted by SIGINT' err.txt
+}
+
+@test "signal-1.2: SIGTERM exits 143; a stage that ignores it is killed after the grace period" {
+	signal_pipeline
+	start_sluice
+	kill -TERM "$spid"
+	st=0
+	wait "$spid" || st=$?
+	assert_equal "$st" 143
+	assert_all_gone
+	run -0 jq -r '.stages[] | select(.name == "b") | .proc.signal' \
+	    "$SLUICE_STATE_DIR/history.jsonl"
+	assert_output 9
+}
+
+@test "signal-1.3: SIGHUP is forwarded too (exit 129)" {
+	signal_pipeline
+	start_sluice
+	kill -HUP "$spid"
+	st=0
+	wait "$spid" || st=$?
+	assert_equal "$st" 129
+	assert_all_gone
+}
