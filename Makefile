@@ -25,9 +25,9 @@ LIBS_introspect = -lsqlite3 -lpq
 UNIT_SRC  != ls test/unit/t-*.c 2>/dev/null
 UNIT_BIN   = $(UNIT_SRC:.c=)
 
-MAN1 != ls man/man1/*.1
-MAN5 != ls man/man5/*.5
-MAN7 != ls man/man7/*.7
+MAN1 != ls man/man1/*.1 2>/dev/null
+MAN5 != ls man/man5/*.5 2>/dev/null
+MAN7 != ls man/man7/*.7 2>/dev/null
 
 ALL_OBJ = $(LIB_OBJ) $(SLUICE_OBJ) $(STAGE_OBJ)
 
@@ -90,9 +90,8 @@ install: all
 	cp -f bin/sluice $(DESTDIR)$(BINDIR)/sluice
 	for s in $(STAGES); do \
 	    cp -f libexec/sluice/$$s $(DESTDIR)$(LIBEXECDIR)/sluice/$$s; done
-	cp -f $(MAN1) $(DESTDIR)$(MANPREFIX)/man1/
-	cp -f $(MAN5) $(DESTDIR)$(MANPREFIX)/man5/
-	cp -f $(MAN7) $(DESTDIR)$(MANPREFIX)/man7/
+	for m in $(MAN1) $(MAN5) $(MAN7); do \
+	    cp -f $$m $(DESTDIR)$(MANPREFIX)/$${m#man/}; done
 	cp -R examples $(DESTDIR)$(DATADIR)/
 
 uninstall:

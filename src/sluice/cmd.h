@@ -17,6 +17,8 @@ int	 cmd_graph(int, char **);
 void	 describe_stage(FILE *, const struct pipeline *, const struct stage *);
 void	 print_quoted(FILE *, const char *);
 void	 cmd_usage(const char *) __attribute__((__noreturn__));
+void	 cmd_badopt(const char *, char **, int)
+	    __attribute__((__noreturn__));
 const char *cmd_synopsis(const char *);
 
 #endif

@@ -77,7 +77,8 @@ cmd_check(int argc, char **argv)
 	int	 c, g;
 	size_t	 i;
 
-	while ((c = getopt_long(argc, argv, "+D:", longopts, NULL)) != -1) {
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:D:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
 			lo.defines = xreallocarray(lo.defines, lo.ndefines + 1,
@@ -87,8 +88,10 @@ cmd_check(int argc, char **argv)
 		case 'P':
 			lo.profile = optarg;
 			break;
-		default:
+		case 'U':
 			cmd_usage(argv[0]);
+		default:
+			cmd_badopt(argv[0], argv, c);
 		}
 	}
 	if (argc - optind != 1)

@@ -50,7 +50,8 @@ cmd_run(int argc, char **argv)
 
 	o.jobs = -1;
 	o.grace_ns = 2000000000LL;
-	while ((c = getopt_long(argc, argv, "+D:j:knqv", longopts, NULL)) !=
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:D:j:knqv", longopts, NULL)) !=
 	    -1) {
 		switch (c) {
 		case 'D':
@@ -92,8 +93,10 @@ cmd_run(int argc, char **argv)
 			o.verbose = 1;
 			o.quiet = 0;
 			break;
-		default:
+		case 'U':
 			cmd_usage(argv[0]);
+		default:
+			cmd_badopt(argv[0], argv, c);
 		}
 	}
 	if (argc - optind != 1)

@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <err.h>
+#include <getopt.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -72,6 +73,20 @@ cmd_synopsis(const char *name)
 		if (strcmp(commands[i].name, name) == 0)
 			return commands[i].synopsis;
 	return main_synopsis;
+}
+
+/* after getopt_long returned '?' or ':' (opterr is 0) */
+void
+cmd_badopt(const char *name, char **argv, int c)
+{
+	if (c == ':')
+		warnx("%s: option '%s' needs an argument", name,
+		    argv[optind - 1]);
+	else if (optopt != 0)
+		warnx("%s: unknown option '-%c'", name, optopt);
+	else
+		warnx("%s: unknown option '%s'", name, argv[optind - 1]);
+	cmd_usage(name);
 }
 
 void

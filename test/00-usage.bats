@@ -1,0 +1,78 @@
+#!/usr/bin/env bats
+# sluice(1) itself: usage, version, help, git-style stage dispatch.
+load helper
+
+@test "usage-1.1: no arguments prints the usage and exits 64" {
+	run -64 --separate-stderr sluice
+	assert_output ""
+	assert_equal "$stderr" "usage: sluice command [argument ...]
+       sluice stage [argument ...]
+       sluice --version"
+}
+
+@test "usage-1.2: --version" {
+	run -0 sluice --version
+	assert_output --regexp '^sluice [0-9]+\.[0-9]+\.[0-9]+$'
+}
+
+@test "usage-1.3: an unknown command suggests the nearest one" {
+	run -64 --separate-stderr sluice rnu
+	assert_equal "$stderr" "sluice: 'rnu' is not a sluice command or stage (did you mean 'run'?)"
+	run -64 --separate-stderr sluice frobnicate
+	assert_equal "$stderr" "sluice: 'frobnicate' is not a sluice command or stage; see 'sluice help'"
+}
+
+@test "usage-1.4: a bad option to run prints run's usage and exits 64" {
+	run -64 --separate-stderr sluice run --no-such-option p.json
+	echo "$stderr" | grep -qx "sluice: run: unknown option '--no-such-option'"
+	echo "$stderr" | grep -q '^usage: sluice run \[-knqv\]'
+	run -64 --separate-stderr sluice run
+	echo "$stderr" | grep -q '^usage: sluice run \[-knqv\]'
+	run -64 --separate-stderr sluice run -j x p.json
+	echo "$stderr" | grep -qx "sluice: -j expects a number of jobs from 0 to 100000, found 'x'"
+}
+
+@test "usage-1.5: help lists the commands and the stages" {
+	run -0 sluice help
+	assert_line "  run      run a pipeline"
+	assert_line "  check    validate a pipeline, print its dependency groups"
+	assert_line --partial "stages ("
+	run -0 sluice help check
+	assert_output "usage: sluice check [-D name=value] [--profile name] pipeline
+See sluice-check(1)."
+}
+
+@test "usage-1.6: sluice NAME runs libexec/sluice/NAME with its arguments" {
+	mkdir -p lx
+	printf '#!/bin/sh\necho "stage got: $*"\nexit 7\n' > lx/hello
+	chmod +x lx/hello
+	SLUICE_LIBEXEC=$PWD/lx run -7 sluice hello a 'b c'
+	assert_output "stage got: a b c"
+}
+
+@test "usage-1.7: stages are found in libexec before PATH in pipelines" {
+	mkdir -p lx bin2
+	printf '#!/bin/sh\necho from-libexec\n' > lx/tool
+	printf '#!/bin/sh\necho from-path\n' > bin2/tool
+	chmod +x lx/tool bin2/tool
+	cat > p.json <<'JSON'
+{ "stages": { "a": { "run": ["tool"] } } }
+JSON
+	PATH=$PWD/bin2:$PATH SLUICE_LIBEXEC=$PWD/lx run -0 sluice run -q p.json
+	assert_output "from-libexec"
+	PATH=$PWD/bin2:$PATH SLUICE_LIBEXEC=$PWD/empty run -0 sluice run -q p.json
+	assert_output "from-path"
+}
+
+@test "usage-1.8: make install puts a working sluice under DESTDIR" {
+	# the same build flags as the tree under test, so nothing rebuilds
+	run -0 make -s -C "$ROOT" $SLUICE_TEST_MAKEFLAGS install DESTDIR="$BATS_TEST_TMPDIR/pkg" PREFIX=/usr
+	assert_file_executable "$BATS_TEST_TMPDIR/pkg/usr/bin/sluice"
+	assert_file_exists "$BATS_TEST_TMPDIR/pkg/usr/share/man/man1/sluice.1"
+	assert_file_exists "$BATS_TEST_TMPDIR/pkg/usr/share/sluice/examples/wordfreq/pipeline.json"
+	run -0 "$BATS_TEST_TMPDIR/pkg/usr/bin/sluice" run -q \
+	    "$BATS_TEST_TMPDIR/pkg/usr/share/sluice/examples/wordfreq/pipeline.json"
+	assert_line "200 words, 106 distinct"
+	run -0 make -s -C "$ROOT" $SLUICE_TEST_MAKEFLAGS uninstall DESTDIR="$BATS_TEST_TMPDIR/pkg" PREFIX=/usr
+	assert_file_not_exists "$BATS_TEST_TMPDIR/pkg/usr/bin/sluice"
+}
