@@ -117,11 +117,15 @@ show_line(struct engine *E, struct rstage *R, const char *line, size_t n)
 	tail_add(R, line, n);
 }
 
+static void	open_log(struct engine *, struct rstage *);
+
 void
 stage_stderr(struct engine *E, struct rstage *R, const char *p, size_t n)
 {
 	const char *nl;
 
+	if (R->logfd == -1 && !R->log_tried)
+		open_log(E, R);		/* only stages that say something */
 	if (R->logfd != -1 && write_all(R->logfd, p, n) == -1) {
 		warn("log of stage '%s'", R->st->name);
 		close(R->logfd);
@@ -209,18 +213,6 @@ stage_ready(struct engine *E, struct rstage *R)
 	return 1;
 }
 
-static int
-gang_size(struct engine *E, int head)
-{
-	size_t	 i;
-	int	 n = 0;
-
-	for (i = 0; i < E->n; i++)
-		if (E->rs[i].gang == head)
-			n++;
-	return n;
-}
-
 static void
 mkpipe(int p[2])
 {
@@ -234,6 +226,7 @@ open_log(struct engine *E, struct rstage *R)
 	char	*path;
 
 	R->logfd = -1;
+	R->log_tried = 1;
 	if (E->run_dir == NULL)
 		return;
 	path = xasprintf("%s/%s.log", E->run_dir, R->st->name);
@@ -305,7 +298,10 @@ start_one(struct engine *E, struct rstage *R)
 	R->reaped = 0;
 	R->status = 0;
 	memset(&R->ru, 0, sizeof(R->ru));
-	open_log(E, R);
+	if (R->logfd != -1)
+		close(R->logfd);
+	R->logfd = -1;
+	R->log_tried = 0;
 	if (E->o->verbose)
 		print_cmd(E, R);
 	R->t_start = mono_ns();
@@ -342,10 +338,10 @@ start_gang(struct engine *E, int head)
 	int	 p[2];
 
 	/* wire the plain pipes inside the gang first */
-	for (i = 0; i < E->n; i++) {
+	for (i = (size_t)head; i != (size_t)-1; i = (size_t)E->rs[i].gang_next) {
 		struct rstage *R = &E->rs[i];
 
-		if (R->gang != head || !R->direct_out)
+		if (!R->direct_out)
 			continue;
 		if (R->outlets[0].stage == -1) {
 			R->child_out = 1;
@@ -355,9 +351,8 @@ start_gang(struct engine *E, int head)
 		R->child_out = p[1];
 		E->rs[R->outlets[0].stage].ports[0].child_r = p[0];
 	}
-	for (i = 0; i < E->n; i++)
-		if (E->rs[i].gang == head)
-			start_one(E, &E->rs[i]);
+	for (i = (size_t)head; i != (size_t)-1; i = (size_t)E->rs[i].gang_next)
+		start_one(E, &E->rs[i]);
 }
 
 static void skip_stage(struct engine *, struct rstage *, const char *);
@@ -369,7 +364,10 @@ schedule(struct engine *E)
 
 	if (E->stopping)
 		return;
-	for (i = 0; i < E->n; i++) {
+	while (E->first_waiting < E->n &&
+	    E->rs[E->first_waiting].state != PS_WAITING)
+		E->first_waiting++;
+	for (i = E->first_waiting; i < E->n && E->running < E->jobs; i++) {
 		struct rstage *R = &E->rs[i];
 		int	 r, g;
 
@@ -381,7 +379,7 @@ schedule(struct engine *E)
 		}
 		if (r == 0)
 			continue;
-		g = gang_size(E, (int)i);
+		g = R->gang_size;
 		if (E->running > 0 && E->running + g > E->jobs)
 			continue;	/* a smaller one may fit */
 		start_gang(E, (int)i);
@@ -508,9 +506,9 @@ skip_stage(struct engine *E, struct rstage *R, const char *why)
 	stage_set(E, R, PS_SKIPPED);
 	finish_outlets(E, R);
 	/* the rest of its gang can never start without it */
-	for (i = 0; i < E->n; i++)
-		if (E->rs[i].gang == R->st->idx && &E->rs[i] != R &&
-		    E->rs[i].state == PS_WAITING)
+	for (i = (size_t)R->gang_next; i != (size_t)-1;
+	    i = (size_t)E->rs[i].gang_next)
+		if (E->rs[i].state == PS_WAITING)
 			skip_stage(E, &E->rs[i], why);
 }
 
@@ -672,6 +670,8 @@ try_finish(struct engine *E, struct rstage *R)
 		R->attempt++;
 		R->pid = 0;
 		stage_set(E, R, PS_WAITING);
+		if ((size_t)R->st->idx < E->first_waiting)
+			E->first_waiting = (size_t)R->st->idx;
 		close_ports(E, R);
 		return;
 	}
@@ -889,6 +889,8 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		R->outlets = st->outlets;
 		R->noutlets = st->noutlets;
 		R->gang = (int)i;
+		R->gang_next = -1;
+		R->gang_size = 1;
 		R->attempt = 1;
 		R->out_r = R->child_out = R->err_r = R->child_err = -1;
 		R->logfd = -1;
@@ -922,6 +924,9 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 			C->ports[0].direct = 1;
 			C->ports[0].segs[0].direct = 1;
 			C->gang = P->gang;
+			C->gang_next = P->gang_next;	/* after P in the gang */
+			P->gang_next = C->st->idx;
+			E->rs[P->gang].gang_size++;
 		}
 	}
 	/* sinks: sluice's stdout in declaration order; the first writes

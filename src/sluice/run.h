@@ -62,6 +62,8 @@ struct rstage {
 	struct stage	*st;
 	enum pstate	 state;
 	int		 gang;		/* index of the gang's first stage */
+	int		 gang_next;	/* next member of the gang, -1 */
+	int		 gang_size;	/* members, on the first stage */
 	pid_t		 pid;
 	int		 attempt;	/* 1-based */
 	int64_t		 t_start;	/* monotonic ns */
@@ -82,6 +84,7 @@ struct rstage {
 	struct buf	 errline;	/* partial stderr line */
 	struct buf	 tail;		/* last lines of stderr */
 	int		 logfd;
+	int		 log_tried;
 	struct rport	*ports;
 	size_t		 nports;
 	struct outlet	*outlets;	/* the stage's, or one to stdout */
@@ -121,6 +124,7 @@ struct engine {
 	int		 nfailed;
 	int		 first_failed;	/* stage index, -1 */
 	size_t		 nfinished;
+	size_t		 first_waiting;	/* no WAITING stage before it */
 	int		 tty;		/* stderr is a terminal */
 	int		 color;
 	int		 status_shown;
