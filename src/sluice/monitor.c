@@ -26,29 +26,35 @@
 #include "xalloc.h"
 #include "banned.h"
 
+static int64_t
+io_field(const char *text, const char *key)
+{
+	const char *p = strstr(text, key);
+
+	return p != NULL ? strtoll(p + strlen(key), NULL, 10) : 0;
+}
+
+/* no stdio: one open, one read, one close per process */
 void
 monitor_read_io(struct rstage *R)
 {
-	char	 path[64], line[128];
-	FILE	*f;
+	char	 path[64], text[512];
+	ssize_t	 n;
+	int	 fd;
 
 	R->io_rchar = R->io_wchar = R->io_read = R->io_write = 0;
 	snprintf(path, sizeof(path), "/proc/%d/io", (int)R->pid);
-	if ((f = fopen(path, "re")) == NULL)
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		long long v;
-
-		if (sscanf(line, "rchar: %lld", &v) == 1)
-			R->io_rchar = v;
-		else if (sscanf(line, "wchar: %lld", &v) == 1)
-			R->io_wchar = v;
-		else if (sscanf(line, "read_bytes: %lld", &v) == 1)
-			R->io_read = v;
-		else if (sscanf(line, "write_bytes: %lld", &v) == 1)
-			R->io_write = v;
-	}
-	fclose(f);
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return;
+	text[n] = '\0';
+	R->io_rchar = io_field(text, "rchar: ");
+	R->io_wchar = io_field(text, "wchar: ");
+	R->io_read = io_field(text, "read_bytes: ");
+	R->io_write = io_field(text, "write_bytes: ");
 }
 
 static int64_t
