@@ -59,7 +59,7 @@ bin/sluice: src/sluice/main.o $(COORD) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ src/sluice/main.o $(COORD) $(LIB) $(LDLIBS) -lm
 
 .SECONDEXPANSION:
-libexec/sluice/%: $$(patsubst %.c,%.o,$$(wildcard src/stages/%/*.c)) $(LIB)
+libexec/sluice/%: $$(patsubst %.c,%.o,$$(wildcard src/stages/$$*/*.c)) $(LIB)
 	@mkdir -p libexec/sluice
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LIBS_$*) $(LDLIBS) -lm
 
@@ -116,11 +116,6 @@ clean:
 -include $(ALL_OBJ:.o=.d)
 
 # --- introspect: fuzzing (make fuzz) -------------------------------------
-# The stage pattern rule above expands src/stages/%/*.c with a literal
-# '%' (secondary expansion substitutes $$* there, not %), so it finds no
-# objects; name introspect's objects here until that rule is fixed.
-libexec/sluice/introspect: $(patsubst %.c,%.o,$(wildcard src/stages/introspect/*.c))
-
 # libFuzzer target for the schema.rb tokenizer and parser, seeded from
 # test/fuzz/corpus-schemarb; FUZZTIME=seconds (default 600).  New inputs
 # go to FUZZWORK (outside the tree); crashes to test/fuzz/findings/,

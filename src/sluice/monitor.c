@@ -241,6 +241,21 @@ totals(struct engine *E, int64_t *cpu_us, long *peak_kb, int *slowest)
 	}
 }
 
+/* the stages this one waits for: data producers, then "after" */
+static void
+put_deps(struct jw *w, struct engine *E, const struct stage *st)
+{
+	size_t	 i, k;
+
+	jw_arr(w);
+	for (i = 0; i < st->nports; i++)
+		for (k = 0; k < st->ports[i].nsrc; k++)
+			jw_str(w, E->p->stages[st->ports[i].src[k]].name);
+	for (i = 0; i < st->nafter; i++)
+		jw_str(w, E->p->stages[st->after[i]].name);
+	jw_arr_end(w);
+}
+
 static void
 write_record(struct engine *E, struct buf *b, const char *status)
 {
@@ -248,9 +263,13 @@ write_record(struct engine *E, struct buf *b, const char *status)
 	int64_t	 cpu, wall = mono_ns() - E->t0;
 	long	 peak;
 	int	 slow;
-	size_t	 i;
+	size_t	 i, k;
+	char	 host[256];
 
 	totals(E, &cpu, &peak, &slow);
+	if (gethostname(host, sizeof(host)) == -1)
+		host[0] = '\0';
+	host[sizeof(host) - 1] = '\0';
 	jw_init(&w, b);
 	jw_obj(&w);
 	jw_key(&w, "v");
@@ -280,8 +299,12 @@ write_record(struct engine *E, struct buf *b, const char *status)
 	jw_int(&w, cpu);
 	jw_key(&w, "peak_rss_kb");
 	jw_int(&w, peak);
+	jw_key(&w, "host");
+	jw_str(&w, host);
 	jw_key(&w, "jobs");
 	jw_int(&w, E->jobs);
+	jw_key(&w, "keep_going");
+	jw_bool(&w, E->o->keep_going);
 	jw_key(&w, "failed");
 	jw_int(&w, E->nfailed);
 	jw_key(&w, "stages");
@@ -296,6 +319,15 @@ write_record(struct engine *E, struct buf *b, const char *status)
 		jw_str(&w, state_name(R->state));
 		jw_key(&w, "group");
 		jw_int(&w, R->st->group + 1);
+		jw_key(&w, "deps");
+		put_deps(&w, E, R->st);
+		jw_key(&w, "argv");
+		jw_arr(&w);
+		for (k = 0; k < R->st->argc; k++)
+			jw_str(&w, R->st->argv[k]);
+		jw_arr_end(&w);
+		jw_key(&w, "attempts");
+		jw_int(&w, R->attempt);
 		jw_key(&w, "reason");
 		jw_str(&w, R->reason);
 		if (R->reaped) {
