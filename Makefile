@@ -59,7 +59,7 @@ bin/sluice: src/sluice/main.o $(COORD) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ src/sluice/main.o $(COORD) $(LIB) $(LDLIBS) -lm
 
 .SECONDEXPANSION:
-libexec/sluice/%: $$(patsubst %.c,%.o,$$(wildcard src/stages/$$*/*.c)) $(LIB)
+libexec/sluice/%: $$(addsuffix .o,$$(basename $$(wildcard src/stages/$$*/*.c))) $(LIB)
 	@mkdir -p libexec/sluice
 	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LIBS_$*) $(LDLIBS) -lm
 
