@@ -13,6 +13,10 @@
 int	 cmd_run(int, char **);
 int	 cmd_check(int, char **);
 int	 cmd_graph(int, char **);
+int	 cmd_report(int, char **);
+int	 cmd_status(int, char **);
+int	 cmd_top(int, char **);
+int	 cmd_history(int, char **);
 
 void	 describe_stage(FILE *, const struct pipeline *, const struct stage *);
 void	 print_quoted(FILE *, const char *);

@@ -15,6 +15,21 @@
 #include "xalloc.h"
 #include "banned.h"
 
+static int
+parse_level(const char *s)
+{
+	int	 l;
+
+	for (l = 0; l < AL_COUNT; l++)
+		if (strcmp(s, alert_level_name((enum alert_level)l)) == 0)
+			return l;
+	if (strcmp(s, "warning") == 0)
+		return AL_WARN;
+	if (strcmp(s, "critical") == 0)
+		return AL_CRIT;
+	return -1;
+}
+
 static void
 dry_run(struct pipeline *p, int jobs)
 {
@@ -29,12 +44,17 @@ int
 cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
+		{ "alert-cmd", required_argument, NULL, 'A' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "fail-on", required_argument, NULL, 'F' },
 		{ "grace", required_argument, NULL, 'G' },
+		{ "history", required_argument, NULL, 'H' },
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "keep-going", no_argument, NULL, 'k' },
+		{ "monitor", required_argument, NULL, 'M' },
 		{ "profile", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "sample-interval", required_argument, NULL, 'I' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "trace", required_argument, NULL, 'T' },
 		{ "usage", no_argument, NULL, 'U' },
@@ -50,6 +70,9 @@ cmd_run(int argc, char **argv)
 
 	o.jobs = -1;
 	o.grace_ns = 2000000000LL;
+	o.monitor = MON_FULL;
+	o.sample_ns = 100000000LL;
+	o.fail_on = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:D:j:knqv", longopts, NULL)) !=
 	    -1) {
@@ -58,6 +81,35 @@ cmd_run(int argc, char **argv)
 			lo.defines = xreallocarray(lo.defines, lo.ndefines + 1,
 			    sizeof(char *));
 			lo.defines[lo.ndefines++] = optarg;
+			break;
+		case 'A':
+			o.alert_cmd = optarg;
+			break;
+		case 'F':
+			if ((o.fail_on = parse_level(optarg)) == -1)
+				errx(EX_USAGE, "--fail-on expects info, warn or "
+				    "crit, found '%s'", optarg);
+			break;
+		case 'H':
+			o.history = optarg;
+			break;
+		case 'I':
+			if ((o.sample_ns = parse_duration_ns(optarg)) <
+			    1000000)
+				errx(EX_USAGE, "--sample-interval expects a "
+				    "duration of at least 1ms, found '%s'",
+				    optarg);
+			break;
+		case 'M':
+			if (strcmp(optarg, "off") == 0)
+				o.monitor = MON_OFF;
+			else if (strcmp(optarg, "basic") == 0)
+				o.monitor = MON_BASIC;
+			else if (strcmp(optarg, "full") == 0)
+				o.monitor = MON_FULL;
+			else
+				errx(EX_USAGE, "--monitor expects off, basic or "
+				    "full, found '%s'", optarg);
 			break;
 		case 'G':
 			if ((o.grace_ns = parse_duration_ns(optarg)) < 0)

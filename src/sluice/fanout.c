@@ -58,6 +58,14 @@ outlet_fast(const struct rstage *P, const struct rport *pt,
 	    !sg->q.keep;
 }
 
+/* bytes that reached a consumer's input */
+static void
+count_in(struct engine *E, const struct rport *pt, ssize_t n)
+{
+	if (pt->owner >= 0 && n > 0)
+		E->rs[pt->owner].in_bytes += n;
+}
+
 static int
 outlet_open(const struct rport *pt)
 {
@@ -127,6 +135,7 @@ fanout_port_write(struct engine *E, struct rport *pt)
 		}
 		queue_consume(&sg->q, (size_t)w);
 		moved += (size_t)w;
+		count_in(E, pt, w);
 		if (pt->is_stdout && pt->is_pipe)
 			break;
 		if (queue_pending(&sg->q) == 0 && sg->eof)
@@ -159,6 +168,7 @@ outlet_put(struct engine *E, struct rstage *P, struct rport *pt,
 				err(EX_OSERR, "write to a stage");
 			w = 0;
 		}
+		count_in(E, pt, w);
 		if (sg->q.keep) {	/* a retried consumer replays it */
 			queue_append(&sg->q, p, (size_t)w);
 			queue_consume(&sg->q, (size_t)w);
@@ -210,12 +220,12 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == 0)
 			return -1;
-		if (n > 0)
+		if (n > 0) {
+			count_in(E, fast[0], n);
 			return n;
-		if (errno == EPIPE) {
-			fanout_port_close(E, fast[0]);
-			return 1;
 		}
+		if (errno == EPIPE)
+			fanout_port_close(E, fast[0]);
 		return 0;	/* full, or no data: take the copy path */
 	}
 	if (ioctl(P->out_r, FIONREAD, &avail) == -1 || avail <= 0)
@@ -230,6 +240,7 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 				err(EX_OSERR, "tee");
 			m[i] = 0;
 		}
+		count_in(E, fast[i], m[i]);
 		if (m[i] > most)
 			most = m[i];
 	}
@@ -283,6 +294,7 @@ fanout_pump(struct engine *E, struct rstage *P)
 		}
 		if (n > 0) {
 			moved += (size_t)n;
+			P->out_bytes += n;
 			continue;
 		}
 		n = read(P->out_r, E->iobuf, sizeof(E->iobuf));
@@ -305,6 +317,7 @@ fanout_pump(struct engine *E, struct rstage *P)
 			outlet_put(E, P, pt, sg, E->iobuf, (size_t)n);
 		}
 		moved += (size_t)n;
+		P->out_bytes += n;
 	}
 }
 

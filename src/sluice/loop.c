@@ -7,6 +7,7 @@
  * A stage is final (DONE, FAILED, SKIPPED) only when its process is
  * reaped, its pipes are drained and all its producers are final.
  */
+#include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -294,6 +295,10 @@ start_one(struct engine *E, struct rstage *R)
 			queue_rewind(&pt->segs[k].q);
 	}
 	R->hold = R->st->retries > 0;
+	R->out_bytes = 0;
+	R->in_bytes = R->nports > 0 && !R->ports[0].direct ? 0 : -1;
+	R->sampled_rss_kb = 0;
+	R->orphan_cpu_us = 0;
 	R->timed_out = 0;
 	R->reaped = 0;
 	R->status = 0;
@@ -648,6 +653,7 @@ try_finish(struct engine *E, struct rstage *R)
 		close_ports(E, R);
 		finish_outlets(E, R);
 		count_finished(E, R);
+		monitor_stage_final(E, R);
 		producers_changed(E, R);
 		return;
 	}
@@ -679,6 +685,7 @@ try_finish(struct engine *E, struct rstage *R)
 	close_ports(E, R);
 	finish_outlets(E, R);
 	count_finished(E, R);
+	monitor_stage_final(E, R);
 	if (!R->cancelled) {
 		E->nfailed++;
 		if (E->first_failed == -1)
@@ -715,18 +722,25 @@ reap(struct engine *E)
 		struct rusage ru;
 		struct rstage *R;
 		int	 status;
+		pid_t	 pgid = -1;
 
 		memset(&si, 0, sizeof(si));
 		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1 ||
 		    si.si_pid == 0)
 			break;
 		R = stage_by_pid(E, si.si_pid);
-		if (R != NULL)
+		if (R != NULL && E->o->monitor != MON_OFF)
 			monitor_read_io(R);
+		if (R == NULL)
+			pgid = getpgid(si.si_pid);	/* of the zombie */
 		if (wait4(si.si_pid, &status, 0, &ru) == -1)
 			err(EX_OSERR, "wait4");
-		if (R == NULL)
+		if (R == NULL) {
+			if (!monitor_alert_reaped(E, si.si_pid, status) &&
+			    pgid > 0)
+				monitor_orphan(E, pgid, &ru);
 			continue;
+		}
 		R->reaped = 1;
 		R->status = status;
 		R->ru = ru;
@@ -735,7 +749,7 @@ reap(struct engine *E)
 		stage_set(E, R, PS_EXITED);
 		/* nobody reads the ports of a process that is gone */
 		close_ports(E, R);
-		monitor_trace(E, R);
+		monitor_reaped(E, R);
 		try_finish(E, R);
 	}
 }
@@ -815,19 +829,22 @@ deadlines(struct engine *E, int64_t now)
 static int64_t
 next_deadline(struct engine *E)
 {
-	int64_t	 t = 0;
+	int64_t	 t = 0, d;
 	size_t	 i;
 
 	for (i = 0; i < E->n; i++) {
 		struct rstage *R = &E->rs[i];
-		int64_t	 d = R->state == PS_RUNNING ? R->deadline :
-		    R->killtime;
+
+		d = R->state == PS_RUNNING ? R->deadline : R->killtime;
 
 		if (R->reaped || d == 0)
 			continue;
 		if (t == 0 || d < t)
 			t = d;
 	}
+	d = monitor_next_deadline(E);
+	if (d != 0 && (t == 0 || d < t))
+		t = d;
 	return t;
 }
 
@@ -878,6 +895,7 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 	E->o = o;
 	E->n = p->nstages;
 	E->first_failed = -1;
+	E->worst_alert = -1;
 	E->rs = xcalloc(E->n + 1, sizeof(*E->rs));
 	if ((E->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		err(EX_OSERR, "/dev/null");
@@ -901,6 +919,7 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 			size_t	 s;
 
 			pt->fd = st->ports[k].fd;
+			pt->owner = (int)i;
 			pt->w = pt->child_r = -1;
 			pt->nseg = st->ports[k].nsrc;
 			pt->segs = xcalloc(pt->nseg, sizeof(*pt->segs));
@@ -932,6 +951,7 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 	/* sinks: sluice's stdout in declaration order; the first writes
 	 * to it directly */
 	E->out.fd = 1;
+	E->out.owner = -1;
 	E->out.w = 1;
 	E->out.is_stdout = 1;
 	E->out.is_pipe = fstat(1, &sb) == 0 && S_ISFIFO(sb.st_mode);
@@ -994,6 +1014,7 @@ engine_free(struct engine *E)
 	for (i = 0; i < E->out.nseg; i++)
 		queue_free(&E->out.segs[i].q);
 	free(E->out.segs);
+	monitor_free(E);
 	free(E->rs);
 	close(E->devnull);
 	close(E->sigfd);
@@ -1118,8 +1139,11 @@ loop(struct engine *E)
 				try_finish(E, who[i]);
 		}
 		reap(E);
-		deadlines(E, mono_ns());
+		now = mono_ns();
+		deadlines(E, now);
+		monitor_alert_deadlines(E, now);
 		schedule(E);
+		monitor_sample(E, mono_ns());
 		if (E->running == 0 && !all_final(E)) {
 			/* nothing runs: whatever waits can never start */
 			for (i = 0; i < E->n; i++)
@@ -1138,6 +1162,79 @@ loop(struct engine *E)
 	free(kind);
 }
 
+/* after the run: wait for --alert-cmd children, bounded by their deadline */
+static void
+drain_alert_cmds(struct engine *E)
+{
+	struct pollfd pfd;
+
+	while (E->nacmds > 0) {
+		int64_t	 now = mono_ns(), dl = monitor_next_deadline(E);
+		int	 timeout = dl == 0 ? 1000 : dl <= now ? 0 :
+		    (int)((dl - now) / 1000000 + 1);
+
+		pfd.fd = E->sigfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR)
+			err(EX_OSERR, "poll");
+		read_signals(E);
+		reap(E);
+		monitor_alert_deadlines(E, mono_ns());
+	}
+}
+
+/*
+ * After the run: descendants of stages that outlived them (orphans, now
+ * ours as subreaper, or background jobs still in a stage's process
+ * group) are measured when they end, and nothing is left running: their
+ * groups get SIGTERM, then SIGKILL after the grace period.
+ */
+static void
+drain_children(struct engine *E)
+{
+	struct pollfd pfd;
+	int64_t	 deadline = 0;
+	int	 sent = 0;
+	size_t	 i;
+
+	for (;;) {
+		siginfo_t si;
+		int64_t	 now;
+
+		reap(E);
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) == -1)
+			break;			/* ECHILD: none left */
+		if (si.si_pid != 0)
+			continue;
+		now = mono_ns();
+		if (sent == 0) {
+			for (i = 0; i < E->n; i++)
+				if (E->rs[i].pid > 0 &&
+				    kill(-E->rs[i].pid, SIGTERM) == 0)
+					warnx("stage '%s' left processes "
+					    "running; terminating them",
+					    E->rs[i].st->name);
+			deadline = now + E->o->grace_ns;
+			sent = 1;
+		} else if (now >= deadline) {
+			if (sent == 2)
+				break;		/* escaped its group: give up */
+			for (i = 0; i < E->n; i++)
+				if (E->rs[i].pid > 0)
+					kill(-E->rs[i].pid, SIGKILL);
+			deadline = now + E->o->grace_ns;
+			sent = 2;
+		}
+		pfd.fd = E->sigfd;
+		pfd.events = POLLIN;
+		if (poll(&pfd, 1, (int)((deadline - now) / 1000000 + 1)) == -1 &&
+		    errno != EINTR)
+			err(EX_OSERR, "poll");
+		read_signals(E);
+	}
+}
+
 int
 engine_run(struct pipeline *p, struct run_opts *o)
 {
@@ -1147,31 +1244,44 @@ engine_run(struct pipeline *p, struct run_opts *o)
 	engine_init(&E, p, o);
 	monitor_run_dir(&E);
 	setup_signals(&E);
+	/* orphaned descendants of stages are reaped (and measured) here */
+	(void)prctl(PR_SET_CHILD_SUBREAPER, 1);
 	atexit_engine = &E;
 	atexit(kill_leftovers);
 	E.t0 = mono_ns();
 	E.r0 = real_ns();
+	E.next_sample = E.t0 + o->sample_ns;
+	if (o->monitor == MON_FULL)
+		E.live = live_open(&E);
 	loop(&E);
+	drain_children(&E);
+	monitor_run_final(&E);
+	drain_alert_cmds(&E);
 	sig = E.signo;
 	monitor_record(&E, sig != 0 ? "interrupted" :
 	    E.nfailed > 0 ? "failed" : "ok");
 	if (!o->quiet)
 		monitor_summary(&E);
 	rc = E.nfailed > 0 ? 1 : 0;
+	if (rc == 0 && o->fail_on >= 0 && E.worst_alert >= o->fail_on) {
+		warnx("an alert at level '%s' or worse fired (--fail-on)",
+		    alert_level_name((enum alert_level)o->fail_on));
+		rc = 2;
+	}
+	if (E.live != NULL)
+		live_close(E.live);
 	atexit_engine = NULL;
 	engine_free(&E);
 	if (sig != 0) {
+		sigset_t one;
+
 		fflush(stdout);
 		fflush(stderr);
 		signal(sig, SIG_DFL);
 		sigprocmask(SIG_SETMASK, &sluice_oldmask, NULL);
-		{
-			sigset_t one;
-
-			sigemptyset(&one);
-			sigaddset(&one, sig);
-			sigprocmask(SIG_UNBLOCK, &one, NULL);
-		}
+		sigemptyset(&one);
+		sigaddset(&one, sig);
+		sigprocmask(SIG_UNBLOCK, &one, NULL);
 		raise(sig);
 		return 128 + sig;
 	}

@@ -28,9 +28,11 @@ struct command {
 
 static const struct command commands[] = {
 	{ "run", cmd_run,
-	  "sluice run [-knqv] [-D name=value] [-j jobs] [--grace duration]\n"
-	  "           [--profile name] [--state-dir dir] [--trace file]\n"
-	  "           pipeline",
+	  "sluice run [-knqv] [-D name=value] [-j jobs] [--alert-cmd command]\n"
+	  "           [--fail-on level] [--grace duration] [--history file]\n"
+	  "           [--monitor off | basic | full] [--profile name]\n"
+	  "           [--sample-interval duration] [--state-dir dir]\n"
+	  "           [--trace file] pipeline",
 	  "run a pipeline" },
 	{ "check", cmd_check,
 	  "sluice check [-D name=value] [--profile name] pipeline",
@@ -38,6 +40,19 @@ static const struct command commands[] = {
 	{ "graph", cmd_graph,
 	  "sluice graph [-D name=value] [--profile name] pipeline",
 	  "print the stage graph as Graphviz DOT" },
+	{ "report", cmd_report,
+	  "sluice report [--format format] [-o file] [--state-dir dir] [run]",
+	  "report on a run in JSON, Markdown or HTML" },
+	{ "history", cmd_history,
+	  "sluice history [--json] [-n runs] [--file file] [--pipeline name]\n"
+	  "               [--threshold percent]",
+	  "past runs and per-stage trends" },
+	{ "status", cmd_status,
+	  "sluice status [--json] [--watch]",
+	  "the running pipelines" },
+	{ "top", cmd_top,
+	  "sluice top",
+	  "a live full-screen view of the running pipelines" },
 };
 
 #define NCOMMANDS	(sizeof(commands) / sizeof(commands[0]))

@@ -1,18 +1,25 @@
 /*
- * monitor.c: measurements of a run.  /proc/PID/io is read while the
- * zombie exists (reap() in loop.c), rusage comes from wait4.  Writes the
- * --trace file (one JSON line per process), the run record
- * (STATE/runs/ID/run.json, atomically) and one line per run appended to
- * STATE/history.jsonl; prints the end-of-run summary.  The state
- * directory is --state-dir, $SLUICE_STATE_DIR, $XDG_STATE_HOME/sluice or
- * ~/.local/state/sluice.  Linux-only: /proc.
+ * monitor.c: measurements of a run.  Every attempt of every stage gets a
+ * struct procrec: rusage from wait4 (which includes the descendants the
+ * stage waited for; orphans are reaped by sluice as a subreaper and added
+ * to the stage of their process group), /proc/PID/io read while the
+ * zombie exists, bytes that passed through sluice, and the peak RSS seen
+ * by sampling /proc/PID/stat of running stages (--monitor=full).
+ * Evaluates the pipeline's alerts as they happen and at the end, runs
+ * --alert-cmd, and writes the --trace file, the run record
+ * (STATE/runs/ID/run.json, atomically) and one line per run appended
+ * under a lock to the history (STATE/history.jsonl or --history).
+ * The state directory is --state-dir, $SLUICE_STATE_DIR,
+ * $XDG_STATE_HOME/sluice or ~/.local/state/sluice.  Linux-only: /proc.
  */
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +27,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "digest.h"
 #include "json.h"
 #include "run.h"
 #include "util.h"
@@ -63,6 +71,13 @@ tv_us(const struct timeval *tv)
 	return (int64_t)tv->tv_sec * 1000000 + tv->tv_usec;
 }
 
+static int64_t
+proc_cpu_us(const struct procrec *pr)
+{
+	return tv_us(&pr->ru.ru_utime) + tv_us(&pr->ru.ru_stime) +
+	    pr->orphan_cpu_us;
+}
+
 static const char *
 state_name(enum pstate s)
 {
@@ -72,64 +87,83 @@ state_name(enum pstate s)
 	return n[s];
 }
 
-/* the measurements of one process as members of the current object */
+/* the measurements of one attempt as members of the current object */
 static void
-put_proc(struct jw *w, struct engine *E, struct rstage *R)
+put_proc(struct jw *w, const struct rstage *R, const struct procrec *pr)
 {
 	jw_key(w, "stage");
 	jw_str(w, R->st->name);
 	jw_key(w, "attempt");
-	jw_int(w, R->attempt);
+	jw_int(w, pr->attempt);
 	jw_key(w, "pid");
-	jw_int(w, R->pid);
+	jw_int(w, pr->pid);
 	jw_key(w, "start_us");
-	jw_int(w, (R->t_start - E->t0) / 1000);
+	jw_int(w, pr->start_ns / 1000);
+	jw_key(w, "end_us");
+	jw_int(w, pr->end_ns / 1000);
+	jw_key(w, "start_ms");
+	jw_int(w, pr->real_start_ms);
 	jw_key(w, "wall_us");
-	jw_int(w, (R->t_end - R->t_start) / 1000);
+	jw_int(w, (pr->end_ns - pr->start_ns) / 1000);
 	jw_key(w, "user_us");
-	jw_int(w, tv_us(&R->ru.ru_utime));
+	jw_int(w, tv_us(&pr->ru.ru_utime));
 	jw_key(w, "sys_us");
-	jw_int(w, tv_us(&R->ru.ru_stime));
+	jw_int(w, tv_us(&pr->ru.ru_stime));
+	jw_key(w, "orphan_cpu_us");
+	jw_int(w, pr->orphan_cpu_us);
 	jw_key(w, "max_rss_kb");
-	jw_int(w, R->ru.ru_maxrss);
+	jw_int(w, pr->ru.ru_maxrss > pr->sampled_rss_kb ? pr->ru.ru_maxrss :
+	    pr->sampled_rss_kb);
+	jw_key(w, "sampled_rss_kb");
+	jw_int(w, pr->sampled_rss_kb);
 	jw_key(w, "minflt");
-	jw_int(w, R->ru.ru_minflt);
+	jw_int(w, pr->ru.ru_minflt);
 	jw_key(w, "majflt");
-	jw_int(w, R->ru.ru_majflt);
+	jw_int(w, pr->ru.ru_majflt);
 	jw_key(w, "inblock");
-	jw_int(w, R->ru.ru_inblock);
+	jw_int(w, pr->ru.ru_inblock);
 	jw_key(w, "oublock");
-	jw_int(w, R->ru.ru_oublock);
+	jw_int(w, pr->ru.ru_oublock);
 	jw_key(w, "nvcsw");
-	jw_int(w, R->ru.ru_nvcsw);
+	jw_int(w, pr->ru.ru_nvcsw);
 	jw_key(w, "nivcsw");
-	jw_int(w, R->ru.ru_nivcsw);
+	jw_int(w, pr->ru.ru_nivcsw);
 	jw_key(w, "rchar");
-	jw_int(w, R->io_rchar);
+	jw_int(w, pr->io_rchar);
 	jw_key(w, "wchar");
-	jw_int(w, R->io_wchar);
+	jw_int(w, pr->io_wchar);
 	jw_key(w, "read_bytes");
-	jw_int(w, R->io_read);
+	jw_int(w, pr->io_read);
 	jw_key(w, "write_bytes");
-	jw_int(w, R->io_write);
+	jw_int(w, pr->io_write);
+	jw_key(w, "stdin_bytes");
+	if (pr->in_bytes >= 0)
+		jw_int(w, pr->in_bytes);
+	else
+		jw_null(w);
+	jw_key(w, "stdout_bytes");
+	if (pr->out_bytes >= 0)
+		jw_int(w, pr->out_bytes);
+	else
+		jw_null(w);
 	jw_key(w, "exit");
-	if (WIFEXITED(R->status))
-		jw_int(w, WEXITSTATUS(R->status));
+	if (WIFEXITED(pr->status))
+		jw_int(w, WEXITSTATUS(pr->status));
 	else
 		jw_null(w);
 	jw_key(w, "signal");
-	if (WIFSIGNALED(R->status))
-		jw_int(w, WTERMSIG(R->status));
+	if (WIFSIGNALED(pr->status))
+		jw_int(w, WTERMSIG(pr->status));
 	else
 		jw_null(w);
 	jw_key(w, "timed_out");
-	jw_bool(w, R->timed_out);
+	jw_bool(w, pr->timed_out);
 	jw_key(w, "cache");
-	jw_str(w, R->st->cache == NULL || E->o->no_cache ? "off" : "miss");
+	jw_str(w, pr->cache);
 }
 
-void
-monitor_trace(struct engine *E, struct rstage *R)
+static void
+trace_proc(struct engine *E, struct rstage *R, const struct procrec *pr)
 {
 	struct buf b = { 0 };
 	struct jw w;
@@ -140,13 +174,506 @@ monitor_trace(struct engine *E, struct rstage *R)
 	jw_obj(&w);
 	jw_key(&w, "run");
 	jw_str(&w, E->run_id);
-	put_proc(&w, E, R);
+	put_proc(&w, R, pr);
 	jw_obj_end(&w);
 	buf_addc(&b, '\n');
 	if (fwrite(b.data, 1, b.len, E->trace) != b.len ||
 	    fflush(E->trace) != 0)
 		warn("trace file");
 	buf_free(&b);
+}
+
+void
+monitor_trace(struct engine *E, struct rstage *R)
+{
+	if (R->nprocs > 0)
+		trace_proc(E, R, &R->procs[R->nprocs - 1]);
+}
+
+/* a stage's process was reaped: keep this attempt's figures */
+void
+monitor_reaped(struct engine *E, struct rstage *R)
+{
+	struct procrec *pr;
+
+	R->procs = xreallocarray(R->procs, R->nprocs + 1, sizeof(*R->procs));
+	pr = &R->procs[R->nprocs++];
+	memset(pr, 0, sizeof(*pr));
+	pr->attempt = R->attempt;
+	pr->pid = R->pid;
+	pr->start_ns = R->t_start - E->t0;
+	pr->end_ns = R->t_end - E->t0;
+	pr->real_start_ms = R->r_start / 1000000;
+	pr->status = R->status;
+	pr->timed_out = R->timed_out;
+	pr->ru = R->ru;
+	pr->io_rchar = R->io_rchar;
+	pr->io_wchar = R->io_wchar;
+	pr->io_read = R->io_read;
+	pr->io_write = R->io_write;
+	pr->out_bytes = R->direct_out ? -1 : R->out_bytes;
+	pr->in_bytes = R->in_bytes;
+	pr->sampled_rss_kb = R->sampled_rss_kb;
+	pr->orphan_cpu_us = R->orphan_cpu_us;
+	pr->cache = R->st->cache == NULL || E->o->no_cache ||
+	    E->p->cache_off ? "off" : "miss";
+	trace_proc(E, R, pr);
+}
+
+/* an orphaned descendant reaped by sluice (a subreaper): its CPU goes to
+ * the stage whose process group it was in */
+void
+monitor_orphan(struct engine *E, pid_t pgid, const struct rusage *ru)
+{
+	size_t	 i;
+
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].pid == pgid) {
+			E->rs[i].orphan_cpu_us += tv_us(&ru->ru_utime) +
+			    tv_us(&ru->ru_stime);
+			if (E->rs[i].nprocs > 0 && E->rs[i].reaped)
+				E->rs[i].procs[E->rs[i].nprocs - 1].
+				    orphan_cpu_us = E->rs[i].orphan_cpu_us;
+			return;
+		}
+}
+
+/* /proc/PID/stat: utime, stime (ticks) and rss (pages) */
+static int
+read_stat(pid_t pid, int64_t *cpu_us, long *rss_kb)
+{
+	static long tick, page_kb;
+	char	 path[64], text[1024], *p;
+	unsigned long long ut, st;
+	long	 rss;
+	ssize_t	 n;
+	int	 fd;
+
+	if (tick == 0) {
+		tick = sysconf(_SC_CLK_TCK);
+		page_kb = sysconf(_SC_PAGESIZE) / 1024;
+	}
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, text, sizeof(text) - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	text[n] = '\0';
+	/* the command name may hold spaces: fields start after ") " */
+	if ((p = strrchr(text, ')')) == NULL ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
+	    "%llu %*d %*d %*d %*d %*d %*d %*u %*u %ld", &ut, &st, &rss) != 3)
+		return -1;
+	*cpu_us = (int64_t)((ut + st) * 1000000ULL / (unsigned long long)tick);
+	*rss_kb = rss * page_kb;
+	return 0;
+}
+
+void
+monitor_sample(struct engine *E, int64_t now)
+{
+	size_t	 i;
+	long	 sum = 0;
+
+	if (E->o->monitor != MON_FULL || now < E->next_sample)
+		return;
+	E->next_sample = now + E->o->sample_ns;
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+		int64_t	 cpu;
+		long	 rss;
+
+		if ((R->state != PS_RUNNING && R->state != PS_STOPPING) ||
+		    R->reaped || read_stat(R->pid, &cpu, &rss) == -1)
+			continue;
+		R->sampled_cpu_us = cpu;
+		if (rss > R->sampled_rss_kb)
+			R->sampled_rss_kb = rss;
+		sum += rss;
+	}
+	if (sum > E->peak_sum_rss_kb)
+		E->peak_sum_rss_kb = sum;
+	if (E->live != NULL)
+		live_update(E);
+}
+
+/* alerts */
+
+static const char *const level_words[AL_COUNT] = { "info", "warning",
+    "critical" };
+
+static void
+fmt_metric(enum alert_metric m, double v, char *out, size_t sz)
+{
+	switch (m) {
+	case AM_WALL:
+	case AM_CPU:
+		fmt_duration((int64_t)v, out, sz);
+		break;
+	case AM_MAX_RSS:
+		fmt_size((int64_t)v, out, sz);
+		break;
+	default:
+		snprintf(out, sz, "%.0f%%", v * 100);
+	}
+}
+
+/* ns and bytes as integers, rates as fractions */
+static void
+put_value(struct jw *w, enum alert_metric m, const char *key, double v)
+{
+	jw_key(w, key);
+	if (m == AM_WALL || m == AM_CPU || m == AM_MAX_RSS)
+		jw_int(w, (long long)v);
+	else
+		jw_double(w, v);
+}
+
+static void
+run_alert_cmd(struct engine *E, const struct buf *json)
+{
+	posix_spawn_file_actions_t fa;
+	posix_spawnattr_t sa;
+	sigset_t def;
+	char	*argv[] = { (char *)"sh", (char *)"-c",
+	    (char *)E->o->alert_cmd, NULL };
+	int	 p[2];
+	pid_t	 pid;
+	extern char **environ;
+	extern sigset_t sluice_oldmask;
+
+	if (pipe2(p, O_CLOEXEC) == -1) {
+		warn("--alert-cmd");
+		return;
+	}
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, p[0], 0);
+	posix_spawnattr_init(&sa);
+	sigemptyset(&def);
+	sigaddset(&def, SIGPIPE);
+	posix_spawnattr_setflags(&sa, POSIX_SPAWN_SETPGROUP |
+	    POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF);
+	posix_spawnattr_setpgroup(&sa, 0);
+	posix_spawnattr_setsigmask(&sa, &sluice_oldmask);
+	posix_spawnattr_setsigdefault(&sa, &def);
+	errno = posix_spawn(&pid, "/bin/sh", &fa, &sa, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	posix_spawnattr_destroy(&sa);
+	close(p[0]);
+	if (errno != 0) {
+		warn("cannot run --alert-cmd");
+		close(p[1]);
+		return;
+	}
+	/* one alert is far below the pipe's capacity: this never blocks */
+	set_nonblock(p[1], 1);
+	if (write_all(p[1], json->data, json->len) == -1)
+		warnx("--alert-cmd (pid %d) did not take the alert", (int)pid);
+	close(p[1]);
+	E->acmds = xreallocarray(E->acmds, E->nacmds + 1, sizeof(*E->acmds));
+	E->acmds[E->nacmds].pid = pid;
+	/* five grace periods (10s by default) to take it */
+	E->acmds[E->nacmds].deadline = mono_ns() + 5 * E->o->grace_ns;
+	E->nacmds++;
+}
+
+static void
+fire(struct engine *E, const struct alert_rule *r, int stage, double value)
+{
+	struct alert *a;
+	struct buf b = { 0 };
+	struct jw w;
+	char	 v[32], t[32], msg[256];
+	const char *who = stage == -1 ? "run" : E->rs[stage].st->name;
+
+	E->alerts = xreallocarray(E->alerts, E->nalerts + 1,
+	    sizeof(*E->alerts));
+	a = &E->alerts[E->nalerts++];
+	a->level = r->level;
+	a->metric = r->metric;
+	a->stage = stage;
+	a->value = value;
+	a->threshold = r->threshold;
+	a->at_us = (mono_ns() - E->t0) / 1000;
+	if ((int)r->level > E->worst_alert)
+		E->worst_alert = (int)r->level;
+	fmt_metric(r->metric, value, v, sizeof(v));
+	fmt_metric(r->metric, r->threshold, t, sizeof(t));
+	snprintf(msg, sizeof(msg), "%s%s%s: %s %s, %s %s", stage == -1 ? "" :
+	    "stage '", who, stage == -1 ? "" : "'", alert_metric_name(r->metric),
+	    v, r->metric == AM_CACHE_HIT_RATE ? "floor" : "threshold", t);
+	fprintf(stderr, "sluice: %s: %s\n", level_words[r->level], msg);
+	if (E->o->alert_cmd == NULL)
+		return;
+	jw_init(&w, &b);
+	jw_obj(&w);
+	jw_key(&w, "run");
+	jw_str(&w, E->run_id);
+	jw_key(&w, "pipeline");
+	jw_str(&w, E->p->name);
+	jw_key(&w, "level");
+	jw_str(&w, alert_level_name(r->level));
+	jw_key(&w, "metric");
+	jw_str(&w, alert_metric_name(r->metric));
+	jw_key(&w, "stage");
+	jw_str(&w, stage == -1 ? NULL : who);
+	put_value(&w, r->metric, "value", value);
+	put_value(&w, r->metric, "threshold", r->threshold);
+	jw_key(&w, "unit");
+	jw_str(&w, r->metric == AM_WALL || r->metric == AM_CPU ? "ns" :
+	    r->metric == AM_MAX_RSS ? "bytes" : "ratio");
+	jw_key(&w, "message");
+	jw_str(&w, msg);
+	jw_obj_end(&w);
+	buf_addc(&b, '\n');
+	run_alert_cmd(E, &b);
+	buf_free(&b);
+}
+
+/* the worst level of (stage, metric) whose threshold value passes;
+ * fire it unless it, or a worse one, already fired */
+static void
+evaluate(struct engine *E, int stage, enum alert_metric m, double value)
+{
+	const struct alert_rule *best = NULL;
+	unsigned char *fired;
+	size_t	 i;
+
+	for (i = 0; i < E->p->nalerts; i++) {
+		const struct alert_rule *r = &E->p->alerts[i];
+		int	 hit;
+
+		if (r->stage != stage || r->metric != m)
+			continue;
+		hit = m == AM_CACHE_HIT_RATE ? value < r->threshold :
+		    value > r->threshold;
+		if (hit && (best == NULL || r->level > best->level))
+			best = r;
+	}
+	if (best == NULL)
+		return;
+	fired = stage == -1 ? E->run_fired : E->rs[stage].fired;
+	if (fired[m] >> best->level != 0)
+		return;
+	fired[m] |= (unsigned char)(1u << best->level);
+	fire(E, best, stage, value);
+}
+
+static int
+has_rules(struct engine *E, int stage, enum alert_metric m)
+{
+	size_t	 i;
+
+	for (i = 0; i < E->p->nalerts; i++)
+		if (E->p->alerts[i].stage == stage &&
+		    E->p->alerts[i].metric == m)
+			return 1;
+	return 0;
+}
+
+/* wall alerts of running stages and of the run fire as they happen */
+int64_t
+monitor_next_deadline(struct engine *E)
+{
+	int64_t	 t = 0, d;
+	size_t	 i, k;
+
+#define EARLIER(x)	do { if ((x) > 0 && (t == 0 || (x) < t)) t = (x); } \
+	while (0)
+	if (E->o->monitor == MON_FULL && E->running > 0)
+		EARLIER(E->next_sample);
+	for (i = 0; i < E->nacmds; i++)
+		EARLIER(E->acmds[i].deadline);
+	for (k = 0; k < E->p->nalerts; k++) {
+		const struct alert_rule *r = &E->p->alerts[k];
+
+		if (r->metric != AM_WALL)
+			continue;
+		if (r->stage == -1) {
+			EARLIER(E->t0 + (int64_t)r->threshold + 1);
+			continue;
+		}
+		if (E->rs[r->stage].state == PS_RUNNING &&
+		    !(E->rs[r->stage].fired[AM_WALL] >> r->level)) {
+			d = E->rs[r->stage].t_start + (int64_t)r->threshold + 1;
+			EARLIER(d);
+		}
+	}
+#undef EARLIER
+	return t;
+}
+
+static void
+running_walls(struct engine *E, int64_t now)
+{
+	size_t	 i;
+
+	for (i = 0; i < E->p->nalerts; i++) {
+		const struct alert_rule *r = &E->p->alerts[i];
+		struct rstage *R;
+
+		if (r->metric != AM_WALL)
+			continue;
+		if (r->stage == -1) {
+			if (now - E->t0 > (int64_t)r->threshold)
+				evaluate(E, -1, AM_WALL, (double)(now - E->t0));
+			continue;
+		}
+		R = &E->rs[r->stage];
+		if (R->state == PS_RUNNING &&
+		    now - R->t_start > (int64_t)r->threshold)
+			evaluate(E, r->stage, AM_WALL,
+			    (double)(now - R->t_start));
+	}
+}
+
+static void
+stage_figures(const struct rstage *R, int64_t *wall, int64_t *cpu,
+    long *rss, int *fails)
+{
+	size_t	 i;
+
+	*wall = *cpu = 0;
+	*rss = 0;
+	*fails = 0;
+	for (i = 0; i < R->nprocs; i++) {
+		const struct procrec *pr = &R->procs[i];
+
+		*wall += pr->end_ns - pr->start_ns;
+		*cpu += proc_cpu_us(pr);
+		if (pr->ru.ru_maxrss > *rss)
+			*rss = pr->ru.ru_maxrss;
+		if (pr->sampled_rss_kb > *rss)
+			*rss = pr->sampled_rss_kb;
+		if (!WIFEXITED(pr->status) || WEXITSTATUS(pr->status) != 0)
+			(*fails)++;
+	}
+}
+
+void
+monitor_stage_final(struct engine *E, struct rstage *R)
+{
+	int64_t	 wall, cpu;
+	long	 rss;
+	int	 fails, i = R->st->idx;
+
+	if (R->nprocs == 0 || E->p->nalerts == 0)
+		return;
+	stage_figures(R, &wall, &cpu, &rss, &fails);
+	if (has_rules(E, i, AM_WALL))
+		evaluate(E, i, AM_WALL, (double)(R->procs[R->nprocs - 1].end_ns -
+		    R->procs[R->nprocs - 1].start_ns));
+	if (has_rules(E, i, AM_CPU))
+		evaluate(E, i, AM_CPU, (double)cpu * 1000);
+	if (has_rules(E, i, AM_MAX_RSS))
+		evaluate(E, i, AM_MAX_RSS, (double)rss * 1024);
+	if (has_rules(E, i, AM_ERROR_RATE))
+		evaluate(E, i, AM_ERROR_RATE, (double)fails /
+		    (double)R->nprocs);
+}
+
+struct totals {
+	int64_t	 wall_ns;
+	int64_t	 cpu_us;
+	long	 peak_kb;		/* one process */
+	long	 peak_sum_kb;		/* concurrent processes */
+	int	 attempts;
+	int	 failed_attempts;
+	int	 lookups;
+	int	 hits;
+	int	 slowest;
+};
+
+static void
+totals(struct engine *E, struct totals *T)
+{
+	size_t	 i;
+	int64_t	 worst = -1;
+
+	memset(T, 0, sizeof(*T));
+	T->wall_ns = mono_ns() - E->t0;
+	T->slowest = -1;
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+		int64_t	 wall, cpu;
+		long	 rss;
+		int	 fails;
+
+		stage_figures(R, &wall, &cpu, &rss, &fails);
+		T->cpu_us += cpu;
+		if (rss > T->peak_kb)
+			T->peak_kb = rss;
+		T->attempts += (int)R->nprocs;
+		T->failed_attempts += fails;
+		if (R->nprocs > 0 && strcmp(R->procs[R->nprocs - 1].cache,
+		    "off") != 0) {
+			T->lookups++;
+			T->hits += strcmp(R->procs[R->nprocs - 1].cache,
+			    "hit") == 0;
+		}
+		if (R->nprocs > 0 && wall > worst) {
+			worst = wall;
+			T->slowest = (int)i;
+		}
+	}
+	T->peak_sum_kb = E->peak_sum_rss_kb > T->peak_kb ? E->peak_sum_rss_kb :
+	    T->peak_kb;
+}
+
+void
+monitor_run_final(struct engine *E)
+{
+	struct totals T;
+
+	running_walls(E, mono_ns());
+	if (E->p->nalerts == 0)
+		return;
+	totals(E, &T);
+	evaluate(E, -1, AM_WALL, (double)T.wall_ns);
+	evaluate(E, -1, AM_CPU, (double)T.cpu_us * 1000);
+	evaluate(E, -1, AM_MAX_RSS, (double)T.peak_sum_kb * 1024);
+	if (T.attempts > 0)
+		evaluate(E, -1, AM_ERROR_RATE, (double)T.failed_attempts /
+		    T.attempts);
+	if (T.lookups > 0)
+		evaluate(E, -1, AM_CACHE_HIT_RATE, (double)T.hits / T.lookups);
+}
+
+/* an --alert-cmd exited; 1 if pid was one */
+int
+monitor_alert_reaped(struct engine *E, pid_t pid, int status)
+{
+	size_t	 i;
+
+	for (i = 0; i < E->nacmds; i++) {
+		if (E->acmds[i].pid != pid)
+			continue;
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			warnx("--alert-cmd (pid %d) failed: %s %d", (int)pid,
+			    WIFEXITED(status) ? "exit status" : "signal",
+			    WIFEXITED(status) ? WEXITSTATUS(status) :
+			    WTERMSIG(status));
+		E->acmds[i] = E->acmds[--E->nacmds];
+		return 1;
+	}
+	return 0;
+}
+
+void
+monitor_alert_deadlines(struct engine *E, int64_t now)
+{
+	size_t	 i;
+
+	running_walls(E, now);
+	for (i = 0; i < E->nacmds; i++)
+		if (E->acmds[i].deadline != 0 && now >= E->acmds[i].deadline) {
+			warnx("--alert-cmd (pid %d) did not finish in time; "
+			    "killed", (int)E->acmds[i].pid);
+			kill(-E->acmds[i].pid, SIGKILL);
+			E->acmds[i].deadline = 0;
+		}
 }
 
 char *
@@ -217,30 +744,6 @@ monitor_run_dir(struct engine *E)
 	return 0;
 }
 
-static void
-totals(struct engine *E, int64_t *cpu_us, long *peak_kb, int *slowest)
-{
-	size_t	 i;
-	int64_t	 worst = -1;
-
-	*cpu_us = 0;
-	*peak_kb = 0;
-	*slowest = -1;
-	for (i = 0; i < E->n; i++) {
-		struct rstage *R = &E->rs[i];
-
-		if (!R->reaped)
-			continue;
-		*cpu_us += tv_us(&R->ru.ru_utime) + tv_us(&R->ru.ru_stime);
-		if (R->ru.ru_maxrss > *peak_kb)
-			*peak_kb = R->ru.ru_maxrss;
-		if (R->t_end - R->t_start > worst) {
-			worst = R->t_end - R->t_start;
-			*slowest = (int)i;
-		}
-	}
-}
-
 /* the stages this one waits for: data producers, then "after" */
 static void
 put_deps(struct jw *w, struct engine *E, const struct stage *st)
@@ -256,17 +759,198 @@ put_deps(struct jw *w, struct engine *E, const struct stage *st)
 	jw_arr_end(w);
 }
 
+static int64_t
+stage_end(const struct rstage *R)
+{
+	return R->nprocs > 0 ? R->procs[R->nprocs - 1].end_ns : -1;
+}
+
+/*
+ * The critical path: from the stage that ended last, walk back through
+ * the dependency that ended last, the one that held it up.  Written in
+ * run order.
+ */
+static void
+put_critical_path(struct jw *w, struct engine *E)
+{
+	int	*path = xcalloc(E->n + 1, sizeof(int));
+	size_t	 n = 0, i, k, s;
+	int	 cur = -1;
+	int64_t	 best = -1;
+
+	for (i = 0; i < E->n; i++)
+		if (stage_end(&E->rs[i]) > best) {
+			best = stage_end(&E->rs[i]);
+			cur = (int)i;
+		}
+	while (cur != -1 && n < E->n) {
+		const struct stage *st = E->rs[cur].st;
+		int	 next = -1;
+
+		path[n++] = cur;
+		best = -1;
+		for (k = 0; k < st->nports; k++)
+			for (s = 0; s < st->ports[k].nsrc; s++)
+				if (stage_end(&E->rs[st->ports[k].src[s]]) >
+				    best) {
+					best = stage_end(
+					    &E->rs[st->ports[k].src[s]]);
+					next = st->ports[k].src[s];
+				}
+		for (k = 0; k < st->nafter; k++)
+			if (stage_end(&E->rs[st->after[k]]) > best) {
+				best = stage_end(&E->rs[st->after[k]]);
+				next = st->after[k];
+			}
+		cur = next;
+	}
+	jw_arr(w);
+	while (n > 0)
+		jw_str(w, E->rs[path[--n]].st->name);
+	jw_arr_end(w);
+	free(path);
+}
+
+static void
+put_alerts(struct jw *w, struct engine *E)
+{
+	size_t	 i;
+
+	jw_arr(w);
+	for (i = 0; i < E->nalerts; i++) {
+		const struct alert *a = &E->alerts[i];
+
+		jw_obj(w);
+		jw_key(w, "level");
+		jw_str(w, alert_level_name(a->level));
+		jw_key(w, "metric");
+		jw_str(w, alert_metric_name(a->metric));
+		jw_key(w, "stage");
+		jw_str(w, a->stage == -1 ? NULL : E->rs[a->stage].st->name);
+		put_value(w, a->metric, "value", a->value);
+		put_value(w, a->metric, "threshold", a->threshold);
+		jw_key(w, "at_us");
+		jw_int(w, a->at_us);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void
+put_groups(struct jw *w, struct engine *E)
+{
+	int	 g;
+	size_t	 i;
+
+	jw_arr(w);
+	for (g = 0; g < E->p->ngroups; g++) {
+		int64_t	 start = -1, end = -1, cpu = 0;
+		int	 n = 0;
+
+		for (i = 0; i < E->n; i++) {
+			struct rstage *R = &E->rs[i];
+			size_t	 k;
+
+			if (R->st->group != g)
+				continue;
+			n++;
+			for (k = 0; k < R->nprocs; k++) {
+				if (start == -1 || R->procs[k].start_ns < start)
+					start = R->procs[k].start_ns;
+				if (R->procs[k].end_ns > end)
+					end = R->procs[k].end_ns;
+				cpu += proc_cpu_us(&R->procs[k]);
+			}
+		}
+		jw_obj(w);
+		jw_key(w, "group");
+		jw_int(w, g + 1);
+		jw_key(w, "stages");
+		jw_int(w, n);
+		jw_key(w, "wall_us");
+		jw_int(w, start == -1 ? 0 : (end - start) / 1000);
+		jw_key(w, "cpu_us");
+		jw_int(w, cpu);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+}
+
+static void
+put_stage(struct jw *w, struct engine *E, struct rstage *R)
+{
+	int64_t	 wall, cpu;
+	long	 rss;
+	int	 fails;
+	size_t	 k;
+
+	stage_figures(R, &wall, &cpu, &rss, &fails);
+	jw_obj(w);
+	jw_key(w, "name");
+	jw_str(w, R->st->name);
+	jw_key(w, "state");
+	jw_str(w, state_name(R->state));
+	jw_key(w, "group");
+	jw_int(w, R->st->group + 1);
+	jw_key(w, "deps");
+	put_deps(w, E, R->st);
+	jw_key(w, "argv");
+	jw_arr(w);
+	for (k = 0; k < R->st->argc; k++)
+		jw_str(w, R->st->argv[k]);
+	jw_arr_end(w);
+	jw_key(w, "cache_category");
+	jw_str(w, R->st->cache);
+	jw_key(w, "attempts");
+	jw_int(w, (int)R->nprocs);
+	jw_key(w, "reason");
+	jw_str(w, R->reason);
+	jw_key(w, "wall_us");
+	jw_int(w, wall / 1000);
+	jw_key(w, "cpu_us");
+	jw_int(w, cpu);
+	jw_key(w, "max_rss_kb");
+	jw_int(w, rss);
+	if (R->nprocs > 0) {
+		jw_key(w, "proc");
+		jw_obj(w);
+		put_proc(w, R, &R->procs[R->nprocs - 1]);
+		jw_obj_end(w);
+	}
+	jw_key(w, "procs");
+	jw_arr(w);
+	for (k = 0; k < R->nprocs; k++) {
+		jw_obj(w);
+		put_proc(w, R, &R->procs[k]);
+		jw_obj_end(w);
+	}
+	jw_arr_end(w);
+	jw_obj_end(w);
+}
+
+static void
+put_digest_of_file(struct jw *w, const char *path)
+{
+	struct digest d;
+	char	 hex[DIGEST_HEXLEN];
+
+	if (digest_file(path, &d) == -1) {
+		jw_null(w);
+		return;
+	}
+	digest_hex(&d, hex);
+	jw_str(w, hex);
+}
+
 static void
 write_record(struct engine *E, struct buf *b, const char *status)
 {
+	struct totals T;
 	struct jw w;
-	int64_t	 cpu, wall = mono_ns() - E->t0;
-	long	 peak;
-	int	 slow;
-	size_t	 i, k;
+	size_t	 i;
 	char	 host[256];
 
-	totals(E, &cpu, &peak, &slow);
+	totals(E, &T);
 	if (gethostname(host, sizeof(host)) == -1)
 		host[0] = '\0';
 	host[sizeof(host) - 1] = '\0';
@@ -282,6 +966,8 @@ write_record(struct engine *E, struct buf *b, const char *status)
 	jw_str(&w, E->p->path);
 	jw_key(&w, "dir");
 	jw_str(&w, E->p->dir);
+	jw_key(&w, "pipeline_digest");
+	put_digest_of_file(&w, E->p->path);
 	jw_key(&w, "profile");
 	jw_str(&w, E->p->profile);
 	jw_key(&w, "status");
@@ -294,60 +980,92 @@ write_record(struct engine *E, struct buf *b, const char *status)
 	jw_key(&w, "start_ms");
 	jw_int(&w, E->r0 / 1000000);
 	jw_key(&w, "wall_us");
-	jw_int(&w, wall / 1000);
+	jw_int(&w, T.wall_ns / 1000);
 	jw_key(&w, "cpu_us");
-	jw_int(&w, cpu);
+	jw_int(&w, T.cpu_us);
 	jw_key(&w, "peak_rss_kb");
-	jw_int(&w, peak);
+	jw_int(&w, T.peak_kb);
+	jw_key(&w, "peak_sum_rss_kb");
+	jw_int(&w, T.peak_sum_kb);
+	jw_key(&w, "utilisation");
+	jw_double(&w, T.wall_ns > 0 ? (double)T.cpu_us * 1000 / T.wall_ns : 0);
+	jw_key(&w, "efficiency");
+	jw_double(&w, T.wall_ns > 0 ? (double)T.cpu_us * 1000 /
+	    ((double)T.wall_ns * E->jobs) : 0);
+	jw_key(&w, "attempts");
+	jw_int(&w, T.attempts);
+	jw_key(&w, "error_rate");
+	jw_double(&w, T.attempts > 0 ? (double)T.failed_attempts / T.attempts :
+	    0);
+	jw_key(&w, "cache_lookups");
+	jw_int(&w, T.lookups);
+	jw_key(&w, "cache_hits");
+	jw_int(&w, T.hits);
 	jw_key(&w, "host");
 	jw_str(&w, host);
 	jw_key(&w, "jobs");
 	jw_int(&w, E->jobs);
 	jw_key(&w, "keep_going");
 	jw_bool(&w, E->o->keep_going);
+	jw_key(&w, "options");
+	jw_obj(&w);
+	jw_key(&w, "jobs");
+	jw_int(&w, E->jobs);
+	jw_key(&w, "keep_going");
+	jw_bool(&w, E->o->keep_going);
+	jw_key(&w, "monitor");
+	jw_str(&w, E->o->monitor == MON_OFF ? "off" : E->o->monitor ==
+	    MON_BASIC ? "basic" : "full");
+	jw_key(&w, "fail_on");
+	jw_str(&w, E->o->fail_on >= 0 ? alert_level_name(
+	    (enum alert_level)E->o->fail_on) : NULL);
+	jw_key(&w, "no_cache");
+	jw_bool(&w, E->o->no_cache);
+	jw_obj_end(&w);
 	jw_key(&w, "failed");
 	jw_int(&w, E->nfailed);
+	jw_key(&w, "critical_path");
+	put_critical_path(&w, E);
+	jw_key(&w, "groups");
+	put_groups(&w, E);
+	jw_key(&w, "alerts");
+	put_alerts(&w, E);
 	jw_key(&w, "stages");
 	jw_arr(&w);
-	for (i = 0; i < E->n; i++) {
-		struct rstage *R = &E->rs[i];
-
-		jw_obj(&w);
-		jw_key(&w, "name");
-		jw_str(&w, R->st->name);
-		jw_key(&w, "state");
-		jw_str(&w, state_name(R->state));
-		jw_key(&w, "group");
-		jw_int(&w, R->st->group + 1);
-		jw_key(&w, "deps");
-		put_deps(&w, E, R->st);
-		jw_key(&w, "argv");
-		jw_arr(&w);
-		for (k = 0; k < R->st->argc; k++)
-			jw_str(&w, R->st->argv[k]);
-		jw_arr_end(&w);
-		jw_key(&w, "attempts");
-		jw_int(&w, R->attempt);
-		jw_key(&w, "reason");
-		jw_str(&w, R->reason);
-		if (R->reaped) {
-			jw_key(&w, "proc");
-			jw_obj(&w);
-			put_proc(&w, E, R);
-			jw_obj_end(&w);
-		}
-		jw_obj_end(&w);
-	}
+	for (i = 0; i < E->n; i++)
+		put_stage(&w, E, &E->rs[i]);
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	buf_addc(b, '\n');
+}
+
+/* one line, under an exclusive lock, in one write(2) */
+static void
+append_history(struct engine *E, const struct buf *b)
+{
+	char	*state = NULL, *hist;
+	int	 fd;
+
+	if (E->o->history != NULL)
+		hist = xstrdup(E->o->history);
+	else {
+		state = monitor_state_dir(E->o->state_dir);
+		hist = xasprintf("%s/history.jsonl", state);
+	}
+	fd = open(hist, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+	if (fd == -1 || flock(fd, LOCK_EX) == -1 || buf_writefd(b, fd) == -1)
+		warn("cannot append to history '%s'", hist);
+	if (fd != -1)
+		close(fd);
+	free(state);
+	free(hist);
 }
 
 void
 monitor_record(struct engine *E, const char *status)
 {
 	struct buf b = { 0 };
-	char	*path, *tmp, *state, *hist;
+	char	*path, *tmp;
 	int	 fd;
 
 	if (E->run_dir == NULL)
@@ -359,15 +1077,7 @@ monitor_record(struct engine *E, const char *status)
 	if (fd == -1 || buf_writefd(&b, fd) == -1 || close(fd) == -1 ||
 	    rename(tmp, path) == -1)
 		warn("cannot write run record '%s'", path);
-	state = monitor_state_dir(E->o->state_dir);
-	hist = xasprintf("%s/history.jsonl", state);
-	fd = open(hist, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd == -1 || buf_writefd(&b, fd) == -1)
-		warn("cannot append to history '%s'", hist);
-	if (fd != -1)
-		close(fd);
-	free(state);
-	free(hist);
+	append_history(E, &b);
 	free(path);
 	free(tmp);
 	buf_free(&b);
@@ -377,21 +1087,21 @@ void
 monitor_summary(struct engine *E)
 {
 	char	 wall[32], cpu[32], rss[32], slow[32];
-	int64_t	 cpu_us;
-	long	 peak;
-	int	 s;
+	struct totals T;
 	size_t	 i, ok = 0, skipped = 0;
+	int	 s;
 
-	totals(E, &cpu_us, &peak, &s);
+	totals(E, &T);
+	s = T.slowest;
 	for (i = 0; i < E->n; i++) {
 		if (E->rs[i].state == PS_DONE || E->rs[i].state == PS_CACHED)
 			ok++;
 		else if (E->rs[i].state == PS_SKIPPED)
 			skipped++;
 	}
-	fmt_duration(mono_ns() - E->t0, wall, sizeof(wall));
-	fmt_duration(cpu_us * 1000, cpu, sizeof(cpu));
-	fmt_size((int64_t)peak * 1024, rss, sizeof(rss));
+	fmt_duration(T.wall_ns, wall, sizeof(wall));
+	fmt_duration(T.cpu_us * 1000, cpu, sizeof(cpu));
+	fmt_size((int64_t)T.peak_kb * 1024, rss, sizeof(rss));
 	fprintf(stderr, "sluice: %s: ", E->p->name);
 	if (E->signo != 0)
 		fprintf(stderr, "interrupted by SIG%s, ", sigabbrev_np(E->signo));
@@ -402,9 +1112,24 @@ monitor_summary(struct engine *E)
 		fprintf(stderr, ", %zu skipped", skipped);
 	fprintf(stderr, " in %s (cpu %s, peak rss %s", wall, cpu, rss);
 	if (s != -1) {
-		fmt_duration(E->rs[s].t_end - E->rs[s].t_start, slow,
-		    sizeof(slow));
+		int64_t	 w, c;
+		long	 r;
+		int	 f;
+
+		stage_figures(&E->rs[s], &w, &c, &r, &f);
+		fmt_duration(w, slow, sizeof(slow));
 		fprintf(stderr, ", slowest '%s' %s", E->rs[s].st->name, slow);
 	}
 	fprintf(stderr, ")\n");
+}
+
+void
+monitor_free(struct engine *E)
+{
+	size_t	 i;
+
+	for (i = 0; i < E->n; i++)
+		free(E->rs[i].procs);
+	free(E->alerts);
+	free(E->acmds);
 }

@@ -38,6 +38,33 @@ struct queue {
 	int64_t		 total;		/* bytes ever appended */
 };
 
+/* one attempt of a stage, as measured */
+struct procrec {
+	int		 attempt;
+	pid_t		 pid;
+	int64_t		 start_ns;	/* monotonic, from the run's start */
+	int64_t		 end_ns;
+	int64_t		 real_start_ms;	/* wall clock, ms since the epoch */
+	int		 status;	/* wait status */
+	int		 timed_out;
+	struct rusage	 ru;		/* incl. descendants it waited for */
+	int64_t		 io_rchar, io_wchar, io_read, io_write;
+	int64_t		 out_bytes;	/* stdout bytes that passed sluice */
+	int64_t		 in_bytes;	/* input bytes sluice fed it */
+	long		 sampled_rss_kb; /* peak seen by sampling */
+	int64_t		 orphan_cpu_us;	/* orphaned descendants reaped */
+	const char	*cache;		/* "off", "miss", "hit" */
+};
+
+struct alert {
+	enum alert_level level;
+	enum alert_metric metric;
+	int		 stage;		/* -1: the run */
+	double		 value;
+	double		 threshold;
+	int64_t		 at_us;		/* since the run's start */
+};
+
 struct seg {				/* one producer's part of a port */
 	int		 producer;	/* stage index; -1: none */
 	struct queue	 q;
@@ -52,6 +79,7 @@ struct rport {				/* an input descriptor of a stage */
 	int		 direct;	/* a plain pipe from the producer */
 	int		 is_pipe;	/* w is a pipe: tee/splice allowed */
 	int		 is_stdout;	/* sluice's own stdout */
+	int		 owner;		/* consumer stage, -1: stdout */
 	int		 closed;	/* reader went away or all done */
 	size_t		 nseg;
 	size_t		 cur;
@@ -95,7 +123,17 @@ struct rstage {
 	int		 sigpipe_ok;
 	char		*reason;	/* why it failed */
 	int		 counted;	/* finished in the [n/N] count */
+	struct procrec	*procs;		/* every attempt, in order */
+	size_t		 nprocs;
+	int64_t		 out_bytes;	/* this attempt's, through sluice */
+	int64_t		 in_bytes;
+	long		 sampled_rss_kb;
+	int64_t		 sampled_cpu_us;
+	int64_t		 orphan_cpu_us;
+	unsigned char	 fired[AM_COUNT]; /* alert levels fired, bits */
 };
+
+enum monitor_level { MON_OFF, MON_BASIC, MON_FULL };
 
 struct run_opts {
 	int		 jobs;		/* -1: from the pipeline */
@@ -107,6 +145,16 @@ struct run_opts {
 	const char	*trace;		/* --trace FILE */
 	const char	*state_dir;
 	int		 no_cache;
+	enum monitor_level monitor;
+	int64_t		 sample_ns;	/* /proc sampling interval */
+	const char	*alert_cmd;	/* --alert-cmd */
+	int		 fail_on;	/* alert level, -1: never */
+	const char	*history;	/* --history FILE */
+};
+
+struct alertcmd {			/* a running --alert-cmd */
+	pid_t		 pid;
+	int64_t		 deadline;
 };
 
 struct engine {
@@ -133,6 +181,15 @@ struct engine {
 	char		*run_id;
 	char		*run_dir;	/* logs and run record */
 	FILE		*trace;
+	struct alert	*alerts;
+	size_t		 nalerts;
+	int		 worst_alert;	/* level, -1: none */
+	unsigned char	 run_fired[AM_COUNT];
+	struct alertcmd	*acmds;
+	size_t		 nacmds;
+	long		 peak_sum_rss_kb; /* of concurrent stages, sampled */
+	int64_t		 next_sample;
+	struct live	*live;
 	char		 iobuf[65536];
 };
 
@@ -166,10 +223,25 @@ void	 queue_clear(struct queue *);
 
 /* monitor.c */
 void	 monitor_read_io(struct rstage *);
+void	 monitor_reaped(struct engine *, struct rstage *);
+void	 monitor_orphan(struct engine *, pid_t, const struct rusage *);
+void	 monitor_sample(struct engine *, int64_t);
+int64_t	 monitor_next_deadline(struct engine *);
+void	 monitor_stage_final(struct engine *, struct rstage *);
+void	 monitor_run_final(struct engine *);
+int	 monitor_alert_reaped(struct engine *, pid_t, int);
+void	 monitor_alert_deadlines(struct engine *, int64_t);
 void	 monitor_trace(struct engine *, struct rstage *);
 void	 monitor_summary(struct engine *);
 void	 monitor_record(struct engine *, const char *);
 char	*monitor_state_dir(const char *);
 int	 monitor_run_dir(struct engine *);
+void	 monitor_free(struct engine *);
+
+/* live.c: the running coordinator's state, mmap'd for sluice status */
+struct live	*live_open(struct engine *);
+void		 live_update(struct engine *);
+void		 live_close(struct live *);
+char		*live_dir(void);
 
 #endif
