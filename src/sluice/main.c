@@ -40,9 +40,6 @@ static const struct command commands[] = {
 	{ "graph", cmd_graph,
 	  "sluice graph [-D name=value] [--profile name] pipeline",
 	  "print the stage graph as Graphviz DOT" },
-	{ "report", cmd_report,
-	  "sluice report [--format format] [-o file] [--state-dir dir] [run]",
-	  "report on a run in JSON, Markdown or HTML" },
 	{ "history", cmd_history,
 	  "sluice history [--json] [-n runs] [--file file] [--pipeline name]\n"
 	  "               [--threshold percent]",
