@@ -149,7 +149,7 @@ t 3 false"
 JSON
 	sluice run -q --sample-interval 10ms p.json 3>&- &
 	bg=$!
-	wait_until 10 sh -c 'sluice status --json | jq -e ".[0].stages[0].state == \"running\"" >/dev/null'
+	wait_until 30 sh -c 'sluice status --json | jq -e ".[0].stages[0].state == \"running\"" >/dev/null'
 	run -0 sluice status --json
 	run -0 jq -r '.[0] | [.pipeline, .pid, (.stages | map(.name + "=" + .state) | join(","))] | join(" ")' <<< "$output"
 	assert_output "live $bg wait=running,after=waiting"
@@ -169,7 +169,7 @@ JSON
 JSON
 	sluice run -q p.json 3>&- &
 	bg=$!
-	wait_until 10 sh -c 'sluice status | grep -q "^ghost "'
+	wait_until 30 sh -c 'sluice status | grep -q "^ghost "'
 	kill -KILL "$bg"
 	wait "$bg" || true
 	echo go > gate
@@ -186,7 +186,7 @@ JSON
 JSON
 	sluice run -q p.json 3>&- &
 	bg=$!
-	wait_until 10 sh -c 'sluice status | grep -q "^topped "'
+	wait_until 30 sh -c 'sluice status | grep -q "^topped "'
 	tmuxsock=$BATS_TEST_TMPDIR/tmux.sock
 	tmux -S "$tmuxsock" new-session -d -x 120 -y 30 \
 	    "SLUICE_STATE_DIR='$SLUICE_STATE_DIR' '$ROOT/bin/sluice' top"

@@ -3,7 +3,8 @@
  * (one JSON run record per line, see monitor.c) and, for one pipeline,
  * each stage's trend over the last runs: median, last, change, and a
  * regression flag when the last run is slower or bigger than the median
- * of the ones before by more than a threshold.  A corrupt or truncated
+ * of the ones before by more than a threshold (and by at least 20ms or
+ * 4 MB, below which run-to-run jitter dominates).  A corrupt or truncated
  * line is skipped with a warning naming file:line.
  */
 #include <err.h>
@@ -320,8 +321,10 @@ cmd_history(int argc, char **argv)
 			long long mw = median(h->wall, n > 0 ? n - 1 : 0);
 			long long mr = median(h->rss, n > 0 ? n - 1 : 0);
 			double	 cw = change(lw, mw), cr = change(lr, mr);
-			int	 reg = (mw > 0 && cw > threshold) ||
-			    (mr > 0 && cr > threshold);
+			/* a noise floor: tiny stages jitter by large ratios */
+			int	 reg = (mw > 0 && cw > threshold &&
+			    lw - mw >= 20000) ||
+			    (mr > 0 && cr > threshold && lr - mr >= 4096);
 			char	 a[32], b[32], d[32], f[32];
 
 			for (k = 0; k < n; k++)
