@@ -324,8 +324,8 @@ introspect: unknown.schema.rb:15: unknown statement 'change_column_default', ski
 	    -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -o replay "$ROOT/test/fuzz/replay.c" \
 	    "$ROOT/test/fuzz/fuzz-schemarb.c" \
-	    "$ROOT"/src/stages/introspect/{schemarb,rblex,model,inflect,record}.c \
-	    "$ROOT"/src/lib/{xalloc,buf,json}.c -lbsd
+	    "$ROOT"/src/stages/introspect/{schemarb,rblex,model,record}.c \
+	    "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
 	n=$(ls "$ROOT/test/fuzz/corpus-schemarb" | wc -l)
 	run ./replay "$ROOT"/test/fuzz/corpus-schemarb/*
 	assert_success

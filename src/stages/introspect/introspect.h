@@ -196,9 +196,9 @@ int		 sqlite_load(struct schema *, const char *, const void *,
 		    size_t);
 int		 schemarb_load(struct schema *, const char *, size_t);
 
-/* Rails' default English inflections; results live in the arena */
-const char	*inflect_singular(struct arena *, const char *);
-const char	*inflect_plural(struct arena *, const char *);
+/* Rails' inflections (src/lib/inflect.h), the result in the arena */
+const char	*arena_singular(struct arena *, const char *);
+const char	*arena_plural(struct arena *, const char *);
 
 /* record.c: one JSON line per record, appended to the buffer */
 void		 record_write(struct buf *, const struct schema *,

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
+#include "inflect.h"
 #include "xalloc.h"
 #include "introspect.h"
 #include "banned.h"
@@ -110,6 +112,31 @@ arena_release(struct arena *a, const struct arena_mark *m)
 	}
 	a->cur = m->cur;
 	a->end = m->end;
+}
+
+/* Rails' singular and plural forms of a name, kept in the arena */
+const char *
+arena_singular(struct arena *a, const char *w)
+{
+	struct buf	 b = { 0 };
+	const char	*r;
+
+	inflect_singular(&b, w);
+	r = arena_strndup(a, b.data, b.len);
+	buf_free(&b);
+	return r;
+}
+
+const char *
+arena_plural(struct arena *a, const char *w)
+{
+	struct buf	 b = { 0 };
+	const char	*r;
+
+	inflect_plural(&b, w);
+	r = arena_strndup(a, b.data, b.len);
+	buf_free(&b);
+	return r;
 }
 
 /* a deep copy of a value (strings too) into another arena */

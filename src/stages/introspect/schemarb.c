@@ -1060,7 +1060,7 @@ fkey_default_cols(struct parser *p, struct fkey *f)
 	const char	*sing;
 	int		 i;
 
-	sing = inflect_singular(&p->s->a, f->to_table);
+	sing = arena_singular(&p->s->a, f->to_table);
 	if (f->to_cols.n == 0)
 		strv_add(&p->s->a, &f->to_cols, "id");
 	if (f->cols.n == 0)
@@ -1150,7 +1150,7 @@ t_references(struct parser *p, struct table *t, const struct call *c)
 	}
 	f = table_add_fkey(p->s, t, c->line);
 	strv_add(&p->s->a, &f->cols, id->name);
-	f->to_table = inflect_plural(&p->s->a, name);
+	f->to_table = arena_plural(&p->s->a, name);
 	if (fk->kind == V_HASH) {
 		memset(&cc, 0, sizeof(cc));
 		cc.opts = fk;
