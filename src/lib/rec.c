@@ -1,0 +1,141 @@
+/* rec.c: reading and checking schema records; TypeScript names.  See rec.h. */
+#include <ctype.h>
+#include <err.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "json.h"
+#include "util.h"
+#include "rec.h"
+#include "banned.h"
+
+void
+rec_slurp(int fd, struct buf *b)
+{
+	if (buf_readfd(b, fd) == -1)
+		err(EX_IOERR, "read");
+	buf_cstr(b);
+}
+
+int
+rec_line(const char **p, const char *e, const char **line, size_t *len)
+{
+	const char	*nl;
+
+	if (*p >= e)
+		return 0;
+	if ((nl = memchr(*p, '\n', (size_t)(e - *p))) == NULL)
+		nl = e;
+	*line = *p;
+	*len = (size_t)(nl - *p);
+	if (*len > 0 && (*p)[*len - 1] == '\r')
+		(*len)--;
+	*p = nl < e ? nl + 1 : e;
+	return 1;
+}
+
+int
+rec_parse(struct json *j, const char *name, const char *line, size_t len,
+    int lineno)
+{
+	long long	 v;
+	int		 t, k;
+
+	if (json_parse(j, name, line, len, lineno) == -1)
+		errx(EX_DATAERR, "%s", j->err);
+	if (json_type(j, 0) != JSON_OBJECT)
+		json_errx(j, 0, "expected a record (an object), found %s",
+		    json_typename(json_type(j, 0)));
+	if ((t = json_get(j, 0, "v")) == -1)
+		json_errx(j, 0, "record without a version \"v\"");
+	if (json_int(j, t, &v) == -1 || v != REC_VERSION)
+		json_errx(j, t, "unknown record version %.*s: expected %d",
+		    j->tok[t].end - j->tok[t].start, j->text + j->tok[t].start,
+		    REC_VERSION);
+	if ((k = json_get(j, 0, "kind")) == -1)
+		json_errx(j, 0, "record without a \"kind\"");
+	if (json_type(j, k) != JSON_STRING)
+		json_errx(j, k, "\"kind\": expected a string, found %s",
+		    json_typename(json_type(j, k)));
+	return k;
+}
+
+void
+rec_flush(const struct buf *b)
+{
+	if (b->len > 0 && write_all(STDOUT_FILENO, b->data, b->len) == -1)
+		err(EX_IOERR, "write");
+}
+
+void
+ts_quote(struct buf *b, const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+
+	buf_addc(b, '\'');
+	for (; p < e; p++) {
+		switch (*p) {
+		case '\'': buf_adds(b, "\\'"); break;
+		case '\\': buf_adds(b, "\\\\"); break;
+		case '\n': buf_adds(b, "\\n"); break;
+		case '\r': buf_adds(b, "\\r"); break;
+		case '\t': buf_adds(b, "\\t"); break;
+		default:
+			if (*p < 0x20 || *p == 0x7f)
+				buf_printf(b, "\\x%02x", *p);
+			/* U+2028 and U+2029 end a line in older engines */
+			else if (*p == 0xe2 && e - p >= 3 && p[1] == 0x80 &&
+			    (p[2] == 0xa8 || p[2] == 0xa9)) {
+				buf_printf(b, "\\u%s", p[2] == 0xa8 ? "2028" :
+				    "2029");
+				p += 2;
+			} else
+				buf_addc(b, *p);
+		}
+	}
+	buf_addc(b, '\'');
+}
+
+static int
+identch(int c, int first)
+{
+	return isalpha(c) || c == '_' || c == '$' || (!first && isdigit(c));
+}
+
+int
+ts_is_ident(const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+
+	if (*p == '\0' || !identch(*p, 1))
+		return 0;
+	for (p++; *p != '\0'; p++)
+		if (!identch(*p, 0))
+			return 0;
+	return 1;
+}
+
+void
+ts_ident(struct buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t		 start = b->len;
+
+	if (isdigit(*p))
+		buf_addc(b, '_');
+	for (; *p != '\0'; p++) {
+		if (identch(*p, 0))
+			buf_addc(b, *p);
+		else if (b->len == start || b->data[b->len - 1] != '_')
+			buf_addc(b, '_');
+	}
+	/* "Order Details " -> "Order_Details", not "Order_Details_" */
+	while (b->len > start + 1 && b->data[b->len - 1] == '_' &&
+	    !identch((unsigned char)s[strlen(s) - 1], 0))
+		b->data[--b->len] = '\0';
+	if (b->len == start)
+		buf_addc(b, '_');
+	buf_cstr(b);
+}

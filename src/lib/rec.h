@@ -1,0 +1,37 @@
+/*
+ * rec.h: helpers for the stages that read schema records
+ * (sluice-records(5)) as JSON Lines: reading all of stdin, splitting
+ * lines, checking each record's version and kind, and the TypeScript
+ * spelling of names and strings that typemap, relations and render
+ * share.  Errors exit with EX_DATAERR (65) and a "name:line:col:"
+ * message, before the caller has written anything.
+ */
+#ifndef REC_H
+#define REC_H
+
+#include <stddef.h>
+
+#include "json.h"
+
+#define REC_VERSION	1
+
+struct buf;
+
+/* all of fd into b; exits on a read error */
+void	 rec_slurp(int, struct buf *);
+/* next line of [*p, e): its start and length (no \n); 0 at the end */
+int	 rec_line(const char **, const char *, const char **, size_t *);
+/* parse one line as a record; exits 65 unless it is an object with a
+   known "v" and a string "kind"; returns the kind token */
+int	 rec_parse(struct json *, const char *, const char *, size_t, int);
+/* write b to stdout; exits 74 on a write error */
+void	 rec_flush(const struct buf *);
+
+/* a TypeScript string literal in single quotes */
+void	 ts_quote(struct buf *, const char *, size_t);
+/* 1 when s is a valid identifier ([A-Za-z_$][A-Za-z0-9_$]*) */
+int	 ts_is_ident(const char *);
+/* s made an identifier: runs of other characters become "_" */
+void	 ts_ident(struct buf *, const char *);
+
+#endif

@@ -1,0 +1,938 @@
+/*
+ * main.c: the typemap stage: adds to every column of every table record
+ * (sluice-records(5)) its TypeScript type and its @rocicorp/zero column
+ * builder, and to every table its TypeScript names, Zero primary key and
+ * the columns a create payload leaves out or makes optional.  Fields are
+ * spliced into each record's own text, so everything else passes through
+ * byte for byte.  Excluded tables are dropped; other kinds pass.
+ *
+ * The mapping of a column depends only on its type fields, so it is
+ * computed once per distinct type and cached; comment @type tags and
+ * per-column overrides bypass the cache.  All output is kept until the
+ * input has been read and checked: a bad record leaves stdout empty.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fnmatch.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "json.h"
+#include "rec.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define USAGE \
+	"usage: sluice typemap [--all-tables] [--exclude glob] " \
+	"[--include glob]\n" \
+	"       [--override file]\n"
+
+enum zkind { Z_NONE, Z_STRING, Z_NUMBER, Z_BOOLEAN, Z_JSON, Z_ENUM };
+
+static const char *const zbuilder[] = {
+	NULL, "string", "number", "boolean", "json", "enumeration"
+};
+
+/* the mapping of one column type */
+struct map {
+	char		*key;		/* cache key */
+	char		*ts;		/* TypeScript type, without null */
+	char		*zero;		/* builder expression, NULL: left out */
+	int		 json;		/* ts uses ReadonlyJSONValue */
+	int		 unknown;	/* the type was not recognized */
+	struct map	*next;
+};
+
+/* a user's mapping from the override file */
+struct over {
+	char		*key;		/* type name, or table.column */
+	char		*ts;		/* NULL: keep the default */
+	int		 zset;		/* zero given */
+	enum zkind	 zero;		/* Z_NONE: left out */
+	struct over	*next;
+};
+
+struct enumtype {
+	char		*name;
+	struct buf	 values;	/* TS union */
+	struct enumtype	*next;
+};
+
+static const char *default_excludes[] = {
+	"ar_internal_metadata", "schema_migrations", "solid_cache_*",
+	"solid_queue_*", "solid_cable_*", "good_job*"
+};
+
+static struct map	*cache[1024];
+static struct over	*type_over, *col_over;
+static struct enumtype	*enums;
+static char		**includes, **excludes;
+static int		 nincludes, nexcludes, all_tables;
+static const char	*inname = "<stdin>";
+
+static void __attribute__((__noreturn__))
+usage(int status)
+{
+	fputs(USAGE, status == 0 ? stdout : stderr);
+	exit(status);
+}
+
+static unsigned
+hash(const char *s)
+{
+	unsigned	 h = 2166136261u;
+
+	for (; *s != '\0'; s++)
+		h = (h ^ (unsigned char)*s) * 16777619u;
+	return h;
+}
+
+/* --- the default mapping ---------------------------------------------- */
+
+struct tdef {
+	const char	*name;
+	const char	*ts;
+	enum zkind	 zero;
+};
+
+/* Rails and SQL type names (lower case); Zero's replication decides */
+static const struct tdef tdefs[] = {
+	{ "string", "string", Z_STRING }, { "text", "string", Z_STRING },
+	{ "citext", "string", Z_STRING }, { "uuid", "string", Z_STRING },
+	{ "char", "string", Z_STRING }, { "character", "string", Z_STRING },
+	{ "varchar", "string", Z_STRING }, { "nvarchar", "string", Z_STRING },
+	{ "character varying", "string", Z_STRING },
+	{ "nchar", "string", Z_STRING }, { "clob", "string", Z_STRING },
+	{ "integer", "number", Z_NUMBER }, { "bigint", "number", Z_NUMBER },
+	{ "smallint", "number", Z_NUMBER }, { "int", "number", Z_NUMBER },
+	{ "tinyint", "number", Z_NUMBER }, { "mediumint", "number", Z_NUMBER },
+	{ "serial", "number", Z_NUMBER }, { "bigserial", "number", Z_NUMBER },
+	{ "smallserial", "number", Z_NUMBER },
+	{ "float", "number", Z_NUMBER }, { "real", "number", Z_NUMBER },
+	{ "double", "number", Z_NUMBER },
+	{ "double precision", "number", Z_NUMBER },
+	{ "decimal", "number", Z_NUMBER }, { "numeric", "number", Z_NUMBER },
+	{ "boolean", "boolean", Z_BOOLEAN }, { "bool", "boolean", Z_BOOLEAN },
+	{ "date", "number", Z_NUMBER }, { "datetime", "number", Z_NUMBER },
+	{ "timestamp", "number", Z_NUMBER },
+	{ "timestamptz", "number", Z_NUMBER },
+	{ "timestamp with time zone", "number", Z_NUMBER },
+	{ "timestamp without time zone", "number", Z_NUMBER },
+	{ "time", "number", Z_NUMBER }, { "timetz", "number", Z_NUMBER },
+	{ "json", "ReadonlyJSONValue", Z_JSON },
+	{ "jsonb", "ReadonlyJSONValue", Z_JSON },
+	/* kept in the interface as text, left out of the Zero schema */
+	{ "binary", "string", Z_NONE }, { "blob", "string", Z_NONE },
+	{ "bytea", "string", Z_NONE }, { "tsvector", "string", Z_NONE },
+	{ "tsquery", "string", Z_NONE }, { "inet", "string", Z_NONE },
+	{ "cidr", "string", Z_NONE }, { "macaddr", "string", Z_NONE },
+	{ "macaddr8", "string", Z_NONE }, { "interval", "string", Z_NONE },
+	{ "money", "string", Z_NONE }, { "xml", "string", Z_NONE },
+	{ "bit", "string", Z_NONE }, { "varbit", "string", Z_NONE },
+	{ "bit varying", "string", Z_NONE }, { "ltree", "string", Z_NONE },
+	{ "point", "string", Z_NONE }, { "line", "string", Z_NONE },
+	{ "lseg", "string", Z_NONE }, { "box", "string", Z_NONE },
+	{ "path", "string", Z_NONE }, { "polygon", "string", Z_NONE },
+	{ "circle", "string", Z_NONE }, { "geometry", "string", Z_NONE },
+	{ "geography", "string", Z_NONE }, { "st_point", "string", Z_NONE },
+	{ "vector", "string", Z_NONE }, { "oid", "string", Z_NONE },
+	{ "int4range", "string", Z_NONE }, { "int8range", "string", Z_NONE },
+	{ "numrange", "string", Z_NONE }, { "tsrange", "string", Z_NONE },
+	{ "tstzrange", "string", Z_NONE }, { "daterange", "string", Z_NONE },
+	{ "hstore", "Record<string, string | null>", Z_NONE },
+};
+
+static const struct tdef *
+tdef_find(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(tdefs) / sizeof(tdefs[0]); i++)
+		if (strcasecmp(tdefs[i].name, name) == 0)
+			return &tdefs[i];
+	return NULL;
+}
+
+/* "NVARCHAR(40)" -> "nvarchar", "timestamp(6) with time zone" kept */
+static void
+base_sqltype(const char *s, char *out, size_t sz)
+{
+	size_t	 n = 0;
+
+	for (; *s != '\0' && n + 1 < sz; s++) {
+		if (*s == '(') {
+			while (*s != '\0' && *s != ')')
+				s++;
+			if (*s == '\0')
+				break;
+			continue;
+		}
+		if (*s == '[')
+			break;
+		out[n++] = *s;
+	}
+	while (n > 0 && out[n - 1] == ' ')
+		n--;
+	out[n] = '\0';
+}
+
+static struct over *
+over_find(struct over *o, const char *key)
+{
+	for (; o != NULL; o = o->next)
+		if (strcasecmp(o->key, key) == 0)
+			return o;
+	return NULL;
+}
+
+static const char *
+default_ts(enum zkind z)
+{
+	switch (z) {
+	case Z_STRING: return "string";
+	case Z_NUMBER: return "number";
+	case Z_BOOLEAN: return "boolean";
+	case Z_JSON: return "ReadonlyJSONValue";
+	default: return NULL;
+	}
+}
+
+/* the builder for kind z and TS type ts (the element type of arrays) */
+static char *
+builder(enum zkind z, const char *ts, int array)
+{
+	const char	*d = default_ts(z);
+
+	if (z == Z_NONE)
+		return NULL;
+	if (array)
+		return xasprintf("json<%s[]>()", ts);
+	if (z == Z_ENUM)
+		return xasprintf("enumeration<%s>()", ts);
+	if (d != NULL && strcmp(d, ts) == 0)
+		return xasprintf("%s()", zbuilder[z]);
+	return xasprintf("%s<%s>()", zbuilder[z], ts);
+}
+
+/* --- records ---------------------------------------------------------- */
+
+struct col {
+	const struct json *j;
+	int		 t;		/* the column object */
+	const char	*table;
+	char		*name;
+	char		*type;
+	char		*sql_type;
+	int		 array;
+	int		 null;
+	int		 has_default;
+	int		 auto_inc;
+	int		 generated;
+	int		 enum_t;	/* "enum" object or -1 */
+	const char	*check_values;	/* TS union from a CHECK IN list */
+};
+
+static char *
+str_field(const struct json *j, int obj, const char *key)
+{
+	int	 t = json_get(j, obj, key);
+
+	if (t == -1 || json_type(j, t) != JSON_STRING)
+		return NULL;
+	return json_str(j, t);
+}
+
+static int
+bool_field(const struct json *j, int obj, const char *key)
+{
+	return json_type(j, json_get(j, obj, key)) == JSON_TRUE;
+}
+
+static int
+present(const struct json *j, int obj, const char *key)
+{
+	enum json_type	 t = json_type(j, json_get(j, obj, key));
+
+	return t != JSON_NONE && t != JSON_NULL;
+}
+
+/* a union of string literals from a JSON array of strings */
+static int
+union_of(const struct json *j, int arr, struct buf *b)
+{
+	struct buf	 s = { 0 };
+	int		 e, n = 0;
+
+	if (json_type(j, arr) != JSON_ARRAY)
+		return 0;
+	JSON_FOREACH_ELEM(j, arr, e) {
+		if (json_type(j, e) != JSON_STRING)
+			continue;
+		buf_reset(&s);
+		json_str_buf(j, e, &s);
+		if (n++ > 0)
+			buf_adds(b, " | ");
+		ts_quote(b, s.data, s.len);
+	}
+	buf_free(&s);
+	return n;
+}
+
+static const char *
+enum_lookup(const char *name)
+{
+	struct enumtype	*e;
+
+	for (e = enums; e != NULL; e = e->next)
+		if (strcmp(e->name, name) == 0)
+			return e->values.data;
+	return NULL;
+}
+
+/* "@type {T}" in a comment: T with balanced braces, else NULL */
+static char *
+comment_type(const char *c)
+{
+	const char	*p, *q;
+	int		 depth;
+
+	if (c == NULL || (p = strstr(c, "@type")) == NULL)
+		return NULL;
+	for (p += 5; *p == ' ' || *p == '\t'; p++)
+		;
+	if (*p != '{')
+		return NULL;
+	for (q = ++p, depth = 1; *q != '\0'; q++) {
+		if (*q == '{')
+			depth++;
+		else if (*q == '}' && --depth == 0)
+			break;
+	}
+	if (*q == '\0')
+		return NULL;
+	while (p < q && (*p == ' ' || *p == '\t'))
+		p++;
+	while (q > p && (q[-1] == ' ' || q[-1] == '\t'))
+		q--;
+	return q > p ? xstrndup(p, (size_t)(q - p)) : NULL;
+}
+
+/* map one column (uncached); *warn set for a left-out column */
+static struct map *
+map_column(const struct col *c, const char *precise, struct over *o)
+{
+	struct map	*m = xcalloc(1, sizeof(*m));
+	const struct tdef *d;
+	struct buf	 u = { 0 };
+	char		 base[128];
+	const char	*ev = NULL;
+	enum zkind	 z;
+	char		*en;
+
+	if ((d = tdef_find(c->type)) == NULL && c->sql_type != NULL) {
+		base_sqltype(c->sql_type, base, sizeof(base));
+		d = tdef_find(base);
+	}
+	/* enums: declared values, an enum record, or a CHECK IN list */
+	if (c->enum_t != -1 && json_type(c->j, c->enum_t) == JSON_OBJECT) {
+		if (union_of(c->j, json_get(c->j, c->enum_t, "values"), &u) ==
+		    0 && (en = str_field(c->j, c->enum_t, "name")) != NULL) {
+			if ((ev = enum_lookup(en)) != NULL)
+				buf_adds(&u, ev);
+			free(en);
+		}
+	} else if (c->check_values != NULL && d != NULL &&
+	    d->zero == Z_STRING)
+		buf_adds(&u, c->check_values);
+	if (u.len > 0) {
+		m->ts = xstrdup(u.data);
+		z = Z_ENUM;
+	} else if (d != NULL) {
+		m->ts = xstrdup(d->ts);
+		z = d->zero;
+	} else {
+		/* an enum type we have no values for, or unknown */
+		m->ts = xstrdup("string");
+		z = c->enum_t != -1 && json_type(c->j, c->enum_t) ==
+		    JSON_OBJECT ? Z_STRING : Z_NONE;
+		m->unknown = z == Z_NONE;
+	}
+	buf_free(&u);
+	if (o != NULL) {
+		if (o->ts != NULL) {
+			free(m->ts);
+			m->ts = xstrdup(o->ts);
+			if (z == Z_ENUM)
+				z = Z_STRING;
+		}
+		if (o->zset)
+			z = o->zero;
+		m->unknown = 0;
+	}
+	if (precise != NULL) {
+		free(m->ts);
+		m->ts = xstrdup(precise);
+		if (z == Z_ENUM)
+			z = Z_STRING;
+	}
+	m->json = strstr(m->ts, "ReadonlyJSONValue") != NULL;
+	m->zero = builder(z, m->ts, c->array);
+	if (c->array) {
+		char	*t = m->ts;
+
+		m->ts = xasprintf(strchr(t, ' ') != NULL ? "(%s)[]" : "%s[]",
+		    t);
+		free(t);
+	}
+	return m;
+}
+
+static const struct map *
+map_cached(const struct col *c)
+{
+	struct buf	 k = { 0 };
+	struct map	*m;
+	unsigned	 h;
+
+	buf_printf(&k, "%s\x1f%s\x1f%d", c->type, c->sql_type ?
+	    c->sql_type : "", c->array);
+	if (c->check_values != NULL)
+		buf_printf(&k, "\x1f%s", c->check_values);
+	if (c->enum_t != -1 && json_type(c->j, c->enum_t) == JSON_OBJECT)
+		buf_add(&k, c->j->text + c->j->tok[c->enum_t].start,
+		    (size_t)(c->j->tok[c->enum_t].end -
+		    c->j->tok[c->enum_t].start));
+	h = hash(k.data) % (sizeof(cache) / sizeof(cache[0]));
+	for (m = cache[h]; m != NULL; m = m->next)
+		if (strcmp(m->key, k.data) == 0) {
+			buf_free(&k);
+			return m;
+		}
+	m = map_column(c, NULL, over_find(type_over, c->type) != NULL ?
+	    over_find(type_over, c->type) : c->sql_type != NULL ?
+	    over_find(type_over, c->sql_type) : NULL);
+	m->key = buf_steal(&k);
+	m->next = cache[h];
+	cache[h] = m;
+	return m;
+}
+
+/* "rating in ('G','PG')" or "[x] IN ('a', 'b')": column and union */
+static int
+check_in(const char *e, struct buf *col, struct buf *u)
+{
+	const char	*p = e, *s;
+	int		 n = 0;
+
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == '(')
+		p++;
+	if (*p == '"' || *p == '[' || *p == '`')
+		p++;
+	for (s = p; *p == '_' || (*p >= 'a' && *p <= 'z') ||
+	    (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9'); p++)
+		;
+	if (p == s)
+		return 0;
+	buf_add(col, s, (size_t)(p - s));
+	if (*p == '"' || *p == ']' || *p == '`')
+		p++;
+	while (*p == ' ' || *p == '\t' || *p == '\n')
+		p++;
+	if (strncasecmp(p, "in", 2) != 0)
+		return 0;
+	for (p += 2; *p == ' ' || *p == '\t' || *p == '\n'; p++)
+		;
+	if (*p++ != '(')
+		return 0;
+	for (;;) {
+		struct buf	 v = { 0 };
+
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p != '\'')
+			return 0;
+		for (p++; *p != '\0'; p++) {
+			if (*p == '\'' && p[1] == '\'')
+				buf_addc(&v, *p++);
+			else if (*p == '\'')
+				break;
+			else
+				buf_addc(&v, *p);
+		}
+		if (*p++ != '\'') {
+			buf_free(&v);
+			return 0;
+		}
+		if (n++ > 0)
+			buf_adds(u, " | ");
+		ts_quote(u, v.data != NULL ? v.data : "", v.len);
+		buf_free(&v);
+		while (*p == ' ' || *p == '\t' || *p == '\n')
+			p++;
+		if (*p == ',') {
+			p++;
+			continue;
+		}
+		if (*p != ')')
+			return 0;
+		p++;
+		break;
+	}
+	while (*p == ' ' || *p == '\t' || *p == '\n' || *p == ')')
+		p++;
+	return *p == '\0' ? n : 0;
+}
+
+static int
+excluded(const char *name, const char *qual)
+{
+	size_t	 i;
+	int	 inc = 0;
+
+	for (i = 0; i < (size_t)nincludes; i++)
+		if (fnmatch(includes[i], name, 0) == 0 ||
+		    (qual != NULL && fnmatch(includes[i], qual, 0) == 0))
+			inc = 1;
+	if (nincludes > 0 && !inc)
+		return 1;
+	for (i = 0; i < (size_t)nexcludes; i++)
+		if (fnmatch(excludes[i], name, 0) == 0 ||
+		    (qual != NULL && fnmatch(excludes[i], qual, 0) == 0))
+			return 1;
+	if (!all_tables && !inc)
+		for (i = 0; i < sizeof(default_excludes) /
+		    sizeof(default_excludes[0]); i++)
+			if (fnmatch(default_excludes[i], name, 0) == 0)
+				return 1;
+	return 0;
+}
+
+static void
+add_str(struct buf *o, const char *key, const char *v)
+{
+	buf_printf(o, ",\"%s\":", key);
+	if (v == NULL)
+		buf_adds(o, "null");
+	else
+		json_escape(o, v, strlen(v));
+}
+
+static int
+is_timestamp(const char *n)
+{
+	return strcmp(n, "created_at") == 0 || strcmp(n, "updated_at") == 0;
+}
+
+static int
+in_pk(const struct json *j, int pk, const char *name)
+{
+	int	 e;
+
+	if (json_type(j, pk) != JSON_ARRAY)
+		return 0;
+	JSON_FOREACH_ELEM(j, pk, e)
+		if (json_eq(j, e, name))
+			return 1;
+	return 0;
+}
+
+static void
+table(const struct json *j, int lineno, int view, struct buf *o)
+{
+	struct buf	 tsn = { 0 }, omit = { 0 }, pk = { 0 }, tmp = { 0 },
+			 checkcol = { 0 }, checku = { 0 }, warn = { 0 };
+	char		*name, *schema, *qual = NULL, **cnames = NULL;
+	char		**checks_col = NULL, **checks_u = NULL;
+	int		 cols, c, e, pkt, idx, nomit = 0, npk = 0, uses_json = 0;
+	int		 nchecks = 0, i, ncols = 0;
+	size_t		 pos = 0;
+
+	if ((name = str_field(j, 0, "name")) == NULL)
+		json_errx(j, 0, "table record without a \"name\"");
+	schema = str_field(j, 0, "schema");
+	if (schema != NULL)
+		qual = xasprintf("%s.%s", schema, name);
+	if (excluded(name, qual))
+		goto done;
+	cols = json_get(j, 0, "columns");
+	if (json_type(j, cols) != JSON_ARRAY)
+		json_errx(j, cols == -1 ? 0 : cols,
+		    "\"columns\": expected an array");
+	pkt = json_get(j, 0, "primary_key");
+
+	/* CHECK (col IN ('a', 'b')) constraints give enum values */
+	idx = json_get(j, 0, "checks");
+	if (json_type(j, idx) == JSON_ARRAY)
+		JSON_FOREACH_ELEM(j, idx, e) {
+			char	*ex = str_field(j, e, "expr");
+
+			buf_reset(&checkcol);
+			buf_reset(&checku);
+			if (ex != NULL && check_in(ex, &checkcol, &checku)) {
+				checks_col = xreallocarray(checks_col,
+				    nchecks + 1, sizeof(char *));
+				checks_u = xreallocarray(checks_u,
+				    nchecks + 1, sizeof(char *));
+				checks_col[nchecks] = xstrdup(checkcol.data);
+				checks_u[nchecks++] = xstrdup(checku.data);
+			}
+			free(ex);
+		}
+
+	JSON_FOREACH_ELEM(j, cols, c) {
+		struct col	 col;
+		const struct map *m;
+		struct map	*own = NULL;
+		struct over	*co;
+		char		*comment, *precise, *key;
+		const char	*create;
+
+		if (json_type(j, c) != JSON_OBJECT)
+			json_errx(j, c, "column: expected an object");
+		memset(&col, 0, sizeof(col));
+		col.j = j;
+		col.t = c;
+		col.table = name;
+		if ((col.name = str_field(j, c, "name")) == NULL)
+			json_errx(j, c, "column without a \"name\"");
+		if ((col.type = str_field(j, c, "type")) == NULL)
+			json_errx(j, c, "column '%s' without a \"type\"",
+			    col.name);
+		col.sql_type = str_field(j, c, "sql_type");
+		col.array = bool_field(j, c, "array");
+		col.null = bool_field(j, c, "null");
+		col.has_default = present(j, c, "default") ||
+		    present(j, c, "default_expr");
+		col.auto_inc = bool_field(j, c, "auto_increment");
+		col.generated = present(j, c, "generated");
+		col.enum_t = json_get(j, c, "enum");
+		if (json_type(j, col.enum_t) != JSON_OBJECT)
+			col.enum_t = -1;
+		for (i = 0; i < nchecks; i++)
+			if (strcmp(checks_col[i], col.name) == 0)
+				col.check_values = checks_u[i];
+
+		comment = str_field(j, c, "comment");
+		precise = comment_type(comment);
+		key = xasprintf("%s.%s", name, col.name);
+		co = over_find(col_over, key);
+		if (precise != NULL || co != NULL) {
+			struct over *to = over_find(type_over, col.type);
+
+			if (co == NULL)
+				co = to;
+			own = map_column(&col, precise, co);
+			m = own;
+		} else
+			m = map_cached(&col);
+		if (m->unknown)
+			warnx("%s:%d: %s: unknown type '%s': typed as string "
+			    "and left out of the Zero schema", inname, lineno,
+			    key, col.sql_type != NULL ? col.sql_type :
+			    col.type);
+		else if (m->zero == NULL)
+			warnx("%s:%d: %s: type '%s' is not replicated by "
+			    "Zero: left out of the Zero schema", inname,
+			    lineno, key, col.sql_type != NULL ? col.sql_type :
+			    col.type);
+		uses_json |= m->json;
+
+		/* splice the new fields before the column's closing brace */
+		buf_add(o, j->text + pos, (size_t)(j->tok[c].end - 1) - pos);
+		pos = (size_t)j->tok[c].end - 1;
+		buf_reset(&tmp);
+		if (ts_is_ident(col.name))
+			buf_adds(&tmp, col.name);
+		else
+			ts_ident(&tmp, col.name);
+		cnames = xreallocarray(cnames, ncols + 1, sizeof(char *));
+		cnames[ncols++] = xstrdup(tmp.data);
+		add_str(o, "ts_name", tmp.data);
+		add_str(o, "zero_from", strcmp(tmp.data, col.name) == 0 ?
+		    NULL : col.name);
+		add_str(o, "ts_base", m->ts);
+		buf_reset(&warn);
+		buf_printf(&warn, col.null ? "%s | null" : "%s", m->ts);
+		add_str(o, "ts_type", warn.data);
+		add_str(o, "zero", m->zero);
+		if (col.auto_inc || col.generated || is_timestamp(col.name) ||
+		    (col.has_default && in_pk(j, pkt, col.name)))
+			create = "omit";
+		else if (col.null || col.has_default)
+			create = "optional";
+		else
+			create = "required";
+		add_str(o, "create", create);
+		buf_printf(o, ",\"create_optional\":%s",
+		    strcmp(create, "optional") == 0 ? "true" : "false");
+		if (strcmp(create, "required") != 0) {
+			if (nomit++ > 0)
+				buf_addc(&omit, ',');
+			json_escape(&omit, tmp.data, tmp.len);
+		}
+		if (in_pk(j, pkt, col.name) && m->zero != NULL) {
+			if (npk++ > 0)
+				buf_addc(&pk, ',');
+			json_escape(&pk, tmp.data, tmp.len);
+		}
+		if (own != NULL) {
+			free(own->ts);
+			free(own->zero);
+			free(own);
+		}
+		free(precise);
+		free(comment);
+		free(key);
+		free(col.name);
+		free(col.type);
+		free(col.sql_type);
+	}
+	/* no usable primary key: a unique index, else every column */
+	if (npk == 0) {
+		idx = json_get(j, 0, "indexes");
+		if (json_type(j, idx) == JSON_ARRAY)
+			JSON_FOREACH_ELEM(j, idx, e) {
+				int	 ic = json_get(j, e, "columns"), k;
+
+				if (!bool_field(j, e, "unique") ||
+				    present(j, e, "where") ||
+				    json_type(j, ic) != JSON_ARRAY)
+					continue;
+				JSON_FOREACH_ELEM(j, ic, k) {
+					char	*cn = json_str(j, k);
+
+					buf_reset(&tmp);
+					ts_ident(&tmp, cn);
+					if (npk++ > 0)
+						buf_addc(&pk, ',');
+					json_escape(&pk, tmp.data, tmp.len);
+					free(cn);
+				}
+				break;
+			}
+	}
+	if (npk == 0 && !view) {
+		warnx("%s:%d: %s: no primary key or unique index: every "
+		    "column is the Zero primary key", inname, lineno, name);
+		for (i = 0; i < ncols; i++) {
+			if (i > 0)
+				buf_addc(&pk, ',');
+			json_escape(&pk, cnames[i], strlen(cnames[i]));
+		}
+	}
+	buf_add(o, j->text + pos, (size_t)j->tok[0].end - 1 - pos);
+	if (schema != NULL)
+		ts_ident(&tsn, qual); else if (ts_is_ident(name))
+		buf_adds(&tsn, name);
+	else
+		ts_ident(&tsn, name);
+	add_str(o, "ts_name", tsn.data);
+	add_str(o, "zero_from", strcmp(tsn.data, name) == 0 ? NULL :
+	    qual != NULL ? qual : name);
+	buf_printf(o, ",\"zero_pk\":[%s],\"create_omit\":[%s],\"ts_json\":%s}"
+	    "\n", pk.data != NULL ? pk.data : "",
+	    omit.data != NULL ? omit.data : "", uses_json ? "true" : "false");
+done:
+	for (i = 0; i < ncols; i++)
+		free(cnames[i]);
+	free(cnames);
+	for (i = 0; i < nchecks; i++) {
+		free(checks_col[i]);
+		free(checks_u[i]);
+	}
+	free(checks_col);
+	free(checks_u);
+	buf_free(&tsn);
+	buf_free(&omit);
+	buf_free(&pk);
+	buf_free(&tmp);
+	buf_free(&checkcol);
+	buf_free(&checku);
+	buf_free(&warn);
+	free(name);
+	free(schema);
+	free(qual);
+}
+
+static void
+enum_record(const struct json *j)
+{
+	struct enumtype	*e = xcalloc(1, sizeof(*e));
+
+	if ((e->name = str_field(j, 0, "name")) == NULL) {
+		free(e);
+		return;
+	}
+	union_of(j, json_get(j, 0, "values"), &e->values);
+	if (e->values.len == 0) {
+		free(e->name);
+		free(e);
+		return;
+	}
+	e->next = enums;
+	enums = e;
+}
+
+/* --- the override file ------------------------------------------------ */
+
+static void
+load_overrides(const char *path)
+{
+	struct buf	 b = { 0 };
+	struct json	 j;
+	int		 sect, k, v, t;
+
+	if (buf_readfile(&b, path) == -1)
+		err(EX_NOINPUT, "%s", path);
+	if (json_parse(&j, path, b.data ? b.data : "", b.len, 1) == -1)
+		errx(EX_DATAERR, "%s", j.err);
+	if (json_type(&j, 0) != JSON_OBJECT)
+		json_errx(&j, 0, "expected an object with \"types\" and "
+		    "\"columns\"");
+	JSON_FOREACH_MEMBER(&j, 0, sect, v) {
+		int	 cols;
+
+		if (json_eq(&j, sect, "types"))
+			cols = 0;
+		else if (json_eq(&j, sect, "columns"))
+			cols = 1;
+		else
+			json_errx(&j, sect, "unknown section: expected "
+			    "\"types\" or \"columns\"");
+		if (json_type(&j, v) != JSON_OBJECT)
+			json_errx(&j, v, "expected an object");
+		JSON_FOREACH_MEMBER(&j, v, k, t) {
+			struct over	*o = xcalloc(1, sizeof(*o));
+			int		 f, fv;
+
+			o->key = json_str(&j, k);
+			if (cols && strchr(o->key, '.') == NULL)
+				json_errx(&j, k, "expected \"table.column\"");
+			if (json_type(&j, t) == JSON_STRING)
+				o->ts = json_str(&j, t);
+			else if (json_type(&j, t) == JSON_OBJECT) {
+				JSON_FOREACH_MEMBER(&j, t, f, fv) {
+					if (json_eq(&j, f, "ts") &&
+					    json_type(&j, fv) == JSON_STRING)
+						o->ts = json_str(&j, fv);
+					else if (json_eq(&j, f, "zero")) {
+						o->zset = 1;
+						if (json_type(&j, fv) ==
+						    JSON_NULL ||
+						    json_type(&j, fv) ==
+						    JSON_FALSE)
+							o->zero = Z_NONE;
+						else if (json_eq(&j, fv,
+						    "string"))
+							o->zero = Z_STRING;
+						else if (json_eq(&j, fv,
+						    "number"))
+							o->zero = Z_NUMBER;
+						else if (json_eq(&j, fv,
+						    "boolean"))
+							o->zero = Z_BOOLEAN;
+						else if (json_eq(&j, fv,
+						    "json"))
+							o->zero = Z_JSON;
+						else
+							json_errx(&j, fv,
+							    "\"zero\": expected "
+							    "\"string\", "
+							    "\"number\", "
+							    "\"boolean\", "
+							    "\"json\" or null");
+					} else
+						json_errx(&j, f, "unknown "
+						    "field: expected \"ts\" or "
+						    "\"zero\"");
+				}
+			} else
+				json_errx(&j, t, "expected a TypeScript type "
+				    "or an object with \"ts\" and \"zero\"");
+			if (cols) {
+				o->next = col_over;
+				col_over = o;
+			} else {
+				o->next = type_over;
+				type_over = o;
+			}
+		}
+	}
+	json_free(&j);
+	/* the override strings point into their own copies */
+	buf_free(&b);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "all-tables", no_argument, NULL, 'a' },
+		{ "exclude", required_argument, NULL, 'x' },
+		{ "include", required_argument, NULL, 'i' },
+		{ "override", required_argument, NULL, 'o' },
+		{ "usage", no_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf	 in = { 0 }, out = { 0 };
+	struct json	 j;
+	const char	*p, *e, *line;
+	size_t		 len;
+	int		 ch, k, lineno = 0;
+
+	program_invocation_short_name = (char *)"typemap";
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			all_tables = 1;
+			break;
+		case 'x':
+			excludes = xreallocarray(excludes, nexcludes + 1,
+			    sizeof(char *));
+			excludes[nexcludes++] = optarg;
+			break;
+		case 'i':
+			includes = xreallocarray(includes, nincludes + 1,
+			    sizeof(char *));
+			includes[nincludes++] = optarg;
+			break;
+		case 'o':
+			load_overrides(optarg);
+			break;
+		case 'u':
+			usage(0);
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	if (optind != argc)
+		usage(EX_USAGE);
+
+	rec_slurp(STDIN_FILENO, &in);
+	p = in.data != NULL ? in.data : "";
+	e = p + in.len;
+	while (rec_line(&p, e, &line, &len)) {
+		lineno++;
+		if (len == 0)
+			continue;
+		k = rec_parse(&j, inname, line, len, lineno);
+		if (json_eq(&j, k, "table") || json_eq(&j, k, "view"))
+			table(&j, lineno, json_eq(&j, k, "view"), &out);
+		else {
+			if (json_eq(&j, k, "enum"))
+				enum_record(&j);
+			buf_add(&out, line, len);
+			buf_addc(&out, '\n');
+		}
+		json_free(&j);
+	}
+	rec_flush(&out);
+	buf_free(&out);
+	buf_free(&in);
+	return 0;
+}
