@@ -62,10 +62,11 @@ parse_unit(const char *s, const char *const *units, const double *scale,
 int64_t
 parse_duration_ns(const char *s)
 {
-	static const char *const u[] = { "ns", "us", "ms", "s", "m", "h" };
-	static const double sc[] = { 1, 1e3, 1e6, 1e9, 60e9, 3600e9 };
+	static const char *const u[] = { "ns", "us", "ms", "s", "m", "h",
+	    "d" };
+	static const double sc[] = { 1, 1e3, 1e6, 1e9, 60e9, 3600e9, 86400e9 };
 
-	return parse_unit(s, u, sc, 6, 1);
+	return parse_unit(s, u, sc, 7, 1);
 }
 
 int64_t

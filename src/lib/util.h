@@ -12,7 +12,7 @@
 int64_t	 mono_ns(void);			/* CLOCK_MONOTONIC */
 int64_t	 real_ns(void);			/* CLOCK_REALTIME */
 
-/* "150ms", "2s", "1.5m", "1h", "250us": -1 when it does not parse */
+/* "150ms", "2s", "1.5m", "1h", "7d", "250us": -1 if it does not parse */
 int64_t	 parse_duration_ns(const char *);
 /* "256M", "1G", "512K", "1024", "2GiB": -1 when it does not parse */
 int64_t	 parse_size(const char *);

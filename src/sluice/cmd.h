@@ -16,6 +16,8 @@ int	 cmd_graph(int, char **);
 int	 cmd_status(int, char **);
 int	 cmd_top(int, char **);
 int	 cmd_history(int, char **);
+int	 cmd_cache(int, char **);
+int	 cmd_run_preload(int, char **, const char *);
 
 void	 describe_stage(FILE *, const struct pipeline *, const struct stage *);
 void	 print_quoted(FILE *, const char *);

@@ -3,10 +3,12 @@
  * itself is engine_run() in loop.c.
  */
 #include <err.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sysexits.h>
 
 #include "cmd.h"
@@ -40,11 +42,64 @@ dry_run(struct pipeline *p, int jobs)
 		describe_stage(stdout, p, &p->stages[p->order[i]]);
 }
 
+/*
+ * `sluice cache preload`: run only the cached stages and what they
+ * need, output discarded, so a later run finds them in the cache.
+ */
+int
+cmd_run_preload(int argc, char **argv, const char *cache_dir)
+{
+	static const struct option longopts[] = {
+		{ "profile", required_argument, NULL, 'P' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct load_opts lo = { 0 };
+	struct run_opts o = { 0 };
+	struct pipeline *p;
+	int	 c, rc, null;
+
+	o.jobs = -1;
+	o.grace_ns = 2000000000LL;
+	o.monitor = MON_BASIC;
+	o.fail_on = -1;
+	o.quiet = 1;
+	o.preload = 1;
+	o.cache_dir = cache_dir;
+	optind = 0;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:D:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'D':
+			lo.defines = xreallocarray(lo.defines, lo.ndefines + 1,
+			    sizeof(char *));
+			lo.defines[lo.ndefines++] = optarg;
+			break;
+		case 'P':
+			lo.profile = optarg;
+			break;
+		default:
+			cmd_badopt("cache", argv, c);
+		}
+	}
+	if (argc - optind != 1)
+		cmd_usage("cache");
+	p = pipeline_load(argv[optind], &lo);
+	free(lo.defines);
+	if ((null = open("/dev/null", O_WRONLY | O_CLOEXEC)) == -1 ||
+	    dup2(null, 1) == -1)
+		err(EX_OSERR, "/dev/null");
+	close(null);
+	rc = engine_run(p, &o);
+	pipeline_free(p);
+	return rc;
+}
+
 int
 cmd_run(int argc, char **argv)
 {
 	static const struct option longopts[] = {
 		{ "alert-cmd", required_argument, NULL, 'A' },
+		{ "cache-dir", required_argument, NULL, 'C' },
 		{ "dry-run", no_argument, NULL, 'n' },
 		{ "fail-on", required_argument, NULL, 'F' },
 		{ "grace", required_argument, NULL, 'G' },
@@ -52,8 +107,10 @@ cmd_run(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "keep-going", no_argument, NULL, 'k' },
 		{ "monitor", required_argument, NULL, 'M' },
+		{ "no-cache", no_argument, NULL, 'N' },
 		{ "profile", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
+		{ "refresh", no_argument, NULL, 'X' },
 		{ "sample-interval", required_argument, NULL, 'I' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "trace", required_argument, NULL, 'T' },
@@ -84,6 +141,15 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'A':
 			o.alert_cmd = optarg;
+			break;
+		case 'C':
+			o.cache_dir = optarg;
+			break;
+		case 'N':
+			o.no_cache = 1;
+			break;
+		case 'X':
+			o.refresh = 1;
 			break;
 		case 'F':
 			if ((o.fail_on = parse_level(optarg)) == -1)

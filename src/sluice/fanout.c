@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "stagecache.h"
 #include "banned.h"
 
 #define PUMP_MAX	(1 << 20)	/* bytes per call, then poll again */
@@ -202,8 +203,8 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 	size_t	 i, nfast = 0, nout = noutlets(P);
 	int	 avail = 0;
 
-	if (P->hold)
-		return 0;
+	if (P->hold || P->hash_out)
+		return 0;	/* its bytes must be seen: the copy path */
 	for (i = 0; i < nout; i++) {
 		struct rport *pt = outlet_port(E, P, i, &sg);
 
@@ -228,7 +229,8 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 			fanout_port_close(E, fast[0]);
 		return 0;	/* full, or no data: take the copy path */
 	}
-	if (ioctl(P->out_r, FIONREAD, &avail) == -1 || avail <= 0)
+	if (!P->out_is_pipe || ioctl(P->out_r, FIONREAD, &avail) == -1 ||
+	    avail <= 0)
 		return 0;	/* EOF or unknown: the copy path tells */
 	for (i = 0; i < nfast; i++) {
 		m[i] = tee(P->out_r, fast[i]->w, (size_t)avail,
@@ -311,6 +313,8 @@ fanout_pump(struct engine *E, struct rstage *P)
 			fanout_producer_eof(E, P);
 			return;
 		}
+		if (P->hash_out || P->capture != -1)
+			scache_out(E, P, E->iobuf, (size_t)n);
 		for (i = 0; i < noutlets(P); i++) {
 			struct rport *pt = outlet_port(E, P, i, &sg);
 

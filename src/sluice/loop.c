@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "stagecache.h"
 #include "util.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -198,7 +199,7 @@ stage_ready(struct engine *E, struct rstage *R)
 				return -1;
 			if (P->state == PS_WAITING)
 				return 0;
-			if ((P->hold || R->st->retries > 0) &&
+			if ((P->hold || R->st->retries > 0 || R->cacheable) &&
 			    P->state != PS_DONE && P->state != PS_CACHED)
 				return 0;
 		}
@@ -309,6 +310,7 @@ start_one(struct engine *E, struct rstage *R)
 	R->log_tried = 0;
 	if (E->o->verbose)
 		print_cmd(E, R);
+	scache_started(E, R);
 	R->t_start = mono_ns();
 	R->r_start = real_ns();
 	R->deadline = R->st->timeout_ns > 0 ? R->t_start + R->st->timeout_ns :
@@ -361,6 +363,7 @@ start_gang(struct engine *E, int head)
 }
 
 static void skip_stage(struct engine *, struct rstage *, const char *);
+static void count_finished(struct engine *, struct rstage *);
 
 static void
 schedule(struct engine *E)
@@ -372,11 +375,13 @@ schedule(struct engine *E)
 	while (E->first_waiting < E->n &&
 	    E->rs[E->first_waiting].state != PS_WAITING)
 		E->first_waiting++;
-	for (i = E->first_waiting; i < E->n && E->running < E->jobs; i++) {
+	for (i = E->first_waiting; i < E->n; i++) {
 		struct rstage *R = &E->rs[i];
 		int	 r, g;
 
 		if (R->state != PS_WAITING || R->gang != (int)i)
+			continue;
+		if (E->running >= E->jobs && !R->cacheable)
 			continue;
 		if ((r = stage_ready(E, R)) == -1) {
 			skip_stage(E, R, "upstream failed");
@@ -384,6 +389,13 @@ schedule(struct engine *E)
 		}
 		if (r == 0)
 			continue;
+		if (scache_try_hit(E, R)) {
+			/* no process: its stored stdout is replayed */
+			stage_set(E, R, PS_CACHED);
+			monitor_cached(E, R);
+			count_finished(E, R);
+			continue;
+		}
 		g = R->gang_size;
 		if (E->running > 0 && E->running + g > E->jobs)
 			continue;	/* a smaller one may fit */
@@ -612,10 +624,11 @@ count_finished(struct engine *E, struct rstage *R)
 	R->counted = 1;
 	if (E->o->quiet || E->tty)
 		return;
-	fmt_duration(R->t_end - R->t_start, d, sizeof(d));
+	fmt_duration(R->state == PS_CACHED ? 0 : R->t_end - R->t_start, d,
+	    sizeof(d));
 	fprintf(stderr, "[%zu/%zu] %s %s%s\n", E->nfinished, E->n,
-	    R->st->name, d, R->state == PS_DONE ? "" : R->cancelled ?
-	    " (cancelled)" : " FAILED");
+	    R->st->name, d, R->state == PS_DONE ? "" : R->state == PS_CACHED ?
+	    " (cached)" : R->cancelled ? " (cancelled)" : " FAILED");
 }
 
 static void try_finish(struct engine *, struct rstage *);
@@ -650,6 +663,7 @@ try_finish(struct engine *E, struct rstage *R)
 		}
 	if (exit_ok(E, R) && bad == NULL && !R->cancelled) {
 		stage_set(E, R, PS_DONE);
+		scache_done(E, R);
 		close_ports(E, R);
 		finish_outlets(E, R);
 		count_finished(E, R);
@@ -873,15 +887,38 @@ show_status(struct engine *E)
 /* set-up: ports, segments, gangs and sinks */
 
 static int
-direct_edge(struct pipeline *p, struct stage *P)
+direct_edge(struct engine *E, struct stage *P)
 {
 	struct stage *C;
 
-	if (P->noutlets != 1 || P->retries > 0)
+	if (P->noutlets != 1 || P->retries > 0 || E->rs[P->idx].hash_out)
 		return 0;
-	C = &p->stages[P->outlets[0].stage];
+	C = &E->p->stages[P->outlets[0].stage];
 	return C->nports == 1 && C->ports[0].nsrc == 1 && C->nafter == 0 &&
-	    C->retries == 0;
+	    C->retries == 0 && !E->rs[C->idx].cacheable;
+}
+
+/* preloading: stages that no cached stage needs are not run */
+static void
+preload_skip(struct engine *E)
+{
+	unsigned char *need = xcalloc(E->n + 1, 1);
+	size_t	 i, k;
+
+	for (i = E->n; i > 0; i--) {
+		int	 v = E->p->order[i - 1];
+		struct stage *st = E->rs[v].st;
+
+		if (E->rs[v].cacheable)
+			need[v] = 1;
+		for (k = 0; k < st->noutlets; k++)
+			need[v] |= need[st->outlets[k].stage];
+	}
+	for (i = 0; i < E->n; i++)
+		if (!need[i] && E->rs[i].state == PS_WAITING)
+			skip_stage(E, &E->rs[i], "not needed to preload the "
+			    "cache");
+	free(need);
 }
 
 static void
@@ -911,6 +948,10 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		R->gang_size = 1;
 		R->attempt = 1;
 		R->out_r = R->child_out = R->err_r = R->child_err = -1;
+		R->capture = -1;
+		R->cat = -1;
+		R->out_is_pipe = 1;
+		R->cache_res = "off";
 		R->logfd = -1;
 		R->nports = st->nports;
 		R->ports = xcalloc(st->nports + 1, sizeof(*R->ports));
@@ -931,12 +972,13 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		if (st->noutlets == 0)
 			nsinks++;
 	}
+	scache_init(E);
 	/* plain pipes: gangs follow the topological order */
 	for (i = 0; i < E->n; i++) {
 		struct stage *st = &p->stages[p->order[i]];
 		struct rstage *P = &E->rs[p->order[i]];
 
-		if (st->noutlets > 0 && direct_edge(p, st)) {
+		if (st->noutlets > 0 && direct_edge(E, st)) {
 			struct rstage *C = &E->rs[st->outlets[0].stage];
 
 			P->direct_out = 1;
@@ -964,7 +1006,7 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 			continue;
 		E->out.segs[k].producer = (int)i;
 		queue_init(&E->out.segs[k].q, 0);
-		if (k == 0 && st->retries == 0) {
+		if (k == 0 && st->retries == 0 && !E->rs[i].hash_out) {
 			E->rs[i].direct_out = 1;
 			E->out.segs[k].direct = 1;
 		}
@@ -983,6 +1025,8 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 	}
 	E->tty = isatty(2);
 	E->color = E->tty && getenv("NO_COLOR") == NULL;
+	if (o->preload)
+		preload_skip(E);
 }
 
 static void
@@ -1014,6 +1058,7 @@ engine_free(struct engine *E)
 	for (i = 0; i < E->out.nseg; i++)
 		queue_free(&E->out.segs[i].q);
 	free(E->out.segs);
+	scache_close(E);
 	monitor_free(E);
 	free(E->rs);
 	close(E->devnull);
@@ -1271,6 +1316,8 @@ engine_run(struct pipeline *p, struct run_opts *o)
 	if (E.live != NULL)
 		live_close(E.live);
 	atexit_engine = NULL;
+	if (E.run_dir != NULL)
+		o->record = xasprintf("%s/run.json", E.run_dir);
 	engine_free(&E);
 	if (sig != 0) {
 		sigset_t one;

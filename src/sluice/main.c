@@ -29,10 +29,11 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run,
 	  "sluice run [-knqv] [-D name=value] [-j jobs] [--alert-cmd command]\n"
-	  "           [--fail-on level] [--grace duration] [--history file]\n"
-	  "           [--monitor off | basic | full] [--profile name]\n"
-	  "           [--sample-interval duration] [--state-dir dir]\n"
-	  "           [--trace file] pipeline",
+	  "           [--cache-dir dir] [--fail-on level] [--grace duration]\n"
+	  "           [--history file] [--monitor off | basic | full]\n"
+	  "           [--no-cache] [--profile name] [--refresh]\n"
+	  "           [--sample-interval duration]\n"
+	  "           [--state-dir dir] [--trace file] pipeline",
 	  "run a pipeline" },
 	{ "check", cmd_check,
 	  "sluice check [-D name=value] [--profile name] pipeline",
@@ -40,6 +41,13 @@ static const struct command commands[] = {
 	{ "graph", cmd_graph,
 	  "sluice graph [-D name=value] [--profile name] pipeline",
 	  "print the stage graph as Graphviz DOT" },
+	{ "cache", cmd_cache,
+	  "sluice cache [--cache-dir dir] [--json] stats\n"
+	  "sluice cache [--cache-dir dir] clear [category]\n"
+	  "sluice cache [--cache-dir dir] gc | verify\n"
+	  "sluice cache [--cache-dir dir] preload [-D name=value]\n"
+	  "             [--profile name] pipeline",
+	  "inspect and manage the cache" },
 	{ "history", cmd_history,
 	  "sluice history [--json] [-n runs] [--file file] [--pipeline name]\n"
 	  "               [--threshold percent]",

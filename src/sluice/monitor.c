@@ -215,8 +215,28 @@ monitor_reaped(struct engine *E, struct rstage *R)
 	pr->in_bytes = R->in_bytes;
 	pr->sampled_rss_kb = R->sampled_rss_kb;
 	pr->orphan_cpu_us = R->orphan_cpu_us;
-	pr->cache = R->st->cache == NULL || E->o->no_cache ||
-	    E->p->cache_off ? "off" : "miss";
+	pr->cache = R->cache_res;
+	trace_proc(E, R, pr);
+}
+
+/* a stage served from the cache: an attempt without a process */
+void
+monitor_cached(struct engine *E, struct rstage *R)
+{
+	struct procrec *pr;
+	int64_t	 now = mono_ns();
+
+	R->t_start = R->t_end = now;
+	R->r_start = real_ns();
+	R->procs = xreallocarray(R->procs, R->nprocs + 1, sizeof(*R->procs));
+	pr = &R->procs[R->nprocs++];
+	memset(pr, 0, sizeof(*pr));
+	pr->attempt = R->attempt;
+	pr->start_ns = pr->end_ns = now - E->t0;
+	pr->real_start_ms = R->r_start / 1000000;
+	pr->out_bytes = -1;
+	pr->in_bytes = -1;
+	pr->cache = "hit";
 	trace_proc(E, R, pr);
 }
 
@@ -607,8 +627,8 @@ totals(struct engine *E, struct totals *T)
 			T->peak_kb = rss;
 		T->attempts += (int)R->nprocs;
 		T->failed_attempts += fails;
-		if (R->nprocs > 0 && strcmp(R->procs[R->nprocs - 1].cache,
-		    "off") != 0) {
+		if (R->nprocs > 0 && R->procs[R->nprocs - 1].cache != NULL &&
+		    strcmp(R->procs[R->nprocs - 1].cache, "off") != 0) {
 			T->lookups++;
 			T->hits += strcmp(R->procs[R->nprocs - 1].cache,
 			    "hit") == 0;

@@ -86,11 +86,13 @@ struct loader {
 
 static const char *const top_fields[] = {
 	"name", "jobs", "vars", "env", "cache_dir", "stages", "alerts",
-	"profiles"
+	"profiles", "cache_size", "cache_categories"
 };
 static const char *const profile_fields[] = {
-	"jobs", "vars", "env", "cache", "cache_dir", "stages", "alerts"
+	"jobs", "vars", "env", "cache", "cache_dir", "stages", "alerts",
+	"cache_size", "cache_categories"
 };
+static const char *const cat_fields[] = { "ttl", "share" };
 static const char *const stage_fields[] = {
 	"run", "stdin", "fds", "after", "inputs", "env", "cwd", "cache",
 	"map", "batch", "timeout", "memory_limit", "retries", "alerts"
@@ -342,6 +344,52 @@ get_rate(struct loader *L, int t, const char *field)
 	}
 	json_errx(&L->j, t, "'%s' expects a rate such as \"90%%\" or 0.9",
 	    field);
+}
+
+/* cache_categories: { name: { "ttl": "7d", "share": "30%" }, ... } */
+static void
+set_cache_categories(struct loader *L, int t)
+{
+	struct pipeline *p = L->p;
+	int	 k, v, fk, fv;
+	size_t	 i;
+
+	expect(L, t, JSON_OBJECT, "cache_categories", "an object of "
+	    "categories");
+	JSON_FOREACH_MEMBER(&L->j, t, k, v) {
+		char	*name = json_str(&L->j, k);
+
+		if (name[0] == '\0' || strlen(name) > 31)
+			json_errx(&L->j, k, "'cache_categories' names are 1 to "
+			    "31 characters long");
+		for (i = 0; i < p->ncats; i++)
+			if (strcmp(p->cats[i].name, name) == 0)
+				break;
+		if (i == p->ncats) {
+			p->cats = xreallocarray(p->cats, p->ncats + 1,
+			    sizeof(*p->cats));
+			memset(&p->cats[i], 0, sizeof(p->cats[i]));
+			p->cats[i].name = name;
+			p->ncats++;
+		} else
+			free(name);
+		expect(L, v, JSON_OBJECT, "cache_categories",
+		    "objects with 'ttl' and 'share'");
+		JSON_FOREACH_MEMBER(&L->j, v, fk, fv) {
+			switch (field_index(L, fk, cat_fields, 2)) {
+			case 0:
+				p->cats[i].ttl_ns = get_duration(L, fv, "ttl");
+				break;
+			case 1:
+				p->cats[i].share = (uint32_t)(get_rate(L, fv,
+				    "share") * 1000);
+				break;
+			default:
+				unknown_field(L, fk, cat_fields, 2,
+				    " in 'cache_categories'");
+			}
+		}
+	}
 }
 
 /* alerts: { metric: { level: threshold, ... }, ... } */
@@ -717,6 +765,12 @@ apply_profile(struct loader *L, int prof)
 			break;
 		case 6:
 			set_alerts(L, v, -1);
+			break;
+		case 7:
+			p->cache_size = get_size(L, v, "cache_size");
+			break;
+		case 8:
+			set_cache_categories(L, v);
 			break;
 		default:
 			unknown_field(L, k, profile_fields,
@@ -1193,6 +1247,12 @@ pipeline_load(const char *path, const struct load_opts *o)
 			    "an object of profiles");
 			profiles = v;
 			break;
+		case 8:
+			p->cache_size = get_size(&L, v, "cache_size");
+			break;
+		case 9:
+			set_cache_categories(&L, v);
+			break;
 		default:
 			unknown_field(&L, k, top_fields, NELEM(top_fields), "");
 		}
@@ -1291,5 +1351,8 @@ pipeline_free(struct pipeline *p)
 	free(p->name);
 	free(p->cache_dir);
 	free(p->profile);
+	for (i = 0; i < p->ncats; i++)
+		free(p->cats[i].name);
+	free(p->cats);
 	free(p);
 }

@@ -47,6 +47,12 @@ struct alert_rule {
 	double		 threshold;	/* ns, bytes or a fraction 0..1 */
 };
 
+struct cache_cat {			/* "cache_categories" */
+	char		*name;
+	int64_t		 ttl_ns;	/* 0: none */
+	uint32_t	 share;		/* permille, 0: none */
+};
+
 struct stage {
 	char		*name;
 	int		 idx;
@@ -87,6 +93,9 @@ struct pipeline {
 	int		 jobs_set;
 	char		*cache_dir;	/* NULL: default */
 	int		 cache_off;	/* a profile said "cache": false */
+	int64_t		 cache_size;	/* bytes, 0: the cache's own */
+	struct cache_cat *cats;
+	size_t		 ncats;
 	char		*profile;	/* NULL: none */
 	struct stage	*stages;
 	size_t		 nstages;

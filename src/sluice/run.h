@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "pipeline.h"
 
 /* states of a stage; loop.c's stage_set() checks every move */
@@ -131,6 +132,19 @@ struct rstage {
 	int64_t		 sampled_cpu_us;
 	int64_t		 orphan_cpu_us;
 	unsigned char	 fired[AM_COUNT]; /* alert levels fired, bits */
+	/* the cache (stagecache.c) */
+	int		 cacheable;
+	int		 cat;
+	int		 hash_out;	/* digest stdout as it passes */
+	int		 out_is_pipe;
+	struct digest_ctx octx;
+	struct digest	 out_digest;
+	struct digest	 key_base;
+	struct digest	 key;
+	int		 capture;	/* temp file of a stage to store */
+	int64_t		 capture_size;
+	const char	*cache_res;	/* "off", "miss", "hit", "refresh" */
+	int64_t		 cost_saved_ns;
 };
 
 enum monitor_level { MON_OFF, MON_BASIC, MON_FULL };
@@ -145,11 +159,15 @@ struct run_opts {
 	const char	*trace;		/* --trace FILE */
 	const char	*state_dir;
 	int		 no_cache;
+	char		*record;	/* out: the run record, caller frees */
 	enum monitor_level monitor;
 	int64_t		 sample_ns;	/* /proc sampling interval */
 	const char	*alert_cmd;	/* --alert-cmd */
 	int		 fail_on;	/* alert level, -1: never */
 	const char	*history;	/* --history FILE */
+	const char	*cache_dir;	/* --cache-dir */
+	int		 refresh;	/* --refresh: ignore hits, store */
+	int		 preload;	/* only what cached stages need */
 };
 
 struct alertcmd {			/* a running --alert-cmd */
@@ -190,6 +208,7 @@ struct engine {
 	long		 peak_sum_rss_kb; /* of concurrent stages, sampled */
 	int64_t		 next_sample;
 	struct live	*live;
+	struct cache	*cache;
 	char		 iobuf[65536];
 };
 
@@ -224,6 +243,7 @@ void	 queue_clear(struct queue *);
 /* monitor.c */
 void	 monitor_read_io(struct rstage *);
 void	 monitor_reaped(struct engine *, struct rstage *);
+void	 monitor_cached(struct engine *, struct rstage *);
 void	 monitor_orphan(struct engine *, pid_t, const struct rusage *);
 void	 monitor_sample(struct engine *, int64_t);
 int64_t	 monitor_next_deadline(struct engine *);

@@ -1,0 +1,1034 @@
+/*
+ * cache.c: the shared content-addressed cache; see cache.h and
+ * sluice-cache(5).  Pure file and memory work: no process management.
+ *
+ * Layout of DIR/index (little-endian, fixed widths, no pointers):
+ *   [0, 8192)      struct idx_hdr: magic, version, capacity, totals, the
+ *                  logical LRU clock and CACHE_MAXCAT category records
+ *   [8192, ...)    capacity x struct idx_ent (64 bytes), open addressing
+ *                  by the key digest with linear probing; the file is
+ *                  sparse, so unused slots cost no disk.
+ * Blobs: DIR/blobs/XY/<32 hex digits of the content digest>.
+ * Temporary files: DIR/tmp/, renamed into blobs/ when complete.
+ */
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#include "cache.h"
+#include "util.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define IDX_MAGIC	"SLUICECX"
+#define IDX_VERSION	1
+#define IDX_HDRSIZE	8192
+#define IDX_CAPACITY	(1u << 18)	/* slots (16 MB); SLUICE_CACHE_SLOTS */
+#define MAX_LOAD_NUM	3		/* entries <= 3/4 of the slots */
+#define MAX_LOAD_DEN	4
+
+enum { ENT_EMPTY, ENT_VALID, ENT_DEAD };
+
+struct idx_cat {			/* 128 bytes */
+	char		 name[CACHE_CATLEN];
+	int64_t		 ttl_ns;
+	uint32_t	 share;
+	uint32_t	 pad;
+	uint64_t	 lookups, hits, misses, stores, evictions, expired;
+	uint64_t	 bytes_saved, time_saved_ns, bytes, entries;
+};
+
+struct idx_hdr {
+	char		 magic[8];
+	uint32_t	 version;
+	uint32_t	 hdrsize;
+	uint64_t	 capacity;
+	uint64_t	 entries;
+	uint64_t	 dead;
+	uint64_t	 bytes;
+	uint64_t	 max_bytes;
+	uint64_t	 clock;
+	uint32_t	 ncat;
+	uint32_t	 pad;
+	struct idx_cat	 cat[CACHE_MAXCAT];
+};
+
+struct idx_ent {			/* 64 bytes */
+	uint64_t	 key_hi, key_lo;
+	uint64_t	 val_hi, val_lo;
+	uint64_t	 size;
+	uint64_t	 atime;		/* the logical clock at the last use */
+	uint32_t	 ctime;		/* seconds since the epoch */
+	uint32_t	 cost_ms;
+	uint8_t		 state;
+	uint8_t		 cat;
+	uint16_t	 pad;
+	uint32_t	 sum;		/* XXH32 of the 60 bytes before it */
+};
+
+_Static_assert(sizeof(struct idx_ent) == 64, "index entries are 64 bytes");
+_Static_assert(sizeof(struct idx_hdr) <= IDX_HDRSIZE, "header fits");
+
+struct cache {
+	char		*dir;
+	int		 fd;
+	size_t		 maplen;
+	struct idx_hdr	*hdr;
+	struct idx_ent	*ent;
+	uint64_t	 cap;
+	char		 err[512];
+};
+
+static int
+fail(struct cache *c, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->err, sizeof(c->err), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+const char *
+cache_error(const struct cache *c)
+{
+	return c->err;
+}
+
+const char *
+cache_dir_default(void)
+{
+	static char dir[4096];
+	const char *e;
+
+	if ((e = getenv("SLUICE_CACHE_DIR")) != NULL && *e != '\0')
+		snprintf(dir, sizeof(dir), "%s", e);
+	else if ((e = getenv("XDG_CACHE_HOME")) != NULL && *e == '/')
+		snprintf(dir, sizeof(dir), "%s/sluice", e);
+	else if ((e = getenv("HOME")) != NULL && *e == '/')
+		snprintf(dir, sizeof(dir), "%s/.cache/sluice", e);
+	else
+		snprintf(dir, sizeof(dir), "/tmp/sluice-cache-%d",
+		    (int)geteuid());
+	return dir;
+}
+
+static uint32_t
+ent_sum(const struct idx_ent *e)
+{
+	return XXH32(e, offsetof(struct idx_ent, sum), 0x51u);
+}
+
+static void
+ent_seal(struct idx_ent *e)
+{
+	e->sum = ent_sum(e);
+}
+
+static int
+ent_ok(const struct idx_ent *e)
+{
+	return e->state == ENT_VALID && e->sum == ent_sum(e) &&
+	    e->cat < CACHE_MAXCAT;
+}
+
+/* a directory we may trust: ours, a real directory, not writable by
+ * group or others */
+static int
+safe_dir(struct cache *c, const char *path, int *unsafe)
+{
+	struct stat sb;
+
+	if (lstat(path, &sb) == -1)
+		return fail(c, "cache directory '%s': %s", path,
+		    strerror(errno));
+	if (!S_ISDIR(sb.st_mode)) {
+		*unsafe = 1;
+		return fail(c, "cache directory '%s' is not a directory%s",
+		    path, S_ISLNK(sb.st_mode) ? " (a symbolic link)" : "");
+	}
+	if (sb.st_uid != geteuid()) {
+		*unsafe = 1;
+		return fail(c, "cache directory '%s' is owned by uid %d, not "
+		    "by you (uid %d): refusing", path, (int)sb.st_uid,
+		    (int)geteuid());
+	}
+	if (sb.st_mode & 022) {
+		*unsafe = 1;
+		return fail(c, "cache directory '%s' is writable by group or "
+		    "others (mode %04o): refusing; chmod go-w it", path,
+		    (unsigned)(sb.st_mode & 07777));
+	}
+	return 0;
+}
+
+static int
+mkdir_p(const char *path)
+{
+	char	*p = xstrdup(path), *s;
+	int	 rc = 0;
+
+	for (s = p + 1; ; s++) {
+		if (*s == '/' || *s == '\0') {
+			char	 ch = *s;
+
+			*s = '\0';
+			if (mkdir(p, 0700) == -1 && errno != EEXIST) {
+				rc = -1;
+				break;
+			}
+			*s = ch;
+			if (ch == '\0')
+				break;
+		}
+	}
+	free(p);
+	return rc;
+}
+
+static void
+lock(struct cache *c)
+{
+	while (flock(c->fd, LOCK_EX) == -1 && errno == EINTR)
+		;
+}
+
+static void
+unlock(struct cache *c)
+{
+	flock(c->fd, LOCK_UN);
+}
+
+struct cache *
+cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
+{
+	struct cache *c = xcalloc(1, sizeof(*c));
+	struct stat sb;
+	char	*sub, *idx;
+	int	 i;
+
+	*unsafe = 0;
+	c->fd = -1;
+	c->dir = xstrdup(dir != NULL ? dir : cache_dir_default());
+	if (mkdir_p(c->dir) == -1) {
+		fail(c, "cannot create cache directory '%s': %s", c->dir,
+		    strerror(errno));
+		return c;
+	}
+	if (safe_dir(c, c->dir, unsafe) == -1)
+		return c;
+	for (i = 0; i < 2; i++) {
+		sub = xasprintf("%s/%s", c->dir, i == 0 ? "blobs" : "tmp");
+		if (mkdir(sub, 0700) == -1 && errno != EEXIST) {
+			fail(c, "cannot create '%s': %s", sub, strerror(errno));
+			free(sub);
+			return c;
+		}
+		if (safe_dir(c, sub, unsafe) == -1) {
+			free(sub);
+			return c;
+		}
+		free(sub);
+	}
+	idx = xasprintf("%s/index", c->dir);
+	c->fd = open(idx, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (c->fd == -1) {
+		if (errno == ELOOP)
+			*unsafe = 1;
+		fail(c, "cannot open cache index '%s': %s", idx,
+		    strerror(errno));
+		free(idx);
+		return c;
+	}
+	free(idx);
+	lock(c);
+	if (fstat(c->fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    sb.st_uid != geteuid()) {
+		unlock(c);
+		*unsafe = !S_ISREG(sb.st_mode) || sb.st_uid != geteuid();
+		fail(c, "cache index in '%s' is not a regular file of yours",
+		    c->dir);
+		close(c->fd);
+		c->fd = -1;
+		return c;
+	}
+	c->cap = IDX_CAPACITY;
+	if (getenv("SLUICE_CACHE_SLOTS") != NULL) {
+		const char *errstr;
+		long long v = strtonum(getenv("SLUICE_CACHE_SLOTS"), 1024,
+		    1LL << 30, &errstr);
+
+		if (errstr == NULL && (v & (v - 1)) == 0)
+			c->cap = (uint64_t)v;
+	}
+	if (sb.st_size == 0 && ftruncate(c->fd, (off_t)(IDX_HDRSIZE +
+	    c->cap * sizeof(struct idx_ent))) == -1) {
+		unlock(c);
+		fail(c, "cannot size cache index: %s", strerror(errno));
+		close(c->fd);
+		c->fd = -1;
+		return c;
+	}
+	if (sb.st_size != 0) {
+		struct idx_hdr h;
+
+		if (pread(c->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+		    memcmp(h.magic, IDX_MAGIC, 8) != 0 ||
+		    h.version != IDX_VERSION || h.capacity == 0 ||
+		    (h.capacity & (h.capacity - 1)) != 0 ||
+		    (uint64_t)sb.st_size != IDX_HDRSIZE + h.capacity *
+		    sizeof(struct idx_ent)) {
+			unlock(c);
+			fail(c, "cache index in '%s' is not a sluice index "
+			    "(version %u); move it away or run 'sluice cache "
+			    "clear'", c->dir, h.version);
+			close(c->fd);
+			c->fd = -1;
+			return c;
+		}
+		c->cap = h.capacity;
+	}
+	c->maplen = IDX_HDRSIZE + c->cap * sizeof(struct idx_ent);
+	c->hdr = mmap(NULL, c->maplen, PROT_READ | PROT_WRITE, MAP_SHARED,
+	    c->fd, 0);
+	if (c->hdr == MAP_FAILED) {
+		unlock(c);
+		c->hdr = NULL;
+		fail(c, "cannot map cache index: %s", strerror(errno));
+		close(c->fd);
+		c->fd = -1;
+		return c;
+	}
+	c->ent = (struct idx_ent *)((char *)c->hdr + IDX_HDRSIZE);
+	if (sb.st_size == 0) {
+		memcpy(c->hdr->magic, IDX_MAGIC, 8);
+		c->hdr->version = IDX_VERSION;
+		c->hdr->hdrsize = IDX_HDRSIZE;
+		c->hdr->capacity = c->cap;
+		c->hdr->max_bytes = 2ULL << 30;
+	}
+	if (max_bytes > 0)
+		c->hdr->max_bytes = max_bytes;
+	unlock(c);
+	return c;
+}
+
+static int
+usable(struct cache *c)
+{
+	if (c == NULL || c->hdr == NULL)
+		return 0;
+	return 1;
+}
+
+void
+cache_close(struct cache *c)
+{
+	if (c == NULL)
+		return;
+	if (c->hdr != NULL)
+		munmap(c->hdr, c->maplen);
+	if (c->fd != -1)
+		close(c->fd);
+	free(c->dir);
+	free(c);
+}
+
+int
+cache_category(struct cache *c, const char *name, int64_t ttl_ns,
+    uint32_t share)
+{
+	uint32_t i;
+	int	 id = -1;
+
+	if (!usable(c))
+		return -1;
+	lock(c);
+	for (i = 0; i < c->hdr->ncat && i < CACHE_MAXCAT; i++)
+		if (strncmp(c->hdr->cat[i].name, name, CACHE_CATLEN) == 0) {
+			id = (int)i;
+			break;
+		}
+	if (id == -1 && c->hdr->ncat < CACHE_MAXCAT) {
+		id = (int)c->hdr->ncat;
+		memset(&c->hdr->cat[id], 0, sizeof(c->hdr->cat[id]));
+		strlcpy(c->hdr->cat[id].name, name, CACHE_CATLEN);
+		c->hdr->ncat++;
+	}
+	if (id != -1 && ttl_ns >= 0)
+		c->hdr->cat[id].ttl_ns = ttl_ns;
+	if (id != -1 && share > 0)
+		c->hdr->cat[id].share = share;
+	unlock(c);
+	if (id == -1)
+		return fail(c, "too many cache categories (at most %d)",
+		    CACHE_MAXCAT);
+	return id;
+}
+
+static void
+blob_path(const struct cache *c, const struct digest *d, char *out,
+    size_t sz)
+{
+	char	 hex[DIGEST_HEXLEN];
+
+	digest_hex(d, hex);
+	snprintf(out, sz, "%s/blobs/%.2s/%s", c->dir, hex, hex);
+}
+
+/* slot of key, or -1; under the lock */
+static int64_t
+find(struct cache *c, const struct digest *key)
+{
+	uint64_t i, n;
+
+	for (i = key->lo & (c->cap - 1), n = 0; n < c->cap;
+	    i = (i + 1) & (c->cap - 1), n++) {
+		struct idx_ent *e = &c->ent[i];
+
+		if (e->state == ENT_EMPTY)
+			return -1;
+		if (e->key_hi == key->hi && e->key_lo == key->lo && ent_ok(e))
+			return (int64_t)i;
+	}
+	return -1;
+}
+
+static int
+expired(struct cache *c, const struct idx_ent *e)
+{
+	int64_t	 ttl = c->hdr->cat[e->cat].ttl_ns;
+
+	return ttl > 0 && (int64_t)time(NULL) - (int64_t)e->ctime >
+	    ttl / 1000000000;
+}
+
+static void
+drop(struct cache *c, struct idx_ent *e)
+{
+	struct idx_cat *k = &c->hdr->cat[e->cat < CACHE_MAXCAT ? e->cat : 0];
+
+	if (ent_ok(e)) {
+		c->hdr->entries--;
+		c->hdr->bytes -= e->size;
+		k->entries--;
+		k->bytes -= e->size;
+	}
+	e->state = ENT_DEAD;
+	ent_seal(e);
+	c->hdr->dead++;
+}
+
+static void
+unlink_blob(struct cache *c, uint64_t hi, uint64_t lo)
+{
+	struct digest d = { hi, lo };
+	char	 path[4096];
+
+	blob_path(c, &d, path, sizeof(path));
+	(void)unlink(path);
+}
+
+int
+cache_lookup(struct cache *c, int cat, const struct digest *key,
+    struct cache_hit *hit)
+{
+	int64_t	 i;
+	struct idx_ent *e;
+
+	if (!usable(c) || cat < 0)
+		return 0;
+	lock(c);
+	c->hdr->cat[cat].lookups++;
+	i = find(c, key);
+	if (i == -1) {
+		c->hdr->cat[cat].misses++;
+		unlock(c);
+		return 0;
+	}
+	e = &c->ent[i];
+	if (expired(c, e)) {
+		/* its blob goes at the next gc, which sweeps */
+		c->hdr->cat[e->cat].expired++;
+		c->hdr->cat[cat].misses++;
+		drop(c, e);
+		unlock(c);
+		return 0;
+	}
+	hit->content.hi = e->val_hi;
+	hit->content.lo = e->val_lo;
+	hit->size = e->size;
+	hit->cost_ns = (int64_t)e->cost_ms * 1000000;
+	e->atime = ++c->hdr->clock;
+	ent_seal(e);
+	c->hdr->cat[cat].hits++;
+	c->hdr->cat[cat].bytes_saved += e->size;
+	c->hdr->cat[cat].time_saved_ns += (uint64_t)e->cost_ms * 1000000;
+	unlock(c);
+	return 1;
+}
+
+/* a hit turned out unusable (blob gone or wrong): count it a miss,
+ * forget the entry and the bad blob */
+void
+cache_invalidate(struct cache *c, int cat, const struct digest *key)
+{
+	int64_t	 i;
+
+	if (!usable(c) || cat < 0)
+		return;
+	lock(c);
+	c->hdr->cat[cat].hits--;
+	c->hdr->cat[cat].misses++;
+	if ((i = find(c, key)) != -1) {
+		unlink_blob(c, c->ent[i].val_hi, c->ent[i].val_lo);
+		drop(c, &c->ent[i]);
+	}
+	unlock(c);
+}
+
+void
+cache_count_miss(struct cache *c, int cat)
+{
+	if (!usable(c) || cat < 0)
+		return;
+	lock(c);
+	c->hdr->cat[cat].lookups++;
+	c->hdr->cat[cat].misses++;
+	unlock(c);
+}
+
+/* the blob of a hit, checked against its digest; fd at offset 0 */
+int
+cache_open_blob(struct cache *c, const struct cache_hit *hit)
+{
+	char	 path[4096], b[65536];
+	struct digest_ctx ctx;
+	struct digest d;
+	struct stat sb;
+	ssize_t	 n;
+	int	 fd;
+
+	blob_path(c, &hit->content, path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return fail(c, "cache blob '%s': %s", path, strerror(errno));
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size != hit->size) {
+		close(fd);
+		return fail(c, "cache blob '%s' has the wrong size", path);
+	}
+	digest_begin(&ctx);
+	while ((n = read(fd, b, sizeof(b))) > 0)
+		digest_add(&ctx, b, (size_t)n);
+	digest_end(&ctx, &d);
+	if (n == -1 || d.hi != hit->content.hi || d.lo != hit->content.lo) {
+		close(fd);
+		return fail(c, "cache blob '%s' is corrupt", path);
+	}
+	if (lseek(fd, 0, SEEK_SET) == -1) {
+		close(fd);
+		return fail(c, "cache blob '%s': %s", path, strerror(errno));
+	}
+	return fd;
+}
+
+int
+cache_get_buf(struct cache *c, int cat, const struct digest *key,
+    struct buf *out)
+{
+	struct cache_hit hit;
+	int	 fd;
+
+	if (cache_lookup(c, cat, key, &hit) != 1)
+		return 0;
+	if ((fd = cache_open_blob(c, &hit)) == -1) {
+		cache_invalidate(c, cat, key);
+		return 0;
+	}
+	buf_reset(out);
+	if (buf_readfd(out, fd) == -1) {
+		close(fd);
+		cache_invalidate(c, cat, key);
+		return 0;
+	}
+	close(fd);
+	return 1;
+}
+
+/* evict least recently used entries until the bounds hold; under the
+ * lock.  cat: the category that grows (its share is checked too) */
+struct lru {
+	uint64_t	 atime;
+	uint64_t	 slot;
+};
+
+static int
+lrucmp(const void *a, const void *b)
+{
+	const struct lru *x = a, *y = b;
+
+	return (x->atime > y->atime) - (x->atime < y->atime);
+}
+
+static int
+digcmp(const void *a, const void *b)
+{
+	const struct digest *x = a, *y = b;
+
+	if (x->hi != y->hi)
+		return x->hi < y->hi ? -1 : 1;
+	return (x->lo > y->lo) - (x->lo < y->lo);
+}
+
+/* unlink the blobs of dropped entries that nothing else references:
+ * one scan of the table for the whole batch */
+static void
+unlink_unreferenced(struct cache *c, struct digest *gone, size_t n)
+{
+	unsigned char *used;
+	uint64_t i;
+	size_t	 k;
+
+	if (n == 0)
+		return;
+	qsort(gone, n, sizeof(*gone), digcmp);
+	used = xcalloc(n, 1);
+	for (i = 0; i < c->cap; i++) {
+		struct digest d = { c->ent[i].val_hi, c->ent[i].val_lo };
+		struct digest *f;
+
+		if (!ent_ok(&c->ent[i]))
+			continue;
+		f = bsearch(&d, gone, n, sizeof(*gone), digcmp);
+		if (f != NULL)
+			used[f - gone] = 1;
+	}
+	for (k = 0; k < n; k++)
+		if (!used[k])
+			unlink_blob(c, gone[k].hi, gone[k].lo);
+	free(used);
+}
+
+static void
+evict(struct cache *c, int cat, uint64_t incoming)
+{
+	uint64_t max = c->hdr->max_bytes, catmax = 0, i, n = 0;
+	uint64_t maxent = c->cap / MAX_LOAD_DEN * MAX_LOAD_NUM;
+	struct lru *v;
+	struct digest *gone;
+	size_t	 ngone = 0;
+	struct idx_cat *k = &c->hdr->cat[cat];
+
+	if (k->share > 0)
+		catmax = max / 1000 * k->share;
+	if (c->hdr->bytes + incoming <= max && c->hdr->entries < maxent &&
+	    (catmax == 0 || k->bytes + incoming <= catmax))
+		return;
+	v = xreallocarray(NULL, c->hdr->entries + 1, sizeof(*v));
+	for (i = 0; i < c->cap && n <= c->hdr->entries; i++)
+		if (ent_ok(&c->ent[i])) {
+			v[n].atime = c->ent[i].atime;
+			v[n++].slot = i;
+		}
+	qsort(v, n, sizeof(*v), lrucmp);
+	gone = xreallocarray(NULL, n + 1, sizeof(*gone));
+	for (i = 0; i < n; i++) {
+		struct idx_ent *e = &c->ent[v[i].slot];
+		int	 over_total = c->hdr->bytes + incoming > max / 10 * 9 ||
+		    c->hdr->entries >= maxent / 10 * 9;
+		int	 over_cat = catmax > 0 && k->bytes + incoming > catmax;
+		uint64_t hi = e->val_hi, lo = e->val_lo;
+
+		if (!over_total && !over_cat)
+			break;
+		if (!over_total && e->cat != cat)
+			continue;	/* only the category over its share */
+		c->hdr->cat[e->cat].evictions++;
+		drop(c, e);
+		gone[ngone].hi = hi;
+		gone[ngone++].lo = lo;
+	}
+	unlink_unreferenced(c, gone, ngone);
+	free(gone);
+	free(v);
+}
+
+/* too many dead slots make probes long: rebuild the table in place */
+static void
+compact(struct cache *c)
+{
+	struct idx_ent *keep;
+	uint64_t i, n = 0;
+
+	if (c->hdr->dead < c->cap / 4)
+		return;
+	keep = xreallocarray(NULL, c->hdr->entries + 1, sizeof(*keep));
+	for (i = 0; i < c->cap; i++)
+		if (ent_ok(&c->ent[i]) && n <= c->hdr->entries)
+			keep[n++] = c->ent[i];
+	memset(c->ent, 0, c->cap * sizeof(*c->ent));
+	for (i = 0; i < n; i++) {
+		uint64_t s = keep[i].key_lo & (c->cap - 1);
+
+		while (c->ent[s].state != ENT_EMPTY)
+			s = (s + 1) & (c->cap - 1);
+		c->ent[s] = keep[i];
+	}
+	c->hdr->dead = 0;
+	free(keep);
+}
+
+static int
+insert(struct cache *c, int cat, const struct digest *key,
+    const struct digest *content, uint64_t size, int64_t cost_ns)
+{
+	uint64_t i, n, slot = UINT64_MAX;
+	struct idx_ent *e;
+
+	evict(c, cat, size);
+	compact(c);
+	for (i = key->lo & (c->cap - 1), n = 0; n < c->cap;
+	    i = (i + 1) & (c->cap - 1), n++) {
+		e = &c->ent[i];
+		if (e->state == ENT_EMPTY) {
+			if (slot == UINT64_MAX)
+				slot = i;
+			break;
+		}
+		if (!ent_ok(e)) {
+			if (slot == UINT64_MAX)
+				slot = i;
+			continue;
+		}
+		if (e->key_hi == key->hi && e->key_lo == key->lo) {
+			drop(c, e);	/* replaced */
+			if (slot == UINT64_MAX)
+				slot = i;
+			break;
+		}
+	}
+	if (slot == UINT64_MAX)
+		return fail(c, "cache index is full");
+	e = &c->ent[slot];
+	if (e->state == ENT_DEAD && c->hdr->dead > 0)
+		c->hdr->dead--;
+	memset(e, 0, sizeof(*e));
+	e->key_hi = key->hi;
+	e->key_lo = key->lo;
+	e->val_hi = content->hi;
+	e->val_lo = content->lo;
+	e->size = size;
+	e->atime = ++c->hdr->clock;
+	e->ctime = (uint32_t)time(NULL);
+	e->cost_ms = cost_ns / 1000000 > UINT32_MAX ? UINT32_MAX :
+	    (uint32_t)(cost_ns / 1000000);
+	e->cat = (uint8_t)cat;
+	e->state = ENT_VALID;
+	ent_seal(e);
+	c->hdr->entries++;
+	c->hdr->bytes += size;
+	c->hdr->cat[cat].entries++;
+	c->hdr->cat[cat].bytes += size;
+	c->hdr->cat[cat].stores++;
+	return 0;
+}
+
+int
+cache_tmpfile(struct cache *c)
+{
+	char	*path;
+	int	 fd;
+
+	if (!usable(c))
+		return -1;
+	path = xasprintf("%s/tmp", c->dir);
+	fd = open(path, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	free(path);
+	if (fd == -1)
+		return fail(c, "cannot create a temporary file in the cache: "
+		    "%s", strerror(errno));
+	return fd;
+}
+
+/*
+ * Publish the bytes of fd (a cache_tmpfile) under key: link the file
+ * into blobs/ by its content digest (unless that blob exists), then the
+ * entry.  fd stays the caller's.
+ */
+int
+cache_store_fd(struct cache *c, int cat, const struct digest *key, int fd,
+    uint64_t size, const struct digest *content, int64_t cost_ns)
+{
+	char	 path[4096], dir[4096], src[64];
+	struct stat sb;
+	int	 rc;
+
+	if (!usable(c) || cat < 0)
+		return -1;
+	blob_path(c, content, path, sizeof(path));
+	snprintf(dir, sizeof(dir), "%s", path);
+	*strrchr(dir, '/') = '\0';
+	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
+		return fail(c, "cannot create '%s': %s", dir, strerror(errno));
+	if (lstat(path, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	    (uint64_t)sb.st_size != size) {
+		char	 tmp[4200];
+
+		/* link the anonymous file under a temporary name, then
+		 * rename: a complete blob or none */
+		snprintf(src, sizeof(src), "/proc/self/fd/%d", fd);
+		snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid());
+		(void)unlink(tmp);
+		if (linkat(AT_FDCWD, src, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) ==
+		    -1)
+			return fail(c, "cannot store a cache blob: %s",
+			    strerror(errno));
+		if (rename(tmp, path) == -1) {
+			rc = errno;
+			(void)unlink(tmp);
+			return fail(c, "cannot store a cache blob: %s",
+			    strerror(rc));
+		}
+	}
+	lock(c);
+	rc = insert(c, cat, key, content, size, cost_ns);
+	unlock(c);
+	return rc;
+}
+
+int
+cache_store_buf(struct cache *c, int cat, const struct digest *key,
+    const void *p, size_t n, int64_t cost_ns)
+{
+	struct digest content;
+	int	 fd, rc;
+
+	if ((fd = cache_tmpfile(c)) == -1)
+		return -1;
+	if (write_all(fd, p, n) == -1) {
+		close(fd);
+		return fail(c, "cannot write to the cache: %s",
+		    strerror(errno));
+	}
+	digest_buf(p, n, &content);
+	rc = cache_store_fd(c, cat, key, fd, n, &content, cost_ns);
+	close(fd);
+	return rc;
+}
+
+int
+cache_get_stats(struct cache *c, struct cache_stats *s)
+{
+	uint32_t i;
+
+	if (!usable(c))
+		return -1;
+	memset(s, 0, sizeof(*s));
+	lock(c);
+	s->capacity = c->cap;
+	s->entries = c->hdr->entries;
+	s->bytes = c->hdr->bytes;
+	s->max_bytes = c->hdr->max_bytes;
+	s->ncat = c->hdr->ncat > CACHE_MAXCAT ? CACHE_MAXCAT : c->hdr->ncat;
+	for (i = 0; i < s->ncat; i++) {
+		struct idx_cat *k = &c->hdr->cat[i];
+		struct cache_catstats *o = &s->cat[i];
+
+		memcpy(o->name, k->name, CACHE_CATLEN);
+		o->name[CACHE_CATLEN - 1] = '\0';
+		o->ttl_ns = k->ttl_ns;
+		o->share = k->share;
+		o->lookups = k->lookups;
+		o->hits = k->hits;
+		o->misses = k->misses;
+		o->stores = k->stores;
+		o->evictions = k->evictions;
+		o->expired = k->expired;
+		o->bytes_saved = k->bytes_saved;
+		o->time_saved_ns = k->time_saved_ns;
+		o->bytes = k->bytes;
+		o->entries = k->entries;
+	}
+	unlock(c);
+	return 0;
+}
+
+/* remove blobs no entry references and stale temporary files */
+static uint64_t
+sweep(struct cache *c)
+{
+	char	 path[4200];
+	DIR	*d, *sd;
+	struct dirent *e, *f;
+	uint64_t removed = 0, i, n = 0;
+	struct digest dg, *live;
+
+	/* the content digests still in use, sorted for bsearch */
+	live = xreallocarray(NULL, c->hdr->entries + 1, sizeof(*live));
+	for (i = 0; i < c->cap && n <= c->hdr->entries; i++)
+		if (ent_ok(&c->ent[i])) {
+			live[n].hi = c->ent[i].val_hi;
+			live[n++].lo = c->ent[i].val_lo;
+		}
+	qsort(live, n, sizeof(*live), digcmp);
+	snprintf(path, sizeof(path), "%s/blobs", c->dir);
+	if ((d = opendir(path)) == NULL) {
+		free(live);
+		return 0;
+	}
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/blobs/%s", c->dir, e->d_name);
+		if ((sd = opendir(path)) == NULL)
+			continue;
+		while ((f = readdir(sd)) != NULL) {
+			char	 file[4800];
+
+			if (f->d_name[0] == '.')
+				continue;
+			snprintf(file, sizeof(file), "%s/%s", path, f->d_name);
+			if (digest_parse(f->d_name, &dg) == -1 ||
+			    bsearch(&dg, live, n, sizeof(*live), digcmp) ==
+			    NULL) {
+				(void)unlink(file);
+				removed++;
+			}
+		}
+		closedir(sd);
+	}
+	closedir(d);
+	free(live);
+	return removed;
+}
+
+int
+cache_clear(struct cache *c, const char *cat)
+{
+	uint64_t i;
+
+	if (!usable(c))
+		return -1;
+	lock(c);
+	for (i = 0; i < c->cap; i++) {
+		struct idx_ent *e = &c->ent[i];
+
+		if (e->state == ENT_EMPTY)
+			continue;
+		if (cat != NULL && (!ent_ok(e) || strncmp(
+		    c->hdr->cat[e->cat].name, cat, CACHE_CATLEN) != 0))
+			continue;
+		drop(c, e);
+	}
+	if (cat == NULL) {
+		memset(c->ent, 0, c->cap * sizeof(*c->ent));
+		c->hdr->entries = c->hdr->bytes = c->hdr->dead = 0;
+		for (i = 0; i < CACHE_MAXCAT; i++)
+			c->hdr->cat[i].entries = c->hdr->cat[i].bytes = 0;
+	}
+	compact(c);
+	sweep(c);
+	unlock(c);
+	return 0;
+}
+
+int
+cache_gc(struct cache *c, uint64_t *expired_n, uint64_t *removed)
+{
+	uint64_t i;
+
+	if (!usable(c))
+		return -1;
+	*expired_n = 0;
+	lock(c);
+	for (i = 0; i < c->cap; i++) {
+		struct idx_ent *e = &c->ent[i];
+
+		if (e->state == ENT_VALID && !ent_ok(e))
+			drop(c, e);
+		else if (ent_ok(e) && expired(c, e)) {
+			c->hdr->cat[e->cat].expired++;
+			drop(c, e);
+			(*expired_n)++;
+		}
+	}
+	evict(c, 0, 0);
+	compact(c);
+	*removed = sweep(c);
+	unlock(c);
+	return 0;
+}
+
+/* check every entry and its blob; repair: drop what is wrong */
+int
+cache_verify(struct cache *c, int repair, uint64_t *checked,
+    uint64_t *bad)
+{
+	uint64_t i;
+
+	if (!usable(c))
+		return -1;
+	*checked = *bad = 0;
+	lock(c);
+	for (i = 0; i < c->cap; i++) {
+		struct idx_ent *e = &c->ent[i];
+		struct cache_hit h;
+		int	 fd;
+
+		if (e->state == ENT_EMPTY)
+			continue;
+		if (e->state == ENT_DEAD && e->sum == ent_sum(e))
+			continue;
+		(*checked)++;
+		if (!ent_ok(e)) {
+			(*bad)++;
+			if (repair) {
+				e->state = ENT_DEAD;
+				ent_seal(e);
+				c->hdr->dead++;
+			}
+			continue;
+		}
+		h.content.hi = e->val_hi;
+		h.content.lo = e->val_lo;
+		h.size = e->size;
+		if ((fd = cache_open_blob(c, &h)) == -1) {
+			(*bad)++;
+			if (repair) {
+				drop(c, e);
+				unlink_blob(c, h.content.hi, h.content.lo);
+			}
+			continue;
+		}
+		close(fd);
+	}
+	if (repair) {
+		/* totals from what is left */
+		c->hdr->entries = c->hdr->bytes = 0;
+		for (i = 0; i < CACHE_MAXCAT; i++)
+			c->hdr->cat[i].entries = c->hdr->cat[i].bytes = 0;
+		for (i = 0; i < c->cap; i++)
+			if (ent_ok(&c->ent[i])) {
+				c->hdr->entries++;
+				c->hdr->bytes += c->ent[i].size;
+				c->hdr->cat[c->ent[i].cat].entries++;
+				c->hdr->cat[c->ent[i].cat].bytes +=
+				    c->ent[i].size;
+			}
+		compact(c);
+	}
+	unlock(c);
+	return 0;
+}

@@ -1,0 +1,291 @@
+/*
+ * stagecache.c: stage-level caching in `sluice run`, on the store of
+ * src/lib/cache.c.  A stage's key is the digest of its resolved argv,
+ * its program's content, its declared env, its cwd, the content of its
+ * "inputs" files and, per input descriptor, the digests of its
+ * producers' outputs (early cutoff: an upstream stage that re-ran and
+ * wrote the same bytes keeps the key).  A hit replays the stored stdout
+ * through the same fan-out as a live stage; a miss runs the stage,
+ * digests its output as it streams, and stores it when the stage
+ * succeeds.  Outputs that feed or come from cached stages pass through
+ * sluice (no plain pipes), since their bytes must be seen.
+ */
+#include <sys/stat.h>
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "cache.h"
+#include "run.h"
+#include "stagecache.h"
+#include "util.h"
+#include "xalloc.h"
+#include "banned.h"
+
+static int
+strpcmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* the part of the key known before the run: -1 and a message if a
+ * program or input file cannot be read */
+int
+stagekey_base(const struct stage *st, struct digest *out, char *err,
+    size_t errsz)
+{
+	struct digest_ctx c;
+	struct digest d;
+	char	**env, num[32];
+	size_t	 i;
+
+	digest_begin(&c);
+	digest_adds(&c, "sluice-stage-key-v1");
+	snprintf(num, sizeof(num), "%d %zu", st->shell, st->argc);
+	digest_adds(&c, num);
+	for (i = 0; i < st->argc; i++)
+		digest_adds(&c, st->argv[i]);
+	if (digest_file(st->prog, &d) == -1) {
+		snprintf(err, errsz, "stage '%s': cannot read program '%s': %s",
+		    st->name, st->prog, strerror(errno));
+		digest_end(&c, &d);
+		return -1;
+	}
+	digest_add(&c, &d, sizeof(d));
+	digest_adds(&c, st->cwd);
+	env = xcalloc(st->nenv + 1, sizeof(char *));
+	memcpy(env, st->env, st->nenv * sizeof(char *));
+	qsort(env, st->nenv, sizeof(char *), strpcmp);
+	snprintf(num, sizeof(num), "env %zu", st->nenv);
+	digest_adds(&c, num);
+	for (i = 0; i < st->nenv; i++)
+		digest_adds(&c, env[i]);
+	free(env);
+	snprintf(num, sizeof(num), "inputs %zu", st->ninputs);
+	digest_adds(&c, num);
+	for (i = 0; i < st->ninputs; i++) {
+		digest_adds(&c, st->inputs[i]);
+		if (digest_file(st->inputs[i], &d) == -1) {
+			snprintf(err, errsz, "stage '%s': cannot read input "
+			    "'%s': %s", st->name, st->inputs[i],
+			    strerror(errno));
+			digest_end(&c, &d);
+			return -1;
+		}
+		digest_add(&c, &d, sizeof(d));
+	}
+	digest_end(&c, out);
+	return 0;
+}
+
+/* the whole key, once every producer's output digest is known */
+void
+stagekey_final(const struct digest *base, const struct stage *st,
+    const struct digest *const *outd, struct digest *key)
+{
+	struct digest_ctx c;
+	char	 num[32];
+	size_t	 i, k;
+
+	digest_begin(&c);
+	digest_add(&c, base, sizeof(*base));
+	for (i = 0; i < st->nports; i++) {
+		snprintf(num, sizeof(num), "fd %d %zu", st->ports[i].fd,
+		    st->ports[i].nsrc);
+		digest_adds(&c, num);
+		for (k = 0; k < st->ports[i].nsrc; k++)
+			digest_add(&c, outd[st->ports[i].src[k]],
+			    sizeof(struct digest));
+	}
+	digest_end(&c, key);
+}
+
+static const struct cache_cat *
+pipeline_cat(const struct pipeline *p, const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < p->ncats; i++)
+		if (strcmp(p->cats[i].name, name) == 0)
+			return &p->cats[i];
+	return NULL;
+}
+
+const char *
+scache_dir(const struct pipeline *p, const struct run_opts *o)
+{
+	if (o->cache_dir != NULL)
+		return o->cache_dir;
+	if (getenv("SLUICE_CACHE_DIR") != NULL &&
+	    *getenv("SLUICE_CACHE_DIR") != '\0')
+		return getenv("SLUICE_CACHE_DIR");
+	if (p->cache_dir != NULL)
+		return p->cache_dir;
+	return cache_dir_default();
+}
+
+/* open the cache if any stage uses it; mark what must be seen by sluice */
+void
+scache_init(struct engine *E)
+{
+	struct pipeline *p = E->p;
+	char	 msg[1024];
+	size_t	 i, k, s;
+	int	 any = 0, unsafe;
+
+	if (E->o->no_cache || p->cache_off)
+		return;
+	for (i = 0; i < E->n; i++)
+		any |= p->stages[i].cache != NULL;
+	if (!any)
+		return;
+	E->cache = cache_open(scache_dir(p, E->o), (uint64_t)p->cache_size,
+	    &unsafe);
+	if (cache_error(E->cache)[0] != '\0') {
+		if (unsafe)
+			errx(EX_NOPERM, "%s", cache_error(E->cache));
+		warnx("%s; running without the cache", cache_error(E->cache));
+		cache_close(E->cache);
+		E->cache = NULL;
+		return;
+	}
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+		const struct cache_cat *cc;
+
+		if (R->st->cache == NULL)
+			continue;
+		cc = pipeline_cat(p, R->st->cache);
+		R->cat = cache_category(E->cache, R->st->cache,
+		    cc != NULL ? cc->ttl_ns : -1, cc != NULL ? cc->share : 0);
+		if (R->cat == -1) {
+			warnx("%s", cache_error(E->cache));
+			continue;
+		}
+		if (stagekey_base(R->st, &R->key_base, msg, sizeof(msg)) == -1)
+			errx(EX_NOINPUT, "%s", msg);
+		R->cacheable = 1;
+		R->hash_out = 1;
+		/* its producers' bytes make its key */
+		for (k = 0; k < R->st->nports; k++)
+			for (s = 0; s < R->st->ports[k].nsrc; s++)
+				E->rs[R->st->ports[k].src[s]].hash_out = 1;
+	}
+}
+
+void
+scache_close(struct engine *E)
+{
+	size_t	 i;
+
+	for (i = 0; i < E->n; i++) {
+		if (E->rs[i].capture != -1)
+			close(E->rs[i].capture);
+		if (E->rs[i].octx.state != NULL) {
+			struct digest d;
+
+			digest_end(&E->rs[i].octx, &d);
+		}
+	}
+	cache_close(E->cache);
+	E->cache = NULL;
+}
+
+/* compute the key; 1 and the stage is CACHED with its blob as stdout */
+int
+scache_try_hit(struct engine *E, struct rstage *R)
+{
+	const struct digest **outd;
+	struct cache_hit hit;
+	size_t	 i;
+	int	 fd;
+
+	if (!R->cacheable)
+		return 0;
+	outd = xcalloc(E->n + 1, sizeof(*outd));
+	for (i = 0; i < E->n; i++)
+		outd[i] = &E->rs[i].out_digest;
+	stagekey_final(&R->key_base, R->st, outd, &R->key);
+	free(outd);
+	if (E->o->refresh) {
+		cache_count_miss(E->cache, R->cat);
+		R->cache_res = "refresh";
+		return 0;
+	}
+	R->cache_res = "miss";
+	if (cache_lookup(E->cache, R->cat, &R->key, &hit) != 1)
+		return 0;
+	if ((fd = cache_open_blob(E->cache, &hit)) == -1) {
+		warnx("stage '%s': %s; running it", R->st->name,
+		    cache_error(E->cache));
+		cache_invalidate(E->cache, R->cat, &R->key);
+		return 0;
+	}
+	R->cache_res = "hit";
+	R->out_digest = hit.content;
+	R->out_r = fd;
+	R->out_is_pipe = 0;
+	R->hash_out = 0;		/* the digest is known */
+	R->cost_saved_ns = hit.cost_ns;
+	return 1;
+}
+
+/* a stage that missed starts: capture what it writes */
+void
+scache_started(struct engine *E, struct rstage *R)
+{
+	if (R->octx.state != NULL) {
+		struct digest d;
+
+		digest_end(&R->octx, &d);
+	}
+	if (R->hash_out)
+		digest_begin(&R->octx);
+	R->capture_size = 0;
+	if (R->capture != -1) {
+		close(R->capture);
+		R->capture = -1;
+	}
+	if (R->cacheable && (R->capture = cache_tmpfile(E->cache)) == -1)
+		warnx("stage '%s': %s", R->st->name, cache_error(E->cache));
+}
+
+/* bytes of a stage's stdout, as they pass */
+void
+scache_out(struct engine *E, struct rstage *R, const char *p, size_t n)
+{
+	if (R->octx.state != NULL)
+		digest_add(&R->octx, p, n);
+	if (R->capture != -1) {
+		if (write_all(R->capture, p, n) == -1) {
+			warnx("stage '%s': cannot write to the cache (%s); not "
+			    "storing its output", R->st->name, strerror(errno));
+			close(R->capture);
+			R->capture = -1;
+		} else
+			R->capture_size += (int64_t)n;
+	}
+	(void)E;
+}
+
+/* the stage succeeded: its digest is final; store a cacheable output */
+void
+scache_done(struct engine *E, struct rstage *R)
+{
+	if (R->octx.state != NULL)
+		digest_end(&R->octx, &R->out_digest);
+	if (R->capture == -1)
+		return;
+	if (!R->sigpipe_ok && cache_store_fd(E->cache, R->cat, &R->key,
+	    R->capture, (uint64_t)R->capture_size, &R->out_digest,
+	    R->t_end - R->t_start) == -1)
+		warnx("stage '%s': output not cached: %s", R->st->name,
+		    cache_error(E->cache));
+	close(R->capture);
+	R->capture = -1;
+}

@@ -1,0 +1,30 @@
+/*
+ * stagecache.h: stage-level caching for the engine (stagecache.c) and
+ * the keys `sluice run -n` and `sluice cache preload` compute.
+ */
+#ifndef STAGECACHE_H
+#define STAGECACHE_H
+
+#include <stddef.h>
+
+#include "digest.h"
+#include "pipeline.h"
+
+struct engine;
+struct rstage;
+struct run_opts;
+
+int		 stagekey_base(const struct stage *, struct digest *, char *,
+		    size_t);
+void		 stagekey_final(const struct digest *, const struct stage *,
+		    const struct digest *const *, struct digest *);
+const char	*scache_dir(const struct pipeline *, const struct run_opts *);
+void		 scache_init(struct engine *);
+void		 scache_close(struct engine *);
+int		 scache_try_hit(struct engine *, struct rstage *);
+void		 scache_started(struct engine *, struct rstage *);
+void		 scache_out(struct engine *, struct rstage *, const char *,
+		    size_t);
+void		 scache_done(struct engine *, struct rstage *);
+
+#endif
