@@ -217,7 +217,7 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 	struct cache *c = xcalloc(1, sizeof(*c));
 	struct stat sb;
 	char	*sub, *idx;
-	int	 i;
+	int	 i, rc;
 
 	*unsafe = 0;
 	c->fd = -1;
@@ -273,10 +273,16 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 		if (errstr == NULL && (v & (v - 1)) == 0)
 			c->cap = (uint64_t)v;
 	}
-	if (sb.st_size == 0 && ftruncate(c->fd, (off_t)(IDX_HDRSIZE +
-	    c->cap * sizeof(struct idx_ent))) == -1) {
+	/* allocate every block now: a mapped page that cannot get a block
+	 * later (a full disk) would be SIGBUS, not an error */
+	if (sb.st_size == 0 && (rc = posix_fallocate(c->fd, 0,
+	    (off_t)(IDX_HDRSIZE + c->cap * sizeof(struct idx_ent)))) != 0) {
 		unlock(c);
-		fail(c, "cannot size cache index: %s", strerror(errno));
+		idx = xasprintf("%s/index", c->dir);
+		(void)unlink(idx);
+		free(idx);
+		fail(c, "cannot allocate the cache index in '%s': %s", c->dir,
+		    strerror(rc));
 		close(c->fd);
 		c->fd = -1;
 		return c;
@@ -478,6 +484,28 @@ cache_lookup(struct cache *c, int cat, const struct digest *key,
 	c->hdr->cat[cat].time_saved_ns += (uint64_t)e->cost_ms * 1000000;
 	unlock(c);
 	return 1;
+}
+
+/* would key hit?  no statistics, no LRU update (dry runs) */
+int
+cache_peek(struct cache *c, int cat, const struct digest *key,
+    struct cache_hit *hit)
+{
+	int64_t	 i;
+	int	 rc = 0;
+
+	if (!usable(c) || cat < 0)
+		return 0;
+	lock(c);
+	if ((i = find(c, key)) != -1 && !expired(c, &c->ent[i])) {
+		hit->content.hi = c->ent[i].val_hi;
+		hit->content.lo = c->ent[i].val_lo;
+		hit->size = c->ent[i].size;
+		hit->cost_ns = (int64_t)c->ent[i].cost_ms * 1000000;
+		rc = 1;
+	}
+	unlock(c);
+	return rc;
 }
 
 /* a hit turned out unusable (blob gone or wrong): count it a miss,

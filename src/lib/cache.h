@@ -66,6 +66,8 @@ const char	*cache_dir_default(void);	/* static storage */
 int	 cache_category(struct cache *, const char *, int64_t, uint32_t);
 int	 cache_lookup(struct cache *, int, const struct digest *,
 	    struct cache_hit *);			/* 1 hit, 0 miss */
+int	 cache_peek(struct cache *, int, const struct digest *,
+	    struct cache_hit *);			/* 1 hit, 0 miss */
 int	 cache_open_blob(struct cache *, const struct cache_hit *);
 int	 cache_get_buf(struct cache *, int, const struct digest *,
 	    struct buf *);				/* 1 hit, 0 miss */

@@ -11,8 +11,10 @@
 #include <unistd.h>
 #include <sysexits.h>
 
+#include "cache.h"
 #include "cmd.h"
 #include "run.h"
+#include "stagecache.h"
 #include "util.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -32,14 +34,75 @@ parse_level(const char *s)
 	return -1;
 }
 
+/* what would run, and which cached stages would come from the cache:
+ * a stage's key is known when each of its producers would hit too */
 static void
-dry_run(struct pipeline *p, int jobs)
+dry_run(struct pipeline *p, const struct run_opts *o, int jobs)
 {
-	size_t	 i;
+	struct cache *c = NULL;
+	struct digest *outd, base, key;
+	const struct digest **outp;
+	unsigned char *known;
+	char	 msg[1024], *line;
+	size_t	 i, k, s, len;
+	int	 unsafe, any = 0;
 
-	printf("%s: dry run, jobs %d; would run:\n", p->name, jobs);
 	for (i = 0; i < p->nstages; i++)
-		describe_stage(stdout, p, &p->stages[p->order[i]]);
+		any |= p->stages[i].cache != NULL;
+	if (any && !o->no_cache && !p->cache_off) {
+		c = cache_open(scache_dir(p, o), 0, &unsafe);
+		if (cache_error(c)[0] != '\0') {
+			warnx("%s", cache_error(c));
+			cache_close(c);
+			c = NULL;
+		}
+	}
+	outd = xcalloc(p->nstages + 1, sizeof(*outd));
+	outp = xcalloc(p->nstages + 1, sizeof(*outp));
+	known = xcalloc(p->nstages + 1, 1);
+	for (i = 0; i < p->nstages; i++)
+		outp[i] = &outd[i];
+	printf("%s: dry run, jobs %d; would run:\n", p->name, jobs);
+	for (i = 0; i < p->nstages; i++) {
+		const struct stage *st = &p->stages[p->order[i]];
+		const char *note = "";
+		FILE	*m = open_memstream(&line, &len);
+
+		if (m == NULL)
+			err(EX_OSERR, "open_memstream");
+		describe_stage(m, p, st);
+		fclose(m);
+		if (c != NULL && st->cache != NULL) {
+			int	 ready = 1, cat;
+			struct cache_hit hit;
+
+			for (k = 0; k < st->nports; k++)
+				for (s = 0; s < st->ports[k].nsrc; s++)
+					ready &= known[st->ports[k].src[s]];
+			cat = cache_category(c, st->cache, -1, 0);
+			if (!ready)
+				note = " (cache: depends on stages that run)";
+			else if (stagekey_base(st, &base, msg,
+			    sizeof(msg)) == -1)
+				note = " (cache: an input cannot be read)";
+			else {
+				stagekey_final(&base, st, outp, &key);
+				if (cache_peek(c, cat, &key, &hit) == 1) {
+					outd[st->idx] = hit.content;
+					known[st->idx] = 1;
+					note = " (from the cache)";
+				} else
+					note = " (cache: miss)";
+			}
+		}
+		line[strcspn(line, "\n")] = '\0';
+		printf("%s%s\n", line, note);
+		free(line);
+	}
+	free(outd);
+	free(outp);
+	free(known);
+	cache_close(c);
 }
 
 /*
@@ -222,7 +285,7 @@ cmd_run(int argc, char **argv)
 	p = pipeline_load(argv[optind], &lo);
 	free(lo.defines);
 	if (o.dry_run) {
-		dry_run(p, o.jobs >= 0 ? o.jobs : p->jobs);
+		dry_run(p, &o, o.jobs >= 0 ? o.jobs : p->jobs);
 		pipeline_free(p);
 		return 0;
 	}

@@ -1,0 +1,278 @@
+#!/usr/bin/env bats
+# The shared cache: hits, keys, early cutoff, corruption, safety,
+# concurrency, crashes and a full disk.
+load helper
+
+teardown() {
+	[ -n "${mnt:-}" ] && umount "$mnt" 2>/dev/null
+	return 0
+}
+
+# a pipeline whose cached stages say on stderr when they really run
+cache_pipeline() {
+	printf 'alpha\nbeta\ngamma\n' > words.txt
+	cat > p.json <<'JSON'
+{ "name": "cached", "jobs": 2, "stages": {
+    "read": { "run": "echo ran-read >&2; cat words.txt", "inputs": ["words.txt"], "cache": "schema" },
+    "upper": { "run": "echo ran-upper >&2; tr a-z A-Z", "stdin": "read", "cache": "typemap" },
+    "count": { "run": ["wc", "-l"], "stdin": "upper" },
+    "show": { "run": ["cat"], "stdin": "upper" } } }
+JSON
+}
+
+ran() {
+	printf '%s\n' "$stderr" | grep -c '^[a-z]*: ran-' || true
+}
+
+@test "cache-1.1: a second run replays cached stages without running them" {
+	cache_pipeline
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "3
+ALPHA
+BETA
+GAMMA"
+	assert_equal "$(ran)" 2
+	run -0 --separate-stderr sluice run -q --trace t.jsonl p.json
+	assert_output "3
+ALPHA
+BETA
+GAMMA"
+	assert_equal "$(ran)" 0
+	run -0 jq -r '[.stage, .cache] | @tsv' t.jsonl
+	assert_line "read	hit"
+	assert_line "upper	hit"
+	assert_line "count	off"
+	run -0 sluice cache --json stats
+	run -0 jq -r '.categories[] | "\(.name) \(.lookups) \(.hits) \(.misses) \(.stores) \(.entries)"' <<< "$output"
+	assert_output "schema 2 1 1 1 1
+typemap 2 1 1 1 1"
+}
+
+@test "cache-1.2: an input that changes is a miss; early cutoff when the bytes are the same" {
+	cache_pipeline
+	sluice run -q p.json > /dev/null 2>&1
+	# same words, different file bytes: read re-runs ...
+	printf 'alpha\nbeta\ngamma\n' > words.txt
+	touch -d '2001-01-01' words.txt
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$(ran)" 0
+	printf 'alpha\nbeta\ndelta\n' > words.txt
+	run -0 --separate-stderr sluice run -q p.json
+	assert_line "DELTA"
+	assert_equal "$(ran)" 2
+	# ... and a stage that re-runs but writes the same bytes lets its
+	# consumer hit
+	sed -i 's/cat words.txt/cat words.txt; true/' p.json
+	run -0 --separate-stderr sluice run -q p.json
+	printf '%s\n' "$stderr" | grep -qx 'read: ran-read'
+	! printf '%s\n' "$stderr" | grep -q 'ran-upper'
+}
+
+@test "cache-1.3: --no-cache, cache false in a profile, and --refresh" {
+	cache_pipeline
+	sed -i 's/"stages"/"profiles": { "dev": { "cache": false } }, "stages"/' p.json
+	sluice run -q p.json > /dev/null 2>&1
+	run -0 --separate-stderr sluice run -q --no-cache p.json
+	assert_equal "$(ran)" 2
+	run -0 --separate-stderr sluice run -q --profile dev p.json
+	assert_equal "$(ran)" 2
+	run -0 --separate-stderr sluice run -q --refresh p.json
+	assert_equal "$(ran)" 2
+	run -0 sluice cache --json stats
+	run -0 jq -r '.categories[0] | "\(.stores)"' <<< "$output"
+	assert_output 2
+}
+
+@test "cache-1.4: only successful outputs are stored" {
+	cat > p.json <<'JSON'
+{ "stages": { "flaky": { "run": "echo partial; test -e ok", "cache": "c" } } }
+JSON
+	run -1 --separate-stderr sluice run -q p.json
+	run -0 sluice cache --json stats
+	run -0 jq -r '.entries' <<< "$output"
+	assert_output 0
+	touch ok
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output partial
+}
+
+@test "cache-1.5: -n says which stages would come from the cache" {
+	cache_pipeline
+	run -0 sluice run -n p.json
+	assert_line "  read: sh -c 'echo ran-read >&2; cat words.txt' (cache: miss)"
+	assert_line --partial "< read (cache: depends on stages that run)"
+	sluice run -q p.json > /dev/null 2>&1
+	run -0 sluice run -n p.json
+	assert_line "  read: sh -c 'echo ran-read >&2; cat words.txt' (from the cache)"
+	assert_line "  upper: sh -c 'echo ran-upper >&2; tr a-z A-Z' < read (from the cache)"
+	assert_line "  count: wc -l < upper"
+}
+
+@test "cache-1.6: a corrupted blob or index entry is never served" {
+	cache_pipeline
+	sluice run -q p.json > /dev/null 2>&1
+	# flip a byte in every blob
+	for f in "$SLUICE_CACHE_DIR"/blobs/*/*; do
+		printf 'X' | dd of="$f" bs=1 seek=0 conv=notrunc status=none
+	done
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "3
+ALPHA
+BETA
+GAMMA"
+	printf '%s\n' "$stderr" | grep -q "is corrupt; running it"
+	run -0 sluice cache verify
+	assert_output "verify: 2 entries checked, 0 corrupt"
+	# flip bytes in the index entries (after the 8 KiB header)
+	perl -e 'open(F, "+<", $ARGV[0]) or die; binmode F;
+	    for ($o = 8192; $o < -s F; $o += 64) { seek(F, $o, 0); read(F, $b, 64);
+	    next if $b eq "\0" x 64; seek(F, $o + 20, 0); print F "\xff\xff"; }' \
+	    "$SLUICE_CACHE_DIR/index"
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "3
+ALPHA
+BETA
+GAMMA"
+	assert_equal "$(ran)" 2
+}
+
+@test "cache-1.7: verify reports and removes corrupt entries" {
+	cache_pipeline
+	sluice run -q p.json > /dev/null 2>&1
+	f=$(ls "$SLUICE_CACHE_DIR"/blobs/*/* | head -n 1)
+	printf 'X' | dd of="$f" bs=1 seek=0 conv=notrunc status=none
+	run -1 sluice cache verify
+	assert_output "verify: 2 entries checked, 1 corrupt (removed)"
+	run -0 sluice cache verify
+	assert_output "verify: 1 entries checked, 0 corrupt"
+	run -0 sluice cache gc
+	assert_output "gc: 0 expired, 0 unreferenced files removed"
+	run -0 sluice cache clear typemap
+	assert_output "cleared category 'typemap'"
+	run -0 sluice cache clear
+	run -0 sluice cache --json stats
+	run -0 jq -r '.entries' <<< "$output"
+	assert_output 0
+}
+
+@test "cache-1.8: unsafe cache directories and planted symlinks are refused (exit 77)" {
+	cache_pipeline
+	mkdir -m 0777 open
+	chmod 0777 open
+	run -77 --separate-stderr sluice run --cache-dir open p.json
+	assert_equal "$stderr" "sluice: cache directory 'open' is writable by group or others (mode 0777): refusing; chmod go-w it"
+	mkdir -m 0700 theirs
+	chown nobody theirs
+	run -77 --separate-stderr sluice run --cache-dir theirs p.json
+	echo "$stderr" | grep -qx "sluice: cache directory 'theirs' is owned by uid [0-9]*, not by you (uid 0): refusing"
+	mkdir -m 0700 real
+	ln -s real link
+	run -77 --separate-stderr sluice run --cache-dir link p.json
+	assert_equal "$stderr" "sluice: cache directory 'link' is not a directory (a symbolic link)"
+	mkdir -m 0700 planted
+	ln -s /etc/passwd planted/index
+	run -77 --separate-stderr sluice run --cache-dir planted p.json
+	echo "$stderr" | grep -q "^sluice: cannot open cache index 'planted/index': "
+	run -77 sluice cache --cache-dir open stats
+}
+
+@test "cache-1.9: categories have TTLs; expired entries are never served" {
+	cat > p.json <<'JSON'
+{ "cache_categories": { "short": { "ttl": "1s" }, "long": { "ttl": "7d", "share": "50%" } },
+  "stages": { "a": { "run": "echo ran-a >&2; echo out", "cache": "short" },
+              "b": { "run": "echo ran-b >&2; echo out", "cache": "long" } } }
+JSON
+	sluice run -q p.json > /dev/null 2>&1
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$(ran)" 0
+	# the short entry expires within a bounded wait (no sleep)
+	wait_until 5 sh -c 'sluice run -n p.json | grep -q "a: .*(cache: miss)"'
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "a: ran-a"
+	run -0 sluice cache --json stats
+	run -0 jq -r '.categories[] | "\(.name) \(.ttl_s) \(.share)"' <<< "$output"
+	assert_output "short 1 0
+long 604800 0.5"
+	echo '{ "cache_categories": { "x": { "ttl": "soon" } }, "stages": { "a": { "run": ["true"] } } }' > bad.json
+	run -65 --separate-stderr sluice check bad.json
+	assert_equal "$stderr" "sluice: bad.json:1:39: 'ttl' expects a duration such as \"2s\" or \"150ms\", found \"soon\""
+}
+
+@test "cache-1.10: four coordinators share one cache at the same time" {
+	cache_pipeline
+	local pids=() i
+	for i in 1 2 3 4; do
+		sluice run -q p.json > "out.$i" 2>/dev/null 3>&- &
+		pids+=($!)
+	done
+	for i in "${pids[@]}"; do wait "$i"; done
+	for i in 1 2 3 4; do
+		assert_equal "$(cat "out.$i")" "3
+ALPHA
+BETA
+GAMMA"
+	done
+	run -0 sluice cache --json stats
+	run -0 jq -r '.categories[] | "\(.name) \(.lookups) \(.hits + .misses) \(.entries)"' <<< "$output"
+	assert_output "schema 4 4 1
+typemap 4 4 1"
+	run -0 sluice cache verify
+	assert_output "verify: 2 entries checked, 0 corrupt"
+}
+
+@test "cache-1.11: 200 runs killed at random moments never leave a wrong answer" {
+	cat > p.json <<'JSON'
+{ "vars": { "n": "1" }, "stages": {
+    "big": { "run": ["sh", "-c", "seq 1 $0", "${n}"], "cache": "c" },
+    "sum": { "run": ["awk", "{ s += $1 } END { printf \"%.0f\\n\", s }"], "stdin": "big", "cache": "c" } } }
+JSON
+	local i n want got
+	for i in $(seq 1 200); do
+		n=$(( (i % 7) * 20000 + 1 ))
+		timeout -s KILL "0.0$(( RANDOM % 40 + 1 ))" \
+		    sluice run -q -D n=$n p.json > /dev/null 2>&1 3>&- || true
+	done
+	run -0 sluice cache verify
+	assert_output --regexp '^verify: [0-9]+ entries checked, 0 corrupt$'
+	for i in 0 1 2 3 4 5 6; do
+		n=$(( i * 20000 + 1 ))
+		want=$(( n * (n + 1) / 2 ))
+		run -0 --separate-stderr sluice run -q -D n=$n p.json
+		assert_output "$want"
+	done
+}
+
+@test "cache-1.12: a full disk makes a store fail cleanly, the run still succeeds" {
+	mnt=$BATS_TEST_TMPDIR/small
+	mkdir -m 0700 "$mnt"
+	# room for the 16 MB index and 1 MB of blobs
+	mount -t tmpfs -o size=17m,mode=0700 tmpfs "$mnt" ||
+	    skip "cannot mount a tmpfs here"
+	cat > p.json <<'JSON'
+{ "stages": { "big": { "run": ["seq", "1", "500000"], "cache": "c" },
+              "sum": { "run": ["awk", "{ s += $1 } END { printf \"%.0f\\n\", s }"], "stdin": "big" } } }
+JSON
+	run -0 --separate-stderr sluice run -q --cache-dir "$mnt/cache" p.json
+	assert_output 125000250000
+	printf '%s\n' "$stderr" | grep -q "^sluice: stage 'big': cannot write to the cache (No space left on device); not storing its output$"
+	run -0 sluice cache --cache-dir "$mnt/cache" verify
+	assert_output "verify: 0 entries checked, 0 corrupt"
+	run -0 --separate-stderr sluice run -q --cache-dir "$mnt/cache" p.json
+	assert_output 125000250000
+	# no room even for the index: the run goes on without the cache
+	umount "$mnt"
+	mount -t tmpfs -o size=1m,mode=0700 tmpfs "$mnt"
+	run -0 --separate-stderr sluice run -q --cache-dir "$mnt/cache" p.json
+	assert_output 125000250000
+	printf '%s\n' "$stderr" | grep -q "^sluice: cannot allocate the cache index in '$mnt/cache': No space left on device; running without the cache$"
+}
+
+@test "cache-1.13: preload fills the cache without running what nothing cached needs" {
+	cache_pipeline
+	run -0 --separate-stderr sluice cache preload p.json
+	assert_output ""
+	assert_equal "$(ran)" 2
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$(ran)" 0
+	assert_line "ALPHA"
+}
