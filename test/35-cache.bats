@@ -276,3 +276,54 @@ JSON
 	assert_equal "$(ran)" 0
 	assert_line "ALPHA"
 }
+
+@test "map-1.1: a map stage is sharded over processes and keeps input order" {
+	cat > p.json <<'JSON'
+{ "jobs": 3, "stages": {
+    "gen": { "run": ["seq", "1", "100"] },
+    "sq": { "run": ["awk", "{ print $1 * $1 }"], "stdin": "gen", "map": true, "batch": 7 } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$output" "$(seq 1 100 | awk '{ print $1 * $1 }')"
+	assert_equal "$stderr" "sq: map: 100 records, 0 from the cache, 100 in 15 processes"
+}
+
+@test "map-1.2: a map stage that does not write one line per line fails" {
+	cat > p.json <<'JSON'
+{ "stages": {
+    "gen": { "run": ["seq", "1", "10"] },
+    "bad": { "run": ["grep", "1"], "stdin": "gen", "map": true, "batch": 5 } } }
+JSON
+	run -1 --separate-stderr sluice run -q p.json
+	assert_output ""
+	echo "$stderr" | grep -qx "bad: sluice: stage 'bad' is a map stage but wrote 1 lines for 5 input lines (1-5)"
+}
+
+@test "map-1.3: a failing shard fails the stage and names the lines" {
+	cat > p.json <<'JSON'
+{ "jobs": 1, "stages": {
+    "gen": { "run": ["seq", "1", "6"] },
+    "bad": { "run": "grep -q 4 && exit 3; cat", "stdin": "gen", "map": true, "batch": 3 } } }
+JSON
+	run -1 --separate-stderr sluice run -q p.json
+	echo "$stderr" | grep -qx "bad: sluice: stage 'bad': the shard of lines 4-6 exited with status 3"
+}
+
+@test "map-1.4: change one record of 1,000 and only that record is processed again" {
+	seq 1 1000 | sed 's/^/table-/' > tables.txt
+	cat > p.json <<'JSON'
+{ "jobs": 2, "stages": {
+    "tables": { "run": ["cat", "tables.txt"], "inputs": ["tables.txt"] },
+    "render": { "run": ["awk", "{ print \"rendered \" $0 }"], "stdin": "tables", "map": true, "cache": "template" },
+    "count": { "run": ["wc", "-l"], "stdin": "render" } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output 1000
+	assert_equal "$stderr" "render: map: 1000 records, 0 from the cache, 1000 in 2 processes"
+	sed -i 's/^table-500$/table-500-changed/' tables.txt
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output 1000
+	assert_equal "$stderr" "render: map: 1000 records, 999 from the cache, 1 in 1 process"
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" ""
+}

@@ -17,6 +17,7 @@ int	 cmd_status(int, char **);
 int	 cmd_top(int, char **);
 int	 cmd_history(int, char **);
 int	 cmd_cache(int, char **);
+int	 cmd_map(int, char **);
 int	 cmd_run_preload(int, char **, const char *);
 
 void	 describe_stage(FILE *, const struct pipeline *, const struct stage *);

@@ -898,6 +898,43 @@ direct_edge(struct engine *E, struct stage *P)
 	    C->retries == 0 && !E->rs[C->idx].cacheable;
 }
 
+/*
+ * A map stage runs under `sluice __map` (cmd_map.c), which shards its
+ * input lines over processes of the stage's command and caches each
+ * line's result under the stage's key without its input.
+ */
+static void
+map_argv(struct engine *E, struct rstage *R)
+{
+	char	 exe[4096], hex[DIGEST_HEXLEN];
+	char	**v;
+	size_t	 n = 0, i;
+	ssize_t	 len;
+
+	if ((len = readlink("/proc/self/exe", exe, sizeof(exe) - 1)) <= 0)
+		err(EX_OSERR, "/proc/self/exe");
+	exe[len] = '\0';
+	v = xcalloc(R->st->argc + 20, sizeof(char *));
+	v[n++] = xstrdup("sluice");
+	v[n++] = xstrdup("__map");
+	v[n++] = xasprintf("--jobs=%d", E->jobs);
+	if (R->st->batch > 0)
+		v[n++] = xasprintf("--batch=%lld", R->st->batch);
+	v[n++] = xasprintf("--stage=%s", R->st->name);
+	if (R->cacheable) {
+		digest_hex(&R->key_base, hex);
+		v[n++] = xasprintf("--cache-dir=%s", scache_dir(E->p, E->o));
+		v[n++] = xasprintf("--category=%s", R->st->cache);
+		v[n++] = xasprintf("--key=%s", hex);
+	}
+	v[n++] = xasprintf("--prog=%s", R->st->prog);
+	v[n++] = xstrdup("--");
+	for (i = 0; i < R->st->argc; i++)
+		v[n++] = xstrdup(R->st->argv[i]);
+	R->exec_prog = xstrdup(exe);
+	R->exec_argv = v;
+}
+
 /* preloading: stages that no cached stage needs are not run */
 static void
 preload_skip(struct engine *E)
@@ -941,6 +978,8 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		struct stage *st = &p->stages[i];
 
 		R->st = st;
+		R->exec_prog = st->prog;
+		R->exec_argv = st->argv;
 		R->outlets = st->outlets;
 		R->noutlets = st->noutlets;
 		R->gang = (int)i;
@@ -972,7 +1011,16 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		if (st->noutlets == 0)
 			nsinks++;
 	}
+	E->jobs = o->jobs >= 0 ? o->jobs : p->jobs;
+	if (E->jobs == 0) {
+		long	 c = sysconf(_SC_NPROCESSORS_ONLN);
+
+		E->jobs = c > 0 ? (int)c : 1;
+	}
 	scache_init(E);
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].st->map)
+			map_argv(E, &E->rs[i]);
 	/* plain pipes: gangs follow the topological order */
 	for (i = 0; i < E->n; i++) {
 		struct stage *st = &p->stages[p->order[i]];
@@ -1017,12 +1065,6 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		E->rs[i].noutlets = 1;
 		k++;
 	}
-	E->jobs = o->jobs >= 0 ? o->jobs : p->jobs;
-	if (E->jobs == 0) {
-		long	 c = sysconf(_SC_NPROCESSORS_ONLN);
-
-		E->jobs = c > 0 ? (int)c : 1;
-	}
 	E->tty = isatty(2);
 	E->color = E->tty && getenv("NO_COLOR") == NULL;
 	if (o->preload)
@@ -1045,6 +1087,12 @@ engine_free(struct engine *E)
 			free(R->ports[k].segs);
 		}
 		free(R->ports);
+		if (R->exec_argv != R->st->argv) {
+			for (k = 0; R->exec_argv[k] != NULL; k++)
+				free(R->exec_argv[k]);
+			free(R->exec_argv);
+			free(R->exec_prog);
+		}
 		buf_free(&R->errline);
 		buf_free(&R->tail);
 		free(R->reason);

@@ -216,6 +216,8 @@ main(int argc, char *argv[])
 		print_synopsis(stderr, main_synopsis);
 		return EX_USAGE;
 	}
+	if (strcmp(argv[1], "__map") == 0)	/* the coordinator's */
+		return cmd_map(argc - 1, argv + 1);
 	for (i = 0; i < NCOMMANDS; i++)
 		if (strcmp(argv[1], commands[i].name) == 0) {
 			if (is_usage_flag(argc - 1, argv + 1)) {

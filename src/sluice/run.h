@@ -132,6 +132,8 @@ struct rstage {
 	int64_t		 sampled_cpu_us;
 	int64_t		 orphan_cpu_us;
 	unsigned char	 fired[AM_COUNT]; /* alert levels fired, bits */
+	char		*exec_prog;	/* what is exec'd: the stage's, or */
+	char		**exec_argv;	/* sluice __map for a map stage */
 	/* the cache (stagecache.c) */
 	int		 cacheable;
 	int		 cat;

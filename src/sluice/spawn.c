@@ -137,7 +137,7 @@ child(struct rstage *R, struct fdmap *map, int nmap, int maxfd,
 			goto fail;
 	}
 	sigprocmask(SIG_SETMASK, &sluice_oldmask, NULL);
-	execve(st->prog, st->argv, env);
+	execve(R->exec_prog, R->exec_argv, env);
 fail:
 	e = errno;
 	(void)!write(errpipe, &e, sizeof(e));
