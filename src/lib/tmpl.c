@@ -1,0 +1,813 @@
+/*
+ * tmpl.c: compiler and renderer of sluice-template(5); see tmpl.h.
+ * A template compiles to a tree of nodes (text, variable, section,
+ * inverted section, test, partial).  Tags alone on their line (sections,
+ * comments, partials) take the line with them, as in Mustache, so
+ * templates can be laid out readably.  Partials are compiled once, with
+ * a depth limit against recursion.
+ */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "inflect.h"
+#include "json.h"
+#include "rec.h"
+#include "tmpl.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define MAXDEPTH	16	/* partial nesting */
+#define MAXFRAME	64	/* section nesting while rendering */
+
+enum ntype { N_TEXT, N_VAR, N_SECTION, N_INVERTED, N_TEST, N_PARTIAL };
+
+enum filter {
+	F_CAMEL, F_PASCAL, F_SNAKE, F_KEBAB, F_SINGULAR, F_PLURAL, F_TS,
+	F_UPPER, F_LOWER, F_JSON
+};
+
+static const char *const filters[] = {
+	"camel", "pascal", "snake", "kebab", "singular", "plural", "ts",
+	"upper", "lower", "json"
+};
+
+struct node {
+	enum ntype	 type;
+	char		*text;		/* N_TEXT */
+	size_t		 len;
+	char		**path;		/* a.b.c split; "." alone: [""] */
+	int		 npath;
+	enum filter	*filt;
+	int		 nfilt;
+	struct node	*kids;		/* section body */
+	int		 nkids;
+	struct tmpl	*partial;
+};
+
+struct tmpl {
+	char		*name;
+	struct node	*nodes;
+	int		 nnodes;
+};
+
+struct parser {
+	const char	*name;
+	const char	*text, *p, *e;
+	tmpl_loader	 load;
+	void		*arg;
+	char		*err;
+	size_t		 errsz;
+	int		 depth;
+	int		 failed;
+};
+
+static void	free_nodes(struct node *, int);
+static void	free_node(struct node *);
+
+static void
+pos_of(const struct parser *ps, const char *at, int *line, int *col)
+{
+	const char	*q;
+
+	*line = 1;
+	*col = 1;
+	for (q = ps->text; q < at; q++) {
+		if (*q == '\n') {
+			(*line)++;
+			*col = 1;
+		} else
+			(*col)++;
+	}
+}
+
+static void __attribute__((__format__(__printf__, 3, 4)))
+fail(struct parser *ps, const char *at, const char *fmt, ...)
+{
+	char	 msg[512];
+	int	 line, col;
+	va_list	 ap;
+
+	if (ps->failed)
+		return;
+	ps->failed = 1;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	pos_of(ps, at, &line, &col);
+	snprintf(ps->err, ps->errsz, "%s:%d:%d: %s", ps->name, line, col,
+	    msg);
+}
+
+static struct node *
+add_node(struct node **v, int *n, enum ntype t)
+{
+	struct node	*nd;
+
+	*v = xreallocarray(*v, (size_t)*n + 1, sizeof(**v));
+	nd = &(*v)[(*n)++];
+	memset(nd, 0, sizeof(*nd));
+	nd->type = t;
+	return nd;
+}
+
+static void
+add_text(struct node **v, int *n, const char *s, size_t len)
+{
+	struct node	*nd;
+
+	if (len == 0)
+		return;
+	nd = add_node(v, n, N_TEXT);
+	nd->text = xstrndup(s, len);
+	nd->len = len;
+}
+
+/* "a.b|camel|ts" into the node; 0, or -1 after fail() */
+static int
+parse_ref(struct parser *ps, const char *at, const char *s, size_t len,
+    struct node *nd)
+{
+	const char	*e = s + len, *q, *seg;
+	size_t		 i;
+
+	while (s < e && isspace((unsigned char)*s))
+		s++;
+	while (e > s && isspace((unsigned char)e[-1]))
+		e--;
+	if ((q = memchr(s, '|', (size_t)(e - s))) == NULL)
+		q = e;
+	seg = s;
+	while (seg < q && isspace((unsigned char)q[-1]))
+		q--;
+	if (seg == q) {
+		fail(ps, at, "empty tag: expected a name");
+		return -1;
+	}
+	if (q - seg == 1 && *seg == '.') {
+		nd->path = xcalloc(1, sizeof(char *));
+		nd->path[0] = xstrdup("");
+		nd->npath = 1;
+	} else {
+		const char	*a = seg, *b;
+
+		for (;;) {
+			if ((b = memchr(a, '.', (size_t)(q - a))) == NULL)
+				b = q;
+			if (b == a) {
+				fail(ps, at, "bad name '%.*s'", (int)(q - seg),
+				    seg);
+				return -1;
+			}
+			nd->path = xreallocarray(nd->path, (size_t)nd->npath +
+			    1, sizeof(char *));
+			nd->path[nd->npath++] = xstrndup(a, (size_t)(b - a));
+			if (b == q)
+				break;
+			a = b + 1;
+		}
+	}
+	/* filters */
+	if ((q = memchr(s, '|', (size_t)(e - s))) == NULL)
+		return 0;
+	while (q < e) {
+		const char	*f = q + 1, *fe;
+
+		if ((fe = memchr(f, '|', (size_t)(e - f))) == NULL)
+			fe = e;
+		while (f < fe && isspace((unsigned char)*f))
+			f++;
+		q = fe;
+		while (fe > f && isspace((unsigned char)fe[-1]))
+			fe--;
+		for (i = 0; i < sizeof(filters) / sizeof(filters[0]); i++)
+			if (strlen(filters[i]) == (size_t)(fe - f) &&
+			    memcmp(filters[i], f, (size_t)(fe - f)) == 0)
+				break;
+		if (i == sizeof(filters) / sizeof(filters[0])) {
+			fail(ps, at, "unknown filter '%.*s': expected camel, "
+			    "pascal, snake, kebab, singular, plural, ts, "
+			    "upper, lower or json", (int)(fe - f), f);
+			return -1;
+		}
+		nd->filt = xreallocarray(nd->filt, (size_t)nd->nfilt + 1,
+		    sizeof(*nd->filt));
+		nd->filt[nd->nfilt++] = (enum filter)i;
+	}
+	return 0;
+}
+
+static char *
+join_path(const struct node *nd)
+{
+	struct buf	 b = { 0 };
+	int		 i;
+
+	for (i = 0; i < nd->npath; i++) {
+		if (i > 0)
+			buf_addc(&b, '.');
+		buf_adds(&b, nd->path[i][0] == '\0' ? "." : nd->path[i]);
+	}
+	return buf_steal(&b);
+}
+
+static struct tmpl *compile(const char *, const char *, size_t, tmpl_loader,
+		    void *, char *, size_t, int);
+
+/*
+ * Parse nodes until {{/name}} (close != NULL) or the end.  openat is
+ * where the section opened, for messages.
+ */
+static int
+parse(struct parser *ps, struct node **v, int *n, const struct node *sect,
+    const char *openat)
+{
+	const char	*t, *te, *body, *ls, *after;
+	struct node	*nd;
+	char		 sigil;
+	int		 standalone;
+
+	while (ps->p < ps->e && !ps->failed) {
+		if ((t = memmem(ps->p, (size_t)(ps->e - ps->p), "{{", 2)) ==
+		    NULL) {
+			add_text(v, n, ps->p, (size_t)(ps->e - ps->p));
+			ps->p = ps->e;
+			break;
+		}
+		body = t + 2;
+		if (body < ps->e && *body == '{') {
+			/* {{{x}}}: the same as {{x}} here */
+			body++;
+			if ((te = memmem(body, (size_t)(ps->e - body), "}}}",
+			    3)) == NULL) {
+				fail(ps, t, "unterminated tag: expected '}}}'");
+				return -1;
+			}
+			after = te + 3;
+		} else {
+			if ((te = memmem(body, (size_t)(ps->e - body), "}}",
+			    2)) == NULL) {
+				fail(ps, t, "unterminated tag: expected '}}'");
+				return -1;
+			}
+			after = te + 2;
+		}
+		sigil = *body;
+		if (body[-1] == '{' && body - 1 != t + 1)
+			sigil = 0;
+		if (strchr("#^/!>", sigil) == NULL || sigil == '\0')
+			sigil = 0;
+
+		/* a section, comment or partial tag alone on its line */
+		standalone = 0;
+		if (sigil != 0) {
+			const char	*q;
+
+			for (ls = t; ls > ps->text && (ls[-1] == ' ' ||
+			    ls[-1] == '\t'); ls--)
+				;
+			q = after;
+			while (q < ps->e && (*q == ' ' || *q == '\t'))
+				q++;
+			if ((ls == ps->text || ls[-1] == '\n') &&
+			    (q == ps->e || *q == '\n' || (*q == '\r' &&
+			    q + 1 < ps->e && q[1] == '\n'))) {
+				standalone = 1;
+				if (q < ps->e && *q == '\r')
+					q++;
+				if (q < ps->e)
+					q++;
+				after = q;
+			}
+		}
+		add_text(v, n, ps->p, (size_t)((standalone ? ls : t) - ps->p));
+		ps->p = after;
+		switch (sigil) {
+		case '!':
+			break;
+		case '/': {
+			struct node	 tmp;
+			char		*a, *b;
+			int		 same;
+
+			memset(&tmp, 0, sizeof(tmp));
+			if (parse_ref(ps, t, body + 1, (size_t)(te - body - 1),
+			    &tmp) == -1)
+				return -1;
+			if (sect == NULL) {
+				a = join_path(&tmp);
+				fail(ps, t, "'{{/%s}}' closes no section", a);
+				free(a);
+				free_node(&tmp);
+				return -1;
+			}
+			a = join_path(&tmp);
+			b = join_path(sect);
+			same = strcmp(a, b) == 0 && (tmp.nfilt == 0);
+			if (same && sect->type == N_TEST)
+				same = 0;
+			free_node(&tmp);
+			if (!same && !(sect->type == N_TEST &&
+			    strlen(a) == strlen(b) + 1 && a[strlen(a) - 1] ==
+			    '?' && strncmp(a, b, strlen(b)) == 0)) {
+				int	 l, c;
+
+				pos_of(ps, openat, &l, &c);
+				fail(ps, t, "'{{/%s}}' closes '%s' opened at "
+				    "%d:%d", a, b, l, c);
+				free(a);
+				free(b);
+				return -1;
+			}
+			free(a);
+			free(b);
+			return 0;
+		}
+		case '#':
+		case '^': {
+			const char	*s = body + 1, *se = te;
+
+			while (se > s && isspace((unsigned char)se[-1]))
+				se--;
+			nd = add_node(v, n, sigil == '^' ? N_INVERTED :
+			    N_SECTION);
+			if (se > s && se[-1] == '?' && sigil == '#') {
+				nd->type = N_TEST;
+				se--;
+			}
+			if (parse_ref(ps, t, s, (size_t)(se - s), nd) == -1)
+				return -1;
+			{
+				struct node	*kids = NULL, copy;
+				int		 nk = 0, idx = *n - 1;
+
+				copy = *nd;
+				if (parse(ps, &kids, &nk, &copy, t) == -1) {
+					free_nodes(kids, nk);
+					return -1;
+				}
+				(*v)[idx].kids = kids;
+				(*v)[idx].nkids = nk;
+			}
+			break;
+		}
+		case '>': {
+			struct buf	 pb = { 0 };
+			char		*pname, *ppath = NULL;
+			const char	*s = body + 1, *se = te;
+
+			while (s < se && isspace((unsigned char)*s))
+				s++;
+			while (se > s && isspace((unsigned char)se[-1]))
+				se--;
+			pname = xstrndup(s, (size_t)(se - s));
+			if (ps->depth >= MAXDEPTH) {
+				fail(ps, t, "partial '%s': nested more than %d "
+				    "deep", pname, MAXDEPTH);
+				free(pname);
+				return -1;
+			}
+			if (ps->load == NULL || ps->load(ps->arg, ps->name,
+			    pname, &pb, &ppath) == -1) {
+				fail(ps, t, "partial '%s' not found", pname);
+				free(pname);
+				buf_free(&pb);
+				return -1;
+			}
+			nd = add_node(v, n, N_PARTIAL);
+			nd->partial = compile(ppath, pb.data ? pb.data : "",
+			    pb.len, ps->load, ps->arg, ps->err, ps->errsz,
+			    ps->depth + 1);
+			free(pname);
+			free(ppath);
+			buf_free(&pb);
+			if (nd->partial == NULL) {
+				ps->failed = 1;
+				return -1;
+			}
+			break;
+		}
+		default:
+			nd = add_node(v, n, N_VAR);
+			if (parse_ref(ps, t, body, (size_t)(te - body), nd) ==
+			    -1)
+				return -1;
+		}
+	}
+	if (sect != NULL && !ps->failed) {
+		char	*a = join_path(sect);
+
+		fail(ps, openat, "unclosed section '%s%s': expected "
+		    "'{{/%s%s}}' before the end", a, sect->type == N_TEST ?
+		    "?" : "", a, sect->type == N_TEST ? "?" : "");
+		free(a);
+		return -1;
+	}
+	return ps->failed ? -1 : 0;
+}
+
+static struct tmpl *
+compile(const char *name, const char *text, size_t len, tmpl_loader load,
+    void *arg, char *err, size_t errsz, int depth)
+{
+	struct parser	 ps;
+	struct tmpl	*t = xcalloc(1, sizeof(*t));
+
+	memset(&ps, 0, sizeof(ps));
+	ps.name = name;
+	ps.text = ps.p = text;
+	ps.e = text + len;
+	ps.load = load;
+	ps.arg = arg;
+	ps.err = err;
+	ps.errsz = errsz;
+	ps.depth = depth;
+	t->name = xstrdup(name);
+	if (parse(&ps, &t->nodes, &t->nnodes, NULL, NULL) == -1) {
+		tmpl_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+struct tmpl *
+tmpl_compile(const char *name, const char *text, size_t len,
+    tmpl_loader load, void *arg, char *err, size_t errsz)
+{
+	return compile(name, text, len, load, arg, err, errsz, 0);
+}
+
+static void
+free_node(struct node *nd)
+{
+	int	 k;
+
+	free(nd->text);
+	for (k = 0; k < nd->npath; k++)
+		free(nd->path[k]);
+	free(nd->path);
+	free(nd->filt);
+	free_nodes(nd->kids, nd->nkids);
+	if (nd->partial != NULL)
+		tmpl_free(nd->partial);
+}
+
+static void
+free_nodes(struct node *v, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		free_node(&v[i]);
+	free(v);
+}
+
+void
+tmpl_free(struct tmpl *t)
+{
+	if (t == NULL)
+		return;
+	free_nodes(t->nodes, t->nnodes);
+	free(t->name);
+	free(t);
+}
+
+/* --- rendering -------------------------------------------------------- */
+
+enum vkind { V_NONE, V_JSON, V_SCHEMA, V_RECS, V_INT, V_BOOL };
+
+struct val {
+	enum vkind	 kind;
+	const struct json *j;
+	int		 t;
+	const char	*which;		/* V_RECS: kind filter, NULL: all */
+	long		 n;		/* V_INT, V_BOOL */
+};
+
+struct frame {
+	struct val	 v;
+	int		 loop;		/* inside a list iteration */
+	long		 idx, count;
+};
+
+struct rstate {
+	const struct tmpl_root *root;
+	struct frame	 f[MAXFRAME];
+	int		 nf;
+};
+
+static int
+rec_is(const struct json *j, const char *which)
+{
+	return which == NULL || json_eq(j, json_get(j, 0, "kind"), which);
+}
+
+static struct val
+member(const struct rstate *rs, struct val v, const char *key)
+{
+	struct val	 r = { V_NONE, NULL, -1, NULL, 0 };
+	int		 t;
+
+	if (v.kind == V_JSON) {
+		if ((t = json_get(v.j, v.t, key)) != -1) {
+			r.kind = V_JSON;
+			r.j = v.j;
+			r.t = t;
+		}
+	} else if (v.kind == V_SCHEMA) {
+		r.kind = V_RECS;
+		if (strcmp(key, "tables") == 0)
+			r.which = "table";
+		else if (strcmp(key, "views") == 0)
+			r.which = "view";
+		else if (strcmp(key, "enums") == 0)
+			r.which = "enum";
+		else if (strcmp(key, "records") != 0)
+			r.kind = V_NONE;
+	}
+	(void)rs;
+	return r;
+}
+
+static struct val
+lookup(const struct rstate *rs, const struct node *nd)
+{
+	struct val	 v = { V_NONE, NULL, -1, NULL, 0 };
+	const char	*k = nd->path[0];
+	int		 i, p;
+
+	if (k[0] == '\0')
+		return rs->f[rs->nf - 1].v;
+	if (k[0] == '@') {
+		for (i = rs->nf - 1; i >= 0; i--) {
+			if (!rs->f[i].loop)
+				continue;
+			if (strcmp(k, "@index") == 0) {
+				v.kind = V_INT;
+				v.n = rs->f[i].idx;
+			} else if (strcmp(k, "@first") == 0) {
+				v.kind = V_BOOL;
+				v.n = rs->f[i].idx == 0;
+			} else if (strcmp(k, "@last") == 0) {
+				v.kind = V_BOOL;
+				v.n = rs->f[i].idx == rs->f[i].count - 1;
+			}
+			return v;
+		}
+		return v;
+	}
+	for (i = rs->nf - 1; i >= 0; i--) {
+		v = member(rs, rs->f[i].v, k);
+		if (v.kind != V_NONE)
+			break;
+	}
+	for (p = 1; p < nd->npath && v.kind != V_NONE; p++)
+		v = member(rs, v, nd->path[p]);
+	return v;
+}
+
+static long
+list_count(const struct rstate *rs, struct val v)
+{
+	size_t	 i;
+	long	 n = 0;
+	int	 e;
+
+	if (v.kind == V_RECS) {
+		for (i = 0; i < rs->root->n; i++)
+			n += rec_is(rs->root->recs[i], v.which);
+		return n;
+	}
+	if (v.kind == V_JSON && json_type(v.j, v.t) == JSON_ARRAY)
+		JSON_FOREACH_ELEM(v.j, v.t, e)
+			n++;
+	return n;
+}
+
+static int
+truthy(const struct rstate *rs, struct val v)
+{
+	switch (v.kind) {
+	case V_NONE:
+		return 0;
+	case V_BOOL:
+		return v.n != 0;
+	case V_INT:
+	case V_SCHEMA:
+		return 1;
+	case V_RECS:
+		return list_count(rs, v) > 0;
+	case V_JSON:
+		switch (json_type(v.j, v.t)) {
+		case JSON_NULL:
+		case JSON_FALSE:
+		case JSON_NONE:
+			return 0;
+		case JSON_STRING:
+			return v.j->tok[v.t].end > v.j->tok[v.t].start;
+		case JSON_ARRAY:
+			return v.j->tok[v.t].size > 0;
+		default:
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static void
+to_text(struct val v, struct buf *b)
+{
+	switch (v.kind) {
+	case V_JSON:
+		switch (json_type(v.j, v.t)) {
+		case JSON_NULL:
+			break;
+		case JSON_STRING:
+			json_str_buf(v.j, v.t, b);
+			break;
+		default:
+			buf_add(b, v.j->text + v.j->tok[v.t].start,
+			    (size_t)(v.j->tok[v.t].end - v.j->tok[v.t].start));
+		}
+		break;
+	case V_INT:
+		buf_printf(b, "%ld", v.n);
+		break;
+	case V_BOOL:
+		buf_adds(b, v.n ? "true" : "false");
+		break;
+	default:
+		break;
+	}
+	buf_add(b, "", 0);
+}
+
+static void
+apply_filter(enum filter f, struct buf *in, struct buf *out)
+{
+	size_t	 i;
+
+	buf_reset(out);
+	switch (f) {
+	case F_CAMEL:
+		inflect_camelize(out, in->data, 1);
+		break;
+	case F_PASCAL:
+		inflect_camelize(out, in->data, 0);
+		break;
+	case F_SNAKE:
+		inflect_underscore(out, in->data);
+		break;
+	case F_KEBAB:
+		inflect_dasherize(out, in->data);
+		break;
+	case F_SINGULAR:
+		inflect_singular(out, in->data);
+		break;
+	case F_PLURAL:
+		inflect_plural(out, in->data);
+		break;
+	case F_TS:
+		ts_quote(out, in->data, in->len);
+		break;
+	case F_JSON:
+		json_escape(out, in->data, in->len);
+		break;
+	case F_UPPER:
+	case F_LOWER:
+		buf_add(out, in->data, in->len);
+		for (i = 0; i < out->len; i++)
+			out->data[i] = (char)(f == F_UPPER ?
+			    toupper((unsigned char)out->data[i]) :
+			    tolower((unsigned char)out->data[i]));
+		break;
+	}
+	buf_add(out, "", 0);
+}
+
+static void	render_nodes(struct rstate *, const struct node *, int,
+		    struct buf *);
+
+static void
+push(struct rstate *rs, struct val v, int loop, long idx, long count)
+{
+	if (rs->nf >= MAXFRAME)
+		return;		/* deeper sections see the outer frame */
+	rs->f[rs->nf].v = v;
+	rs->f[rs->nf].loop = loop;
+	rs->f[rs->nf].idx = idx;
+	rs->f[rs->nf].count = count;
+	rs->nf++;
+}
+
+static void
+render_nodes(struct rstate *rs, const struct node *v, int n, struct buf *out)
+{
+	struct buf	 a = { 0 }, b = { 0 }, tmp;
+	struct val	 val, e = { V_NONE, NULL, -1, NULL, 0 };
+	long		 count, idx;
+	size_t		 i;
+	int		 k, f, el, nf0;
+
+	for (k = 0; k < n; k++) {
+		const struct node *nd = &v[k];
+
+		switch (nd->type) {
+		case N_TEXT:
+			buf_add(out, nd->text, nd->len);
+			break;
+		case N_VAR:
+			val = lookup(rs, nd);
+			if (nd->nfilt == 0) {
+				to_text(val, out);
+				break;
+			}
+			buf_reset(&a);
+			to_text(val, &a);
+			for (f = 0; f < nd->nfilt; f++) {
+				apply_filter(nd->filt[f], &a, &b);
+				tmp = a;
+				a = b;
+				b = tmp;
+			}
+			buf_add(out, a.data, a.len);
+			break;
+		case N_INVERTED:
+			if (!truthy(rs, lookup(rs, nd)))
+				render_nodes(rs, nd->kids, nd->nkids, out);
+			break;
+		case N_TEST:
+			if (truthy(rs, lookup(rs, nd)))
+				render_nodes(rs, nd->kids, nd->nkids, out);
+			break;
+		case N_PARTIAL:
+			render_nodes(rs, nd->partial->nodes,
+			    nd->partial->nnodes, out);
+			break;
+		case N_SECTION:
+			val = lookup(rs, nd);
+			if (!truthy(rs, val))
+				break;
+			nf0 = rs->nf;
+			if (val.kind == V_RECS) {
+				count = list_count(rs, val);
+				idx = 0;
+				for (i = 0; i < rs->root->n; i++) {
+					if (!rec_is(rs->root->recs[i],
+					    val.which))
+						continue;
+					e.kind = V_JSON;
+					e.j = rs->root->recs[i];
+					e.t = 0;
+					push(rs, e, 1, idx++, count);
+					render_nodes(rs, nd->kids, nd->nkids,
+					    out);
+					rs->nf = nf0;
+				}
+			} else if (val.kind == V_JSON &&
+			    json_type(val.j, val.t) == JSON_ARRAY) {
+				count = list_count(rs, val);
+				idx = 0;
+				JSON_FOREACH_ELEM(val.j, val.t, el) {
+					e.kind = V_JSON;
+					e.j = val.j;
+					e.t = el;
+					push(rs, e, 1, idx++, count);
+					render_nodes(rs, nd->kids, nd->nkids,
+					    out);
+					rs->nf = nf0;
+				}
+			} else {
+				push(rs, val, 0, 0, 0);
+				render_nodes(rs, nd->kids, nd->nkids, out);
+				rs->nf = nf0;
+			}
+			break;
+		}
+	}
+	buf_free(&a);
+	buf_free(&b);
+}
+
+void
+tmpl_render(const struct tmpl *t, const struct tmpl_root *root,
+    struct buf *out)
+{
+	struct rstate	 rs;
+	struct val	 v = { V_NONE, NULL, -1, NULL, 0 };
+
+	memset(&rs, 0, sizeof(rs));
+	rs.root = root;
+	if (root->j != NULL) {
+		v.kind = V_JSON;
+		v.j = root->j;
+		v.t = root->t;
+	} else
+		v.kind = V_SCHEMA;
+	push(&rs, v, 0, 0, 0);
+	render_nodes(&rs, t->nodes, t->nnodes, out);
+	buf_add(out, "", 0);
+}

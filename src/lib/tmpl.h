@@ -1,0 +1,46 @@
+/*
+ * tmpl.h: the logic-less template language of sluice-template(5):
+ * {{name}} and {{a.b|filter|filter}} variables, {{#list}} sections,
+ * {{^x}} inverted sections, {{#x?}} tests, {{>partial}} and
+ * {{! comments }}, over JSON values (the records of a JSON Lines
+ * stream).  Compiling reads partials through a caller's loader and is
+ * otherwise pure; rendering only appends to a struct buf.
+ *
+ * The caller owns the struct tmpl (tmpl_free) and the JSON values,
+ * which must outlive each tmpl_render call.
+ */
+#ifndef TMPL_H
+#define TMPL_H
+
+#include <stddef.h>
+
+struct buf;
+struct json;
+struct tmpl;
+
+/* loads partial NAME for template FROM: its text into b and its name
+   for messages (caller frees) into *path; -1 when there is none */
+typedef int	(*tmpl_loader)(void *, const char *from, const char *name,
+		    struct buf *b, char **path);
+
+/* NULL and a "name:line:col: message" in err on a bad template */
+struct tmpl	*tmpl_compile(const char *name, const char *text, size_t len,
+		    tmpl_loader, void *, char *err, size_t errsz);
+void		 tmpl_free(struct tmpl *);
+
+/*
+ * The root of a render: one JSON value (token t of j), or, when j is
+ * NULL, a schema of n records whose lists "tables", "views", "enums"
+ * and "records" sections iterate over.
+ */
+struct tmpl_root {
+	const struct json	*j;
+	int			 t;
+	const struct json *const *recs;
+	size_t			 n;
+};
+
+void		 tmpl_render(const struct tmpl *, const struct tmpl_root *,
+		    struct buf *);
+
+#endif

@@ -1,0 +1,193 @@
+/*
+ * main.c: the render stage: applies a template (sluice-template(5),
+ * compiled once) to every table record on stdin and writes one file
+ * record {"v":1,"kind":"file","path":...,"content":...} per table;
+ * records of other kinds pass through, so the output has one line per
+ * input line (a map stage).  With --all, the whole stream is one
+ * context ("tables", "views", "enums", "records") and one file record
+ * is written.  The path is itself a template (--path).  Output waits
+ * for all input: a bad record or template leaves stdout empty.
+ */
+#include <err.h>
+#include <errno.h>
+#include <getopt.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "json.h"
+#include "rec.h"
+#include "tmpl.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define USAGE \
+	"usage: sluice render [--all] [--path template] template\n"
+
+static void __attribute__((__noreturn__))
+usage(int status)
+{
+	fputs(USAGE, status == 0 ? stdout : stderr);
+	exit(status);
+}
+
+/* partials are files beside the template that names them */
+static int
+load(void *arg, const char *from, const char *name, struct buf *b,
+    char **path)
+{
+	char	*d;
+
+	(void)arg;
+	if (name[0] == '/')
+		*path = xstrdup(name);
+	else {
+		d = xstrdup(from);
+		*path = xasprintf("%s/%s", dirname(d), name);
+		free(d);
+	}
+	return buf_readfile(b, *path);
+}
+
+static void
+file_record(struct buf *o, const char *table, const struct buf *path,
+    const struct buf *content)
+{
+	buf_adds(o, "{\"v\":1,\"kind\":\"file\",\"path\":");
+	json_escape(o, path->data ? path->data : "", path->len);
+	if (table != NULL) {
+		buf_adds(o, ",\"table\":");
+		json_escape(o, table, strlen(table));
+	}
+	buf_adds(o, ",\"content\":");
+	json_escape(o, content->data ? content->data : "", content->len);
+	buf_adds(o, "}\n");
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "path", required_argument, NULL, 'p' },
+		{ "usage", no_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf	 src = { 0 }, in = { 0 }, out = { 0 }, path = { 0 },
+			 content = { 0 }, def = { 0 };
+	struct tmpl	*tp, *pathtp;
+	struct tmpl_root root;
+	struct json	*recs = NULL;
+	const struct json **rp = NULL;
+	const char	*p, *e, *line, *pathsrc = NULL, *tname, *base;
+	char		 errbuf[1024], *tmp, *table;
+	size_t		 len, nrec = 0, i;
+	int		 ch, k, lineno = 0, all = 0;
+
+	program_invocation_short_name = (char *)"render";
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			all = 1;
+			break;
+		case 'p':
+			pathsrc = optarg;
+			break;
+		case 'u':
+			usage(0);
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage(EX_USAGE);
+	tname = argv[0];
+	if (buf_readfile(&src, tname) == -1)
+		err(errno == ENOENT || errno == EACCES ? EX_NOINPUT : EX_IOERR,
+		    "%s", tname);
+	if ((tp = tmpl_compile(tname, src.data ? src.data : "", src.len, load,
+	    NULL, errbuf, sizeof(errbuf))) == NULL)
+		errx(EX_DATAERR, "%s", errbuf);
+	/* default path: the template's name less .tmpl, per table
+	   prefixed with the table's name */
+	if (pathsrc == NULL) {
+		tmp = xstrdup(tname);
+		base = basename(tmp);
+		len = strlen(base);
+		if (len > 5 && strcmp(base + len - 5, ".tmpl") == 0)
+			len -= 5;
+		if (!all)
+			buf_adds(&def, "{{name}}.");
+		buf_add(&def, base, len);
+		free(tmp);
+		pathsrc = def.data;
+	}
+	if ((pathtp = tmpl_compile("--path", pathsrc, strlen(pathsrc), NULL,
+	    NULL, errbuf, sizeof(errbuf))) == NULL)
+		errx(EX_USAGE, "%s", errbuf);
+
+	rec_slurp(STDIN_FILENO, &in);
+	p = in.data != NULL ? in.data : "";
+	e = p + in.len;
+	while (rec_line(&p, e, &line, &len)) {
+		lineno++;
+		if (len == 0)
+			continue;
+		recs = xreallocarray(recs, nrec + 1, sizeof(*recs));
+		(void)rec_parse(&recs[nrec], "<stdin>", line, len, lineno);
+		nrec++;
+	}
+	memset(&root, 0, sizeof(root));
+	if (all) {
+		rp = xcalloc(nrec + 1, sizeof(*rp));
+		for (i = 0; i < nrec; i++)
+			rp[i] = &recs[i];
+		root.recs = rp;
+		root.n = nrec;
+		tmpl_render(pathtp, &root, &path);
+		tmpl_render(tp, &root, &content);
+		file_record(&out, NULL, &path, &content);
+	} else
+		for (i = 0; i < nrec; i++) {
+			struct json	*j = &recs[i];
+
+			if (!json_eq(j, json_get(j, 0, "kind"), "table")) {
+				buf_add(&out, j->text, j->len);
+				buf_addc(&out, '\n');
+				continue;
+			}
+			root.j = j;
+			root.t = 0;
+			buf_reset(&path);
+			buf_reset(&content);
+			tmpl_render(pathtp, &root, &path);
+			tmpl_render(tp, &root, &content);
+			k = json_get(j, 0, "name");
+			if (json_type(j, k) != JSON_STRING)
+				json_errx(j, 0, "table record without a "
+				    "\"name\"");
+			table = json_str(j, k);
+			file_record(&out, table, &path, &content);
+			free(table);
+		}
+	rec_flush(&out);
+	for (i = 0; i < nrec; i++)
+		json_free(&recs[i]);
+	free(recs);
+	free(rp);
+	tmpl_free(tp);
+	tmpl_free(pathtp);
+	buf_free(&src);
+	buf_free(&in);
+	buf_free(&out);
+	buf_free(&path);
+	buf_free(&content);
+	buf_free(&def);
+	return 0;
+}

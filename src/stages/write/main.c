@@ -1,0 +1,358 @@
+/*
+ * main.c: the write stage: writes the file records on stdin
+ * ({"kind":"file","path":...,"content":...}, as render makes them)
+ * under DIR.  Every path is checked before anything is written: no
+ * absolute path, no "..", no symbolic link on the way, no duplicate.
+ * A file whose content is unchanged is not touched (its mtime stays);
+ * others are written to a temporary file in the same directory and
+ * renamed over (fsync'd first with --sync).  A manifest (.sluice-manifest)
+ * records what was produced, so --prune removes the files an earlier
+ * run produced and this one did not, and nothing else.  Prints how many
+ * files were written, unchanged and pruned.  Other kinds are ignored.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "json.h"
+#include "rec.h"
+#include "util.h"
+#include "xalloc.h"
+#include "banned.h"
+
+#define USAGE	"usage: sluice write [--prune] [--sync] [--verbose] dir\n"
+#define MANIFEST	".sluice-manifest"
+
+struct file {
+	char		*path;
+	struct buf	 content;
+};
+
+static int	 dosync, verbose;
+
+static void __attribute__((__noreturn__))
+usage(int status)
+{
+	fputs(USAGE, status == 0 ? stdout : stderr);
+	exit(status);
+}
+
+/* "" for a good relative path, else why it is refused */
+static const char *
+bad_path(const char *p)
+{
+	const char	*c, *e;
+
+	if (*p == '\0')
+		return "empty path";
+	if (*p == '/')
+		return "absolute path";
+	for (c = p; *c != '\0'; c = *e != '\0' ? e + 1 : e) {
+		if ((e = strchr(c, '/')) == NULL)
+			e = c + strlen(c);
+		if (e == c)
+			return "empty path component";
+		if ((e - c == 1 && c[0] == '.') || (e - c == 2 &&
+		    c[0] == '.' && c[1] == '.'))
+			return "'.' or '..' in the path";
+		if (e - c == (int)strlen(MANIFEST) && memcmp(c, MANIFEST,
+		    (size_t)(e - c)) == 0)
+			return "the manifest's name";
+	}
+	if (p[strlen(p) - 1] == '/')
+		return "path names a directory";
+	return "";
+}
+
+/*
+ * Check that no existing component of path under dirfd is a symbolic
+ * link (or a non-directory where a directory is needed).
+ */
+static const char *
+bad_links(int dirfd, const char *path)
+{
+	struct stat	 st;
+	char		*p = xstrdup(path), *s;
+	const char	*why = "";
+
+	for (s = p; ; ) {
+		char	*slash = strchr(s, '/');
+
+		if (slash != NULL)
+			*slash = '\0';
+		if (fstatat(dirfd, p, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+			if (errno != ENOENT)
+				why = strerror(errno);
+			break;
+		}
+		if (S_ISLNK(st.st_mode)) {
+			why = "a symbolic link on the way";
+			break;
+		}
+		if (slash == NULL) {
+			if (!S_ISREG(st.st_mode))
+				why = "not a regular file";
+			break;
+		}
+		if (!S_ISDIR(st.st_mode)) {
+			why = "not a directory on the way";
+			break;
+		}
+		*slash = '/';
+		s = slash + 1;
+	}
+	free(p);
+	return why;
+}
+
+/* open (creating) the directory of path under dirfd, never following
+   a symbolic link; returns the fd and the last component in *name */
+static int
+open_parent(int dirfd, const char *path, const char **name)
+{
+	char	*p = xstrdup(path), *s, *slash;
+	int	 fd = dup(dirfd), nfd;
+
+	if (fd == -1)
+		err(EX_OSERR, "dup");
+	for (s = p; (slash = strchr(s, '/')) != NULL; s = slash + 1) {
+		*slash = '\0';
+		if (mkdirat(fd, s, 0777) == -1 && errno != EEXIST)
+			err(EX_CANTCREAT, "%s", path);
+		if ((nfd = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC)) == -1)
+			err(EX_CANTCREAT, "%s", path);
+		close(fd);
+		fd = nfd;
+	}
+	*name = path + (s - p);
+	free(p);
+	return fd;
+}
+
+static int
+same_content(int pfd, const char *name, const struct buf *c)
+{
+	struct stat	 st;
+	struct buf	 old = { 0 };
+	int		 fd, same;
+
+	if ((fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 0;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
+	    (size_t)st.st_size != c->len) {
+		close(fd);
+		return 0;
+	}
+	same = buf_readfd(&old, fd) == 0 && old.len == c->len &&
+	    (c->len == 0 || memcmp(old.data, c->data, c->len) == 0);
+	close(fd);
+	buf_free(&old);
+	return same;
+}
+
+static void
+write_atomic(int pfd, const char *name, const char *path,
+    const struct buf *c)
+{
+	char	 tmp[64];
+	int	 fd, i;
+
+	for (i = 0; ; i++) {
+		snprintf(tmp, sizeof(tmp), ".sluice-tmp.%ld.%d",
+		    (long)getpid(), i);
+		if ((fd = openat(pfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+		    O_NOFOLLOW | O_CLOEXEC, 0666)) != -1)
+			break;
+		if (errno != EEXIST || i > 100)
+			err(EX_CANTCREAT, "%s", path);
+	}
+	if (write_all(fd, c->data ? c->data : "", c->len) == -1 ||
+	    (dosync && fsync(fd) == -1) || close(fd) == -1) {
+		(void)unlinkat(pfd, tmp, 0);
+		err(EX_IOERR, "%s", path);
+	}
+	if (renameat(pfd, tmp, pfd, name) == -1) {
+		(void)unlinkat(pfd, tmp, 0);
+		err(EX_CANTCREAT, "%s", path);
+	}
+	if (dosync && fsync(pfd) == -1)
+		err(EX_IOERR, "%s", path);
+}
+
+static int
+cmpstr(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "prune", no_argument, NULL, 'p' },
+		{ "sync", no_argument, NULL, 's' },
+		{ "usage", no_argument, NULL, 'u' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf	 in = { 0 }, man = { 0 }, oldman = { 0 };
+	struct file	*files = NULL;
+	struct json	 j;
+	const char	*p, *e, *line, *dir, *why, *name;
+	char		**sorted;
+	size_t		 len, nfiles = 0, i;
+	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t;
+	int		 nwritten = 0, nsame = 0, npruned = 0;
+
+	program_invocation_short_name = (char *)"write";
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'p':
+			prune = 1;
+			break;
+		case 's':
+			dosync = 1;
+			break;
+		case 'u':
+			usage(0);
+		case 'v':
+			verbose = 1;
+			break;
+		default:
+			usage(EX_USAGE);
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc != 1)
+		usage(EX_USAGE);
+	dir = argv[0];
+
+	/* read and check everything before writing anything */
+	rec_slurp(STDIN_FILENO, &in);
+	p = in.data != NULL ? in.data : "";
+	e = p + in.len;
+	while (rec_line(&p, e, &line, &len)) {
+		lineno++;
+		if (len == 0)
+			continue;
+		k = rec_parse(&j, "<stdin>", line, len, lineno);
+		if (!json_eq(&j, k, "file")) {
+			json_free(&j);
+			continue;
+		}
+		files = xreallocarray(files, nfiles + 1, sizeof(*files));
+		memset(&files[nfiles], 0, sizeof(files[nfiles]));
+		t = json_get(&j, 0, "path");
+		if (json_type(&j, t) != JSON_STRING)
+			json_errx(&j, t == -1 ? 0 : t, "file record without a "
+			    "string \"path\"");
+		files[nfiles].path = json_str(&j, t);
+		if (*(why = bad_path(files[nfiles].path)) != '\0')
+			json_errx(&j, t, "'%s' is outside '%s': %s",
+			    files[nfiles].path, dir, why);
+		t = json_get(&j, 0, "content");
+		if (json_type(&j, t) != JSON_STRING)
+			json_errx(&j, t == -1 ? 0 : t, "file record without a "
+			    "string \"content\"");
+		json_str_buf(&j, t, &files[nfiles].content);
+		nfiles++;
+		json_free(&j);
+	}
+	sorted = xcalloc(nfiles + 1, sizeof(char *));
+	for (i = 0; i < nfiles; i++)
+		sorted[i] = files[i].path;
+	qsort(sorted, nfiles, sizeof(char *), cmpstr);
+	for (i = 1; i < nfiles; i++)
+		if (strcmp(sorted[i - 1], sorted[i]) == 0)
+			errx(EX_DATAERR, "'%s': written twice", sorted[i]);
+
+	if (mkdir(dir, 0777) == -1 && errno != EEXIST)
+		err(EX_CANTCREAT, "%s", dir);
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		err(EX_CANTCREAT, "%s", dir);
+	for (i = 0; i < nfiles; i++)
+		if (*(why = bad_links(dirfd, files[i].path)) != '\0')
+			errx(EX_DATAERR, "'%s' is outside '%s' or unsafe: %s",
+			    files[i].path, dir, why);
+
+	for (i = 0; i < nfiles; i++) {
+		pfd = open_parent(dirfd, files[i].path, &name);
+		if (same_content(pfd, name, &files[i].content)) {
+			nsame++;
+			if (verbose)
+				printf("unchanged %s\n", files[i].path);
+		} else {
+			write_atomic(pfd, name, files[i].path,
+			    &files[i].content);
+			nwritten++;
+			if (verbose)
+				printf("written %s\n", files[i].path);
+		}
+		close(pfd);
+	}
+
+	/* the manifest: what this run produced, sorted */
+	for (i = 0; i < nfiles; i++) {
+		buf_adds(&man, sorted[i]);
+		buf_addc(&man, '\n');
+	}
+	{
+		int	 mfd;
+
+		if ((mfd = openat(dirfd, MANIFEST, O_RDONLY | O_NOFOLLOW |
+		    O_CLOEXEC)) != -1) {
+			(void)buf_readfd(&oldman, mfd);
+			close(mfd);
+		}
+	}
+	if (prune && oldman.len > 0) {
+		const char	*op = oldman.data, *oe = op + oldman.len;
+		char		*old;
+
+		while (rec_line(&op, oe, &line, &len)) {
+			if (len == 0)
+				continue;
+			old = xstrndup(line, len);
+			if (*bad_path(old) == '\0' && bsearch(&old, sorted,
+			    nfiles, sizeof(char *), cmpstr) == NULL &&
+			    *bad_links(dirfd, old) == '\0' &&
+			    unlinkat(dirfd, old, 0) == 0) {
+				npruned++;
+				if (verbose)
+					printf("pruned %s\n", old);
+			}
+			free(old);
+		}
+	}
+	if (oldman.len != man.len || (man.len > 0 && memcmp(oldman.data,
+	    man.data, man.len) != 0)) {
+		struct buf	 mc = man;
+
+		write_atomic(dirfd, MANIFEST, MANIFEST, &mc);
+	}
+	printf("%s: %d written, %d unchanged, %d pruned\n", dir, nwritten,
+	    nsame, npruned);
+	if (fflush(stdout) == EOF)
+		err(EX_IOERR, "write");
+	close(dirfd);
+	for (i = 0; i < nfiles; i++) {
+		free(files[i].path);
+		buf_free(&files[i].content);
+	}
+	free(files);
+	free(sorted);
+	buf_free(&in);
+	buf_free(&man);
+	buf_free(&oldman);
+	return 0;
+}
