@@ -56,6 +56,7 @@ need cc gcc
 [ -x /bin/true ] || die "/bin/true not found"
 
 mkdir -p "$OUT"
+BUILT="$(git describe --always --dirty 2>/dev/null || echo 'no git')"
 if [ -z "${SLUICE:-}" ]; then
 	# plain build (make rebuilds if the last build had other flags);
 	# then a private copy, so a concurrent sanitizer build cannot
@@ -65,6 +66,8 @@ if [ -z "${SLUICE:-}" ]; then
 	cp bin/sluice "$OUT/sluice.bin"
 	SLUICE=$OUT/sluice.bin
 	export SLUICE_LIBEXEC=$ROOT/libexec/sluice
+else
+	BUILT=$SLUICE
 fi
 [ -x "$SLUICE" ] || die "$SLUICE: not an executable"
 if ldd "$SLUICE" 2>/dev/null | grep -q 'libasan\|libubsan'; then
@@ -299,8 +302,29 @@ cpu_busy() {
 		  printf "%d", d > 0 ? 100 * (1 - (idle[2] - idle[1]) / d) : 0 }'
 }
 
-T0=$(date +%s)
+# CPU seconds all processes used (/proc/stat), and ours (bash times)
+cpu_all() {
+	head -n 1 /proc/stat | awk -v hz="$(getconf CLK_TCK)" \
+	    '{ printf "%.2f", ($2 + $3 + $4 + $7 + $8 + $9) / hz }'
+}
+# (in this shell, not in $(...): a subshell starts its counts at zero)
+cpu_ours() {
+	times > "$OUT/cputimes"
+	tail -n 1 "$OUT/cputimes" | awk '{
+		s = 0
+		for (i = 1; i <= 2; i++) {
+			split($i, p, "m"); sub("s", "", p[2]); s += p[1] * 60 + p[2]
+		}
+		printf "%.2f", s
+	    }'
+}
+
+uptime_s() { cut -d' ' -f1 /proc/uptime; }	# not date: the clock may jump
+
+T0=$(uptime_s)
 BUSY0=$(cpu_busy)
+ALL0=$(cpu_all)
+cpu_ours > "$OUT/ours0"
 gen_inputs
 validate
 rm -rf "$OUT/times" "$OUT/json" "$OUT/hyperfine.log"
@@ -323,6 +347,15 @@ RSS_SLUICE=$(peak_rss "$SLUICE" run -q -j$JOBS "$OUT/a/pipeline.json")
 RSS_NINJA=$(peak_rss ninja -C "$OUT/a" -j$JOBS)
 RSS_MAKE=$(peak_rss make -s -C "$OUT/a" -j$JOBS)
 rm -rf "$SLUICE_STATE_DIR"
+ALL1=$(cpu_all) T1=$(uptime_s)
+cpu_ours > "$OUT/ours1"
+OURS0=$(cat "$OUT/ours0") OURS1=$(cat "$OUT/ours1")
+# what other processes took of the CPUs while we measured
+OTHERS=$(awk -v a0="$ALL0" -v a1="$ALL1" -v o0="$OURS0" \
+    -v o1="$OURS1" -v t0="$T0" -v t1="$T1" -v c="$(nproc)" 'BEGIN {
+	x = ((a1 - a0) - (o1 - o0)) / ((t1 - t0) * c) * 100
+	printf "%d", x < 0 ? 0 : x
+    }')
 BUSY1=$(cpu_busy)
 
 # report -----------------------------------------------------------------
@@ -418,17 +451,19 @@ targets() {
 	    "$(date -u +%Y-%m-%dT%H:%MZ)" "$(nproc)" \
 	    "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)"
 	printf '%s (%s); %s; ninja %s; %s; %s\n' "$("$SLUICE" --version 2>&1 | head -n 1)" \
-	    "$(git describe --always --dirty 2>/dev/null || echo 'no git')" \
+	    "$BUILT" \
 	    "$(hyperfine --version)" "$(ninja --version)" \
 	    "$(make --version | head -n 1)" "$(parallel --version | head -n 1)"
-	printf 'median of n runs (hyperfine; rounds: %d, each runs every tool); CPU busy before: %d%%, after: %d%%\n\n' \
-	    "$ROUNDS" "$BUSY0" "$BUSY1"
-	if ((BUSY0 > 10 || BUSY1 > 10)); then
+	printf 'median of n runs (hyperfine; rounds: %d, each runs every tool)\n' "$ROUNDS"
+	printf 'other processes used the CPUs: %d%% before, %d%% during, %d%% after the run\n\n' \
+	    "$BUSY0" "$OTHERS" "$BUSY1"
+	if ((BUSY0 > 10 || OTHERS > 10 || BUSY1 > 10)); then
 		printf 'warning: other work ran on this machine: the times are noisy, compare min..max too\n\n'
 	fi
 	table
 	echo
 	targets
-	printf '\n(%d s; raw times in %s, hyperfine output in %s)\n' \
-	    $(($(date +%s) - T0)) "$OUT/times" "$OUT/hyperfine.log"
+	printf '\n(%.0f s; raw times in %s, hyperfine output in %s)\n' \
+	    "$(awk -v a="$T0" -v b="$(uptime_s)" 'BEGIN { print b - a }')" \
+	    "$OUT/times" "$OUT/hyperfine.log"
 } | tee "$OUT/report.txt"
