@@ -16,8 +16,9 @@ fi
 echo "== examples/wordfreq: word frequencies (fan-in, then fan-out)"
 bin/sluice run examples/wordfreq/pipeline.json
 echo "== examples/logs: an access log summary (fan-out, extra fds, after)"
-bin/sluice run examples/logs/pipeline.json
+bin/sluice run --report "$top/.demo/logs.html" examples/logs/pipeline.json
 echo "== examples/compose.sh: stages composed with | in a shell"
 sh examples/compose.sh
 echo
 echo "make demo: run records and stage logs are in $state/runs/"
+echo "make demo: the HTML report of the logs example is $top/.demo/logs.html"

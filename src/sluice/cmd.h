@@ -13,6 +13,7 @@
 int	 cmd_run(int, char **);
 int	 cmd_check(int, char **);
 int	 cmd_graph(int, char **);
+int	 cmd_report(int, char **);
 int	 cmd_status(int, char **);
 int	 cmd_top(int, char **);
 int	 cmd_history(int, char **);

@@ -13,6 +13,7 @@
 
 #include "cache.h"
 #include "cmd.h"
+#include "report.h"
 #include "run.h"
 #include "stagecache.h"
 #include "util.h"
@@ -157,6 +158,24 @@ cmd_run_preload(int argc, char **argv, const char *cache_dir)
 	return rc;
 }
 
+/* --report FILE: its format from its name, HTML unless .json or .md */
+static void
+run_report(struct run_opts *o, const char *path)
+{
+	enum report_format f = RF_HTML;
+	const char *ext = strrchr(path, '.');
+
+	if (o->record == NULL) {
+		warnx("no run record was written: no report '%s'", path);
+		return;
+	}
+	if (ext == NULL || report_format_of(ext + 1, &f) == -1)
+		f = RF_HTML;
+	report_write(o->record, o->state_dir, o->history, f, path);
+	free(o->record);
+	o->record = NULL;
+}
+
 int
 cmd_run(int argc, char **argv)
 {
@@ -174,6 +193,7 @@ cmd_run(int argc, char **argv)
 		{ "profile", required_argument, NULL, 'P' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "refresh", no_argument, NULL, 'X' },
+		{ "report", required_argument, NULL, 'R' },
 		{ "sample-interval", required_argument, NULL, 'I' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "trace", required_argument, NULL, 'T' },
@@ -185,7 +205,7 @@ cmd_run(int argc, char **argv)
 	struct load_opts lo = { 0 };
 	struct run_opts o = { 0 };
 	struct pipeline *p;
-	const char *errstr;
+	const char *errstr, *report = NULL;
 	int	 c, rc;
 
 	o.jobs = -1;
@@ -264,6 +284,9 @@ cmd_run(int argc, char **argv)
 			o.quiet = 1;
 			o.verbose = 0;
 			break;
+		case 'R':
+			report = optarg;
+			break;
 		case 'S':
 			o.state_dir = optarg;
 			break;
@@ -291,5 +314,7 @@ cmd_run(int argc, char **argv)
 	}
 	rc = engine_run(p, &o);
 	pipeline_free(p);
+	if (report != NULL)
+		run_report(&o, report);
 	return rc;
 }

@@ -32,7 +32,7 @@ static const struct command commands[] = {
 	  "           [--cache-dir dir] [--fail-on level] [--grace duration]\n"
 	  "           [--history file] [--monitor off | basic | full]\n"
 	  "           [--no-cache] [--profile name] [--refresh]\n"
-	  "           [--sample-interval duration]\n"
+	  "           [--report file] [--sample-interval duration]\n"
 	  "           [--state-dir dir] [--trace file] pipeline",
 	  "run a pipeline" },
 	{ "check", cmd_check,
@@ -41,6 +41,10 @@ static const struct command commands[] = {
 	{ "graph", cmd_graph,
 	  "sluice graph [-D name=value] [--profile name] pipeline",
 	  "print the stage graph as Graphviz DOT" },
+	{ "report", cmd_report,
+	  "sluice report [--format format] [-o file] [--history file]\n"
+	  "              [--state-dir dir] [run]",
+	  "report on a run in JSON, Markdown or HTML" },
 	{ "cache", cmd_cache,
 	  "sluice cache [--cache-dir dir] [--json] stats\n"
 	  "sluice cache [--cache-dir dir] clear [category]\n"

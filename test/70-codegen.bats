@@ -1,0 +1,136 @@
+#!/usr/bin/env bats
+# 70-codegen: the generation pipeline end to end (examples/zero):
+# every schema of test/data/schemas type-checks with tsc --strict
+# against the real @rocicorp/zero, goldens, incremental generation.
+
+load helper
+
+TSC="$ROOT/test/ts/node_modules/.bin/tsc"
+
+# gen SCHEMA OUT: run examples/zero/pipeline.json
+gen() {
+	sluice run -q -D schema="$1" -D out="$(realpath -m "$2")" \
+	    "$ROOT/examples/zero/pipeline.json"
+}
+
+# typecheck DIR: tsc --strict --noEmit over every .ts under DIR
+typecheck() {
+	ln -sfn "$ROOT/test/ts/node_modules" "$1/node_modules"
+	cp "$ROOT/test/ts/tsconfig.json" "$1/tsconfig.json"
+	(cd "$1" && "$TSC" -p tsconfig.json --strict --noEmit)
+}
+
+# check_schema FILE: generate, count the data files, type-check
+check_schema() {
+	local src="$ROOT/test/data/schemas/$1" tables files
+	[ -x "$TSC" ] || skip "TypeScript not installed (sh mk/ts.sh)"
+	run -0 gen "$src" out
+	tables=$(sluice introspect "$src" 2>/dev/null | sluice typemap 2>/dev/null |
+	    jq -s '[.[] | select(.kind == "table")] | length')
+	files=$(find out/types -name '*-data.ts' | wc -l)
+	assert_equal "$files" "$tables"
+	assert_file_exists out/generated-schema.ts
+	assert_file_exists out/index.ts
+	run -0 typecheck out
+	assert_output ''
+}
+
+@test "codegen-1.1: bos.schema.rb type-checks, one data file per table" {
+	check_schema bos.schema.rb
+}
+
+@test "codegen-1.2: campfire.schema.rb type-checks, one data file per table" {
+	check_schema campfire.schema.rb
+}
+
+@test "codegen-1.3: chinook.sqlite type-checks, one data file per table" {
+	check_schema chinook.sqlite
+}
+
+@test "codegen-1.4: lobsters.schema.rb type-checks, one data file per table" {
+	check_schema lobsters.schema.rb
+}
+
+@test "codegen-1.5: maybe.schema.rb type-checks, one data file per table" {
+	check_schema maybe.schema.rb
+}
+
+@test "codegen-1.6: northwind.sqlite type-checks, one data file per table" {
+	check_schema northwind.sqlite
+}
+
+@test "codegen-1.7: openfoodnetwork.schema.rb type-checks, one data file per table" {
+	check_schema openfoodnetwork.schema.rb
+}
+
+@test "codegen-1.8: sakila.sqlite type-checks, one data file per table" {
+	check_schema sakila.sqlite
+}
+
+@test "codegen-1.9: every schema of test/data/schemas has a test above" {
+	run -0 ls "$ROOT/test/data/schemas"
+	assert_output "bos.schema.rb
+campfire.schema.rb
+chinook.sqlite
+lobsters.schema.rb
+maybe.schema.rb
+northwind.sqlite
+openfoodnetwork.schema.rb
+sakila.sqlite"
+}
+
+# dump DIR: every generated file with its path, in a stable order
+dump() {
+	(cd "$1" && find . -name '*.ts' -not -path './node_modules/*' |
+	    LC_ALL=C sort | while read -r f; do
+		printf '==> %s <==\n' "$f"
+		cat "$f"
+	done)
+}
+
+@test "codegen-2.1: campfire generates the golden TypeScript" {
+	gen "$ROOT/test/data/schemas/campfire.schema.rb" out
+	dump out | golden codegen-campfire
+}
+
+@test "codegen-2.2: chinook generates the golden TypeScript" {
+	gen "$ROOT/test/data/schemas/chinook.sqlite" out
+	dump out | golden codegen-chinook
+}
+
+@test "codegen-2.3: output is deterministic: a second run writes nothing" {
+	run -0 gen "$ROOT/test/data/schemas/maybe.schema.rb" out
+	assert_output --partial ': 61 written, 0 unchanged, 0 pruned'
+	run -0 gen "$ROOT/test/data/schemas/maybe.schema.rb" out
+	assert_output --partial ': 0 written, 61 unchanged, 0 pruned'
+}
+
+@test "codegen-3.1: one table of 1,000 changed: its data file and the schema are rewritten" {
+	"$ROOT/bench/gen-schema" 1000 rb > s.rb
+	run -0 gen "$PWD/s.rb" out
+	assert_output --partial ': 1002 written, 0 unchanged, 0 pruned'
+	find out -name '*.ts' -exec stat -c '%n %Y.%y' {} + | sort > before
+	# table_500 gains a column
+	awk '{ print } /create_table "table_500"/ { print "    t.string \"extra\"" }' \
+	    s.rb > s2.rb
+	mv s2.rb s.rb
+	touch -d '2 seconds ago' before
+	run -0 gen "$PWD/s.rb" out
+	assert_output --partial ': 2 written, 1000 unchanged, 0 pruned'
+	find out -name '*.ts' -exec stat -c '%n %Y.%y' {} + | sort > after
+	run diff before after
+	assert_equal "$(diff before after | grep -c '^>')" 2
+	assert_output --partial 'out/types/table-500-data.ts'
+	assert_output --partial 'out/generated-schema.ts'
+}
+
+@test "codegen-3.2: --prune removes a table's file when the table goes, and nothing else" {
+	gen "$ROOT/test/data/schemas/campfire.schema.rb" out
+	echo keep > out/mine.ts
+	awk '/create_table "webhooks"/ { skip = 1 } skip && /^  end/ { skip = 0; next } !skip' \
+	    "$ROOT/test/data/schemas/campfire.schema.rb" | grep -v 'add_foreign_key "webhooks"' > c.rb
+	run -0 gen "$PWD/c.rb" out
+	assert_output --partial ': 2 written, 14 unchanged, 1 pruned'
+	assert_file_not_exists out/types/webhook-data.ts
+	assert_file_exists out/mine.ts
+}

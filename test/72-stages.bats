@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# 72-stages: typemap, relations, render and write alone, in shell
+# pipelines: usage, mappings, bad input (a clear error, exit 65,
+# nothing written).
+
+load helper
+
+SCHEMAS="$ROOT/test/data/schemas"
+
+@test "stages-1.1: each stage prints its usage on --usage and exits 64 on a bad option" {
+	for s in typemap relations render write; do
+		run -0 sluice "$s" --usage
+		assert_output --regexp "^usage: sluice $s"
+		run -64 --separate-stderr sluice "$s" --bogus
+		assert_output ''
+		assert_equal "$(tail -n +2 <<< "$stderr" | head -1 | cut -c1-13)" "usage: sluice"
+	done
+}
+
+@test "stages-2.1: typemap maps every column, defaults as the issue says" {
+	sluice introspect "$SCHEMAS/bos.schema.rb" | sluice typemap > t.jsonl
+	run -0 jq -r 'select(.name == "jobs") | .columns[] |
+	    select(.name == "id" or .name == "title" or .name == "due_at" or
+	    .name == "position" or .name == "status") |
+	    [.name, .ts_type, .zero, .create] | @tsv' t.jsonl
+	assert_output --partial $'id\tstring\tstring()\tomit'
+	assert_output --partial $'title\tstring | null\tstring()\toptional'
+}
+
+@test "stages-2.2: typemap: arrays, json, CHECK IN enums, binary left out with a warning" {
+	run -0 --separate-stderr sh -c "sluice introspect '$SCHEMAS/sakila.sqlite' | sluice typemap"
+	assert_equal "$(grep -c 'is not replicated by Zero' <<< "$stderr")" 3
+	assert_equal "$(head -1 <<< "$stderr")" "typemap: <stdin>:8: film.description: type 'BLOB SUB_TYPE TEXT' is not replicated by Zero: left out of the Zero schema"
+	run -0 jq -r 'select(.name == "film") | .columns[] | select(.name == "rating") | .ts_type, .zero' <<< "$output"
+	assert_output "'G' | 'PG' | 'PG-13' | 'R' | 'NC-17' | null
+enumeration<'G' | 'PG' | 'PG-13' | 'R' | 'NC-17'>()"
+	run -0 sh -c "sluice introspect '$SCHEMAS/bos.schema.rb' | sluice typemap |
+	    jq -r '.columns[]? | select(.array) | .ts_type + \" \" + .zero' | sort -u"
+	assert_output --partial 'string[] | null json<string[]>()'
+}
+
+@test "stages-2.3: typemap: default excludes, --include, --exclude, --all-tables" {
+	sluice introspect "$SCHEMAS/bos.schema.rb" > r.jsonl
+	run -0 sh -c 'sluice typemap < r.jsonl | jq -r .name | { grep -c "^solid_\|^schema_migrations\|^ar_internal" || true; }'
+	assert_output 0
+	run -0 sh -c 'sluice typemap --all-tables < r.jsonl | jq -r .name | { grep -c "^solid_" || true; }'
+	refute_output 0
+	run -0 sh -c 'sluice typemap --include "job*" --exclude jobs < r.jsonl | jq -r .name'
+	assert_output "job_assignments
+job_people
+job_targets"
+}
+
+@test "stages-2.4: typemap: an override file and a @type comment" {
+	cat > o.json <<-'JSON'
+	{ "types": { "jsonb": "Record<string, string>" },
+	  "columns": { "jobs.position": { "ts": "1 | 2 | 3", "zero": "number" } } }
+	JSON
+	printf 'create_table "jobs" do |t|\n  t.jsonb "meta"\n  t.integer "position"\n  t.json "tags", comment: "@type {string[]} labels"\nend\n' > s.rb
+	run -0 sh -c 'sluice introspect s.rb | sluice typemap --override o.json | jq -r ".columns[] | .ts_type + \" \" + .zero"'
+	assert_output "number number()
+Record<string, string> | null json<Record<string, string>>()
+1 | 2 | 3 | null number<1 | 2 | 3>()
+string[] | null json<string[]>()"
+}
+
+@test "stages-2.5: an unknown record version is refused with its line, nothing written" {
+	for s in typemap relations write; do
+		printf '{"v":1,"kind":"enum","name":"e","values":[]}\n{"v":2,"kind":"table"}\n' > in.jsonl
+		if [ "$s" = write ]; then set -- out; else set --; fi
+		run -65 --separate-stderr sluice "$s" "$@" < in.jsonl
+		assert_output ''
+		assert_equal "$stderr" "$s: <stdin>:2:6: unknown record version 2: expected 1"
+	done
+	run -65 --separate-stderr sh -c 'echo "{\"v\":2}" | sluice render --all x.tmpl 2>&1 >/dev/null; touch x.tmpl; echo "{\"v\":2,\"kind\":\"table\"}" | sluice render x.tmpl'
+	assert_equal "$stderr" "render: <stdin>:1:6: unknown record version 2: expected 1"
+	assert_file_not_exists out
+}
+
+@test "stages-3.1: relations: belongs_to, inverses, has_many through, polymorphic" {
+	run -0 sh -c "sluice introspect '$SCHEMAS/chinook.sqlite' | sluice typemap | sluice relations |
+	    jq -r 'select(.name == \"Playlist\" or .name == \"Employee\") | .relations[] | [.name, .kind, .target, (.hops | length)] | @tsv'"
+	assert_output "ReportsToEmployee	belongs_to	Employee	1
+SupportRepCustomers	has_many	Customer	1
+ReportsToEmployees	has_many	Employee	1
+PlaylistTracks	has_many	PlaylistTrack	1
+Tracks	has_many_through	Track	2"
+	run -0 sh -c "sluice introspect '$SCHEMAS/campfire.schema.rb' | sluice relations |
+	    jq -c 'select(.name == \"action_text_rich_texts\") | .polymorphic'"
+	assert_output '[{"name":"record","type_column":"record_type","id_column":"record_id"}]'
+}
+
+@test "stages-3.2: relations: _id columns without foreign keys follow Rails' inflection" {
+	printf 'create_table "people" do |t|\nend\ncreate_table "statuses" do |t|\nend\ncreate_table "posts" do |t|\n  t.bigint "person_id"\n  t.bigint "status_id"\n  t.bigint "author_id"\nend\n' > s.rb
+	run -0 sh -c 'sluice introspect s.rb | sluice relations | jq -r ".relations[] | [.name, .kind, .table, .via] | @tsv"'
+	assert_output "posts	has_many	posts	convention
+posts	has_many	posts	convention
+person	belongs_to	people	convention
+status	belongs_to	statuses	convention"
+}
+
+@test "stages-4.1: render: an unclosed section names template:line:col, nothing written" {
+	printf 'x\n{{#columns}}\n{{name}}\n' > bad.tmpl
+	run -65 --separate-stderr sh -c "sluice introspect '$SCHEMAS/campfire.schema.rb' | sluice render bad.tmpl"
+	assert_output ''
+	assert_equal "$stderr" "render: bad.tmpl:2:1: unclosed section 'columns': expected '{{/columns}}' before the end"
+	printf '{{#a}}{{/b}}' > bad2.tmpl
+	run -65 --separate-stderr sluice render bad2.tmpl < /dev/null
+	assert_equal "$stderr" "render: bad2.tmpl:1:7: '{{/b}}' closes 'a' opened at 1:1"
+	printf '{{a|nope}}' > bad3.tmpl
+	run -65 --separate-stderr sluice render bad3.tmpl < /dev/null
+	assert_equal "$stderr" "render: bad3.tmpl:1:1: unknown filter 'nope': expected camel, pascal, snake, kebab, singular, plural, ts, upper, lower or json"
+}
+
+@test "stages-4.2: render: one file record per table, others pass through; --all is one" {
+	printf '{{name|singular|pascal}}\n' > n.tmpl
+	run -0 sh -c "sluice introspect '$SCHEMAS/maybe.schema.rb' | sluice render --path 'm/{{name|kebab}}.txt' n.tmpl | jq -r '[.kind, .path // .name, .content // \"\"] | @tsv' | head -3"
+	assert_output "enum	account_status	
+file	m/accounts.txt	Account\n
+file	m/active-storage-attachments.txt	ActiveStorageAttachment\n"
+	printf '{{#tables}}{{name}}{{^@last}},{{/@last}}{{/tables}}' > all.tmpl
+	run -0 sh -c "sluice introspect '$SCHEMAS/chinook.sqlite' | sluice render --all all.tmpl | jq -r '.path, .content'"
+	assert_output "all
+Album,Artist,Customer,Employee,Genre,Invoice,InvoiceLine,MediaType,Playlist,PlaylistTrack,Track"
+}
+
+@test "stages-4.3: the template compiler (t-tmpl): sections, tests, partials, filters, standalone lines" {
+	[ -x "$ROOT/test/unit/t-tmpl" ] || skip "unit programs not built (make unit)"
+	cat > a.tmpl <<-'T'
+	{{! a comment line }}
+	Table {{name|singular|pascal}} ({{name|ts}}):
+	{{#columns}}
+	  {{name}}{{^@last}},{{/@last}} {{#null}}nullable{{/null}}{{^null}}required{{/null}}
+	{{/columns}}
+	{{#indexes?}}
+	has indexes
+	{{/indexes?}}
+	{{>part.tmpl}}
+	{{meta.owner.name|upper}} {{#columns}}{{@index}}{{/columns}} {{missing}}|{{quote|ts}}
+	T
+	printf 'partial: {{name|kebab}} {{name|camel}} {{name|snake}}\n' > part.tmpl
+	run -0 "$ROOT/test/unit/t-tmpl" a.tmpl <<< '{"name":"chat_people","quote":"it'"'"'s\n","columns":[{"name":"id","null":false},{"name":"bio","null":true}],"indexes":[],"meta":{"owner":{"name":"x"}}}'
+	assert_output "Table ChatPerson ('chat_people'):
+  id, required
+  bio nullable
+partial: chat-people chatPeople chat_people
+X 01 |'it\\'s\\n'"
+}
+
+@test "stages-5.1: write: a path outside DIR is refused and nothing is written" {
+	for p in /etc/x ../x a/../../x ''; do
+		printf '{"v":1,"kind":"file","path":"ok.ts","content":"x"}\n{"v":1,"kind":"file","path":"%s","content":"x"}\n' "$p" > in.jsonl
+		run -65 --separate-stderr sluice write out < in.jsonl
+		assert_output ''
+		assert_equal "$(cut -d: -f1-3 <<< "$stderr")" "write: <stdin>:2"
+		assert_file_not_exists out/ok.ts
+	done
+	mkdir -p out && ln -s /tmp out/link
+	printf '{"v":1,"kind":"file","path":"ok.ts","content":"x"}\n{"v":1,"kind":"file","path":"link/x.ts","content":"x"}\n' > in.jsonl
+	run -65 --separate-stderr sluice write out < in.jsonl
+	assert_equal "$stderr" "write: 'link/x.ts' is outside 'out' or unsafe: a symbolic link on the way"
+	assert_file_not_exists out/ok.ts
+}
+
+@test "stages-5.2: write: unchanged files keep their mtime; --prune removes only what it made" {
+	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"2"}\n' > in.jsonl
+	run -0 sluice write out < in.jsonl
+	assert_output 'out: 2 written, 0 unchanged, 0 pruned'
+	touch -d '2001-01-01' out/a/b.ts
+	run -0 sluice write --prune out < in.jsonl
+	assert_output 'out: 0 written, 2 unchanged, 0 pruned'
+	assert_equal "$(stat -c %Y out/a/b.ts)" "$(date -d 2001-01-01 +%s)"
+	echo mine > out/mine.ts
+	head -1 in.jsonl | sluice write --prune out
+	assert_file_not_exists out/c.ts
+	assert_file_exists out/mine.ts
+	assert_file_exists out/a/b.ts
+}
