@@ -19,6 +19,9 @@ int	 cmd_top(int, char **);
 int	 cmd_history(int, char **);
 int	 cmd_cache(int, char **);
 int	 cmd_map(int, char **);
+int	 cmd_bench(int, char **);
+int	 cmd_analyze(int, char **);
+
 int	 cmd_run_preload(int, char **, const char *);
 
 void	 describe_stage(FILE *, const struct pipeline *, const struct stage *);

@@ -106,6 +106,24 @@ dry_run(struct pipeline *p, const struct run_opts *o, int jobs)
 	cache_close(c);
 }
 
+/* --report FILE: its format from its name, HTML unless .json or .md */
+static void
+run_report(struct run_opts *o, const char *path)
+{
+	enum report_format f = RF_HTML;
+	const char *ext = strrchr(path, '.');
+
+	if (o->record == NULL) {
+		warnx("no run record was written: no report '%s'", path);
+		return;
+	}
+	if (ext == NULL || report_format_of(ext + 1, &f) == -1)
+		f = RF_HTML;
+	report_write(o->record, o->state_dir, o->history, f, path);
+	free(o->record);
+	o->record = NULL;
+}
+
 /*
  * `sluice cache preload`: run only the cached stages and what they
  * need, output discarded, so a later run finds them in the cache.
@@ -156,24 +174,6 @@ cmd_run_preload(int argc, char **argv, const char *cache_dir)
 	rc = engine_run(p, &o);
 	pipeline_free(p);
 	return rc;
-}
-
-/* --report FILE: its format from its name, HTML unless .json or .md */
-static void
-run_report(struct run_opts *o, const char *path)
-{
-	enum report_format f = RF_HTML;
-	const char *ext = strrchr(path, '.');
-
-	if (o->record == NULL) {
-		warnx("no run record was written: no report '%s'", path);
-		return;
-	}
-	if (ext == NULL || report_format_of(ext + 1, &f) == -1)
-		f = RF_HTML;
-	report_write(o->record, o->state_dir, o->history, f, path);
-	free(o->record);
-	o->record = NULL;
 }
 
 int

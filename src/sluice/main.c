@@ -45,6 +45,19 @@ static const struct command commands[] = {
 	  "sluice report [--format format] [-o file] [--history file]\n"
 	  "              [--state-dir dir] [run]",
 	  "report on a run in JSON, Markdown or HTML" },
+	{ "analyze", cmd_analyze,
+	  "sluice analyze [-D name=value] [-j jobs] [--history file]\n"
+	  "               [--profile name] pipeline",
+	  "workload analysis, predicted times, strategy advice" },
+	{ "bench", cmd_bench,
+	  "sluice bench [-r runs] [-w warmup] [-D name=value] [-j jobs]\n"
+	  "             [-L name values] [--baseline file] [--export-json file]\n"
+	  "             [--export-markdown file] [--interleave]\n"
+	  "             [--prepare command] [--profiles list]\n"
+	  "             [--save-baseline file] [--strategy list]\n"
+	  "             [--threshold percent] [--update-baseline]\n"
+	  "             [--variant name=options] pipeline ...",
+	  "statistical benchmark of pipelines and strategies" },
 	{ "cache", cmd_cache,
 	  "sluice cache [--cache-dir dir] [--json] stats\n"
 	  "sluice cache [--cache-dir dir] clear [category]\n"
