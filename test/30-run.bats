@@ -2,6 +2,11 @@
 # sluice run: wiring, streaming, fan-out, fan-in, output order, logs.
 load helper
 
+teardown() {
+	[ -n "${sock:-}" ] && tmux -S "$sock" kill-server 2>/dev/null
+	return 0
+}
+
 # lsfd: the descriptors a stage's shell has, but ls's own directory
 make_lsfd() {
 	cat > lsfd <<'SH'
@@ -206,4 +211,21 @@ JSON
 	run -0 --separate-stderr sluice run -q p.json
 	assert_output "20000000
 20000000"
+}
+
+@test "run-1.16: on a terminal one status line shows progress like ninja" {
+	mkfifo gate
+	cat > p.json <<'JSON'
+{ "stages": { "first": { "run": ["true"] }, "waiting": { "run": "read x < gate", "after": ["first"] } } }
+JSON
+	sock=$BATS_TEST_TMPDIR/tmux.sock
+	tmux -S "$sock" new-session -d -x 100 -y 10 \
+	    "cd '$BATS_TEST_TMPDIR' && SLUICE_STATE_DIR='$SLUICE_STATE_DIR' '$ROOT/bin/sluice' run p.json; echo exit=\$?; read x"
+	wait_until 20 sh -c "tmux -S '$sock' capture-pane -p | grep -q '^\[1/2\] waiting [0-9.]*m\?s'"
+	echo go > gate
+	wait_until 20 sh -c "tmux -S '$sock' capture-pane -p | grep -q '^exit=0'"
+	run -0 tmux -S "$sock" capture-pane -p
+	# the status line was replaced, not scrolled: no [n/N] line is left
+	refute_line --regexp '^\[[0-9]/2\]'
+	assert_line --regexp "^sluice: p: 2/2 stages ok in "
 }
