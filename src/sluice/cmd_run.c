@@ -173,6 +173,7 @@ cmd_run_preload(int argc, char **argv, const char *cache_dir)
 	close(null);
 	rc = engine_run(p, &o);
 	pipeline_free(p);
+	free(o.record);
 	return rc;
 }
 
@@ -316,5 +317,6 @@ cmd_run(int argc, char **argv)
 	pipeline_free(p);
 	if (report != NULL)
 		run_report(&o, report);
+	free(o.record);
 	return rc;
 }

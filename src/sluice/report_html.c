@@ -93,7 +93,8 @@ static const char css[] =
 ".bw{background:var(--run)}.bc{background:var(--cpu)}"
 ".br{background:var(--rss)}.bh{background:var(--hit)}"
 ".bm{background:var(--old)}\n"
-"td.v{min-width:128px}\n"
+"td.v{min-width:128px}.up{color:var(--fail);font-size:12px;"
+"font-weight:600}\n"
 "ul.al{list-style:none;padding:0;margin:0}\n"
 "ul.al li{padding:4px 8px;border-left:4px solid var(--info);"
 "margin:4px 0;background:var(--card)}\n"
@@ -544,6 +545,31 @@ bar_cell(struct buf *b, const char *cls, int64_t v, int64_t max)
 		    "</span>", cls, w);
 }
 
+/* "▲ 122%" after a figure that regressed, its median in the title */
+static void
+reg_mark(const struct report *r, const char *stage, const char *metric,
+    struct buf *b)
+{
+	char	 med[32];
+	size_t	 i;
+
+	for (i = 0; i < r->nregs; i++) {
+		const struct rep_regress *G = &r->regs[i];
+
+		if (strcmp(G->stage, stage) != 0 ||
+		    strcmp(G->metric, metric) != 0)
+			continue;
+		if (strcmp(metric, "wall") == 0)
+			rep_dur(G->median, med, sizeof(med));
+		else
+			rep_size_kb(G->median, med, sizeof(med));
+		buf_printf(b, " <span class=\"up\" title=\"median %s over %d "
+		    "earlier runs\">▲ ", med, G->runs);
+		h_pct(b, G->change);
+		buf_adds(b, "</span>");
+	}
+}
+
 static void
 stages(const struct report *r, struct buf *b)
 {
@@ -564,8 +590,9 @@ stages(const struct report *r, struct buf *b)
 		mw = mc;
 	buf_printf(b, "<section>\n<h2 id=\"stages\">Stages</h2>\n"
 	    "<p class=\"mut\">Wall and CPU bars share one scale, RSS bars "
-	    "their own.  Read and written count the bytes passed to read(2) "
-	    "and write(2); names on the critical path are coloured.</p>\n"
+	    "their own; ▲ marks a regression against earlier runs.  Read and "
+	    "written count the bytes passed to read(2) and write(2); names on "
+	    "the critical path are coloured.</p>\n"
 	    "<div class=\"box%s\">\n<table>\n<thead><tr><th>Stage</th>"
 	    "<th>State</th><th class=\"n\">Attempts</th><th>Wall</th>"
 	    "<th>CPU</th><th>Max RSS</th><th class=\"n\">Read</th>"
@@ -589,12 +616,14 @@ stages(const struct report *r, struct buf *b)
 		else {
 			bar_cell(b, "bw", S->wall_us, mw);
 			h_dur(b, S->wall_us);
+			reg_mark(r, S->name, "wall", b);
 			buf_adds(b, "</td>");
 			bar_cell(b, "bc", S->cpu_us, mc);
 			h_dur(b, S->cpu_us);
 			buf_adds(b, "</td>");
 			bar_cell(b, "br", S->max_rss_kb, mr);
 			h_kb(b, S->max_rss_kb);
+			reg_mark(r, S->name, "max_rss", b);
 			buf_adds(b, "</td><td class=\"n\">");
 			h_bytes(b, S->rchar);
 			buf_adds(b, "</td><td class=\"n\">");
