@@ -97,6 +97,15 @@ cmd_check(int argc, char **argv)
 	if (argc - optind != 1)
 		cmd_usage(argv[0]);
 	p = pipeline_load(argv[optind], &lo);
+	/* every profile must be valid, not only the chosen one */
+	for (i = 0; i < p->nprofiles; i++) {
+		struct load_opts po = lo;
+		struct pipeline *q;
+
+		po.profile = p->profiles[i];
+		q = pipeline_load(argv[optind], &po);
+		pipeline_free(q);
+	}
 	printf("%s: %zu stage%s in %d dependency group%s, jobs %d",
 	    p->name, p->nstages, p->nstages == 1 ? "" : "s", p->ngroups,
 	    p->ngroups == 1 ? "" : "s", p->jobs);

@@ -63,7 +63,8 @@ dry_run(struct pipeline *p, const struct run_opts *o, int jobs)
 	known = xcalloc(p->nstages + 1, 1);
 	for (i = 0; i < p->nstages; i++)
 		outp[i] = &outd[i];
-	printf("%s: dry run, jobs %d; would run:\n", p->name, jobs);
+	printf("%s: dry run, jobs %d%s; would run:\n", p->name, jobs,
+	    jobs == 0 ? " (one per CPU)" : "");
 	for (i = 0; i < p->nstages; i++) {
 		const struct stage *st = &p->stages[p->order[i]];
 		const char *note = "";
@@ -175,6 +176,15 @@ cmd_run_preload(int argc, char **argv, const char *cache_dir)
 	pipeline_free(p);
 	free(o.record);
 	return rc;
+}
+
+/* an interrupted run still gets its --report before sluice dies */
+static const char *report_path;
+
+static void
+report_at_end(struct run_opts *o)
+{
+	run_report(o, report_path);
 }
 
 int
@@ -312,6 +322,10 @@ cmd_run(int argc, char **argv)
 		dry_run(p, &o, o.jobs >= 0 ? o.jobs : p->jobs);
 		pipeline_free(p);
 		return 0;
+	}
+	if (report != NULL) {
+		report_path = report;
+		o.at_end = report_at_end;
 	}
 	rc = engine_run(p, &o);
 	pipeline_free(p);

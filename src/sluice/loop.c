@@ -262,7 +262,7 @@ print_cmd(struct engine *E, struct rstage *R)
 static void
 start_one(struct engine *E, struct rstage *R)
 {
-	int	 p[2];
+	int	 p[2], step = 0;
 	size_t	 i;
 
 	mkpipe(p);
@@ -316,10 +316,20 @@ start_one(struct engine *E, struct rstage *R)
 	R->deadline = R->st->timeout_ns > 0 ? R->t_start + R->st->timeout_ns :
 	    0;
 	R->killtime = 0;
-	if (spawn_stage(E, R) == -1) {
+	if (spawn_stage(E, R, &step) == -1) {
 		free(R->reason);
-		R->reason = xasprintf("cannot run '%s': %s", R->st->prog,
-		    strerror(errno));
+		if (step == SPAWN_STEP_CWD)
+			R->reason = xasprintf("cannot change to directory '%s': "
+			    "%s", R->st->cwd, strerror(errno));
+		else if (step == SPAWN_STEP_LIMIT)
+			R->reason = xasprintf("cannot set its memory_limit: %s",
+			    strerror(errno));
+		else if (step == SPAWN_STEP_FDS)
+			R->reason = xasprintf("cannot set up its descriptors: "
+			    "%s", strerror(errno));
+		else
+			R->reason = xasprintf("cannot run '%s': %s",
+			    R->st->prog, strerror(errno));
 	}
 	stage_set(E, R, PS_RUNNING);
 	E->running++;
@@ -522,6 +532,7 @@ skip_stage(struct engine *E, struct rstage *R, const char *why)
 	R->reason = xstrdup(why);
 	stage_set(E, R, PS_SKIPPED);
 	finish_outlets(E, R);
+	count_finished(E, R);
 	/* the rest of its gang can never start without it */
 	for (i = (size_t)R->gang_next; i != (size_t)-1;
 	    i = (size_t)E->rs[i].gang_next)
@@ -537,7 +548,8 @@ finish_outlets(struct engine *E, struct rstage *R)
 		close(R->out_r);
 		R->out_r = -1;
 	}
-	if (R->hold && R->state != PS_DONE)
+	/* what a failed or cancelled stage left queued is not output */
+	if (R->state != PS_DONE)
 		fanout_discard(E, R);
 	fanout_producer_eof(E, R);
 	fanout_release(E, R);
@@ -578,11 +590,19 @@ describe_exit(struct engine *E, struct rstage *R)
 		    WEXITSTATUS(R->status));
 	if (R->st->memory_limit > 0 && !R->timed_out) {
 		char	*r = R->reason;
+		int	 oom = (WIFSIGNALED(R->status) &&
+		    (WTERMSIG(R->status) == SIGKILL ||
+		    WTERMSIG(R->status) == SIGSEGV ||
+		    WTERMSIG(R->status) == SIGABRT)) ||
+		    (R->tail.len > 0 && (strcasestr(buf_cstr(&R->tail),
+		    "memory") != NULL || strcasestr(buf_cstr(&R->tail),
+		    "alloc") != NULL));
 
 		fmt_size(R->st->memory_limit, m, sizeof(m));
 		fmt_size((int64_t)R->ru.ru_maxrss * 1024, d, sizeof(d));
-		R->reason = xasprintf("%s under memory_limit %s (peak RSS %s): "
-		    "it likely ran out of memory", r, m, d);
+		R->reason = xasprintf("%s under memory_limit %s (peak RSS "
+		    "%s)%s", r, m, d, oom ? ": it likely ran out of memory" :
+		    "");
 		free(r);
 	}
 	(void)E;
@@ -624,6 +644,11 @@ count_finished(struct engine *E, struct rstage *R)
 	R->counted = 1;
 	if (E->o->quiet || E->tty)
 		return;
+	if (R->state == PS_SKIPPED) {
+		fprintf(stderr, "[%zu/%zu] %s (skipped: %s)\n", E->nfinished,
+		    E->n, R->st->name, R->reason);
+		return;
+	}
 	fmt_duration(R->state == PS_CACHED ? 0 : R->t_end - R->t_start, d,
 	    sizeof(d));
 	fprintf(stderr, "[%zu/%zu] %s %s%s\n", E->nfinished, E->n,
@@ -779,12 +804,29 @@ setup_signals(struct engine *E)
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGTERM);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGQUIT);
 	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTSTP);
+	sigaddset(&set, SIGCONT);
 	if (sigprocmask(SIG_BLOCK, &set, &sluice_oldmask) == -1)
 		err(EX_OSERR, "sigprocmask");
 	if ((E->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK)) == -1)
 		err(EX_OSERR, "signalfd");
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ^Z stops the stages' groups, then sluice; fg continues them all */
+static void
+job_control(struct engine *E, int sig)
+{
+	size_t	 i;
+
+	status_clear(E);
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].pid > 0 && !E->rs[i].reaped)
+			kill(-E->rs[i].pid, sig == SIGTSTP ? SIGSTOP : SIGCONT);
+	if (sig == SIGTSTP)
+		raise(SIGSTOP);
 }
 
 static void
@@ -795,6 +837,10 @@ read_signals(struct engine *E)
 	while (read(E->sigfd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
 		if (si.ssi_signo == SIGCHLD)
 			continue;	/* reap() runs every round */
+		if (si.ssi_signo == SIGTSTP || si.ssi_signo == SIGCONT) {
+			job_control(E, (int)si.ssi_signo);
+			continue;
+		}
 		if (E->signo == 0) {
 			E->signo = (int)si.ssi_signo;
 			status_clear(E);
@@ -1066,7 +1112,8 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		k++;
 	}
 	E->tty = isatty(2);
-	E->color = E->tty && getenv("NO_COLOR") == NULL;
+	E->color = E->tty && (getenv("NO_COLOR") == NULL ||
+	    *getenv("NO_COLOR") == '\0');
 	if (o->preload)
 		preload_skip(E);
 }
@@ -1367,6 +1414,8 @@ engine_run(struct pipeline *p, struct run_opts *o)
 	if (E.run_dir != NULL)
 		o->record = xasprintf("%s/run.json", E.run_dir);
 	engine_free(&E);
+	if (sig != 0 && o->at_end != NULL)
+		o->at_end(o);		/* a --report of the interrupted run */
 	if (sig != 0) {
 		sigset_t one;
 

@@ -424,6 +424,7 @@ fire(struct engine *E, const struct alert_rule *r, int stage, double value)
 	snprintf(msg, sizeof(msg), "%s%s%s: %s %s, %s %s", stage == -1 ? "" :
 	    "stage '", who, stage == -1 ? "" : "'", alert_metric_name(r->metric),
 	    v, r->metric == AM_CACHE_HIT_RATE ? "floor" : "threshold", t);
+	strlcpy(a->message, msg, sizeof(a->message));
 	fprintf(stderr, "sluice: %s: %s\n", level_words[r->level], msg);
 	if (E->o->alert_cmd == NULL)
 		return;
@@ -592,6 +593,10 @@ monitor_stage_final(struct engine *E, struct rstage *R)
 	if (has_rules(E, i, AM_ERROR_RATE))
 		evaluate(E, i, AM_ERROR_RATE, (double)fails /
 		    (double)R->nprocs);
+	if (has_rules(E, i, AM_CACHE_HIT_RATE) && strcmp(
+	    R->procs[R->nprocs - 1].cache, "off") != 0)
+		evaluate(E, i, AM_CACHE_HIT_RATE, strcmp(
+		    R->procs[R->nprocs - 1].cache, "hit") == 0 ? 1 : 0);
 }
 
 struct totals {
@@ -849,6 +854,11 @@ put_alerts(struct jw *w, struct engine *E)
 		jw_str(w, a->stage == -1 ? NULL : E->rs[a->stage].st->name);
 		put_value(w, a->metric, "value", a->value);
 		put_value(w, a->metric, "threshold", a->threshold);
+		jw_key(w, "unit");
+		jw_str(w, a->metric == AM_WALL || a->metric == AM_CPU ? "ns" :
+		    a->metric == AM_MAX_RSS ? "bytes" : "ratio");
+		jw_key(w, "message");
+		jw_str(w, a->message);
 		jw_key(w, "at_us");
 		jw_int(w, a->at_us);
 		jw_obj_end(w);
@@ -921,6 +931,15 @@ put_stage(struct jw *w, struct engine *E, struct rstage *R)
 	jw_arr_end(w);
 	jw_key(w, "cache_category");
 	jw_str(w, R->st->cache);
+	jw_key(w, "cache");
+	jw_obj(w);
+	jw_key(w, "category");
+	jw_str(w, R->st->cache);
+	jw_key(w, "result");
+	jw_str(w, R->nprocs > 0 ? R->procs[R->nprocs - 1].cache : "off");
+	jw_key(w, "time_saved_us");
+	jw_int(w, R->state == PS_CACHED ? R->cost_saved_ns / 1000 : 0);
+	jw_obj_end(w);
 	jw_key(w, "attempts");
 	jw_int(w, (int)R->nprocs);
 	jw_key(w, "reason");
@@ -1108,7 +1127,7 @@ monitor_summary(struct engine *E)
 {
 	char	 wall[32], cpu[32], rss[32], slow[32];
 	struct totals T;
-	size_t	 i, ok = 0, skipped = 0;
+	size_t	 i, ok = 0, skipped = 0, cancelled = 0;
 	int	 s;
 
 	totals(E, &T);
@@ -1118,6 +1137,8 @@ monitor_summary(struct engine *E)
 			ok++;
 		else if (E->rs[i].state == PS_SKIPPED)
 			skipped++;
+		else if (E->rs[i].state == PS_FAILED && E->rs[i].cancelled)
+			cancelled++;
 	}
 	fmt_duration(T.wall_ns, wall, sizeof(wall));
 	fmt_duration(T.cpu_us * 1000, cpu, sizeof(cpu));
@@ -1128,6 +1149,8 @@ monitor_summary(struct engine *E)
 	fprintf(stderr, "%zu/%zu stages ok", ok, E->n);
 	if (E->nfailed > 0)
 		fprintf(stderr, ", %d failed", E->nfailed);
+	if (cancelled > 0)
+		fprintf(stderr, ", %zu cancelled", cancelled);
 	if (skipped > 0)
 		fprintf(stderr, ", %zu skipped", skipped);
 	fprintf(stderr, " in %s (cpu %s, peak rss %s", wall, cpu, rss);

@@ -7,6 +7,7 @@
  * them, -D values over the vars, then ${var} substitution, references,
  * fds, cycles (plan.c) and program lookup.  Any error exits.
  */
+#include <sys/stat.h>
 #include <err.h>
 #include <errno.h>
 #include <limits.h>
@@ -275,8 +276,8 @@ set_vars(struct loader *L, int t)
 
 		if (ty != JSON_STRING && ty != JSON_NUMBER && ty != JSON_TRUE &&
 		    ty != JSON_FALSE)
-			json_errx(&L->j, v, "'vars' expects string or number "
-			    "values, found %s", json_typename(ty));
+			json_errx(&L->j, v, "'vars' expects string, number or "
+			    "boolean values, found %s", json_typename(ty));
 		for (i = 0; i < L->nvars; i++)
 			if (strcmp(L->vars[i].name, name) == 0)
 				break;
@@ -359,9 +360,11 @@ set_cache_categories(struct loader *L, int t)
 	JSON_FOREACH_MEMBER(&L->j, t, k, v) {
 		char	*name = json_str(&L->j, k);
 
-		if (name[0] == '\0' || strlen(name) > 31)
+		if (name[0] == '\0' || strlen(name) > 31 || strspn(name,
+		    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+		    "0123456789_-.") != strlen(name))
 			json_errx(&L->j, k, "'cache_categories' names are 1 to "
-			    "31 characters long");
+			    "31 letters, digits, '_', '-' or '.'");
 		for (i = 0; i < p->ncats; i++)
 			if (strcmp(p->cats[i].name, name) == 0)
 				break;
@@ -600,7 +603,7 @@ parse_stage(struct loader *L, int si, int obj)
 				st->cache = xstrdup("default");
 			else if (json_type(&L->j, v) != JSON_FALSE) {
 				expect(L, v, JSON_STRING, "cache",
-				    "a category name or false");
+				    "a category name, true or false");
 				st->cache = json_str(&L->j, v);
 				if (st->cache[0] == '\0' ||
 				    strspn(st->cache, "abcdefghijklmnopqrstuvwxyz"
@@ -666,8 +669,9 @@ parse_stages(struct loader *L, int t)
 		st->idx = (int)n;
 		json_pos(&L->j, k, &st->pos.line, &st->pos.col);
 		if (!valid_stage_name(st->name))
-			json_errx(&L->j, k, "stage name '%s' may only contain "
-			    "letters, digits, '_', '-' and '.'", st->name);
+			json_errx(&L->j, k, "stage name '%s' must be 1 to 64 "
+			    "letters, digits, '_', '-' or '.', not starting "
+			    "with '.'", st->name);
 		L->raw[n].keytok = k;
 		L->raw[n].cwd.tok = -1;
 		n++;
@@ -978,7 +982,12 @@ resolve_stage(struct loader *L, int si, const struct load_opts *o)
 	st->cwd = r->cwd.s != NULL ? subst(L, &r->cwd) : NULL;
 	if (st->cwd != NULL) {
 		char	*a = abspath(p->dir, st->cwd);
+		struct stat sb;
 
+		if (!o->no_resolve && (stat(a, &sb) == -1 ||
+		    !S_ISDIR(sb.st_mode)))
+			json_errx(&L->j, r->cwd.tok, "stage '%s': cwd '%s' is "
+			    "not a directory", st->name, st->cwd);
 		free(st->cwd);
 		st->cwd = a;
 	} else
@@ -1270,6 +1279,15 @@ pipeline_load(const char *path, const struct load_opts *o)
 		    slash != p->name)
 			*slash = '\0';
 	}
+	if (profiles != -1) {
+		int	 pk, pv;
+
+		p->profiles = xcalloc((size_t)L.j.tok[profiles].size + 1,
+		    sizeof(char *));
+		JSON_FOREACH_MEMBER(&L.j, profiles, pk, pv)
+			p->profiles[p->nprofiles++] = json_str(&L.j, pk);
+		(void)pv;
+	}
 	prof = o->profile;
 	if (prof == NULL && (prof = getenv("SLUICE_PROFILE")) != NULL &&
 	    *prof == '\0')
@@ -1354,5 +1372,8 @@ pipeline_free(struct pipeline *p)
 	for (i = 0; i < p->ncats; i++)
 		free(p->cats[i].name);
 	free(p->cats);
+	for (i = 0; i < p->nprofiles; i++)
+		free(p->profiles[i]);
+	free(p->profiles);
 	free(p);
 }

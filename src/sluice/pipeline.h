@@ -105,6 +105,8 @@ struct pipeline {
 	size_t		 nalerts;
 	char		**vars;		/* "name=value", resolved */
 	size_t		 nvars;
+	char		**profiles;	/* names of all profiles in the file */
+	size_t		 nprofiles;
 };
 
 struct load_opts {

@@ -64,6 +64,7 @@ struct alert {
 	double		 value;
 	double		 threshold;
 	int64_t		 at_us;		/* since the run's start */
+	char		 message[256];
 };
 
 struct seg {				/* one producer's part of a port */
@@ -170,6 +171,8 @@ struct run_opts {
 	const char	*cache_dir;	/* --cache-dir */
 	int		 refresh;	/* --refresh: ignore hits, store */
 	int		 preload;	/* only what cached stages need */
+	/* called with the run recorded, also before dying by a signal */
+	void		(*at_end)(struct run_opts *);
 };
 
 struct alertcmd {			/* a running --alert-cmd */
@@ -219,8 +222,9 @@ int	 engine_run(struct pipeline *, struct run_opts *);
 void	 stage_set(struct engine *, struct rstage *, enum pstate);
 void	 stage_stderr(struct engine *, struct rstage *, const char *, size_t);
 
-/* spawn.c */
-int	 spawn_stage(struct engine *, struct rstage *);
+/* spawn.c: which step of starting a stage failed */
+enum { SPAWN_STEP_FDS = 1, SPAWN_STEP_CWD, SPAWN_STEP_LIMIT, SPAWN_STEP_EXEC };
+int	 spawn_stage(struct engine *, struct rstage *, int *);
 void	 killpg_stage(struct rstage *, int);
 
 /* fanout.c */

@@ -71,7 +71,10 @@ make_env(struct engine *E, struct rstage *R)
 		env[n++] = xstrdup(environ[i]);
 	}
 	for (k = 0; k < st->nenv; k++)
-		env[n++] = xstrdup(st->env[k]);
+		if (strncmp(st->env[k], "SLUICE_STAGE=", 13) != 0 &&
+		    strncmp(st->env[k], "SLUICE_ATTEMPT=", 15) != 0 &&
+		    strncmp(st->env[k], "SLUICE_RUN_ID=", 14) != 0)
+			env[n++] = xstrdup(st->env[k]);
 	env[n++] = xasprintf("SLUICE_STAGE=%s", st->name);
 	env[n++] = xasprintf("SLUICE_ATTEMPT=%d", R->attempt);
 	env[n++] = xasprintf("SLUICE_RUN_ID=%s", E->run_id);
@@ -97,7 +100,7 @@ child(struct rstage *R, struct fdmap *map, int nmap, int maxfd,
 	int	 maxtarget = 2;
 	struct stage *st = R->st;
 	struct rlimit rl;
-	int	 i, e;
+	int	 i, e[2], step = SPAWN_STEP_FDS;
 
 	setpgid(0, 0);
 	signal(SIGPIPE, SIG_DFL);
@@ -112,6 +115,7 @@ child(struct rstage *R, struct fdmap *map, int nmap, int maxfd,
 		if (map[i].src == -1)
 			goto fail;
 	}
+	step = SPAWN_STEP_FDS;
 	for (i = 0; i < nmap; i++)
 		if (dup2(map[i].src, map[i].target) == -1)
 			goto fail;
@@ -129,18 +133,22 @@ child(struct rstage *R, struct fdmap *map, int nmap, int maxfd,
 		for (i = maxtarget + 1; i < 1024; i++)
 			if (i != errpipe)
 				close(i);
+	step = SPAWN_STEP_CWD;
 	if (chdir(st->cwd) == -1)
 		goto fail;
+	step = SPAWN_STEP_LIMIT;
 	if (st->memory_limit > 0) {
 		rl.rlim_cur = rl.rlim_max = (rlim_t)st->memory_limit;
 		if (setrlimit(RLIMIT_DATA, &rl) == -1)
 			goto fail;
 	}
 	sigprocmask(SIG_SETMASK, &sluice_oldmask, NULL);
+	step = SPAWN_STEP_EXEC;
 	execve(R->exec_prog, R->exec_argv, env);
 fail:
-	e = errno;
-	(void)!write(errpipe, &e, sizeof(e));
+	e[0] = step;
+	e[1] = errno;
+	(void)!write(errpipe, e, sizeof(e));
 	_exit(127);
 }
 
@@ -170,11 +178,11 @@ fork_exec(const struct spawnargs *a)
 }
 
 int
-spawn_stage(struct engine *E, struct rstage *R)
+spawn_stage(struct engine *E, struct rstage *R, int *step)
 {
 	struct spawnargs a;
 	struct fdmap map[MAX_STAGE_FD + 3];
-	int	 nmap = 0, maxfd = 2, ep[2], e = 0;
+	int	 nmap = 0, maxfd = 2, ep[2], e[2] = { 0, 0 };
 	size_t	 i;
 	ssize_t	 n;
 	char	**env;
@@ -213,13 +221,14 @@ spawn_stage(struct engine *E, struct rstage *R)
 	close(ep[1]);
 	setpgid(pid, pid);	/* also here: no race with killpg */
 	do
-		n = read(ep[0], &e, sizeof(e));
+		n = read(ep[0], e, sizeof(e));
 	while (n == -1 && errno == EINTR);
 	close(ep[0]);
 	free_env(env);
 	R->pid = pid;
 	if (n == (ssize_t)sizeof(e)) {
-		errno = e;
+		*step = e[0];
+		errno = e[1];
 		return -1;	/* the child exits 127; reaped as usual */
 	}
 	return 0;
