@@ -252,9 +252,7 @@ cmd_analyze(int argc, char **argv)
 				    "1 to 10000, found '%s'", optarg);
 			break;
 		case 'D':
-			lo.defines = xreallocarray(lo.defines, lo.ndefines + 1,
-			    sizeof(char *));
-			lo.defines[lo.ndefines++] = optarg;
+			load_define(&lo, optarg);
 			break;
 		case 'H':
 			histf = optarg;

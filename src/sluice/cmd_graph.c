@@ -47,9 +47,7 @@ cmd_graph(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "+:D:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
-			lo.defines = xreallocarray(lo.defines, lo.ndefines + 1,
-			    sizeof(char *));
-			lo.defines[lo.ndefines++] = optarg;
+			load_define(&lo, optarg);
 			break;
 		case 'P':
 			lo.profile = optarg;

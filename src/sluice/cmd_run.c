@@ -153,9 +153,7 @@ cmd_run_preload(int argc, char **argv, const char *cache_dir)
 	while ((c = getopt_long(argc, argv, "+:D:", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'D':
-			lo.defines = xreallocarray(lo.defines, lo.ndefines + 1,
-			    sizeof(char *));
-			lo.defines[lo.ndefines++] = optarg;
+			load_define(&lo, optarg);
 			break;
 		case 'P':
 			lo.profile = optarg;
@@ -229,9 +227,7 @@ cmd_run(int argc, char **argv)
 	    -1) {
 		switch (c) {
 		case 'D':
-			lo.defines = xreallocarray(lo.defines, lo.ndefines + 1,
-			    sizeof(char *));
-			lo.defines[lo.ndefines++] = optarg;
+			load_define(&lo, optarg);
 			break;
 		case 'A':
 			o.alert_cmd = optarg;

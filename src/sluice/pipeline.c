@@ -928,6 +928,15 @@ find_program(const char *name, const char *cwd)
 	return NULL;
 }
 
+/* -D name=value, collected for pipeline_load */
+void
+load_define(struct load_opts *lo, char *def)
+{
+	lo->defines = xreallocarray(lo->defines, lo->ndefines + 1,
+	    sizeof(char *));
+	lo->defines[lo->ndefines++] = def;
+}
+
 int
 pipeline_stage(const struct pipeline *p, const char *name)
 {

@@ -117,6 +117,7 @@ struct load_opts {
 };
 
 struct pipeline	*pipeline_load(const char *, const struct load_opts *);
+void		 load_define(struct load_opts *, char *);
 void		 pipeline_free(struct pipeline *);
 int		 pipeline_stage(const struct pipeline *, const char *);
 const char	*libexec_dir(void);
