@@ -21,7 +21,7 @@ STAGE_BIN  = $(STAGES:%=libexec/sluice/%)
 STAGE_SRC != ls src/stages/*/*.c 2>/dev/null
 STAGE_OBJ  = $(STAGE_SRC:.c=.o)
 # extra libraries per stage (only what each program uses)
-LIBS_introspect = -lsqlite3 -lpq
+LIBS_introspect = -lsqlite3
 
 UNIT_SRC  != ls test/unit/t-*.c 2>/dev/null
 UNIT_BIN   = $(UNIT_SRC:.c=)
@@ -117,24 +117,35 @@ clean:
 -include $(ALL_OBJ:.o=.d)
 
 # --- introspect: fuzzing (make fuzz) -------------------------------------
-# libFuzzer target for the schema.rb tokenizer and parser, seeded from
-# test/fuzz/corpus-schemarb; FUZZTIME=seconds (default 600).  New inputs
-# go to FUZZWORK (outside the tree); crashes to test/fuzz/findings/,
-# to be added to the corpus with a test.
-FUZZ_SRC  = test/fuzz/fuzz-schemarb.c src/stages/introspect/schemarb.c \
-            src/stages/introspect/rblex.c src/stages/introspect/model.c \
-            src/stages/introspect/inflect.c src/stages/introspect/record.c \
-            src/lib/xalloc.c src/lib/buf.c src/lib/json.c
+# libFuzzer targets for the schema.rb tokenizer and parser (seeded from
+# test/fuzz/corpus-schemarb) and the SQL tokenizer and structure.sql
+# parser (test/fuzz/corpus-sql), FUZZTIME seconds each (default 600).
+# New inputs go to FUZZWORK (outside the tree); crashes to
+# test/fuzz/findings/, to be added to the corpus with a test.
+FUZZ_LIB  = src/stages/introspect/model.c src/stages/introspect/record.c \
+            src/lib/xalloc.c src/lib/buf.c src/lib/json.c src/lib/inflect.c
+FUZZ_HDR  = src/stages/introspect/introspect.h \
+            src/stages/introspect/rblex.h src/stages/introspect/sqllex.h
+FUZZ_RB   = test/fuzz/fuzz-schemarb.c src/stages/introspect/schemarb.c \
+            src/stages/introspect/rblex.c $(FUZZ_LIB)
+FUZZ_SQL  = test/fuzz/fuzz-sql.c src/stages/introspect/pgsql.c \
+            src/stages/introspect/sqllex.c $(FUZZ_LIB)
 FUZZTIME  = 600
-FUZZWORK  = $${TMPDIR:-/tmp}/sluice-fuzz-schemarb
-test/fuzz/fuzz-schemarb: $(FUZZ_SRC) src/stages/introspect/introspect.h \
-    src/stages/introspect/rblex.h
-	clang -g -O1 -fsanitize=fuzzer,address,undefined $(CPPFLAGS) \
-	    -Isrc/stages/introspect -o $@ $(FUZZ_SRC) $(BSD_LIBS)
-fuzz: test/fuzz/fuzz-schemarb
-	mkdir -p test/fuzz/findings $(FUZZWORK)
-	test/fuzz/fuzz-schemarb -max_total_time=$(FUZZTIME) -max_len=65536 \
-	    -artifact_prefix=test/fuzz/findings/ $(FUZZWORK) \
-	    test/fuzz/corpus-schemarb
-.PHONY: fuzz
+FUZZWORK  = $${TMPDIR:-/tmp}/sluice-fuzz
+FUZZCC    = clang -g -O1 -fsanitize=fuzzer,address,undefined \
+            -fno-sanitize-recover=all $(CPPFLAGS) \
+            -Isrc/stages/introspect
+test/fuzz/fuzz-schemarb: $(FUZZ_RB) $(FUZZ_HDR)
+	$(FUZZCC) -o $@ $(FUZZ_RB) $(BSD_LIBS)
+test/fuzz/fuzz-sql: $(FUZZ_SQL) $(FUZZ_HDR)
+	$(FUZZCC) -o $@ $(FUZZ_SQL) $(BSD_LIBS)
+fuzz: fuzz-schemarb fuzz-sql
+fuzz-schemarb fuzz-sql: $$@-bin
+	mkdir -p test/fuzz/findings $(FUZZWORK)/$@
+	test/fuzz/$@ -max_total_time=$(FUZZTIME) -max_len=65536 \
+	    -artifact_prefix=test/fuzz/findings/ $(FUZZWORK)/$@ \
+	    test/fuzz/corpus-$(@:fuzz-%=%)
+fuzz-schemarb-bin: test/fuzz/fuzz-schemarb
+fuzz-sql-bin: test/fuzz/fuzz-sql
+.PHONY: fuzz fuzz-schemarb fuzz-sql fuzz-schemarb-bin fuzz-sql-bin
 # --- end introspect fuzzing ----------------------------------------------

@@ -51,20 +51,22 @@ check_rb() {
 @test "introspect-1.1: --usage prints the synopsis" {
 	run introspect --usage
 	assert_success
-	assert_output 'usage: sluice introspect [--strict] [--views] [--from sqlite | schemarb] source'
+	assert_output "usage: sluice introspect [--strict] [--views] [--from sqlite | schemarb | sql | postgres]
+                         [--schema name[,name ...]] source"
 }
 
 @test "introspect-1.2: no source is a usage error" {
 	run -64 --separate-stderr introspect
 	assert_output ''
-	assert_equal "$stderr" 'usage: sluice introspect [--strict] [--views] [--from sqlite | schemarb] source'
+	assert_equal "$stderr" "usage: sluice introspect [--strict] [--views] [--from sqlite | schemarb | sql | postgres]
+                         [--schema name[,name ...]] source"
 }
 
 @test "introspect-1.3: an unknown --from kind is a usage error" {
 	run -64 --separate-stderr introspect --from mysql x.db
 	assert_output ''
 	assert_equal "${stderr%%$'\n'*}" \
-	    "introspect: --from: unknown kind 'mysql': expected 'sqlite' or 'schemarb'"
+	    "introspect: --from: unknown kind 'mysql': expected 'sqlite', 'schemarb', 'sql' or 'postgres'"
 }
 
 @test "introspect-1.4: a missing file exits 66" {
@@ -75,8 +77,8 @@ check_rb() {
 
 @test "introspect-1.5: every record has the version and a kind" {
 	for f in "$DATA"/*; do
-		introspect "$f" | jq -e 'select(.v != 1 or (.kind |
-		    IN("table", "enum") | not))' > bad.jsonl || true
+		introspect --views "$f" | jq -e 'select(.v != 1 or (.kind |
+		    IN("table", "view", "enum") | not))' > bad.jsonl || true
 		assert_equal "$(cat bad.jsonl)" ''
 	done
 }
@@ -328,6 +330,201 @@ introspect: unknown.schema.rb:15: unknown statement 'change_column_default', ski
 	    "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
 	n=$(ls "$ROOT/test/fuzz/corpus-schemarb" | wc -l)
 	run ./replay "$ROOT"/test/fuzz/corpus-schemarb/*
+	assert_success
+	assert_output "replayed $n inputs"
+}
+
+# --- PostgreSQL structure.sql ---------------------------------------------
+
+SQL="$ROOT/test/data/sql"
+
+# pg_counts FILE: "tables columns foreign_keys" of a pg_dump file,
+# counted by awk from its text alone (CREATE TABLE bodies, FOREIGN KEY
+# constraints), without the partitions that ATTACH PARTITION names
+pg_counts() {
+	awk '
+	/^CREATE (UNLOGGED )?TABLE / {
+		name = $2 == "UNLOGGED" ? $4 : $3
+		tables[name] = 1; intable = 1; next
+	}
+	intable && /^\)/ { intable = 0; next }
+	intable && !/^    CONSTRAINT / { cols[name]++ }
+	/^ALTER TABLE / {
+		for (i = 3; i <= NF; i++)
+			if ($i != "ONLY" && $i != "IF" && $i != "EXISTS") {
+				alt = $i; break
+			}
+	}
+	/ATTACH PARTITION/ {
+		for (i = 1; i < NF; i++) if ($i == "PARTITION") part[$(i + 1)] = 1
+	}
+	/FOREIGN KEY \(/ && !/^--/ { fks[alt]++ }
+	END {
+		for (t in tables) if (!(t in part)) {
+			nt++; nc += cols[t]; nf += fks[t]
+		}
+		print nt + 0, nc + 0, nf + 0
+	}' "$1"
+}
+
+check_pg() {
+	run --separate-stderr introspect --strict "$DATA/$1"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | counts)" "$(pg_counts "$DATA/$1")"
+	assert_equal "$(printf '%s\n' "$output" | counts)" "$2"
+	assert_equal "$(printf '%s\n' "$output" | jq -s 'map(select(.kind == "enum")) | length')" "$3"
+}
+
+@test "introspect-6.1: danbooru.structure.sql: 66 tables, 641 columns, 93 foreign keys, no warning" {
+	check_pg danbooru.structure.sql "66 641 93" 0
+	# CREATE UNLOGGED TABLE, serial ids from sequences and nextval
+	assert_equal "$(printf '%s\n' "$output" | jq -c 'select(.name == "rate_limits") | [.primary_key, .columns[0].auto_increment, .columns[0].default_expr]')" \
+	    '[["id"],true,null]'
+}
+
+@test "introspect-6.2: lago.structure.sql: 138 tables, 1673 columns, 339 foreign keys, 43 enums, no warning" {
+	check_pg lago.structure.sql "138 1673 339" 43
+	# pg_dump --clean, a partitioned table without its partition, a
+	# table in another schema
+	assert_equal "$(printf '%s\n' "$output" | jq -r 'select(.name | test("enriched_events")) | [.schema, .name] | join(".")')" \
+'partman.template_public_enriched_events
+.enriched_events'
+}
+
+@test "introspect-6.3: openstreetmap.structure.sql: 57 tables, 391 columns, 71 foreign keys, 8 enums, no warning" {
+	check_pg openstreetmap.structure.sql "57 391 71" 8
+	assert_equal "$(printf '%s\n' "$output" | jq -c 'select(.name == "current_node_tags") | .primary_key')" \
+	    '["node_id","k"]'
+}
+
+@test "introspect-6.4: every construct of the issue, without a warning" {
+	cd "$SQL"
+	run --separate-stderr introspect --strict --views constructs.structure.sql
+	assert_success
+	assert_equal "$stderr" ''
+	printf '%s\n' "$output" | golden introspect-sql-constructs
+}
+
+@test "introspect-6.5: unknown constructs are warnings with file:line" {
+	cd "$SQL"
+	run --separate-stderr introspect unknown.structure.sql
+	assert_success
+	assert_equal "$stderr" "\
+introspect: unknown.structure.sql:4: table 'posts': expected a column constraint, found 'SPARKLY', rest of the element skipped
+introspect: unknown.structure.sql:5: table 'posts': LIKE is not supported, rest of the element skipped
+introspect: unknown.structure.sql:8: unknown statement 'FROBNICATE TABLE', skipped
+introspect: unknown.structure.sql:9: alter table: unknown table 'comments', skipped
+introspect: unknown.structure.sql:10: index 'index_tags_on_name': unknown table 'tags', skipped
+introspect: unknown.structure.sql:11: table 'posts' has no column 'author_id', skipped
+introspect: unknown.structure.sql:12: comment: table 'posts' has no column 'nope', skipped
+introspect: unknown.structure.sql:13: unexpected 'EXTRA', rest of the statement skipped
+introspect: unknown.structure.sql:14: table 'posts' is created twice, second definition skipped"
+	assert_equal "$(printf '%s\n' "$output" | jq -c '[.name, [.columns[].name], .primary_key]')" \
+	    '["posts",["id","title","body"],["id"]]'
+	run -65 --separate-stderr introspect --strict unknown.structure.sql
+	assert_output ''
+	assert_equal "${stderr##*$'\n'}" 'introspect: unknown.structure.sql: 9 warnings with --strict'
+}
+
+@test "introspect-6.6: views are records only with --views" {
+	run introspect "$DATA/lago.structure.sql"
+	assert_equal "$(printf '%s\n' "$output" | jq -s 'map(select(.kind == "view")) | length')" 0
+	run --separate-stderr introspect --strict --views "$DATA/lago.structure.sql"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -s 'map(select(.kind == "view")) | length')" 34
+}
+
+@test "introspect-6.7: a structure.sql on stdin, and --from sql" {
+	run --separate-stderr introspect - < "$DATA/danbooru.structure.sql"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | counts)" "66 641 93"
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.source | "\(.kind) \(.file)"' | sort -u)" 'structure_sql stdin'
+	printf 'create table t (a int);\n' > lower.txt
+	run --separate-stderr introspect --from sql lower.txt
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -c '[.name, .columns[0].type]')" '["t","integer"]'
+}
+
+@test "introspect-6.8: introspect does not link libpq; it loads it for live databases only" {
+	run ldd "$ROOT/libexec/sluice/introspect"
+	assert_success
+	refute_output --partial libpq
+}
+
+@test "introspect-6.9: the schema.rb and structure.sql of one schema give the same records" {
+	# the same tables written both ways, as Rails would dump them
+	cat > schema.rb <<'RB'
+ActiveRecord::Schema[7.1].define(version: 1) do
+  create_table "users", force: :cascade do |t|
+    t.string "email", limit: 255, null: false
+    t.boolean "admin", default: false, null: false
+    t.decimal "score", precision: 10, scale: 2
+    t.datetime "seen_at", precision: 6
+    t.text "tags", default: [], array: true
+    t.index ["email"], name: "index_users_on_email", unique: true
+  end
+  create_table "posts", force: :cascade do |t|
+    t.bigint "user_id", null: false
+    t.string "title"
+    t.index ["user_id"], name: "index_posts_on_user_id"
+  end
+  add_foreign_key "posts", "users", name: "fk_rails_posts_users", on_delete: :cascade
+end
+RB
+	cat > structure.sql <<'SQL'
+CREATE TABLE public.users (
+    id bigint NOT NULL,
+    email character varying(255) NOT NULL,
+    admin boolean DEFAULT false NOT NULL,
+    score numeric(10,2),
+    seen_at timestamp(6) without time zone,
+    tags text[] DEFAULT '{}'::text[]
+);
+CREATE SEQUENCE public.users_id_seq START WITH 1;
+ALTER SEQUENCE public.users_id_seq OWNED BY public.users.id;
+CREATE TABLE public.posts (
+    id bigint NOT NULL,
+    user_id bigint NOT NULL,
+    title character varying
+);
+CREATE SEQUENCE public.posts_id_seq START WITH 1;
+ALTER TABLE ONLY public.users ALTER COLUMN id SET DEFAULT nextval('public.users_id_seq'::regclass);
+ALTER TABLE ONLY public.posts ALTER COLUMN id SET DEFAULT nextval('public.posts_id_seq'::regclass);
+ALTER TABLE ONLY public.users ADD CONSTRAINT users_pkey PRIMARY KEY (id);
+ALTER TABLE ONLY public.posts ADD CONSTRAINT posts_pkey PRIMARY KEY (id);
+CREATE UNIQUE INDEX index_users_on_email ON public.users USING btree (email);
+CREATE INDEX index_posts_on_user_id ON public.posts USING btree (user_id);
+ALTER TABLE ONLY public.posts
+    ADD CONSTRAINT fk_rails_posts_users FOREIGN KEY (user_id) REFERENCES public.users(id) ON DELETE CASCADE;
+SQL
+	# what a Rails type means, not how each source spells it
+	norm='del(.source) | .columns |= map(del(.line, .sql_type))'
+	assert_equal "$(introspect schema.rb | jq -c "$norm")" \
+	    "$(introspect structure.sql | jq -c "$norm")"
+}
+
+@test "introspect-6.10: a lexical error names where the literal starts" {
+	cd "$BAD"
+	run -65 --separate-stderr introspect unterminated-dollar.sql
+	assert_output ''
+	assert_equal "$stderr" "introspect: unterminated-dollar.sql:3:8: unterminated dollar-quoted string: expected '\$body\$' before end of file"
+}
+
+@test "introspect-5.2: the SQL fuzz corpus replays without a crash or leak" {
+	local bsd
+	bsd=$(pkg-config --cflags libbsd-overlay 2>/dev/null ||
+	    echo "-DLIBBSD_OVERLAY -isystem /usr/include/bsd")
+	# shellcheck disable=SC2086
+	cc -std=c11 -g -O1 -D_GNU_SOURCE $bsd -I"$ROOT/src/lib" \
+	    -I"$ROOT/src/stages/introspect" \
+	    -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -o replay "$ROOT/test/fuzz/replay.c" \
+	    "$ROOT/test/fuzz/fuzz-sql.c" \
+	    "$ROOT"/src/stages/introspect/{pgsql,sqllex,model,record}.c \
+	    "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
+	n=$(ls "$ROOT/test/fuzz/corpus-sql" | wc -l)
+	run ./replay "$ROOT"/test/fuzz/corpus-sql/*
 	assert_success
 	assert_output "replayed $n inputs"
 }

@@ -1,8 +1,8 @@
 /*
  * introspect.h: the schema model of the introspect stage, shared by its
- * front-ends (sqlite.c, schemarb.c; a PostgreSQL one slots in the same
- * way: fill a struct schema, return 0 or -1 with s->err set) and by the
- * record writer (record.c).
+ * front-ends (sqlite.c, schemarb.c, pgsql.c for structure.sql and
+ * pglive.c for live PostgreSQL: each fills a struct schema and returns
+ * 0, or -1 with s->err set) and by the record writer (record.c).
  *
  * Everything hanging off a struct schema lives in its arena and dies
  * with schema_free(); nothing in the model is freed one by one.  Lists
@@ -151,7 +151,7 @@ struct table {
 	int		 line;
 };
 
-enum src_kind { SRC_NONE, SRC_SQLITE, SRC_SCHEMARB };
+enum src_kind { SRC_NONE, SRC_SQLITE, SRC_SCHEMARB, SRC_PGSQL, SRC_PGLIVE };
 
 struct schema {
 	struct arena	 a;
@@ -195,6 +195,30 @@ int		 strv_eq(const struct strv *, const struct strv *);
 int		 sqlite_load(struct schema *, const char *, const void *,
 		    size_t);
 int		 schemarb_load(struct schema *, const char *, size_t);
+int		 pgsql_load(struct schema *, const char *, size_t);
+
+/*
+ * Catalog text of a live database read with structure.sql's rules:
+ * SNIP_TYPE format_type() into c, SNIP_DEFAULT and SNIP_GENERATED
+ * pg_get_expr() into c, SNIP_CONSTRAINT pg_get_constraintdef() of the
+ * constraint name into t, SNIP_INDEX pg_get_indexdef() into its table;
+ * SNIP_FINISH once at the end (enum columns).  A piece that does not
+ * parse is a warning; -1 (s->err set) only for broken lexical syntax.
+ */
+enum snippet {
+	SNIP_TYPE, SNIP_DEFAULT, SNIP_GENERATED, SNIP_CONSTRAINT, SNIP_INDEX,
+	SNIP_FINISH
+};
+int		 pgsql_snippet(struct schema *, enum snippet, struct table *,
+		    struct column *, const char *, const char *);
+
+/*
+ * Live PostgreSQL (pglive.c): conninfo is a URL or keyword string;
+ * schemas the namespaces to read.  libpq is loaded with dlopen(3) on
+ * first use.  On failure: -1, s->err set, *status a sysexits(3) code.
+ */
+int		 pglive_load(struct schema *, const char *, const struct strv *,
+		    int *);
 
 /* Rails' inflections (src/lib/inflect.h), the result in the arena */
 const char	*arena_singular(struct arena *, const char *);

@@ -6,6 +6,11 @@
  * run leaves nothing on stdout that could pass for a complete result.
  * A new front-end is a file that fills a struct schema (introspect.h),
  * a detect rule and a case below.
+ *
+ * Live PostgreSQL (a postgres:// or postgresql:// URL, a libpq keyword
+ * string, or --from postgres) is read by pglive.c, which loads libpq
+ * with dlopen(3) only then: every other source runs without libpq's
+ * start-up cost and memory (the stage does not link it).
  */
 #include <err.h>
 #include <errno.h>
@@ -14,23 +19,70 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "util.h"
+#include "xalloc.h"
 #include "introspect.h"
 #include "banned.h"
 
 #define USAGE \
 	"usage: sluice introspect [--strict] [--views] " \
-	"[--from sqlite | schemarb] source\n"
+	"[--from sqlite | schemarb | sql | postgres]\n" \
+	"                         [--schema name[,name ...]] source\n"
 
 static void __attribute__((__noreturn__))
 usage(int status)
 {
 	fputs(USAGE, status == 0 ? stdout : stderr);
 	exit(status);
+}
+
+/* a SQL script: the first word after blanks and comments */
+static int
+is_sql(const char *p, const char *e)
+{
+	static const char *const words[] = {
+		"SET ", "CREATE ", "ALTER ", "SELECT ", "COMMENT ", "DROP ",
+		"BEGIN", "GRANT ", "REVOKE ", "INSERT ", "\\restrict", NULL
+	};
+	const char *const *w;
+
+	for (;;) {
+		while (p < e && (*p == ' ' || *p == '\t' || *p == '\r' ||
+		    *p == '\n'))
+			p++;
+		if (e - p >= 2 && p[0] == '-' && p[1] == '-') {
+			while (p < e && *p != '\n')
+				p++;
+		} else if (e - p >= 2 && p[0] == '/' && p[1] == '*') {
+			for (p += 2; e - p >= 2 && !(p[0] == '*' && p[1] == '/');
+			    p++)
+				;
+			p += 2;
+		} else
+			break;
+	}
+	for (w = words; *w != NULL; w++)
+		if ((size_t)(e - p) >= strlen(*w) &&
+		    strncasecmp(p, *w, strlen(*w)) == 0)
+			return 1;
+	return 0;
+}
+
+/* a live database rather than a file name */
+static int
+is_conninfo(const char *s)
+{
+	struct stat	 st;
+
+	if (strncmp(s, "postgres://", 11) == 0 ||
+	    strncmp(s, "postgresql://", 13) == 0)
+		return 1;
+	return strchr(s, '=') != NULL && stat(s, &st) == -1;
 }
 
 /* the kind of a source from its first bytes */
@@ -61,6 +113,9 @@ detect(const char *p, size_t n)
 	if ((size_t)(e - q) > 13 && (memcmp(q, "create_table ", 13) == 0 ||
 	    memcmp(q, "create_table(", 13) == 0))
 		return SRC_SCHEMARB;
+	if (memmem(p, n > 4096 ? 4096 : n, "PostgreSQL database dump", 24) !=
+	    NULL || is_sql(p, e))
+		return SRC_PGSQL;
 	return SRC_NONE;
 }
 
@@ -92,17 +147,20 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "from", required_argument, NULL, 'f' },
+		{ "schema", required_argument, NULL, 'S' },
 		{ "strict", no_argument, NULL, 's' },
 		{ "usage", no_argument, NULL, 'u' },
 		{ "views", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct schema	 s;
+	struct strv	 schemas = { 0 };
 	struct buf	 in = { 0 };
+	char		*list = NULL, *sp, *tok;
 	enum src_kind	 kind = SRC_NONE;
 	const char	*path, *name;
 	ssize_t		 n;
-	int		 ch, fd, strict = 0, views = 0, rc;
+	int		 ch, fd, strict = 0, views = 0, rc, status = EX_DATAERR;
 
 	program_invocation_short_name = (char *)"introspect";
 	fd_sanitize_std();
@@ -113,11 +171,20 @@ main(int argc, char *argv[])
 				kind = SRC_SQLITE;
 			else if (strcmp(optarg, "schemarb") == 0)
 				kind = SRC_SCHEMARB;
+			else if (strcmp(optarg, "sql") == 0)
+				kind = SRC_PGSQL;
+			else if (strcmp(optarg, "postgres") == 0)
+				kind = SRC_PGLIVE;
 			else {
 				warnx("--from: unknown kind '%s': expected "
-				    "'sqlite' or 'schemarb'", optarg);
+				    "'sqlite', 'schemarb', 'sql' or 'postgres'",
+				    optarg);
 				usage(EX_USAGE);
 			}
+			break;
+		case 'S':
+			free(list);
+			list = xstrdup(optarg);
 			break;
 		case 's':
 			strict = 1;
@@ -137,6 +204,28 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	path = argv[0];
 	name = strcmp(path, "-") == 0 ? "stdin" : path;
+	if (kind == SRC_NONE && is_conninfo(path))
+		kind = SRC_PGLIVE;
+	schema_init(&s, name);
+	s.views = views;
+	if (kind == SRC_PGLIVE) {
+		if (list == NULL)
+			list = xstrdup("public");
+		for (sp = list; (tok = strsep(&sp, ",")) != NULL; )
+			if (*tok != '\0')
+				strv_add(&s.a, &schemas, tok);
+		if (schemas.n == 0) {
+			warnx("--schema: expected a schema name");
+			usage(EX_USAGE);
+		}
+		if (pglive_load(&s, path, &schemas, &status) == -1)
+			errx(status, "%s", s.err);
+		goto loaded;
+	}
+	if (list != NULL) {
+		warnx("--schema: only for a live PostgreSQL database");
+		usage(EX_USAGE);
+	}
 
 	/*
 	 * schema.rb is parsed in memory; a SQLite file is opened by name
@@ -158,7 +247,8 @@ main(int argc, char *argv[])
 		in.len = (size_t)n;
 		if (kind == SRC_NONE)
 			kind = detect(in.data, in.len);
-		if ((kind == SRC_SCHEMARB || (kind == SRC_NONE &&
+		if ((kind == SRC_SCHEMARB || kind == SRC_PGSQL ||
+		    (kind == SRC_NONE &&
 		    memchr(in.data, '\0', in.len) == NULL)) &&
 		    buf_readfd(&in, fd) == -1)
 			err(EX_IOERR, "%s", name);
@@ -167,8 +257,6 @@ main(int argc, char *argv[])
 	if (kind == SRC_NONE)
 		kind = detect(in.data ? in.data : "", in.len);
 
-	schema_init(&s, name);
-	s.views = views;
 	switch (kind) {
 	case SRC_SQLITE:
 		rc = sqlite_load(&s, path, strcmp(path, "-") == 0 ?
@@ -177,13 +265,17 @@ main(int argc, char *argv[])
 	case SRC_SCHEMARB:
 		rc = schemarb_load(&s, in.data ? in.data : "", in.len);
 		break;
+	case SRC_PGSQL:
+		rc = pgsql_load(&s, in.data ? in.data : "", in.len);
+		break;
 	default:
-		rc = schema_fail(&s, 1, 1, "expected a SQLite database or a "
-		    "Rails schema.rb");
+		rc = schema_fail(&s, 1, 1, "expected a SQLite database, a "
+		    "Rails schema.rb or a PostgreSQL structure.sql");
 		break;
 	}
 	if (rc == -1)
 		errx(EX_DATAERR, "%s", s.err);
+loaded:
 	schema_print_warnings(&s);
 	if (strict && s.nwarn > 0)
 		errx(EX_DATAERR, "%s: %d warning%s with --strict", name,
@@ -192,5 +284,6 @@ main(int argc, char *argv[])
 		err(EX_IOERR, "write");
 	schema_free(&s);
 	buf_free(&in);
+	free(list);
 	return 0;
 }

@@ -228,7 +228,9 @@ source(struct jw *w, const struct schema *s, int line)
 {
 	jw_key(w, "source");
 	jw_obj(w);
-	kstr(w, "kind", s->kind == SRC_SQLITE ? "sqlite" : "schemarb");
+	kstr(w, "kind", s->kind == SRC_SQLITE ? "sqlite" :
+	    s->kind == SRC_PGSQL ? "structure_sql" :
+	    s->kind == SRC_PGLIVE ? "postgres" : "schemarb");
 	kstr(w, "file", s->file);
 	kint(w, "line", line > 0 ? line : -1);
 	jw_obj_end(w);

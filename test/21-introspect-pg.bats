@@ -1,0 +1,191 @@
+#!/usr/bin/env bats
+# test/21-introspect-pg.bats: introspect on a live PostgreSQL database.
+# One throwaway server for the file (test/pg.bash: initdb in a temp
+# dir, 127.0.0.1 and a Unix socket there, a free port, stopped by its
+# pid).  Each structure.sql of test/data/schemas is loaded with psql;
+# the records of the live database must equal those of the file.
+load helper
+load pg
+
+DATA="$ROOT/test/data/schemas"
+SQL="$ROOT/test/data/sql"
+export PATH="$ROOT/libexec/sluice:$PATH"
+TSC="$ROOT/test/ts/node_modules/.bin/tsc"
+
+# load DB FILE: a new database from a structure.sql; psql's errors
+# (statements needing extensions this server lacks) go to DB.errors
+load_db() {
+	pg_psql -c "CREATE DATABASE $1" postgres
+	# psql meta-commands of newer pg_dumps (\restrict) are not SQL
+	sed '/^\\/d' "$2" | psql -X -q -d "$1" -f - > /dev/null \
+	    2> "$BATS_FILE_TMPDIR/$1.errors" || true
+}
+
+setup_file() {
+	pg_start "$BATS_FILE_TMPDIR/pg"
+	# log each statement with the client's name, to count queries
+	pg_psql -c "ALTER SYSTEM SET log_statement = 'all'" \
+	    -c "ALTER SYSTEM SET log_line_prefix = '%a: '" \
+	    -c "SELECT pg_reload_conf()" postgres > /dev/null
+	for db in danbooru lago openstreetmap; do
+		load_db "$db" "$DATA/$db.structure.sql"
+	done
+	load_db constructs "$SQL/constructs.structure.sql"
+}
+
+teardown_file() {
+	pg_stop "$BATS_FILE_TMPDIR/pg"
+}
+
+# what a record says, not where it was read from; arrays whose order
+# pg_dump sets by dependencies, not names, sorted
+norm() {
+	jq -c 'del(.source) | if .columns then .columns |= map(del(.line))
+	    else . end | if .indexes then .indexes |= sort_by(.name) else . end
+	    | if .foreign_keys then .foreign_keys |= sort_by(.name) else . end
+	    | if .checks then .checks |= sort_by(.name) else . end' | sort
+}
+
+# cross DB SCHEMAS [SKIP]: live records == file records (minus SKIP)
+cross() {
+	local db=$1 schemas=$2 skip=${3:-}
+	run --separate-stderr introspect --strict --schema "$schemas" \
+	    "postgres://postgres@127.0.0.1:$PGPORT/$db"
+	assert_success
+	assert_equal "$stderr" ''
+	printf '%s\n' "$output" | norm > live.jsonl
+	introspect --strict "$DATA/$db.structure.sql" |
+	    jq -c --arg skip "$skip" 'select(.name != $skip)' | norm > file.jsonl
+	assert_equal "$(wc -l < live.jsonl)" "$(wc -l < file.jsonl)"
+	diff -u file.jsonl live.jsonl
+}
+
+# the statements psql refused, as "line: message"
+refused() {
+	sed -n 's/^psql:[^:]*:\([0-9]*\): ERROR:  \(.*\)/\1: \2/p' \
+	    "$BATS_FILE_TMPDIR/$1.errors"
+}
+
+@test "pg-1.1: danbooru: the live database gives the records of its structure.sql" {
+	assert_equal "$(refused danbooru)" ''
+	cross danbooru public
+}
+
+@test "pg-1.2: lago: the same, with the partman schema (pg_partman is not installed)" {
+	assert_equal "$(refused lago)" '1383: extension "pg_partman" is not available'
+	cross lago public,partman
+}
+
+@test "pg-1.3: openstreetmap: the same, without the one table that needs PostGIS" {
+	# postgis is not installed: its extension and the moderation_zones
+	# table (a geometry column) and what refers to it are refused
+	run refused openstreetmap
+	assert_line --index 0 '37: extension "postgis" is not available'
+	assert_line --index 1 '44: extension "postgis" does not exist'
+	assert_line --index 2 '1035: type "public.geometry" does not exist'
+	assert_equal "${#lines[@]}" 10
+	assert_equal "$(refused openstreetmap | sed 1,3d |
+	    grep -vc 'relation "public.moderation_zones" does not exist')" 0
+	cross openstreetmap public moderation_zones
+}
+
+@test "pg-1.4: every construct of the issue: live equals file" {
+	assert_equal "$(refused constructs)" ''
+	run --separate-stderr introspect --strict --schema public,billing \
+	    "postgresql://postgres@127.0.0.1:$PGPORT/constructs"
+	assert_success
+	printf '%s\n' "$output" | norm > live.jsonl
+	introspect "$SQL/constructs.structure.sql" | norm > file.jsonl
+	diff -u file.jsonl live.jsonl
+}
+
+@test "pg-1.5: --schema chooses the namespaces, public by default" {
+	run introspect "postgres://postgres@127.0.0.1:$PGPORT/constructs"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r '"\(.kind) \(.schema) \(.name)"')" \
+'enum null status
+table null events
+table null invoice_lines
+table null schema_migrations
+table null users'
+	run introspect --schema billing "postgres://postgres@127.0.0.1:$PGPORT/constructs"
+	assert_equal "$(printf '%s\n' "$output" | jq -r '"\(.kind) \(.schema) \(.name)"')" \
+'enum billing currency
+table billing invoices'
+}
+
+@test "pg-1.6: a keyword string, PG* variables, and --from postgres" {
+	run introspect "host=127.0.0.1 port=$PGPORT dbname=constructs user=postgres"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 5
+	PGDATABASE=constructs run introspect --from postgres ''
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r .source.file | sort -u)" \
+	    "postgres://$PGHOST:$PGPORT/constructs"
+	assert_equal "$(printf '%s\n' "$output" | jq -r .source.kind | sort -u)" postgres
+}
+
+@test "pg-1.7: a fixed handful of queries, whatever the number of tables" {
+	queries() {
+		grep -c '^sluice-introspect: LOG:  \(statement\|execute\)' \
+		    "$PG_DIR/server.log" || true
+	}
+	before=$(queries)
+	introspect "postgres://postgres@127.0.0.1:$PGPORT/lago" > /dev/null
+	introspect "postgres://postgres@127.0.0.1:$PGPORT/constructs" > /dev/null
+	n=$(( $(queries) - before ))
+	# 6 per run: search_path, enums, tables, columns, constraints, indexes
+	assert_equal "$n" 12
+}
+
+@test "pg-1.8: a refused connection names host, port and database, never the password" {
+	run -66 --separate-stderr introspect 'postgres://me:s3cret@127.0.0.1:1/shop'
+	assert_output ''
+	assert_equal "${stderr%%:*}" 'introspect'
+	assert_regex "$stderr" '^introspect: postgres://127\.0\.0\.1:1/shop: cannot connect: '
+	refute_regex "$stderr" 's3cret'
+}
+
+@test "pg-1.9: a missing permission is exit 77, naming the database" {
+	pg_psql -c "CREATE ROLE outsider LOGIN" \
+	    -c "REVOKE CONNECT ON DATABASE danbooru FROM PUBLIC" postgres
+	run -77 --separate-stderr introspect "postgres://outsider@127.0.0.1:$PGPORT/danbooru"
+	pg_psql -c "GRANT CONNECT ON DATABASE danbooru TO PUBLIC" \
+	    -c "DROP ROLE outsider" postgres
+	assert_output ''
+	assert_regex "$stderr" "^introspect: postgres://127\.0\.0\.1:$PGPORT/danbooru: cannot connect: .*permission denied for database \"danbooru\""
+}
+
+# zero SOURCE: examples/zero generates TypeScript that tsc accepts
+zero() {
+	[ -x "$TSC" ] || skip "TypeScript not installed (sh mk/ts.sh)"
+	run -0 sluice run -q --no-cache -D schema="$1" -D out="$PWD/out" \
+	    "$ROOT/examples/zero/pipeline.json"
+	assert_file_exists out/generated-schema.ts
+	ln -sfn "$ROOT/test/ts/node_modules" out/node_modules
+	cp "$ROOT/test/ts/tsconfig.json" out/tsconfig.json
+	run -0 sh -c 'cd out && "$0" -p tsconfig.json --strict --noEmit' "$TSC"
+	assert_output ''
+}
+
+@test "pg-2.1: examples/zero on the live lago database type-checks" {
+	zero "postgres://postgres@127.0.0.1:$PGPORT/lago"
+}
+
+@test "pg-2.2: examples/zero on danbooru.structure.sql type-checks" {
+	zero "$DATA/danbooru.structure.sql"
+}
+
+@test "pg-2.3: examples/zero on lago.structure.sql type-checks" {
+	zero "$DATA/lago.structure.sql"
+}
+
+@test "pg-2.4: examples/zero on openstreetmap.structure.sql type-checks" {
+	zero "$DATA/openstreetmap.structure.sql"
+}
+
+@test "pg-2.5: examples/zero on the live danbooru and openstreetmap databases type-checks" {
+	zero "postgres://postgres@127.0.0.1:$PGPORT/danbooru"
+	rm -rf out
+	zero "postgres://postgres@127.0.0.1:$PGPORT/openstreetmap"
+}

@@ -1,0 +1,3 @@
+CREATE TABLE public.t (
+    a text DEFAULT E'\u12'
+);

@@ -1,0 +1,3 @@
+-- PostgreSQL database dump
+/* a /* nested */ comment never closed
+CREATE TABLE t (a int);

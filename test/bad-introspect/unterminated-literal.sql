@@ -1,0 +1,4 @@
+SET client_encoding = 'UTF8';
+CREATE TABLE public.t (
+    a text DEFAULT 'oops
+);
