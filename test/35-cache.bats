@@ -327,3 +327,18 @@ JSON
 	run -0 --separate-stderr sluice run -q p.json
 	assert_equal "$stderr" ""
 }
+
+@test "cache-1.14: preload also runs the stages a cached stage waits for with after" {
+	cat > p.json <<'JSON'
+{ "stages": {
+    "setup": { "run": "echo ready > flag" },
+    "cached": { "run": "cat flag; echo ran-cached >&2", "after": ["setup"], "cache": "c" },
+    "other": { "run": "echo ran-other >&2" } } }
+JSON
+	run -0 --separate-stderr sluice cache preload p.json
+	assert_equal "$stderr" "cached: ran-cached"
+	assert_file_exists flag
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "ready"
+	assert_equal "$stderr" "other: ran-other"
+}

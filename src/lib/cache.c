@@ -289,8 +289,8 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 		    sizeof(struct idx_ent)) {
 			unlock(c);
 			fail(c, "cache index in '%s' is not a sluice index "
-			    "(version %u); move it away or run 'sluice cache "
-			    "clear'", c->dir, h.version);
+			    "(version %u); remove '%s/index' to start an empty "
+			    "cache", c->dir, h.version, c->dir);
 			close(c->fd);
 			c->fd = -1;
 			return c;

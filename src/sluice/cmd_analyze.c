@@ -45,7 +45,6 @@ from_history(const char *path, const struct pipeline *p, struct hist *h)
 	struct buf text = { 0 };
 	const char *l, *e;
 	int	 found = 0, lineno = 0;
-	size_t	 i;
 
 	if (buf_readfile(&text, path) == -1)
 		return 0;
@@ -83,18 +82,26 @@ from_history(const char *path, const struct pipeline *p, struct hist *h)
 				    "cache"), "hit");
 			}
 		}
-		if (json_eq(&j, json_get(&j, 0, "status"), "ok")) {
-			for (i = 0; i < p->nstages; i++)
-				h->dur[i] = NAN;
+		/* durations: the newest run in which each stage really ran
+		 * (not a cache hit, not a preload that skipped stages) */
+		if (json_eq(&j, json_get(&j, 0, "status"), "ok") &&
+		    json_type(&j, json_get(&j, json_get(&j, 0, "options"),
+		    "preload")) != JSON_TRUE) {
 			JSON_FOREACH_ELEM(&j, stages, s) {
 				char	*name = json_str(&j,
 				    json_get(&j, s, "name"));
-				int	 si = pipeline_stage(p, name);
+				int	 si = pipeline_stage(p, name), pr;
 				long long us;
 
 				free(name);
-				if (si != -1 && json_int(&j, json_get(&j, s,
-				    "wall_us"), &us) == 0)
+				pr = json_get(&j, s, "proc");
+				if (si == -1 || !json_eq(&j, json_get(&j, s,
+				    "state"), "done") || (pr != -1 &&
+				    json_eq(&j, json_get(&j, pr, "cache"),
+				    "hit")))
+					continue;
+				if (json_int(&j, json_get(&j, s, "wall_us"),
+				    &us) == 0)
 					h->dur[si] = (double)us / 1e6;
 			}
 			free(h->run);
@@ -295,14 +302,14 @@ cmd_analyze(int argc, char **argv)
 		putchar('\n');
 	}
 	if (!from_history(histf, p, &h)) {
-		char	 tmpl[] = "/tmp/sluice-analyze.XXXXXX";
-		char	*mh;
-		int	 fd = mkstemp(tmpl);
+		const char *td = getenv("TMPDIR");
+		char	*mh = xasprintf("%s/sluice-analyze.XXXXXX",
+		    td != NULL && *td != '\0' ? td : "/tmp");
+		int	 fd = mkstemp(mh);
 
 		if (fd == -1)
 			err(EX_CANTCREAT, "mkstemp");
 		close(fd);
-		mh = xstrdup(tmpl);
 		printf("durations: no successful run in %s; measuring one\n",
 		    histf);
 		measure_once(argv[optind], mh, lo.defines, lo.ndefines,
@@ -400,9 +407,15 @@ cmd_analyze(int argc, char **argv)
 	fmt_duration((int64_t)(pred[rec] * 1e9), a, sizeof(a));
 	printf("recommendation: -j%d (%s; more slots gain less than 5%%)",
 	    rec, a);
-	printf(", %s\n", h.runs > 1 ? "cache-heavy: repeat runs reuse "
-	    "cached stages" : "balanced: run it again to learn which stages "
-	    "repeat");
+	{
+		int	 hits = 0;
+
+		for (i = 0; i < p->nstages; i++)
+			hits += h.hits[i];
+		printf(", %s\n", hits > 0 ? "cache-heavy: repeat runs reuse "
+		    "cached stages" : "balanced: no stage was served from the "
+		    "cache yet");
+	}
 	free(pred);
 	free(path);
 	free(cp);

@@ -91,6 +91,10 @@ new_variant(struct bench *B, const char *name, const char *pipeline)
 	return v;
 }
 
+static void	rm_rf(const char *);
+
+/* a variant's label: the file's name, or its directory's for the
+ * conventional dir/pipeline.json */
 static const char *
 base_name(const char *path)
 {
@@ -101,7 +105,25 @@ base_name(const char *path)
 	strlcpy(buf, s != NULL ? s + 1 : path, sizeof(buf));
 	if ((dot = strrchr(buf, '.')) != NULL && dot != buf)
 		*dot = '\0';
+	if (strcmp(buf, "pipeline") == 0 && s != NULL && s > path) {
+		const char *d = s;
+
+		while (d > path && d[-1] != '/')
+			d--;
+		snprintf(buf, sizeof(buf), "%.*s", (int)(s - d), d);
+	}
 	return buf;
+}
+
+/* the temporary directory goes on every exit, errors included */
+static char *bench_tmp;
+
+static void
+remove_tmp(void)
+{
+	if (bench_tmp != NULL)
+		rm_rf(bench_tmp);
+	bench_tmp = NULL;
 }
 
 /* the strategies of one pipeline, as sluice run options */
@@ -842,6 +864,8 @@ cmd_bench(int argc, char **argv)
 	    getenv("TMPDIR") != NULL ? getenv("TMPDIR") : "/tmp");
 	if ((B.tmp = mkdtemp(tmpl)) == NULL)
 		err(EX_CANTCREAT, "mkdtemp");
+	bench_tmp = B.tmp;
+	atexit(remove_tmp);
 	B.tty = isatty(2);
 	for (i = (size_t)optind; i < (size_t)argc; i++) {
 		const char *label = base_name(argv[i]);
@@ -943,7 +967,7 @@ cmd_bench(int argc, char **argv)
 	if (baseline != NULL)
 		rc = compare_baseline(&B, baseline, threshold, update,
 		    improvement);
-	rm_rf(B.tmp);
+	remove_tmp();
 	bench_free(&B);
 	free(customs);
 	return rc;

@@ -353,9 +353,11 @@ cmd_history(int argc, char **argv)
 				jw_obj_end(&w);
 				continue;
 			}
-			fmt_duration(median(h->wall, n) * 1000, a, sizeof(a));
+			/* the medians the change is measured against: the
+			 * runs before the last */
+			fmt_duration(mw * 1000, a, sizeof(a));
 			fmt_duration(lw * 1000, b, sizeof(b));
-			fmt_size(median(h->rss, n) * 1024, d, sizeof(d));
+			fmt_size(mr * 1024, d, sizeof(d));
 			fmt_size(lr * 1024, f, sizeof(f));
 			buf_printf(&out, "%-20.20s %4zu %9s %9s %+7.0f%% %9s %9s "
 			    "%+7.0f%%%s\n", h->name, cnt, a, b, cw * 100, d, f,

@@ -33,9 +33,10 @@ char *
 live_dir(void)
 {
 	const char *rt = getenv("XDG_RUNTIME_DIR");
+	const char *sd = getenv("SLUICE_STATE_DIR");
 	char	*state, *dir;
 
-	if (getenv("SLUICE_STATE_DIR") == NULL && rt != NULL && *rt == '/')
+	if ((sd == NULL || *sd == '\0') && rt != NULL && *rt == '/')
 		return xasprintf("%s/sluice", rt);
 	state = monitor_state_dir(NULL);
 	dir = xasprintf("%s/live", state);
@@ -164,6 +165,27 @@ live_update(struct engine *E)
 	L->hdr->failed = E->nfailed;
 	L->hdr->peak_sum_rss_kb = E->peak_sum_rss_kb;
 	L->hdr->updated_ms = now;
+	__atomic_add_fetch(&L->hdr->seq, 1, __ATOMIC_ACQ_REL);	/* even */
+}
+
+/* one stage changed state: its slot and the counters, O(1) */
+void
+live_stage(struct engine *E, struct rstage *R)
+{
+	struct live *L = E->live;
+	struct live_stage *s = &L->st[R->st->idx];
+
+	__atomic_add_fetch(&L->hdr->seq, 1, __ATOMIC_ACQ_REL);	/* odd */
+	s->state = (int32_t)R->state;
+	s->pid = R->pid;
+	s->attempt = R->attempt;
+	s->start_ms = R->r_start / 1000000;
+	if (R->reaped)
+		s->elapsed_ms = (R->t_end - R->t_start) / 1000000;
+	L->hdr->running = E->running;
+	L->hdr->finished = (int32_t)E->nfinished;
+	L->hdr->failed = E->nfailed;
+	L->hdr->updated_ms = real_ns() / 1000000;
 	__atomic_add_fetch(&L->hdr->seq, 1, __ATOMIC_ACQ_REL);	/* even */
 }
 

@@ -79,6 +79,8 @@ stage_set(struct engine *E, struct rstage *R, enum pstate to)
 	R->state = to;
 	if (is_final(to))
 		E->nfinished++;
+	if (E->live != NULL)
+		live_stage(E, R);	/* short stages show up too */
 }
 
 /* stderr: raw into the log, shown line by line with the stage's name */
@@ -986,16 +988,22 @@ static void
 preload_skip(struct engine *E)
 {
 	unsigned char *need = xcalloc(E->n + 1, 1);
-	size_t	 i, k;
+	size_t	 i, k, s;
 
+	/* from the last stage back: a needed stage needs its producers
+	 * and its "after" stages */
 	for (i = E->n; i > 0; i--) {
 		int	 v = E->p->order[i - 1];
 		struct stage *st = E->rs[v].st;
 
-		if (E->rs[v].cacheable)
-			need[v] = 1;
-		for (k = 0; k < st->noutlets; k++)
-			need[v] |= need[st->outlets[k].stage];
+		need[v] |= E->rs[v].cacheable;
+		if (!need[v])
+			continue;
+		for (k = 0; k < st->nports; k++)
+			for (s = 0; s < st->ports[k].nsrc; s++)
+				need[st->ports[k].src[s]] = 1;
+		for (k = 0; k < st->nafter; k++)
+			need[st->after[k]] = 1;
 	}
 	for (i = 0; i < E->n; i++)
 		if (!need[i] && E->rs[i].state == PS_WAITING)

@@ -1060,6 +1060,8 @@ write_record(struct engine *E, struct buf *b, const char *status)
 	    (enum alert_level)E->o->fail_on) : NULL);
 	jw_key(&w, "no_cache");
 	jw_bool(&w, E->o->no_cache);
+	jw_key(&w, "preload");
+	jw_bool(&w, E->o->preload);
 	jw_obj_end(&w);
 	jw_key(&w, "failed");
 	jw_int(&w, E->nfailed);

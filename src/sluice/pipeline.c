@@ -987,6 +987,11 @@ resolve_stage(struct loader *L, int si, const struct load_opts *o)
 	if (!r->has_run)
 		json_errx(&L->j, r->keytok, "stage '%s' has no 'run'",
 		    st->name);
+	for (i = 0; st->map && i < r->nports; i++)
+		if (r->ports[i].fd != 0)
+			json_errx(&L->j, r->ports[i].tok, "stage '%s' is a map "
+			    "stage: it reads its records on stdin only, not "
+			    "on fd %d", st->name, r->ports[i].fd);
 	json_pos(&L->j, r->runtok, &st->runpos.line, &st->runpos.col);
 	st->cwd = r->cwd.s != NULL ? subst(L, &r->cwd) : NULL;
 	if (st->cwd != NULL) {

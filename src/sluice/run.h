@@ -267,6 +267,7 @@ void	 monitor_free(struct engine *);
 /* live.c: the running coordinator's state, mmap'd for sluice status */
 struct live	*live_open(struct engine *);
 void		 live_update(struct engine *);
+void		 live_stage(struct engine *, struct rstage *);
 void		 live_close(struct live *);
 char		*live_dir(void);
 
