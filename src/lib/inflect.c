@@ -387,11 +387,14 @@ rx_sub(const struct rule *r, const char *w, size_t len, struct buf *out)
 
 /* --- rule tables ----------------------------------------------------- */
 
+static void	forget(void);
+
 static void
 uncountable_del(const char *w)
 {
 	size_t	 i;
 
+	forget();
 	for (i = 0; i < nuncountable; i++)
 		if (strcasecmp(uncountables[i], w) == 0) {
 			free(uncountables[i]);
@@ -407,6 +410,7 @@ rule_add(struct rules *rs, const char *re, const char *rep)
 {
 	struct node	*n;
 
+	forget();
 	if ((n = rx_compile(re)) == NULL)
 		return -1;
 	if (rs->n == rs->cap) {
@@ -441,6 +445,7 @@ void
 inflect_add_uncountable(const char *w)
 {
 	load();
+	forget();
 	uncountables = xreallocarray(uncountables, nuncountable + 1,
 	    sizeof(*uncountables));
 	uncountables[nuncountable++] = xstrdup(w);
@@ -637,18 +642,125 @@ apply(struct buf *out, const struct rules *rs, const char *w)
 	buf_add(out, w, len);
 }
 
+/*
+ * Results are remembered: stages ask for the same few hundred words
+ * thousands of times, and the rules are tried newest first.  A change
+ * of the rules forgets everything.
+ */
+struct memo {
+	char		**key;
+	char		**val;
+	size_t		 cap;		/* a power of two, or 0 */
+	size_t		 n;
+};
+
+static struct memo	 memo_singular, memo_plural;
+
+static size_t
+memo_hash(const char *w)
+{
+	size_t	 h = 5381;
+
+	while (*w != '\0')
+		h = h * 33 + (unsigned char)*w++;
+	return h;
+}
+
+static void
+memo_clear(struct memo *m)
+{
+	size_t	 i;
+
+	for (i = 0; i < m->cap; i++) {
+		free(m->key[i]);
+		free(m->val[i]);
+	}
+	free(m->key);
+	free(m->val);
+	memset(m, 0, sizeof(*m));
+}
+
+static const char *
+memo_get(const struct memo *m, const char *w)
+{
+	size_t	 i;
+
+	if (m->cap == 0)
+		return NULL;
+	for (i = memo_hash(w) & (m->cap - 1); m->key[i] != NULL;
+	    i = (i + 1) & (m->cap - 1))
+		if (strcmp(m->key[i], w) == 0)
+			return m->val[i];
+	return NULL;
+}
+
+static void
+memo_put(struct memo *m, const char *w, const char *v, size_t vlen)
+{
+	size_t	 i;
+
+	if (m->n * 2 >= m->cap) {
+		struct memo old = *m;
+
+		m->cap = old.cap ? old.cap * 2 : 256;
+		m->key = xcalloc(m->cap, sizeof(char *));
+		m->val = xcalloc(m->cap, sizeof(char *));
+		m->n = 0;
+		for (i = 0; i < old.cap; i++)
+			if (old.key[i] != NULL) {
+				size_t	 k = memo_hash(old.key[i]) &
+				    (m->cap - 1);
+
+				while (m->key[k] != NULL)
+					k = (k + 1) & (m->cap - 1);
+				m->key[k] = old.key[i];
+				m->val[k] = old.val[i];
+				m->n++;
+			}
+		free(old.key);
+		free(old.val);
+	}
+	for (i = memo_hash(w) & (m->cap - 1); m->key[i] != NULL;
+	    i = (i + 1) & (m->cap - 1))
+		;
+	m->key[i] = xstrdup(w);
+	m->val[i] = xstrndup(v, vlen);
+	m->n++;
+}
+
+static void
+remembered(struct buf *out, struct memo *m, const struct rules *rs,
+    const char *w)
+{
+	const char *v;
+	size_t	 start = out->len;
+
+	load();
+	if ((v = memo_get(m, w)) != NULL) {
+		buf_adds(out, v);
+		return;
+	}
+	apply(out, rs, w);
+	memo_put(m, w, out->data + start, out->len - start);
+}
+
 void
 inflect_singular(struct buf *out, const char *w)
 {
-	load();
-	apply(out, &singulars, w);
+	remembered(out, &memo_singular, &singulars, w);
 }
 
 void
 inflect_plural(struct buf *out, const char *w)
 {
-	load();
-	apply(out, &plurals, w);
+	remembered(out, &memo_plural, &plurals, w);
+}
+
+static void
+forget(void)
+{
+	memo_clear(&memo_singular);
+	memo_clear(&memo_plural);
 }
 
 /* --- names ----------------------------------------------------------- */
