@@ -229,3 +229,18 @@ JSON
 	refute_line --regexp '^\[[0-9]/2\]'
 	assert_line --regexp "^sluice: p: 2/2 stages ok in "
 }
+
+@test "run-1.17: the status line shows an ETA from the last successful run" {
+	mkfifo gate
+	cat > p.json <<'JSON'
+{ "stages": { "first": { "run": ["true"] }, "waiting": { "run": "read x < gate", "after": ["first"] } } }
+JSON
+	( echo go > gate ) 3>&- &
+	sluice run -q p.json
+	sock=$BATS_TEST_TMPDIR/tmux.sock
+	tmux -S "$sock" new-session -d -x 100 -y 10 \
+	    "cd '$BATS_TEST_TMPDIR' && SLUICE_STATE_DIR='$SLUICE_STATE_DIR' '$ROOT/bin/sluice' run p.json; echo exit=\$?; read x"
+	wait_until 20 sh -c "tmux -S '$sock' capture-pane -p | grep -q '^\[1/2\] waiting [0-9.]*m\?s, ETA '"
+	echo go > gate
+	wait_until 20 sh -c "tmux -S '$sock' capture-pane -p | grep -q '^exit=0'"
+}

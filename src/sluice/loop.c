@@ -928,6 +928,12 @@ show_status(struct engine *E)
 	fmt_duration(mono_ns() - last->t_start, d, sizeof(d));
 	fprintf(stderr, "\r\033[K[%zu/%zu] %s %s", E->nfinished, E->n,
 	    last->st->name, d);
+	if (E->expected_ns > 0) {	/* the last good run's wall time */
+		int64_t	 left = E->expected_ns - (mono_ns() - E->t0);
+
+		fmt_duration(left > 0 ? left : 0, d, sizeof(d));
+		fprintf(stderr, ", ETA %s", d);
+	}
 	fflush(stderr);
 	E->status_shown = 1;
 }
@@ -1401,6 +1407,8 @@ engine_run(struct pipeline *p, struct run_opts *o)
 	E.next_sample = E.t0 + o->sample_ns;
 	if (o->monitor == MON_FULL)
 		E.live = live_open(&E);
+	if (E.tty && !o->quiet)
+		E.expected_ns = monitor_expected_wall(&E);
 	loop(&E);
 	drain_children(&E);
 	monitor_run_final(&E);

@@ -1168,6 +1168,67 @@ monitor_summary(struct engine *E)
 	fprintf(stderr, ")\n");
 }
 
+/*
+ * The wall time of this pipeline's newest successful run, for the ETA
+ * of the status line: read from the end of the history, at most the
+ * last 256 KiB, newest line first.
+ */
+int64_t
+monitor_expected_wall(struct engine *E)
+{
+	char	*state = NULL, *hist, *text, *e, *l;
+	int64_t	 found = 0;
+	off_t	 size, from;
+	ssize_t	 n;
+	int	 fd;
+
+	if (E->o->history != NULL)
+		hist = xstrdup(E->o->history);
+	else {
+		state = monitor_state_dir(E->o->state_dir);
+		hist = xasprintf("%s/history.jsonl", state);
+	}
+	fd = open(hist, O_RDONLY | O_CLOEXEC);
+	free(hist);
+	free(state);
+	if (fd == -1)
+		return 0;
+	size = lseek(fd, 0, SEEK_END);
+	from = size > 262144 ? size - 262144 : 0;
+	text = xmalloc((size_t)(size - from) + 1);
+	n = pread(fd, text, (size_t)(size - from), from);
+	close(fd);
+	if (n <= 0) {
+		free(text);
+		return 0;
+	}
+	text[n] = '\0';
+	for (e = text + n; e > text && found == 0; e = l) {
+		struct json j;
+		long long us;
+
+		l = e - 1;
+		while (l > text && l[-1] != '\n')
+			l--;
+		if (l == text && from > 0)
+			break;			/* a partial line */
+		if (e - l > 1 && json_parse(&j, "history", l,
+		    (size_t)(e - l), 1) == 0) {
+			if (json_eq(&j, json_get(&j, 0, "pipeline"),
+			    E->p->name) && json_eq(&j, json_get(&j, 0,
+			    "status"), "ok") && json_int(&j, json_get(&j, 0,
+			    "wall_us"), &us) == 0)
+				found = us * 1000;
+			json_free(&j);
+		}
+		if (l == text)
+			break;
+		l--;			/* before its newline */
+	}
+	free(text);
+	return found;
+}
+
 void
 monitor_free(struct engine *E)
 {

@@ -211,6 +211,7 @@ struct engine {
 	struct alertcmd	*acmds;
 	size_t		 nacmds;
 	long		 peak_sum_rss_kb; /* of concurrent stages, sampled */
+	int64_t		 expected_ns;	/* for the ETA, 0: unknown */
 	int64_t		 next_sample;
 	struct live	*live;
 	struct cache	*cache;
@@ -263,6 +264,7 @@ void	 monitor_record(struct engine *, const char *);
 char	*monitor_state_dir(const char *);
 int	 monitor_run_dir(struct engine *);
 void	 monitor_free(struct engine *);
+int64_t	 monitor_expected_wall(struct engine *);
 
 /* live.c: the running coordinator's state, mmap'd for sluice status */
 struct live	*live_open(struct engine *);
