@@ -197,10 +197,11 @@ all_closed(struct engine *E, struct rstage *P)
 static ssize_t
 pump_zero_copy(struct engine *E, struct rstage *P)
 {
-	struct rport *fast[64];
+	struct rport *fast[64], *slow[64];
+	struct seg *slowseg[64];
 	ssize_t	 m[64], n, most = 0;
 	struct seg *sg;
-	size_t	 i, nfast = 0, nout = noutlets(P);
+	size_t	 i, nfast = 0, nslow = 0, nout = noutlets(P);
 	int	 avail = 0;
 
 	if (P->hold || P->hash_out)
@@ -210,13 +211,18 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 
 		if (!outlet_open(pt))
 			continue;
-		if (!outlet_fast(P, pt, sg) || nfast == 64)
+		if (nfast == 64 || nslow == 64)
 			return 0;
-		fast[nfast++] = pt;
+		if (outlet_fast(P, pt, sg))
+			fast[nfast++] = pt;
+		else {
+			slowseg[nslow] = sg;
+			slow[nslow++] = pt;
+		}
 	}
 	if (nfast == 0)
 		return 0;
-	if (nfast == 1) {
+	if (nfast == 1 && nslow == 0) {
 		n = splice(P->out_r, NULL, fast[0]->w, NULL, PUMP_MAX,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == 0)
@@ -232,6 +238,9 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 	if (!P->out_is_pipe || ioctl(P->out_r, FIONREAD, &avail) == -1 ||
 	    avail <= 0)
 		return 0;	/* EOF or unknown: the copy path tells */
+	if ((size_t)avail > sizeof(E->iobuf))
+		avail = (int)sizeof(E->iobuf);
+	/* the outlets that keep up get the bytes without a copy */
 	for (i = 0; i < nfast; i++) {
 		m[i] = tee(P->out_r, fast[i]->w, (size_t)avail,
 		    SPLICE_F_NONBLOCK);
@@ -251,7 +260,7 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 	for (i = 0; i < nfast; i++)
 		if (m[i] < most && !fast[i]->closed)
 			break;
-	if (i == nfast) {
+	if (i == nfast && nslow == 0) {
 		/* everyone has the bytes: drop them from the pipe */
 		n = splice(P->out_r, NULL, E->devnull, NULL, (size_t)most,
 		    SPLICE_F_MOVE);
@@ -259,7 +268,8 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 			err(EX_OSERR, "splice to /dev/null");
 		return most;
 	}
-	/* some got less: read the bytes, queue the rest for the laggards */
+	/* one copy for the outlets that fell behind, and for those that
+	 * took less this time */
 	n = read(P->out_r, E->iobuf, (size_t)most);
 	if (n != most)
 		err(EX_OSERR, "read from a stage");
@@ -269,6 +279,8 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 			queue_append(&sg->q, E->iobuf + m[i],
 			    (size_t)(most - m[i]));
 		}
+	for (i = 0; i < nslow; i++)
+		outlet_put(E, P, slow[i], slowseg[i], E->iobuf, (size_t)most);
 	return most;
 }
 

@@ -84,7 +84,7 @@ stage_set(struct engine *E, struct rstage *R, enum pstate to)
 }
 
 /* stderr: raw into the log, shown line by line with the stage's name */
-static void
+void
 status_clear(struct engine *E)
 {
 	if (E->status_shown) {
@@ -224,6 +224,15 @@ mkpipe(int p[2])
 		err(EX_OSERR, "pipe2");
 }
 
+/* pipes sluice moves bytes through: larger, so tee(2) and splice(2)
+ * move more per call (the system's limit may refuse: no matter) */
+static void
+mkpipe_big(int p[2])
+{
+	mkpipe(p);
+	(void)fcntl(p[0], F_SETPIPE_SZ, 1 << 20);
+}
+
 static void
 open_log(struct engine *E, struct rstage *R)
 {
@@ -276,7 +285,7 @@ start_one(struct engine *E, struct rstage *R)
 	if (R->direct_out) {
 		/* the child's stdout was set up by the gang (pipe or fd 1) */
 	} else {
-		mkpipe(p);
+		mkpipe_big(p);
 		R->out_r = p[0];
 		R->child_out = p[1];
 		set_nonblock(R->out_r, 1);
@@ -287,7 +296,7 @@ start_one(struct engine *E, struct rstage *R)
 
 		if (pt->direct)
 			continue;
-		mkpipe(p);
+		mkpipe_big(p);
 		pt->child_r = p[0];
 		pt->w = p[1];
 		pt->is_pipe = 1;
@@ -375,7 +384,6 @@ start_gang(struct engine *E, int head)
 }
 
 static void skip_stage(struct engine *, struct rstage *, const char *);
-static void count_finished(struct engine *, struct rstage *);
 
 static void
 schedule(struct engine *E)
@@ -451,7 +459,7 @@ stop_all(struct engine *E, int sig)
 	}
 }
 
-static void
+void
 print_failure(struct engine *E, struct rstage *R)
 {
 	const char *p, *e;
@@ -636,7 +644,7 @@ exit_ok(struct engine *E, struct rstage *R)
 	return 0;
 }
 
-static void
+void
 count_finished(struct engine *E, struct rstage *R)
 {
 	char	 d[32];
@@ -910,7 +918,7 @@ next_deadline(struct engine *E)
 	return t;
 }
 
-static void
+void
 show_status(struct engine *E)
 {
 	struct rstage *last = NULL;
@@ -1409,7 +1417,10 @@ engine_run(struct pipeline *p, struct run_opts *o)
 		E.live = live_open(&E);
 	if (E.tty && !o->quiet)
 		E.expected_ns = monitor_expected_wall(&E);
-	loop(&E);
+	if (o->executor == EXEC_SLURM)
+		slurm_loop(&E);		/* slurm.c: jobs instead of processes */
+	else
+		loop(&E);
 	drain_children(&E);
 	monitor_run_final(&E);
 	drain_alert_cmds(&E);
