@@ -1,0 +1,161 @@
+#!/bin/bash
+# bench/codegen-pg.sh: live PostgreSQL schema to TypeScript, side by
+# side: sluice (examples/zero/pipeline.json on a postgres:// URL, every
+# process) against kysely-codegen (pg driver), pg-to-ts and
+# @rmp135/sql-ts (knex + pg), and the floor: a C program that reads
+# every column once through libpq (bench/codegen-pg-floor.c).  On the
+# lago and danbooru structure.sql loaded into a throwaway server
+# (test/pg.bash: 127.0.0.1 and a socket in a temp dir, a free port,
+# stopped by its pid) and a synthetic database of 1,000 tables.  Also
+# times introspect alone, live and on a 1,400-table structure.sql
+# written by pg_dump.  Prints the median wall time of RUNS runs and the
+# peak RSS (sluice: summed over its processes), and the ratios.  Peers
+# are installed with npm into bench/.peers/ (git-ignored) on first use;
+# a peer slower than 30 s is run once.
+#   bench/codegen-pg.sh            RUNS=10 by default
+#   RUNS=3 bench/codegen-pg.sh
+set -eu
+top=$(cd "$(dirname "$0")/.." && pwd)
+out=$top/bench/out/codegen-pg
+peers=$top/bench/.peers
+runs=${RUNS:-10}
+mkdir -p "$out"
+export SLUICE_STATE_DIR="$out/state" SLUICE_CACHE_DIR="$out/cache"
+# shellcheck source=../test/pg.bash
+. "$top/test/pg.bash"
+
+make -s -C "$top" all >/dev/null 2>&1 ||
+    { echo "codegen-pg.sh: make failed" >&2; exit 1; }
+cc -O2 -o "$out/floor" "$top/bench/codegen-pg-floor.c" -lpq
+
+bin=$peers/node_modules/.bin
+if [ ! -x "$bin/kysely-codegen" ] || [ ! -x "$bin/sql-ts" ] ||
+    [ ! -d "$peers/node_modules/pg" ]; then
+	echo "codegen-pg.sh: installing the peers into bench/.peers" >&2
+	mkdir -p "$peers"
+	[ -f "$peers/package.json" ] || printf '%s\n' \
+	    '{ "name": "sluice-bench-peers", "private": true }' \
+	    > "$peers/package.json"
+	(cd "$peers" && npm install --no-audit --no-fund --loglevel=error \
+	    kysely-codegen kysely pg @rmp135/sql-ts knex typescript >&2)
+fi
+# pg-to-ts formats with TypeScript's compiler API, which TypeScript 7
+# (the other peers' typescript) no longer has: its own folder, with 5
+pgtots=$peers/pg-to-ts/node_modules/.bin/pg-to-ts
+if [ ! -x "$pgtots" ]; then
+	mkdir -p "$peers/pg-to-ts"
+	printf '%s\n' '{ "name": "sluice-bench-pg-to-ts", "private": true }' \
+	    > "$peers/pg-to-ts/package.json"
+	(cd "$peers/pg-to-ts" && npm install --no-audit --no-fund \
+	    --loglevel=error pg-to-ts typescript@5 >&2)
+fi
+
+srv=$(mktemp -d /tmp/sluice-bench-pg.XXXXXX)
+trap 'pg_stop "$srv"; rm -rf "$srv"' EXIT INT TERM
+pg_start "$srv"
+url() { echo "postgres://postgres@127.0.0.1:$PGPORT/$1"; }
+
+echo "codegen-pg.sh: loading lago, danbooru and 1,000 synthetic tables" >&2
+for db in lago danbooru; do
+	pg_psql -c "CREATE DATABASE $db" postgres
+	sed '/^\\/d' "$top/test/data/schemas/$db.structure.sql" |
+	    psql -X -q -d "$db" -f - >/dev/null 2>&1 || true
+done
+# gen-schema writes SQLite's dialect; PostgreSQL spells a few things
+# differently
+gen_pg() {
+	"$top/bench/gen-schema" "$1" sql | sed -e \
+	    's/integer PRIMARY KEY AUTOINCREMENT/bigserial PRIMARY KEY/g' \
+	    -e 's/datetime(6)/timestamp(6)/g' \
+	    -e 's/boolean DEFAULT 1/boolean DEFAULT true/g' \
+	    -e 's/boolean DEFAULT 0/boolean DEFAULT false/g' \
+	    -e '/^BEGIN;$/d' -e '/^COMMIT;$/d'
+}
+for n in 1000 1400; do
+	pg_psql -c "CREATE DATABASE t$n" postgres
+	gen_pg "$n" | pg_psql -d "t$n" >/dev/null
+done
+pg_dump -s -d t1400 > "$out/t1400.structure.sql"
+
+now_us() { echo $(( $(date +%s%N) / 1000 )); }
+
+# measure NAME CMD...: RUNS runs (one if a run takes over 30 s); sets
+# ms (median wall) and kb (max peak RSS, summed with the trace for
+# sluice)
+measure() {
+	name=$1
+	shift
+	: > "$out/$name.wall"
+	kb=0
+	i=0
+	n=$runs
+	ms=failed
+	while [ "$i" -lt "$n" ]; do
+		rm -rf "$out/gen" "$out/trace.jsonl" "$out/$name.ts"
+		t0=$(now_us)
+		if ! /usr/bin/time -f '%M' -o "$out/rss" "$@" >/dev/null \
+		    2>"$out/$name.err"; then
+			echo "codegen-pg.sh: $name failed:" \
+			    "$(grep -m1 -i error "$out/$name.err")" >&2
+			kb=0
+			return 0
+		fi
+		t1=$(now_us)
+		echo $(( t1 - t0 )) >> "$out/$name.wall"
+		[ $(( t1 - t0 )) -gt 30000000 ] && n=1
+		r=$(tail -n 1 "$out/rss")
+		if [ -f "$out/trace.jsonl" ]; then
+			r=$(( r + $(jq -s 'map(.max_rss_kb) | add' \
+			    "$out/trace.jsonl") ))
+		fi
+		[ "$r" -gt "$kb" ] && kb=$r
+		i=$((i + 1))
+	done
+	ms=$(sort -n "$out/$name.wall" | awk '{ v[NR] = $1 } END {
+	    if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+	    printf "%.1f", m / 1000 }')
+}
+
+row() {
+	printf '%-14s %-18s %10s %9sM %9sx\n' "$1" "$2" "$3" \
+	    "$(awk -v k="$4" 'BEGIN { printf "%.1f", k / 1024 }')" \
+	    "$(awk -v a="$3" -v b="$5" 'BEGIN { if (a + 0 > 0)
+	    printf "%.2f", a / b; else printf "-" }')"
+}
+
+printf '%-14s %-18s %10s %10s %10s\n' database tool "wall ms" "peak RSS" \
+    "vs sluice"
+for db in lago danbooru t1000; do
+	u=$(url "$db")
+	tables=$(psql -X -At -d "$db" -c "SELECT count(*) FROM pg_class
+	    WHERE relnamespace = 'public'::regnamespace
+	    AND relkind IN ('r', 'p') AND NOT relispartition")
+	measure sluice "$top/bin/sluice" run -q --no-cache \
+	    --trace "$out/trace.jsonl" -D schema="$u" -D out="$out/gen" \
+	    "$top/examples/zero/pipeline.json"
+	s_ms=$ms s_kb=$kb
+	measure introspect "$top/libexec/sluice/introspect" "$u"
+	i_ms=$ms i_kb=$kb
+	measure floor "$out/floor" "$u"
+	f_ms=$ms f_kb=$kb
+	measure kysely "$bin/kysely-codegen" --dialect postgres --url "$u" \
+	    --out-file "$out/kysely.ts"
+	k_ms=$ms k_kb=$kb
+	measure pgtots "$pgtots" generate -c "$u" -o "$out/pgtots.ts"
+	p_ms=$ms p_kb=$kb
+	printf '{"client":"pg","connection":"%s","filename":"%s"}\n' \
+	    "$u" "$out/sqlts" > "$out/sqlts.json"
+	measure sqlts "$bin/sql-ts" -c "$out/sqlts.json"
+	q_ms=$ms q_kb=$kb
+	row "$db($tables)" "sluice (pipeline)" "$s_ms" "$s_kb" "$s_ms"
+	row "" "introspect alone" "$i_ms" "$i_kb" "$s_ms"
+	row "" "floor (libpq)" "$f_ms" "$f_kb" "$s_ms"
+	row "" "kysely-codegen" "$k_ms" "$k_kb" "$s_ms"
+	row "" "pg-to-ts" "$p_ms" "$p_kb" "$s_ms"
+	row "" "sql-ts" "$q_ms" "$q_kb" "$s_ms"
+done
+measure parse "$top/libexec/sluice/introspect" "$out/t1400.structure.sql"
+row "t1400.sql" "introspect (file)" "$ms" "$kb" "$ms"
+echo "(wall: median of $runs runs, a peer over 30 s once; sluice's RSS is"
+echo " summed over all its processes; 'vs sluice' is the tool's wall time"
+echo " over sluice's pipeline; t1400.sql: pg_dump -s of 1,400 tables)"
