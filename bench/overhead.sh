@@ -14,7 +14,7 @@
 # and one PASS/MISS line per target of issue 3.  Not a test: it asserts
 # nothing, but exits non-zero when a tool fails or is missing.
 #
-#   bench/overhead.sh            full run (about 5 minutes on 2 cores)
+#   bench/overhead.sh            full run (about 5 minutes on 2 quiet cores)
 #   QUICK=1 bench/overhead.sh    smoke run: small sizes, few runs
 #   SLUICE=path                  use that binary instead of `make bin/sluice`
 #
@@ -31,12 +31,12 @@ say() { echo "overhead.sh: $*" >&2; }
 
 if [ "$QUICK" = 1 ]; then
 	NA=200 NB=50 SIZE=128M BYTES=$((128 << 20))
-	ROUNDS=1 RUNS_FAST=2 RUNS_CHAIN=2 RUNS_SLOW=1 RUNS_BIG=1 WARMUP=0
+	ROUNDS=1 RUNS_FAST=2 RUNS_CHAIN=2 RUNS_SLOW=1 RUNS_C=1 RUNS_D=1 WARMUP=0
 else
 	NA=2000 NB=500 SIZE=2G BYTES=$((2 << 30))
 	# every scenario runs ROUNDS times, its tools one after the other,
 	# so a burst of background load hits them all alike
-	ROUNDS=3 RUNS_FAST=3 RUNS_CHAIN=5 RUNS_SLOW=1 RUNS_BIG=2 WARMUP=1
+	ROUNDS=3 RUNS_FAST=3 RUNS_CHAIN=5 RUNS_SLOW=1 RUNS_C=2 RUNS_D=1 WARMUP=1
 fi
 JOBS=2
 
@@ -337,9 +337,9 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	say "round $r/$ROUNDS: (b) chain of $NB"
 	hf B "$r" "$RUNS_CHAIN" "$WARMUP" 0 $((${#B_CMD[@]} - 1))
 	say "round $r/$ROUNDS: (c) $SIZE through 4 x cat"
-	hf C "$r" "$RUNS_BIG" 0 0 1
+	hf C "$r" "$RUNS_C" 0 0 1
 	say "round $r/$ROUNDS: (d) $SIZE fanned out to 3"
-	hf D "$r" "$RUNS_BIG" 0 0 1
+	hf D "$r" "$RUNS_D" 0 0 1
 done
 
 say "peak RSS"
