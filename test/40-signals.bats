@@ -92,3 +92,17 @@ assert_all_gone() {
 	assert_equal "$st" 129
 	assert_all_gone
 }
+
+@test "signal-1.4: an interrupted run still writes its --report" {
+	signal_pipeline
+	env --default-signal=INT,TERM,HUP sluice run --grace 200ms \
+	    --report "$BATS_TEST_TMPDIR/r.json" p.json > out.txt 2> err.txt 3>&- &
+	spid=$!
+	wait_until 10 test -s a.pid -a -s b.pid -a -s c.pid
+	kill -INT "$spid"
+	st=0
+	wait "$spid" || st=$?
+	assert_equal "$st" 130
+	run -0 jq -r '.status // .run.status' r.json
+	assert_output interrupted
+}

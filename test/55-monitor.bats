@@ -220,3 +220,13 @@ true"
 	run -64 --separate-stderr sluice run --fail-on severe p.json
 	echo "$stderr" | grep -qx "sluice: --fail-on expects info, warn or crit, found 'severe'"
 }
+
+@test "monitor-1.14: sampling sees the children of a shell stage" {
+	cat > p.json <<'JSON'
+{ "stages": { "sh": { "run": "perl -e '$x = \"a\" x (100 * 1024 * 1024); sleep 1'; true" } } }
+JSON
+	run -0 sluice run -q --sample-interval 10ms p.json
+	run -0 record '.stages[0].proc.sampled_rss_kb >= 100000, .peak_sum_rss_kb >= 100000'
+	assert_output "true
+true"
+}

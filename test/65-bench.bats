@@ -102,3 +102,12 @@ recommendation: -j2 (500ms; more slots gain less than 5%), cache-heavy: repeat r
 	assert_line --regexp '^critical path: nap -> t: '
 	assert_line --regexp '^  -j1 '
 }
+
+@test "bench-1.6: --update-baseline keeps the variants this run did not measure" {
+	sleeper
+	run -0 sluice bench -r 3 -w 0 --variant 'a=-D d=0.01' --variant 'b=-D d=0.2' --save-baseline base.json p.json
+	run -0 sluice bench -r 3 -w 0 --variant 'b=-D d=0.01' --baseline base.json --update-baseline p.json
+	assert_line "  baseline updated"
+	run -0 jq -r '[.variants[].name] | sort | join(",")' base.json
+	assert_output "p (a),p (b)"
+}

@@ -523,8 +523,21 @@ growth(struct bench *B)
 	free(r);
 }
 
+/* kept: variants of an old baseline this run did not measure, as raw
+ * JSON objects, so --update-baseline loses none of them */
+static void
+export_json_keep(struct bench *B, const char *path, char **kept,
+    size_t nkept);
+
 static void
 export_json(struct bench *B, const char *path)
+{
+	export_json_keep(B, path, NULL, 0);
+}
+
+static void
+export_json_keep(struct bench *B, const char *path, char **kept,
+    size_t nkept)
 {
 	struct buf b = { 0 };
 	struct jw w;
@@ -584,6 +597,8 @@ export_json(struct bench *B, const char *path)
 		jw_obj_end(&w);
 		jw_obj_end(&w);
 	}
+	for (i = 0; i < nkept; i++)
+		jw_raw(&w, kept[i], strlen(kept[i]));
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	buf_addc(&b, '\n');
@@ -685,12 +700,30 @@ compare_baseline(struct bench *B, const char *path, double threshold,
 			    "threshold\n", v->name, change * 100, p);
 		free(times);
 	}
+	if (update && (improved || missing) && rc == 0) {
+		char	**kept = NULL;
+		size_t	 nkept = 0;
+
+		JSON_FOREACH_ELEM(&j, vs, e) {
+			int	 mine = 0;
+
+			for (i = 0; i < B->nv; i++)
+				mine |= json_eq(&j, json_get(&j, e, "name"),
+				    B->v[i].name);
+			if (mine)
+				continue;
+			kept = xreallocarray(kept, nkept + 1, sizeof(char *));
+			kept[nkept++] = xstrndup(j.text + j.tok[e].start,
+			    (size_t)(j.tok[e].end - j.tok[e].start));
+		}
+		export_json_keep(B, path, kept, nkept);
+		printf("  baseline updated\n");
+		for (i = 0; i < nkept; i++)
+			free(kept[i]);
+		free(kept);
+	}
 	json_free(&j);
 	buf_free(&b);
-	if (update && (improved || missing) && rc == 0) {
-		export_json(B, path);
-		printf("  baseline updated\n");
-	}
 	return rc;
 }
 

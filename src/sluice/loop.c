@@ -778,8 +778,8 @@ reap(struct engine *E)
 		    si.si_pid == 0)
 			break;
 		R = stage_by_pid(E, si.si_pid);
-		if (R != NULL && E->o->monitor != MON_OFF)
-			monitor_read_io(R);
+		if (R != NULL && E->o->monitor == MON_FULL)
+			monitor_read_io(R);	/* basic: wait4 only */
 		if (R == NULL)
 			pgid = getpgid(si.si_pid);	/* of the zombie */
 		if (wait4(si.si_pid, &status, 0, &ru) == -1)

@@ -291,6 +291,44 @@ read_stat(pid_t pid, int64_t *cpu_us, long *rss_kb)
 	return 0;
 }
 
+/*
+ * A stage and its descendants, through /proc/PID/task/PID/children:
+ * a shell stage's work is in its children, a map stage's in its shards.
+ * Bounded depth and breadth, so a fork bomb cannot stall the loop.
+ */
+static int
+read_tree(pid_t pid, int64_t *cpu_us, long *rss_kb, int depth)
+{
+	char	 path[64], list[4096], *p, *e;
+	int64_t	 c;
+	long	 r, kid;
+	ssize_t	 n;
+	int	 fd, kids = 0;
+
+	if (read_stat(pid, &c, &r) == -1)
+		return -1;
+	*cpu_us += c;
+	*rss_kb += r;
+	if (depth >= 8)
+		return 0;
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
+	    (int)pid);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return 0;
+	n = read(fd, list, sizeof(list) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	list[n] = '\0';
+	for (p = list; *p != '\0' && kids < 64; p = e, kids++) {
+		kid = strtol(p, &e, 10);
+		if (e == p)
+			break;
+		(void)read_tree((pid_t)kid, cpu_us, rss_kb, depth + 1);
+	}
+	return 0;
+}
+
 void
 monitor_sample(struct engine *E, int64_t now)
 {
@@ -302,11 +340,11 @@ monitor_sample(struct engine *E, int64_t now)
 	E->next_sample = now + E->o->sample_ns;
 	for (i = 0; i < E->n; i++) {
 		struct rstage *R = &E->rs[i];
-		int64_t	 cpu;
-		long	 rss;
+		int64_t	 cpu = 0;
+		long	 rss = 0;
 
 		if ((R->state != PS_RUNNING && R->state != PS_STOPPING) ||
-		    R->reaped || read_stat(R->pid, &cpu, &rss) == -1)
+		    R->reaped || read_tree(R->pid, &cpu, &rss, 0) == -1)
 			continue;
 		R->sampled_cpu_us = cpu;
 		if (rss > R->sampled_rss_kb)
