@@ -192,6 +192,7 @@ cmd_run(int argc, char **argv)
 		{ "alert-cmd", required_argument, NULL, 'A' },
 		{ "cache-dir", required_argument, NULL, 'C' },
 		{ "dry-run", no_argument, NULL, 'n' },
+		{ "executor", required_argument, NULL, 'E' },
 		{ "fail-on", required_argument, NULL, 'F' },
 		{ "grace", required_argument, NULL, 'G' },
 		{ "history", required_argument, NULL, 'H' },
@@ -204,11 +205,13 @@ cmd_run(int argc, char **argv)
 		{ "refresh", no_argument, NULL, 'X' },
 		{ "report", required_argument, NULL, 'R' },
 		{ "sample-interval", required_argument, NULL, 'I' },
+		{ "slurm-opt", required_argument, NULL, 'O' },
 		{ "state-dir", required_argument, NULL, 'S' },
 		{ "trace", required_argument, NULL, 'T' },
 		{ "usage", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'U' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "workdir", required_argument, NULL, 'W' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct load_opts lo = { 0 };
@@ -234,6 +237,23 @@ cmd_run(int argc, char **argv)
 			break;
 		case 'C':
 			o.cache_dir = optarg;
+			break;
+		case 'E':	/* sluice-slurm(7) */
+			if (strcmp(optarg, "local") == 0)
+				o.executor = EXEC_LOCAL;
+			else if (strcmp(optarg, "slurm") == 0)
+				o.executor = EXEC_SLURM;
+			else
+				errx(EX_USAGE, "--executor expects local or "
+				    "slurm, found '%s'", optarg);
+			break;
+		case 'O':
+			o.slurm_opts = xreallocarray(o.slurm_opts,
+			    o.nslurm_opts + 1, sizeof(char *));
+			o.slurm_opts[o.nslurm_opts++] = optarg;
+			break;
+		case 'W':
+			o.workdir = optarg;
 			break;
 		case 'N':
 			o.no_cache = 1;
@@ -328,5 +348,6 @@ cmd_run(int argc, char **argv)
 	if (report != NULL)
 		run_report(&o, report);
 	free(o.record);
+	free(o.slurm_opts);
 	return rc;
 }

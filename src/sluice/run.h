@@ -151,6 +151,7 @@ struct rstage {
 };
 
 enum monitor_level { MON_OFF, MON_BASIC, MON_FULL };
+enum executor { EXEC_LOCAL, EXEC_SLURM };
 
 struct run_opts {
 	int		 jobs;		/* -1: from the pipeline */
@@ -171,6 +172,10 @@ struct run_opts {
 	const char	*cache_dir;	/* --cache-dir */
 	int		 refresh;	/* --refresh: ignore hits, store */
 	int		 preload;	/* only what cached stages need */
+	int		 executor;	/* EXEC_LOCAL, EXEC_SLURM */
+	const char	*workdir;	/* --workdir, NULL: beside the file */
+	char		**slurm_opts;	/* --slurm-opt, for sbatch */
+	size_t		 nslurm_opts;
 	/* called with the run recorded, also before dying by a signal */
 	void		(*at_end)(struct run_opts *);
 };
@@ -222,6 +227,13 @@ struct engine {
 int	 engine_run(struct pipeline *, struct run_opts *);
 void	 stage_set(struct engine *, struct rstage *, enum pstate);
 void	 stage_stderr(struct engine *, struct rstage *, const char *, size_t);
+void	 status_clear(struct engine *);
+void	 show_status(struct engine *);
+void	 count_finished(struct engine *, struct rstage *);
+void	 print_failure(struct engine *, struct rstage *);
+
+/* slurm.c: the Slurm executor, in place of the local loop */
+void	 slurm_loop(struct engine *);
 
 /* spawn.c: which step of starting a stage failed */
 enum { SPAWN_STEP_FDS = 1, SPAWN_STEP_CWD, SPAWN_STEP_LIMIT, SPAWN_STEP_EXEC };

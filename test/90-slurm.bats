@@ -1,0 +1,178 @@
+#!/usr/bin/env bats
+# The Slurm executor (sluice-slurm(7)) against a real single-node Slurm
+# started here (test/slurm.bash) and stopped by pid.  Skipped, with the
+# reason, where the daemons cannot run.
+
+load helper
+load slurm
+
+setup_file() {
+	# a short path: munged's socket must fit in sun_path
+	SLURM_DIR=$(mktemp -d /tmp/sluice-slurm.XXXXXX)
+	export SLURM_DIR
+	chmod 0755 "$SLURM_DIR"
+	if ! slurm_start "$SLURM_DIR"; then
+		slurm_stop "$SLURM_DIR"
+		echo "${slurm_why:-cannot start Slurm}" > "$SLURM_DIR/skip"
+	fi
+	export SLURM_CONF="$SLURM_DIR/slurm.conf"
+}
+
+teardown_file() {
+	slurm_stop "$SLURM_DIR"
+	rm -rf "$SLURM_DIR"
+}
+
+setup() {
+	export SLUICE_CACHE_DIR="$BATS_TEST_TMPDIR/cache"
+	export SLUICE_STATE_DIR="$BATS_TEST_TMPDIR/state"
+	export TMPDIR="$BATS_TEST_TMPDIR"
+	cd "$BATS_TEST_TMPDIR" || return 1
+	if [ -s "$SLURM_DIR/skip" ]; then
+		skip "no Slurm here: $(cat "$SLURM_DIR/skip")"
+	fi
+	WORK="$BATS_TEST_TMPDIR/work"
+}
+
+# jobs the controller knows (it keeps finished ones for MinJobAge)
+njobs() {
+	squeue --noheader --states=all --format=%i | wc -l
+}
+
+@test "slurm: wordfreq gives byte-identical output to a local run" {
+	cp -r "$ROOT/examples/wordfreq" .
+	sluice run -q wordfreq/pipeline.json > local.out
+	run -0 sluice run -q --executor slurm --workdir "$WORK" \
+	    wordfreq/pipeline.json
+	printf '%s\n' "$output" > slurm.out
+	cmp local.out slurm.out
+	[ ! -e wordfreq/.sluice-work ]
+}
+
+@test "slurm: logs (fds, a gang, after) gives byte-identical output" {
+	cp -r "$ROOT/examples/logs" .
+	sluice run -q logs/pipeline.json > local.out 2>/dev/null
+	sluice run --executor slurm logs/pipeline.json > slurm.out 2> err
+	cmp local.out slurm.out
+	# read | parse is one job: 7 stages, 6 jobs
+	grep -q '^sluice: 6 jobs submitted to Slurm$' err
+	grep -q '^done: report complete at' err
+	# the default work directory is gone after a clean run
+	[ ! -e logs/.sluice-work ]
+}
+
+@test "slurm: a failing stage cancels its dependents" {
+	cat > p.json <<-'EOF'
+	{ "name": "fails", "stages": {
+	  "bad": { "run": "echo partial; echo broken input >&2; exit 3" },
+	  "left": { "run": "cat", "stdin": "bad" },
+	  "right": { "run": ["wc", "-l"], "stdin": "bad" },
+	  "last": { "run": "cat; cat <&3", "stdin": "left",
+	            "fds": { "3": "right" } }
+	} }
+	EOF
+	before=$(njobs)
+	run -1 sluice run -k --executor slurm --workdir "$WORK" p.json
+	assert_output --partial "sluice: stage 'bad' (pid "
+	assert_output --partial "exited with status 3"
+	assert_output --partial "bad: broken input"
+	refute_output --partial "partial"
+	# submitted with afterok, cancelled by Slurm, or never submitted
+	assert_output --regexp "left [^ ]+ \(cancelled\)|left \(skipped"
+	assert_output --regexp "last [^ ]+ \(cancelled\)|last \(skipped"
+	[ -z "$(squeue --noheader)" ]
+	[ "$(njobs)" -gt "$before" ]
+}
+
+@test "slurm: fail-fast cancels what runs, and stops" {
+	cat > p.json <<-'EOF'
+	{ "name": "ff", "stages": {
+	  "slow": { "run": "sleep 60" },
+	  "bad": { "run": "sleep 1; exit 4" }
+	} }
+	EOF
+	SECONDS=0
+	run -1 sluice run --executor slurm --workdir "$WORK" p.json
+	assert_output --partial "sluice: stage 'bad' (pid "
+	assert_output --regexp "slow [^ ]+ \(cancelled\)"
+	[ "$SECONDS" -lt 30 ]
+	[ -z "$(squeue --noheader)" ]
+}
+
+@test "slurm: SIGINT cancels every job and exits 130" {
+	cat > p.json <<-'EOF'
+	{ "name": "int", "stages": {
+	  "a": { "run": "sleep 60" },
+	  "b": { "run": "sleep 60" },
+	  "c": { "run": "cat; echo late", "stdin": ["a", "b"] }
+	} }
+	EOF
+	sluice run --executor slurm --workdir "$WORK" p.json > out 2> err &
+	pid=$!
+	# three jobs out, one running at least (c waits on afterok)
+	wait_until 20 sh -c '[ "$(squeue --noheader | wc -l)" -eq 3 ] &&
+	    squeue --noheader --states=RUNNING | grep -q .'
+	kill -INT "$pid"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 130 ]
+	[ -z "$(squeue --noheader)" ]
+	run -0 cat err
+	assert_output --regexp "c [^ ]+ \(cancelled\)"
+	assert_output --partial "interrupted by SIGINT"
+	[ ! -s out ]
+}
+
+@test "slurm: a warm rerun submits nothing and gives the same output" {
+	cat > p.json <<-'EOF'
+	{ "name": "warm", "stages": {
+	  "gen": { "run": "seq 1 500", "cache": "data" },
+	  "sq": { "run": ["awk", "{ print $1 * $1 }"], "stdin": "gen",
+	          "cache": "data" },
+	  "sum": { "run": ["awk", "{ s += $1 } END { print s }"],
+	           "stdin": "sq", "cache": "data" }
+	} }
+	EOF
+	sluice run -q p.json > local.out
+	sluice run --executor slurm --workdir "$WORK" --cache-dir c p.json \
+	    > cold.out 2> cold.err
+	grep -q '^sluice: 3 jobs submitted to Slurm$' cold.err
+	before=$(njobs)
+	sluice run --executor slurm --workdir "$WORK" --cache-dir c p.json \
+	    > warm.out 2> warm.err
+	grep -q '^sluice: 0 jobs submitted to Slurm$' warm.err
+	grep -q 'sum 0s\? *(cached)\|sum .*(cached)' warm.err
+	[ "$(njobs)" -eq "$before" ]
+	cmp local.out cold.out
+	cmp local.out warm.out
+}
+
+@test "slurm: the run record has per-stage CPU and RSS from the wrapper" {
+	cat > p.json <<-'EOF'
+	{ "name": "rec", "stages": {
+	  "burn": { "run": ["awk", "BEGIN { for (i = 0; i < 3000000; i++) s += i; print s }"] },
+	  "big": { "run": ["awk", "BEGIN { s = \"x\"; while (length(s) < 30000000) s = s s; print length(s) }"] },
+	  "both": { "run": "cat; cat <&3", "stdin": "burn", "fds": { "3": "big" } }
+	} }
+	EOF
+	run -0 sluice run -q --executor slurm --workdir "$WORK" p.json
+	rec=$(ls "$SLUICE_STATE_DIR"/runs/*/run.json)
+	run -0 jq -r '.stages[] | "\(.name) \(.cpu_us) \(.max_rss_kb)
+	    \(.proc.pid) \(.proc.exit)"' "$rec"
+	echo "$output"
+	# awk's loop costs CPU; the 30 MB string shows in RSS
+	[ "$(jq '.stages[] | select(.name == "burn") | .cpu_us' "$rec")" \
+	    -gt 10000 ]
+	[ "$(jq '.stages[] | select(.name == "big") | .max_rss_kb' "$rec")" \
+	    -gt 25000 ]
+	[ "$(jq '[.stages[] | select(.max_rss_kb > 0 and .proc.exit == 0)]
+	    | length' "$rec")" -eq 3 ]
+	# history and report read it as any other run
+	run -0 sluice history
+	assert_output --partial "rec"
+}
+
+@test "slurm: --executor refuses anything but local and slurm" {
+	run -64 sluice run --executor cloud p.json
+	assert_output --partial "--executor expects local or slurm, found 'cloud'"
+}
