@@ -23,9 +23,12 @@
 
 #include "run.h"
 #include "stagecache.h"
+#include "util.h"
 #include "banned.h"
 
 #define PUMP_MAX	(1 << 20)	/* bytes per call, then poll again */
+#define STALL_BYTES	(1 << 20)	/* a reader this far behind ... */
+#define STALL_NS	100000000LL	/* ... that read in the last 100ms */
 
 static struct rport *
 outlet_port(struct engine *E, const struct rstage *P, size_t i,
@@ -61,10 +64,40 @@ outlet_fast(const struct rstage *P, const struct rport *pt,
 
 /* bytes that reached a consumer's input */
 static void
-count_in(struct engine *E, const struct rport *pt, ssize_t n)
+count_in(struct engine *E, struct rport *pt, ssize_t n)
 {
-	if (pt->owner >= 0 && n > 0)
+	if (n <= 0)
+		return;
+	if (pt->owner >= 0)
 		E->rs[pt->owner].in_bytes += n;
+	pt->progress_ns = mono_ns();
+}
+
+/*
+ * Backpressure, bounded: while a reader that keeps reading is more than
+ * STALL_BYTES behind, the producer is not read, so its bytes wait in
+ * the pipe instead of being copied to memory and spilled.  A reader
+ * that stops reading for STALL_NS no longer holds anyone back: its
+ * bytes are queued and spilled, and the others go on (no deadlock).
+ * Returns 0, or when to look again (monotonic ns).
+ */
+int64_t
+fanout_stalled(struct engine *E, struct rstage *P, int64_t now)
+{
+	size_t	 i;
+	struct seg *sg;
+
+	for (i = 0; i < noutlets(P); i++) {
+		struct rport *pt = outlet_port(E, P, i, &sg);
+
+		if (pt->w == -1 || pt->closed || pt->is_stdout ||
+		    &pt->segs[pt->cur] != sg || sg->q.keep ||
+		    queue_pending(&sg->q) < STALL_BYTES)
+			continue;
+		if (now - pt->progress_ns < STALL_NS)
+			return pt->progress_ns + STALL_NS;
+	}
+	return 0;
 }
 
 static int
@@ -293,6 +326,8 @@ fanout_pump(struct engine *E, struct rstage *P)
 	struct seg *sg;
 
 	while (P->out_r != -1 && moved < PUMP_MAX) {
+		if (fanout_stalled(E, P, mono_ns()) != 0)
+			return;		/* the pipe holds the bytes for now */
 		if (all_closed(E, P)) {
 			close(P->out_r);
 			P->out_r = -1;

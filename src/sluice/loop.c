@@ -302,6 +302,7 @@ start_one(struct engine *E, struct rstage *R)
 		pt->is_pipe = 1;
 		pt->closed = 0;
 		pt->cur = 0;
+		pt->progress_ns = mono_ns();
 		set_nonblock(pt->w, 1);
 		for (k = 0; k < pt->nseg; k++)
 			queue_rewind(&pt->segs[k].q);
@@ -1227,7 +1228,7 @@ loop(struct engine *E)
 	schedule(E);
 	while (!all_final(E)) {
 		size_t	 np = 0, i, k;
-		int64_t	 now, dl;
+		int64_t	 now, dl, stall_until = 0;
 		int	 timeout = -1, r;
 
 		pfd[np].fd = E->sigfd;
@@ -1243,10 +1244,20 @@ loop(struct engine *E)
 				kind[np++] = 1;
 			}
 			if (R->out_r != -1) {
-				pfd[np].fd = R->out_r;
-				pfd[np].events = POLLIN;
-				who[np] = R;
-				kind[np++] = 2;
+				int64_t	 again = fanout_stalled(E, R,
+				    mono_ns());
+
+				if (again != 0) {
+					/* a reader catches up: wait for it */
+					if (stall_until == 0 ||
+					    again < stall_until)
+						stall_until = again;
+				} else {
+					pfd[np].fd = R->out_r;
+					pfd[np].events = POLLIN;
+					who[np] = R;
+					kind[np++] = 2;
+				}
 			}
 			for (k = 0; k < R->nports; k++)
 				if (fanout_port_wants_out(&R->ports[k])) {
@@ -1267,6 +1278,13 @@ loop(struct engine *E)
 		now = mono_ns();
 		if ((dl = next_deadline(E)) != 0)
 			timeout = dl <= now ? 0 : (int)((dl - now) / 1000000 + 1);
+		if (stall_until != 0) {
+			int	 t = stall_until <= now ? 0 :
+			    (int)((stall_until - now) / 1000000 + 1);
+
+			if (timeout == -1 || t < timeout)
+				timeout = t;
+		}
 		if (E->tty && !E->o->quiet && (timeout == -1 || timeout > 100))
 			timeout = 100;
 		show_status(E);

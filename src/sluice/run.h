@@ -82,6 +82,7 @@ struct rport {				/* an input descriptor of a stage */
 	int		 is_pipe;	/* w is a pipe: tee/splice allowed */
 	int		 is_stdout;	/* sluice's own stdout */
 	int		 owner;		/* consumer stage, -1: stdout */
+	int64_t		 progress_ns;	/* last time its reader took bytes */
 	int		 closed;	/* reader went away or all done */
 	size_t		 nseg;
 	size_t		 cur;
@@ -242,6 +243,7 @@ void	 killpg_stage(struct rstage *, int);
 
 /* fanout.c */
 void	 fanout_pump(struct engine *, struct rstage *);
+int64_t	 fanout_stalled(struct engine *, struct rstage *, int64_t);
 void	 fanout_port_write(struct engine *, struct rport *);
 int	 fanout_port_wants_out(const struct rport *);
 void	 fanout_producer_eof(struct engine *, struct rstage *);
