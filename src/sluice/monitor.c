@@ -1019,9 +1019,23 @@ put_digest_of_file(struct jw *w, const char *path)
 	jw_str(w, hex);
 }
 
-static void
-write_record(struct engine *E, struct buf *b, const char *status)
+/* what write_record has built so far goes to fd (-1: keep it) */
+static int
+flush_to(struct buf *b, int fd)
 {
+	if (fd == -1 || b->len < 65536)
+		return 0;
+	if (buf_writefd(b, fd) == -1)
+		return -1;
+	buf_reset(b);
+	return 0;
+}
+
+static int
+write_record(struct engine *E, struct buf *b, const char *status, int fd)
+{
+	int	 rc = 0;
+
 	struct totals T;
 	struct jw w;
 	size_t	 i;
@@ -1111,19 +1125,27 @@ write_record(struct engine *E, struct buf *b, const char *status)
 	put_alerts(&w, E);
 	jw_key(&w, "stages");
 	jw_arr(&w);
-	for (i = 0; i < E->n; i++)
+	for (i = 0; i < E->n; i++) {
 		put_stage(&w, E, &E->rs[i]);
+		if (flush_to(b, fd) == -1)
+			rc = -1;
+	}
 	jw_arr_end(&w);
 	jw_obj_end(&w);
 	buf_addc(b, '\n');
+	if (fd != -1 && buf_writefd(b, fd) == -1)
+		rc = -1;
+	return rc;
 }
 
-/* one line, under an exclusive lock, in one write(2) */
+/* the record, one line, appended under an exclusive lock: copied
+ * from the run record file in chunks, so memory stays small */
 static void
-append_history(struct engine *E, const struct buf *b)
+append_history(struct engine *E, int from)
 {
-	char	*state = NULL, *hist;
-	int	 fd;
+	char	*state = NULL, *hist, chunk[65536];
+	ssize_t	 n;
+	int	 fd, bad = 0;
 
 	if (E->o->history != NULL)
 		hist = xstrdup(E->o->history);
@@ -1132,7 +1154,13 @@ append_history(struct engine *E, const struct buf *b)
 		hist = xasprintf("%s/history.jsonl", state);
 	}
 	fd = open(hist, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-	if (fd == -1 || flock(fd, LOCK_EX) == -1 || buf_writefd(b, fd) == -1)
+	if (fd == -1 || flock(fd, LOCK_EX) == -1 || lseek(from, 0,
+	    SEEK_SET) == -1)
+		bad = 1;
+	while (!bad && (n = read(from, chunk, sizeof(chunk))) != 0)
+		if (n == -1 || write_all(fd, chunk, (size_t)n) == -1)
+			bad = 1;
+	if (bad)
 		warn("cannot append to history '%s'", hist);
 	if (fd != -1)
 		close(fd);
@@ -1149,14 +1177,16 @@ monitor_record(struct engine *E, const char *status)
 
 	if (E->run_dir == NULL)
 		return;
-	write_record(E, &b, status);
 	path = xasprintf("%s/run.json", E->run_dir);
 	tmp = xasprintf("%s/.run.json.tmp", E->run_dir);
-	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-	if (fd == -1 || buf_writefd(&b, fd) == -1 || close(fd) == -1 ||
+	fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	if (fd == -1 || write_record(E, &b, status, fd) == -1 ||
 	    rename(tmp, path) == -1)
 		warn("cannot write run record '%s'", path);
-	append_history(E, &b);
+	else
+		append_history(E, fd);
+	if (fd != -1)
+		close(fd);
 	free(path);
 	free(tmp);
 	buf_free(&b);
