@@ -38,6 +38,9 @@ struct json {
 	int		*next;		/* token after t's subtree */
 	int		 ntok;
 	int		 cap;
+	size_t		 pos_off;	/* json_pos()'s last answer */
+	int		 pos_line;
+	int		 pos_col;
 	char		 err[512];	/* "name:line:col: message" */
 };
 

@@ -23,6 +23,7 @@
 #include "banned.h"
 
 struct live {
+	int		 primed;	/* every slot written once */
 	char		*path;
 	size_t		 size;
 	struct live_hdr	*hdr;
@@ -130,13 +131,15 @@ live_update(struct engine *E)
 {
 	struct live *L = E->live;
 	int64_t	 now = real_ns() / 1000000, mnow = mono_ns();
-	size_t	 i;
-	int	 running = 0;
+	size_t	 k;
 
 	if (L == NULL)
 		return;
 	__atomic_add_fetch(&L->hdr->seq, 1, __ATOMIC_ACQ_REL);	/* odd */
-	for (i = 0; i < E->n; i++) {
+	/* states change through live_stage(); here the figures of what
+	 * runs (all stages once, at the start) */
+	for (k = 0; k < (L->primed ? E->nactive : E->n); k++) {
+		size_t	 i = L->primed ? (size_t)E->active[k] : k;
 		struct rstage *R = &E->rs[i];
 		struct live_stage *s = &L->st[i];
 
@@ -148,7 +151,6 @@ live_update(struct engine *E)
 			s->elapsed_ms = (mnow - R->t_start) / 1000000;
 			s->cpu_us = R->sampled_cpu_us;
 			s->rss_kb = R->sampled_rss_kb;
-			running++;
 		} else if (R->reaped) {
 			s->elapsed_ms = (R->t_end - R->t_start) / 1000000;
 			s->cpu_us = (int64_t)R->ru.ru_utime.tv_sec * 1000000 +
@@ -160,7 +162,8 @@ live_update(struct engine *E)
 		s->out_bytes = R->out_bytes;
 		s->in_bytes = R->in_bytes;
 	}
-	L->hdr->running = running;
+	L->primed = 1;
+	L->hdr->running = E->running;
 	L->hdr->finished = (int32_t)E->nfinished;
 	L->hdr->failed = E->nfailed;
 	L->hdr->peak_sum_rss_kb = E->peak_sum_rss_kb;

@@ -217,6 +217,50 @@ stage_ready(struct engine *E, struct rstage *R)
 	return 1;
 }
 
+/*
+ * The active list: stages with a process or descriptors, so each round
+ * of the loop costs O(active), not O(stages) (2,000 stages, 2 slots).
+ */
+static void
+active_add(struct engine *E, struct rstage *R)
+{
+	if (E->in_active[R->st->idx])
+		return;
+	E->in_active[R->st->idx] = 1;
+	E->active[E->nactive++] = R->st->idx;
+}
+
+/* a final stage with nothing left open leaves the list */
+static int
+active_done(struct engine *E, const struct rstage *R)
+{
+	size_t	 k;
+
+	if (!is_final(R->state) || R->err_r != -1 || R->out_r != -1)
+		return 0;
+	for (k = 0; k < R->nports; k++)
+		if (R->ports[k].w != -1)
+			return 0;
+	(void)E;
+	return 1;
+}
+
+static void
+active_prune(struct engine *E)
+{
+	size_t	 i = 0;
+
+	while (i < E->nactive) {
+		int	 v = E->active[i];
+
+		if (active_done(E, &E->rs[v])) {
+			E->in_active[v] = 0;
+			E->active[i] = E->active[--E->nactive];
+		} else
+			i++;
+	}
+}
+
 static void
 mkpipe(int p[2])
 {
@@ -323,6 +367,7 @@ start_one(struct engine *E, struct rstage *R)
 	if (E->o->verbose)
 		print_cmd(E, R);
 	scache_started(E, R);
+	active_add(E, R);
 	R->t_start = mono_ns();
 	R->r_start = real_ns();
 	R->deadline = R->st->timeout_ns > 0 ? R->t_start + R->st->timeout_ns :
@@ -402,8 +447,11 @@ schedule(struct engine *E)
 
 		if (R->state != PS_WAITING || R->gang != (int)i)
 			continue;
-		if (E->running >= E->jobs && !R->cacheable)
+		if (E->running >= E->jobs && !R->cacheable) {
+			if (!E->any_cacheable)
+				break;	/* only cache hits need no slot */
 			continue;
+		}
 		if ((r = stage_ready(E, R)) == -1) {
 			skip_stage(E, R, "upstream failed");
 			continue;
@@ -412,6 +460,7 @@ schedule(struct engine *E)
 			continue;
 		if (scache_try_hit(E, R)) {
 			/* no process: its stored stdout is replayed */
+			active_add(E, R);
 			stage_set(E, R, PS_CACHED);
 			monitor_cached(E, R);
 			count_finished(E, R);
@@ -756,11 +805,13 @@ stage_by_pid(struct engine *E, pid_t pid)
 {
 	size_t	 i;
 
-	for (i = 0; i < E->n; i++)
-		if (E->rs[i].pid == pid && !E->rs[i].reaped &&
-		    (E->rs[i].state == PS_RUNNING ||
-		    E->rs[i].state == PS_STOPPING))
-			return &E->rs[i];
+	for (i = 0; i < E->nactive; i++) {
+		struct rstage *R = &E->rs[E->active[i]];
+
+		if (R->pid == pid && !R->reaped && (R->state == PS_RUNNING ||
+		    R->state == PS_STOPPING))
+			return R;
+	}
 	return NULL;
 }
 
@@ -879,8 +930,8 @@ deadlines(struct engine *E, int64_t now)
 {
 	size_t	 i;
 
-	for (i = 0; i < E->n; i++) {
-		struct rstage *R = &E->rs[i];
+	for (i = 0; i < E->nactive; i++) {
+		struct rstage *R = &E->rs[E->active[i]];
 
 		if (R->reaped || R->pid <= 0)
 			continue;
@@ -903,8 +954,8 @@ next_deadline(struct engine *E)
 	int64_t	 t = 0, d;
 	size_t	 i;
 
-	for (i = 0; i < E->n; i++) {
-		struct rstage *R = &E->rs[i];
+	for (i = 0; i < E->nactive; i++) {
+		struct rstage *R = &E->rs[E->active[i]];
 
 		d = R->state == PS_RUNNING ? R->deadline : R->killtime;
 
@@ -928,10 +979,13 @@ show_status(struct engine *E)
 
 	if (!E->tty || E->o->quiet)
 		return;
-	for (i = 0; i < E->n; i++)
-		if (E->rs[i].state == PS_RUNNING && (last == NULL ||
-		    E->rs[i].t_start >= last->t_start))
-			last = &E->rs[i];
+	for (i = 0; i < E->nactive; i++) {
+		struct rstage *R = &E->rs[E->active[i]];
+
+		if (R->state == PS_RUNNING && (last == NULL ||
+		    R->t_start >= last->t_start))
+			last = R;
+	}
 	if (last == NULL)
 		return;
 	fmt_duration(mono_ns() - last->t_start, d, sizeof(d));
@@ -1040,6 +1094,8 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 	E->first_failed = -1;
 	E->worst_alert = -1;
 	E->rs = xcalloc(E->n + 1, sizeof(*E->rs));
+	E->active = xcalloc(E->n + 1, sizeof(int));
+	E->in_active = xcalloc(E->n + 1, 1);
 	if ((E->devnull = open("/dev/null", O_RDWR | O_CLOEXEC)) == -1)
 		err(EX_OSERR, "/dev/null");
 	for (i = 0; i < E->n; i++) {
@@ -1176,6 +1232,8 @@ engine_free(struct engine *E)
 	for (i = 0; i < E->out.nseg; i++)
 		queue_free(&E->out.segs[i].q);
 	free(E->out.segs);
+	free(E->active);
+	free(E->in_active);
 	scache_close(E);
 	monitor_free(E);
 	free(E->rs);
@@ -1234,8 +1292,10 @@ loop(struct engine *E)
 		pfd[np].fd = E->sigfd;
 		pfd[np].events = POLLIN;
 		kind[np++] = 0;
-		for (i = 0; i < E->n; i++) {
-			struct rstage *R = &E->rs[i];
+		active_prune(E);
+		for (k = 0; k < E->nactive; k++) {
+			struct rstage *R = &E->rs[E->active[k]];
+			size_t	 k2;
 
 			if (R->err_r != -1) {
 				pfd[np].fd = R->err_r;
@@ -1259,14 +1319,14 @@ loop(struct engine *E)
 					kind[np++] = 2;
 				}
 			}
-			for (k = 0; k < R->nports; k++)
-				if (fanout_port_wants_out(&R->ports[k])) {
+			for (k2 = 0; k2 < R->nports; k2++)
+				if (fanout_port_wants_out(&R->ports[k2])) {
 					if (np + 2 >= cap)
 						break;
-					pfd[np].fd = R->ports[k].w;
+					pfd[np].fd = R->ports[k2].w;
 					pfd[np].events = POLLOUT;
 					who[np] = R;
-					kind[np++] = 3 + (int)k;
+					kind[np++] = 3 + (int)k2;
 				}
 		}
 		if (fanout_port_wants_out(&E->out)) {

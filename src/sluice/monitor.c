@@ -338,8 +338,8 @@ monitor_sample(struct engine *E, int64_t now)
 	if (E->o->monitor != MON_FULL || now < E->next_sample)
 		return;
 	E->next_sample = now + E->o->sample_ns;
-	for (i = 0; i < E->n; i++) {
-		struct rstage *R = &E->rs[i];
+	for (i = 0; i < E->nactive; i++) {
+		struct rstage *R = &E->rs[E->active[i]];
 		int64_t	 cpu = 0;
 		long	 rss = 0;
 

@@ -202,6 +202,10 @@ struct engine {
 	int		 first_failed;	/* stage index, -1 */
 	size_t		 nfinished;
 	size_t		 first_waiting;	/* no WAITING stage before it */
+	int		 any_cacheable;
+	int		*active;	/* stages with a process or fds */
+	size_t		 nactive;
+	unsigned char	*in_active;
 	int		 tty;		/* stderr is a terminal */
 	int		 color;
 	int		 status_shown;

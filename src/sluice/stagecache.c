@@ -170,6 +170,7 @@ scache_init(struct engine *E)
 		if (stagekey_base(R->st, &R->key_base, msg, sizeof(msg)) == -1)
 			errx(EX_NOINPUT, "%s", msg);
 		R->cacheable = 1;
+		E->any_cacheable = 1;
 		R->hash_out = 1;
 		/* its producers' bytes make its key */
 		for (k = 0; k < R->st->nports; k++)
