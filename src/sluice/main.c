@@ -29,11 +29,13 @@ struct command {
 static const struct command commands[] = {
 	{ "run", cmd_run,
 	  "sluice run [-knqv] [-D name=value] [-j jobs] [--alert-cmd command]\n"
-	  "           [--cache-dir dir] [--fail-on level] [--grace duration]\n"
-	  "           [--history file] [--monitor off | basic | full]\n"
-	  "           [--no-cache] [--profile name] [--refresh]\n"
-	  "           [--report file] [--sample-interval duration]\n"
-	  "           [--state-dir dir] [--trace file] pipeline",
+	  "           [--cache-dir dir] [--executor local | slurm]\n"
+	  "           [--fail-on level] [--grace duration] [--history file]\n"
+	  "           [--monitor off | basic | full] [--no-cache]\n"
+	  "           [--profile name] [--refresh] [--report file]\n"
+	  "           [--sample-interval duration] [--slurm-opt option]\n"
+	  "           [--state-dir dir] [--trace file] [--workdir dir]\n"
+	  "           pipeline",
 	  "run a pipeline" },
 	{ "check", cmd_check,
 	  "sluice check [-D name=value] [--profile name] pipeline",
