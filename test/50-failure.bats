@@ -129,3 +129,13 @@ JSON
 	run -0 --separate-stderr sluice run -q p.json
 	assert_output "y"
 }
+
+@test "fail-1.12: a program that cannot be executed is named with the reason" {
+	mkdir adir
+	cat > p.json <<'JSON'
+{ "stages": { "a": { "run": ["./adir"] }, "b": { "run": "echo fine" } } }
+JSON
+	run -1 --separate-stderr sluice run -q -k p.json
+	assert_output "fine"
+	echo "$stderr" | grep -qx "sluice: stage 'a' (pid [0-9]*) cannot run '.*/adir': Permission denied"
+}

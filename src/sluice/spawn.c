@@ -92,10 +92,12 @@ free_env(char **env)
 	free(env);
 }
 
-/* in the child: async-signal-safe system calls only */
+/* in the child: async-signal-safe system calls only.  A failure goes
+ * to the parent through memory it shares with a vfork child, or through
+ * the close-on-exec pipe errpipe of a fork child */
 static void __attribute__((__noreturn__))
 child(struct rstage *R, struct fdmap *map, int nmap, int maxfd,
-    char **env, int errpipe)
+    char **env, int errpipe, volatile int *result)
 {
 	int	 maxtarget = 2;
 	struct stage *st = R->st;
@@ -108,7 +110,8 @@ child(struct rstage *R, struct fdmap *map, int nmap, int maxfd,
 		if (map[i].target > maxtarget)
 			maxtarget = map[i].target;
 	/* the errno pipe must stay open until exec: above every target */
-	if ((errpipe = fcntl(errpipe, F_DUPFD_CLOEXEC, maxfd + 1)) == -1)
+	if (errpipe != -1 &&
+	    (errpipe = fcntl(errpipe, F_DUPFD_CLOEXEC, maxfd + 1)) == -1)
 		_exit(127);
 	for (i = 0; i < nmap; i++) {
 		map[i].src = fcntl(map[i].src, F_DUPFD_CLOEXEC, maxfd + 1);
@@ -148,7 +151,12 @@ child(struct rstage *R, struct fdmap *map, int nmap, int maxfd,
 fail:
 	e[0] = step;
 	e[1] = errno;
-	(void)!write(errpipe, e, sizeof(e));
+	if (errpipe != -1)
+		(void)!write(errpipe, e, sizeof(e));
+	else {
+		result[1] = e[1];
+		result[0] = e[0];
+	}
 	_exit(127);
 }
 
@@ -158,12 +166,13 @@ struct spawnargs {
 	int		 nmap;
 	int		 maxfd;
 	char		**env;
-	int		 errpipe;
+	int		 errpipe;	/* fork: -1 with vfork */
+	volatile int	 result[2];	/* vfork: step and errno */
 };
 
 /* kept apart so no local of the caller lives across vfork */
 static pid_t __attribute__((__noinline__))
-fork_exec(const struct spawnargs *a)
+fork_exec(struct spawnargs *a)
 {
 	pid_t	 pid;
 
@@ -173,7 +182,8 @@ fork_exec(const struct spawnargs *a)
 	pid = vfork();
 #endif
 	if (pid == 0)
-		child(a->R, a->map, a->nmap, a->maxfd, a->env, a->errpipe);
+		child(a->R, a->map, a->nmap, a->maxfd, a->env, a->errpipe,
+		    a->result);
 	return pid;
 }
 
@@ -208,16 +218,24 @@ spawn_stage(struct engine *E, struct rstage *R, int *step)
 		if (map[i].src > maxfd)
 			maxfd = map[i].src;
 	env = make_env(E, R);
-	if (pipe2(ep, O_CLOEXEC) == -1)
-		err(EX_OSERR, "pipe2");
 	a.R = R;
 	a.map = map;
 	a.nmap = nmap;
 	a.maxfd = maxfd;
 	a.env = env;
+	a.result[0] = a.result[1] = 0;
+#ifdef SPAWN_FORK
+	if (pipe2(ep, O_CLOEXEC) == -1)
+		err(EX_OSERR, "pipe2");
 	a.errpipe = ep[1];
+#else
+	a.errpipe = -1;
+	(void)ep;
+#endif
 	if ((pid = fork_exec(&a)) == -1)
 		err(EX_OSERR, "cannot start stage '%s'", R->st->name);
+	R->pid = pid;
+#ifdef SPAWN_FORK
 	close(ep[1]);
 	setpgid(pid, pid);	/* also here: no race with killpg */
 	do
@@ -225,12 +243,22 @@ spawn_stage(struct engine *E, struct rstage *R, int *step)
 	while (n == -1 && errno == EINTR);
 	close(ep[0]);
 	free_env(env);
-	R->pid = pid;
 	if (n == (ssize_t)sizeof(e)) {
 		*step = e[0];
 		errno = e[1];
 		return -1;	/* the child exits 127; reaped as usual */
 	}
+#else
+	/* vfork returned: the child has exec'd (its pgid set) or failed */
+	(void)n;
+	(void)e;
+	free_env(env);
+	if (a.result[0] != 0) {
+		*step = a.result[0];
+		errno = a.result[1];
+		return -1;
+	}
+#endif
 	return 0;
 }
 
