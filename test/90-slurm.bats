@@ -80,7 +80,8 @@ njobs() {
 	# submitted with afterok, cancelled by Slurm, or never submitted
 	assert_output --regexp "left [^ ]+ \(cancelled\)|left \(skipped"
 	assert_output --regexp "last [^ ]+ \(cancelled\)|last \(skipped"
-	[ -z "$(squeue --noheader)" ]
+	# Slurm cancels the dependents asynchronously: wait for it, bounded
+	wait_until 20 sh -c '[ -z "$(squeue --noheader)" ]'
 	[ "$(njobs)" -gt "$before" ]
 }
 
@@ -96,7 +97,8 @@ njobs() {
 	assert_output --partial "sluice: stage 'bad' (pid "
 	assert_output --regexp "slow [^ ]+ \(cancelled\)"
 	[ "$SECONDS" -lt 30 ]
-	[ -z "$(squeue --noheader)" ]
+	# Slurm cancels the dependents asynchronously: wait for it, bounded
+	wait_until 20 sh -c '[ -z "$(squeue --noheader)" ]'
 }
 
 @test "slurm: SIGINT cancels every job and exits 130" {
@@ -116,7 +118,8 @@ njobs() {
 	rc=0
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 130 ]
-	[ -z "$(squeue --noheader)" ]
+	# Slurm cancels the dependents asynchronously: wait for it, bounded
+	wait_until 20 sh -c '[ -z "$(squeue --noheader)" ]'
 	run -0 cat err
 	assert_output --regexp "c [^ ]+ \(cancelled\)"
 	assert_output --partial "interrupted by SIGINT"
