@@ -9,7 +9,9 @@ for page in man/man1/*.1; do
 	sluice) cmd="bin/sluice" ;;
 	sluice-*)
 		sub=${name#sluice-}
-		if [ -x "libexec/sluice/$sub" ]; then
+		if [ -x "libexec/sluice/$name" ]; then
+			cmd="libexec/sluice/$name"
+		elif [ -x "libexec/sluice/$sub" ]; then
 			cmd="libexec/sluice/$sub"
 		else
 			cmd="bin/sluice $sub"

@@ -552,8 +552,15 @@ main(int argc, char **argv)
 	int	 all_ok;
 
 	fd_sanitize_std();
-	if (argc != 2)
-		errx(EX_USAGE, "usage: sluice-job JOBFILE");
+	if (argc == 2 && (strcmp(argv[1], "--usage") == 0 ||
+	    strcmp(argv[1], "--help") == 0)) {
+		printf("usage: sluice-job jobfile\n");
+		return 0;
+	}
+	if (argc != 2 || argv[1][0] == '-') {
+		fprintf(stderr, "usage: sluice-job jobfile\n");
+		return EX_USAGE;
+	}
 	read_job(argv[1]);
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
