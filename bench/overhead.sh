@@ -299,7 +299,7 @@ cpu_busy() {
 	    { idle[NR] = $5 + $6; tot[NR] = 0
 	      for (i = 2; i <= NF; i++) tot[NR] += $i }
 	    END { d = tot[2] - tot[1]
-		  printf "%d", d > 0 ? 100 * (1 - (idle[2] - idle[1]) / d) : 0 }'
+		  printf "%d", (d > 0 ? 100 * (1 - (idle[2] - idle[1]) / d) : 0) }'
 }
 
 # CPU seconds all processes used (/proc/stat), and ours (bash times)
