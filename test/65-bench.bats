@@ -15,13 +15,14 @@ JSON
 	    --export-json b.json --export-markdown b.md p.json
 	assert_line "Benchmark 1: p (slow)"
 	assert_line "Benchmark 2: p (fast)"
-	assert_line --regexp '^  Time \(mean ± σ\): +[0-9.]+ ms ± +[0-9.]+ ms +\[User: .*, System: .*\]$'
+	assert_line --regexp '^  Time \(mean ± σ\): +[0-9.]+ (µs|ms|s) ± +[0-9.]+ (µs|ms|s) +\[User: .*, System: .*\]$'
 	assert_line --regexp '^  Range \(min … max\): .* 3 runs, median '
 	assert_line --regexp '^  95% CI of the mean: '
 	assert_line --regexp '^    stage nap +median '
 	assert_line "Summary"
 	assert_line "  p (fast) ran"
 	assert_line --regexp '^    [0-9.]+ ± [0-9.]+ times faster than p \(slow\) \(significant, p = '
+	assert_line "Recommendation: p (fast)"
 	run -0 jq -r '.variants[] | [.name, .runs, (.times_s | length), (.mean_s > 0), (.ci95_s | length), (.stages | has("nap"))] | @tsv' b.json
 	assert_output "p (slow)	3	3	true	2	true
 p (fast)	3	3	true	2	true"

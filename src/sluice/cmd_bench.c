@@ -436,7 +436,7 @@ stage_median(const struct stagetimes *t)
 static void
 report(struct bench *B)
 {
-	size_t	 i, k, best = 0;
+	size_t	 i, k, best = 0, nsig = 0;
 	char	 a[32], b[32], c[32], d[32], m[32];
 
 	for (i = 0; i < B->nv; i++) {
@@ -485,7 +485,11 @@ report(struct bench *B)
 		printf("    %.2f ± %.2f times faster than %s (%s, p = %.3g)\n",
 		    r, sd, B->v[i].name, p < 0.05 ? "significant" :
 		    "not significant", p);
+		if (p < 0.05)
+			nsig++;
 	}
+	printf("Recommendation: %s%s\n", B->v[best].name, nsig == B->nv - 1 ?
+	    "" : " (not significantly faster than every other variant)");
 }
 
 static void
