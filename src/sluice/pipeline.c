@@ -83,6 +83,7 @@ struct loader {
 	size_t		 nenv;
 	int		*group;		/* link_stages(), kept here so an */
 	int		*cycle;		/* error exit leaks nothing */
+	char		*scratch;	/* likewise */
 };
 
 static const char *const top_fields[] = {
@@ -995,15 +996,17 @@ resolve_stage(struct loader *L, int si, const struct load_opts *o)
 	json_pos(&L->j, r->runtok, &st->runpos.line, &st->runpos.col);
 	st->cwd = r->cwd.s != NULL ? subst(L, &r->cwd) : NULL;
 	if (st->cwd != NULL) {
-		char	*a = abspath(p->dir, st->cwd);
 		struct stat sb;
 
-		if (!o->no_resolve && (stat(a, &sb) == -1 ||
+		/* both strings stay reachable if the error exits */
+		L->scratch = st->cwd;
+		st->cwd = abspath(p->dir, L->scratch);
+		if (!o->no_resolve && (stat(st->cwd, &sb) == -1 ||
 		    !S_ISDIR(sb.st_mode)))
 			json_errx(&L->j, r->cwd.tok, "stage '%s': cwd '%s' is "
-			    "not a directory", st->name, st->cwd);
-		free(st->cwd);
-		st->cwd = a;
+			    "not a directory", st->name, L->scratch);
+		free(L->scratch);
+		L->scratch = NULL;
 	} else
 		st->cwd = xstrdup(p->dir);
 	st->shell = r->shell;
