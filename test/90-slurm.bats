@@ -97,8 +97,9 @@ njobs() {
 	assert_output --partial "sluice: stage 'bad' (pid "
 	assert_output --regexp "slow [^ ]+ \(cancelled\)"
 	[ "$SECONDS" -lt 30 ]
-	# Slurm cancels the dependents asynchronously: wait for it, bounded
-	wait_until 20 sh -c '[ -z "$(squeue --noheader)" ]'
+	# Slurm ends a cancelled job asynchronously (slurmd kills it, then
+	# reports): wait for it, bounded
+	wait_until 60 sh -c '[ -z "$(squeue --noheader)" ]'
 }
 
 @test "slurm: SIGINT cancels every job and exits 130" {
