@@ -118,8 +118,9 @@ clean:
 
 # --- introspect: fuzzing (make fuzz) -------------------------------------
 # libFuzzer targets for the schema.rb tokenizer and parser (seeded from
-# test/fuzz/corpus-schemarb) and the SQL tokenizer and structure.sql
-# parser (test/fuzz/corpus-sql), FUZZTIME seconds each (default 600).
+# test/fuzz/corpus-schemarb and the test data) and the SQL tokenizer and
+# structure.sql parser (test/fuzz/corpus-sql and test/data/sql),
+# FUZZTIME seconds each (default 600).
 # New inputs go to FUZZWORK (outside the tree); crashes to
 # test/fuzz/findings/, to be added to the corpus with a test.
 FUZZ_LIB  = src/stages/introspect/model.c src/stages/introspect/record.c \
@@ -131,6 +132,9 @@ FUZZ_RB   = test/fuzz/fuzz-schemarb.c src/stages/introspect/schemarb.c \
 FUZZ_SQL  = test/fuzz/fuzz-sql.c src/stages/introspect/pgsql.c \
             src/stages/introspect/sqllex.c $(FUZZ_LIB)
 FUZZTIME  = 600
+# the real dumps the tests keep seed the fuzzers too (no copies)
+FUZZSEED_schemarb = test/data/schemas test/data/rb
+FUZZSEED_sql      = test/data/sql test/data/schemas
 FUZZWORK  = $${TMPDIR:-/tmp}/sluice-fuzz
 FUZZCC    = clang -g -O1 -fsanitize=fuzzer,address,undefined \
             -fno-sanitize-recover=all $(CPPFLAGS) \
@@ -144,7 +148,7 @@ fuzz-schemarb fuzz-sql: $$@-bin
 	mkdir -p test/fuzz/findings $(FUZZWORK)/$@
 	test/fuzz/$@ -max_total_time=$(FUZZTIME) -max_len=65536 \
 	    -artifact_prefix=test/fuzz/findings/ $(FUZZWORK)/$@ \
-	    test/fuzz/corpus-$(@:fuzz-%=%)
+	    test/fuzz/corpus-$(@:fuzz-%=%) $(FUZZSEED_$(@:fuzz-%=%))
 fuzz-schemarb-bin: test/fuzz/fuzz-schemarb
 fuzz-sql-bin: test/fuzz/fuzz-sql
 .PHONY: fuzz fuzz-schemarb fuzz-sql fuzz-schemarb-bin fuzz-sql-bin

@@ -328,8 +328,11 @@ introspect: unknown.schema.rb:15: unknown statement 'change_column_default', ski
 	    "$ROOT/test/fuzz/fuzz-schemarb.c" \
 	    "$ROOT"/src/stages/introspect/{schemarb,rblex,model,record}.c \
 	    "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
-	n=$(ls "$ROOT/test/fuzz/corpus-schemarb" | wc -l)
-	run ./replay "$ROOT"/test/fuzz/corpus-schemarb/*
+	# the corpus: fuzz-only inputs plus the real dumps the tests keep
+	set -- "$ROOT"/test/fuzz/corpus-schemarb/* \
+	    "$ROOT"/test/data/schemas/*.schema.rb "$ROOT"/test/data/rb/*.rb
+	n=$#
+	run ./replay "$@"
 	assert_success
 	assert_output "replayed $n inputs"
 }
@@ -523,8 +526,10 @@ SQL
 	    "$ROOT/test/fuzz/fuzz-sql.c" \
 	    "$ROOT"/src/stages/introspect/{pgsql,sqllex,model,record}.c \
 	    "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
-	n=$(ls "$ROOT/test/fuzz/corpus-sql" | wc -l)
-	run ./replay "$ROOT"/test/fuzz/corpus-sql/*
+	set -- "$ROOT"/test/fuzz/corpus-sql/* \
+	    "$ROOT"/test/data/schemas/*.structure.sql "$ROOT"/test/data/sql/*.sql
+	n=$#
+	run ./replay "$@"
 	assert_success
 	assert_output "replayed $n inputs"
 }
