@@ -97,6 +97,20 @@ rep_pct(double x, char *out, size_t sz)
 		snprintf(out, sz, "%.1f%%", x * 100);
 }
 
+/* a stage's end as plain text: "0", "3", "signal 9", ", timed out" */
+void
+rep_exit(const struct rep_stage *S, struct buf *b)
+{
+	if (S->signal > 0)
+		buf_printf(b, "signal %d", S->signal);
+	else if (S->exit >= 0)
+		buf_printf(b, "%d", S->exit);
+	else
+		buf_adds(b, "-");
+	if (S->timed_out)
+		buf_adds(b, ", timed out");
+}
+
 void
 rep_date(int64_t ms, char *out, size_t sz)
 {

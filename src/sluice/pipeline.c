@@ -1343,6 +1343,16 @@ pipeline_load(const char *path, const struct load_opts *o)
 	return p;
 }
 
+static void
+free_strv(char **v, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
 void
 pipeline_free(struct pipeline *p)
 {
@@ -1354,9 +1364,7 @@ pipeline_free(struct pipeline *p)
 		struct stage *st = &p->stages[i];
 
 		free(st->name);
-		for (k = 0; k < st->argc; k++)
-			free(st->argv[k]);
-		free(st->argv);
+		free_strv(st->argv, st->argc);
 		free(st->prog);
 		for (k = 0; k < st->nports; k++) {
 			free(st->ports[k].src);
@@ -1365,20 +1373,14 @@ pipeline_free(struct pipeline *p)
 		free(st->ports);
 		free(st->after);
 		free(st->afterpos);
-		for (k = 0; k < st->ninputs; k++)
-			free(st->inputs[k]);
-		free(st->inputs);
-		for (k = 0; k < st->nenv; k++)
-			free(st->env[k]);
-		free(st->env);
+		free_strv(st->inputs, st->ninputs);
+		free_strv(st->env, st->nenv);
 		free(st->cwd);
 		free(st->cache);
 		free(st->outlets);
 	}
 	free(p->stages);
-	for (i = 0; i < p->nvars; i++)
-		free(p->vars[i]);
-	free(p->vars);
+	free_strv(p->vars, p->nvars);
 	free(p->order);
 	free(p->alerts);
 	free(p->path);
@@ -1389,8 +1391,6 @@ pipeline_free(struct pipeline *p)
 	for (i = 0; i < p->ncats; i++)
 		free(p->cats[i].name);
 	free(p->cats);
-	for (i = 0; i < p->nprofiles; i++)
-		free(p->profiles[i]);
-	free(p->profiles);
+	free_strv(p->profiles, p->nprofiles);
 	free(p);
 }

@@ -144,6 +144,7 @@ void		 rep_size_kb(int64_t, char *, size_t);
 void		 rep_bytes(int64_t, char *, size_t);
 void		 rep_pct(double, char *, size_t);
 void		 rep_date(int64_t, char *, size_t);
+void		 rep_exit(const struct rep_stage *, struct buf *);
 
 /* report_md.c */
 void		 report_md(const struct report *, struct buf *);

@@ -638,14 +638,7 @@ stages(const struct report *r, struct buf *b)
 			buf_adds(b, ")");
 		}
 		buf_adds(b, "</td><td>");
-		if (S->signal > 0)
-			buf_printf(b, "signal %d", S->signal);
-		else if (S->exit >= 0)
-			buf_printf(b, "%d", S->exit);
-		else
-			buf_adds(b, "-");
-		if (S->timed_out)
-			buf_adds(b, ", timed out");
+		rep_exit(S, b);
 		buf_adds(b, "</td></tr>\n");
 	}
 	buf_adds(b, "</tbody>\n</table>\n</div>\n</section>\n");

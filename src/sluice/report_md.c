@@ -197,14 +197,7 @@ md_stage(const struct report *r, const struct rep_stage *S, struct buf *b)
 		buf_adds(b, ")");
 	}
 	buf_adds(b, " | ");
-	if (S->signal > 0)
-		buf_printf(b, "signal %d", S->signal);
-	else if (S->exit >= 0)
-		buf_printf(b, "%d", S->exit);
-	else
-		buf_adds(b, "-");
-	if (S->timed_out)
-		buf_adds(b, ", timed out");
+	rep_exit(S, b);
 	buf_adds(b, " |\n");
 	(void)r;
 }
