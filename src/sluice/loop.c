@@ -430,6 +430,7 @@ start_gang(struct engine *E, int head)
 }
 
 static void skip_stage(struct engine *, struct rstage *, const char *);
+static void close_ports(struct engine *, struct rstage *);
 
 static void
 schedule(struct engine *E)
@@ -459,9 +460,12 @@ schedule(struct engine *E)
 		if (r == 0)
 			continue;
 		if (scache_try_hit(E, R)) {
-			/* no process: its stored stdout is replayed */
+			/* no process: its stored stdout is replayed, and what
+			 * its producers queued for it is not needed; a cached
+			 * producer whose readers all hit is never read */
 			active_add(E, R);
 			stage_set(E, R, PS_CACHED);
+			close_ports(E, R);
 			monitor_cached(E, R);
 			count_finished(E, R);
 			continue;
