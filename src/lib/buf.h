@@ -7,6 +7,7 @@
 #define BUF_H
 
 #include <stddef.h>
+#include <string.h>
 
 struct buf {
 	char	*data;
@@ -15,8 +16,6 @@ struct buf {
 };
 
 void	 buf_grow(struct buf *, size_t);
-void	 buf_add(struct buf *, const void *, size_t);
-void	 buf_addc(struct buf *, int);
 void	 buf_adds(struct buf *, const char *);
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((__format__(__printf__, 2, 3)));
@@ -27,5 +26,26 @@ const char *buf_cstr(struct buf *);
 int	 buf_readfd(struct buf *, int);		/* -1 and errno on error */
 int	 buf_readfile(struct buf *, const char *);	/* same */
 int	 buf_writefd(const struct buf *, int);	/* -1 and errno on error */
+
+/* the appends every writer calls per byte or per field: inline */
+static inline void
+buf_add(struct buf *b, const void *p, size_t n)
+{
+	if (b->cap - b->len <= n || b->data == NULL)
+		buf_grow(b, n);
+	if (n > 0)
+		memcpy(b->data + b->len, p, n);
+	b->len += n;
+	b->data[b->len] = '\0';
+}
+
+static inline void
+buf_addc(struct buf *b, int c)
+{
+	if (b->cap - b->len <= 1 || b->data == NULL)
+		buf_grow(b, 1);
+	b->data[b->len++] = (char)c;
+	b->data[b->len] = '\0';
+}
 
 #endif

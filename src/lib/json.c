@@ -4,6 +4,8 @@
  */
 #define JSON_IMPL
 #include <ctype.h>
+#include <limits.h>
+#include <stdint.h>
 #include <err.h>
 #include <errno.h>
 #include <math.h>
@@ -322,16 +324,16 @@ samekey(const struct json *j, int a, int b)
 static int
 find_dupkey(struct json *j, int obj, int *first)
 {
-	int	 keys[16], *kv = keys, n = 0, k, v, i, best = -1;
+	int	 keys[48], *kv = keys, n = 0, k, v, i, best = -1;
 
 	if (j->tok[obj].size < 2)
 		return -1;
-	if (j->tok[obj].size > 16)
+	if (j->tok[obj].size > 48)
 		kv = xreallocarray(NULL, (size_t)j->tok[obj].size, sizeof(int));
 	JSON_FOREACH_MEMBER(j, obj, k, v)
 		kv[n++] = k;
 	(void)v;
-	if (n <= 16) {
+	if (n <= 48) {		/* pairs cost less than a sort here */
 		int a, b;
 
 		for (b = 1; b < n && best == -1; b++)
@@ -355,6 +357,244 @@ find_dupkey(struct json *j, int obj, int *first)
 	return best;
 }
 
+/*
+ * The fast path: one pass that checks the grammar exactly as the
+ * validator above does and writes jsmn's tokens (type, start, end,
+ * size, parent; a key has size 1 and is its value's parent) and the
+ * next[] links as it goes.  It only says yes or no: on no, the
+ * validator runs to find the message, so both agree on every error.
+ * test/unit/t-json checks the tokens against jsmn_parse and the verdict
+ * against the validator on generated and mutated documents.
+ */
+struct fstate {
+	const char	*s;
+	size_t		 len;
+	size_t		 pos;
+	struct json	*j;
+};
+
+static int
+fnewtok(struct fstate *f, jsmntype_t type, size_t start, int parent)
+{
+	struct json *j = f->j;
+	int	 t;
+
+	if (j->ntok == j->cap) {
+		j->cap = j->cap < 64 ? 64 : j->cap * 2;
+		j->tok = xreallocarray(j->tok, (size_t)j->cap,
+		    sizeof(jsmntok_t));
+		j->next = xreallocarray(j->next, (size_t)j->cap + 1,
+		    sizeof(int));
+	}
+	t = j->ntok++;
+	j->tok[t].type = type;
+	j->tok[t].start = (int)start;
+	j->tok[t].end = -1;
+	j->tok[t].size = 0;
+	j->tok[t].parent = parent;
+	j->next[t] = t + 1;
+	return t;
+}
+
+static void
+fskipws(struct fstate *f)
+{
+	while (f->pos < f->len && (f->s[f->pos] == ' ' ||
+	    f->s[f->pos] == '\n' || f->s[f->pos] == '\t' ||
+	    f->s[f->pos] == '\r'))
+		f->pos++;
+}
+
+#define ONES	0x0101010101010101ULL
+#define HIGHS	0x8080808080808080ULL
+
+static int
+fstring(struct fstate *f, int parent)
+{
+	const char *s = f->s;
+	size_t	 pos = f->pos + 1, len = f->len;
+	int	 t;
+
+	for (;;) {
+		unsigned char c;
+
+		/* eight plain bytes at a time: no quote, backslash or
+		 * control character among them */
+		while (pos + 8 <= len) {
+			uint64_t w, q, b;
+
+			memcpy(&w, s + pos, 8);
+			q = w ^ (ONES * '"');
+			b = w ^ (ONES * '\\');
+			if ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+			    ((b - ONES) & ~b)) & HIGHS)
+				break;
+			pos += 8;
+		}
+		if (pos >= len)
+			return -1;
+		c = (unsigned char)s[pos];
+		if (c == '"')
+			break;
+		if (c < 0x20)
+			return -1;
+		if (c != '\\') {
+			pos++;
+			continue;
+		}
+		if (pos + 1 >= len)
+			return -1;
+		switch (s[pos + 1]) {
+		case '"': case '\\': case '/': case 'b': case 'f':
+		case 'n': case 'r': case 't':
+			pos += 2;
+			break;
+		case 'u':
+			if (pos + 6 > len || !ishex(s[pos + 2]) ||
+			    !ishex(s[pos + 3]) || !ishex(s[pos + 4]) ||
+			    !ishex(s[pos + 5]) || memcmp(s + pos + 2, "0000",
+			    4) == 0)
+				return -1;
+			pos += 6;
+			break;
+		default:
+			return -1;
+		}
+	}
+	t = fnewtok(f, JSMN_STRING, f->pos + 1, parent);
+	f->j->tok[t].end = (int)pos;
+	f->pos = pos + 1;
+	return t;
+}
+
+static int
+fprimitive(struct fstate *f, int parent)
+{
+	struct vstate v = { f->s, f->len, f->pos, NULL, 0 };
+	int	 r, t;
+
+	switch (f->s[f->pos]) {
+	case 't':
+		r = vliteral(&v, "true");
+		break;
+	case 'f':
+		r = vliteral(&v, "false");
+		break;
+	case 'n':
+		r = vliteral(&v, "null");
+		break;
+	default:
+		if (f->s[f->pos] != '-' && !isdigitc(f->s[f->pos]))
+			return -1;
+		r = vnumber(&v);
+	}
+	if (r == -1)
+		return -1;
+	t = fnewtok(f, JSMN_PRIMITIVE, f->pos, parent);
+	f->j->tok[t].end = (int)v.pos;
+	f->pos = v.pos;
+	return 0;
+}
+
+static int
+fvalue(struct fstate *f, int depth, int parent)
+{
+	struct json *j = f->j;
+	int	 t, k;
+
+	if (depth > JSON_MAXDEPTH)
+		return -1;
+	fskipws(f);
+	if (f->pos >= f->len)
+		return -1;
+	switch (f->s[f->pos]) {
+	case '"':
+		return fstring(f, parent) == -1 ? -1 : 0;
+	case '{':
+		t = fnewtok(f, JSMN_OBJECT, f->pos, parent);
+		f->pos++;
+		fskipws(f);
+		if (f->pos < f->len && f->s[f->pos] == '}')
+			break;
+		for (;;) {
+			fskipws(f);
+			if (f->pos >= f->len || f->s[f->pos] != '"' ||
+			    (k = fstring(f, t)) == -1)
+				return -1;
+			j->tok[t].size++;
+			fskipws(f);
+			if (f->pos >= f->len || f->s[f->pos] != ':')
+				return -1;
+			f->pos++;
+			j->tok[k].size = 1;
+			if (fvalue(f, depth + 1, k) == -1)
+				return -1;
+			j->next[k] = j->ntok;
+			fskipws(f);
+			if (f->pos < f->len && f->s[f->pos] == ',') {
+				f->pos++;
+				fskipws(f);
+				if (f->pos < f->len && f->s[f->pos] == '}')
+					return -1;
+				continue;
+			}
+			if (f->pos < f->len && f->s[f->pos] == '}')
+				break;
+			return -1;
+		}
+		break;
+	case '[':
+		t = fnewtok(f, JSMN_ARRAY, f->pos, parent);
+		f->pos++;
+		fskipws(f);
+		if (f->pos < f->len && f->s[f->pos] == ']')
+			break;
+		for (;;) {
+			if (fvalue(f, depth + 1, t) == -1)
+				return -1;
+			j->tok[t].size++;
+			fskipws(f);
+			if (f->pos < f->len && f->s[f->pos] == ',') {
+				f->pos++;
+				fskipws(f);
+				if (f->pos < f->len && f->s[f->pos] == ']')
+					return -1;
+				continue;
+			}
+			if (f->pos < f->len && f->s[f->pos] == ']')
+				break;
+			return -1;
+		}
+		break;
+	default:
+		return fprimitive(f, parent);
+	}
+	f->pos++;		/* the closing bracket */
+	j->tok[t].end = (int)f->pos;
+	j->next[t] = j->ntok;
+	return 0;
+}
+
+/* 0 and the tokens of a valid document, -1 otherwise (nothing kept) */
+static int
+fparse(struct json *j)
+{
+	struct fstate f = { j->text, j->len, 0, j };
+
+	if (j->len >= INT_MAX / 2)
+		return -1;
+	j->cap = (int)(j->len / 8) + 16;
+	j->tok = xreallocarray(NULL, (size_t)j->cap, sizeof(jsmntok_t));
+	j->next = xreallocarray(NULL, (size_t)j->cap + 1, sizeof(int));
+	if (fvalue(&f, 0, -1) == 0) {
+		fskipws(&f);
+		if (f.pos == f.len)
+			return 0;
+	}
+	json_free(j);
+	return -1;
+}
+
 int
 json_parse(struct json *j, const char *name, const char *text, size_t len,
     int line0)
@@ -368,6 +608,8 @@ json_parse(struct json *j, const char *name, const char *text, size_t len,
 	j->text = text;
 	j->len = len;
 	j->line0 = line0;
+	if (fparse(j) == 0)
+		goto dupkeys;
 	if (vvalue(&v, 0) == 0) {
 		vskipws(&v);
 		if (v.pos < len)
@@ -396,9 +638,11 @@ json_parse(struct json *j, const char *name, const char *text, size_t len,
 		json_free(j);
 		return -1;
 	}
+	/* here only if the validator and the fast path disagree */
 	j->ntok = r;
 	j->next = xreallocarray(NULL, (size_t)r + 1, sizeof(int));
 	fill_next(j, 0);
+dupkeys:
 	for (t = 0; t < j->ntok; t++) {
 		int dup, first = -1;
 
@@ -497,15 +741,20 @@ raw_has_escape(const struct json *j, int t)
 int
 json_eq(const struct json *j, int t, const char *s)
 {
-	size_t	 n = strlen(s);
+	size_t	 n = strlen(s), raw;
 	struct buf b = { 0 };
 	int	 r;
 
 	if (j->tok[t].type != JSMN_STRING)
 		return 0;
-	if (!raw_has_escape(j, t))
-		return (size_t)(j->tok[t].end - j->tok[t].start) == n &&
-		    memcmp(j->text + j->tok[t].start, s, n) == 0;
+	/* an escape makes the text longer than what it stands for, so
+	 * text of the same length is equal only byte for byte, and
+	 * shorter text never is */
+	raw = (size_t)(j->tok[t].end - j->tok[t].start);
+	if (raw == n && memcmp(j->text + j->tok[t].start, s, n) == 0)
+		return 1;
+	if (raw <= n || !raw_has_escape(j, t))
+		return 0;
 	json_str_buf(j, t, &b);
 	r = b.len == n && memcmp(b.data, s, n) == 0;
 	buf_free(&b);

@@ -1,0 +1,262 @@
+/*
+ * t-json: the JSON reader's one-pass tokenizer against its two
+ * references, on generated documents and on mutations of them:
+ *  - its verdict (valid or not) equals the validator's, which is what
+ *    reports errors;
+ *  - on a valid document its tokens (type, start, end, size, parent)
+ *    equal those of jsmn_parse, and its next[] links equal the ones
+ *    computed from the tokens afterwards.
+ * json.c is included, not linked, to reach its static functions.
+ *   t-json [ROUNDS]     prints one summary line; exit 1 on a mismatch
+ */
+#include "../../src/lib/json.c"
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+
+static unsigned
+rnd(unsigned n)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return (unsigned)(rng % n);
+}
+
+static void
+ws(struct buf *b)
+{
+	static const char *const sp[] = { "", "", "", " ", "\n", "\t ", "\r\n" };
+
+	buf_adds(b, sp[rnd(7)]);
+}
+
+static void
+gen_string(struct buf *b, int key, int idx)
+{
+	static const char *const parts[] = {
+		"a", "name", "Zz_9", "\\n", "\\\"", "\\\\", "\\/", "\\u00e9",
+		"\\uD83D\\uDE00", "\xc3\xa9", "\xe2\x80\xa8", " ", "x y",
+		"\\t", "\\b\\f\\r", "0123456789abcdefghij", "\\u0041"
+	};
+	int	 i, n = (int)rnd(5);
+
+	buf_addc(b, '"');
+	for (i = 0; i < n; i++)
+		buf_adds(b, parts[rnd(sizeof(parts) / sizeof(parts[0]))]);
+	if (key)		/* keys of one object differ */
+		buf_printf(b, "k%d", idx);
+	buf_addc(b, '"');
+}
+
+static void
+gen_value(struct buf *b, int depth)
+{
+	static const char *const prims[] = {
+		"0", "-0", "1", "-12", "3.25", "-0.5e+10", "1E-3", "12345678901",
+		"true", "false", "null", "2e8", "0.0"
+	};
+	int	 i, n;
+
+	switch (depth > 6 ? rnd(2) + 2 : rnd(4)) {
+	case 0:
+		buf_addc(b, '{');
+		ws(b);
+		n = (int)rnd(6);
+		for (i = 0; i < n; i++) {
+			if (i > 0) {
+				buf_addc(b, ',');
+				ws(b);
+			}
+			gen_string(b, 1, i);
+			ws(b);
+			buf_addc(b, ':');
+			ws(b);
+			gen_value(b, depth + 1);
+			ws(b);
+		}
+		buf_addc(b, '}');
+		break;
+	case 1:
+		buf_addc(b, '[');
+		ws(b);
+		n = (int)rnd(6);
+		for (i = 0; i < n; i++) {
+			if (i > 0) {
+				buf_addc(b, ',');
+				ws(b);
+			}
+			gen_value(b, depth + 1);
+			ws(b);
+		}
+		buf_addc(b, ']');
+		break;
+	case 2:
+		gen_string(b, 0, 0);
+		break;
+	default:
+		buf_adds(b, prims[rnd(sizeof(prims) / sizeof(prims[0]))]);
+	}
+}
+
+/* the validator's verdict, as json_parse reports errors */
+static int
+slow_ok(const char *s, size_t n)
+{
+	struct vstate v = { s, n, 0, NULL, 0 };
+
+	if (vvalue(&v, 0) == 0) {
+		vskipws(&v);
+		if (v.pos < n)
+			vfail(&v, v.pos, "trailing");
+	}
+	return v.msg == NULL;
+}
+
+static int
+same_as_jsmn(struct json *j, const char *s, size_t n)
+{
+	jsmn_parser p;
+	jsmntok_t *t;
+	int	 cap = (int)n + 16, r, i, ok = 1, *next;
+
+	t = xreallocarray(NULL, (size_t)cap, sizeof(*t));
+	jsmn_init(&p);
+	r = jsmn_parse(&p, s, n, t, (unsigned)cap);
+	/* strict jsmn wants a delimiter after a primitive, also at the
+	 * end of the text: a lone number is "partial" to it */
+	if (r == JSMN_ERROR_PART && j->ntok == 1 &&
+	    j->tok[0].type == JSMN_PRIMITIVE) {
+		free(t);
+		return 1;
+	}
+	if (r != j->ntok)
+		ok = 0;
+	for (i = 0; ok && i < r; i++)
+		ok = t[i].type == j->tok[i].type &&
+		    t[i].start == j->tok[i].start &&
+		    t[i].end == j->tok[i].end &&
+		    t[i].size == j->tok[i].size &&
+		    t[i].parent == j->tok[i].parent;
+	if (ok) {		/* next[] as fill_next computes it */
+		next = j->next;
+		j->next = xreallocarray(NULL, (size_t)r + 1, sizeof(int));
+		fill_next(j, 0);
+		ok = memcmp(next, j->next, (size_t)r * sizeof(int)) == 0;
+		free(j->next);
+		j->next = next;
+	}
+	free(t);
+	return ok;
+}
+
+static void
+mutate(struct buf *b)
+{
+	static const char set[] = "{}[],:\"\\ \n0-.eEtfnu1a\x01";
+	size_t	 at;
+	char	 c = set[rnd(sizeof(set) - 1)];
+
+	if (b->len == 0) {
+		buf_addc(b, c);
+		return;
+	}
+	at = rnd((unsigned)b->len);
+	switch (rnd(3)) {
+	case 0:			/* delete */
+		memmove(b->data + at, b->data + at + 1, b->len - at);
+		b->len--;
+		break;
+	case 1:			/* insert */
+		buf_addc(b, 0);
+		memmove(b->data + at + 1, b->data + at, b->len - at - 1);
+		b->data[at] = c;
+		break;
+	default:		/* replace */
+		b->data[at] = c;
+	}
+}
+
+static int
+check(const char *what, struct buf *b, int *accepted)
+{
+	struct json j;
+	int	 fast, slow;
+
+	memset(&j, 0, sizeof(j));
+	j.text = b->data;
+	j.len = b->len;
+	fast = fparse(&j) == 0;
+	slow = slow_ok(b->data, b->len);
+	if (fast != slow) {
+		printf("t-json: %s: one pass says %s, the validator %s: %s\n",
+		    what, fast ? "valid" : "invalid", slow ? "valid" :
+		    "invalid", b->data);
+		return -1;
+	}
+	if (fast && !same_as_jsmn(&j, b->data, b->len)) {
+		printf("t-json: %s: tokens differ from jsmn's: %s\n", what,
+		    b->data);
+		return -1;
+	}
+	*accepted += fast;
+	json_free(&j);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	static const char *const fixed[] = {
+		"[1,]", "{\"a\":1,}", "tru", "01", "1.", "-", "+1", ".5",
+		"\"\\u0000\"", "\"\\u00G0\"", "\"\\x\"", "{\"a\" 1}", "[1 2]",
+		"\"a\x01\"", "", " ", "{}", "[]", "\"\"", "0", "-0.5e+10",
+		"{\"a\":}", "[,1]", "{,}", "nul", "null1", "1x", "[1]]",
+		"{\"a\":1}}", "\"abc", "\"abcdefghijklmnopqrstuvwxyz\\",
+		"{\"\\\"\":[true,false,null]}", "[[[[[]]]]]", "{1:2}",
+		"\"\xe2\x80\xa8 é\"", "[\"a\" , \"b\"\n]", "\"\\uD83D\"",
+	};
+	struct buf b = { 0 };
+	long	 rounds = argc > 1 ? strtol(argv[1], NULL, 10) : 20000, r;
+	int	 accepted = 0, maccepted = 0, i;
+	size_t	 k;
+
+	for (k = 0; k < sizeof(fixed) / sizeof(fixed[0]); k++) {
+		buf_reset(&b);
+		buf_adds(&b, fixed[k]);
+		if (check("fixed", &b, &accepted) == -1)
+			return 1;
+	}
+	/* nesting at the limit and one past it */
+	for (k = 256; k <= 258; k++) {
+		buf_reset(&b);
+		for (i = 0; i < (int)k; i++)
+			buf_addc(&b, '[');
+		for (i = 0; i < (int)k; i++)
+			buf_addc(&b, ']');
+		if (check("deep", &b, &accepted) == -1)
+			return 1;
+	}
+	accepted = 0;
+	for (r = 0; r < rounds; r++) {
+		buf_reset(&b);
+		ws(&b);
+		gen_value(&b, 0);
+		ws(&b);
+		if (check("generated", &b, &accepted) == -1)
+			return 1;
+		for (i = (int)rnd(3); i >= 0; i--)
+			mutate(&b);
+		if (check("mutated", &b, &maccepted) == -1)
+			return 1;
+	}
+	if (accepted != rounds) {
+		printf("t-json: %d of %ld generated documents accepted\n",
+		    accepted, rounds);
+		return 1;
+	}
+	printf("t-json: %ld generated documents and %ld mutations "
+	    "(%d still valid): the same verdicts and tokens\n", rounds,
+	    rounds, maccepted);
+	buf_free(&b);
+	return 0;
+}
