@@ -764,13 +764,20 @@ json_eq(const struct json *j, int t, const char *s)
 int
 json_get(const struct json *j, int obj, const char *key)
 {
+	size_t	 n = strlen(key), raw;
 	int	 k, v;
 
 	if (json_type(j, obj) != JSON_OBJECT)
 		return -1;
-	JSON_FOREACH_MEMBER(j, obj, k, v)
-		if (json_eq(j, k, key))
+	/* json_eq's test inline: lengths first, escapes only when longer */
+	JSON_FOREACH_MEMBER(j, obj, k, v) {
+		const char *t = j->text + j->tok[k].start;
+
+		raw = (size_t)(j->tok[k].end - j->tok[k].start);
+		if (raw == n ? n == 0 || (t[0] == key[0] &&
+		    memcmp(t, key, n) == 0) : raw > n && json_eq(j, k, key))
 			return v;
+	}
 	return -1;
 }
 

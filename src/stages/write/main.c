@@ -138,6 +138,29 @@ open_parent(int dirfd, const char *path, const char **name)
 	return fd;
 }
 
+/* open_parent() for files in the directory of the last one (types/...):
+   the descriptor is kept until a file in another directory comes */
+static int
+parent_fd(int dirfd, const char *path, const char **name)
+{
+	static char	*lastdir;
+	static int	 lastfd = -1;
+	const char	*slash = strrchr(path, '/');
+	size_t		 n = slash != NULL ? (size_t)(slash - path) + 1 : 0;
+
+	if (lastfd != -1 && strlen(lastdir) == n &&
+	    strncmp(lastdir, path, n) == 0) {
+		*name = path + n;
+		return lastfd;
+	}
+	if (lastfd != -1)
+		close(lastfd);
+	free(lastdir);
+	lastdir = xstrndup(path, n);
+	lastfd = open_parent(dirfd, path, name);
+	return lastfd;
+}
+
 static int
 same_content(int pfd, const char *name, const struct buf *c)
 {
@@ -286,7 +309,7 @@ main(int argc, char *argv[])
 			    files[i].path, dir, why);
 
 	for (i = 0; i < nfiles; i++) {
-		pfd = open_parent(dirfd, files[i].path, &name);
+		pfd = parent_fd(dirfd, files[i].path, &name);
 		if (same_content(pfd, name, &files[i].content)) {
 			nsame++;
 			if (verbose)
@@ -298,7 +321,6 @@ main(int argc, char *argv[])
 			if (verbose)
 				printf("written %s\n", files[i].path);
 		}
-		close(pfd);
 	}
 
 	/* the manifest: what this run produced, sorted */
