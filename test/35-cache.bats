@@ -38,13 +38,17 @@ ALPHA
 BETA
 GAMMA"
 	assert_equal "$(ran)" 0
+	# what they said when they ran is replayed, tagged
+	assert_equal "$stderr" "read (cached): ran-read
+upper (cached): ran-upper"
 	run -0 jq -r '[.stage, .cache] | @tsv' t.jsonl
 	assert_line "read	hit"
 	assert_line "upper	hit"
 	assert_line "count	off"
 	run -0 sluice cache --json stats
 	run -0 jq -r '.categories[] | "\(.name) \(.lookups) \(.hits) \(.misses) \(.stores) \(.entries)"' <<< "$output"
-	assert_output "schema 2 1 1 1 1
+	assert_output "stderr 2 2 0 2 2
+schema 2 1 1 1 1
 typemap 2 1 1 1 1"
 }
 
@@ -65,7 +69,8 @@ typemap 2 1 1 1 1"
 	sed -i 's/cat words.txt/cat words.txt; true/' p.json
 	run -0 --separate-stderr sluice run -q p.json
 	printf '%s\n' "$stderr" | grep -qx 'read: ran-read'
-	! printf '%s\n' "$stderr" | grep -q 'ran-upper'
+	! printf '%s\n' "$stderr" | grep -q '^upper: ran-upper'
+	printf '%s\n' "$stderr" | grep -qx 'upper (cached): ran-upper'
 }
 
 @test "cache-1.3: --no-cache, cache false in a profile, and --refresh" {
@@ -79,7 +84,7 @@ typemap 2 1 1 1 1"
 	run -0 --separate-stderr sluice run -q --refresh p.json
 	assert_equal "$(ran)" 2
 	run -0 sluice cache --json stats
-	run -0 jq -r '.categories[0] | "\(.stores)"' <<< "$output"
+	run -0 jq -r '.categories[] | select(.name == "schema") | "\(.stores)"' <<< "$output"
 	assert_output 2
 }
 
@@ -121,8 +126,10 @@ ALPHA
 BETA
 GAMMA"
 	printf '%s\n' "$stderr" | grep -q "is corrupt; running it"
+	# stdout and stderr of both stages, stored again over the damaged
+	# files of the same names
 	run -0 sluice cache verify
-	assert_output "verify: 2 entries checked, 0 corrupt"
+	assert_output "verify: 4 entries checked, 0 corrupt"
 	# flip bytes in the index entries (after the 8 KiB header)
 	perl -e 'open(F, "+<", $ARGV[0]) or die; binmode F;
 	    for ($o = 8192; $o < -s F; $o += 64) { seek(F, $o, 0); read(F, $b, 64);
@@ -142,9 +149,9 @@ GAMMA"
 	f=$(ls "$SLUICE_CACHE_DIR"/blobs/*/* | head -n 1)
 	printf 'X' | dd of="$f" bs=1 seek=0 conv=notrunc status=none
 	run -1 sluice cache verify
-	assert_output "verify: 2 entries checked, 1 corrupt (removed)"
+	assert_output "verify: 4 entries checked, 1 corrupt (removed)"
 	run -0 sluice cache verify
-	assert_output "verify: 1 entries checked, 0 corrupt"
+	assert_output "verify: 3 entries checked, 0 corrupt"
 	run -0 sluice cache gc
 	assert_output "gc: 0 expired, 0 unreferenced files removed"
 	run -0 sluice cache clear typemap
@@ -188,9 +195,10 @@ JSON
 	# the short entry expires within a bounded wait (no sleep)
 	wait_until 5 sh -c 'sluice run -n p.json | grep -q "a: .*(cache: miss)"'
 	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" "a: ran-a"
+	assert_equal "$stderr" "b (cached): ran-b
+a: ran-a"
 	run -0 sluice cache --json stats
-	run -0 jq -r '.categories[] | "\(.name) \(.ttl_s) \(.share)"' <<< "$output"
+	run -0 jq -r '.categories[] | select(.name != "stderr") | "\(.name) \(.ttl_s) \(.share)"' <<< "$output"
 	assert_output "short 1 0
 long 604800 0.5"
 	echo '{ "cache_categories": { "x": { "ttl": "soon" } }, "stages": { "a": { "run": ["true"] } } }' > bad.json
@@ -214,10 +222,11 @@ GAMMA"
 	done
 	run -0 sluice cache --json stats
 	run -0 jq -r '.categories[] | "\(.name) \(.lookups) \(.hits + .misses) \(.entries)"' <<< "$output"
-	assert_output "schema 4 4 1
-typemap 4 4 1"
+	assert_line "schema 4 4 1"
+	assert_line "typemap 4 4 1"
+	assert_line --regexp '^stderr [0-9]+ [0-9]+ 2$'
 	run -0 sluice cache verify
-	assert_output "verify: 2 entries checked, 0 corrupt"
+	assert_output "verify: 4 entries checked, 0 corrupt"
 }
 
 @test "cache-1.11: 200 runs killed at random moments never leave a wrong answer" {
@@ -340,7 +349,9 @@ JSON
 	assert_file_exists flag
 	run -0 --separate-stderr sluice run -q p.json
 	assert_output "ready"
-	assert_equal "$stderr" "other: ran-other"
+	run -0 sort <<< "$stderr"
+	assert_output "cached (cached): ran-cached
+other: ran-other"
 }
 
 @test "cache-1.15: a cached stage whose readers all hit is never replayed" {
@@ -365,4 +376,35 @@ JSON
 	assert_output 0
 	run -0 grep -c "<$small>" trace.txt
 	[ "$output" -ge 1 ]
+}
+
+@test "cache-1.16: a hit replays what the stage said on stderr, tagged; a new run replaces it" {
+	cat > p.json <<'JSON'
+{ "stages": {
+    "warn": { "run": "echo 'warning: t.c left out' >&2; printf 'no newline' >&2; cat msg", "inputs": ["msg"], "cache": "c" },
+    "quiet": { "run": "cat msg", "inputs": ["msg"], "cache": "c" } } }
+JSON
+	echo one > msg
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "warn: warning: t.c left out
+warn: no newline"
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "one
+one"
+	assert_equal "$stderr" "warn (cached): warning: t.c left out
+warn (cached): no newline"
+	# a run that said nothing (--refresh: same key) leaves no stale lines
+	cat > q.json <<'JSON'
+{ "stages": { "maybe": { "run": "test -e loud && echo noisy >&2; cat msg", "cache": "c" } } }
+JSON
+	touch loud
+	run -0 --separate-stderr sluice run -q q.json
+	assert_equal "$stderr" "maybe: noisy"
+	rm loud
+	run -0 --separate-stderr sluice run -q --refresh q.json
+	assert_equal "$stderr" ""
+	run -0 --separate-stderr sluice run -q --trace t.jsonl q.json
+	assert_equal "$stderr" ""
+	run -0 jq -r .cache t.jsonl
+	assert_output hit
 }

@@ -547,15 +547,38 @@ cache_count_miss(struct cache *c, int cat)
 }
 
 /* the blob of a hit, checked against its digest; fd at offset 0 */
+/* 1 when the file of fd holds exactly the bytes of that digest: read
+ * through a mapping of the page cache, without a copy */
+static int
+blob_intact(int fd, uint64_t size, const struct digest *content)
+{
+	char	 b[65536];
+	struct digest_ctx ctx;
+	struct digest d;
+	ssize_t	 n = 0;
+	off_t	 off = 0;
+	void	*m;
+
+	if (size > 0 && (m = mmap(NULL, (size_t)size, PROT_READ,
+	    MAP_PRIVATE | MAP_POPULATE, fd, 0)) != MAP_FAILED) {
+		digest_buf(m, (size_t)size, &d);
+		munmap(m, (size_t)size);
+	} else {
+		digest_begin(&ctx);
+		while ((n = pread(fd, b, sizeof(b), off)) > 0) {
+			digest_add(&ctx, b, (size_t)n);
+			off += n;
+		}
+		digest_end(&ctx, &d);
+	}
+	return n != -1 && d.hi == content->hi && d.lo == content->lo;
+}
+
 int
 cache_open_blob(struct cache *c, const struct cache_hit *hit)
 {
-	char	 path[4096], b[65536];
-	struct digest_ctx ctx;
-	struct digest d;
+	char	 path[4096];
 	struct stat sb;
-	ssize_t	 n;
-	void	*m;
 	int	 fd;
 
 	blob_path(c, &hit->content, path, sizeof(path));
@@ -566,25 +589,9 @@ cache_open_blob(struct cache *c, const struct cache_hit *hit)
 		close(fd);
 		return fail(c, "cache blob '%s' has the wrong size", path);
 	}
-	/* a mapping digests the page cache in place: no copy */
-	n = 0;
-	if (sb.st_size > 0 && (m = mmap(NULL, (size_t)sb.st_size, PROT_READ,
-	    MAP_PRIVATE | MAP_POPULATE, fd, 0)) != MAP_FAILED) {
-		digest_buf(m, (size_t)sb.st_size, &d);
-		munmap(m, (size_t)sb.st_size);
-	} else {
-		digest_begin(&ctx);
-		while ((n = read(fd, b, sizeof(b))) > 0)
-			digest_add(&ctx, b, (size_t)n);
-		digest_end(&ctx, &d);
-	}
-	if (n == -1 || d.hi != hit->content.hi || d.lo != hit->content.lo) {
+	if (!blob_intact(fd, hit->size, &hit->content)) {
 		close(fd);
 		return fail(c, "cache blob '%s' is corrupt", path);
-	}
-	if (lseek(fd, 0, SEEK_SET) == -1) {
-		close(fd);
-		return fail(c, "cache blob '%s': %s", path, strerror(errno));
 	}
 	return fd;
 }
@@ -812,6 +819,18 @@ cache_tmpfile(struct cache *c)
  * into blobs/ by its content digest (unless that blob exists), then the
  * entry.  fd stays the caller's.
  */
+static int
+intact_at(const char *path, uint64_t size, const struct digest *content)
+{
+	int	 fd, ok;
+
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return 0;
+	ok = blob_intact(fd, size, content);
+	close(fd);
+	return ok;
+}
+
 int
 cache_store_fd(struct cache *c, int cat, const struct digest *key, int fd,
     uint64_t size, const struct digest *content, int64_t cost_ns)
@@ -827,8 +846,10 @@ cache_store_fd(struct cache *c, int cat, const struct digest *key, int fd,
 	*strrchr(dir, '/') = '\0';
 	if (mkdir(dir, 0700) == -1 && errno != EEXIST)
 		return fail(c, "cannot create '%s': %s", dir, strerror(errno));
+	/* the same content may be there already; a damaged copy of it is
+	 * replaced, never trusted for its name */
 	if (lstat(path, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    (uint64_t)sb.st_size != size) {
+	    (uint64_t)sb.st_size != size || !intact_at(path, size, content)) {
 		char	 tmp[4200];
 
 		/* link the anonymous file under a temporary name, then

@@ -112,12 +112,16 @@ tail_add(struct rstage *R, const char *line, size_t n)
 static void
 show_line(struct engine *E, struct rstage *R, const char *line, size_t n)
 {
+	/* what a cache hit replays says so */
+	const char *tag = R->state == PS_CACHED ? " (cached)" : "";
+
 	status_clear(E);
 	if (E->color)
-		fprintf(stderr, "\033[36m%s:\033[0m %.*s\n", R->st->name,
-		    (int)n, line);
+		fprintf(stderr, "\033[36m%s%s:\033[0m %.*s\n", R->st->name,
+		    tag, (int)n, line);
 	else
-		fprintf(stderr, "%s: %.*s\n", R->st->name, (int)n, line);
+		fprintf(stderr, "%s%s: %.*s\n", R->st->name, tag, (int)n,
+		    line);
 	tail_add(R, line, n);
 }
 
@@ -128,6 +132,8 @@ stage_stderr(struct engine *E, struct rstage *R, const char *p, size_t n)
 {
 	const char *nl;
 
+	if (R->cacheable && R->state != PS_CACHED)
+		scache_err(E, R, p, n);
 	if (R->logfd == -1 && !R->log_tried)
 		open_log(E, R);		/* only stages that say something */
 	if (R->logfd != -1 && write_all(R->logfd, p, n) == -1) {
@@ -467,6 +473,7 @@ schedule(struct engine *E)
 			stage_set(E, R, PS_CACHED);
 			close_ports(E, R);
 			monitor_cached(E, R);
+			scache_replay_err(E, R);
 			count_finished(E, R);
 			continue;
 		}

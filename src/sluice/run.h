@@ -147,6 +147,8 @@ struct rstage {
 	struct digest	 key;
 	int		 capture;	/* temp file of a stage to store */
 	int64_t		 capture_size;
+	struct buf	 errcap;	/* its stderr, stored beside stdout */
+	int64_t		 errcap_lost;	/* bytes past ERRCAP_MAX */
 	const char	*cache_res;	/* "off", "miss", "hit", "refresh" */
 	int64_t		 cost_saved_ns;
 };
@@ -225,6 +227,7 @@ struct engine {
 	int64_t		 next_sample;
 	struct live	*live;
 	struct cache	*cache;
+	int		 errcat;	/* the "stderr" category, -1 */
 	char		 iobuf[65536];
 };
 

@@ -8,8 +8,13 @@
  * through the same fan-out as a live stage; a miss runs the stage,
  * digests its output as it streams, and stores it when the stage
  * succeeds.  Outputs that feed or come from cached stages pass through
- * sluice (no plain pipes), since their bytes must be seen.
+ * sluice (no plain pipes), since their bytes must be seen.  What the
+ * stage wrote to stderr is stored too, in the category "stderr" under
+ * a key derived from the stage's, and a hit replays it, each line
+ * tagged "NAME (cached):".
  */
+
+#define ERRCAP_MAX	(1 << 20)	/* stderr kept per stage */
 #include <sys/stat.h>
 #include <err.h>
 #include <errno.h>
@@ -20,6 +25,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "buf.h"
 #include "cache.h"
 #include "run.h"
 #include "stagecache.h"
@@ -138,6 +144,7 @@ scache_init(struct engine *E)
 	size_t	 i, k, s;
 	int	 any = 0, unsafe;
 
+	E->errcat = -1;
 	if (E->o->no_cache || p->cache_off)
 		return;
 	for (i = 0; i < E->n; i++)
@@ -154,6 +161,9 @@ scache_init(struct engine *E)
 		E->cache = NULL;
 		return;
 	}
+	if ((E->errcat = cache_category(E->cache, "stderr", -1, 0)) == -1)
+		warnx("%s; stderr of cached stages not kept",
+		    cache_error(E->cache));
 	for (i = 0; i < E->n; i++) {
 		struct rstage *R = &E->rs[i];
 		const struct cache_cat *cc;
@@ -185,6 +195,7 @@ scache_close(struct engine *E)
 	size_t	 i;
 
 	for (i = 0; i < E->n; i++) {
+		buf_free(&E->rs[i].errcap);
 		if (E->rs[i].capture != -1)
 			close(E->rs[i].capture);
 		if (E->rs[i].octx.state != NULL) {
@@ -248,6 +259,8 @@ scache_started(struct engine *E, struct rstage *R)
 	if (R->hash_out)
 		digest_begin(&R->octx);
 	R->capture_size = 0;
+	buf_reset(&R->errcap);
+	R->errcap_lost = 0;
 	if (R->capture != -1) {
 		close(R->capture);
 		R->capture = -1;
@@ -274,6 +287,74 @@ scache_out(struct engine *E, struct rstage *R, const char *p, size_t n)
 	(void)E;
 }
 
+static void
+err_key(const struct rstage *R, struct digest *k)
+{
+	struct digest_ctx c;
+
+	digest_begin(&c);
+	digest_add(&c, &R->key, sizeof(R->key));
+	digest_adds(&c, "stderr");
+	digest_end(&c, k);
+}
+
+/* stderr of a stage that may be stored, as it passes */
+void
+scache_err(struct engine *E, struct rstage *R, const char *p, size_t n)
+{
+	size_t	 room = ERRCAP_MAX - R->errcap.len;
+
+	/* a map stage's lines are its shards' and its own summary of
+	 * what came from the cache: not worth replaying */
+	if (E->cache == NULL || E->errcat == -1 || R->st->map)
+		return;
+	buf_add(&R->errcap, p, n < room ? n : room);
+	if (n > room)
+		R->errcap_lost += (int64_t)(n - room);
+}
+
+static void
+store_err(struct engine *E, struct rstage *R)
+{
+	struct digest k;
+
+	err_key(R, &k);
+	if (R->errcap.len == 0) {	/* a stale one must not come back */
+		cache_invalidate(E->cache, E->errcat, &k);
+		return;
+	}
+	if (R->errcap_lost > 0) {
+		if (R->errcap.data[R->errcap.len - 1] != '\n')
+			buf_addc(&R->errcap, '\n');
+		buf_printf(&R->errcap, "[%lld more bytes of stderr were not "
+		    "kept in the cache]\n", (long long)R->errcap_lost);
+	}
+	if (cache_store_buf(E->cache, E->errcat, &k, R->errcap.data,
+	    R->errcap.len, 0) == -1)
+		warnx("stage '%s': stderr not cached: %s", R->st->name,
+		    cache_error(E->cache));
+	buf_free(&R->errcap);
+}
+
+/* a hit: what the stage said when it ran, tagged as replayed */
+void
+scache_replay_err(struct engine *E, struct rstage *R)
+{
+	struct buf b = { 0 };
+	struct digest k;
+
+	if (E->errcat == -1)
+		return;
+	err_key(R, &k);
+	if (cache_get_buf(E->cache, E->errcat, &k, &b) == 1 && b.len > 0) {
+		stage_stderr(E, R, b.data, b.len);
+		if (R->errline.len > 0) {	/* no newline at the end */
+			stage_stderr(E, R, "\n", 1);
+		}
+	}
+	buf_free(&b);
+}
+
 /* the stage succeeded: its digest is final; store a cacheable output */
 void
 scache_done(struct engine *E, struct rstage *R)
@@ -287,6 +368,8 @@ scache_done(struct engine *E, struct rstage *R)
 	    R->t_end - R->t_start) == -1)
 		warnx("stage '%s': output not cached: %s", R->st->name,
 		    cache_error(E->cache));
+	else if (!R->sigpipe_ok && E->errcat != -1)
+		store_err(E, R);
 	close(R->capture);
 	R->capture = -1;
 }

@@ -26,5 +26,8 @@ void		 scache_started(struct engine *, struct rstage *);
 void		 scache_out(struct engine *, struct rstage *, const char *,
 		    size_t);
 void		 scache_done(struct engine *, struct rstage *);
+void		 scache_err(struct engine *, struct rstage *, const char *,
+		    size_t);
+void		 scache_replay_err(struct engine *, struct rstage *);
 
 #endif
