@@ -408,3 +408,18 @@ JSON
 	run -0 jq -r .cache t.jsonl
 	assert_output hit
 }
+
+@test "map-1.5: a map stage's shards take only the job slots that are free" {
+	seq 1 1000 > lines.txt
+	cat > p.json <<'JSON'
+{ "jobs": 3, "stages": {
+    "hold": { "run": "timeout 30 sh -c 'until [ -e done ]; do sleep 0.01; done'" },
+    "lines": { "run": ["cat", "lines.txt"] },
+    "double": { "run": ["awk", "{ print $1 * 2 }"], "stdin": "lines", "after": ["lines"], "map": true },
+    "count": { "run": "wc -l; touch done", "stdin": "double" } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output 1000
+	# hold has one of the three slots while double runs
+	assert_equal "$stderr" "double: map: 1000 records, 0 from the cache, 1000 in 2 processes"
+}

@@ -379,6 +379,15 @@ start_one(struct engine *E, struct rstage *R)
 	R->deadline = R->st->timeout_ns > 0 ? R->t_start + R->st->timeout_ns :
 	    0;
 	R->killtime = 0;
+	R->slots = 1;
+	if (R->st->map && R->exec_argv != NULL &&
+	    strncmp(R->exec_argv[2], "--jobs=", 7) == 0) {
+		/* a map stage's shards take the slots that are free now,
+		 * and it holds them until it ends */
+		R->slots = E->jobs - E->running > 1 ? E->jobs - E->running : 1;
+		free(R->exec_argv[2]);
+		R->exec_argv[2] = xasprintf("--jobs=%d", R->slots);
+	}
 	if (spawn_stage(E, R, &step) == -1) {
 		free(R->reason);
 		if (step == SPAWN_STEP_CWD)
@@ -395,7 +404,7 @@ start_one(struct engine *E, struct rstage *R)
 			    R->st->prog, strerror(errno));
 	}
 	stage_set(E, R, PS_RUNNING);
-	E->running++;
+	E->running += R->slots;
 	close(R->child_err);
 	R->child_err = -1;
 	if (R->child_out != 1 && R->child_out != -1)
@@ -857,7 +866,7 @@ reap(struct engine *E)
 		R->status = status;
 		R->ru = ru;
 		R->t_end = mono_ns();
-		E->running--;
+		E->running -= R->slots;
 		stage_set(E, R, PS_EXITED);
 		/* nobody reads the ports of a process that is gone */
 		close_ports(E, R);

@@ -136,6 +136,7 @@ struct rstage {
 	unsigned char	 fired[AM_COUNT]; /* alert levels fired, bits */
 	char		*exec_prog;	/* what is exec'd: the stage's, or */
 	char		**exec_argv;	/* sluice __map for a map stage */
+	int		 slots;		/* job slots it holds while running */
 	/* the cache (stagecache.c) */
 	int		 cacheable;
 	int		 cat;
