@@ -64,6 +64,21 @@ Record<string, string> | null json<Record<string, string>>()
 string[] | null json<string[]>()"
 }
 
+@test "stages-2.6: typemap: two tables with one TypeScript name are refused; a tables override renames one" {
+	sqlite3 c.db 'create table order_items(id integer primary key); create table "order-items"(id integer primary key); create table "Order Items"(id integer primary key);'
+	run -65 --separate-stderr sh -c 'sluice introspect c.db | sluice typemap'
+	assert_output ''
+	assert_equal "$stderr" "typemap: <stdin>:2:1: tables 'order_items' (line 1) and 'order-items' both have the TypeScript name 'order_items': give one another name with --override ({\"tables\": {\"order-items\": \"...\"}}) or leave it out with --exclude"
+	echo '{ "tables": { "order-items": "OrderItemsDashed", "Order Items": "OrderItemsSpaced" } }' > o.json
+	run -0 sh -c 'sluice introspect c.db | sluice typemap --override o.json | jq -r "[.name, .ts_name, .zero_from // \"-\"] | @tsv"'
+	assert_output "order_items	order_items	-
+order-items	OrderItemsDashed	order-items
+Order Items	OrderItemsSpaced	Order Items"
+	echo '{ "tables": { "x": "not ok" } }' > bad.json
+	run -65 --separate-stderr sluice typemap --override bad.json < /dev/null
+	assert_equal "$stderr" "typemap: bad.json:1:20: 'not ok' is not a TypeScript identifier"
+}
+
 @test "stages-2.5: an unknown record version is refused with its line, nothing written" {
 	for s in typemap relations write; do
 		printf '{"v":1,"kind":"enum","name":"e","values":[]}\n{"v":2,"kind":"table"}\n' > in.jsonl
@@ -160,6 +175,14 @@ X 01 |'it\\'s\\n'"
 	run -65 --separate-stderr sluice write out < in.jsonl
 	assert_equal "$stderr" "write: 'link/x.ts' is outside 'out' or unsafe: a symbolic link on the way"
 	assert_file_not_exists out/ok.ts
+}
+
+@test "stages-5.3: write: two records for one path name both lines, nothing written" {
+	printf '{"v":1,"kind":"file","path":"a.ts","content":"1"}\n{"v":1,"kind":"file","path":"b.ts","content":"2"}\n{"v":1,"kind":"file","path":"a.ts","content":"3"}\n' > in.jsonl
+	run -65 --separate-stderr sluice write out < in.jsonl
+	assert_equal "$stderr" "write: <stdin>:3: 'a.ts' is written twice (first by the record of line 1): two tables whose names give the same path?"
+	assert_file_not_exists out/a.ts
+	assert_file_not_exists out/b.ts
 }
 
 @test "stages-5.2: write: unchanged files keep their mtime; --prune removes only what it made" {

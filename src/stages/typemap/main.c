@@ -69,7 +69,19 @@ static const char *default_excludes[] = {
 };
 
 static struct map	*cache[1024];
-static struct over	*type_over, *col_over;
+static struct over	*type_over, *col_over, *table_over;
+
+/* the TypeScript names given so far, to refuse two tables one name */
+struct seen {
+	char		*ts;
+	char		*table;
+	int		 line;
+	struct seen	*next;
+};
+static struct seen	*seen[1024];
+
+static void	claim_name(const struct json *, const char *, const char *,
+		    int);
 static struct enumtype	*enums;
 static char		**includes, **excludes;
 static int		 nincludes, nexcludes, all_tables;
@@ -550,6 +562,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	char		**checks_col = NULL, **checks_u = NULL;
 	int		 cols, c, e, pkt, idx, nomit = 0, npk = 0, uses_json = 0;
 	int		 nchecks = 0, i, ncols = 0;
+	const struct over *tover;
 	size_t		 pos = 0;
 
 	if ((name = str_field(j, 0, "name")) == NULL)
@@ -726,11 +739,17 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		}
 	}
 	buf_add(o, j->text + pos, (size_t)j->tok[0].end - 1 - pos);
-	if (schema != NULL)
-		ts_ident(&tsn, qual); else if (ts_is_ident(name))
+	if ((tover = over_find(table_over, qual != NULL ? qual : name)) !=
+	    NULL || (qual != NULL && (tover = over_find(table_over, name)) !=
+	    NULL))
+		buf_adds(&tsn, tover->ts);
+	else if (schema != NULL)
+		ts_ident(&tsn, qual);
+	else if (ts_is_ident(name))
 		buf_adds(&tsn, name);
 	else
 		ts_ident(&tsn, name);
+	claim_name(j, tsn.data, qual != NULL ? qual : name, lineno);
 	add_str(o, "ts_name", tsn.data);
 	add_str(o, "zero_from", strcmp(tsn.data, name) == 0 ? NULL :
 	    qual != NULL ? qual : name);
@@ -780,6 +799,52 @@ enum_record(const struct json *j)
 
 /* --- the override file ------------------------------------------------ */
 
+/* "tables": { "name" or "schema.name": "TsName" } */
+static void
+table_names(const struct json *j, int v)
+{
+	int	 k, t;
+
+	if (json_type(j, v) != JSON_OBJECT)
+		json_errx(j, v, "expected an object");
+	JSON_FOREACH_MEMBER(j, v, k, t) {
+		struct over *o = xcalloc(1, sizeof(*o));
+
+		if (json_type(j, t) != JSON_STRING)
+			json_errx(j, t, "expected the table's TypeScript name, "
+			    "a string");
+		o->key = json_str(j, k);
+		o->ts = json_str(j, t);
+		if (!ts_is_ident(o->ts))
+			json_errx(j, t, "'%s' is not a TypeScript identifier",
+			    o->ts);
+		o->next = table_over;
+		table_over = o;
+	}
+}
+
+/* exits 65 when another table has the TypeScript name ts already */
+static void
+claim_name(const struct json *j, const char *ts, const char *table, int line)
+{
+	struct seen	**sp = &seen[hash(ts) % (sizeof(seen) /
+			    sizeof(seen[0]))], *n;
+
+	for (n = *sp; n != NULL; n = n->next)
+		if (strcmp(n->ts, ts) == 0)
+			json_errx(j, 0, "tables '%s' (line %d) and '%s' both "
+			    "have the TypeScript name '%s': give one another "
+			    "name with --override ({\"tables\": {\"%s\": "
+			    "\"...\"}}) or leave it out with --exclude",
+			    n->table, n->line, table, ts, table);
+	n = xcalloc(1, sizeof(*n));
+	n->ts = xstrdup(ts);
+	n->table = xstrdup(table);
+	n->line = line;
+	n->next = *sp;
+	*sp = n;
+}
+
 static void
 load_overrides(const char *path)
 {
@@ -801,9 +866,12 @@ load_overrides(const char *path)
 			cols = 0;
 		else if (json_eq(&j, sect, "columns"))
 			cols = 1;
-		else
+		else if (json_eq(&j, sect, "tables")) {
+			table_names(&j, v);
+			continue;
+		} else
 			json_errx(&j, sect, "unknown section: expected "
-			    "\"types\" or \"columns\"");
+			    "\"types\", \"columns\" or \"tables\"");
 		if (json_type(&j, v) != JSON_OBJECT)
 			json_errx(&j, v, "expected an object");
 		JSON_FOREACH_MEMBER(&j, v, k, t) {

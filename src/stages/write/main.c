@@ -32,8 +32,9 @@
 #define MANIFEST	".sluice-manifest"
 
 struct file {
-	char		*path;
+	char		*path;		/* first: sorted as strings */
 	struct buf	 content;
+	int		 line;		/* of its record */
 };
 
 static int	 dosync, verbose;
@@ -211,6 +212,27 @@ write_atomic(int pfd, const char *name, const char *path,
 		err(EX_IOERR, "%s", path);
 }
 
+/* two records name one path: say which, by their lines */
+static void __attribute__((__noreturn__))
+twice(const struct file *files, size_t n, const char *path)
+{
+	size_t	 i;
+	int	 first = 0;
+
+	for (i = 0; i < n; i++) {
+		if (strcmp(files[i].path, path) != 0)
+			continue;
+		if (first == 0)
+			first = files[i].line;
+		else
+			errx(EX_DATAERR, "<stdin>:%d: '%s' is written twice "
+			    "(first by the record of line %d): two tables "
+			    "whose names give the same path?", files[i].line,
+			    path, first);
+	}
+	errx(EX_DATAERR, "'%s': written twice", path);
+}
+
 static int
 cmpstr(const void *a, const void *b)
 {
@@ -280,6 +302,7 @@ main(int argc, char *argv[])
 			json_errx(&j, t == -1 ? 0 : t, "file record without a "
 			    "string \"path\"");
 		files[nfiles].path = json_str(&j, t);
+		files[nfiles].line = lineno;
 		if (*(why = bad_path(files[nfiles].path)) != '\0')
 			json_errx(&j, t, "'%s' is outside '%s': %s",
 			    files[nfiles].path, dir, why);
@@ -297,7 +320,7 @@ main(int argc, char *argv[])
 	qsort(sorted, nfiles, sizeof(char *), cmpstr);
 	for (i = 1; i < nfiles; i++)
 		if (strcmp(sorted[i - 1], sorted[i]) == 0)
-			errx(EX_DATAERR, "'%s': written twice", sorted[i]);
+			twice(files, nfiles, sorted[i]);
 
 	if (mkdir(dir, 0777) == -1 && errno != EEXIST)
 		err(EX_CANTCREAT, "%s", dir);
