@@ -56,13 +56,20 @@ vfail(struct vstate *v, size_t pos, const char *msg)
 	return -1;
 }
 
+/* the position of the first byte from pos on that is not white space */
+static size_t
+skipws(const char *s, size_t len, size_t pos)
+{
+	while (pos < len && (s[pos] == ' ' || s[pos] == '\t' ||
+	    s[pos] == '\n' || s[pos] == '\r'))
+		pos++;
+	return pos;
+}
+
 static void
 vskipws(struct vstate *v)
 {
-	while (v->pos < v->len && (v->s[v->pos] == ' ' ||
-	    v->s[v->pos] == '\t' || v->s[v->pos] == '\n' ||
-	    v->s[v->pos] == '\r'))
-		v->pos++;
+	v->pos = skipws(v->s, v->len, v->pos);
 }
 
 static int
@@ -399,10 +406,7 @@ fnewtok(struct fstate *f, jsmntype_t type, size_t start, int parent)
 static void
 fskipws(struct fstate *f)
 {
-	while (f->pos < f->len && (f->s[f->pos] == ' ' ||
-	    f->s[f->pos] == '\n' || f->s[f->pos] == '\t' ||
-	    f->s[f->pos] == '\r'))
-		f->pos++;
+	f->pos = skipws(f->s, f->len, f->pos);
 }
 
 #define ONES	0x0101010101010101ULL
@@ -496,11 +500,36 @@ fprimitive(struct fstate *f, int parent)
 	return 0;
 }
 
+/* after a member or element: 1 when a comma says more come, 0 at the
+ * closing bracket (not consumed), -1 otherwise (a trailing comma too) */
+static int
+fsep(struct fstate *f, char close)
+{
+	fskipws(f);
+	if (f->pos < f->len && f->s[f->pos] == ',') {
+		f->pos++;
+		fskipws(f);
+		return f->pos < f->len && f->s[f->pos] == close ? -1 : 1;
+	}
+	return f->pos < f->len && f->s[f->pos] == close ? 0 : -1;
+}
+
+/* the token of an object or array opened here; 1 when it is empty */
+static int
+fopen_brace(struct fstate *f, jsmntype_t type, int parent, char close,
+    int *t)
+{
+	*t = fnewtok(f, type, f->pos, parent);
+	f->pos++;
+	fskipws(f);
+	return f->pos < f->len && f->s[f->pos] == close;
+}
+
 static int
 fvalue(struct fstate *f, int depth, int parent)
 {
 	struct json *j = f->j;
-	int	 t, k;
+	int	 t, k, more = 0;
 
 	if (depth > JSON_MAXDEPTH)
 		return -1;
@@ -511,10 +540,7 @@ fvalue(struct fstate *f, int depth, int parent)
 	case '"':
 		return fstring(f, parent) == -1 ? -1 : 0;
 	case '{':
-		t = fnewtok(f, JSMN_OBJECT, f->pos, parent);
-		f->pos++;
-		fskipws(f);
-		if (f->pos < f->len && f->s[f->pos] == '}')
+		if (fopen_brace(f, JSMN_OBJECT, parent, '}', &t))
 			break;
 		for (;;) {
 			fskipws(f);
@@ -530,41 +556,24 @@ fvalue(struct fstate *f, int depth, int parent)
 			if (fvalue(f, depth + 1, k) == -1)
 				return -1;
 			j->next[k] = j->ntok;
-			fskipws(f);
-			if (f->pos < f->len && f->s[f->pos] == ',') {
-				f->pos++;
-				fskipws(f);
-				if (f->pos < f->len && f->s[f->pos] == '}')
-					return -1;
-				continue;
-			}
-			if (f->pos < f->len && f->s[f->pos] == '}')
+			if ((more = fsep(f, '}')) != 1)
 				break;
-			return -1;
 		}
+		if (more == -1)
+			return -1;
 		break;
 	case '[':
-		t = fnewtok(f, JSMN_ARRAY, f->pos, parent);
-		f->pos++;
-		fskipws(f);
-		if (f->pos < f->len && f->s[f->pos] == ']')
+		if (fopen_brace(f, JSMN_ARRAY, parent, ']', &t))
 			break;
 		for (;;) {
 			if (fvalue(f, depth + 1, t) == -1)
 				return -1;
 			j->tok[t].size++;
-			fskipws(f);
-			if (f->pos < f->len && f->s[f->pos] == ',') {
-				f->pos++;
-				fskipws(f);
-				if (f->pos < f->len && f->s[f->pos] == ']')
-					return -1;
-				continue;
-			}
-			if (f->pos < f->len && f->s[f->pos] == ']')
+			if ((more = fsep(f, ']')) != 1)
 				break;
-			return -1;
 		}
+		if (more == -1)
+			return -1;
 		break;
 	default:
 		return fprimitive(f, parent);

@@ -55,11 +55,13 @@ gen_value(struct buf *b, int depth)
 		"0", "-0", "1", "-12", "3.25", "-0.5e+10", "1E-3", "12345678901",
 		"true", "false", "null", "2e8", "0.0"
 	};
+	unsigned kind;
 	int	 i, n;
 
-	switch (depth > 6 ? rnd(2) + 2 : rnd(4)) {
-	case 0:
-		buf_addc(b, '{');
+	switch (kind = depth > 6 ? rnd(2) + 2 : rnd(4)) {
+	case 0:			/* an object */
+	case 1:			/* an array */
+		buf_addc(b, kind == 0 ? '{' : '[');
 		ws(b);
 		n = (int)rnd(6);
 		for (i = 0; i < n; i++) {
@@ -67,28 +69,16 @@ gen_value(struct buf *b, int depth)
 				buf_addc(b, ',');
 				ws(b);
 			}
-			gen_string(b, 1, i);
-			ws(b);
-			buf_addc(b, ':');
-			ws(b);
-			gen_value(b, depth + 1);
-			ws(b);
-		}
-		buf_addc(b, '}');
-		break;
-	case 1:
-		buf_addc(b, '[');
-		ws(b);
-		n = (int)rnd(6);
-		for (i = 0; i < n; i++) {
-			if (i > 0) {
-				buf_addc(b, ',');
+			if (kind == 0) {
+				gen_string(b, 1, i);
+				ws(b);
+				buf_addc(b, ':');
 				ws(b);
 			}
 			gen_value(b, depth + 1);
 			ws(b);
 		}
-		buf_addc(b, ']');
+		buf_addc(b, kind == 0 ? '}' : ']');
 		break;
 	case 2:
 		gen_string(b, 0, 0);
