@@ -17,6 +17,6 @@ load helper
 	run -65 sluice check p.json
 	assert_output "sluice: p.json:1:15: duplicate key 'name' (first at 1:2)"
 	printf '{"v":1,"kind":"table","name":"t\\u0000"}\n' > r.jsonl
-	run -65 relations < r.jsonl
+	run -65 sluice relations < r.jsonl
 	assert_output "relations: <stdin>:1:32: NUL character (\\u0000) not allowed"
 }
