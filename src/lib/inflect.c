@@ -43,6 +43,9 @@ struct node {
 struct rule {
 	struct node	*re;
 	char		*rep;
+	int		 bol;		/* matches only at the start */
+	int		 filter;	/* first holds every first byte */
+	unsigned char	 first[32];	/* bytes a match can start with */
 };
 
 struct rules {
@@ -362,6 +365,17 @@ rx_sub(const struct rule *r, const char *w, size_t len, struct buf *out)
 	m.s = w;
 	m.len = len;
 	for (start = 0; start <= len; start++) {
+		if (r->bol && start > 0 && w[start - 1] != '\n')
+			continue;
+		if (r->filter) {
+			int c;
+
+			if (start == len)
+				break;
+			c = tolower((unsigned char)w[start]);
+			if (!(r->first[c >> 3] & (1 << (c & 7))))
+				continue;
+		}
 		for (g = 0; g < NCAP; g++)
 			m.so[g] = m.eo[g] = -1;
 		if (!match(&m, r->re, (int)start))
@@ -405,6 +419,39 @@ uncountable_del(const char *w)
 		}
 }
 
+/*
+ * The bytes (lower case) a match from n can begin with, added to set;
+ * 1 when a match may be empty there, so that any position can start
+ * one.  Zero-width anchors look through to what follows them.
+ */
+static int
+first_bytes(const struct node *n, unsigned char *set)
+{
+	int	 i, empty = 0;
+
+	switch (n->type) {
+	case N_CHAR:
+		set_add(set, n->c);
+		return 0;
+	case N_CLASS:
+		for (i = 0; i < 32; i++)
+			set[i] |= n->set[i];
+		return 0;
+	case N_BOL:
+		return first_bytes(n->next, set);
+	case N_END:
+		return first_bytes(n->group->next, set);
+	case N_GROUP:
+		for (i = 0; i < n->nalt; i++)
+			empty |= first_bytes(n->alt[i], set);
+		if (n->min == 0 || empty)
+			empty = first_bytes(n->next, set);
+		return empty;
+	default:		/* N_EOL, N_MATCH */
+		return 1;
+	}
+}
+
 static int
 rule_add(struct rules *rs, const char *re, const char *rep)
 {
@@ -417,8 +464,11 @@ rule_add(struct rules *rs, const char *re, const char *rep)
 		rs->cap = rs->cap ? rs->cap * 2 : 64;
 		rs->v = xreallocarray(rs->v, rs->cap, sizeof(*rs->v));
 	}
+	memset(&rs->v[rs->n], 0, sizeof(rs->v[rs->n]));
 	rs->v[rs->n].re = n;
 	rs->v[rs->n].rep = xstrdup(rep);
+	rs->v[rs->n].bol = n->type == N_BOL;
+	rs->v[rs->n].filter = first_bytes(n, rs->v[rs->n].first) == 0;
 	rs->n++;
 	return 0;
 }
