@@ -13,8 +13,6 @@
  * a key derived from the stage's, and a hit replays it, each line
  * tagged "NAME (cached):".
  */
-
-#define ERRCAP_MAX	(1 << 20)	/* stderr kept per stage */
 #include <sys/stat.h>
 #include <err.h>
 #include <errno.h>
@@ -32,6 +30,8 @@
 #include "util.h"
 #include "xalloc.h"
 #include "banned.h"
+
+#define ERRCAP_MAX	(1 << 20)	/* stderr kept per stage */
 
 static int
 strpcmp(const void *a, const void *b)
