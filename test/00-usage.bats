@@ -65,14 +65,19 @@ JSON
 }
 
 @test "usage-1.8: make install puts a working sluice under DESTDIR" {
-	# the same build flags as the tree under test, so nothing rebuilds
-	run -0 make -s -C "$ROOT" $SLUICE_TEST_MAKEFLAGS install DESTDIR="$BATS_TEST_TMPDIR/pkg" PREFIX=/usr
-	assert_file_executable "$BATS_TEST_TMPDIR/pkg/usr/bin/sluice"
-	assert_file_exists "$BATS_TEST_TMPDIR/pkg/usr/share/man/man1/sluice.1"
-	assert_file_exists "$BATS_TEST_TMPDIR/pkg/usr/share/sluice/examples/wordfreq/pipeline.json"
-	run -0 "$BATS_TEST_TMPDIR/pkg/usr/bin/sluice" run -q \
-	    "$BATS_TEST_TMPDIR/pkg/usr/share/sluice/examples/wordfreq/pipeline.json"
+	# the tree's own flags and PREFIX (LIBEXECDIR is compiled in), so
+	# nothing rebuilds under the tests running beside this one
+	local before pkg=$BATS_TEST_TMPDIR/pkg/usr/local
+	before=$(stat -c %Y.%i "$ROOT/bin/sluice")
+	run -0 make -s -C "$ROOT" $SLUICE_TEST_MAKEFLAGS install DESTDIR="$BATS_TEST_TMPDIR/pkg"
+	assert_equal "$(stat -c %Y.%i "$ROOT/bin/sluice")" "$before"
+	assert_file_executable "$pkg/bin/sluice"
+	assert_file_executable "$pkg/libexec/sluice/typemap"
+	assert_file_exists "$pkg/share/man/man1/sluice.1"
+	assert_file_exists "$pkg/share/sluice/examples/wordfreq/pipeline.json"
+	run -0 "$pkg/bin/sluice" run -q "$pkg/share/sluice/examples/wordfreq/pipeline.json"
 	assert_line "200 words, 106 distinct"
-	run -0 make -s -C "$ROOT" $SLUICE_TEST_MAKEFLAGS uninstall DESTDIR="$BATS_TEST_TMPDIR/pkg" PREFIX=/usr
-	assert_file_not_exists "$BATS_TEST_TMPDIR/pkg/usr/bin/sluice"
+	run -0 make -s -C "$ROOT" $SLUICE_TEST_MAKEFLAGS uninstall DESTDIR="$BATS_TEST_TMPDIR/pkg"
+	assert_file_not_exists "$pkg/bin/sluice"
+	assert_equal "$(stat -c %Y.%i "$ROOT/bin/sluice")" "$before"
 }
