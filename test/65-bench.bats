@@ -62,6 +62,16 @@ JSON
 	assert_line "Benchmark 4: p (minimal) n=100000"
 	assert_line "Growth"
 	assert_line --regexp '^  time grows as n\^-?[0-9.]+ \(.*\), peak memory as n\^'
+	# two lists: every combination, and no growth (it needs one)
+	run -0 sluice bench -r 2 -w 0 -L n 10,20 -L j 1,2 p.json
+	assert_line "Benchmark 1: p n=10 j=1"
+	assert_line "Benchmark 2: p n=20 j=1"
+	assert_line "Benchmark 3: p n=10 j=2"
+	assert_line "Benchmark 4: p n=20 j=2"
+	refute_line "Benchmark 5: p n=20 j=2"
+	refute_line "Growth"
+	run -64 --separate-stderr sluice bench -L n 1,2 -L n 3 p.json
+	assert_equal "$stderr" "sluice: bench: -L n is given twice"
 	run -64 --separate-stderr sluice bench --strategy fastest p.json
 	assert_equal "$stderr" "sluice: bench: unknown strategy 'fastest' (sequential, parallel, minimal, cold, warm, cache-heavy, balanced, auto)"
 }

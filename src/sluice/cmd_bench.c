@@ -803,8 +803,9 @@ cmd_bench(int argc, char **argv)
 	};
 	struct bench B;
 	const char *baseline = NULL, *save = NULL, *ejson = NULL, *emd = NULL;
-	const char *strategies = NULL, *profiles = NULL, *lname = NULL;
-	const char *lvalues = NULL, *errstr;
+	const char *strategies = NULL, *profiles = NULL, *errstr;
+	const char *lname[8], *lvalues[8];
+	size_t	 nlists = 0, l;
 	char	**customs = NULL, tmpl[4096], exe[4096], *end;
 	size_t	 ncustoms = 0, i, k, nbase;
 	double	 threshold = 0.10, improvement = 0.20;
@@ -837,8 +838,15 @@ cmd_bench(int argc, char **argv)
 		case 'L':
 			if ((end = strchr(optarg, ' ')) == NULL &&
 			    optind < argc && argv[optind][0] != '-') {
-				lname = optarg;
-				lvalues = argv[optind++];
+				for (l = 0; l < nlists; l++)
+					if (strcmp(lname[l], optarg) == 0)
+						errx(EX_USAGE, "bench: -L %s is given "
+						    "twice", optarg);
+				if (nlists == sizeof(lname) / sizeof(lname[0]))
+					errx(EX_USAGE, "bench: -L: at most %zu "
+					    "parameters", nlists);
+				lname[nlists] = optarg;
+				lvalues[nlists++] = argv[optind++];
 			} else
 				errx(EX_USAGE, "-L expects a name and a list "
 				    "of values: -L tables 10,50,200");
@@ -952,8 +960,10 @@ cmd_bench(int argc, char **argv)
 			free(name);
 		}
 	}
-	if (lname != NULL) {		/* every variant x every value */
-		char	*list = xstrdup(lvalues), *w, *sv = NULL;
+	/* every variant x every value of each list, in the order given;
+	 * growth is for one list only */
+	for (l = 0; l < nlists; l++) {
+		char	*list = xstrdup(lvalues[l]), *w, *sv = NULL;
 		struct variant *old = B.v;
 
 		nbase = B.nv;
@@ -963,8 +973,8 @@ cmd_bench(int argc, char **argv)
 		    w = strtok_r(NULL, ",", &sv))
 			for (i = 0; i < nbase; i++) {
 				char	*name = xasprintf("%s %s=%s",
-				    old[i].name, lname, w);
-				char	*def = xasprintf("%s=%s", lname, w);
+				    old[i].name, lname[l], w);
+				char	*def = xasprintf("%s=%s", lname[l], w);
 				struct variant *v = new_variant(&B, name,
 				    old[i].pipeline);
 
@@ -978,7 +988,7 @@ cmd_bench(int argc, char **argv)
 					v->cache_dir = xstrdup(
 					    old[i].cache_dir);
 				v->param = strtod(w, &end);
-				if (*end != '\0')
+				if (*end != '\0' || nlists > 1)
 					v->param = NAN;
 				free(name);
 				free(def);
