@@ -91,8 +91,12 @@ slurm_start() {
 	SlurmdDebug=info
 	ProctrackType=proctrack/linuxproc
 	TaskPlugin=task/none
-	JobAcctGatherType=jobacct_gather/none
+	JobAcctGatherType=jobacct_gather/linux
+	JobAcctGatherFrequency=task=1
 	AccountingStorageType=accounting_storage/none
+	JobCompType=jobcomp/filetxt
+	JobCompLoc=$dir/jobcomp.txt
+	CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 	SelectType=select/cons_tres
 	SelectTypeParameters=CR_CPU
 	SchedulerType=sched/backfill

@@ -173,7 +173,8 @@ struct run_opts {
 	const char	*cache_dir;	/* --cache-dir */
 	int		 refresh;	/* --refresh: ignore hits, store */
 	int		 preload;	/* only what cached stages need */
-	int		 executor;	/* EXEC_LOCAL, EXEC_SLURM */
+	int		 executor;	/* EXEC_LOCAL, EXEC_SLURM; -1: the
+					 * pipeline's */
 	const char	*workdir;	/* --workdir, NULL: beside the file */
 	char		**slurm_opts;	/* --slurm-opt, for sbatch */
 	size_t		 nslurm_opts;
@@ -184,6 +185,19 @@ struct run_opts {
 struct alertcmd {			/* a running --alert-cmd */
 	pid_t		 pid;
 	int64_t		 deadline;
+};
+
+/* slurm.c: Slurm's accounting of one job, for the run record */
+struct jobacct {
+	long		 job;		/* Slurm job id, 0: none */
+	char		*state;		/* NULL: no accounting */
+	char		*exit_code;	/* "status:signal" */
+	char		*node;
+	int64_t		 wait_s;	/* Start - Submit, -1: unknown */
+	int64_t		 elapsed_s;	/* -1: unknown */
+	int64_t		 cpu_us;	/* TotalCPU, -1: not recorded */
+	long		 rss_kb;	/* MaxRSS, -1: not recorded */
+	const char	*source;	/* "sacct", "jobcomp", NULL */
 };
 
 struct engine {
@@ -225,6 +239,7 @@ struct engine {
 	int64_t		 next_sample;
 	struct live	*live;
 	struct cache	*cache;
+	struct jobacct	*acct;		/* by gang head; NULL: local */
 	char		 iobuf[65536];
 };
 
