@@ -36,6 +36,8 @@
 #include "xalloc.h"
 #include "banned.h"
 
+#define POLL_FAST_NS	100000000LL	/* squeue while jobs change */
+
 extern char **environ;
 extern sigset_t sluice_oldmask;
 
@@ -1184,6 +1186,7 @@ slurm_loop(struct engine *E)
 	struct slurm S;
 	struct stat sb;
 	size_t	 i;
+	int64_t	 next;
 
 	memset(&S, 0, sizeof(S));
 	S.E = E;
@@ -1202,25 +1205,36 @@ slurm_loop(struct engine *E)
 		if (E->rs[i].gang == (int)i && E->rs[i].state == PS_SKIPPED)
 			S.jobs[i].done = 1;
 	schedule_jobs(&S);
+	/*
+	 * One squeue per poll, on a clock of its own: every 100 ms while
+	 * things change, slower when they do not.  The signalfd wakes the
+	 * wait early for INT/TERM, and for the SIGCHLD of each client
+	 * command, which must not bring the next poll forward.
+	 */
+	next = mono_ns() + POLL_FAST_NS;
 	while (!all_done(&S)) {
 		struct pollfd pfd;
-		int64_t	 quiet = mono_ns() - S.last_change;
-		int	 timeout = quiet < 2000000000LL ? 100 :
-		    quiet < 10000000000LL ? 250 : 1000;
+		int64_t	 now = mono_ns(), quiet;
 
+		if (now >= next) {
+			tail_all(&S);
+			(void)poll_jobs(&S);
+			schedule_jobs(&S);
+			if (E->stopping)
+				skip_waiting(&S, "run stopped");
+			now = mono_ns();
+			quiet = now - S.last_change;
+			next = now + (quiet < 2000000000LL ? POLL_FAST_NS :
+			    quiet < 10000000000LL ? 250000000LL : 1000000000LL);
+			continue;
+		}
 		show_status(E);
 		pfd.fd = E->sigfd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR)
+		if (poll(&pfd, 1, (int)((next - now) / 1000000 + 1)) == -1 &&
+		    errno != EINTR)
 			err(EX_OSERR, "poll");
 		signals(&S);
-		if (all_done(&S))
-			break;
-		tail_all(&S);
-		(void)poll_jobs(&S);
-		schedule_jobs(&S);
-		if (E->stopping)
-			skip_waiting(&S, "run stopped");
 	}
 	sinks_flush(&S);
 	acct_fetch(&S);
