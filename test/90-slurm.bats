@@ -187,6 +187,40 @@ njobs() {
 	assert_output --partial "rec"
 }
 
+@test "slurm: figures from an accounting database (sacct without -c)" {
+	# the test cluster has no slurmdbd: a stand-in sacct answers as one
+	# does, with the job's line and its steps' lines
+	mkdir fake
+	cat > fake/sacct <<-'EOF'
+	#!/bin/sh
+	for a; do
+		case $a in
+		--completion) exit 9 ;;
+		--jobs=*) ids=${a#--jobs=} ;;
+		esac
+	done
+	for id in $(echo "$ids" | tr , ' '); do
+		t='2026-11-30T10:00:00|2026-11-30T10:00:03|2026-11-30T10:01:05'
+		echo "$id|CANCELLED by 0|0:15|00:01:02|1-00:01:02.500||n7|$t"
+		echo "$id.batch|CANCELLED|0:15|00:01:02|01:02.500|2048K|n7|$t"
+		echo "$id.extern|COMPLETED|0:0|00:01:02|00:00:00|1.5M|n7|$t"
+	done
+	EOF
+	chmod +x fake/sacct
+	cat > p.json <<-'EOF'
+	{ "name": "db", "stages": { "a": { "run": ["echo", "a"] } } }
+	EOF
+	PATH=$PWD/fake:$PATH run -0 sluice run -q --executor slurm \
+	    --workdir "$WORK" p.json
+	rec=$(ls "$SLUICE_STATE_DIR"/runs/*/run.json)
+	run -0 jq -r '.stages[0].slurm | [.source, .state, .exit_code, .node,
+	    .wait_s, .elapsed_s, .total_cpu_us, .max_rss_kb] | map(tostring) |
+	    join(" ")' "$rec"
+	assert_output "sacct CANCELLED 0:15 n7 3 62 86462500000 2048"
+	# the stage's own figures stay the wrapper's
+	[ "$(jq '.stages[0].proc.exit' "$rec")" -eq 0 ]
+}
+
 @test "slurm: a stage's stderr shows while its job runs" {
 	mkfifo go
 	cat > p.json <<-EOF
