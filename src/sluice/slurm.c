@@ -6,9 +6,12 @@
  * become --dependency=afterok with --kill-on-invalid-dep=yes.  One squeue
  * call per poll covers every job.  The cache is consulted before a
  * stage is submitted and filled from its output file; the wrapper's
- * wait4 figures become the same procrecs the local executor records.
- * Exports slurm_loop().  Limits: a map stage's shards run inside its one
- * job; stdout of the run is written once each sink is final, in order.
+ * wait4 figures become the same procrecs the local executor records,
+ * and sacct's (one call at the end) go beside them in E->acct.  Each
+ * stage's stderr file is read from where it was left on every poll, so
+ * it shows while the job runs.  Exports slurm_loop().  Limits: a map
+ * stage's shards run inside its one job; stdout of the run is written
+ * once each sink is final, in order.
  */
 #include <sys/signalfd.h>
 #include <sys/stat.h>
@@ -1245,15 +1248,16 @@ slurm_loop(struct engine *E)
 	/* node pids mean nothing here: never signal them */
 	for (i = 0; i < E->n; i++)
 		E->rs[i].pid = 0;
+	/* closed before the files go: NFS keeps an open file's name */
+	for (i = 0; i < E->n; i++)
+		if (S.errfd[i] != -1)
+			close(S.errfd[i]);
 	/* a clean run leaves nothing behind; a failed one its files */
 	if (E->nfailed == 0 && E->signo == 0) {
 		(void)nftw(S.work, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 		*strrchr(S.work, '/') = '\0';
 		(void)rmdir(S.work);	/* the default one, once empty */
 	}
-	for (i = 0; i < E->n; i++)
-		if (S.errfd[i] != -1)
-			close(S.errfd[i]);
 	free(S.errfd);
 	free(S.work);
 	free(S.job_prog);
