@@ -100,6 +100,7 @@ BARE=$(printf '%s\n' "${bare[@]}" | sort -n | sed -n 2p)
 
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-10s %6s %5s %9s %9s %7s %11s %10s\n' pipeline stages jobs \
     local_s slurm_s bare_s wall_ms/job cpu_ms/job
 for p in "${pipes[@]}"; do
@@ -138,3 +139,4 @@ for p in "${pipes[@]}"; do
 	printf '%-10s %6d %5d %9.2f %9.2f %7.2f %11.0f %10.1f\n' "$name" \
 	    "$stages" "$jobs" "$L" "$S" "$BARE" "$ovh" "$cpj"
 done
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)"

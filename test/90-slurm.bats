@@ -171,9 +171,123 @@ njobs() {
 	    -gt 25000 ]
 	[ "$(jq '[.stages[] | select(.max_rss_kb > 0 and .proc.exit == 0)]
 	    | length' "$rec")" -eq 3 ]
+	# sacct's figures beside the wrapper's: the test cluster has no
+	# accounting database, so they come from the job completion log
+	# (jobcomp/filetxt), which has no TotalCPU or MaxRSS
+	[ "$(jq -r '.options.executor' "$rec")" = slurm ]
+	run -0 jq -r '.stages[] | select(.name == "burn") | .slurm | [.source,
+	    .state, .exit_code, .node, .total_cpu_us, .max_rss_kb] |
+	    map(tostring) | join(" ")' "$rec"
+	assert_output "jobcomp COMPLETED 0:0 $(hostname -s) null null"
+	[ "$(jq '[.stages[].slurm.job] | unique | length' "$rec")" -eq 3 ]
+	[ "$(jq '[.stages[].slurm | select(.elapsed_s >= 0 and
+	    .wait_s >= 0)] | length' "$rec")" -eq 3 ]
 	# history and report read it as any other run
 	run -0 sluice history
 	assert_output --partial "rec"
+}
+
+@test "slurm: figures from an accounting database (sacct without -c)" {
+	# the test cluster has no slurmdbd: a stand-in sacct answers as one
+	# does, with the job's line and its steps' lines
+	mkdir fake
+	cat > fake/sacct <<-'EOF'
+	#!/bin/sh
+	for a; do
+		case $a in
+		--completion) exit 9 ;;
+		--jobs=*) ids=${a#--jobs=} ;;
+		esac
+	done
+	for id in $(echo "$ids" | tr , ' '); do
+		t='2026-11-30T10:00:00|2026-11-30T10:00:03|2026-11-30T10:01:05'
+		echo "$id|CANCELLED by 0|0:15|00:01:02|1-00:01:02.500||n7|$t"
+		echo "$id.batch|CANCELLED|0:15|00:01:02|01:02.500|2048K|n7|$t"
+		echo "$id.extern|COMPLETED|0:0|00:01:02|00:00:00|1.5M|n7|$t"
+	done
+	EOF
+	chmod +x fake/sacct
+	cat > p.json <<-'EOF'
+	{ "name": "db", "stages": { "a": { "run": ["echo", "a"] } } }
+	EOF
+	PATH=$PWD/fake:$PATH run -0 sluice run -q --executor slurm \
+	    --workdir "$WORK" p.json
+	rec=$(ls "$SLUICE_STATE_DIR"/runs/*/run.json)
+	run -0 jq -r '.stages[0].slurm | [.source, .state, .exit_code, .node,
+	    .wait_s, .elapsed_s, .total_cpu_us, .max_rss_kb] | map(tostring) |
+	    join(" ")' "$rec"
+	assert_output "sacct CANCELLED 0:15 n7 3 62 86462500000 2048"
+	# the stage's own figures stay the wrapper's
+	[ "$(jq '.stages[0].proc.exit' "$rec")" -eq 0 ]
+}
+
+@test "slurm: a stage's stderr shows while its job runs" {
+	mkfifo go
+	cat > p.json <<-EOF
+	{ "name": "stream", "stages": {
+	  "talk": { "run": "echo first >&2; timeout 60 sh -c 'read x < $PWD/go'; echo out; printf last >&2" }
+	} }
+	EOF
+	sluice run --executor slurm --workdir "$WORK" p.json > out 2> err &
+	pid=$!
+	# the first line arrives before the job can end: it waits for us
+	wait_until 30 grep -qx 'talk: first' err
+	timeout 10 sh -c "echo go > go"
+	rc=0
+	wait "$pid" || rc=$?
+	[ "$rc" -eq 0 ]
+	run -0 cat out
+	assert_output out
+	# once each, in order; a last line without a newline shows too
+	run -0 grep '^talk: ' err
+	assert_output "talk: first
+talk: last"
+}
+
+@test "slurm: \"executor\" in the file runs on Slurm; --executor local wins" {
+	cat > p.json <<-'EOF'
+	{ "name": "ex", "executor": "slurm",
+	  "slurm": { "partition": "debug", "sbatch_options": ["--comment=file"] },
+	  "stages": { "a": { "run": ["echo", "hello"] } },
+	  "profiles": { "here": { "executor": "local" },
+	                "there": { "slurm": { "sbatch_options": ["--comment=profile"] } } } }
+	EOF
+	run -0 --separate-stderr sluice run -v --workdir "$WORK" p.json
+	assert_output hello
+	[[ $stderr == *"+ sbatch: "*" --partition=debug --comment=file "* ]]
+	[[ $stderr == *"sluice: 1 job submitted to Slurm"* ]]
+	rec=$(ls -t "$SLUICE_STATE_DIR"/runs/*/run.json | head -n 1)
+	[ "$(jq -r .options.executor "$rec")" = slurm ]
+	# a profile's settings replace the file's; --slurm-opt comes last
+	run -0 --separate-stderr sluice run -v --profile there \
+	    --slurm-opt=--comment=flag --workdir "$WORK" p.json
+	[[ $stderr == *" --partition=debug --comment=profile --comment=flag "* ]]
+	# --executor local, or a profile's "executor", runs here
+	before=$(njobs)
+	run -0 --separate-stderr sluice run --executor local p.json
+	assert_output hello
+	[[ $stderr != *"submitted to Slurm"* ]]
+	rec=$(ls -t "$SLUICE_STATE_DIR"/runs/*/run.json | head -n 1)
+	[ "$(jq -r .options.executor "$rec")" = local ]
+	[ "$(jq '.stages[0].slurm' "$rec")" = null ]
+	run -0 --separate-stderr sluice run --profile here p.json
+	assert_output hello
+	[[ $stderr != *"submitted to Slurm"* ]]
+	[ "$(njobs)" -eq "$before" ]
+}
+
+@test "slurm: the test daemons listen on 127.0.0.1 only" {
+	command -v ss >/dev/null || skip "no ss"
+	local ctld slurmd ours
+	ctld=$(cat "$SLURM_DIR/slurmctld.pid")
+	slurmd=$(cat "$SLURM_DIR/slurmd.pid")
+	run -0 ss -Hltnp
+	ours=$(printf '%s\n' "$output" | grep -E "pid=($ctld|$slurmd),")
+	echo "$ours"
+	# each listens; no socket of theirs on another address
+	grep -q "pid=$ctld," <<< "$ours"
+	grep -q "pid=$slurmd," <<< "$ours"
+	run -1 grep -v ' 127\.0\.0\.1:[0-9]* ' <<< "$ours"
 }
 
 @test "slurm: --executor refuses anything but local and slurm" {

@@ -6,8 +6,10 @@
 #                     addresses 127.0.0.1 only, free ports; exports
 #                     SLURM_CONF; returns 1 with one line on stderr when
 #                     the daemons cannot run here
-#   slurm_stop DIR    stop the daemons by their pids (TERM, KILL after
-#                     10 s); safe to call twice
+#   slurm_stop DIR    cancel the jobs still out (bounded), stop the
+#                     daemons by their pids (TERM, KILL after 10 s), and
+#                     any job step daemon left of this cluster (found by
+#                     its SLURM_CONF); safe to call twice
 # No systemd and nothing in /etc is touched; root is needed (slurmd).
 
 slurm_why=
@@ -91,8 +93,12 @@ slurm_start() {
 	SlurmdDebug=info
 	ProctrackType=proctrack/linuxproc
 	TaskPlugin=task/none
-	JobAcctGatherType=jobacct_gather/none
+	JobAcctGatherType=jobacct_gather/linux
+	JobAcctGatherFrequency=task=1
 	AccountingStorageType=accounting_storage/none
+	JobCompType=jobcomp/filetxt
+	JobCompLoc=$dir/jobcomp.txt
+	CommunicationParameters=NoCtldInAddrAny,NoInAddrAny
 	SelectType=select/cons_tres
 	SelectTypeParameters=CR_CPU
 	SchedulerType=sched/backfill
@@ -143,10 +149,44 @@ slurm_stop_pidfile() {
 	rm -f "$f"
 }
 
+# the job step daemons of this cluster (their SLURM_CONF is ours): a job
+# still running when slurmd stops leaves its slurmstepd behind, retrying
+slurm_stepds() {
+	local conf=$1 p
+	for p in /proc/[0-9]*; do
+		[ "$(cat "$p/comm" 2>/dev/null)" = slurmstepd ] || continue
+		tr '\0' '\n' < "$p/environ" 2>/dev/null |
+		    grep -qxF "SLURM_CONF=$conf" && echo "${p#/proc/}"
+	done
+	return 0
+}
+
 slurm_stop() {
-	local dir=$1
+	local dir=$1 ids i pid
 	[ -d "$dir" ] || return 0
+	# jobs still out (a test that failed half-way): cancel them first,
+	# so their step daemons end with them; bounded
+	if [ -s "$dir/slurmctld.pid" ] && [ -s "$dir/slurm.conf" ]; then
+		ids=$(SLURM_CONF="$dir/slurm.conf" squeue -h -o %i 2>/dev/null)
+		if [ -n "$ids" ]; then
+			# shellcheck disable=SC2086
+			SLURM_CONF="$dir/slurm.conf" scancel $ids 2>/dev/null
+			for i in $(seq 100); do
+				[ -z "$(SLURM_CONF="$dir/slurm.conf" squeue -h \
+				    -o %i 2>/dev/null)" ] && break
+				sleep 0.1
+			done
+		fi
+	fi
 	slurm_stop_pidfile "$dir/slurmd.pid"
 	slurm_stop_pidfile "$dir/slurmctld.pid"
 	slurm_stop_pidfile "$dir/munge/munged.pid"
+	for pid in $(slurm_stepds "$dir/slurm.conf"); do
+		kill -TERM "$pid" 2>/dev/null || continue
+		for i in $(seq 20); do
+			kill -0 "$pid" 2>/dev/null || break
+			sleep 0.1
+		done
+		kill -KILL "$pid" 2>/dev/null || true
+	done
 }

@@ -225,6 +225,7 @@ cmd_run(int argc, char **argv)
 	o.monitor = MON_FULL;
 	o.sample_ns = 100000000LL;
 	o.fail_on = -1;
+	o.executor = -1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:D:j:knqv", longopts, NULL)) !=
 	    -1) {
@@ -334,6 +335,10 @@ cmd_run(int argc, char **argv)
 		cmd_usage(argv[0]);
 	p = pipeline_load(argv[optind], &lo);
 	free(lo.defines);
+	/* --executor, else the file's (or its profile's), else local */
+	if (o.executor == -1)
+		o.executor = p->executor == PEXEC_SLURM ? EXEC_SLURM :
+		    EXEC_LOCAL;
 	if (o.dry_run) {
 		dry_run(p, &o, o.jobs >= 0 ? o.jobs : p->jobs);
 		pipeline_free(p);

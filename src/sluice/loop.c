@@ -1222,6 +1222,12 @@ engine_free(struct engine *E)
 {
 	size_t	 i, k;
 
+	for (i = 0; E->acct != NULL && i < E->n; i++) {
+		free(E->acct[i].state);
+		free(E->acct[i].exit_code);
+		free(E->acct[i].node);
+	}
+	free(E->acct);
 	for (i = 0; i < E->n; i++) {
 		struct rstage *R = &E->rs[i];
 

@@ -945,6 +945,43 @@ put_groups(struct jw *w, struct engine *E)
 }
 
 static void
+int_or_null(struct jw *w, const char *key, int64_t v)
+{
+	jw_key(w, key);
+	if (v < 0)
+		jw_null(w);
+	else
+		jw_int(w, v);
+}
+
+/* the Slurm executor's job of a stage, with sacct's figures */
+static void
+put_slurm(struct jw *w, const struct jobacct *a)
+{
+	jw_key(w, "slurm");
+	if (a->job <= 0) {
+		jw_null(w);
+		return;
+	}
+	jw_obj(w);
+	jw_key(w, "job");
+	jw_int(w, a->job);
+	jw_key(w, "source");
+	jw_str(w, a->source);
+	jw_key(w, "state");
+	jw_str(w, a->state);
+	jw_key(w, "exit_code");
+	jw_str(w, a->exit_code);
+	jw_key(w, "node");
+	jw_str(w, a->node);
+	int_or_null(w, "wait_s", a->wait_s);
+	int_or_null(w, "elapsed_s", a->elapsed_s);
+	int_or_null(w, "total_cpu_us", a->cpu_us);
+	int_or_null(w, "max_rss_kb", a->rss_kb);
+	jw_obj_end(w);
+}
+
+static void
 put_stage(struct jw *w, struct engine *E, struct rstage *R)
 {
 	int64_t	 wall, cpu;
@@ -1002,6 +1039,8 @@ put_stage(struct jw *w, struct engine *E, struct rstage *R)
 		jw_obj_end(w);
 	}
 	jw_arr_end(w);
+	if (E->acct != NULL)
+		put_slurm(w, &E->acct[R->gang]);
 	jw_obj_end(w);
 }
 
@@ -1114,6 +1153,8 @@ write_record(struct engine *E, struct buf *b, const char *status, int fd)
 	jw_bool(&w, E->o->no_cache);
 	jw_key(&w, "preload");
 	jw_bool(&w, E->o->preload);
+	jw_key(&w, "executor");
+	jw_str(&w, E->o->executor == EXEC_SLURM ? "slurm" : "local");
 	jw_obj_end(&w);
 	jw_key(&w, "failed");
 	jw_int(&w, E->nfailed);

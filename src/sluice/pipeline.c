@@ -84,16 +84,23 @@ struct loader {
 	int		*group;		/* link_stages(), kept here so an */
 	int		*cycle;		/* error exit leaks nothing */
 	char		*scratch;	/* likewise */
+	struct rawstr	 sl[3];		/* "slurm": partition, account, */
+	struct rawstr	*sl_opts;	/* workdir; sbatch_options */
+	size_t		 nsl_opts;
 };
 
 static const char *const top_fields[] = {
 	"name", "jobs", "vars", "env", "cache_dir", "stages", "alerts",
-	"profiles", "cache_size", "cache_categories"
+	"profiles", "cache_size", "cache_categories", "executor", "slurm"
 };
 static const char *const profile_fields[] = {
 	"jobs", "vars", "env", "cache", "cache_dir", "stages", "alerts",
-	"cache_size", "cache_categories"
+	"cache_size", "cache_categories", "executor", "slurm"
 };
+static const char *const slurm_fields[] = {
+	"partition", "account", "workdir", "sbatch_options"
+};
+static const char *const executor_names[] = { "local", "slurm" };
 static const char *const cat_fields[] = { "ttl", "share" };
 static const char *const stage_fields[] = {
 	"run", "stdin", "fds", "after", "inputs", "env", "cwd", "cache",
@@ -682,6 +689,82 @@ parse_stages(struct loader *L, int t)
 		parse_stage(L, (int)n++, v);
 }
 
+/* "executor": "local" or "slurm" (sluice-slurm(7)) */
+static void
+set_executor(struct loader *L, int t)
+{
+	char	*s;
+	size_t	 i;
+
+	expect(L, t, JSON_STRING, "executor", "\"local\" or \"slurm\"");
+	s = json_str(&L->j, t);
+	for (i = 0; i < NELEM(executor_names); i++)
+		if (strcmp(s, executor_names[i]) == 0)
+			break;
+	if (i == NELEM(executor_names)) {
+		L->scratch = s;
+		json_errx(&L->j, t, "'executor' expects \"local\" or "
+		    "\"slurm\", found \"%s\"", s);
+	}
+	free(s);
+	L->p->executor = i == 0 ? PEXEC_LOCAL : PEXEC_SLURM;
+}
+
+/* "slurm": the Slurm executor's settings; a profile's replace the
+ * file's one by one */
+static void
+set_slurm(struct loader *L, int t, const char *where)
+{
+	int	 k, v, e;
+	size_t	 f;
+
+	expect(L, t, JSON_OBJECT, "slurm", "an object");
+	JSON_FOREACH_MEMBER(&L->j, t, k, v) {
+		f = (size_t)field_index(L, k, slurm_fields,
+		    NELEM(slurm_fields));
+		switch (f) {
+		case 0:
+		case 1:
+		case 2:
+			free(L->sl[f].s);
+			L->sl[f].s = NULL;
+			L->sl[f] = get_rawstr(L, v, slurm_fields[f]);
+			break;
+		case 3:
+			expect(L, v, JSON_ARRAY, "sbatch_options",
+			    "a list of sbatch options such as \"--qos=low\"");
+			free_rawstrs(L->sl_opts, L->nsl_opts);
+			L->sl_opts = NULL;
+			L->nsl_opts = 0;
+			L->sl_opts = xreallocarray(NULL,
+			    (size_t)L->j.tok[v].size + 1, sizeof(*L->sl_opts));
+			JSON_FOREACH_ELEM(&L->j, v, e) {
+				char	*o;
+
+				expect(L, e, JSON_STRING, "sbatch_options",
+				    "strings");
+				o = json_str(&L->j, e);
+				if (o[0] != '-') {
+					L->scratch = o;
+					json_errx(&L->j, e, "'sbatch_options' "
+					    "expects options starting with "
+					    "'-', found \"%s\"", o);
+				}
+				L->sl_opts[L->nsl_opts].s = o;
+				L->sl_opts[L->nsl_opts++].tok = e;
+			}
+			break;
+		default: {
+			char	 w[300];
+
+			snprintf(w, sizeof(w), " in 'slurm'%s", where);
+			unknown_field(L, k, slurm_fields, NELEM(slurm_fields),
+			    w);
+		}
+		}
+	}
+}
+
 static int
 find_profile(struct loader *L, int profiles, const char *name)
 {
@@ -776,6 +859,12 @@ apply_profile(struct loader *L, int prof)
 			break;
 		case 8:
 			set_cache_categories(L, v);
+			break;
+		case 9:
+			set_executor(L, v);
+			break;
+		case 10:
+			set_slurm(L, v, where);
 			break;
 		default:
 			unknown_field(L, k, profile_fields,
@@ -1202,6 +1291,9 @@ loader_free(struct loader *L)
 		free(r->cwd.s);
 	}
 	free(L->raw);
+	for (i = 0; i < NELEM(L->sl); i++)
+		free(L->sl[i].s);
+	free_rawstrs(L->sl_opts, L->nsl_opts);
 	for (i = 0; i < L->nenv; i++) {
 		free(L->env[i].key);
 		free(L->env[i].val.s);
@@ -1214,6 +1306,31 @@ loader_free(struct loader *L)
 	free(L->vars);
 	json_free(&L->j);
 	buf_free(&L->text);
+}
+
+/* the "slurm" settings with ${var} substituted; workdir made absolute */
+static void
+resolve_slurm(struct loader *L)
+{
+	struct pipeline *p = L->p;
+	char	*s;
+	size_t	 i;
+
+	if (L->sl[0].s != NULL)
+		p->slurm_partition = subst(L, &L->sl[0]);
+	if (L->sl[1].s != NULL)
+		p->slurm_account = subst(L, &L->sl[1]);
+	if (L->sl[2].s != NULL) {
+		s = subst(L, &L->sl[2]);
+		p->slurm_workdir = abspath(p->dir, s);
+		free(s);
+	}
+	if (L->nsl_opts > 0) {
+		p->slurm_opts = xcalloc(L->nsl_opts + 1, sizeof(char *));
+		for (i = 0; i < L->nsl_opts; i++)
+			p->slurm_opts[p->nslurm_opts++] = subst(L,
+			    &L->sl_opts[i]);
+	}
 }
 
 struct pipeline *
@@ -1279,6 +1396,12 @@ pipeline_load(const char *path, const struct load_opts *o)
 		case 9:
 			set_cache_categories(&L, v);
 			break;
+		case 10:
+			set_executor(&L, v);
+			break;
+		case 11:
+			set_slurm(&L, v, "");
+			break;
 		default:
 			unknown_field(&L, k, top_fields, NELEM(top_fields), "");
 		}
@@ -1332,6 +1455,7 @@ pipeline_load(const char *path, const struct load_opts *o)
 		p->cache_dir = abspath(p->dir, s);
 		free(s);
 	}
+	resolve_slurm(&L);
 	for (i = 0; i < p->nstages; i++)
 		resolve_stage(&L, (int)i, o);
 	link_stages(&L);
@@ -1392,5 +1516,9 @@ pipeline_free(struct pipeline *p)
 		free(p->cats[i].name);
 	free(p->cats);
 	free_strv(p->profiles, p->nprofiles);
+	free(p->slurm_partition);
+	free(p->slurm_account);
+	free(p->slurm_workdir);
+	free_strv(p->slurm_opts, p->nslurm_opts);
 	free(p);
 }

@@ -85,6 +85,8 @@ struct stage {
 	int		 group;		/* dependency group, 0-based */
 };
 
+enum pipe_executor { PEXEC_UNSET, PEXEC_LOCAL, PEXEC_SLURM };
+
 struct pipeline {
 	char		*path;		/* as given */
 	char		*dir;		/* absolute directory of the file */
@@ -107,6 +109,12 @@ struct pipeline {
 	size_t		 nvars;
 	char		**profiles;	/* names of all profiles in the file */
 	size_t		 nprofiles;
+	enum pipe_executor executor;	/* "executor", sluice-slurm(7) */
+	char		*slurm_partition;	/* "slurm" settings, NULL: */
+	char		*slurm_account;		/* none */
+	char		*slurm_workdir;		/* absolute */
+	char		**slurm_opts;		/* "sbatch_options" */
+	size_t		 nslurm_opts;
 };
 
 struct load_opts {

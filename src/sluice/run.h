@@ -176,7 +176,8 @@ struct run_opts {
 	const char	*cache_dir;	/* --cache-dir */
 	int		 refresh;	/* --refresh: ignore hits, store */
 	int		 preload;	/* only what cached stages need */
-	int		 executor;	/* EXEC_LOCAL, EXEC_SLURM */
+	int		 executor;	/* EXEC_LOCAL, EXEC_SLURM; -1: the
+					 * pipeline's */
 	const char	*workdir;	/* --workdir, NULL: beside the file */
 	char		**slurm_opts;	/* --slurm-opt, for sbatch */
 	size_t		 nslurm_opts;
@@ -187,6 +188,19 @@ struct run_opts {
 struct alertcmd {			/* a running --alert-cmd */
 	pid_t		 pid;
 	int64_t		 deadline;
+};
+
+/* slurm.c: Slurm's accounting of one job, for the run record */
+struct jobacct {
+	long		 job;		/* Slurm job id, 0: none */
+	char		*state;		/* NULL: no accounting */
+	char		*exit_code;	/* "status:signal" */
+	char		*node;
+	int64_t		 wait_s;	/* Start - Submit, -1: unknown */
+	int64_t		 elapsed_s;	/* -1: unknown */
+	int64_t		 cpu_us;	/* TotalCPU, -1: not recorded */
+	long		 rss_kb;	/* MaxRSS, -1: not recorded */
+	const char	*source;	/* "sacct", "jobcomp", NULL */
 };
 
 struct engine {
@@ -229,6 +243,7 @@ struct engine {
 	struct live	*live;
 	struct cache	*cache;
 	int		 errcat;	/* the "stderr" category, -1 */
+	struct jobacct	*acct;		/* by gang head; NULL: local */
 	char		 iobuf[65536];
 };
 

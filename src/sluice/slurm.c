@@ -6,13 +6,17 @@
  * become --dependency=afterok with --kill-on-invalid-dep=yes.  One squeue
  * call per poll covers every job.  The cache is consulted before a
  * stage is submitted and filled from its output file; the wrapper's
- * wait4 figures become the same procrecs the local executor records.
- * Exports slurm_loop().  Limits: a map stage's shards run inside its one
- * job; stdout of the run is written once each sink is final, in order.
+ * wait4 figures become the same procrecs the local executor records,
+ * and sacct's (one call at the end) go beside them in E->acct.  Each
+ * stage's stderr file is read from where it was left on every poll, so
+ * it shows while the job runs.  Exports slurm_loop().  Limits: a map
+ * stage's shards run inside its one job; stdout of the run is written
+ * once each sink is final, in order.
  */
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -24,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cache.h"
@@ -33,6 +38,8 @@
 #include "util.h"
 #include "xalloc.h"
 #include "banned.h"
+
+#define POLL_FAST_NS	100000000LL	/* squeue while jobs change */
 
 extern char **environ;
 extern sigset_t sluice_oldmask;
@@ -49,6 +56,7 @@ struct slurm {
 	char		*work;		/* this run's work directory */
 	char		*job_prog;	/* libexec's sluice-job */
 	struct sjob	*jobs;		/* by gang head */
+	int		*errfd;		/* by stage: its stderr file, -1 */
 	size_t		 next_sink;
 	int		 nsubmitted;
 	int64_t		 last_change;
@@ -369,7 +377,8 @@ submit(struct slurm *S, int head, const struct buf *dep)
 		tmo_all &= st->timeout_ns > 0;
 	}
 	cpus = (int)gsize < E->jobs ? (int)gsize : E->jobs;
-	argv = xcalloc(16 + E->o->nslurm_opts, sizeof(char *));
+	argv = xcalloc(18 + E->p->nslurm_opts + E->o->nslurm_opts,
+	    sizeof(char *));
 	argv[n++] = xstrdup("sbatch");
 	argv[n++] = xstrdup("--parsable");
 	argv[n++] = xasprintf("--job-name=sluice:%s", E->rs[head].st->name);
@@ -388,6 +397,15 @@ submit(struct slurm *S, int head, const struct buf *dep)
 		argv[n++] = xasprintf("--dependency=afterok:%s", dep->data);
 		argv[n++] = xstrdup("--kill-on-invalid-dep=yes");
 	}
+	/* the file's settings, then --slurm-opt: sbatch lets the last
+	 * of an option win */
+	if (E->p->slurm_partition != NULL)
+		argv[n++] = xasprintf("--partition=%s",
+		    E->p->slurm_partition);
+	if (E->p->slurm_account != NULL)
+		argv[n++] = xasprintf("--account=%s", E->p->slurm_account);
+	for (i = 0; i < E->p->nslurm_opts; i++)
+		argv[n++] = xstrdup(E->p->slurm_opts[i]);
 	for (i = 0; i < E->o->nslurm_opts; i++)
 		argv[n++] = xstrdup(E->o->slurm_opts[i]);
 	argv[n++] = xstrdup(script);
@@ -506,20 +524,66 @@ take_figures(struct slurm *S, struct rstage *R, const struct json *j,
 		R->attempt = (int)v[16];
 }
 
-/* a stage's stderr file, shown and logged as if it had streamed */
+/*
+ * What a stage wrote to stderr since the last look: the wrapper
+ * appends it to the stage's file in the work directory, read here on
+ * every poll from where the last read ended, so lines show (prefixed
+ * as the local executor does) while the job runs.
+ */
+static void
+tail_stderr(struct slurm *S, struct rstage *R)
+{
+	struct engine *E = S->E;
+	int	*fd = &S->errfd[R->st->idx];
+	ssize_t	 n;
+
+	if (*fd == -1) {
+		char	*path = path_of(S, "s.err", R->st->idx);
+
+		*fd = open(path, O_RDONLY | O_CLOEXEC);
+		free(path);
+		if (*fd == -1)
+			return;		/* not started yet */
+	}
+	while ((n = read(*fd, E->iobuf, sizeof(E->iobuf))) != 0) {
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		stage_stderr(E, R, E->iobuf, (size_t)n);
+	}
+}
+
+/* every running job's stages: their new stderr */
+static void
+tail_all(struct slurm *S)
+{
+	struct engine *E = S->E;
+	size_t	 i;
+
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+
+		if (R->state == PS_RUNNING && S->jobs[R->gang].id > 0)
+			tail_stderr(S, R);
+	}
+}
+
+/* the rest of a stage's stderr once its job ended; a last line
+ * without a newline shows too */
 static void
 take_stderr(struct slurm *S, struct rstage *R)
 {
-	struct buf b = { 0 };
-	char	*path = path_of(S, "s.err", R->st->idx);
+	int	*fd = &S->errfd[R->st->idx];
 
-	if (buf_readfile(&b, path) == 0 && b.len > 0) {
-		if (b.data[b.len - 1] != '\n')
-			buf_addc(&b, '\n');
-		stage_stderr(S->E, R, b.data, b.len);
+	tail_stderr(S, R);
+	if (R->errline.len > 0)
+		stage_stderr(S->E, R, "\n", 1);
+	if (*fd != -1) {
+		close(*fd);
+		*fd = -1;
 	}
-	buf_free(&b);
-	free(path);
 }
 
 static const char *
@@ -855,6 +919,197 @@ sinks_flush(struct slurm *S)
 	return 1;
 }
 
+/* sacct's [D-][HH:]MM:SS[.mmm] in microseconds, -1: empty or bad */
+static int64_t
+acct_duration(const char *s)
+{
+	int64_t	 days = 0, v = 0, f[3] = { 0, 0, 0 }, us = 0;
+	const char *dash = strchr(s, '-');
+	char	*end;
+	int	 n = 0, k;
+
+	if (*s == '\0' || strncmp(s, "INVALID", 7) == 0)
+		return -1;
+	if (dash != NULL) {
+		days = strtoll(s, &end, 10);
+		if (end != dash)
+			return -1;
+		s = dash + 1;
+	}
+	for (;;) {
+		v = strtoll(s, &end, 10);
+		if (end == s || n == 3)
+			return -1;
+		f[n++] = v;
+		if (*end != ':')
+			break;
+		s = end + 1;
+	}
+	if (*end == '.') {
+		s = end + 1;
+		for (k = 0; k < 6; k++)
+			us = us * 10 + (isdigit((unsigned char)*s) ?
+			    *s++ - '0' : 0);
+	} else if (*end != '\0')
+		return -1;
+	/* one field: seconds; two: MM:SS; three: HH:MM:SS */
+	v = n == 1 ? f[0] : n == 2 ? f[0] * 60 + f[1] :
+	    f[0] * 3600 + f[1] * 60 + f[2];
+	return (days * 86400 + v) * 1000000 + us;
+}
+
+/* sacct's 1234K, 12.5M, 0 in kilobytes, -1: empty */
+static long
+acct_kb(const char *s)
+{
+	char	*end;
+	double	 v;
+
+	if (*s == '\0')
+		return -1;
+	v = strtod(s, &end);
+	switch (*end) {
+	case 'M':
+		v *= 1024;
+		break;
+	case 'G':
+		v *= 1024 * 1024;
+		break;
+	case 'T':
+		v *= 1024.0 * 1024 * 1024;
+		break;
+	case 'K':
+	case '\0':
+		break;
+	default:
+		v /= 1024;	/* bytes */
+	}
+	return (long)(v + 0.5);
+}
+
+/* sacct's 2026-11-30T10:16:00, seconds (an arbitrary zone), -1 */
+static int64_t
+acct_time(const char *s)
+{
+	struct tm tm;
+	const char *end;
+
+	memset(&tm, 0, sizeof(tm));
+	if ((end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm)) == NULL ||
+	    *end != '\0')
+		return -1;
+	return (int64_t)timegm(&tm);
+}
+
+enum { AF_ID, AF_STATE, AF_EXIT, AF_ELAPSED, AF_CPU, AF_RSS, AF_NODE,
+	AF_SUBMIT, AF_START, AF_END, AF_COUNT };
+
+/* one line of sacct -P: the job's own, or one of its steps' */
+static void
+acct_line(struct slurm *S, char *line)
+{
+	struct engine *E = S->E;
+	struct jobacct *a = NULL;
+	char	*f[AF_COUNT], *end;
+	size_t	 i;
+	long	 id;
+	int	 n = 0;
+	int64_t	 t0, t1;
+
+	for (f[n++] = line; n < AF_COUNT; f[n++] = end + 1)
+		if ((end = strchr(f[n - 1], '|')) == NULL)
+			return;
+		else
+			*end = '\0';
+	f[AF_END][strcspn(f[AF_END], "|")] = '\0';
+	id = strtol(f[AF_ID], &end, 10);
+	for (i = 0; i < E->n; i++)
+		if (S->jobs[i].id == id && id > 0)
+			a = &E->acct[i];
+	if (a == NULL)
+		return;
+	if (acct_kb(f[AF_RSS]) > a->rss_kb)
+		a->rss_kb = acct_kb(f[AF_RSS]);
+	if (*end != '\0')
+		return;			/* a step: only its MaxRSS */
+	free(a->state);
+	a->state = xstrndup(f[AF_STATE], strcspn(f[AF_STATE], " "));
+	free(a->exit_code);
+	a->exit_code = xstrdup(f[AF_EXIT]);
+	free(a->node);
+	a->node = xstrdup(f[AF_NODE]);
+	if ((t0 = acct_duration(f[AF_ELAPSED])) >= 0)
+		a->elapsed_s = t0 / 1000000;
+	a->cpu_us = acct_duration(f[AF_CPU]);
+	t0 = acct_time(f[AF_SUBMIT]);
+	t1 = acct_time(f[AF_START]);
+	a->wait_s = t0 >= 0 && t1 >= t0 ? t1 - t0 : -1;
+}
+
+/*
+ * Slurm's accounting of every job submitted, one sacct call for all:
+ * from the accounting database where there is one, else (-c) from the
+ * job completion log, which has no TotalCPU or MaxRSS.  The wrapper's
+ * wait4 figures stay the stages' own; these go beside them.
+ */
+static void
+acct_fetch(struct slurm *S)
+{
+	struct engine *E = S->E;
+	struct buf ids = { 0 }, out = { 0 };
+	char	*argv[10], *line, *nl;
+	size_t	 i, n;
+	int	 pass, rc;
+
+	E->acct = xcalloc(E->n + 1, sizeof(*E->acct));
+	for (i = 0; i < E->n; i++) {
+		struct jobacct *a = &E->acct[i];
+
+		a->job = S->jobs[i].id > 0 ? S->jobs[i].id : 0;
+		a->wait_s = a->elapsed_s = a->cpu_us = -1;
+		a->rss_kb = -1;
+		if (a->job > 0)
+			buf_printf(&ids, "%s%ld", ids.len == 0 ? "" : ",",
+			    a->job);
+	}
+	if (ids.len == 0) {
+		buf_free(&ids);
+		return;
+	}
+	for (pass = 0; pass < 2; pass++) {
+		n = 0;
+		argv[n++] = xstrdup("sacct");
+		argv[n++] = xstrdup("--noheader");
+		argv[n++] = xstrdup("--parsable2");
+		if (pass == 1)
+			argv[n++] = xstrdup("--completion");
+		argv[n++] = xasprintf("--jobs=%s", ids.data);
+		argv[n++] = xstrdup("--format=JobIDRaw,State,ExitCode,"
+		    "Elapsed,TotalCPU,MaxRSS,NodeList,Submit,Start,End");
+		argv[n] = NULL;
+		rc = client(argv, &out);
+		for (n = 0; argv[n] != NULL; n++)
+			free(argv[n]);
+		if (rc == 0 && out.len > 0)
+			break;
+	}
+	if (pass < 2) {
+		for (line = (char *)buf_cstr(&out); *line != '\0'; line = nl) {
+			if ((nl = strchr(line, '\n')) != NULL)
+				*nl++ = '\0';
+			else
+				nl = line + strlen(line);
+			acct_line(S, line);
+		}
+		for (i = 0; i < E->n; i++)
+			if (E->acct[i].state != NULL)
+				E->acct[i].source = pass == 0 ? "sacct" :
+				    "jobcomp";
+	}
+	buf_free(&ids);
+	buf_free(&out);
+}
+
 static int
 rm_one(const char *path, const struct stat *sb, int type, struct FTW *f)
 {
@@ -897,11 +1152,13 @@ signals(struct slurm *S)
 	}
 }
 
-/* where the jobs' files go: --workdir, else beside the pipeline */
+/* where the jobs' files go: --workdir, the file's "workdir", else
+ * beside the pipeline */
 static char *
 work_dir(struct engine *E)
 {
-	const char *base = E->o->workdir;
+	const char *base = E->o->workdir != NULL ? E->o->workdir :
+	    E->p->slurm_workdir;
 	char	*dflt = NULL, *run;
 
 	if (base == NULL)
@@ -932,10 +1189,14 @@ slurm_loop(struct engine *E)
 	struct slurm S;
 	struct stat sb;
 	size_t	 i;
+	int64_t	 next;
 
 	memset(&S, 0, sizeof(S));
 	S.E = E;
 	S.jobs = xcalloc(E->n + 1, sizeof(*S.jobs));
+	S.errfd = xcalloc(E->n + 1, sizeof(*S.errfd));
+	for (i = 0; i < E->n; i++)
+		S.errfd[i] = -1;
 	S.job_prog = xasprintf("%s/sluice-job", libexec_dir());
 	if (stat(S.job_prog, &sb) == -1)
 		err(EX_SOFTWARE, "cannot find the job wrapper '%s'",
@@ -947,26 +1208,39 @@ slurm_loop(struct engine *E)
 		if (E->rs[i].gang == (int)i && E->rs[i].state == PS_SKIPPED)
 			S.jobs[i].done = 1;
 	schedule_jobs(&S);
+	/*
+	 * One squeue per poll, on a clock of its own: every 100 ms while
+	 * things change, slower when they do not.  The signalfd wakes the
+	 * wait early for INT/TERM, and for the SIGCHLD of each client
+	 * command, which must not bring the next poll forward.
+	 */
+	next = mono_ns() + POLL_FAST_NS;
 	while (!all_done(&S)) {
 		struct pollfd pfd;
-		int64_t	 quiet = mono_ns() - S.last_change;
-		int	 timeout = quiet < 2000000000LL ? 100 :
-		    quiet < 10000000000LL ? 250 : 1000;
+		int64_t	 now = mono_ns(), quiet;
 
+		if (now >= next) {
+			tail_all(&S);
+			(void)poll_jobs(&S);
+			schedule_jobs(&S);
+			if (E->stopping)
+				skip_waiting(&S, "run stopped");
+			now = mono_ns();
+			quiet = now - S.last_change;
+			next = now + (quiet < 2000000000LL ? POLL_FAST_NS :
+			    quiet < 10000000000LL ? 250000000LL : 1000000000LL);
+			continue;
+		}
 		show_status(E);
 		pfd.fd = E->sigfd;
 		pfd.events = POLLIN;
-		if (poll(&pfd, 1, timeout) == -1 && errno != EINTR)
+		if (poll(&pfd, 1, (int)((next - now) / 1000000 + 1)) == -1 &&
+		    errno != EINTR)
 			err(EX_OSERR, "poll");
 		signals(&S);
-		if (all_done(&S))
-			break;
-		(void)poll_jobs(&S);
-		schedule_jobs(&S);
-		if (E->stopping)
-			skip_waiting(&S, "run stopped");
 	}
 	sinks_flush(&S);
+	acct_fetch(&S);
 	status_clear(E);
 	if (!E->o->quiet)
 		fprintf(stderr, "sluice: %d job%s submitted to Slurm\n",
@@ -974,12 +1248,17 @@ slurm_loop(struct engine *E)
 	/* node pids mean nothing here: never signal them */
 	for (i = 0; i < E->n; i++)
 		E->rs[i].pid = 0;
+	/* closed before the files go: NFS keeps an open file's name */
+	for (i = 0; i < E->n; i++)
+		if (S.errfd[i] != -1)
+			close(S.errfd[i]);
 	/* a clean run leaves nothing behind; a failed one its files */
 	if (E->nfailed == 0 && E->signo == 0) {
 		(void)nftw(S.work, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 		*strrchr(S.work, '/') = '\0';
 		(void)rmdir(S.work);	/* the default one, once empty */
 	}
+	free(S.errfd);
 	free(S.work);
 	free(S.job_prog);
 	free(S.jobs);
