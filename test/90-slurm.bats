@@ -130,7 +130,7 @@ njobs() {
 @test "slurm: a warm rerun submits nothing and gives the same output" {
 	cat > p.json <<-'EOF'
 	{ "name": "warm", "stages": {
-	  "gen": { "run": "seq 1 500", "cache": "data" },
+	  "gen": { "run": "seq 1 500; echo gen-said >&2", "cache": "data" },
 	  "sq": { "run": ["awk", "{ print $1 * $1 }"], "stdin": "gen",
 	          "cache": "data" },
 	  "sum": { "run": ["awk", "{ s += $1 } END { print s }"],
@@ -146,6 +146,9 @@ njobs() {
 	    > warm.out 2> warm.err
 	grep -q '^sluice: 0 jobs submitted to Slurm$' warm.err
 	grep -q 'sum 0s\? *(cached)\|sum .*(cached)' warm.err
+	# what gen said when it ran on the cluster is replayed
+	grep -qx 'gen: gen-said' cold.err
+	grep -qx 'gen (cached): gen-said' warm.err
 	[ "$(njobs)" -eq "$before" ]
 	cmp local.out cold.out
 	cmp local.out warm.out

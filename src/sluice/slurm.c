@@ -339,6 +339,7 @@ cached(struct slurm *S, struct rstage *R)
 	R->out_r = -1;
 	stage_set(E, R, PS_CACHED);
 	monitor_cached(E, R);
+	scache_replay_err(E, R);
 	count_finished(E, R);
 	S->jobs[R->st->idx].done = 1;
 	return 1;
@@ -630,6 +631,8 @@ take_output(struct slurm *S, struct rstage *R)
 		    R->t_end - R->t_start) == -1)
 			warnx("stage '%s': output not cached: %s", R->st->name,
 			    cache_error(E->cache));
+		else
+			scache_store_err(E, R);
 		if (tmp != -1)
 			close(tmp);
 	}

@@ -313,11 +313,14 @@ scache_err(struct engine *E, struct rstage *R, const char *p, size_t n)
 		R->errcap_lost += (int64_t)(n - room);
 }
 
-static void
-store_err(struct engine *E, struct rstage *R)
+/* the stage's output was stored: its stderr goes beside it */
+void
+scache_store_err(struct engine *E, struct rstage *R)
 {
 	struct digest k;
 
+	if (E->errcat == -1)
+		return;
 	err_key(R, &k);
 	if (R->errcap.len == 0) {	/* a stale one must not come back */
 		cache_invalidate(E->cache, E->errcat, &k);
@@ -368,8 +371,8 @@ scache_done(struct engine *E, struct rstage *R)
 	    R->t_end - R->t_start) == -1)
 		warnx("stage '%s': output not cached: %s", R->st->name,
 		    cache_error(E->cache));
-	else if (!R->sigpipe_ok && E->errcat != -1)
-		store_err(E, R);
+	else if (!R->sigpipe_ok)
+		scache_store_err(E, R);
 	close(R->capture);
 	R->capture = -1;
 }

@@ -29,5 +29,6 @@ void		 scache_done(struct engine *, struct rstage *);
 void		 scache_err(struct engine *, struct rstage *, const char *,
 		    size_t);
 void		 scache_replay_err(struct engine *, struct rstage *);
+void		 scache_store_err(struct engine *, struct rstage *);
 
 #endif
