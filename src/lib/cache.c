@@ -546,7 +546,6 @@ cache_count_miss(struct cache *c, int cat)
 	unlock(c);
 }
 
-/* the blob of a hit, checked against its digest; fd at offset 0 */
 /* 1 when the file of fd holds exactly the bytes of that digest: read
  * through a mapping of the page cache, without a copy */
 static int
@@ -574,6 +573,7 @@ blob_intact(int fd, uint64_t size, const struct digest *content)
 	return n != -1 && d.hi == content->hi && d.lo == content->lo;
 }
 
+/* the blob of a hit, checked against its digest; fd at offset 0 */
 int
 cache_open_blob(struct cache *c, const struct cache_hit *hit)
 {
@@ -814,11 +814,6 @@ cache_tmpfile(struct cache *c)
 	return fd;
 }
 
-/*
- * Publish the bytes of fd (a cache_tmpfile) under key: link the file
- * into blobs/ by its content digest (unless that blob exists), then the
- * entry.  fd stays the caller's.
- */
 static int
 intact_at(const char *path, uint64_t size, const struct digest *content)
 {
@@ -831,6 +826,11 @@ intact_at(const char *path, uint64_t size, const struct digest *content)
 	return ok;
 }
 
+/*
+ * Publish the bytes of fd (a cache_tmpfile) under key: link the file
+ * into blobs/ by its content digest (unless an intact blob of that name
+ * is there), then the entry.  fd stays the caller's.
+ */
 int
 cache_store_fd(struct cache *c, int cat, const struct digest *key, int fd,
     uint64_t size, const struct digest *content, int64_t cost_ns)
