@@ -10,14 +10,14 @@
  * largest SIZE at the 3/4 load bound).  Measures, timing every call on
  * its own with CLOCK_MONOTONIC:
  *
- *   store   cache_store_buf of a new 256-byte result: temporary file,
- *           write, digest, link into blobs/, index entry (NSTORE times)
+ *   store   cache_store_buf of a new 256-byte result: digest, append to
+ *           the current pack, index entry (NSTORE times)
  *   fill    cache_store_fd of entries that share one blob: the index
  *           work of a store alone, used to grow the index to each SIZE
  *   hit     cache_lookup of a random stored key (index only)
  *   miss    cache_lookup of a random absent key
- *   get     cache_get_buf of a random key with its own blob: lookup,
- *           open, read and verify the blob's digest
+ *   get     cache_get_buf of a random key with its own value: lookup,
+ *           read from its pack and verify the value's digest
  *
  * Output, one line per figure, for the script to parse:
  *   NAME ENTRIES N MEDIAN_US P90_US P99_US MEAN_US

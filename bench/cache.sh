@@ -429,11 +429,11 @@ report() {
 	printf '%-40s %9s %9s %9s %9s %9s\n' "cache C API (cache-micro)" entries \
 	    median p90 p99 mean
 	awk '{
-		if ($1 == "store") name = "store (new 256-byte result)"
+		if ($1 == "store") name = "store (new 256-byte result, packed)"
 		else if ($1 == "fill") name = "store into a shared blob (index only)"
 		else if ($1 == "hit") name = "lookup, hit"
 		else if ($1 == "miss") name = "lookup, miss"
-		else name = "get_buf (lookup, read, verify blob)"
+		else name = "get_buf (lookup, read, verify value)"
 		if ($1 == "fill")
 			printf "%-40s %9d %8.2fus %9s %9s %8.2fus\n", name, $2, $4, "-", "-", $7
 		else

@@ -254,8 +254,8 @@ JSON
 @test "cache-1.12: a full disk makes a store fail cleanly, the run still succeeds" {
 	mnt=$BATS_TEST_TMPDIR/small
 	mkdir -m 0700 "$mnt"
-	# room for the 16 MB index and 1 MB of blobs
-	mount -t tmpfs -o size=17m,mode=0700 tmpfs "$mnt" ||
+	# room for the 20 MB index and 1 MB of blobs
+	mount -t tmpfs -o size=21m,mode=0700 tmpfs "$mnt" ||
 	    skip "cannot mount a tmpfs here"
 	cat > p.json <<'JSON'
 { "stages": { "big": { "run": ["seq", "1", "500000"], "cache": "c" },
@@ -424,4 +424,77 @@ JSON
 	assert_output 1000
 	# hold has one of the three slots while double runs
 	assert_equal "$stderr" "double: map: 1000 records, 0 from the cache, 1000 in 2 processes"
+}
+
+@test "cache-1.17: small values go to packs, not a file each; a damaged one is made again; clear and gc remove unused packs" {
+	seq 1 200 | sed 's/^/rec-/' > recs.txt
+	cat > p.json <<'JSON'
+{ "jobs": 2, "stages": {
+    "recs": { "run": ["cat", "recs.txt"], "inputs": ["recs.txt"] },
+    "up": { "run": ["tr", "a-z", "A-Z"], "stdin": "recs", "map": true, "cache": "m" } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_line --index 0 "REC-1"
+	assert_line --index 199 "REC-200"
+	# one blob file: the stage's whole output; 200 records in one pack
+	run -0 sh -c 'find "$SLUICE_CACHE_DIR/blobs" -type f | wc -l'
+	assert_output 1
+	run -0 ls "$SLUICE_CACHE_DIR/packs"
+	assert_output "1.pack"
+	run -0 sluice cache verify
+	assert_output "verify: 201 entries checked, 0 corrupt"
+	# damage one record's value: verify finds it, a run makes it again
+	printf 'X' | dd of="$SLUICE_CACHE_DIR/packs/1.pack" bs=1 seek=8 conv=notrunc status=none
+	run -1 sluice cache verify
+	assert_output "verify: 201 entries checked, 1 corrupt (removed)"
+	sed -i 's/^rec-100$/rec-100-changed/' recs.txt
+	run -0 --separate-stderr sluice run -q p.json
+	assert_line --index 0 "REC-1"
+	assert_line --index 99 "REC-100-CHANGED"
+	assert_equal "$stderr" "up: map: 200 records, 198 from the cache, 2 in 2 processes"
+	run -0 sluice cache verify
+	assert_output "verify: 203 entries checked, 0 corrupt"
+	# clearing the category leaves no pack behind
+	run -0 sluice cache clear m
+	run -0 sh -c 'ls "$SLUICE_CACHE_DIR/packs" | wc -l'
+	assert_output 0
+	run -0 sluice cache --json stats
+	run -0 jq -r '.entries' <<< "$output"
+	assert_output 0
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "up: map: 200 records, 0 from the cache, 200 in 2 processes"
+}
+
+@test "cache-1.18: gc moves the values still in use out of a mostly unused pack" {
+	export SLUICE_CACHE_PACK_MAX=256
+	seq 1 20 | sed 's/^/b-/' > b1.txt
+	seq 1 300 | sed 's/^/a-/' > a.txt
+	seq 21 40 | sed 's/^/b-/' > b2.txt
+	# b1's values, then a's, then b2's: the first pack holds b1's and
+	# the start of a's
+	cat > p.json <<'JSON'
+{ "stages": {
+    "b1": { "run": ["tr", "a-z", "A-Z"], "stdin": "in_b1", "map": true, "cache": "cb" },
+    "in_b1": { "run": ["cat", "b1.txt"], "inputs": ["b1.txt"] },
+    "in_a": { "run": ["cat", "a.txt"], "inputs": ["a.txt"], "after": ["b1"] },
+    "a": { "run": ["tr", "a-z", "A-Z"], "stdin": "in_a", "map": true, "cache": "ca" },
+    "in_b2": { "run": ["cat", "b2.txt"], "inputs": ["b2.txt"], "after": ["a"] },
+    "b2": { "run": ["tr", "a-z", "A-Z"], "stdin": "in_b2", "map": true, "cache": "cb" } } }
+JSON
+	run -0 --separate-stderr sluice run -q -j1 p.json
+	assert_file_exists "$SLUICE_CACHE_DIR/packs/1.pack"
+	[ "$(ls "$SLUICE_CACHE_DIR/packs" | wc -l)" -ge 4 ]
+	# without a's values the first pack is mostly unused: b1's values
+	# move on and the pack goes, as do the packs of a's values alone
+	run -0 sluice cache clear ca
+	assert_file_not_exists "$SLUICE_CACHE_DIR/packs/1.pack"
+	run -0 sluice cache verify
+	assert_output "verify: 42 entries checked, 0 corrupt"
+	run -0 sluice cache gc
+	assert_output "gc: 0 expired, 0 unreferenced files removed"
+	# b1's records still come from the cache
+	sed -i 's/^b-20$/b-20-changed/' b1.txt
+	run -0 --separate-stderr sluice run -q -j1 p.json
+	assert_line "B-20-CHANGED"
+	printf '%s\n' "$stderr" | grep -qx "b1: map: 20 records, 19 from the cache, 1 in 1 process"
 }

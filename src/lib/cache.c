@@ -5,10 +5,14 @@
  * Layout of DIR/index (little-endian, fixed widths, no pointers):
  *   [0, 8192)      struct idx_hdr: magic, version, capacity, totals, the
  *                  logical LRU clock and CACHE_MAXCAT category records
- *   [8192, ...)    capacity x struct idx_ent (64 bytes), open addressing
+ *   [8192, ...)    capacity x struct idx_ent (80 bytes), open addressing
  *                  by the key digest with linear probing; the file is
  *                  sparse, so unused slots cost no disk.
  * Blobs: DIR/blobs/XY/<32 hex digits of the content digest>.
+ * Small values (cache_store_buf, up to PACK_SMALL bytes): appended to
+ * DIR/packs/<n>.pack under the lock; the entry says which pack and
+ * where.  Packs are only appended to, or removed whole by gc once their
+ * live entries moved on.
  * Temporary files: DIR/tmp/, renamed into blobs/ when complete.
  */
 #include <sys/file.h>
@@ -32,11 +36,13 @@
 #include "banned.h"
 
 #define IDX_MAGIC	"SLUICECX"
-#define IDX_VERSION	1
+#define IDX_VERSION	2		/* 1: 64-byte entries, no packs */
 #define IDX_HDRSIZE	8192
 #define IDX_CAPACITY	(1u << 18)	/* slots (16 MB); SLUICE_CACHE_SLOTS */
 #define MAX_LOAD_NUM	3		/* entries <= 3/4 of the slots */
 #define MAX_LOAD_DEN	4
+#define PACK_SMALL	65536		/* larger values get a blob file */
+#define PACK_MAX	(64u << 20)	/* a pack this big takes no more */
 
 enum { ENT_EMPTY, ENT_VALID, ENT_DEAD };
 
@@ -60,29 +66,38 @@ struct idx_hdr {
 	uint64_t	 max_bytes;
 	uint64_t	 clock;
 	uint32_t	 ncat;
-	uint32_t	 pad;
+	uint32_t	 pack_cur;	/* the pack appended to, from 1 */
 	struct idx_cat	 cat[CACHE_MAXCAT];
 };
 
-struct idx_ent {			/* 64 bytes */
+struct idx_ent {			/* 80 bytes */
 	uint64_t	 key_hi, key_lo;
 	uint64_t	 val_hi, val_lo;
 	uint64_t	 size;
 	uint64_t	 atime;		/* the logical clock at the last use */
+	uint64_t	 off;		/* in its pack */
+	uint32_t	 pack;		/* 0: a blob file */
 	uint32_t	 ctime;		/* seconds since the epoch */
 	uint32_t	 cost_ms;
 	uint8_t		 state;
 	uint8_t		 cat;
 	uint16_t	 pad;
-	uint32_t	 sum;		/* XXH32 of the 60 bytes before it */
+	uint32_t	 pad2;
+	uint32_t	 sum;		/* XXH32 of the 76 bytes before it */
 };
 
-_Static_assert(sizeof(struct idx_ent) == 64, "index entries are 64 bytes");
+_Static_assert(sizeof(struct idx_ent) == 80, "index entries are 80 bytes");
 _Static_assert(sizeof(struct idx_hdr) <= IDX_HDRSIZE, "header fits");
+
+#define NPACKFD	4
 
 struct cache {
 	char		*dir;
 	int		 fd;
+	int		 packfd[NPACKFD];	/* read descriptors of packs */
+	uint32_t	 packno[NPACKFD];
+	unsigned	 packnext;
+	uint64_t	 pack_max;	/* PACK_MAX; SLUICE_CACHE_PACK_MAX */
 	size_t		 maplen;
 	struct idx_hdr	*hdr;
 	struct idx_ent	*ent;
@@ -198,6 +213,107 @@ mkdir_p(const char *path)
 	return rc;
 }
 
+/* --- packs ---------------------------------------------------------- */
+
+static void
+pack_path(const struct cache *c, uint32_t n, char *out, size_t sz)
+{
+	snprintf(out, sz, "%s/packs/%u.pack", c->dir, n);
+}
+
+static void
+pack_forget(struct cache *c)
+{
+	int	 i;
+
+	for (i = 0; i < NPACKFD; i++) {
+		if (c->packfd[i] != -1)
+			close(c->packfd[i]);
+		c->packfd[i] = -1;
+	}
+}
+
+/* a descriptor to read pack n, kept open for the next read */
+static int
+pack_rfd(struct cache *c, uint32_t n)
+{
+	char	 path[4200];
+	int	 i, fd;
+
+	for (i = 0; i < NPACKFD; i++)
+		if (c->packfd[i] != -1 && c->packno[i] == n)
+			return c->packfd[i];
+	pack_path(c, n, path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	i = (int)(c->packnext++ % NPACKFD);
+	if (c->packfd[i] != -1)
+		close(c->packfd[i]);
+	c->packfd[i] = fd;
+	c->packno[i] = n;
+	return fd;
+}
+
+/* the value at (pack, off, size) into out, checked against content */
+static int
+pack_read(struct cache *c, uint32_t pack, uint64_t off, uint64_t size,
+    const struct digest *content, struct buf *out)
+{
+	struct digest d;
+	ssize_t	 n;
+	int	 fd;
+
+	if ((fd = pack_rfd(c, pack)) == -1)
+		return fail(c, "cache pack %u: %s", pack, strerror(errno));
+	buf_reset(out);
+	buf_grow(out, (size_t)size);
+	n = pread(fd, out->data, (size_t)size, (off_t)off);
+	if (n != (ssize_t)size)
+		return fail(c, "cache pack %u: %s", pack, n == -1 ?
+		    strerror(errno) : "shorter than its entries");
+	out->len = (size_t)size;
+	out->data[out->len] = '\0';
+	digest_buf(out->data, out->len, &d);
+	if (d.hi != content->hi || d.lo != content->lo)
+		return fail(c, "cache pack %u: the value at %llu is corrupt",
+		    pack, (unsigned long long)off);
+	return 0;
+}
+
+/* append under the lock; where it went in *pack and *off */
+static int
+pack_append(struct cache *c, const void *p, size_t n, uint32_t *pack,
+    uint64_t *off)
+{
+	char	 path[4200];
+	off_t	 end;
+	int	 fd, e;
+
+	if (c->hdr->pack_cur == 0)
+		c->hdr->pack_cur = 1;
+	pack_path(c, c->hdr->pack_cur, path, sizeof(path));
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+	    0600)) == -1)
+		return fail(c, "cannot open cache pack '%s': %s", path,
+		    strerror(errno));
+	if ((end = lseek(fd, 0, SEEK_END)) == -1 ||
+	    write_all(fd, p, n) == -1) {
+		e = errno;
+		/* what a failed write left at the end is not anybody's */
+		if (end != -1)
+			(void)ftruncate(fd, end);
+		close(fd);
+		return fail(c, "cannot write to cache pack '%s': %s", path,
+		    strerror(e));
+	}
+	close(fd);
+	*pack = c->hdr->pack_cur;
+	*off = (uint64_t)end;
+	if ((uint64_t)end + n >= c->pack_max)
+		c->hdr->pack_cur++;
+	return 0;
+}
+
 static void
 lock(struct cache *c)
 {
@@ -221,6 +337,8 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 
 	*unsafe = 0;
 	c->fd = -1;
+	for (i = 0; i < NPACKFD; i++)
+		c->packfd[i] = -1;
 	c->dir = xstrdup(dir != NULL ? dir : cache_dir_default());
 	if (mkdir_p(c->dir) == -1) {
 		fail(c, "cannot create cache directory '%s': %s", c->dir,
@@ -229,8 +347,9 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 	}
 	if (safe_dir(c, c->dir, unsafe) == -1)
 		return c;
-	for (i = 0; i < 2; i++) {
-		sub = xasprintf("%s/%s", c->dir, i == 0 ? "blobs" : "tmp");
+	for (i = 0; i < 3; i++) {
+		sub = xasprintf("%s/%s", c->dir, i == 0 ? "blobs" : i == 1 ?
+		    "tmp" : "packs");
 		if (mkdir(sub, 0700) == -1 && errno != EEXIST) {
 			fail(c, "cannot create '%s': %s", sub, strerror(errno));
 			free(sub);
@@ -264,6 +383,15 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 		c->fd = -1;
 		return c;
 	}
+	c->pack_max = PACK_MAX;
+	if (getenv("SLUICE_CACHE_PACK_MAX") != NULL) {
+		const char *errstr;
+		long long v = strtonum(getenv("SLUICE_CACHE_PACK_MAX"), 1,
+		    PACK_MAX, &errstr);
+
+		if (errstr == NULL)
+			c->pack_max = (uint64_t)v;
+	}
 	c->cap = IDX_CAPACITY;
 	if (getenv("SLUICE_CACHE_SLOTS") != NULL) {
 		const char *errstr;
@@ -282,6 +410,9 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 			memset(&h, 0, sizeof(h));
 		if (memcmp(h.magic, "\0\0\0\0\0\0\0\0", 8) == 0)
 			sb.st_size = 0;
+		else if (memcmp(h.magic, IDX_MAGIC, 8) == 0 &&
+		    h.version < IDX_VERSION)
+			sb.st_size = 0;	/* an older layout: start again */
 		else if (memcmp(h.magic, IDX_MAGIC, 8) != 0 ||
 		    h.version != IDX_VERSION || h.capacity == 0 ||
 		    (h.capacity & (h.capacity - 1)) != 0 ||
@@ -329,6 +460,7 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 		c->hdr->hdrsize = IDX_HDRSIZE;
 		c->hdr->capacity = c->cap;
 		c->hdr->max_bytes = 2ULL << 30;
+		c->hdr->pack_cur = 1;
 		/* the magic last: until it is there, the index is new */
 		__atomic_thread_fence(__ATOMIC_RELEASE);
 		memcpy(c->hdr->magic, IDX_MAGIC, 8);
@@ -356,6 +488,7 @@ cache_close(struct cache *c)
 		munmap(c->hdr, c->maplen);
 	if (c->fd != -1)
 		close(c->fd);
+	pack_forget(c);
 	free(c->dir);
 	free(c);
 }
@@ -485,6 +618,8 @@ cache_lookup(struct cache *c, int cat, const struct digest *key,
 	hit->content.lo = e->val_lo;
 	hit->size = e->size;
 	hit->cost_ns = (int64_t)e->cost_ms * 1000000;
+	hit->pack = e->pack;
+	hit->off = e->off;
 	e->atime = ++c->hdr->clock;
 	ent_seal(e);
 	c->hdr->cat[cat].hits++;
@@ -510,6 +645,8 @@ cache_peek(struct cache *c, int cat, const struct digest *key,
 		hit->content.lo = c->ent[i].val_lo;
 		hit->size = c->ent[i].size;
 		hit->cost_ns = (int64_t)c->ent[i].cost_ms * 1000000;
+		hit->pack = c->ent[i].pack;
+		hit->off = c->ent[i].off;
 		rc = 1;
 	}
 	unlock(c);
@@ -529,9 +666,25 @@ cache_invalidate(struct cache *c, int cat, const struct digest *key)
 	c->hdr->cat[cat].hits--;
 	c->hdr->cat[cat].misses++;
 	if ((i = find(c, key)) != -1) {
-		unlink_blob(c, c->ent[i].val_hi, c->ent[i].val_lo);
+		if (c->ent[i].pack == 0)
+			unlink_blob(c, c->ent[i].val_hi, c->ent[i].val_lo);
 		drop(c, &c->ent[i]);
 	}
+	unlock(c);
+}
+
+/* drop key's entry, if any, without counting anything (a value that
+ * must not be served again) */
+void
+cache_forget(struct cache *c, int cat, const struct digest *key)
+{
+	int64_t	 i;
+
+	if (!usable(c) || cat < 0)
+		return;
+	lock(c);
+	if ((i = find(c, key)) != -1)
+		drop(c, &c->ent[i]);
 	unlock(c);
 }
 
@@ -581,6 +734,9 @@ cache_open_blob(struct cache *c, const struct cache_hit *hit)
 	struct stat sb;
 	int	 fd;
 
+	if (hit->pack != 0)
+		return fail(c, "cache value in pack %u is not a blob file",
+		    hit->pack);
 	blob_path(c, &hit->content, path, sizeof(path));
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return fail(c, "cache blob '%s': %s", path, strerror(errno));
@@ -605,6 +761,14 @@ cache_get_buf(struct cache *c, int cat, const struct digest *key,
 
 	if (cache_lookup(c, cat, key, &hit) != 1)
 		return 0;
+	if (hit.pack != 0) {
+		if (pack_read(c, hit.pack, hit.off, hit.size, &hit.content,
+		    out) == -1) {
+			cache_invalidate(c, cat, key);
+			return 0;
+		}
+		return 1;
+	}
 	if ((fd = cache_open_blob(c, &hit)) == -1) {
 		cache_invalidate(c, cat, key);
 		return 0;
@@ -661,7 +825,7 @@ unlink_unreferenced(struct cache *c, struct digest *gone, size_t n)
 		struct digest d = { c->ent[i].val_hi, c->ent[i].val_lo };
 		struct digest *f;
 
-		if (!ent_ok(&c->ent[i]))
+		if (!ent_ok(&c->ent[i]) || c->ent[i].pack != 0)
 			continue;
 		f = bsearch(&d, gone, n, sizeof(*gone), digcmp);
 		if (f != NULL)
@@ -702,6 +866,7 @@ evict(struct cache *c, int cat, uint64_t incoming)
 		    c->hdr->entries >= maxent / 10 * 9;
 		int	 over_cat = catmax > 0 && k->bytes + incoming > catmax;
 		uint64_t hi = e->val_hi, lo = e->val_lo;
+		int	 file = e->pack == 0;
 
 		if (!over_total && !over_cat)
 			break;
@@ -709,8 +874,10 @@ evict(struct cache *c, int cat, uint64_t incoming)
 			continue;	/* only the category over its share */
 		c->hdr->cat[e->cat].evictions++;
 		drop(c, e);
-		gone[ngone].hi = hi;
-		gone[ngone++].lo = lo;
+		if (file) {	/* a pack's space goes at the next gc */
+			gone[ngone].hi = hi;
+			gone[ngone++].lo = lo;
+		}
 	}
 	unlink_unreferenced(c, gone, ngone);
 	free(gone);
@@ -744,7 +911,8 @@ compact(struct cache *c)
 
 static int
 insert(struct cache *c, int cat, const struct digest *key,
-    const struct digest *content, uint64_t size, int64_t cost_ns)
+    const struct digest *content, uint64_t size, int64_t cost_ns,
+    uint32_t pack, uint64_t off)
 {
 	uint64_t i, n, slot = UINT64_MAX;
 	struct idx_ent *e;
@@ -782,6 +950,8 @@ insert(struct cache *c, int cat, const struct digest *key,
 	e->val_hi = content->hi;
 	e->val_lo = content->lo;
 	e->size = size;
+	e->pack = pack;
+	e->off = off;
 	e->atime = ++c->hdr->clock;
 	e->ctime = (uint32_t)time(NULL);
 	e->cost_ms = cost_ns / 1000000 > UINT32_MAX ? UINT32_MAX :
@@ -869,7 +1039,7 @@ cache_store_fd(struct cache *c, int cat, const struct digest *key, int fd,
 		}
 	}
 	lock(c);
-	rc = insert(c, cat, key, content, size, cost_ns);
+	rc = insert(c, cat, key, content, size, cost_ns, 0, 0);
 	unlock(c);
 	return rc;
 }
@@ -879,8 +1049,22 @@ cache_store_buf(struct cache *c, int cat, const struct digest *key,
     const void *p, size_t n, int64_t cost_ns)
 {
 	struct digest content;
+	uint32_t pack;
+	uint64_t off;
 	int	 fd, rc;
 
+	if (!usable(c) || cat < 0)
+		return -1;
+	if (n <= PACK_SMALL) {	/* appended to a pack, no file of its own */
+		digest_buf(p, n, &content);
+		lock(c);
+		evict(c, cat, n);
+		if ((rc = pack_append(c, p, n, &pack, &off)) == 0)
+			rc = insert(c, cat, key, &content, n, cost_ns, pack,
+			    off);
+		unlock(c);
+		return rc;
+	}
 	if ((fd = cache_tmpfile(c)) == -1)
 		return -1;
 	if (write_all(fd, p, n) == -1) {
@@ -944,7 +1128,7 @@ sweep(struct cache *c)
 	/* the content digests still in use, sorted for bsearch */
 	live = xreallocarray(NULL, c->hdr->entries + 1, sizeof(*live));
 	for (i = 0; i < c->cap && n <= c->hdr->entries; i++)
-		if (ent_ok(&c->ent[i])) {
+		if (ent_ok(&c->ent[i]) && c->ent[i].pack == 0) {
 			live[n].hi = c->ent[i].val_hi;
 			live[n++].lo = c->ent[i].val_lo;
 		}
@@ -980,6 +1164,64 @@ sweep(struct cache *c)
 	return removed;
 }
 
+/*
+ * Packs: one with no live entry goes (the current one too, and the next
+ * store starts a new one); one less than half live has its live values
+ * appended to the current pack, its entries pointed there, and goes.
+ * Readers that looked an entry up before keep reading the removed file
+ * through their open descriptor.  Under the lock; returns files removed.
+ */
+static uint64_t
+pack_gc(struct cache *c)
+{
+	char	 path[4200];
+	uint64_t *live, i, removed = 0;
+	uint32_t n, np = c->hdr->pack_cur + 1;
+	struct stat sb;
+	struct buf b = { 0 };
+
+	live = xcalloc(np + 1, sizeof(*live));
+	for (i = 0; i < c->cap; i++)
+		if (ent_ok(&c->ent[i]) && c->ent[i].pack != 0 &&
+		    c->ent[i].pack < np)
+			live[c->ent[i].pack] += c->ent[i].size;
+	for (n = 1; n < np; n++) {
+		pack_path(c, n, path, sizeof(path));
+		if (lstat(path, &sb) == -1)
+			continue;
+		if (n == c->hdr->pack_cur && (live[n] > 0 || sb.st_size == 0))
+			continue;
+		if (live[n] > 0 && live[n] >= (uint64_t)sb.st_size / 2)
+			continue;
+		/* move what is live; a value that cannot be read goes */
+		for (i = 0; live[n] > 0 && i < c->cap; i++) {
+			struct idx_ent *e = &c->ent[i];
+			struct digest d = { e->val_hi, e->val_lo };
+			uint32_t to;
+			uint64_t off;
+
+			if (!ent_ok(e) || e->pack != n)
+				continue;
+			if (pack_read(c, n, e->off, e->size, &d, &b) == -1 ||
+			    pack_append(c, b.data, b.len, &to, &off) == -1) {
+				drop(c, e);
+				continue;
+			}
+			e->pack = to;
+			e->off = off;
+			ent_seal(e);
+		}
+		if (unlink(path) == 0)
+			removed++;
+		if (n == c->hdr->pack_cur)
+			c->hdr->pack_cur++;
+	}
+	pack_forget(c);
+	buf_free(&b);
+	free(live);
+	return removed;
+}
+
 int
 cache_clear(struct cache *c, const char *cat)
 {
@@ -1006,6 +1248,7 @@ cache_clear(struct cache *c, const char *cat)
 	}
 	compact(c);
 	sweep(c);
+	pack_gc(c);
 	unlock(c);
 	return 0;
 }
@@ -1033,6 +1276,7 @@ cache_gc(struct cache *c, uint64_t *expired_n, uint64_t *removed)
 	evict(c, 0, 0);
 	compact(c);
 	*removed = sweep(c);
+	*removed += pack_gc(c);
 	unlock(c);
 	return 0;
 }
@@ -1043,6 +1287,7 @@ cache_verify(struct cache *c, int repair, uint64_t *checked,
     uint64_t *bad)
 {
 	uint64_t i;
+	struct buf b = { 0 };
 
 	if (!usable(c))
 		return -1;
@@ -1070,6 +1315,17 @@ cache_verify(struct cache *c, int repair, uint64_t *checked,
 		h.content.hi = e->val_hi;
 		h.content.lo = e->val_lo;
 		h.size = e->size;
+		h.pack = e->pack;
+		h.off = e->off;
+		if (h.pack != 0) {
+			if (pack_read(c, h.pack, h.off, h.size, &h.content,
+			    &b) == -1) {
+				(*bad)++;
+				if (repair)
+					drop(c, e);
+			}
+			continue;
+		}
 		if ((fd = cache_open_blob(c, &h)) == -1) {
 			(*bad)++;
 			if (repair) {
@@ -1096,5 +1352,6 @@ cache_verify(struct cache *c, int repair, uint64_t *checked,
 		compact(c);
 	}
 	unlock(c);
+	buf_free(&b);
 	return 0;
 }

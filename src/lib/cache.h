@@ -4,11 +4,13 @@
  * A cache directory holds an index file mapped MAP_SHARED by every
  * process that uses the directory, and blobs named by the XXH3-128 digest
  * of their content (blobs/ab/abcdef...).  The index is an open-addressing
- * table of fixed 64-byte entries, each with its own checksum; keys are
+ * table of fixed 80-byte entries, each with its own checksum; keys are
  * digests the caller computes.  Mutations and lookups hold an exclusive
  * flock(2) on the index, released by the kernel even when a process is
  * killed, so a crash never leaves a lock behind.  A store writes the blob
- * to a temporary file, renames it into place, then publishes the entry:
+ * to a temporary file, renames it into place (a small value of
+ * cache_store_buf is appended to a pack file instead), then publishes
+ * the entry:
  * a torn entry fails its checksum, a blob whose content does not match
  * its name is refused on read; either is a miss, never wrong output.
  *
@@ -54,6 +56,8 @@ struct cache_hit {
 	struct digest	 content;	/* of the stored bytes */
 	uint64_t	 size;
 	int64_t		 cost_ns;	/* what producing them took */
+	uint32_t	 pack;		/* 0: a blob file, else its pack */
+	uint64_t	 off;		/* where in the pack */
 };
 
 /* EX_NOPERM-style refusal of an unsafe directory: cache_open returns
@@ -78,6 +82,7 @@ int	 cache_store_buf(struct cache *, int, const struct digest *,
 int	 cache_tmpfile(struct cache *);
 void	 cache_count_miss(struct cache *, int);
 void	 cache_invalidate(struct cache *, int, const struct digest *);
+void	 cache_forget(struct cache *, int, const struct digest *);
 
 int	 cache_get_stats(struct cache *, struct cache_stats *);
 int	 cache_clear(struct cache *, const char *);	/* NULL: all */

@@ -323,7 +323,7 @@ scache_store_err(struct engine *E, struct rstage *R)
 		return;
 	err_key(R, &k);
 	if (R->errcap.len == 0) {	/* a stale one must not come back */
-		cache_invalidate(E->cache, E->errcat, &k);
+		cache_forget(E->cache, E->errcat, &k);
 		return;
 	}
 	if (R->errcap_lost > 0) {
