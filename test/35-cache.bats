@@ -498,3 +498,24 @@ JSON
 	assert_line "B-20-CHANGED"
 	printf '%s\n' "$stderr" | grep -qx "b1: map: 20 records, 19 from the cache, 1 in 1 process"
 }
+
+@test "cache-1.19: evicted small values give their pack space back" {
+	export SLUICE_CACHE_PACK_MAX=256
+	seq 1 1000 | sed 's/^/r-/' > r.txt
+	cat > p.json <<'JSON'
+{ "cache_size": "4K", "stages": {
+    "in": { "run": ["cat", "r.txt"], "inputs": ["r.txt"] },
+    "up": { "run": ["tr", "a-z", "A-Z"], "stdin": "in", "map": true, "batch": 100, "cache": "m" } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_line --index 999 "R-1000"
+	run -0 sluice cache --json stats
+	run -0 jq -r '.categories[] | select(.name == "m") | .evictions > 500' <<< "$output"
+	assert_output true
+	# ~6 KB of values through a 4 KB bound: what packs keep on disk
+	# stays within the bound and one pack
+	run -0 sh -c 'find "$SLUICE_CACHE_DIR/packs" -name "*.pack" -exec cat {} + | wc -c'
+	[ "$output" -le $((4096 + 256)) ]
+	run -0 sluice cache verify
+	assert_output --regexp '^verify: [0-9]+ entries checked, 0 corrupt$'
+}

@@ -837,7 +837,7 @@ unlink_unreferenced(struct cache *c, struct digest *gone, size_t n)
 	free(used);
 }
 
-static void
+static uint64_t
 evict(struct cache *c, int cat, uint64_t incoming)
 {
 	uint64_t max = c->hdr->max_bytes, catmax = 0, i, n = 0;
@@ -846,12 +846,13 @@ evict(struct cache *c, int cat, uint64_t incoming)
 	struct digest *gone;
 	size_t	 ngone = 0;
 	struct idx_cat *k = &c->hdr->cat[cat];
+	uint64_t packed = 0;		/* bytes of packed values dropped */
 
 	if (k->share > 0)
 		catmax = max / 1000 * k->share;
 	if (c->hdr->bytes + incoming <= max && c->hdr->entries < maxent &&
 	    (catmax == 0 || k->bytes + incoming <= catmax))
-		return;
+		return 0;
 	v = xreallocarray(NULL, c->hdr->entries + 1, sizeof(*v));
 	for (i = 0; i < c->cap && n <= c->hdr->entries; i++)
 		if (ent_ok(&c->ent[i])) {
@@ -874,14 +875,16 @@ evict(struct cache *c, int cat, uint64_t incoming)
 			continue;	/* only the category over its share */
 		c->hdr->cat[e->cat].evictions++;
 		drop(c, e);
-		if (file) {	/* a pack's space goes at the next gc */
+		if (file) {
 			gone[ngone].hi = hi;
 			gone[ngone++].lo = lo;
-		}
+		} else
+			packed += e->size;
 	}
 	unlink_unreferenced(c, gone, ngone);
 	free(gone);
 	free(v);
+	return packed;
 }
 
 /* too many dead slots make probes long: rebuild the table in place */
@@ -909,6 +912,10 @@ compact(struct cache *c)
 	free(keep);
 }
 
+static uint64_t	pack_gc(struct cache *);
+
+/* pack: 0 for a blob file; a packed value must already be in place,
+ * and no pack gc runs before its entry is (it is nobody's yet) */
 static int
 insert(struct cache *c, int cat, const struct digest *key,
     const struct digest *content, uint64_t size, int64_t cost_ns,
@@ -917,7 +924,9 @@ insert(struct cache *c, int cat, const struct digest *key,
 	uint64_t i, n, slot = UINT64_MAX;
 	struct idx_ent *e;
 
-	evict(c, cat, size);
+	/* packs whose values were evicted are given back at once */
+	if (evict(c, cat, size) > 0 && pack == 0)
+		pack_gc(c);
 	compact(c);
 	for (i = key->lo & (c->cap - 1), n = 0; n < c->cap;
 	    i = (i + 1) & (c->cap - 1), n++) {
@@ -1058,7 +1067,8 @@ cache_store_buf(struct cache *c, int cat, const struct digest *key,
 	if (n <= PACK_SMALL) {	/* appended to a pack, no file of its own */
 		digest_buf(p, n, &content);
 		lock(c);
-		evict(c, cat, n);
+		if (evict(c, cat, n) > 0)
+			pack_gc(c);
 		if ((rc = pack_append(c, p, n, &pack, &off)) == 0)
 			rc = insert(c, cat, key, &content, n, cost_ns, pack,
 			    off);
@@ -1273,7 +1283,7 @@ cache_gc(struct cache *c, uint64_t *expired_n, uint64_t *removed)
 			(*expired_n)++;
 		}
 	}
-	evict(c, 0, 0);
+	(void)evict(c, 0, 0);
 	compact(c);
 	*removed = sweep(c);
 	*removed += pack_gc(c);
