@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -67,8 +68,10 @@ read_live(const char *path, struct snap *out)
 	h = map;
 	for (tries = 0; tries < 1000; tries++) {
 		s1 = __atomic_load_n(&h->seq, __ATOMIC_ACQUIRE);
-		if (s1 & 1)
+		if (s1 & 1) {	/* mid-update: let the writer finish it */
+			sched_yield();
 			continue;
+		}
 		memcpy(&out->hdr, h, sizeof(*h));
 		if (memcmp(out->hdr.magic, LIVE_MAGIC, 8) != 0 ||
 		    out->hdr.version != LIVE_VERSION)
