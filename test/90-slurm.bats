@@ -81,7 +81,7 @@ njobs() {
 	assert_output --regexp "left [^ ]+ \(cancelled\)|left \(skipped"
 	assert_output --regexp "last [^ ]+ \(cancelled\)|last \(skipped"
 	# Slurm cancels the dependents asynchronously: wait for it, bounded
-	wait_until 20 sh -c '[ -z "$(squeue --noheader)" ]'
+	wait_until 60 sh -c '[ -z "$(squeue --noheader --name=sluice:a,sluice:b,sluice:c)" ]'
 	[ "$(njobs)" -gt "$before" ]
 }
 
@@ -112,15 +112,16 @@ njobs() {
 	EOF
 	sluice run --executor slurm --workdir "$WORK" p.json > out 2> err &
 	pid=$!
-	# three jobs out, one running at least (c waits on afterok)
-	wait_until 20 sh -c '[ "$(squeue --noheader | wc -l)" -eq 3 ] &&
-	    squeue --noheader --states=RUNNING | grep -q .'
+	# three jobs of this run out, one running at least (c waits on
+	# afterok); jobs of earlier tests may still be completing
+	wait_until 60 sh -c '[ "$(squeue --noheader --name=sluice:a,sluice:b,sluice:c | wc -l)" -eq 3 ] &&
+	    squeue --noheader --states=RUNNING --name=sluice:a,sluice:b | grep -q .'
 	kill -INT "$pid"
 	rc=0
 	wait "$pid" || rc=$?
 	[ "$rc" -eq 130 ]
 	# Slurm cancels the dependents asynchronously: wait for it, bounded
-	wait_until 20 sh -c '[ -z "$(squeue --noheader)" ]'
+	wait_until 60 sh -c '[ -z "$(squeue --noheader --name=sluice:a,sluice:b,sluice:c)" ]'
 	run -0 cat err
 	assert_output --regexp "c [^ ]+ \(cancelled\)"
 	assert_output --partial "interrupted by SIGINT"
