@@ -98,6 +98,8 @@ struct cache {
 	uint32_t	 packno[NPACKFD];
 	unsigned	 packnext;
 	uint64_t	 pack_max;	/* PACK_MAX; SLUICE_CACHE_PACK_MAX */
+	int		 wfd;		/* open on pack wpack to append */
+	uint32_t	 wpack;
 	size_t		 maplen;
 	struct idx_hdr	*hdr;
 	struct idx_ent	*ent;
@@ -231,6 +233,9 @@ pack_forget(struct cache *c)
 			close(c->packfd[i]);
 		c->packfd[i] = -1;
 	}
+	if (c->wfd != -1)
+		close(c->wfd);
+	c->wfd = -1;
 }
 
 /* a descriptor to read pack n, kept open for the next read */
@@ -292,21 +297,30 @@ pack_append(struct cache *c, const void *p, size_t n, uint32_t *pack,
 	if (c->hdr->pack_cur == 0)
 		c->hdr->pack_cur = 1;
 	pack_path(c, c->hdr->pack_cur, path, sizeof(path));
-	if ((fd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
-	    0600)) == -1)
-		return fail(c, "cannot open cache pack '%s': %s", path,
-		    strerror(errno));
+	/* the descriptor of the last append serves while the current pack
+	 * is the same one (gc removes the current pack only when it moves
+	 * on to the next number) */
+	if (c->wfd != -1 && c->wpack != c->hdr->pack_cur) {
+		close(c->wfd);
+		c->wfd = -1;
+	}
+	if (c->wfd == -1) {
+		if ((c->wfd = open(path, O_WRONLY | O_CREAT | O_NOFOLLOW |
+		    O_CLOEXEC, 0600)) == -1)
+			return fail(c, "cannot open cache pack '%s': %s", path,
+			    strerror(errno));
+		c->wpack = c->hdr->pack_cur;
+	}
+	fd = c->wfd;
 	if ((end = lseek(fd, 0, SEEK_END)) == -1 ||
 	    write_all(fd, p, n) == -1) {
 		e = errno;
 		/* what a failed write left at the end is not anybody's */
 		if (end != -1)
 			(void)ftruncate(fd, end);
-		close(fd);
 		return fail(c, "cannot write to cache pack '%s': %s", path,
 		    strerror(e));
 	}
-	close(fd);
 	*pack = c->hdr->pack_cur;
 	*off = (uint64_t)end;
 	if ((uint64_t)end + n >= c->pack_max)
@@ -339,6 +353,7 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 	c->fd = -1;
 	for (i = 0; i < NPACKFD; i++)
 		c->packfd[i] = -1;
+	c->wfd = -1;
 	c->dir = xstrdup(dir != NULL ? dir : cache_dir_default());
 	if (mkdir_p(c->dir) == -1) {
 		fail(c, "cannot create cache directory '%s': %s", c->dir,
