@@ -2,11 +2,13 @@
  * sqlite.c: the SQLite front-end of introspect.  Exports sqlite_load():
  * open a database read-only and immutable (never written, no journal
  * or WAL looked at), or deserialize one read from stdin, then read the
- * schema through sqlite_schema and the table_xinfo, index_list,
- * index_xinfo and foreign_key_list pragmas (prepared once, bound per
- * table).  What pragmas do not tell (AUTOINCREMENT, COLLATE, CHECK,
- * generated column expressions, index WHERE and expressions) comes
- * from a small tokenizer over the stored CREATE statements.  Declared
+ * schema through sqlite_schema, PRAGMA table_xinfo per table, and
+ * only where the stored CREATE text does not already say it,
+ * index_list (automatic indexes), index_xinfo (expression indexes) and
+ * foreign_key_list (tables with a REFERENCES clause).  What pragmas do
+ * not tell (AUTOINCREMENT, COLLATE, CHECK, generated column
+ * expressions, index WHERE and expressions) comes from a small
+ * tokenizer over the stored CREATE statements.  Declared
  * types map to Rails types the way Rails' SQLite adapter does, then by
  * SQLite affinity.  Skipped: sqlite_* tables, virtual tables and their
  * shadow tables, views (unless --views).
@@ -29,7 +31,7 @@
 struct sqlctx {
 	struct schema	*s;
 	sqlite3		*db;
-	sqlite3_stmt	*xinfo, *ilist, *ixinfo, *fklist;
+	struct buf	 q;		/* the text of a PRAGMA */
 };
 
 /* --- a tokenizer for stored CREATE statements ---------------------- */
@@ -122,26 +124,27 @@ qpunct(const struct qtok *t, int c)
 	return t->type == Q_PUNCT && *t->s == c;
 }
 
-/* an identifier token, unquoted */
+/* an identifier token, unquoted, straight into the arena */
 static char *
 qident(struct schema *s, const struct qtok *t)
 {
-	struct buf	 b = { 0 };
 	char		*r;
-	size_t		 i;
+	size_t		 i, o = 0, n;
 	int		 q;
 
 	if (t->type != Q_QID && t->type != Q_STR)
 		return arena_strndup(&s->a, t->s, t->n);
 	q = t->s[0] == '[' ? ']' : t->s[0];
-	for (i = 1; i + 1 < t->n || (i < t->n && t->s[i] != q); i++) {
-		if (t->s[i] == q && q != ']' && i + 1 < t->n &&
-		    t->s[i + 1] == q)
+	n = t->n;
+	if (n >= 2 && t->s[n - 1] == q)
+		n--;			/* the closing quote */
+	r = arena_alloc(&s->a, n);
+	for (i = 1; i < n; i++) {
+		if (t->s[i] == q && q != ']' && i + 1 < n && t->s[i + 1] == q)
 			i++;
-		buf_addc(&b, t->s[i]);
+		r[o++] = t->s[i];
 	}
-	r = arena_strndup(&s->a, b.data ? b.data : "", b.len);
-	buf_free(&b);
+	r[o] = '\0';
 	return r;
 }
 
@@ -170,15 +173,26 @@ qparens(struct schema *s, const char **pp)
 	    (size_t)(last - start) : 0);
 }
 
-/* what the CREATE TABLE text adds to the pragmas */
+/*
+ * What the CREATE TABLE text adds to the pragmas.  Also the foreign
+ * keys as declared: refs counts REFERENCES clauses (no clause, no need
+ * to ask PRAGMA foreign_key_list) and fkname their CONSTRAINT names
+ * (NULL if unnamed) in declaration order, at depth 0 only.
+ */
+struct tinfo {
+	int		 refs;
+	struct strv	 fkname;
+};
+
 static void
-parse_create_table(struct schema *s, struct table *tb, const char *sql)
+parse_create_table(struct schema *s, struct table *tb, const char *sql,
+    struct tinfo *ti)
 {
 	struct qtok	 t;
 	struct column	*col;
 	struct check	*ck;
-	const char	*p = sql, *cname;
-	int		 depth = 0, first;
+	const char	*p = sql, *cname, *named, *fkn = NULL;
+	int		 depth = 0, first, infk = 0;
 
 	/* to the '(' that opens the definitions */
 	for (;;) {
@@ -190,12 +204,20 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql)
 	}
 	for (;;) {		/* one column or constraint per loop */
 		col = NULL;
-		cname = NULL;
+		cname = named = NULL;
 		first = 1;
 		for (;;) {
 			p = qnext(p, &t);
 			if (t.type == Q_END)
 				return;
+			if (t.type == Q_WORD && qis(&t, "REFERENCES")) {
+				ti->refs++;
+				if (depth == 0) {
+					strv_add(&s->a, &ti->fkname,
+					    infk ? fkn : named);
+					infk = 0;
+				}
+			}
 			if (qpunct(&t, ',') && depth == 0)
 				break;
 			if (qpunct(&t, ')') && depth == 0)
@@ -210,6 +232,9 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql)
 			}
 			if (depth > 0)
 				continue;
+			/* the name given just before, for this token only */
+			fkn = infk ? fkn : named;
+			named = NULL;
 			if (first) {
 				first = 0;
 				if (qis(&t, "CONSTRAINT") || qis(&t, "PRIMARY") ||
@@ -223,7 +248,9 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql)
 			}
 			if (qis(&t, "CONSTRAINT")) {
 				p = qnext(p, &t);
-				cname = qident(s, &t);
+				named = cname = qident(s, &t);
+			} else if (qis(&t, "FOREIGN")) {
+				infk = 1;
 			} else if (qis(&t, "CHECK")) {
 				p = qnext(p, &t);
 				if (!qpunct(&t, '('))
@@ -251,22 +278,26 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql)
 	}
 }
 
-/* CREATE INDEX ... ON t (list) [WHERE expr]: list and expr */
+/* CREATE [UNIQUE] INDEX ... ON t (list) [WHERE expr] */
 static void
 parse_create_index(struct schema *s, const char *sql, char **list,
-    char **where)
+    char **where, int *unique)
 {
 	struct qtok	 t;
 	const char	*p = sql;
 	size_t		 n;
 
 	*list = *where = NULL;
+	*unique = 0;
+	p = qnext(p, &t);		/* CREATE */
+	p = qnext(p, &t);
+	*unique = qis(&t, "UNIQUE");
 	for (;;) {
-		p = qnext(p, &t);
 		if (t.type == Q_END)
 			return;
 		if (qpunct(&t, '('))
 			break;
+		p = qnext(p, &t);
 	}
 	*list = qparens(s, &p);
 	for (;;) {
@@ -459,12 +490,38 @@ prepare(struct sqlctx *x, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
+/*
+ * PRAGMA which('name'), prepared per call: cheaper than binding the
+ * name to a prepared pragma_which(?) (the table-valued form prepares
+ * the same PRAGMA inside on every run, and adds a virtual table).
+ */
 static int
-bind(struct sqlctx *x, sqlite3_stmt *st, const char *name)
+pragma(struct sqlctx *x, const char *which, const char *name,
+    sqlite3_stmt **st)
 {
-	sqlite3_reset(st);
-	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK)
-		return dberr(x);
+	const char	*p, *q;
+
+	buf_reset(&x->q);
+	buf_adds(&x->q, "PRAGMA ");
+	buf_adds(&x->q, which);
+	buf_add(&x->q, "('", 2);
+	for (p = name; (q = strchr(p, '\'')) != NULL; p = q + 1)
+		buf_add(&x->q, p, (size_t)(q - p + 1)), buf_addc(&x->q, '\'');
+	buf_adds(&x->q, p);
+	buf_add(&x->q, "')", 2);
+	return prepare(x, x->q.data, st);
+}
+
+/* the end of a pragma's rows: 0, or -1 if it ended in an error */
+static int
+pragma_done(struct sqlctx *x, sqlite3_stmt *st, int rc)
+{
+	if (rc != SQLITE_DONE) {
+		rc = dberr(x);
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_finalize(st);
 	return 0;
 }
 
@@ -472,35 +529,36 @@ static int
 load_columns(struct sqlctx *x, struct table *t)
 {
 	struct schema	*s = x->s;
-	sqlite3_stmt	*st = x->xinfo;
+	sqlite3_stmt	*st;
 	struct column	*c;
 	const char	*decl;
 	int		 rc, pkn = 0, pkpos[1024], i, j, hidden;
 	const char	*pkcol[1024];
 
-	if (bind(x, st, t->name) == -1)
+	/* cid, name, type, notnull, dflt_value, pk, hidden */
+	if (pragma(x, "table_xinfo", t->name, &st) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		hidden = sqlite3_column_int(st, 5);
+		hidden = sqlite3_column_int(st, 6);
 		if (hidden == 1)	/* hidden columns of virtual tables */
 			continue;
-		c = table_add_column(s, t, col_text(s, st, 0), 0);
-		decl = col_text(s, st, 1);
+		c = table_add_column(s, t, col_text(s, st, 1), 0);
+		decl = col_text(s, st, 2);
 		c->sql_type = decl != NULL ? decl : "";
 		c->type = rails_type(c, c->sql_type);
-		c->notnull = sqlite3_column_int(st, 2);
+		c->notnull = sqlite3_column_int(st, 3);
 		if (hidden == 2 || hidden == 3) {
 			c->gen_expr = "";	/* the text comes from the SQL */
 			c->gen_stored = hidden == 3;
 		}
-		sqlite_default(s, c, (const char *)sqlite3_column_text(st, 3));
-		if ((i = sqlite3_column_int(st, 4)) > 0 && pkn < 1024) {
+		sqlite_default(s, c, (const char *)sqlite3_column_text(st, 4));
+		if ((i = sqlite3_column_int(st, 5)) > 0 && pkn < 1024) {
 			pkpos[pkn] = i;
 			pkcol[pkn++] = c->name;
 		}
 	}
-	if (rc != SQLITE_DONE)
-		return dberr(x);
+	if (pragma_done(x, st, rc) == -1)
+		return -1;
 	for (i = 1; i <= pkn; i++)	/* in key order */
 		for (j = 0; j < pkn; j++)
 			if (pkpos[j] == i)
@@ -519,20 +577,123 @@ struct ilist {
 	char		 origin;
 };
 
+/* one DESC key column into the index's order hash */
+static void
+add_desc(struct schema *s, struct val **order, struct val **tail,
+    const char *name)
+{
+	struct val	*k, *v;
+
+	if (*order == NULL) {
+		*order = arena_alloc(&s->a, sizeof(**order));
+		(*order)->kind = V_HASH;
+	}
+	k = arena_alloc(&s->a, sizeof(*k));
+	k->kind = V_STR;
+	k->s = name;
+	k->n = strlen(name);
+	v = arena_alloc(&s->a, sizeof(*v));
+	v->kind = V_STR;
+	v->s = "desc";
+	v->n = 4;
+	k->next = v;
+	if (*tail == NULL)
+		(*order)->kid = k;
+	else
+		(*tail)->next = k;
+	*tail = v;
+	(*order)->nkid += 2;
+}
+
+/*
+ * The key columns of a CREATE INDEX list that names only columns of
+ * the table (each perhaps with COLLATE and ASC or DESC), as PRAGMA
+ * index_xinfo would report them (the table's spelling of the name):
+ * 1, or 0 for anything else (expressions, rowid, unknown names),
+ * which the pragma answers.
+ */
+static int
+simple_index(struct schema *s, const struct table *t, struct index *ix,
+    const char *list)
+{
+	struct qtok	 tk;
+	struct strv	 cols = { 0 };
+	struct val	*order = NULL, *tail = NULL;
+	struct column	*c;
+	const char	*p = list, *name;
+	char		 nb[256];
+	size_t		 i, o;
+	int		 q;
+
+	for (;;) {
+		p = qnext(p, &tk);
+		if (tk.type == Q_WORD && tk.n < sizeof(nb)) {
+			memcpy(nb, tk.s, tk.n);
+			nb[tk.n] = '\0';
+		} else if (tk.type == Q_QID && tk.n >= 2 && tk.n < sizeof(nb)) {
+			q = tk.s[0] == '[' ? ']' : tk.s[0];
+			if (tk.s[tk.n - 1] != q)
+				return 0;
+			for (i = 1, o = 0; i + 1 < tk.n; i++) {
+				if (tk.s[i] == q && q != ']')
+					i++;
+				nb[o++] = tk.s[i];
+			}
+			nb[o] = '\0';
+		} else
+			return 0;
+		name = NULL;
+		STAILQ_FOREACH(c, &t->cols, link)
+			if (strcasecmp(c->name, nb) == 0) {
+				name = c->name;
+				break;
+			}
+		if (name == NULL)
+			return 0;
+		strv_add(&s->a, &cols, name);
+		p = qnext(p, &tk);
+		if (qis(&tk, "COLLATE")) {
+			p = qnext(p, &tk);
+			if (tk.type != Q_WORD && tk.type != Q_QID)
+				return 0;
+			p = qnext(p, &tk);
+		}
+		if (qis(&tk, "DESC")) {
+			add_desc(s, &order, &tail, name);
+			p = qnext(p, &tk);
+		} else if (qis(&tk, "ASC"))
+			p = qnext(p, &tk);
+		if (tk.type == Q_END)
+			break;
+		if (!qpunct(&tk, ','))
+			return 0;
+	}
+	ix->cols = cols;
+	ix->order = order;
+	return 1;
+}
+
 static int
 load_index(struct sqlctx *x, struct table *t, struct index *ix,
     const char *sql)
 {
 	struct schema	*s = x->s;
-	sqlite3_stmt	*st = x->ixinfo;
-	struct val	*order = NULL, *k, *v, *tail = NULL;
-	char		*list, *where;
+	sqlite3_stmt	*st;
+	struct val	*order = NULL, *tail = NULL;
+	char		*list = NULL, *where;
 	int		 rc, isexpr = 0;
 
-	if (bind(x, st, ix->name) == -1)
+	if (sql != NULL) {
+		parse_create_index(s, sql, &list, &where, &ix->unique);
+		ix->where = where;
+		if (list != NULL && simple_index(s, t, ix, list))
+			return 0;
+	}
+	/* seqno, cid, name, desc, coll, key */
+	if (pragma(x, "index_xinfo", ix->name, &st) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_int(st, 4) == 0)	/* not a key column */
+		if (sqlite3_column_int(st, 5) == 0)	/* not a key column */
 			continue;
 		if (sqlite3_column_int(st, 1) == -2) {
 			isexpr = 1;
@@ -540,75 +701,69 @@ load_index(struct sqlctx *x, struct table *t, struct index *ix,
 		}
 		strv_add(&s->a, &ix->cols, sqlite3_column_int(st, 1) == -1 ?
 		    "rowid" : col_text(s, st, 2));
-		if (sqlite3_column_int(st, 3)) {
-			if (order == NULL) {
-				order = arena_alloc(&s->a, sizeof(*order));
-				order->kind = V_HASH;
-			}
-			k = arena_alloc(&s->a, sizeof(*k));
-			k->kind = V_STR;
-			k->s = ix->cols.v[ix->cols.n - 1];
-			k->n = strlen(k->s);
-			v = arena_alloc(&s->a, sizeof(*v));
-			v->kind = V_STR;
-			v->s = "desc";
-			v->n = 4;
-			k->next = v;
-			if (tail == NULL)
-				order->kid = k;
-			else
-				tail->next = k;
-			tail = v;
-			order->nkid += 2;
-		}
+		if (sqlite3_column_int(st, 3))
+			add_desc(s, &order, &tail, ix->cols.v[ix->cols.n - 1]);
 	}
-	if (rc != SQLITE_DONE)
-		return dberr(x);
+	if (pragma_done(x, st, rc) == -1)
+		return -1;
 	ix->order = order;
-	if (sql != NULL) {
-		parse_create_index(s, sql, &list, &where);
-		ix->where = where;
-		if (isexpr) {
-			ix->expr = list;
-			ix->cols.n = 0;
-			ix->order = NULL;
-		}
+	if (sql != NULL && isexpr) {
+		ix->expr = list;
+		ix->cols.n = 0;
+		ix->order = NULL;
 	}
-	(void)t;
 	return 0;
 }
 
+/*
+ * A table's indexes, in schema order.  Those with a CREATE INDEX text
+ * are what it says (origin 'c'); PRAGMA index_list is asked only when
+ * there are automatic indexes (UNIQUE, PRIMARY KEY: no text), for
+ * their uniqueness and to skip the primary key's own.
+ */
 static int
 load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
     const char **sqls, int n)
 {
 	struct schema	*s = x->s;
-	sqlite3_stmt	*st = x->ilist;
+	sqlite3_stmt	*st;
 	struct ilist	*il = NULL;
-	int		 rc, nil = 0, i, j;
+	int		 rc, nil = 0, cap = 0, i, j, auto_ix = 0;
 	const char	*name;
 
-	if (bind(x, st, t->name) == -1)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		il = xreallocarray(il, (size_t)nil + 1, sizeof(*il));
-		il[nil].name = col_text(s, st, 0);
-		il[nil].unique = sqlite3_column_int(st, 1);
-		name = (const char *)sqlite3_column_text(st, 2);
-		il[nil].origin = name != NULL ? name[0] : 'c';
-		nil++;
-	}
-	if (rc != SQLITE_DONE) {
-		free(il);
-		return dberr(x);
+	for (i = 0; i < n; i++)
+		if (sqls[i] == NULL)
+			auto_ix = 1;
+	/* seq, name, unique, origin, partial */
+	if (auto_ix) {
+		if (pragma(x, "index_list", t->name, &st) == -1)
+			return -1;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (nil == cap) {
+				cap = cap ? cap * 2 : 8;
+				il = xreallocarray(il, (size_t)cap,
+				    sizeof(*il));
+			}
+			il[nil].name = col_text(s, st, 1);
+			il[nil].unique = sqlite3_column_int(st, 2);
+			name = (const char *)sqlite3_column_text(st, 3);
+			il[nil].origin = name != NULL ? name[0] : 'c';
+			nil++;
+		}
+		if (pragma_done(x, st, rc) == -1) {
+			free(il);
+			return -1;
+		}
 	}
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < nil; j++)
-			if (strcmp(il[j].name, ixs[i]->name) == 0)
-				break;
-		if (j == nil || il[j].origin == 'p')
-			continue;	/* the primary key's own index */
-		ixs[i]->unique = il[j].unique;
+		if (sqls[i] == NULL) {	/* load_index: the text's */
+			for (j = 0; j < nil; j++)
+				if (strcmp(il[j].name, ixs[i]->name) == 0)
+					break;
+			if (j == nil || il[j].origin == 'p')
+				continue;	/* the primary key's own */
+			ixs[i]->unique = il[j].unique;
+		}
 		STAILQ_INSERT_TAIL(&t->idx, ixs[i], link);
 		if (load_index(x, t, ixs[i], sqls[i]) == -1) {
 			free(il);
@@ -619,21 +774,31 @@ load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
 	return 0;
 }
 
+/*
+ * The pragma lists the last declared key first.
+ */
 static int
-load_fkeys(struct sqlctx *x, struct table *t)
+load_fkeys(struct sqlctx *x, struct table *t, const struct tinfo *ti)
 {
 	struct schema	*s = x->s;
-	sqlite3_stmt	*st = x->fklist;
+	sqlite3_stmt	*st;
 	struct fkey	**fks = NULL, *f;
-	int		 rc, n = 0, id, last = -1, i;
+	int		 rc, n = 0, cap = 0, id, last = -1, i;
 	const char	*to;
 
-	if (bind(x, st, t->name) == -1)
+	if (t->sql != NULL && ti->refs == 0)
+		return 0;		/* no REFERENCES: no foreign key */
+	/* id, seq, table, from, to, on_update, on_delete, match */
+	if (pragma(x, "foreign_key_list", t->name, &st) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		id = sqlite3_column_int(st, 0);
 		if (id != last || n == 0) {
-			fks = xreallocarray(fks, (size_t)n + 1, sizeof(*fks));
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				fks = xreallocarray(fks, (size_t)cap,
+				    sizeof(*fks));
+			}
 			f = fks[n++] = arena_alloc(&s->a, sizeof(*f));
 			f->validate = 1;
 			f->to_table = col_text(s, st, 2);
@@ -648,13 +813,13 @@ load_fkeys(struct sqlctx *x, struct table *t)
 		if ((to = col_text(s, st, 4)) != NULL)
 			strv_add(&s->a, &f->to_cols, to);
 	}
-	if (rc != SQLITE_DONE) {
+	if (pragma_done(x, st, rc) == -1) {
 		free(fks);
-		return dberr(x);
+		return -1;
 	}
-	/* the pragma lists the last declared key first */
-	for (i = n - 1; i >= 0; i--)
+	for (i = n - 1; i >= 0; i--) {
 		STAILQ_INSERT_TAIL(&t->fks, fks[i], link);
+	}
 	free(fks);
 	return 0;
 }
@@ -851,13 +1016,17 @@ load(struct sqlctx *x)
 	const char	**sqls = NULL;
 	char		**virt = NULL, **shadow = NULL;
 	int		 n = 0, nvirt = 0, nshadow, i, j, nix, rc, ntab = 0;
-	int		*first = NULL, *link = NULL;
+	int		*first = NULL, *link = NULL, cap = 0, ixcap = 0;
+	struct tinfo	 ti;
 
 	if (prepare(x, "SELECT type, name, tbl_name, sql FROM sqlite_schema "
 	    "ORDER BY rowid", &st) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		o = xreallocarray(o, (size_t)n + 1, sizeof(*o));
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			o = xreallocarray(o, (size_t)cap, sizeof(*o));
+		}
 		o[n].type = col_text(s, st, 0);
 		o[n].name = col_text(s, st, 1);
 		o[n].tbl = col_text(s, st, 2);
@@ -873,19 +1042,6 @@ load(struct sqlctx *x)
 	}
 	sqlite3_finalize(st);
 	rc = rc == SQLITE_DONE ? 0 : dberr(x);
-	if (rc == 0)
-		rc = prepare(x, "SELECT name, type, \"notnull\", dflt_value, "
-		    "pk, hidden FROM pragma_table_xinfo(?1)", &x->xinfo);
-	if (rc == 0)
-		rc = prepare(x, "SELECT name, \"unique\", origin FROM "
-		    "pragma_index_list(?1)", &x->ilist);
-	if (rc == 0)
-		rc = prepare(x, "SELECT seqno, cid, name, desc, key FROM "
-		    "pragma_index_xinfo(?1)", &x->ixinfo);
-	if (rc == 0)
-		rc = prepare(x, "SELECT id, seq, \"table\", \"from\", \"to\", "
-		    "on_update, on_delete FROM pragma_foreign_key_list(?1)",
-		    &x->fklist);
 	nshadow = rc == 0 ? shadow_tables(x, &shadow) : 0;
 	/* tables and views first, so indexes find them */
 	for (i = 0; rc == 0 && i < n; i++) {
@@ -906,9 +1062,10 @@ load(struct sqlctx *x)
 			break;
 		if (t->kind == REC_VIEW)
 			continue;
+		memset(&ti, 0, sizeof(ti));
 		if (t->sql != NULL)
-			parse_create_table(s, t, t->sql);
-		rc = load_fkeys(x, t);
+			parse_create_table(s, t, t->sql, &ti);
+		rc = load_fkeys(x, t, &ti);
 	}
 	/* indexes in schema order, grouped by table: linked by position */
 	ntab = s->nrecs;
@@ -930,10 +1087,13 @@ load(struct sqlctx *x)
 			continue;
 		nix = 0;
 		for (j = first[i]; j != 0; j = link[j - 1]) {
-			ixs = xreallocarray(ixs, (size_t)nix + 1,
-			    sizeof(*ixs));
-			sqls = xreallocarray(sqls, (size_t)nix + 1,
-			    sizeof(*sqls));
+			if (nix == ixcap) {
+				ixcap = ixcap ? ixcap * 2 : 16;
+				ixs = xreallocarray(ixs, (size_t)ixcap,
+				    sizeof(*ixs));
+				sqls = xreallocarray(sqls, (size_t)ixcap,
+				    sizeof(*sqls));
+			}
 			ixs[nix] = arena_alloc(&s->a, sizeof(**ixs));
 			ixs[nix]->name = o[j - 1].name;
 			sqls[nix++] = o[j - 1].sql;
@@ -966,10 +1126,7 @@ sqlite_load(struct schema *s, const char *path, const void *data,
 	rc = open_db(&x, path, data, len);
 	if (rc == 0)
 		rc = load(&x);
-	sqlite3_finalize(x.xinfo);
-	sqlite3_finalize(x.ilist);
-	sqlite3_finalize(x.ixinfo);
-	sqlite3_finalize(x.fklist);
+	buf_free(&x.q);
 	sqlite3_close(x.db);
 	return rc;
 }
