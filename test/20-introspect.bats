@@ -177,6 +177,67 @@ EOF
 	assert_equal "$(printf '%s\n' "$output" | counts)" "$(sqlite_counts t.db)"
 }
 
+@test "introspect-2.10: SQLite foreign key names come from the CREATE TABLE text" {
+	sqlite3 t.db <<'EOF'
+CREATE TABLE a (id INTEGER PRIMARY KEY, x INT, y INT, UNIQUE (x, y));
+CREATE TABLE b (id INTEGER PRIMARY KEY,
+  a_id INT CONSTRAINT "fk b->a" REFERENCES a (id) ON DELETE CASCADE,
+  c_id INT CONSTRAINT c_nn NOT NULL REFERENCES a,
+  "X" INT, [Y] INT,
+  w INT REFERENCES a (id),
+  CONSTRAINT [fk_xy] FOREIGN KEY ("x", y) REFERENCES a (x, y),
+  FOREIGN KEY (w) REFERENCES a (id),
+  constraint fk_last foreign key (a_id) references "a" ("id")
+    ON UPDATE SET NULL DEFERRABLE INITIALLY DEFERRED,
+  CONSTRAINT ck CHECK (w <> 'REFERENCES'));
+CREATE TABLE c (id INTEGER PRIMARY KEY, b_id INT REFERENCES b);
+CREATE TABLE d (id INTEGER PRIMARY KEY);
+EOF
+	run --separate-stderr introspect t.db
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | jq -r 'select(.name == "b" or .name == "c") | .name as $t | .foreign_keys[] | "\($t) \(.name) \(.columns | join(",")) \(.to_table) \(.to_columns | join(",")) \(.on_delete) \(.on_update)"')" \
+	    'b fk b->a a_id a id cascade null
+b null c_id a id null null
+b null w a id null null
+b fk_xy X,Y a x,y null null
+b null w a id null null
+b fk_last a_id a id null nullify
+c null b_id b id null null'
+	# the same keys, in the same order, as sqlite3's pragma
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name as $t | .foreign_keys[] | "\($t) \(.columns | join(","))"')" \
+	    "$(sqlite3 t.db "SELECT m.name, group_concat(f.\"from\", ',')
+	        FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+	        WHERE m.type = 'table' GROUP BY m.name, f.id
+	        ORDER BY m.rowid, f.id DESC" | tr '|' ' ')"
+}
+
+@test "introspect-2.11: index columns read from CREATE INDEX equal sqlite3's pragma" {
+	sqlite3 t.db <<'EOF'
+CREATE TABLE t ("Id" INTEGER PRIMARY KEY, "Na""me" TEXT, [b c] INT, `d` INT,
+  e TEXT UNIQUE, f INT, UNIQUE (f, d));
+CREATE INDEX i1 ON t ("na""ME" COLLATE NOCASE DESC, [B C] ASC);
+CREATE UNIQUE INDEX i2 ON t (D, `E` DESC, id);
+CREATE INDEX i4 ON t (f + 1, d);
+CREATE INDEX i5 ON t ('f') WHERE d > 0;
+EOF
+	run --separate-stderr introspect t.db
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.indexes[] | "\(.name) \(.unique) \(.columns // [] | join(",")) \(.expr) \(.order // {} | keys | join(","))"')" \
+	    'sqlite_autoindex_t_1 true e null 
+sqlite_autoindex_t_2 true f,d null 
+i1 false Na"me,b c null Na"me
+i2 true d,e,Id null e
+i4 false  f + 1, d 
+i5 false f null '
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.indexes[] | select(.expr == null) | "\(.name) \(.columns | join(","))"')" \
+	    "$(sqlite3 t.db "SELECT m.name, group_concat(coalesce(x.name, 'rowid'), ',')
+	        FROM sqlite_schema m, pragma_index_xinfo(m.name) x
+	        WHERE m.type = 'index' AND x.key GROUP BY m.name
+	        HAVING min(x.cid) > -2 ORDER BY m.rowid" | tr '|' ' ')"
+}
+
 @test "introspect-3.1: bos.schema.rb: 43 tables, 417 columns, 39 foreign keys" {
 	check_rb bos.schema.rb "43 417 39"
 }

@@ -775,7 +775,9 @@ load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
 }
 
 /*
- * The pragma lists the last declared key first.
+ * The pragma lists the last declared key first; fkname (from the
+ * CREATE TABLE text) has the CONSTRAINT names in declaration order,
+ * matched by position only if it counts as many keys as the pragma.
  */
 static int
 load_fkeys(struct sqlctx *x, struct table *t, const struct tinfo *ti)
@@ -818,6 +820,8 @@ load_fkeys(struct sqlctx *x, struct table *t, const struct tinfo *ti)
 		return -1;
 	}
 	for (i = n - 1; i >= 0; i--) {
+		if (ti->fkname.n == n)
+			fks[i]->name = ti->fkname.v[n - 1 - i];
 		STAILQ_INSERT_TAIL(&t->fks, fks[i], link);
 	}
 	free(fks);
