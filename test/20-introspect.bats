@@ -238,6 +238,54 @@ i5 false f null '
 	        HAVING min(x.cid) > -2 ORDER BY m.rowid" | tr '|' ' ')"
 }
 
+@test "introspect-2.12: columns, keys and foreign keys read from CREATE TABLE equal sqlite3's pragmas" {
+	sqlite3 t.db <<'EOF'
+CREATE TABLE p (id INTEGER PRIMARY KEY, k TEXT UNIQUE, a INT, b INT, UNIQUE (a, b));
+CREATE TABLE t1 ("Id" Integer NOT NULL PRIMARY KEY DESC,
+  [Na me] VARCHAR ( 20 )  NOT  NULL DEFAULT 'x' COLLATE nocase,
+  `c` decimal(10, 2) DEFAULT -1.5 CHECK (c > 0), d "quoted type" DEFAULT (1 + 2),
+  e UNSIGNED /* big */ BIG INT DEFAULT +3, f DATETIME DEFAULT CURRENT_TIMESTAMP,
+  g BOOLEAN DEFAULT TRUE NOT NULL, i text DEFAULT "dq", j real DEFAULT - 4, k,
+  l INT AS (c * 2) STORED, n INT REFERENCES p ON DELETE SET NULL ON UPDATE CASCADE,
+  o INT CONSTRAINT fko REFERENCES "p" ("id") ON DELETE RESTRICT NOT DEFERRABLE,
+  q1 INT, q2 INT, r any, s Int DEFAULT 0x1F, u json DEFAULT '{}' NOT NULL ON CONFLICT FAIL,
+  CONSTRAINT fk_q FOREIGN KEY (Q1, q2) REFERENCES p (a, b) ON UPDATE SET DEFAULT MATCH FULL,
+  FOREIGN KEY (k) REFERENCES p (k) DEFERRABLE INITIALLY DEFERRED);
+CREATE TABLE t2 (a INT, b TEXT, c INT DEFAULT (datetime('now')), PRIMARY KEY (b DESC, A)) WITHOUT ROWID;
+CREATE TABLE t3 (a INT, b TEXT /* c */ DEFAULT 1, -- x
+  c INT, CONSTRAINT pk PRIMARY KEY (c, a) ON CONFLICT REPLACE);
+CREATE TABLE t4 (x INTEGER PRIMARY KEY AUTOINCREMENT, y DOUBLE PRECISION DEFAULT (-1) /* z */,
+  z NUMERIC(5) NOT NULL DEFAULT 0, w BLOB DEFAULT x'00', v INT GENERATED ALWAYS AS (x + 1));
+CREATE TABLE t5 (a INT, b INT NOT NULL) STRICT;
+CREATE TABLE "t 6" (id integer, p_id int references p, primary key (id));
+CREATE TABLE t7 (a TEXT DEFAULT 'it''s', b TEXT DEFAULT ('x' || 'y'), c INT DEFAULT NULL,
+  d INT NULL DEFAULT 1, e INT CONSTRAINT nn NOT NULL CONSTRAINT d DEFAULT 5,
+  f INT CHECK (f IS NOT NULL) DEFAULT 2);
+EOF
+	run --separate-stderr introspect t.db
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name as $t | .primary_key as $pk | .columns[] | .name as $n |
+	    [$t, $n, .sql_type, (if .null then 0 else 1 end),
+	     ([$pk | to_entries[] | select(.value == $n) | .key + 1] | first // 0)] | map(tostring) | join("|")')" \
+	    "$(sqlite3 t.db "SELECT m.name, x.name, x.type, x.\"notnull\", x.pk
+	        FROM sqlite_schema m, pragma_table_xinfo(m.name) x
+	        WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+	        ORDER BY m.rowid, x.cid")"
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name as $t | .foreign_keys[] |
+	    [$t, .name, (.columns | join(",")), .to_table, (.to_columns | join(",")), .on_update, .on_delete] |
+	    map(. // "-" | tostring) | join("|")')" \
+	    't1|-|n|p|id|cascade|nullify
+t1|fko|o|p|id|-|restrict
+t1|fk_q|q1,q2|p|a,b|set_default|-
+t1|-|k|p|k|-|-
+t 6|-|p_id|p|id|-|-'
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name as $t | .foreign_keys[] | [$t, (.columns | join(","))] | join("|")')" \
+	    "$(sqlite3 t.db "SELECT m.name, group_concat(f.\"from\", ',')
+	        FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+	        WHERE m.type = 'table' GROUP BY m.name, f.id ORDER BY m.rowid, f.id DESC")"
+}
+
 @test "introspect-3.1: bos.schema.rb: 43 tables, 417 columns, 39 foreign keys" {
 	check_rb bos.schema.rb "43 417 39"
 }

@@ -2,16 +2,22 @@
  * sqlite.c: the SQLite front-end of introspect.  Exports sqlite_load():
  * open a database read-only and immutable (never written, no journal
  * or WAL looked at), or deserialize one read from stdin, then read the
- * schema through sqlite_schema, PRAGMA table_xinfo per table, and
- * only where the stored CREATE text does not already say it,
- * index_list (automatic indexes), index_xinfo (expression indexes) and
- * foreign_key_list (tables with a REFERENCES clause).  What pragmas do
- * not tell (AUTOINCREMENT, COLLATE, CHECK, generated column
- * expressions, index WHERE and expressions) comes from a small
- * tokenizer over the stored CREATE statements.  Declared
- * types map to Rails types the way Rails' SQLite adapter does, then by
- * SQLite affinity.  Skipped: sqlite_* tables, virtual tables and their
- * shadow tables, views (unless --views).
+ * schema from sqlite_schema.  A table's columns (declared types, NOT
+ * NULL, DEFAULT text, primary key) and foreign keys are read from its
+ * stored CREATE TABLE text by a small tokenizer, the way SQLite's own
+ * parser keeps them, so PRAGMA table_xinfo and foreign_key_list are
+ * not needed (a PRAGMA is a statement prepared per table: most of the
+ * cost); a text with anything the tokenizer is not sure of (WITHOUT
+ * ROWID, STRICT, GENERATED ALWAYS, x'' or expression defaults without
+ * parentheses, comments inside a default) is read through the pragmas
+ * instead, and so are views.  Indexes likewise come from CREATE INDEX
+ * unless automatic or on expressions (index_list, index_xinfo).  The
+ * text also gives what pragmas do not tell: AUTOINCREMENT, COLLATE,
+ * CHECK, generated column expressions, index WHERE and expressions,
+ * foreign key names.  Declared types map to Rails types the way Rails'
+ * SQLite adapter does, then by SQLite affinity.  Skipped: sqlite_*
+ * tables, virtual tables and their shadow tables, views (unless
+ * --views).
  */
 #include <ctype.h>
 #include <errno.h>
@@ -182,7 +188,236 @@ qparens(struct schema *s, const char **pp)
 struct tinfo {
 	int		 refs;
 	struct strv	 fkname;
+	/*
+	 * create: make the columns (table_column_metadata() adds the
+	 * declared types and NOT NULL) instead of annotating those of
+	 * PRAGMA table_xinfo; then dflt has each column's DEFAULT text
+	 * as SQLite keeps it (NULL: none), pk the primary key, and ok
+	 * says whether the text was all understood.
+	 */
+	int		 create, ok, unsure, nfk;
+	struct strv	 dflt, pk, fkcols;
 };
+
+/*
+ * The DEFAULT of a column as PRAGMA table_xinfo shows it: a single
+ * literal or word, a signed number (the sign's blanks kept), or the
+ * inside of parentheses without its outer blanks.  NULL if another
+ * form (or a comment inside) makes it uncertain.
+ */
+static const char *
+default_text(struct schema *s, const char **pp)
+{
+	struct qtok	 t, u;
+	const char	*p = *pp, *start, *end;
+
+	p = qnext(p, &t);
+	start = t.s;
+	if (qpunct(&t, '(')) {
+		*pp = p;
+		(void)qparens(s, pp);
+		if ((*pp)[-1] != ')')
+			return NULL;
+		end = *pp - 1;
+		start = p;
+		while (start < end && isspace((unsigned char)*start))
+			start++;
+		while (end > start && isspace((unsigned char)end[-1]))
+			end--;
+	} else {
+		if (qpunct(&t, '-') || qpunct(&t, '+')) {
+			p = qnext(p, &t);
+			if (t.type != Q_NUM)
+				return NULL;
+		} else if (t.type == Q_WORD) {
+			if (*p == '\'' || *p == '"' || *p == '(' || *p == '.')
+				return NULL;	/* x'00', a call */
+		} else if (t.type != Q_NUM && t.type != Q_STR &&
+		    !(t.type == Q_QID && *t.s == '"'))
+			return NULL;
+		end = *pp = p;
+		(void)qnext(p, &u);
+		if (u.type == Q_PUNCT && !qpunct(&u, ',') && !qpunct(&u, ')'))
+			return NULL;	/* an operator: an expression */
+	}
+	for (p = start; p + 1 < end; p++)
+		if ((p[0] == '/' && p[1] == '*') || (p[0] == '-' && p[1] == '-'))
+			return NULL;
+	return arena_strndup(&s->a, start, (size_t)(end - start));
+}
+
+/*
+ * REFERENCES table [(columns)]: the parent and its columns as PRAGMA
+ * foreign_key_list gives them (unquoted, as written); 0 if uncertain.
+ */
+static int
+fk_target(struct schema *s, const char **pp, struct fkey *f)
+{
+	struct qtok	 t;
+	const char	*p = *pp, *q;
+
+	p = qnext(p, &t);
+	if (t.type != Q_WORD && t.type != Q_QID && t.type != Q_STR)
+		return 0;
+	f->to_table = qident(s, &t);
+	q = qnext(p, &t);
+	if (qpunct(&t, '(')) {
+		p = q;
+		for (;;) {
+			p = qnext(p, &t);
+			if (t.type != Q_WORD && t.type != Q_QID &&
+			    t.type != Q_STR)
+				return 0;
+			strv_add(&s->a, &f->to_cols, qident(s, &t));
+			p = qnext(p, &t);
+			if (qpunct(&t, ')'))
+				break;
+			if (!qpunct(&t, ','))
+				return 0;
+		}
+		if (f->to_cols.n != f->cols.n)
+			return 0;
+	}
+	*pp = p;
+	return 1;
+}
+
+/* after ON: DELETE or UPDATE and the action, as fk_action maps it */
+static const char *
+fk_action_clause(const char *p, struct fkey *f)
+{
+	struct qtok	 t, u;
+	const char	**which, *a;
+	const char	*q;
+
+	q = qnext(p, &t);
+	if (qis(&t, "DELETE"))
+		which = &f->on_delete;
+	else if (qis(&t, "UPDATE"))
+		which = &f->on_update;
+	else
+		return p;		/* ON CONFLICT: not ours */
+	q = qnext(q, &t);
+	if (qis(&t, "SET")) {
+		q = qnext(q, &u);
+		a = qis(&u, "NULL") ? "nullify" : qis(&u, "DEFAULT") ?
+		    "set_default" : NULL;
+	} else if (qis(&t, "NO")) {
+		q = qnext(q, &u);
+		a = NULL;
+	} else if (qis(&t, "CASCADE"))
+		a = "cascade";
+	else if (qis(&t, "RESTRICT"))
+		a = "restrict";
+	else
+		a = NULL;
+	*which = a;
+	return q;
+}
+
+/* a word that starts a column constraint, so ends the type */
+static int
+cons_word(const struct qtok *t)
+{
+	static const char *const w[] = {
+		"CONSTRAINT", "DEFAULT", "NULL", "NOT", "PRIMARY", "UNIQUE",
+		"CHECK", "REFERENCES", "COLLATE", "GENERATED", "AS", NULL
+	};
+	const char *const *k;
+
+	for (k = w; *k != NULL; k++)
+		if (qis(t, *k))
+			return 1;
+	return 0;
+}
+
+/*
+ * The declared type after a column name, as SQLite keeps it: the text
+ * from its first word to its last, or to the ')' of "(p[,s])", blanks
+ * and all; a type that is one quoted token loses its quotes.  NULL if
+ * uncertain (other quoting, GENERATED ALWAYS folded into the type).
+ */
+static const char *
+type_text(struct schema *s, const char **pp)
+{
+	/* what SQLite keeps as a type code, shown in upper case */
+	static const char *const std[] = {
+		"ANY", "BLOB", "INT", "INTEGER", "REAL", "TEXT", NULL
+	};
+	const char *const *k;
+	struct qtok	 t, first;
+	const char	*p = *pp, *q, *start = NULL, *end = NULL;
+	int		 n = 0;
+
+	for (;;) {
+		q = qnext(p, &t);
+		if (!((t.type == Q_WORD && !cons_word(&t)) ||
+		    t.type == Q_QID || t.type == Q_STR))
+			break;
+		if (n++ == 0) {
+			first = t;
+			start = t.s;
+		}
+		end = p = q;
+	}
+	if (n > 0 && qpunct(&t, '(')) {
+		(void)qparens(s, &q);
+		if (q[-1] != ')')
+			return NULL;
+		end = p = q;
+		n++;
+	}
+	if (qis(&t, "GENERATED"))
+		return NULL;
+	*pp = p;
+	if (n == 0)
+		return "";
+	if (*start == '"' || *start == '\'' || *start == '[' ||
+	    *start == '`')
+		return n == 1 ? qident(s, &first) : NULL;
+	for (k = std; *k != NULL; k++)
+		if (strlen(*k) == (size_t)(end - start) &&
+		    strncasecmp(start, *k, (size_t)(end - start)) == 0)
+			return *k;
+	return arena_strndup(&s->a, start, (size_t)(end - start));
+}
+
+/* the columns of a PRIMARY KEY (list), as declared; 0 if uncertain */
+static int
+pk_list(struct schema *s, struct table *tb, const char **pp,
+    struct strv *pk)
+{
+	struct qtok	 t;
+	struct column	*c, *found;
+	const char	*p = *pp, *name;
+
+	for (;;) {
+		p = qnext(p, &t);
+		if (t.type != Q_WORD && t.type != Q_QID)
+			return 0;
+		name = qident(s, &t);
+		found = NULL;
+		STAILQ_FOREACH(c, &tb->cols, link)
+			if (strcasecmp(c->name, name) == 0)
+				found = c;
+		if (found == NULL)
+			return 0;
+		strv_add(&s->a, pk, found->name);
+		p = qnext(p, &t);
+		if (qis(&t, "COLLATE")) {
+			p = qnext(p, &t);
+			p = qnext(p, &t);
+		}
+		if (qis(&t, "ASC") || qis(&t, "DESC"))
+			p = qnext(p, &t);
+		if (qpunct(&t, ')'))
+			break;
+		if (!qpunct(&t, ','))
+			return 0;
+	}
+	*pp = p;
+	return 1;
+}
 
 static void
 parse_create_table(struct schema *s, struct table *tb, const char *sql,
@@ -192,8 +427,10 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql,
 	struct column	*col;
 	struct check	*ck;
 	const char	*p = sql, *cname, *named, *fkn = NULL;
+	struct fkey	*fk = NULL;
 	int		 depth = 0, first, infk = 0;
 
+	ti->ok = 0;
 	/* to the '(' that opens the definitions */
 	for (;;) {
 		p = qnext(p, &t);
@@ -210,18 +447,39 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql,
 			p = qnext(p, &t);
 			if (t.type == Q_END)
 				return;
+
 			if (t.type == Q_WORD && qis(&t, "REFERENCES")) {
 				ti->refs++;
 				if (depth == 0) {
 					strv_add(&s->a, &ti->fkname,
 					    infk ? fkn : named);
+					if (ti->create) {
+						fk = table_add_fkey(s, tb, 0);
+						fk->name = infk ? fkn : named;
+						if (infk)
+							fk->cols = ti->fkcols;
+						else if (col != NULL)
+							strv_add(&s->a,
+							    &fk->cols,
+							    col->name);
+						if (fk->cols.n == 0 ||
+						    !fk_target(s, &p, fk))
+							ti->unsure = 1;
+						ti->nfk++;
+					}
 					infk = 0;
 				}
 			}
 			if (qpunct(&t, ',') && depth == 0)
 				break;
-			if (qpunct(&t, ')') && depth == 0)
+			if (qpunct(&t, ')') && depth == 0) {
+				/* WITHOUT ROWID (NOT NULL keys), STRICT */
+				if (ti->create && qnext(p, &t) != NULL &&
+				    t.type != Q_END)
+					ti->unsure = 1;
+				ti->ok = 1;
 				return;
+			}
 			if (qpunct(&t, '(')) {
 				depth++;
 				continue;
@@ -235,13 +493,49 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql,
 			/* the name given just before, for this token only */
 			fkn = infk ? fkn : named;
 			named = NULL;
+			if (ti->create && col != NULL && qis(&t, "DEFAULT")) {
+				if ((ti->dflt.v[ti->dflt.n - 1] =
+				    default_text(s, &p)) == NULL)
+					ti->unsure = 1;
+				continue;
+			}
+			if (ti->create && col != NULL && qis(&t, "NOT")) {
+				if (qis((p = qnext(p, &t), &t), "NULL"))
+					col->notnull = 1;
+				continue;
+			}
+			if (ti->create && qis(&t, "PRIMARY")) {
+				first = 0;
+				if (ti->pk.n > 0)
+					ti->unsure = 1;
+				else if (col != NULL)
+					strv_add(&s->a, &ti->pk, col->name);
+				else {
+					p = qnext(p, &t);	/* KEY */
+					p = qnext(p, &t);
+					if (!qpunct(&t, '(') ||
+					    !pk_list(s, tb, &p, &ti->pk))
+						ti->unsure = 1;
+				}
+				continue;
+			}
 			if (first) {
 				first = 0;
 				if (qis(&t, "CONSTRAINT") || qis(&t, "PRIMARY") ||
 				    qis(&t, "UNIQUE") || qis(&t, "CHECK") ||
 				    qis(&t, "FOREIGN"))
 					;	/* a table constraint */
-				else {
+				else if (ti->create) {
+					col = table_add_column(s, tb,
+					    qident(s, &t), 0);
+					strv_add(&s->a, &ti->dflt, NULL);
+					if ((col->sql_type = type_text(s, &p)) ==
+					    NULL) {
+						ti->unsure = 1;
+						col->sql_type = "";
+					}
+					continue;
+				} else {
 					col = table_column(tb, qident(s, &t));
 					continue;
 				}
@@ -251,6 +545,17 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql,
 				named = cname = qident(s, &t);
 			} else if (qis(&t, "FOREIGN")) {
 				infk = 1;
+				if (ti->create) {
+					memset(&ti->fkcols, 0,
+					    sizeof(ti->fkcols));
+					p = qnext(p, &t);	/* KEY */
+					p = qnext(p, &t);
+					if (!qpunct(&t, '(') ||
+					    !pk_list(s, tb, &p, &ti->fkcols))
+						ti->unsure = 1;
+				}
+			} else if (ti->create && fk != NULL && qis(&t, "ON")) {
+				p = fk_action_clause(p, fk);
 			} else if (qis(&t, "CHECK")) {
 				p = qnext(p, &t);
 				if (!qpunct(&t, '('))
@@ -569,6 +874,27 @@ load_columns(struct sqlctx *x, struct table *t)
 	    strcasecmp(c->sql_type, "INTEGER") == 0)
 		c->auto_inc = 1;
 	return 0;
+}
+
+/*
+ * The columns parse_create_table made from the text, as PRAGMA
+ * table_xinfo would give them, without a statement per table.
+ */
+static void
+text_columns(struct schema *s, struct table *t, const struct tinfo *ti)
+{
+	struct column	*c;
+	int		 i = 0;
+
+	STAILQ_FOREACH(c, &t->cols, link) {
+		c->type = rails_type(c, c->sql_type);
+		sqlite_default(s, c, ti->dflt.v[i++]);
+	}
+	t->pk = ti->pk;
+	/* INTEGER PRIMARY KEY is the rowid: assigned on insert */
+	if (t->pk.n == 1 && (c = table_column(t, t->pk.v[0])) != NULL &&
+	    strcasecmp(c->sql_type, "INTEGER") == 0)
+		c->auto_inc = 1;
 }
 
 struct ilist {
@@ -1062,11 +1388,27 @@ load(struct sqlctx *x)
 	STAILQ_FOREACH(t, &s->recs, link) {
 		if (rc != 0)
 			break;
+		memset(&ti, 0, sizeof(ti));
+		if (t->kind == REC_TABLE && t->sql != NULL) {
+			ti.create = 1;
+			parse_create_table(s, t, t->sql, &ti);
+			if (ti.ok && !ti.unsure && t->ncols > 0 &&
+			    ti.nfk == ti.refs) {
+				text_columns(s, t, &ti);
+				continue;
+			}
+			/* not sure of the text: the pragmas, annotated */
+			STAILQ_INIT(&t->cols);
+			STAILQ_INIT(&t->checks);
+			STAILQ_INIT(&t->fks);
+			t->ncols = 0;
+			t->pk.n = 0;
+			memset(&ti, 0, sizeof(ti));
+		}
 		if ((rc = load_columns(x, t)) != 0)
 			break;
 		if (t->kind == REC_VIEW)
 			continue;
-		memset(&ti, 0, sizeof(ti));
 		if (t->sql != NULL)
 			parse_create_table(s, t, t->sql, &ti);
 		rc = load_fkeys(x, t, &ti);
