@@ -21,7 +21,7 @@ STAGE_BIN  = $(STAGES:%=libexec/sluice/%)
 STAGE_SRC != ls src/stages/*/*.c 2>/dev/null
 STAGE_OBJ  = $(STAGE_SRC:.c=.o)
 # extra libraries per stage (only what each program uses)
-LIBS_introspect = -lsqlite3
+LIBS_introspect =
 
 UNIT_SRC  != ls test/unit/t-*.c 2>/dev/null
 UNIT_BIN   = $(UNIT_SRC:.c=)

@@ -168,6 +168,15 @@ struct schema {
 	struct table	**ehash;	/* enums by key */
 	size_t		 ecap, elen;
 	int		 nrecs;
+	/*
+	 * A source mapped from its file: the front-end calls
+	 * schema_source_done() with how far it has read, and the pages
+	 * before that leave memory (they are read again from the file
+	 * if ever touched: only memory, never the result, depends on
+	 * it).  map is NULL for a source read into memory.
+	 */
+	const char	*map;
+	size_t		 maplen, mapdone;
 	char		 err[512];	/* "file:line:col: message" */
 };
 
@@ -180,6 +189,7 @@ struct table	*schema_find_enum(const struct schema *, const char *);
 void		 schema_warn(struct schema *, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 3, 4)));
 void		 schema_print_warnings(const struct schema *);
+void		 schema_source_done(struct schema *, const char *);
 int		 schema_fail(struct schema *, int, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
 struct column	*table_add_column(struct schema *, struct table *,

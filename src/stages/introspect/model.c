@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "inflect.h"
@@ -314,6 +316,29 @@ schema_print_warnings(const struct schema *s)
 		nl = strchr(p, '\n');
 		warnx("%.*s", (int)(nl - p), p);
 	}
+}
+
+/*
+ * The mapped source before upto is read: its whole pages leave this
+ * process's memory, 256 KiB at a time, so the peak memory of a large
+ * source does not include all of its text.
+ */
+void
+schema_source_done(struct schema *s, const char *upto)
+{
+	static size_t	 pg;
+	size_t		 off;
+
+	if (s->map == NULL || upto < s->map || upto > s->map + s->maplen)
+		return;
+	if (pg == 0)
+		pg = (size_t)sysconf(_SC_PAGESIZE);
+	off = (size_t)(upto - s->map) / pg * pg;
+	if (off < s->mapdone + 256 * 1024)
+		return;
+	(void)madvise((char *)s->map + s->mapdone, off - s->mapdone,
+	    MADV_DONTNEED);
+	s->mapdone = off;
 }
 
 /* set s->err to "file[:line[:col]]: message"; returns -1 */

@@ -516,6 +516,8 @@ body(struct parser *p, struct table *t, const char *param, int line,
 			return;
 		}
 		stmt(p, t, param);
+		if (t == NULL)		/* a whole top-level statement read */
+			schema_source_done(p->s, p->l.bol);
 	}
 }
 
@@ -1520,6 +1522,7 @@ program(struct parser *p)
 			continue;
 		}
 		stmt(p, NULL, NULL);
+		schema_source_done(p->s, p->l.bol);
 	}
 }
 

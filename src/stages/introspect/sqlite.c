@@ -20,7 +20,9 @@
  * --views).
  */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -33,6 +35,75 @@
 #include "xalloc.h"
 #include "introspect.h"
 #include "banned.h"
+
+/*
+ * libsqlite3 is not linked: it is loaded with dlopen(3) on the first
+ * SQLite source, so the stage starts without it (some hundred KiB of
+ * memory at start-up) for schema.rb and SQL sources.  The calls below
+ * go through this table.
+ */
+#define LIBSQLITE	"libsqlite3.so.0"
+
+static struct {
+	__typeof__(sqlite3_open_v2)	*open_v2;
+	__typeof__(sqlite3_close)	*close;
+	__typeof__(sqlite3_errmsg)	*errmsg;
+	__typeof__(sqlite3_prepare_v2)	*prepare_v2;
+	__typeof__(sqlite3_step)	*step;
+	__typeof__(sqlite3_finalize)	*finalize;
+	__typeof__(sqlite3_column_int)	*column_int;
+	__typeof__(sqlite3_column_text)	*column_text;
+	__typeof__(sqlite3_deserialize)	*deserialize;
+	__typeof__(sqlite3_malloc64)	*malloc64;
+} sq;
+
+static const struct {
+	const char	*name;
+	size_t		 off;
+} sqsyms[] = {
+	{ "sqlite3_open_v2", offsetof(__typeof__(sq), open_v2) },
+	{ "sqlite3_close", offsetof(__typeof__(sq), close) },
+	{ "sqlite3_errmsg", offsetof(__typeof__(sq), errmsg) },
+	{ "sqlite3_prepare_v2", offsetof(__typeof__(sq), prepare_v2) },
+	{ "sqlite3_step", offsetof(__typeof__(sq), step) },
+	{ "sqlite3_finalize", offsetof(__typeof__(sq), finalize) },
+	{ "sqlite3_column_int", offsetof(__typeof__(sq), column_int) },
+	{ "sqlite3_column_text", offsetof(__typeof__(sq), column_text) },
+	{ "sqlite3_deserialize", offsetof(__typeof__(sq), deserialize) },
+	{ "sqlite3_malloc64", offsetof(__typeof__(sq), malloc64) },
+};
+
+#define sqlite3_open_v2		(*sq.open_v2)
+#define sqlite3_close		(*sq.close)
+#define sqlite3_errmsg		(*sq.errmsg)
+#define sqlite3_prepare_v2	(*sq.prepare_v2)
+#define sqlite3_step		(*sq.step)
+#define sqlite3_finalize	(*sq.finalize)
+#define sqlite3_column_int	(*sq.column_int)
+#define sqlite3_column_text	(*sq.column_text)
+#define sqlite3_deserialize	(*sq.deserialize)
+#define sqlite3_malloc64	(*sq.malloc64)
+
+static int
+load_libsqlite(struct schema *s)
+{
+	void	*h;
+	size_t	 i;
+
+	if (sq.open_v2 != NULL)
+		return 0;
+	if ((h = dlopen(LIBSQLITE, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return schema_fail(s, 0, 0, "cannot load %s: %s", LIBSQLITE,
+		    dlerror());
+	for (i = 0; i < sizeof(sqsyms) / sizeof(sqsyms[0]); i++)
+		if ((*(void **)((char *)&sq + sqsyms[i].off) =
+		    dlsym(h, sqsyms[i].name)) == NULL) {
+			memset(&sq, 0, sizeof(sq));
+			return schema_fail(s, 0, 0, "%s: no symbol '%s'",
+			    LIBSQLITE, sqsyms[i].name);
+		}
+	return 0;
+}
 
 struct sqlctx {
 	struct schema	*s;
@@ -1469,6 +1540,8 @@ sqlite_load(struct schema *s, const char *path, const void *data,
 	memset(&x, 0, sizeof(x));
 	x.s = s;
 	s->kind = SRC_SQLITE;
+	if (load_libsqlite(s) == -1)
+		return -1;
 	rc = open_db(&x, path, data, len);
 	if (rc == 0)
 		rc = load(&x);
