@@ -55,17 +55,20 @@ enum val_kind {
 
 struct val {
 	enum val_kind	 kind;
+	int		 nkid;
+	int		 line, col;
 	const char	*s;		/* NUM, STR, SYM, CONST: text */
 	size_t		 n;
 	struct val	*kid;		/* ARR items; HASH key, value, ...;
 					   LAMBDA body */
 	struct val	*next;		/* sibling */
-	int		 nkid;
-	int		 line, col;
 };
 
 /* a list of names, e.g. index or key columns */
 struct val	*val_copy(struct arena *, const struct val *);
+struct schema;
+/* a copy for the model: scalars shared with equal ones, see model.c */
+struct val	*val_share(struct schema *, const struct val *);
 
 struct strv {
 	const char	**v;
@@ -177,6 +180,11 @@ struct schema {
 	 */
 	const char	*map;
 	size_t		 maplen, mapdone;
+	/* schema_intern's set of strings, and val_share's of values */
+	const char	**istr;
+	size_t		 icap, ilen;
+	struct val	**ival;
+	size_t		 vcap, vlen;
 	char		 err[512];	/* "file:line:col: message" */
 };
 
@@ -190,6 +198,7 @@ void		 schema_warn(struct schema *, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 3, 4)));
 void		 schema_print_warnings(const struct schema *);
 void		 schema_source_done(struct schema *, const char *);
+const char	*schema_intern(struct schema *, const char *, size_t);
 int		 schema_fail(struct schema *, int, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
 struct column	*table_add_column(struct schema *, struct table *,

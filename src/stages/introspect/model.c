@@ -26,7 +26,7 @@ arena_alloc(struct arena *a, size_t n)
 	char	*c;
 	size_t	 sz;
 
-	n = (n + 15) & ~(size_t)15;
+	n = (n + 7) & ~(size_t)7;	/* pointers and int64_t: 8 */
 	if (n > (size_t)(a->end - a->cur) || a->cur == NULL) {
 		sz = n + 16 > CHUNK / 4 ? n + 16 : CHUNK;
 		c = xmalloc(sz);
@@ -166,6 +166,106 @@ val_copy(struct arena *a, const struct val *v)
 	return c;
 }
 
+static size_t
+hash_mem(const char *k, size_t n)
+{
+	size_t	h = 14695981039346656037ULL;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*k++) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * The model's one copy of a string: names recur (every table has its
+ * "id", "created_at", ...), so each is kept once.  Open addressing;
+ * the strings live in the arena.
+ */
+const char *
+schema_intern(struct schema *s, const char *p, size_t n)
+{
+	const char	**nt, *e;
+	size_t		  i, j, ncap;
+
+	if (s->ilen * 2 >= s->icap) {
+		ncap = s->icap ? s->icap * 2 : 1024;
+		nt = xcalloc(ncap, sizeof(*nt));
+		for (i = 0; i < s->icap; i++) {
+			if ((e = s->istr[i]) == NULL)
+				continue;
+			for (j = hash_mem(e, strlen(e)) & (ncap - 1);
+			    nt[j] != NULL; j = (j + 1) & (ncap - 1))
+				;
+			nt[j] = e;
+		}
+		free(s->istr);
+		s->istr = nt;
+		s->icap = ncap;
+	}
+	for (i = hash_mem(p, n) & (s->icap - 1); (e = s->istr[i]) != NULL;
+	    i = (i + 1) & (s->icap - 1))
+		if (strncmp(e, p, n) == 0 && e[n] == '\0')
+			return e;
+	s->ilen++;
+	return s->istr[i] = arena_strndup(&s->a, p, n);
+}
+
+static size_t
+val_hash(const struct val *v)
+{
+	return hash_mem(v->s != NULL ? v->s : "", v->n) * 31 +
+	    (size_t)v->kind;
+}
+
+/*
+ * A value for the model (a default, an option): a scalar (nil, true,
+ * false, a number, string or symbol) is shared with every equal one,
+ * so a thousand `default: 0` cost one; the writer never tells copies
+ * apart (their line and column are not written).  Others are copied.
+ */
+struct val *
+val_share(struct schema *s, const struct val *v)
+{
+	struct val	**nt, *e;
+	size_t		  i, j, ncap;
+
+	if (v == NULL)
+		return NULL;
+	if (v->kid != NULL || v->kind == V_ARR || v->kind == V_HASH ||
+	    v->kind == V_LAMBDA ||
+	    (v->s != NULL && memchr(v->s, '\0', v->n) != NULL))
+		return val_copy(&s->a, v);
+	if (s->vlen * 2 >= s->vcap) {
+		ncap = s->vcap ? s->vcap * 2 : 256;
+		nt = xcalloc(ncap, sizeof(*nt));
+		for (i = 0; i < s->vcap; i++) {
+			if ((e = s->ival[i]) == NULL)
+				continue;
+			for (j = val_hash(e) & (ncap - 1); nt[j] != NULL;
+			    j = (j + 1) & (ncap - 1))
+				;
+			nt[j] = e;
+		}
+		free(s->ival);
+		s->ival = nt;
+		s->vcap = ncap;
+	}
+	for (i = val_hash(v) & (s->vcap - 1); (e = s->ival[i]) != NULL;
+	    i = (i + 1) & (s->vcap - 1))
+		if (e->kind == v->kind && e->n == v->n &&
+		    (v->n == 0 || memcmp(e->s, v->s, v->n) == 0))
+			return e;
+	e = arena_alloc(&s->a, sizeof(*e));
+	e->kind = v->kind;
+	e->n = v->n;
+	e->line = v->line;
+	e->col = v->col;
+	if (v->s != NULL)
+		e->s = schema_intern(s, v->s, v->n);
+	s->vlen++;
+	return s->ival[i] = e;
+}
+
 void
 schema_init(struct schema *s, const char *file)
 {
@@ -179,6 +279,8 @@ schema_free(struct schema *s)
 {
 	free(s->hash);
 	free(s->ehash);
+	free(s->istr);
+	free(s->ival);
 	free(s->warn);
 	arena_free(&s->a);
 }
@@ -431,10 +533,10 @@ strv_add(struct arena *a, struct strv *sv, const char *s)
 	const char	**nv;
 	int		  cap;
 
-	for (cap = 4; cap < sv->n; cap *= 2)
+	for (cap = 2; cap < sv->n; cap *= 2)
 		;
 	if (sv->n == 0 || sv->n == cap) {
-		nv = arena_alloc(a, sizeof(*nv) * (size_t)(sv->n ? cap * 2 : 4));
+		nv = arena_alloc(a, sizeof(*nv) * (size_t)(sv->n ? cap * 2 : 2));
 		if (sv->n > 0)
 			memcpy(nv, sv->v, sizeof(*nv) * (size_t)sv->n);
 		sv->v = nv;

@@ -549,7 +549,7 @@ vstr(struct parser *p, const struct val *v)
 		return NULL;
 	if (memchr(v->s, '\0', v->n) != NULL)
 		return NULL;
-	return arena_strndup(&p->s->a, v->s, v->n);
+	return schema_intern(p->s, v->s, v->n);
 }
 
 static int
@@ -774,7 +774,7 @@ default_opt(struct parser *p, struct column *col, struct val *v)
 		    "a literal, skipped", col->name);
 		return;
 	}
-	col->dflt = val_copy(&p->s->a, v);
+	col->dflt = val_share(p->s, v);
 }
 
 static void
