@@ -75,38 +75,79 @@ struct strv {
 	int		  n;
 };
 
+/*
+ * What few columns have, kept apart so that a column is small (a
+ * schema has many): read it with CX(c), which gives colx_none (every
+ * field none) for a column without; write it through colx(s, c),
+ * which makes it on first use.  Set a field only to a value.
+ */
+struct colx {
+	int64_t		 limit, precision, scale;	/* -1: none */
+	const char	*dflt_expr;	/* expression default or NULL */
+	const char	*enum_name;
+	const char	*collation;
+	const char	*comment;
+	const char	*gen_expr;	/* generated column, or NULL */
+	struct val	*options;	/* HASH of other known options */
+	int		 gen_stored;
+};
+
 struct column {
 	STAILQ_ENTRY(column) link;
 	const char	*name;
 	const char	*type;		/* normalized Rails type */
 	const char	*sql_type;	/* as declared */
-	int		 notnull;
 	struct val	*dflt;		/* literal default or NULL */
-	const char	*dflt_expr;	/* expression default or NULL */
-	int64_t		 limit, precision, scale;	/* -1: none */
-	int		 array;
-	int		 auto_inc;
-	const char	*enum_name;
-	const char	*collation;
-	const char	*comment;
-	const char	*gen_expr;	/* generated column, or NULL */
-	int		 gen_stored;
-	struct val	*options;	/* HASH of other known options */
+	struct colx	*x;		/* NULL: none of those */
 	int		 line;
+	unsigned char	 notnull;
+	unsigned char	 array;
+	unsigned char	 auto_inc;
+};
+
+extern const struct colx colx_none;
+#define CX(c)	((c)->x != NULL ? (const struct colx *)(c)->x : &colx_none)
+struct schema;
+struct colx	*colx(struct schema *, struct column *);
+/* a number field of the colx, made only for a value other than -1 */
+#define SETX(s, c, f, v)	do {					\
+	int64_t v_ = (v);						\
+	if (v_ != -1 || (c)->x != NULL)					\
+		colx((s), (c))->f = v_;					\
+} while (0)
+/* a pointer field of the colx back to none */
+#define CLEARX(c, f)	do {						\
+	if ((c)->x != NULL)						\
+		(c)->x->f = NULL;					\
+} while (0)
+
+/* what few indexes have: as struct colx, read IXX(i), write ixx(s, i) */
+struct ixx {
+	const char	*expr;		/* instead of columns */
+	const char	*where;
+	const char	*using;
+	struct val	*order;		/* HASH, STR/SYM, or NULL */
+	struct val	*options;	/* HASH of other known options */
 };
 
 struct index {
 	STAILQ_ENTRY(index) link;
 	const char	*name;
 	struct strv	 cols;		/* or expr */
-	const char	*expr;
+	struct ixx	*x;		/* NULL: none of those */
 	int		 unique;
-	const char	*where;
-	const char	*using;
-	struct val	*order;		/* HASH, STR/SYM, or NULL */
-	struct val	*options;	/* HASH of other known options */
 	int		 line;
 };
+
+extern const struct ixx ixx_none;
+#define IXX(i)	((i)->x != NULL ? (const struct ixx *)(i)->x : &ixx_none)
+struct ixx	*ixx(struct schema *, struct index *);
+/* a field of the ixx, made only for a value other than NULL */
+#define SETIX(s, i, f, v)	do {					\
+	__typeof__((i)->x->f) v_ = (v);					\
+	if (v_ != NULL || (i)->x != NULL)				\
+		ixx((s), (i))->f = v_;					\
+} while (0)
 
 struct fkey {
 	STAILQ_ENTRY(fkey) link;

@@ -128,7 +128,7 @@ write_records(const struct schema *s)
 
 	STAILQ_FOREACH(t, &s->recs, link) {
 		record_write(&b, s, t);
-		if (b.len >= 64 * 1024) {
+		if (b.len >= 16 * 1024) {
 			if (write_all(STDOUT_FILENO, b.data, b.len) == -1)
 				goto fail;
 			buf_reset(&b);

@@ -422,7 +422,7 @@ schema_print_warnings(const struct schema *s)
 
 /*
  * The mapped source before upto is read: its whole pages leave this
- * process's memory, 256 KiB at a time, so the peak memory of a large
+ * process's memory, 32 KiB at a time, so the peak memory of a large
  * source does not include all of its text.
  */
 void
@@ -436,7 +436,7 @@ schema_source_done(struct schema *s, const char *upto)
 	if (pg == 0)
 		pg = (size_t)sysconf(_SC_PAGESIZE);
 	off = (size_t)(upto - s->map) / pg * pg;
-	if (off < s->mapdone + 256 * 1024)
+	if (off < s->mapdone + 32 * 1024)
 		return;
 	(void)madvise((char *)s->map + s->mapdone, off - s->mapdone,
 	    MADV_DONTNEED);
@@ -473,11 +473,33 @@ table_add_column(struct schema *s, struct table *t, const char *name,
 
 	c = arena_alloc(&s->a, sizeof(*c));
 	c->name = name;
-	c->limit = c->precision = c->scale = -1;
 	c->line = line;
 	STAILQ_INSERT_TAIL(&t->cols, c, link);
 	t->ncols++;
 	return c;
+}
+
+const struct colx colx_none = { -1, -1, -1, NULL, NULL, NULL, NULL, NULL,
+    NULL, 0 };
+
+struct colx *
+colx(struct schema *s, struct column *c)
+{
+	if (c->x == NULL) {
+		c->x = arena_alloc(&s->a, sizeof(*c->x));
+		c->x->limit = c->x->precision = c->x->scale = -1;
+	}
+	return c->x;
+}
+
+const struct ixx ixx_none;
+
+struct ixx *
+ixx(struct schema *s, struct index *i)
+{
+	if (i->x == NULL)
+		i->x = arena_alloc(&s->a, sizeof(*i->x));
+	return i->x;
 }
 
 struct column *

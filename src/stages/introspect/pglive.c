@@ -358,7 +358,7 @@ load_columns(struct live *x)
 	PGresult	*r;
 	struct table	*t;
 	struct column	*c;
-	const char	*def, *ident, *gen;
+	const char	*def, *ident, *gen, *v;
 	int		 i, n, rc = 0;
 
 	if ((r = query(x, "columns", q_cols, 2)) == NULL)
@@ -377,14 +377,16 @@ load_columns(struct live *x)
 		if (def != NULL && *gen == 's') {
 			rc |= pgsql_snippet(x->s, SNIP_GENERATED, t, c, NULL,
 			    def);
-			c->gen_stored = 1;
+			colx(x->s, c)->gen_stored = 1;
 		} else if (def != NULL)
 			rc |= pgsql_snippet(x->s, SNIP_DEFAULT, t, c, NULL,
 			    def);
 		if (*ident == 'a' || *ident == 'd')
 			c->auto_inc = 1;
-		c->collation = val(x, r, i, 7);
-		c->comment = val(x, r, i, 8);
+		if ((v = val(x, r, i, 7)) != NULL)
+			colx(x->s, c)->collation = v;
+		if ((v = val(x, r, i, 8)) != NULL)
+			colx(x->s, c)->comment = v;
 	}
 	pq.clear(r);
 	return rc;

@@ -382,17 +382,18 @@ static void
 enum_ref(struct jw *w, const struct schema *s, const struct column *c)
 {
 	const struct table *e;
+	const char	*en = CX(c)->enum_name;
 
 	jw_key(w, "enum");
-	if (c->enum_name == NULL) {
+	if (en == NULL) {
 		jw_null(w);
 		return;
 	}
-	e = schema_find_enum(s, c->enum_name);
-	if (e == NULL && strncmp(c->enum_name, "public.", 7) == 0)
-		e = schema_find_enum(s, c->enum_name + 7);
+	e = schema_find_enum(s, en);
+	if (e == NULL && strncmp(en, "public.", 7) == 0)
+		e = schema_find_enum(s, en + 7);
 	jw_obj(w);
-	kstr(w, "name", c->enum_name);
+	kstr(w, "name", en);
 	jw_key(w, "values");
 	if (e == NULL)
 		jw_null(w);
@@ -408,31 +409,33 @@ enum_ref(struct jw *w, const struct schema *s, const struct column *c)
 static void
 column(struct jw *w, const struct schema *s, const struct column *c)
 {
+	const struct colx *x = CX(c);
+
 	jw_obj(w);
 	kstr(w, "name", c->name);
 	kstr(w, "type", c->type);
 	kstr(w, "sql_type", c->sql_type);
 	kbool(w, "null", !c->notnull);
 	kval(w, "default", c->dflt);
-	kstr(w, "default_expr", c->dflt_expr);
-	kint(w, "limit", c->limit);
-	kint(w, "precision", c->precision);
-	kint(w, "scale", c->scale);
+	kstr(w, "default_expr", x->dflt_expr);
+	kint(w, "limit", x->limit);
+	kint(w, "precision", x->precision);
+	kint(w, "scale", x->scale);
 	kbool(w, "array", c->array);
 	kbool(w, "auto_increment", c->auto_inc);
 	enum_ref(w, s, c);
-	kstr(w, "collation", c->collation);
-	kstr(w, "comment", c->comment);
+	kstr(w, "collation", x->collation);
+	kstr(w, "comment", x->comment);
 	jw_key(w, "generated");
-	if (c->gen_expr == NULL)
+	if (x->gen_expr == NULL)
 		jw_null(w);
 	else {
 		jw_obj(w);
-		kstr(w, "expr", c->gen_expr);
-		kbool(w, "stored", c->gen_stored);
+		kstr(w, "expr", x->gen_expr);
+		kbool(w, "stored", x->gen_stored);
 		jw_obj_end(w);
 	}
-	kval(w, "options", c->options);
+	kval(w, "options", x->options);
 	kint(w, "line", c->line > 0 ? c->line : -1);
 	jw_obj_end(w);
 }
@@ -440,10 +443,12 @@ column(struct jw *w, const struct schema *s, const struct column *c)
 static void
 write_index(struct jw *w, const struct index *i)
 {
+	const struct ixx *x = IXX(i);
+
 	jw_obj(w);
 	kstr(w, "name", i->name);
 	jw_key(w, "columns");
-	if (i->expr != NULL)
+	if (x->expr != NULL)
 		jw_null(w);
 	else {
 		jw_arr(w);
@@ -451,12 +456,12 @@ write_index(struct jw *w, const struct index *i)
 			cstr(w, i->cols.v[k]);
 		jw_arr_end(w);
 	}
-	kstr(w, "expr", i->expr);
+	kstr(w, "expr", x->expr);
 	kbool(w, "unique", i->unique);
-	kstr(w, "where", i->where);
-	kstr(w, "using", i->using);
-	kval(w, "order", i->order);
-	kval(w, "options", i->options);
+	kstr(w, "where", x->where);
+	kstr(w, "using", x->using);
+	kval(w, "order", x->order);
+	kval(w, "options", x->options);
 	jw_obj_end(w);
 }
 

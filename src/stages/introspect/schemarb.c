@@ -549,7 +549,10 @@ vstr(struct parser *p, const struct val *v)
 		return NULL;
 	if (memchr(v->s, '\0', v->n) != NULL)
 		return NULL;
-	return schema_intern(p->s, v->s, v->n);
+	/* names recur: one copy; longer ones (index names) rarely do */
+	if (v->n <= 20)
+		return schema_intern(p->s, v->s, v->n);
+	return arena_strndup(&p->s->a, v->s, v->n);
 }
 
 static int
@@ -740,10 +743,12 @@ static const char *const col_kept[] = {
 	"index", "foreign_key", "polymorphic", NULL
 };
 
+/* an integer option into *out (-1 if absent) */
 static void
 int_opt(struct parser *p, const struct call *c, const char *name,
     int64_t *out, const char *col)
 {
+	*out = -1;
 	struct val	*v;
 
 	if ((v = opt(c, name)) == NULL || v->kind == V_NIL)
@@ -766,7 +771,7 @@ default_opt(struct parser *p, struct column *col, struct val *v)
 			    col->name);
 			return;
 		}
-		col->dflt_expr = vstr(p, v->kid);
+		colx(p->s, col)->dflt_expr = vstr(p, v->kid);
 		return;
 	}
 	if (v->kind == V_CONST) {
@@ -781,28 +786,41 @@ static void
 column_opts(struct parser *p, struct table *t, struct column *col,
     const struct call *c)
 {
-	struct val	*v;
+	struct val	*v, *kept = NULL;
+	const char	*str;
 	char		 what[300];
+	int64_t		 n;
 	int		 ai = 0;
 
 	(void)snprintf(what, sizeof(what), "column '%s'", col->name);
-	check_opts(p, c, what, col_known, col_kept, &col->options);
+	check_opts(p, c, what, col_known, col_kept, &kept);
+	if (kept != NULL)
+		colx(p->s, col)->options = kept;
 	if ((v = opt(c, "null")) != NULL)
 		col->notnull = v->kind == V_FALSE;
 	default_opt(p, col, opt(c, "default"));
-	int_opt(p, c, "limit", &col->limit, col->name);
-	int_opt(p, c, "precision", &col->precision, col->name);
-	int_opt(p, c, "scale", &col->scale, col->name);
+	int_opt(p, c, "limit", &n, col->name);
+	SETX(p->s, col, limit, n);
+	int_opt(p, c, "precision", &n, col->name);
+	SETX(p->s, col, precision, n);
+	int_opt(p, c, "scale", &n, col->name);
+	SETX(p->s, col, scale, n);
 	col->array = vbool(opt(c, "array"));
-	col->comment = vstr(p, opt(c, "comment"));
-	col->collation = vstr(p, opt(c, "collation"));
-	if ((v = opt(c, "enum_type")) != NULL)
-		col->enum_name = vstr(p, v);
+	if ((str = vstr(p, opt(c, "comment"))) != NULL)
+		colx(p->s, col)->comment = str;
+	if ((str = vstr(p, opt(c, "collation"))) != NULL)
+		colx(p->s, col)->collation = str;
+	if ((v = opt(c, "enum_type")) != NULL &&
+	    (str = vstr(p, v)) != NULL)
+		colx(p->s, col)->enum_name = str;
 	if ((v = opt(c, "as")) != NULL) {
-		if ((col->gen_expr = vstr(p, v)) == NULL)
+		if ((str = vstr(p, v)) == NULL)
 			schema_warn(p->s, v->line, "column '%s': as: expected "
 			    "a string, skipped", col->name);
-		col->gen_stored = vbool(opt(c, "stored"));
+		else {
+			colx(p->s, col)->gen_expr = str;
+			col->x->gen_stored = vbool(opt(c, "stored"));
+		}
 	}
 	if ((v = opt(c, "type")) != NULL) {
 		if (vstr(p, v) == NULL)
@@ -903,6 +921,7 @@ t_timestamps(struct parser *p, struct table *t, const struct call *c)
 	static const char *const names[] = { "created_at", "updated_at" };
 	struct column	*col;
 	struct val	*v;
+	int64_t		 n;
 	int		 i;
 
 	check_opts(p, c, "t.timestamps", known, NULL, NULL);
@@ -910,7 +929,8 @@ t_timestamps(struct parser *p, struct table *t, const struct call *c)
 		col = add_column(p, t, names[i], "datetime", c->line);
 		col->notnull = (v = opt(c, "null")) == NULL ||
 		    v->kind == V_FALSE;
-		int_opt(p, c, "precision", &col->precision, names[i]);
+		int_opt(p, c, "precision", &n, names[i]);
+		SETX(p->s, col, precision, n);
 		default_opt(p, col, opt(c, "default"));
 	}
 }
@@ -962,27 +982,28 @@ index_def(struct parser *p, struct table *t, const struct call *c,
 	};
 	struct index	*ix;
 	const char	*s;
-	struct val	*v;
+	struct val	*v, *kept_v = NULL;
 
 	ix = table_add_index(p->s, t, c->line);
 	if (what != NULL && what->kind == V_STR &&
 	    (s = vstr(p, what)) != NULL && !plain_name(s))
-		ix->expr = s;
+		SETIX(p->s, ix, expr, s);
 	else if (vnames(p, what, &ix->cols) == -1) {
 		schema_warn(p->s, c->line, "index: expected columns or an "
 		    "expression, skipped");
 		STAILQ_REMOVE(&t->idx, ix, index, link);
 		return;
 	}
-	check_opts(p, c, "index", known, kept, &ix->options);
+	check_opts(p, c, "index", known, kept, &kept_v);
+	SETIX(p->s, ix, options, kept_v);
 	ix->name = vstr(p, opt(c, "name"));
-	if (ix->name == NULL && ix->expr == NULL)
+	if (ix->name == NULL && IXX(ix)->expr == NULL)
 		ix->name = default_index_name(p, t, &ix->cols);
 	ix->unique = vbool(opt(c, "unique"));
-	ix->where = vstr(p, opt(c, "where"));
-	ix->using = vstr(p, opt(c, "using"));
+	SETIX(p->s, ix, where, vstr(p, opt(c, "where")));
+	SETIX(p->s, ix, using, vstr(p, opt(c, "using")));
 	if ((v = opt(c, "order")) != NULL)
-		ix->order = val_copy(&p->s->a, v);
+		SETIX(p->s, ix, order, val_copy(&p->s->a, v));
 }
 
 static void
@@ -1137,8 +1158,8 @@ t_references(struct parser *p, struct table *t, const struct call *c)
 			if (vstr(p, opt(&cc, "name")) != NULL)
 				ix->name = vstr(p, opt(&cc, "name"));
 			ix->unique = vbool(opt(&cc, "unique"));
-			ix->where = vstr(p, opt(&cc, "where"));
-			ix->using = vstr(p, opt(&cc, "using"));
+			SETIX(p->s, ix, where, vstr(p, opt(&cc, "where")));
+			SETIX(p->s, ix, using, vstr(p, opt(&cc, "using")));
 		}
 	}
 	if ((fk = opt(c, "foreign_key")) == NULL || fk->kind == V_FALSE ||
@@ -1182,11 +1203,11 @@ t_unique_constraint(struct parser *p, struct table *t, const struct call *c)
 	}
 	ix->unique = 1;
 	ix->name = vstr(p, opt(c, "name"));
-	ix->using = vstr(p, opt(c, "using_index"));
+	SETIX(p->s, ix, using, vstr(p, opt(c, "using_index")));
 	if ((v = opt(c, "deferrable")) != NULL) {
 		struct val k = { .kind = V_SYM, .s = "deferrable", .n = 10 };
 
-		keep_opt(p, &ix->options, &k, v);
+		keep_opt(p, &ixx(p->s, ix)->options, &k, v);
 	}
 }
 
@@ -1252,6 +1273,7 @@ create_table(struct parser *p, struct call *c)
 	struct column	*col;
 	struct val	*id, *pk;
 	const char	*name, *type = "bigint", *pkname = "id";
+	int64_t		 n;
 	int		 ai = 1;
 
 	if ((name = vstr(p, c->args)) == NULL || c->nargs != 1) {
@@ -1293,8 +1315,10 @@ create_table(struct parser *p, struct call *c)
 		col->notnull = 1;
 		col->auto_inc = ai;
 		default_opt(p, col, opt(c, "default"));
-		int_opt(p, c, "limit", &col->limit, pkname);
-		int_opt(p, c, "precision", &col->precision, pkname);
+		int_opt(p, c, "limit", &n, pkname);
+		SETX(p->s, col, limit, n);
+		int_opt(p, c, "precision", &n, pkname);
+		SETX(p->s, col, precision, n);
 		strv_add(&p->s->a, &t->pk, pkname);
 	}
 	if (c->block)
@@ -1543,10 +1567,10 @@ finish(struct schema *s)
 				    "key column '%s' is not defined", t->key,
 				    t->pk.v[i]);
 		STAILQ_FOREACH(c, &t->cols, link)
-			if (c->enum_name != NULL &&
-			    schema_find_enum(s, c->enum_name) == NULL)
+			if (CX(c)->enum_name != NULL &&
+			    schema_find_enum(s, CX(c)->enum_name) == NULL)
 				schema_warn(s, c->line, "column '%s': unknown "
-				    "enum type '%s'", c->name, c->enum_name);
+				    "enum type '%s'", c->name, CX(c)->enum_name);
 	}
 }
 

@@ -638,17 +638,17 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql,
 				cname = NULL;
 			} else if (col != NULL && qis(&t, "COLLATE")) {
 				p = qnext(p, &t);
-				col->collation = qident(s, &t);
+				colx(s, col)->collation = qident(s, &t);
 			} else if (col != NULL && qis(&t, "AUTOINCREMENT")) {
 				col->auto_inc = 1;
 			} else if (col != NULL && qis(&t, "AS")) {
 				p = qnext(p, &t);
 				if (!qpunct(&t, '('))
 					continue;
-				col->gen_expr = qparens(s, &p);
-				col->gen_stored = 0;
+				colx(s, col)->gen_expr = qparens(s, &p);
+				col->x->gen_stored = 0;
 			} else if (col != NULL && qis(&t, "STORED")) {
-				col->gen_stored = 1;
+				colx(s, col)->gen_stored = 1;
 			}
 		}
 	}
@@ -701,7 +701,7 @@ has(const char *lower, const char *w)
 
 /* Rails' SQLite adapter type map, then SQLite's affinity rules */
 static const char *
-rails_type(struct column *c, const char *decl)
+rails_type(struct schema *s, struct column *c, const char *decl)
 {
 	char		 l[128];
 	const char	*paren;
@@ -723,8 +723,8 @@ rails_type(struct column *c, const char *decl)
 	}
 	if (has(l, "decimal") || has(l, "numeric") || has(l, "number")) {
 		if (!has(l, "number")) {
-			c->precision = a;
-			c->scale = b;
+			SETX(s, c, precision, a);
+			SETX(s, c, scale, b);
 		}
 		return "decimal";
 	}
@@ -733,7 +733,7 @@ rails_type(struct column *c, const char *decl)
 	if (has(l, "double"))
 		return "float";
 	if (has(l, "timestamp")) {
-		c->precision = a;
+		SETX(s, c, precision, a);
 		return "datetime";
 	}
 	if (has(l, "clob"))
@@ -746,11 +746,11 @@ rails_type(struct column *c, const char *decl)
 	if (has(l, "float"))
 		return "float";
 	if (has(l, "datetime")) {
-		c->precision = a;
+		SETX(s, c, precision, a);
 		return "datetime";
 	}
 	if (has(l, "time")) {
-		c->precision = a;
+		SETX(s, c, precision, a);
 		return "time";
 	}
 	if (has(l, "date"))
@@ -758,11 +758,11 @@ rails_type(struct column *c, const char *decl)
 	if (has(l, "text"))
 		return "text";
 	if (has(l, "binary")) {
-		c->limit = a;
+		SETX(s, c, limit, a);
 		return "binary";
 	}
 	if (has(l, "char")) {
-		c->limit = a;
+		SETX(s, c, limit, a);
 		return "string";
 	}
 	if (has(l, "bool"))
@@ -819,7 +819,7 @@ sqlite_default(struct schema *s, struct column *c, const char *d)
 		if (isbool && (strcmp(d, "0") == 0 || strcmp(d, "1") == 0))
 			v->kind = *d == '1' ? V_TRUE : V_FALSE;
 	} else {
-		c->dflt_expr = arena_strdup(&s->a, d);
+		colx(s, c)->dflt_expr = arena_strdup(&s->a, d);
 		return;
 	}
 	c->dflt = v;
@@ -921,11 +921,11 @@ load_columns(struct sqlctx *x, struct table *t)
 		c = table_add_column(s, t, col_text(s, st, 1), 0);
 		decl = col_text(s, st, 2);
 		c->sql_type = decl != NULL ? decl : "";
-		c->type = rails_type(c, c->sql_type);
+		c->type = rails_type(s, c, c->sql_type);
 		c->notnull = sqlite3_column_int(st, 3);
 		if (hidden == 2 || hidden == 3) {
-			c->gen_expr = "";	/* the text comes from the SQL */
-			c->gen_stored = hidden == 3;
+			colx(s, c)->gen_expr = "";	/* from the SQL */
+			c->x->gen_stored = hidden == 3;
 		}
 		sqlite_default(s, c, (const char *)sqlite3_column_text(st, 4));
 		if ((i = sqlite3_column_int(st, 5)) > 0 && pkn < 1024) {
@@ -958,7 +958,7 @@ text_columns(struct schema *s, struct table *t, const struct tinfo *ti)
 	int		 i = 0;
 
 	STAILQ_FOREACH(c, &t->cols, link) {
-		c->type = rails_type(c, c->sql_type);
+		c->type = rails_type(s, c, c->sql_type);
 		sqlite_default(s, c, ti->dflt.v[i++]);
 	}
 	t->pk = ti->pk;
@@ -1066,7 +1066,7 @@ simple_index(struct schema *s, const struct table *t, struct index *ix,
 			return 0;
 	}
 	ix->cols = cols;
-	ix->order = order;
+	SETIX(s, ix, order, order);
 	return 1;
 }
 
@@ -1082,7 +1082,7 @@ load_index(struct sqlctx *x, struct table *t, struct index *ix,
 
 	if (sql != NULL) {
 		parse_create_index(s, sql, &list, &where, &ix->unique);
-		ix->where = where;
+		SETIX(s, ix, where, where);
 		if (list != NULL && simple_index(s, t, ix, list))
 			return 0;
 	}
@@ -1103,11 +1103,11 @@ load_index(struct sqlctx *x, struct table *t, struct index *ix,
 	}
 	if (pragma_done(x, st, rc) == -1)
 		return -1;
-	ix->order = order;
+	SETIX(s, ix, order, order);
 	if (sql != NULL && isexpr) {
-		ix->expr = list;
+		SETIX(s, ix, expr, list);
 		ix->cols.n = 0;
-		ix->order = NULL;
+		SETIX(s, ix, order, NULL);
 	}
 	return 0;
 }
