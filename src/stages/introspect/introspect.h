@@ -139,6 +139,13 @@ struct index {
 	int		 line;
 };
 
+/*
+ * An index name that is Rails' default for its table and columns,
+ * "index_<table>_on_<col>[_and_<col>...]" (most are): not stored,
+ * the writer spells it out.
+ */
+extern const char index_default_name[];
+
 extern const struct ixx ixx_none;
 #define IXX(i)	((i)->x != NULL ? (const struct ixx *)(i)->x : &ixx_none)
 struct ixx	*ixx(struct schema *, struct index *);
@@ -158,8 +165,8 @@ struct fkey {
 	struct strv	 to_cols;
 	const char	*on_delete;
 	const char	*on_update;
-	int		 validate;
 	const char	*deferrable;
+	int		 validate;
 	int		 line;
 };
 
@@ -178,7 +185,6 @@ enum rec_kind { REC_TABLE, REC_VIEW, REC_ENUM };
 struct table {
 	STAILQ_ENTRY(table) link;
 	struct table	*hnext;		/* hash chain */
-	enum rec_kind	 kind;
 	const char	*key;		/* "schema.name" or "name" */
 	const char	*schema;	/* NULL: the default namespace */
 	const char	*name;
@@ -192,6 +198,7 @@ struct table {
 	STAILQ_HEAD(, index) idx;
 	STAILQ_HEAD(, fkey) fks;
 	STAILQ_HEAD(, check) checks;
+	enum rec_kind	 kind;
 	int		 line;
 };
 

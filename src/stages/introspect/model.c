@@ -345,7 +345,7 @@ schema_add(struct schema *s, enum rec_kind kind, const char *key, int line)
 
 	t = arena_alloc(&s->a, sizeof(*t));
 	t->kind = kind;
-	t->key = arena_strdup(&s->a, key);
+	t->key = schema_intern(s, key, strlen(key));
 	if (s->kind == SRC_SCHEMARB && (dot = strchr(key, '.')) != NULL &&
 	    dot != key && dot[1] != '\0') {
 		t->schema = arena_strndup(&s->a, key, (size_t)(dot - key));
@@ -493,6 +493,7 @@ colx(struct schema *s, struct column *c)
 }
 
 const struct ixx ixx_none;
+const char index_default_name[] = "index_<table>_on_<columns>";
 
 struct ixx *
 ixx(struct schema *s, struct index *i)

@@ -440,13 +440,36 @@ column(struct jw *w, const struct schema *s, const struct column *c)
 	jw_obj_end(w);
 }
 
+/* Rails' default name of an index, spelled out */
 static void
-write_index(struct jw *w, const struct index *i)
+default_name(struct jw *w, const struct table *t, const struct index *i)
+{
+	static struct buf nb;		/* reused */
+	int		  k;
+
+	buf_reset(&nb);
+	buf_adds(&nb, "index_");
+	buf_adds(&nb, t->name);
+	buf_adds(&nb, "_on_");
+	for (k = 0; k < i->cols.n; k++) {
+		if (k > 0)
+			buf_adds(&nb, "_and_");
+		buf_adds(&nb, i->cols.v[k]);
+	}
+	str(w, nb.data, nb.len);
+}
+
+static void
+write_index(struct jw *w, const struct table *t, const struct index *i)
 {
 	const struct ixx *x = IXX(i);
 
 	jw_obj(w);
-	kstr(w, "name", i->name);
+	if (i->name == index_default_name) {
+		jw_key(w, "name");
+		default_name(w, t, i);
+	} else
+		kstr(w, "name", i->name);
 	jw_key(w, "columns");
 	if (x->expr != NULL)
 		jw_null(w);
@@ -526,7 +549,7 @@ record_write(struct buf *b, const struct schema *s, const struct table *t)
 	jw_key(&w, "indexes");
 	jw_arr(&w);
 	STAILQ_FOREACH(i, &t->idx, link)
-		write_index(&w, i);
+		write_index(&w, t, i);
 	jw_arr_end(&w);
 	jw_key(&w, "foreign_keys");
 	jw_arr(&w);

@@ -555,6 +555,16 @@ vstr(struct parser *p, const struct val *v)
 	return arena_strndup(&p->s->a, v->s, v->n);
 }
 
+/* the text of a string or symbol without a NUL, not copied, or NULL */
+static const char *
+vstr_peek(const struct val *v)
+{
+	if (v == NULL || (v->kind != V_STR && v->kind != V_SYM) ||
+	    memchr(v->s, '\0', v->n) != NULL)
+		return NULL;
+	return v->s;
+}
+
 static int
 vint(const struct val *v, int64_t *out)
 {
@@ -935,26 +945,55 @@ t_timestamps(struct parser *p, struct table *t, const struct call *c)
 	}
 }
 
-static const char *
-default_index_name(struct parser *p, const struct table *t,
-    const struct strv *cols)
+/* the start of s (n bytes left) is w: the length of w, or 0 */
+static size_t
+starts(const char *s, size_t n, const char *w)
 {
-	size_t		 n = 16 + strlen(t->name);
-	char		*s;
+	size_t	l = strlen(w);
+
+	return l <= n && memcmp(s, w, l) == 0 ? l : 0;
+}
+
+/*
+ * The name of an index from the name: option v (or none): Rails'
+ * default name is not kept (index_default_name; the writer spells it
+ * out), any other is.
+ */
+static const char *
+index_name(struct parser *p, const struct table *t, const struct strv *cols,
+    const struct val *v)
+{
+	const char	*s;
+	size_t		 n, k;
 	int		 i;
 
-	for (i = 0; i < cols->n; i++)
-		n += strlen(cols->v[i]) + 5;
-	s = arena_alloc(&p->s->a, n);
-	(void)strlcpy(s, "index_", n);
-	(void)strlcat(s, t->name, n);
-	(void)strlcat(s, "_on_", n);
+	/* no name, or none that is a string: the default */
+	if (v == NULL || (s = vstr_peek(v)) == NULL)
+		return index_default_name;
+	if (cols->n == 0)
+		return vstr(p, v);
+	s = v->s;
+	n = v->n;
+	if ((k = starts(s, n, "index_")) == 0)
+		return vstr(p, v);
+	s += k, n -= k;
+	if ((k = starts(s, n, t->name)) == 0)
+		return vstr(p, v);
+	s += k, n -= k;
+	if ((k = starts(s, n, "_on_")) == 0)
+		return vstr(p, v);
+	s += k, n -= k;
 	for (i = 0; i < cols->n; i++) {
-		if (i > 0)
-			(void)strlcat(s, "_and_", n);
-		(void)strlcat(s, cols->v[i], n);
+		if (i > 0) {
+			if ((k = starts(s, n, "_and_")) == 0)
+				return vstr(p, v);
+			s += k, n -= k;
+		}
+		if ((k = starts(s, n, cols->v[i])) == 0 && *cols->v[i] != '\0')
+			return vstr(p, v);
+		s += k, n -= k;
 	}
-	return s;
+	return n == 0 ? index_default_name : vstr(p, v);
 }
 
 static int
@@ -996,9 +1035,10 @@ index_def(struct parser *p, struct table *t, const struct call *c,
 	}
 	check_opts(p, c, "index", known, kept, &kept_v);
 	SETIX(p->s, ix, options, kept_v);
-	ix->name = vstr(p, opt(c, "name"));
-	if (ix->name == NULL && IXX(ix)->expr == NULL)
-		ix->name = default_index_name(p, t, &ix->cols);
+	if (IXX(ix)->expr == NULL)
+		ix->name = index_name(p, t, &ix->cols, opt(c, "name"));
+	else
+		ix->name = vstr(p, opt(c, "name"));
 	ix->unique = vbool(opt(c, "unique"));
 	SETIX(p->s, ix, where, vstr(p, opt(c, "where")));
 	SETIX(p->s, ix, using, vstr(p, opt(c, "using")));
@@ -1083,13 +1123,14 @@ fkey_default_cols(struct parser *p, struct fkey *f)
 	const char	*sing;
 	int		 i;
 
-	sing = arena_singular(&p->s->a, f->to_table);
 	if (f->to_cols.n == 0)
 		strv_add(&p->s->a, &f->to_cols, "id");
-	if (f->cols.n == 0)
-		for (i = 0; i < f->to_cols.n; i++)
-			strv_add(&p->s->a, &f->cols, arena_printf(&p->s->a,
-			    "%s_%s", sing, f->to_cols.v[i]));
+	if (f->cols.n > 0)
+		return;		/* the inflector only when needed */
+	sing = arena_singular(&p->s->a, f->to_table);
+	for (i = 0; i < f->to_cols.n; i++)
+		strv_add(&p->s->a, &f->cols, arena_printf(&p->s->a, "%s_%s",
+		    sing, f->to_cols.v[i]));
 }
 
 static void
@@ -1151,12 +1192,13 @@ t_references(struct parser *p, struct table *t, const struct call *c)
 		if (poly)
 			strv_add(&p->s->a, &ix->cols, ty->name);
 		strv_add(&p->s->a, &ix->cols, id->name);
-		ix->name = default_index_name(p, t, &ix->cols);
+		ix->name = index_default_name;
 		if (v != NULL && v->kind == V_HASH) {
 			memset(&cc, 0, sizeof(cc));
 			cc.opts = v;
 			if (vstr(p, opt(&cc, "name")) != NULL)
-				ix->name = vstr(p, opt(&cc, "name"));
+				ix->name = index_name(p, t, &ix->cols,
+				    opt(&cc, "name"));
 			ix->unique = vbool(opt(&cc, "unique"));
 			SETIX(p->s, ix, where, vstr(p, opt(&cc, "where")));
 			SETIX(p->s, ix, using, vstr(p, opt(&cc, "using")));
