@@ -202,16 +202,17 @@ static const char q_cons[] = RELS_READ
  * pg_get_indexdef() print them (with search_path empty): a primary
  * key, unique or foreign key constraint on columns, a btree index on
  * columns with their default operator class and collation, without
- * INCLUDE, WHERE or storage options.  Those functions look everything
- * up again for every object, one at a time, which costs the server
- * more than all the rest; the server still calls them (the CASE) for
- * other constraints and indexes (CHECK, EXCLUDE, expressions, partial
- * indexes, other access methods, ...), and they are asked afterwards
- * for the few that only the client can tell apart (an operator class
- * or collation that is not the column's default, a foreign key to a
- * table that was not read).  The %s are conditions on catalog columns
- * of newer servers (choose_queries); a server newer than this code
- * knows gets the plain queries.
+ * INCLUDE or storage options (a partial index's WHERE clause is
+ * pg_get_expr()'s, as pg_get_indexdef() prints it).  Those functions
+ * look everything up again for every object, one at a time, which
+ * costs the server more than all the rest; the server still calls
+ * them (the CASE) for other constraints and indexes (CHECK, EXCLUDE,
+ * expressions, other access methods, ...), and they are asked
+ * afterwards for the few that only the client can tell apart (an
+ * operator class or collation that is not the column's default, a
+ * foreign key to a table that was not read).  The %s are conditions
+ * on catalog columns of newer servers (choose_queries); a server
+ * newer than this code knows gets the plain queries.
  */
 static const char q_cons_fast[] = RELS_READ
 	"SELECT co.conrelid, co.conname, CASE WHEN NOT ("
@@ -230,15 +231,19 @@ static const char q_cons_fast[] = RELS_READ
 	"ORDER BY co.conrelid, NOT co.convalidated, "
 	"co.conname COLLATE \"C\"";
 
+#define IDX_PLAIN \
+	"am.amname = 'btree' AND i.indexprs IS NULL " \
+	"AND i.indnatts = i.indnkeyatts AND ic.reloptions IS NULL " \
+	"AND c.relkind = 'r' AND ic.relkind = 'i' %s"
+
 static const char q_idx_fast[] = RELS_READ
-	"SELECT i.indrelid, CASE WHEN NOT (am.amname = 'btree' "
-	"AND i.indexprs IS NULL AND i.indpred IS NULL "
-	"AND i.indnatts = i.indnkeyatts AND ic.reloptions IS NULL "
-	"AND c.relkind = 'r' AND ic.relkind = 'i' %s) "
+	"SELECT i.indrelid, CASE WHEN NOT (" IDX_PLAIN ") "
 	"THEN pg_catalog.pg_get_indexdef(i.indexrelid) END, "
 	"i.indexrelid, pg_catalog.quote_ident(ic.relname), i.indisunique, "
 	"i.indkey::pg_catalog.text, i.indoption::pg_catalog.text, "
-	"i.indclass::pg_catalog.text, i.indcollation::pg_catalog.text "
+	"i.indclass::pg_catalog.text, i.indcollation::pg_catalog.text, "
+	"CASE WHEN " IDX_PLAIN " THEN "
+	"pg_catalog.pg_get_expr(i.indpred, i.indrelid) END "
 	"FROM pg_catalog.pg_index i "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
 	"JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
@@ -577,6 +582,10 @@ build_index(struct live *x, PGresult *r, int i)
 		buf_adds(&x->text, order[opt[k]]);
 	}
 	buf_addc(&x->text, ')');
+	if (!pq.getisnull(r, i, 9)) {	/* a partial index */
+		buf_adds(&x->text, " WHERE ");
+		buf_adds(&x->text, pq.getvalue(r, i, 9));
+	}
 	return 1;
 }
 
@@ -871,6 +880,7 @@ choose_queries(struct live *x)
 	    v >= 170000 ? "AND co.confdelsetcols IS NULL AND NOT co.conperiod" :
 	    v >= 150000 ? "AND co.confdelsetcols IS NULL" : "");
 	x->q_idx = arena_printf(&x->s->a, q_idx_fast,
+	    v >= 150000 ? "AND NOT i.indnullsnotdistinct" : "",
 	    v >= 150000 ? "AND NOT i.indnullsnotdistinct" : "");
 }
 
