@@ -1,12 +1,16 @@
 /*
  * pglive.c: the live PostgreSQL front-end of introspect.  Exports
  * pglive_load(): connect with libpq (URL or keyword string, PG*
- * variables honoured), read the whole database in five catalog queries
- * (enum labels, relations, columns, constraints, indexes: never one
- * query per table), and fill the schema model.  The catalog's own text
+ * variables honoured), read the whole database in a fixed handful of
+ * catalog queries (enum labels, relations, columns, constraints,
+ * operator classes, indexes, and the definitions only the server can
+ * print: never one query per table), pipelined in two batches with
+ * libpq 14 or later, and fill the schema model.  The catalog's text
  * (format_type, pg_get_expr, pg_get_constraintdef, pg_get_indexdef,
- * with an empty search_path, as pg_dump prints it) is read by pgsql.c,
- * so a database and its structure.sql give the same records.
+ * with an empty search_path, as pg_dump prints it; the plain keys and
+ * indexes spelled out here from catalog columns the same way: see
+ * q_cons_fast) is read by pgsql.c, so a database and its structure.sql
+ * give the same records.
  *
  * libpq is not linked: it is loaded with dlopen(3) here, on the first
  * live source, so the stage starts without it (libpq costs some
