@@ -177,6 +177,115 @@ EOF
 	assert_equal "$(printf '%s\n' "$output" | counts)" "$(sqlite_counts t.db)"
 }
 
+@test "introspect-2.10: SQLite foreign key names come from the CREATE TABLE text" {
+	sqlite3 t.db <<'EOF'
+CREATE TABLE a (id INTEGER PRIMARY KEY, x INT, y INT, UNIQUE (x, y));
+CREATE TABLE b (id INTEGER PRIMARY KEY,
+  a_id INT CONSTRAINT "fk b->a" REFERENCES a (id) ON DELETE CASCADE,
+  c_id INT CONSTRAINT c_nn NOT NULL REFERENCES a,
+  "X" INT, [Y] INT,
+  w INT REFERENCES a (id),
+  CONSTRAINT [fk_xy] FOREIGN KEY ("x", y) REFERENCES a (x, y),
+  FOREIGN KEY (w) REFERENCES a (id),
+  constraint fk_last foreign key (a_id) references "a" ("id")
+    ON UPDATE SET NULL DEFERRABLE INITIALLY DEFERRED,
+  CONSTRAINT ck CHECK (w <> 'REFERENCES'));
+CREATE TABLE c (id INTEGER PRIMARY KEY, b_id INT REFERENCES b);
+CREATE TABLE d (id INTEGER PRIMARY KEY);
+EOF
+	run --separate-stderr introspect t.db
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | jq -r 'select(.name == "b" or .name == "c") | .name as $t | .foreign_keys[] | "\($t) \(.name) \(.columns | join(",")) \(.to_table) \(.to_columns | join(",")) \(.on_delete) \(.on_update)"')" \
+	    'b fk b->a a_id a id cascade null
+b null c_id a id null null
+b null w a id null null
+b fk_xy X,Y a x,y null null
+b null w a id null null
+b fk_last a_id a id null nullify
+c null b_id b id null null'
+	# the same keys, in the same order, as sqlite3's pragma
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name as $t | .foreign_keys[] | "\($t) \(.columns | join(","))"')" \
+	    "$(sqlite3 t.db "SELECT m.name, group_concat(f.\"from\", ',')
+	        FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+	        WHERE m.type = 'table' GROUP BY m.name, f.id
+	        ORDER BY m.rowid, f.id DESC" | tr '|' ' ')"
+}
+
+@test "introspect-2.11: index columns read from CREATE INDEX equal sqlite3's pragma" {
+	sqlite3 t.db <<'EOF'
+CREATE TABLE t ("Id" INTEGER PRIMARY KEY, "Na""me" TEXT, [b c] INT, `d` INT,
+  e TEXT UNIQUE, f INT, UNIQUE (f, d));
+CREATE INDEX i1 ON t ("na""ME" COLLATE NOCASE DESC, [B C] ASC);
+CREATE UNIQUE INDEX i2 ON t (D, `E` DESC, id);
+CREATE INDEX i4 ON t (f + 1, d);
+CREATE INDEX i5 ON t ('f') WHERE d > 0;
+EOF
+	run --separate-stderr introspect t.db
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.indexes[] | "\(.name) \(.unique) \(.columns // [] | join(",")) \(.expr) \(.order // {} | keys | join(","))"')" \
+	    'sqlite_autoindex_t_1 true e null 
+sqlite_autoindex_t_2 true f,d null 
+i1 false Na"me,b c null Na"me
+i2 true d,e,Id null e
+i4 false  f + 1, d 
+i5 false f null '
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.indexes[] | select(.expr == null) | "\(.name) \(.columns | join(","))"')" \
+	    "$(sqlite3 t.db "SELECT m.name, group_concat(coalesce(x.name, 'rowid'), ',')
+	        FROM sqlite_schema m, pragma_index_xinfo(m.name) x
+	        WHERE m.type = 'index' AND x.key GROUP BY m.name
+	        HAVING min(x.cid) > -2 ORDER BY m.rowid" | tr '|' ' ')"
+}
+
+@test "introspect-2.12: columns, keys and foreign keys read from CREATE TABLE equal sqlite3's pragmas" {
+	sqlite3 t.db <<'EOF'
+CREATE TABLE p (id INTEGER PRIMARY KEY, k TEXT UNIQUE, a INT, b INT, UNIQUE (a, b));
+CREATE TABLE t1 ("Id" Integer NOT NULL PRIMARY KEY DESC,
+  [Na me] VARCHAR ( 20 )  NOT  NULL DEFAULT 'x' COLLATE nocase,
+  `c` decimal(10, 2) DEFAULT -1.5 CHECK (c > 0), d "quoted type" DEFAULT (1 + 2),
+  e UNSIGNED /* big */ BIG INT DEFAULT +3, f DATETIME DEFAULT CURRENT_TIMESTAMP,
+  g BOOLEAN DEFAULT TRUE NOT NULL, i text DEFAULT "dq", j real DEFAULT - 4, k,
+  l INT AS (c * 2) STORED, n INT REFERENCES p ON DELETE SET NULL ON UPDATE CASCADE,
+  o INT CONSTRAINT fko REFERENCES "p" ("id") ON DELETE RESTRICT NOT DEFERRABLE,
+  q1 INT, q2 INT, r any, s Int DEFAULT 0x1F, u json DEFAULT '{}' NOT NULL ON CONFLICT FAIL,
+  CONSTRAINT fk_q FOREIGN KEY (Q1, q2) REFERENCES p (a, b) ON UPDATE SET DEFAULT MATCH FULL,
+  FOREIGN KEY (k) REFERENCES p (k) DEFERRABLE INITIALLY DEFERRED);
+CREATE TABLE t2 (a INT, b TEXT, c INT DEFAULT (datetime('now')), PRIMARY KEY (b DESC, A)) WITHOUT ROWID;
+CREATE TABLE t3 (a INT, b TEXT /* c */ DEFAULT 1, -- x
+  c INT, CONSTRAINT pk PRIMARY KEY (c, a) ON CONFLICT REPLACE);
+CREATE TABLE t4 (x INTEGER PRIMARY KEY AUTOINCREMENT, y DOUBLE PRECISION DEFAULT (-1) /* z */,
+  z NUMERIC(5) NOT NULL DEFAULT 0, w BLOB DEFAULT x'00', v INT GENERATED ALWAYS AS (x + 1));
+CREATE TABLE t5 (a INT, b INT NOT NULL) STRICT;
+CREATE TABLE "t 6" (id integer, p_id int references p, primary key (id));
+CREATE TABLE t7 (a TEXT DEFAULT 'it''s', b TEXT DEFAULT ('x' || 'y'), c INT DEFAULT NULL,
+  d INT NULL DEFAULT 1, e INT CONSTRAINT nn NOT NULL CONSTRAINT d DEFAULT 5,
+  f INT CHECK (f IS NOT NULL) DEFAULT 2);
+EOF
+	run --separate-stderr introspect t.db
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name as $t | .primary_key as $pk | .columns[] | .name as $n |
+	    [$t, $n, .sql_type, (if .null then 0 else 1 end),
+	     ([$pk | to_entries[] | select(.value == $n) | .key + 1] | first // 0)] | map(tostring) | join("|")')" \
+	    "$(sqlite3 t.db "SELECT m.name, x.name, x.type, x.\"notnull\", x.pk
+	        FROM sqlite_schema m, pragma_table_xinfo(m.name) x
+	        WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
+	        ORDER BY m.rowid, x.cid")"
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name as $t | .foreign_keys[] |
+	    [$t, .name, (.columns | join(",")), .to_table, (.to_columns | join(",")), .on_update, .on_delete] |
+	    map(. // "-" | tostring) | join("|")')" \
+	    't1|-|n|p|id|cascade|nullify
+t1|fko|o|p|id|-|restrict
+t1|fk_q|q1,q2|p|a,b|set_default|-
+t1|-|k|p|k|-|-
+t 6|-|p_id|p|id|-|-'
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name as $t | .foreign_keys[] | [$t, (.columns | join(","))] | join("|")')" \
+	    "$(sqlite3 t.db "SELECT m.name, group_concat(f.\"from\", ',')
+	        FROM sqlite_schema m, pragma_foreign_key_list(m.name) f
+	        WHERE m.type = 'table' GROUP BY m.name, f.id ORDER BY m.rowid, f.id DESC")"
+}
+
 @test "introspect-3.1: bos.schema.rb: 43 tables, 417 columns, 39 foreign keys" {
 	check_rb bos.schema.rb "43 417 39"
 }

@@ -137,8 +137,11 @@ table billing invoices'
 	PGAPPNAME=$app introspect "postgres://postgres@127.0.0.1:$PGPORT/lago" > /dev/null
 	PGAPPNAME=$app introspect "postgres://postgres@127.0.0.1:$PGPORT/constructs" > /dev/null
 	n=$(( $(queries) - before ))
-	# 6 per run: search_path, enums, tables, columns, constraints, indexes
-	assert_equal "$n" 12
+	# 7 per run: search_path, enums, tables, columns, constraints,
+	# operator classes, indexes; constructs has a foreign key to a
+	# table of a schema not read, whose definition only the server
+	# prints: one more query (for all such keys at once)
+	assert_equal "$n" 15
 }
 
 @test "pg-1.8: a refused connection names host, port and database, never the password" {

@@ -36,6 +36,7 @@ parse_unit(const char *s, const char *const *units, const double *scale,
 {
 	char	*end;
 	double	 v;
+	int64_t	 r;
 	int	 i;
 
 	if (s == NULL || *s < '0' || *s > '9')
@@ -54,7 +55,9 @@ parse_unit(const char *s, const char *const *units, const double *scale,
 			v *= scale[i];
 			if (v > 9.2e18)
 				return -1;
-			return (int64_t)llround(v);
+			/* llround(v) for v >= 0, without libm */
+			r = (int64_t)v;
+			return v - (double)r >= 0.5 ? r + 1 : r;
 		}
 	return -1;
 }

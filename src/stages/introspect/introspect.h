@@ -55,21 +55,41 @@ enum val_kind {
 
 struct val {
 	enum val_kind	 kind;
+	int		 nkid;
+	int		 line, col;
 	const char	*s;		/* NUM, STR, SYM, CONST: text */
 	size_t		 n;
 	struct val	*kid;		/* ARR items; HASH key, value, ...;
 					   LAMBDA body */
 	struct val	*next;		/* sibling */
-	int		 nkid;
-	int		 line, col;
 };
 
 /* a list of names, e.g. index or key columns */
 struct val	*val_copy(struct arena *, const struct val *);
+struct schema;
+/* a copy for the model: scalars shared with equal ones, see model.c */
+struct val	*val_share(struct schema *, const struct val *);
 
 struct strv {
 	const char	**v;
 	int		  n;
+};
+
+/*
+ * What few columns have, kept apart so that a column is small (a
+ * schema has many): read it with CX(c), which gives colx_none (every
+ * field none) for a column without; write it through colx(s, c),
+ * which makes it on first use.  Set a field only to a value.
+ */
+struct colx {
+	int64_t		 limit, precision, scale;	/* -1: none */
+	const char	*dflt_expr;	/* expression default or NULL */
+	const char	*enum_name;
+	const char	*collation;
+	const char	*comment;
+	const char	*gen_expr;	/* generated column, or NULL */
+	struct val	*options;	/* HASH of other known options */
+	int		 gen_stored;
 };
 
 struct column {
@@ -77,33 +97,64 @@ struct column {
 	const char	*name;
 	const char	*type;		/* normalized Rails type */
 	const char	*sql_type;	/* as declared */
-	int		 notnull;
 	struct val	*dflt;		/* literal default or NULL */
-	const char	*dflt_expr;	/* expression default or NULL */
-	int64_t		 limit, precision, scale;	/* -1: none */
-	int		 array;
-	int		 auto_inc;
-	const char	*enum_name;
-	const char	*collation;
-	const char	*comment;
-	const char	*gen_expr;	/* generated column, or NULL */
-	int		 gen_stored;
-	struct val	*options;	/* HASH of other known options */
+	struct colx	*x;		/* NULL: none of those */
 	int		 line;
+	unsigned char	 notnull;
+	unsigned char	 array;
+	unsigned char	 auto_inc;
+};
+
+extern const struct colx colx_none;
+#define CX(c)	((c)->x != NULL ? (const struct colx *)(c)->x : &colx_none)
+struct schema;
+struct colx	*colx(struct schema *, struct column *);
+/* a number field of the colx, made only for a value other than -1 */
+#define SETX(s, c, f, v)	do {					\
+	int64_t v_ = (v);						\
+	if (v_ != -1 || (c)->x != NULL)					\
+		colx((s), (c))->f = v_;					\
+} while (0)
+/* a pointer field of the colx back to none */
+#define CLEARX(c, f)	do {						\
+	if ((c)->x != NULL)						\
+		(c)->x->f = NULL;					\
+} while (0)
+
+/* what few indexes have: as struct colx, read IXX(i), write ixx(s, i) */
+struct ixx {
+	const char	*expr;		/* instead of columns */
+	const char	*where;
+	const char	*using;
+	struct val	*order;		/* HASH, STR/SYM, or NULL */
+	struct val	*options;	/* HASH of other known options */
 };
 
 struct index {
 	STAILQ_ENTRY(index) link;
 	const char	*name;
 	struct strv	 cols;		/* or expr */
-	const char	*expr;
+	struct ixx	*x;		/* NULL: none of those */
 	int		 unique;
-	const char	*where;
-	const char	*using;
-	struct val	*order;		/* HASH, STR/SYM, or NULL */
-	struct val	*options;	/* HASH of other known options */
 	int		 line;
 };
+
+/*
+ * An index name that is Rails' default for its table and columns,
+ * "index_<table>_on_<col>[_and_<col>...]" (most are): not stored,
+ * the writer spells it out.
+ */
+extern const char index_default_name[];
+
+extern const struct ixx ixx_none;
+#define IXX(i)	((i)->x != NULL ? (const struct ixx *)(i)->x : &ixx_none)
+struct ixx	*ixx(struct schema *, struct index *);
+/* a field of the ixx, made only for a value other than NULL */
+#define SETIX(s, i, f, v)	do {					\
+	__typeof__((i)->x->f) v_ = (v);					\
+	if (v_ != NULL || (i)->x != NULL)				\
+		ixx((s), (i))->f = v_;					\
+} while (0)
 
 struct fkey {
 	STAILQ_ENTRY(fkey) link;
@@ -114,8 +165,8 @@ struct fkey {
 	struct strv	 to_cols;
 	const char	*on_delete;
 	const char	*on_update;
-	int		 validate;
 	const char	*deferrable;
+	int		 validate;
 	int		 line;
 };
 
@@ -134,7 +185,6 @@ enum rec_kind { REC_TABLE, REC_VIEW, REC_ENUM };
 struct table {
 	STAILQ_ENTRY(table) link;
 	struct table	*hnext;		/* hash chain */
-	enum rec_kind	 kind;
 	const char	*key;		/* "schema.name" or "name" */
 	const char	*schema;	/* NULL: the default namespace */
 	const char	*name;
@@ -148,6 +198,7 @@ struct table {
 	STAILQ_HEAD(, index) idx;
 	STAILQ_HEAD(, fkey) fks;
 	STAILQ_HEAD(, check) checks;
+	enum rec_kind	 kind;
 	int		 line;
 };
 
@@ -168,6 +219,20 @@ struct schema {
 	struct table	**ehash;	/* enums by key */
 	size_t		 ecap, elen;
 	int		 nrecs;
+	/*
+	 * A source mapped from its file: the front-end calls
+	 * schema_source_done() with how far it has read, and the pages
+	 * before that leave memory (they are read again from the file
+	 * if ever touched: only memory, never the result, depends on
+	 * it).  map is NULL for a source read into memory.
+	 */
+	const char	*map;
+	size_t		 maplen, mapdone;
+	/* schema_intern's set of strings, and val_share's of values */
+	const char	**istr;
+	size_t		 icap, ilen;
+	struct val	**ival;
+	size_t		 vcap, vlen;
 	char		 err[512];	/* "file:line:col: message" */
 };
 
@@ -180,6 +245,8 @@ struct table	*schema_find_enum(const struct schema *, const char *);
 void		 schema_warn(struct schema *, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 3, 4)));
 void		 schema_print_warnings(const struct schema *);
+void		 schema_source_done(struct schema *, const char *);
+const char	*schema_intern(struct schema *, const char *, size_t);
 int		 schema_fail(struct schema *, int, int, const char *, ...)
 		    __attribute__((__format__(__printf__, 4, 5)));
 struct column	*table_add_column(struct schema *, struct table *,

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -127,7 +128,7 @@ write_records(const struct schema *s)
 
 	STAILQ_FOREACH(t, &s->recs, link) {
 		record_write(&b, s, t);
-		if (b.len >= 64 * 1024) {
+		if (b.len >= 16 * 1024) {
 			if (write_all(STDOUT_FILENO, b.data, b.len) == -1)
 				goto fail;
 			buf_reset(&b);
@@ -156,6 +157,8 @@ main(int argc, char *argv[])
 	struct schema	 s;
 	struct strv	 schemas = { 0 };
 	struct buf	 in = { 0 };
+	struct stat	 st;
+	void		*map = NULL;
 	char		*list = NULL, *sp, *tok;
 	enum src_kind	 kind = SRC_NONE;
 	const char	*path, *name;
@@ -247,7 +250,20 @@ main(int argc, char *argv[])
 		in.len = (size_t)n;
 		if (kind == SRC_NONE)
 			kind = detect(in.data, in.len);
-		if ((kind == SRC_SCHEMARB || kind == SRC_PGSQL ||
+		/*
+		 * A schema.rb file is mapped, not read: the parser lets
+		 * go of the pages it has read (schema_source_done).
+		 */
+		if (kind == SRC_SCHEMARB && fstat(fd, &st) == 0 &&
+		    S_ISREG(st.st_mode) && st.st_size > 0 &&
+		    (uintmax_t)st.st_size < SIZE_MAX &&
+		    (map = mmap(NULL, (size_t)st.st_size, PROT_READ,
+		    MAP_PRIVATE, fd, 0)) != MAP_FAILED) {
+			s.map = map;
+			s.maplen = (size_t)st.st_size;
+		} else
+			map = NULL;
+		if (map == NULL && (kind == SRC_SCHEMARB || kind == SRC_PGSQL ||
 		    (kind == SRC_NONE &&
 		    memchr(in.data, '\0', in.len) == NULL)) &&
 		    buf_readfd(&in, fd) == -1)
@@ -263,7 +279,10 @@ main(int argc, char *argv[])
 		    in.data : NULL, in.len);
 		break;
 	case SRC_SCHEMARB:
-		rc = schemarb_load(&s, in.data ? in.data : "", in.len);
+		if (map != NULL)
+			rc = schemarb_load(&s, map, s.maplen);
+		else
+			rc = schemarb_load(&s, in.data ? in.data : "", in.len);
 		break;
 	case SRC_PGSQL:
 		rc = pgsql_load(&s, in.data ? in.data : "", in.len);
@@ -282,6 +301,8 @@ loaded:
 		    s.nwarn, s.nwarn == 1 ? "" : "s");
 	if (write_records(&s) == -1)
 		err(EX_IOERR, "write");
+	if (map != NULL)
+		(void)munmap(map, s.maplen);
 	schema_free(&s);
 	buf_free(&in);
 	free(list);

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "buf.h"
 #include "inflect.h"
@@ -24,7 +26,7 @@ arena_alloc(struct arena *a, size_t n)
 	char	*c;
 	size_t	 sz;
 
-	n = (n + 15) & ~(size_t)15;
+	n = (n + 7) & ~(size_t)7;	/* pointers and int64_t: 8 */
 	if (n > (size_t)(a->end - a->cur) || a->cur == NULL) {
 		sz = n + 16 > CHUNK / 4 ? n + 16 : CHUNK;
 		c = xmalloc(sz);
@@ -164,6 +166,106 @@ val_copy(struct arena *a, const struct val *v)
 	return c;
 }
 
+static size_t
+hash_mem(const char *k, size_t n)
+{
+	size_t	h = 14695981039346656037ULL;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*k++) * 1099511628211ULL;
+	return h;
+}
+
+/*
+ * The model's one copy of a string: names recur (every table has its
+ * "id", "created_at", ...), so each is kept once.  Open addressing;
+ * the strings live in the arena.
+ */
+const char *
+schema_intern(struct schema *s, const char *p, size_t n)
+{
+	const char	**nt, *e;
+	size_t		  i, j, ncap;
+
+	if (s->ilen * 2 >= s->icap) {
+		ncap = s->icap ? s->icap * 2 : 1024;
+		nt = xcalloc(ncap, sizeof(*nt));
+		for (i = 0; i < s->icap; i++) {
+			if ((e = s->istr[i]) == NULL)
+				continue;
+			for (j = hash_mem(e, strlen(e)) & (ncap - 1);
+			    nt[j] != NULL; j = (j + 1) & (ncap - 1))
+				;
+			nt[j] = e;
+		}
+		free(s->istr);
+		s->istr = nt;
+		s->icap = ncap;
+	}
+	for (i = hash_mem(p, n) & (s->icap - 1); (e = s->istr[i]) != NULL;
+	    i = (i + 1) & (s->icap - 1))
+		if (strncmp(e, p, n) == 0 && e[n] == '\0')
+			return e;
+	s->ilen++;
+	return s->istr[i] = arena_strndup(&s->a, p, n);
+}
+
+static size_t
+val_hash(const struct val *v)
+{
+	return hash_mem(v->s != NULL ? v->s : "", v->n) * 31 +
+	    (size_t)v->kind;
+}
+
+/*
+ * A value for the model (a default, an option): a scalar (nil, true,
+ * false, a number, string or symbol) is shared with every equal one,
+ * so a thousand `default: 0` cost one; the writer never tells copies
+ * apart (their line and column are not written).  Others are copied.
+ */
+struct val *
+val_share(struct schema *s, const struct val *v)
+{
+	struct val	**nt, *e;
+	size_t		  i, j, ncap;
+
+	if (v == NULL)
+		return NULL;
+	if (v->kid != NULL || v->kind == V_ARR || v->kind == V_HASH ||
+	    v->kind == V_LAMBDA ||
+	    (v->s != NULL && memchr(v->s, '\0', v->n) != NULL))
+		return val_copy(&s->a, v);
+	if (s->vlen * 2 >= s->vcap) {
+		ncap = s->vcap ? s->vcap * 2 : 256;
+		nt = xcalloc(ncap, sizeof(*nt));
+		for (i = 0; i < s->vcap; i++) {
+			if ((e = s->ival[i]) == NULL)
+				continue;
+			for (j = val_hash(e) & (ncap - 1); nt[j] != NULL;
+			    j = (j + 1) & (ncap - 1))
+				;
+			nt[j] = e;
+		}
+		free(s->ival);
+		s->ival = nt;
+		s->vcap = ncap;
+	}
+	for (i = val_hash(v) & (s->vcap - 1); (e = s->ival[i]) != NULL;
+	    i = (i + 1) & (s->vcap - 1))
+		if (e->kind == v->kind && e->n == v->n &&
+		    (v->n == 0 || memcmp(e->s, v->s, v->n) == 0))
+			return e;
+	e = arena_alloc(&s->a, sizeof(*e));
+	e->kind = v->kind;
+	e->n = v->n;
+	e->line = v->line;
+	e->col = v->col;
+	if (v->s != NULL)
+		e->s = schema_intern(s, v->s, v->n);
+	s->vlen++;
+	return s->ival[i] = e;
+}
+
 void
 schema_init(struct schema *s, const char *file)
 {
@@ -177,6 +279,8 @@ schema_free(struct schema *s)
 {
 	free(s->hash);
 	free(s->ehash);
+	free(s->istr);
+	free(s->ival);
 	free(s->warn);
 	arena_free(&s->a);
 }
@@ -241,7 +345,7 @@ schema_add(struct schema *s, enum rec_kind kind, const char *key, int line)
 
 	t = arena_alloc(&s->a, sizeof(*t));
 	t->kind = kind;
-	t->key = arena_strdup(&s->a, key);
+	t->key = schema_intern(s, key, strlen(key));
 	if (s->kind == SRC_SCHEMARB && (dot = strchr(key, '.')) != NULL &&
 	    dot != key && dot[1] != '\0') {
 		t->schema = arena_strndup(&s->a, key, (size_t)(dot - key));
@@ -316,6 +420,29 @@ schema_print_warnings(const struct schema *s)
 	}
 }
 
+/*
+ * The mapped source before upto is read: its whole pages leave this
+ * process's memory, 32 KiB at a time, so the peak memory of a large
+ * source does not include all of its text.
+ */
+void
+schema_source_done(struct schema *s, const char *upto)
+{
+	static size_t	 pg;
+	size_t		 off;
+
+	if (s->map == NULL || upto < s->map || upto > s->map + s->maplen)
+		return;
+	if (pg == 0)
+		pg = (size_t)sysconf(_SC_PAGESIZE);
+	off = (size_t)(upto - s->map) / pg * pg;
+	if (off < s->mapdone + 32 * 1024)
+		return;
+	(void)madvise((char *)s->map + s->mapdone, off - s->mapdone,
+	    MADV_DONTNEED);
+	s->mapdone = off;
+}
+
 /* set s->err to "file[:line[:col]]: message"; returns -1 */
 int
 schema_fail(struct schema *s, int line, int col, const char *fmt, ...)
@@ -346,11 +473,34 @@ table_add_column(struct schema *s, struct table *t, const char *name,
 
 	c = arena_alloc(&s->a, sizeof(*c));
 	c->name = name;
-	c->limit = c->precision = c->scale = -1;
 	c->line = line;
 	STAILQ_INSERT_TAIL(&t->cols, c, link);
 	t->ncols++;
 	return c;
+}
+
+const struct colx colx_none = { -1, -1, -1, NULL, NULL, NULL, NULL, NULL,
+    NULL, 0 };
+
+struct colx *
+colx(struct schema *s, struct column *c)
+{
+	if (c->x == NULL) {
+		c->x = arena_alloc(&s->a, sizeof(*c->x));
+		c->x->limit = c->x->precision = c->x->scale = -1;
+	}
+	return c->x;
+}
+
+const struct ixx ixx_none;
+const char index_default_name[] = "index_<table>_on_<columns>";
+
+struct ixx *
+ixx(struct schema *s, struct index *i)
+{
+	if (i->x == NULL)
+		i->x = arena_alloc(&s->a, sizeof(*i->x));
+	return i->x;
 }
 
 struct column *
@@ -406,10 +556,10 @@ strv_add(struct arena *a, struct strv *sv, const char *s)
 	const char	**nv;
 	int		  cap;
 
-	for (cap = 4; cap < sv->n; cap *= 2)
+	for (cap = 2; cap < sv->n; cap *= 2)
 		;
 	if (sv->n == 0 || sv->n == cap) {
-		nv = arena_alloc(a, sizeof(*nv) * (size_t)(sv->n ? cap * 2 : 4));
+		nv = arena_alloc(a, sizeof(*nv) * (size_t)(sv->n ? cap * 2 : 2));
 		if (sv->n > 0)
 			memcpy(nv, sv->v, sizeof(*nv) * (size_t)sv->n);
 		sv->v = nv;

@@ -1,12 +1,16 @@
 /*
  * pglive.c: the live PostgreSQL front-end of introspect.  Exports
  * pglive_load(): connect with libpq (URL or keyword string, PG*
- * variables honoured), read the whole database in five catalog queries
- * (enum labels, relations, columns, constraints, indexes: never one
- * query per table), and fill the schema model.  The catalog's own text
+ * variables honoured), read the whole database in a fixed handful of
+ * catalog queries (enum labels, relations, columns, constraints,
+ * operator classes, indexes, and the definitions only the server can
+ * print: never one query per table), pipelined in two batches with
+ * libpq 14 or later, and fill the schema model.  The catalog's text
  * (format_type, pg_get_expr, pg_get_constraintdef, pg_get_indexdef,
- * with an empty search_path, as pg_dump prints it) is read by pgsql.c,
- * so a database and its structure.sql give the same records.
+ * with an empty search_path, as pg_dump prints it; the plain keys and
+ * indexes spelled out here from catalog columns the same way: see
+ * q_cons_fast) is read by pgsql.c, so a database and its structure.sql
+ * give the same records.
  *
  * libpq is not linked: it is loaded with dlopen(3) here, on the first
  * live source, so the stage starts without it (libpq costs some
@@ -48,6 +52,13 @@ static struct {
 	__typeof__(PQgetvalue)		*getvalue;
 	__typeof__(PQgetisnull)		*getisnull;
 	__typeof__(PQclear)		*clear;
+	__typeof__(PQserverVersion)	*serverVersion;
+	/* libpq 14 and later: the queries go in one pipeline */
+	__typeof__(PQenterPipelineMode)	*enterPipelineMode;
+	__typeof__(PQexitPipelineMode)	*exitPipelineMode;
+	__typeof__(PQpipelineSync)	*pipelineSync;
+	__typeof__(PQsendQueryParams)	*sendQueryParams;
+	__typeof__(PQgetResult)		*getResult;
 } pq;
 
 static const struct {
@@ -71,19 +82,53 @@ static const struct {
 	{ "PQgetvalue", offsetof(__typeof__(pq), getvalue) },
 	{ "PQgetisnull", offsetof(__typeof__(pq), getisnull) },
 	{ "PQclear", offsetof(__typeof__(pq), clear) },
+	{ "PQserverVersion", offsetof(__typeof__(pq), serverVersion) },
+}, optsyms[] = {
+	{ "PQenterPipelineMode", offsetof(__typeof__(pq), enterPipelineMode) },
+	{ "PQexitPipelineMode", offsetof(__typeof__(pq), exitPipelineMode) },
+	{ "PQpipelineSync", offsetof(__typeof__(pq), pipelineSync) },
+	{ "PQsendQueryParams", offsetof(__typeof__(pq), sendQueryParams) },
+	{ "PQgetResult", offsetof(__typeof__(pq), getResult) },
 };
 
 struct live {
 	struct schema	*s;
 	PGconn		*conn;
 	const char	*params[2];	/* $1 schemas, $2 views */
+	const char	*oids;		/* $1 after q_rels: the relations */
 	struct rel {
 		unsigned long	 oid;
 		struct table	*t;
+		const char	*qname;	/* quote_ident(schema).quote_ident(name) */
+		int		 att0, natt;	/* its columns in atts */
 	}		*rels;
 	int		 nrels;
 	int		*status;
+	const char	*q_cons, *q_idx;	/* for this server */
+	int		 fast;		/* q_cons_fast, q_idx_fast */
+	int		 piped;		/* results come from the pipeline */
+	struct att {			/* columns by number, for keys */
+		int		 num;
+		const char	*qname;	/* quote_ident(name) */
+		unsigned long	 type, coll;
+		char		 typtype;	/* 'e': an enum */
+	}		*atts;
+	int		 natts, attcap;
+	unsigned long	(*opc)[2];	/* default btree opclass, its type */
+	int		 nopc;
+	struct buf	 text;		/* a definition being built */
 };
+
+static int	end_pipeline(struct live *);
+static const char q_settings[] =
+	"SELECT pg_catalog.set_config('search_path', '', false)";
+
+/*
+ * The relations read, once q_rels has found them: their oids, $1 of
+ * the queries that follow (the catalog is not searched again).
+ */
+#define RELS_READ \
+	"WITH r AS (SELECT o AS oid FROM unnest($1::pg_catalog.oid[]) o) "
 
 /* the relations read: tables (and views with --views), no partitions */
 #define RELS \
@@ -103,24 +148,35 @@ static const char q_enums[] =
 	"e.enumsortorder";
 
 static const char q_rels[] = RELS
-	"SELECT c.oid, n.nspname, c.relname, c.relkind, "
-	"pg_catalog.obj_description(c.oid, 'pg_class'), "
+	"SELECT c.oid, n.nspname, c.relname, c.relkind, ds.description, "
 	"CASE WHEN c.relkind IN ('v', 'm') THEN "
-	"pg_catalog.pg_get_viewdef(c.oid) END "
+	"pg_catalog.pg_get_viewdef(c.oid) END, "
+	"pg_catalog.quote_ident(n.nspname) || '.' || "
+	"pg_catalog.quote_ident(c.relname) "
 	"FROM pg_catalog.pg_class c "
 	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid "
+	"AND ds.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+	"AND ds.objsubid = 0 "
 	"WHERE c.oid IN (SELECT oid FROM r) "
 	"ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"";
 
-static const char q_cols[] = RELS
+/*
+ * A default cannot name a column: it is printed without its table
+ * (0), which spares the server opening every table; a generated
+ * column's expression needs the table.
+ */
+static const char q_cols[] = RELS_READ
 	"SELECT a.attrelid, a.attname, "
 	"pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, "
-	"pg_catalog.pg_get_expr(d.adbin, d.adrelid), a.attidentity, "
+	"pg_catalog.pg_get_expr(d.adbin, CASE WHEN a.attgenerated = '' "
+	"THEN 0::pg_catalog.oid ELSE d.adrelid END), a.attidentity, "
 	"a.attgenerated, "
 	"CASE WHEN a.attcollation <> t.typcollation THEN "
 	"CASE WHEN cn.nspname IN ('pg_catalog', 'public') THEN co.collname "
 	"ELSE cn.nspname || '.' || co.collname END END, "
-	"ds.description "
+	"ds.description, a.attnum, pg_catalog.quote_ident(a.attname), "
+	"a.atttypid, a.attcollation, t.typtype "
 	"FROM pg_catalog.pg_attribute a "
 	"JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
 	"LEFT JOIN pg_catalog.pg_attrdef d "
@@ -135,7 +191,7 @@ static const char q_cols[] = RELS
 	"ORDER BY a.attrelid, a.attnum";
 
 /* as pg_dump orders them: by kind, then validated first, by name */
-static const char q_cons[] = RELS
+static const char q_cons[] = RELS_READ
 	"SELECT co.conrelid, co.conname, "
 	"pg_catalog.pg_get_constraintdef(co.oid) "
 	"FROM pg_catalog.pg_constraint co "
@@ -144,8 +200,79 @@ static const char q_cons[] = RELS
 	"ORDER BY co.conrelid, NOT co.convalidated, "
 	"co.conname COLLATE \"C\"";
 
+/*
+ * The text of most constraints and indexes is built here, from their
+ * catalog columns, the way pg_get_constraintdef() and
+ * pg_get_indexdef() print them (with search_path empty): a primary
+ * key, unique or foreign key constraint on columns, a btree index on
+ * columns with their default operator class and collation, without
+ * INCLUDE or storage options (a partial index's WHERE clause is
+ * pg_get_expr()'s, as pg_get_indexdef() prints it).  Those functions
+ * look everything up again for every object, one at a time, which
+ * costs the server more than all the rest; the server still calls
+ * them (the CASE) for other constraints and indexes (CHECK, EXCLUDE,
+ * expressions, other access methods, ...), and they are asked
+ * afterwards for the few that only the client can tell apart (an
+ * operator class or collation that is not the column's default, a
+ * foreign key to a table that was not read).  The %s are conditions
+ * on catalog columns of newer servers (choose_queries); a server
+ * newer than this code knows gets the plain queries.
+ */
+static const char q_cons_fast[] = RELS_READ
+	"SELECT co.conrelid, co.conname, CASE WHEN NOT ("
+	"(co.contype IN ('p', 'u') %s AND "
+	"ix.indnatts = pg_catalog.array_length(co.conkey, 1)) OR "
+	"(co.contype = 'f' %s)) "
+	"THEN pg_catalog.pg_get_constraintdef(co.oid) END, "
+	"co.oid, co.contype, co.conkey::pg_catalog.text, co.confrelid, "
+	"co.confkey::pg_catalog.text, co.confmatchtype, co.confupdtype, "
+	"co.confdeltype, co.condeferrable, co.condeferred, co.convalidated "
+	"FROM pg_catalog.pg_constraint co "
+	"LEFT JOIN pg_catalog.pg_index ix ON ix.indexrelid = co.conindid "
+	"AND co.contype IN ('p', 'u') "
+	"WHERE co.conrelid IN (SELECT oid FROM r) "
+	"AND co.contype IN ('p', 'u', 'f', 'c', 'x') "
+	"ORDER BY co.conrelid, NOT co.convalidated, "
+	"co.conname COLLATE \"C\"";
+
+#define IDX_PLAIN \
+	"am.amname = 'btree' AND i.indexprs IS NULL " \
+	"AND i.indnatts = i.indnkeyatts AND ic.reloptions IS NULL " \
+	"AND c.relkind = 'r' AND ic.relkind = 'i' %s"
+
+static const char q_idx_fast[] = RELS_READ
+	"SELECT i.indrelid, CASE WHEN NOT (" IDX_PLAIN ") "
+	"THEN pg_catalog.pg_get_indexdef(i.indexrelid) END, "
+	"i.indexrelid, pg_catalog.quote_ident(ic.relname), i.indisunique, "
+	"i.indkey::pg_catalog.text, i.indoption::pg_catalog.text, "
+	"i.indclass::pg_catalog.text, i.indcollation::pg_catalog.text, "
+	"CASE WHEN " IDX_PLAIN " THEN "
+	"pg_catalog.pg_get_expr(i.indpred, i.indrelid) END "
+	"FROM pg_catalog.pg_index i "
+	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
+	"JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
+	"JOIN pg_catalog.pg_am am ON am.oid = ic.relam "
+	"WHERE i.indrelid IN (SELECT oid FROM r) "
+	"AND i.indexrelid NOT IN (SELECT x.conindid "
+	"FROM pg_catalog.pg_constraint x WHERE x.contype IN ('p', 'u', 'x')) "
+	"ORDER BY ic.relname COLLATE \"C\"";
+
+/* the default btree operator classes: (oid, input type) */
+static const char q_opclass[] =
+	"SELECT oc.oid, oc.opcintype FROM pg_catalog.pg_opclass oc "
+	"JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod "
+	"WHERE oc.opcdefault AND am.amname = 'btree'";
+
+/* the definitions the client could not build: oid, text */
+static const char q_condef[] =
+	"SELECT o, pg_catalog.pg_get_constraintdef(o) "
+	"FROM unnest($1::pg_catalog.oid[]) o";
+static const char q_idxdef[] =
+	"SELECT o, pg_catalog.pg_get_indexdef(o) "
+	"FROM unnest($1::pg_catalog.oid[]) o";
+
 /* indexes that are not a key's or an exclusion constraint's */
-static const char q_idx[] = RELS
+static const char q_idx[] = RELS_READ
 	"SELECT i.indrelid, pg_catalog.pg_get_indexdef(i.indexrelid) "
 	"FROM pg_catalog.pg_index i "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
@@ -172,6 +299,10 @@ load_libpq(struct schema *s)
 			return schema_fail(s, 0, 0, "%s: no symbol '%s'",
 			    LIBPQ, syms[i].name);
 		}
+	for (i = 0; i < sizeof(optsyms) / sizeof(optsyms[0]); i++)
+		if ((*(void **)((char *)&pq + optsyms[i].off) =
+		    dlsym(h, optsyms[i].name)) == NULL)
+			pq.enterPipelineMode = NULL;	/* no pipeline */
 	return 0;
 }
 
@@ -235,14 +366,18 @@ connect_db(struct live *x, const char *conninfo)
 static PGresult *
 query(struct live *x, const char *what, const char *sql, int nparams)
 {
-	PGresult	*r;
+	PGresult	*r, *e;
 	const char	*state;
 
-	if (nparams == 0)
+	if (x->piped) {		/* sent by start_pipeline, in this order */
+		if ((r = pq.getResult(x->conn)) != NULL)
+			while ((e = pq.getResult(x->conn)) != NULL)
+				pq.clear(e);
+	} else if (nparams == 0)
 		r = pq.exec(x->conn, sql);
 	else
-		r = pq.execParams(x->conn, sql, nparams, NULL, x->params,
-		    NULL, NULL, 0);
+		r = pq.execParams(x->conn, sql, nparams, NULL,
+		    nparams == 1 ? &x->oids : x->params, NULL, NULL, 0);
 	if (r != NULL && pq.resultStatus(r) == PGRES_TUPLES_OK)
 		return r;
 	state = r != NULL ? pq.resultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -271,15 +406,191 @@ rel_cmp(const void *a, const void *b)
 	return ra->oid < rb->oid ? -1 : ra->oid > rb->oid;
 }
 
+static struct rel *
+rel_oid(struct live *x, const char *oid)
+{
+	struct rel	 key;
+
+	key.oid = strtoul(oid, NULL, 10);
+	return bsearch(&key, x->rels, (size_t)x->nrels, sizeof(*x->rels),
+	    rel_cmp);
+}
+
 static struct table *
 rel(struct live *x, PGresult *r, int row)
 {
-	struct rel	 key, *e;
+	struct rel	*e = rel_oid(x, pq.getvalue(r, row, 0));
 
-	key.oid = strtoul(pq.getvalue(r, row, 0), NULL, 10);
-	e = bsearch(&key, x->rels, (size_t)x->nrels, sizeof(*x->rels),
-	    rel_cmp);
 	return e != NULL ? e->t : NULL;
+}
+
+/* column number num of a relation read, or NULL */
+static const struct att *
+att_of(const struct live *x, const struct rel *e, long num)
+{
+	int	i;
+
+	for (i = e->att0; i < e->att0 + e->natt; i++)
+		if (x->atts[i].num == num)
+			return &x->atts[i];
+	return NULL;
+}
+
+/* "{1,2}" or "1 2": the numbers of an array's text, at most max */
+static int
+numbers(const char *s, unsigned long *v, int max)
+{
+	char	*e;
+	int	 n = 0;
+
+	while (*s != '\0') {
+		if (*s < '0' || *s > '9') {
+			if (*s == '-')
+				return -1;
+			s++;
+			continue;
+		}
+		if (n == max)
+			return -1;
+		v[n++] = strtoul(s, &e, 10);
+		s = e;
+	}
+	return n;
+}
+
+/* the quoted names of columns nums of e, joined ", "; 0 if unknown */
+static int
+col_names(struct live *x, const struct rel *e, const char *nums)
+{
+	unsigned long	 v[64];
+	const struct att *a;
+	int		 i, n;
+
+	if (e == NULL || (n = numbers(nums, v, 64)) <= 0)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if ((a = att_of(x, e, (long)v[i])) == NULL)
+			return 0;
+		if (i > 0)
+			buf_add(&x->text, ", ", 2);
+		buf_adds(&x->text, a->qname);
+	}
+	return 1;
+}
+
+/*
+ * A primary key, unique or foreign key constraint of q_cons_fast's
+ * row as pg_get_constraintdef() prints it, into x->text: 1, or 0 if
+ * it takes the server (a key to a table not read).
+ */
+static int
+build_constraint(struct live *x, PGresult *r, int i)
+{
+	static const char *const act[][2] = {
+		{ "r", "RESTRICT" }, { "c", "CASCADE" }, { "n", "SET NULL" },
+		{ "d", "SET DEFAULT" }
+	};
+	struct rel	*e = rel_oid(x, pq.getvalue(r, i, 0));
+	const char	*type = pq.getvalue(r, i, 4), *a;
+	size_t		 k;
+	int		 c;
+
+	buf_reset(&x->text);
+	if (*type == 'p' || *type == 'u') {
+		buf_adds(&x->text, *type == 'p' ? "PRIMARY KEY (" : "UNIQUE (");
+		if (!col_names(x, e, pq.getvalue(r, i, 5)))
+			return 0;
+		buf_addc(&x->text, ')');
+	} else if (*type == 'f') {
+		buf_adds(&x->text, "FOREIGN KEY (");
+		if (!col_names(x, e, pq.getvalue(r, i, 5)))
+			return 0;
+		buf_adds(&x->text, ") REFERENCES ");
+		if ((e = rel_oid(x, pq.getvalue(r, i, 6))) == NULL)
+			return 0;
+		buf_adds(&x->text, e->qname);
+		buf_addc(&x->text, '(');
+		if (!col_names(x, e, pq.getvalue(r, i, 7)))
+			return 0;
+		buf_addc(&x->text, ')');
+		a = pq.getvalue(r, i, 8);
+		buf_adds(&x->text, *a == 'f' ? " MATCH FULL" :
+		    *a == 'p' ? " MATCH PARTIAL" : "");
+		for (c = 9; c <= 10; c++) {
+			a = pq.getvalue(r, i, c);
+			for (k = 0; k < sizeof(act) / sizeof(act[0]); k++)
+				if (*a == *act[k][0]) {
+					buf_adds(&x->text, c == 9 ?
+					    " ON UPDATE " : " ON DELETE ");
+					buf_adds(&x->text, act[k][1]);
+				}
+		}
+	} else
+		return 0;
+	if (*pq.getvalue(r, i, 11) == 't')
+		buf_adds(&x->text, " DEFERRABLE");
+	if (*pq.getvalue(r, i, 12) == 't')
+		buf_adds(&x->text, " INITIALLY DEFERRED");
+	if (*pq.getvalue(r, i, 13) != 't')
+		buf_adds(&x->text, " NOT VALID");
+	return 1;
+}
+
+/*
+ * A btree index on columns of q_idx_fast's row as pg_get_indexdef()
+ * prints it, into x->text: 1, or 0 if an operator class or collation
+ * is not the column's default (pg_get_indexdef() would name it).
+ */
+static int
+build_index(struct live *x, PGresult *r, int i)
+{
+	static const char *const order[] = {
+		"", " DESC NULLS LAST", " NULLS FIRST", " DESC"
+	};
+	unsigned long	 key[32], opt[32], cls[32], coll[32];
+	struct rel	*e = rel_oid(x, pq.getvalue(r, i, 0));
+	const struct att *a;
+	int		 n, k, j;
+
+	if (e == NULL || e->qname == NULL ||
+	    (n = numbers(pq.getvalue(r, i, 5), key, 32)) <= 0 ||
+	    numbers(pq.getvalue(r, i, 6), opt, 32) != n ||
+	    numbers(pq.getvalue(r, i, 7), cls, 32) != n ||
+	    numbers(pq.getvalue(r, i, 8), coll, 32) != n)
+		return 0;
+	buf_reset(&x->text);
+	buf_adds(&x->text, *pq.getvalue(r, i, 4) == 't' ?
+	    "CREATE UNIQUE INDEX " : "CREATE INDEX ");
+	buf_adds(&x->text, pq.getvalue(r, i, 3));
+	buf_adds(&x->text, " ON ");
+	buf_adds(&x->text, e->qname);
+	buf_adds(&x->text, " USING btree (");
+	for (k = 0; k < n; k++) {
+		if ((a = att_of(x, e, (long)key[k])) == NULL ||
+		    coll[k] != a->coll || opt[k] > 3)
+			return 0;
+		/*
+		 * The type's default class: its own, else the one it is
+		 * binary-coercible to (varchar: text's, an enum: anyenum's)
+		 */
+		for (j = 0; j < x->nopc; j++)
+			if (x->opc[j][0] == cls[k])
+				break;
+		if (j == x->nopc || (x->opc[j][1] != a->type &&
+		    !(a->type == 1043 && x->opc[j][1] == 25) &&
+		    !(a->typtype == 'e' && x->opc[j][1] == 3500)))
+			return 0;
+		if (k > 0)
+			buf_add(&x->text, ", ", 2);
+		buf_adds(&x->text, a->qname);
+		buf_adds(&x->text, order[opt[k]]);
+	}
+	buf_addc(&x->text, ')');
+	if (!pq.getisnull(r, i, 9)) {	/* a partial index */
+		buf_adds(&x->text, " WHERE ");
+		buf_adds(&x->text, pq.getvalue(r, i, 9));
+	}
+	return 1;
 }
 
 /* "schema.name" unless the schema is public, as structure.sql keys */
@@ -326,6 +637,7 @@ load_rels(struct live *x)
 	PGresult	*r;
 	struct table	*t;
 	const char	*nsp, *name, *k, *schema, *kind;
+	struct buf	 oids = { 0 };
 	int		 i, n;
 
 	if ((r = query(x, "tables", q_rels, 2)) == NULL)
@@ -345,8 +657,14 @@ load_rels(struct live *x)
 		if (t->kind == REC_VIEW)
 			t->sql = val(x, r, i, 5);
 		x->rels[x->nrels].oid = strtoul(pq.getvalue(r, i, 0), NULL, 10);
+		x->rels[x->nrels].qname = x->fast ? val(x, r, i, 6) : NULL;
 		x->rels[x->nrels++].t = t;
+		buf_addc(&oids, i == 0 ? '{' : ',');
+		buf_adds(&oids, pq.getvalue(r, i, 0));
 	}
+	buf_adds(&oids, n == 0 ? "{}" : "}");
+	x->oids = arena_strndup(&x->s->a, oids.data, oids.len);
+	buf_free(&oids);
 	qsort(x->rels, (size_t)x->nrels, sizeof(*x->rels), rel_cmp);
 	pq.clear(r);
 	return 0;
@@ -356,17 +674,36 @@ static int
 load_columns(struct live *x)
 {
 	PGresult	*r;
+	struct rel	*e;
 	struct table	*t;
 	struct column	*c;
-	const char	*def, *ident, *gen;
+	const char	*def, *ident, *gen, *v;
 	int		 i, n, rc = 0;
 
-	if ((r = query(x, "columns", q_cols, 2)) == NULL)
+	if ((r = query(x, "columns", q_cols, 1)) == NULL)
 		return -1;
 	n = pq.ntuples(r);
 	for (i = 0; i < n && rc == 0; i++) {
-		if ((t = rel(x, r, i)) == NULL)
+		if ((e = rel_oid(x, pq.getvalue(r, i, 0))) == NULL)
 			continue;
+		t = e->t;
+		if (x->fast) {
+			if (x->natts == x->attcap) {
+				x->attcap = x->attcap ? x->attcap * 2 : 1024;
+				x->atts = xreallocarray(x->atts,
+				    (size_t)x->attcap, sizeof(*x->atts));
+			}
+			if (e->natt++ == 0)
+				e->att0 = x->natts;
+			x->atts[x->natts].num = (int)strtol(pq.getvalue(r, i,
+			    9), NULL, 10);
+			x->atts[x->natts].qname = val(x, r, i, 10);
+			x->atts[x->natts].type = strtoul(pq.getvalue(r, i, 11),
+			    NULL, 10);
+			x->atts[x->natts].typtype = *pq.getvalue(r, i, 13);
+			x->atts[x->natts++].coll = strtoul(pq.getvalue(r, i,
+			    12), NULL, 10);
+		}
 		c = table_add_column(x->s, t, val(x, r, i, 1), 0);
 		rc |= pgsql_snippet(x->s, SNIP_TYPE, t, c, NULL,
 		    pq.getvalue(r, i, 2));
@@ -377,53 +714,236 @@ load_columns(struct live *x)
 		if (def != NULL && *gen == 's') {
 			rc |= pgsql_snippet(x->s, SNIP_GENERATED, t, c, NULL,
 			    def);
-			c->gen_stored = 1;
+			colx(x->s, c)->gen_stored = 1;
 		} else if (def != NULL)
 			rc |= pgsql_snippet(x->s, SNIP_DEFAULT, t, c, NULL,
 			    def);
 		if (*ident == 'a' || *ident == 'd')
 			c->auto_inc = 1;
-		c->collation = val(x, r, i, 7);
-		c->comment = val(x, r, i, 8);
+		if ((v = val(x, r, i, 7)) != NULL)
+			colx(x->s, c)->collation = v;
+		if ((v = val(x, r, i, 8)) != NULL)
+			colx(x->s, c)->comment = v;
 	}
 	pq.clear(r);
 	return rc;
 }
 
+/*
+ * The definitions of q_cons_fast's or q_idx_fast's rows that the
+ * server did not give (NULL in column col) and the client cannot
+ * build (build() returns 0), asked in one more query (q_def, by the
+ * oid in column col + 1): *defs, the result, or NULL if none.
+ */
 static int
-load_constraints(struct live *x)
+missing_defs(struct live *x, PGresult *r, int col, const char *what,
+    int (*build)(struct live *, PGresult *, int), const char *q_def,
+    PGresult **defs)
 {
-	PGresult	*r;
-	struct table	*t;
-	int		 i, n, rc = 0;
+	struct buf	 oids = { 0 };
+	const char	*param;
+	int		 i, n = pq.ntuples(r), rc = 0;
 
-	if ((r = query(x, "constraints", q_cons, 2)) == NULL)
-		return -1;
-	n = pq.ntuples(r);
-	for (i = 0; i < n && rc == 0; i++)
-		if ((t = rel(x, r, i)) != NULL)
-			rc = pgsql_snippet(x->s, SNIP_CONSTRAINT, t, NULL,
-			    val(x, r, i, 1), pq.getvalue(r, i, 2));
-	pq.clear(r);
+	*defs = NULL;
+	buf_addc(&oids, '{');
+	for (i = 0; i < n; i++)
+		if (pq.getisnull(r, i, col) && rel(x, r, i) != NULL &&
+		    !build(x, r, i)) {
+			if (oids.len > 1)
+				buf_addc(&oids, ',');
+			buf_adds(&oids, pq.getvalue(r, i, col + 1));
+		}
+	buf_addc(&oids, '}');
+	if (oids.len > 2) {
+		param = oids.data;
+		*defs = pq.execParams(x->conn, q_def, 1, NULL, &param, NULL,
+		    NULL, 0);
+		if (*defs == NULL ||
+		    pq.resultStatus(*defs) != PGRES_TUPLES_OK) {
+			*x->status = EX_UNAVAILABLE;
+			rc = schema_fail(x->s, 0, 0, "reading %s: %s", what,
+			    one_line(x->s, pq.errorMessage(x->conn)));
+			if (*defs != NULL)
+				pq.clear(*defs);
+			*defs = NULL;
+		}
+	}
+	buf_free(&oids);
 	return rc;
 }
 
+/*
+ * The definition of row i, in column col: the server's, else the
+ * client's or the one missing_defs asked for.
+ */
+static const char *
+definition(struct live *x, PGresult *r, int i, int col,
+    int (*build)(struct live *, PGresult *, int), PGresult *defs)
+{
+	const char	*oid;
+	int		 j, n;
+
+	if (!x->fast || !pq.getisnull(r, i, col))
+		return pq.getvalue(r, i, col);
+	if (build(x, r, i))
+		return x->text.data;
+	oid = pq.getvalue(r, i, col + 1);
+	n = defs != NULL ? pq.ntuples(defs) : 0;
+	for (j = 0; j < n; j++)
+		if (strcmp(pq.getvalue(defs, j, 0), oid) == 0)
+			return pq.getvalue(defs, j, 1);
+	return "";
+}
+
+/* the default btree operator classes, for build_index */
 static int
-load_indexes(struct live *x)
+load_opclasses(struct live *x)
 {
 	PGresult	*r;
-	struct table	*t;
-	int		 i, n, rc = 0;
+	int		 i, n;
 
-	if ((r = query(x, "indexes", q_idx, 2)) == NULL)
+	if ((r = query(x, "operator classes", q_opclass, 0)) == NULL)
 		return -1;
 	n = pq.ntuples(r);
-	for (i = 0; i < n && rc == 0; i++)
-		if ((t = rel(x, r, i)) != NULL)
-			rc = pgsql_snippet(x->s, SNIP_INDEX, t, NULL, NULL,
-			    pq.getvalue(r, i, 1));
+	x->opc = xreallocarray(NULL, n > 0 ? (size_t)n : 1, sizeof(*x->opc));
+	for (i = 0; i < n; i++) {
+		x->opc[i][0] = strtoul(pq.getvalue(r, i, 0), NULL, 10);
+		x->opc[i][1] = strtoul(pq.getvalue(r, i, 1), NULL, 10);
+	}
+	x->nopc = n;
 	pq.clear(r);
+	return 0;
+}
+
+/*
+ * Constraints, then indexes (a UNIQUE constraint's index comes
+ * before the table's other indexes, as in structure.sql); the pipeline
+ * ends after the last of its queries, before the definitions asked
+ * afterwards.
+ */
+static int
+load_keys(struct live *x)
+{
+	PGresult	*cons, *idx = NULL, *cdefs = NULL, *idefs = NULL;
+	struct table	*t;
+	int		 i, n, rc = -1;
+
+	if ((cons = query(x, "constraints", x->q_cons, 1)) == NULL)
+		return -1;
+	if ((x->fast && load_opclasses(x) == -1) ||
+	    (idx = query(x, "indexes", x->q_idx, 1)) == NULL ||
+	    end_pipeline(x) == -1)
+		goto done;
+	if (x->fast && (missing_defs(x, cons, 2, "constraints",
+	    build_constraint, q_condef, &cdefs) == -1 ||
+	    missing_defs(x, idx, 1, "indexes", build_index, q_idxdef,
+	    &idefs) == -1))
+		goto done;
+	rc = 0;
+	n = pq.ntuples(cons);
+	for (i = 0; i < n && rc == 0; i++)
+		if ((t = rel(x, cons, i)) != NULL)
+			rc = pgsql_snippet(x->s, SNIP_CONSTRAINT, t, NULL,
+			    val(x, cons, i, 1), definition(x, cons, i, 2,
+			    build_constraint, cdefs));
+	n = pq.ntuples(idx);
+	for (i = 0; i < n && rc == 0; i++)
+		if ((t = rel(x, idx, i)) != NULL)
+			rc = pgsql_snippet(x->s, SNIP_INDEX, t, NULL, NULL,
+			    definition(x, idx, i, 1, build_index, idefs));
+done:
+	if (cdefs != NULL)
+		pq.clear(cdefs);
+	if (idefs != NULL)
+		pq.clear(idefs);
+	if (idx != NULL)
+		pq.clear(idx);
+	pq.clear(cons);
 	return rc;
+}
+
+/*
+ * The constraint and index queries for the server's version: the ones
+ * that build most of the text themselves for PostgreSQL 11 to 17
+ * (the catalog columns of 15 and 17 in their conditions), the plain
+ * ones otherwise.
+ */
+static void
+choose_queries(struct live *x)
+{
+	int	v = pq.serverVersion(x->conn);
+
+	x->q_cons = q_cons;
+	x->q_idx = q_idx;
+	if (v < 110000 || v >= 180000)
+		return;
+	x->fast = 1;
+	x->q_cons = arena_printf(&x->s->a, q_cons_fast,
+	    v >= 170000 ? "AND NOT ix.indnullsnotdistinct AND NOT co.conperiod" :
+	    v >= 150000 ? "AND NOT ix.indnullsnotdistinct" : "",
+	    v >= 170000 ? "AND co.confdelsetcols IS NULL AND NOT co.conperiod" :
+	    v >= 150000 ? "AND co.confdelsetcols IS NULL" : "");
+	x->q_idx = arena_printf(&x->s->a, q_idx_fast,
+	    v >= 150000 ? "AND NOT i.indnullsnotdistinct" : "",
+	    v >= 150000 ? "AND NOT i.indnullsnotdistinct" : "");
+}
+
+/*
+ * With libpq 14 or later, the queries are sent in two batches, each
+ * at once, in the order they are read (query() then takes the next
+ * result): the server runs the next ones while this process reads
+ * the first.  Batch 0 finds the relations; batch 1 reads them (its
+ * $1 is their oids).
+ */
+static int
+start_pipeline(struct live *x, int batch)
+{
+	static const char *const b0[] = { q_settings, q_enums, q_rels };
+	const char	*b1[] = { q_cols, x->q_cons, q_opclass, x->q_idx };
+	const char	*const *qs = batch == 0 ? b0 : b1;
+	int		 i, n = batch == 0 ? 3 : 4, np;
+
+	if (pq.enterPipelineMode == NULL || !pq.enterPipelineMode(x->conn))
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (qs[i] == q_opclass && !x->fast)
+			continue;
+		np = qs[i] == q_settings || qs[i] == q_opclass ? 0 :
+		    batch == 0 ? 2 : 1;
+		if (!pq.sendQueryParams(x->conn, qs[i], np, NULL,
+		    np == 0 ? NULL : np == 1 ? &x->oids : x->params, NULL,
+		    NULL, 0))
+			goto fail;
+	}
+	if (!pq.pipelineSync(x->conn))
+		goto fail;
+	x->piped = 1;
+	return 0;
+fail:
+	*x->status = EX_UNAVAILABLE;
+	return schema_fail(x->s, 0, 0, "sending the queries: %s",
+	    one_line(x->s, pq.errorMessage(x->conn)));
+}
+
+/* after the last result of the pipeline: its end, and out of it */
+static int
+end_pipeline(struct live *x)
+{
+	PGresult	*r;
+	int		 ok;
+
+	if (!x->piped)
+		return 0;
+	x->piped = 0;
+	r = pq.getResult(x->conn);
+	ok = r != NULL && pq.resultStatus(r) == PGRES_PIPELINE_SYNC;
+	if (r != NULL)
+		pq.clear(r);
+	if (ok && pq.exitPipelineMode(x->conn))
+		return 0;
+	*x->status = EX_UNAVAILABLE;
+	return schema_fail(x->s, 0, 0, "ending the queries: %s",
+	    one_line(x->s, pq.errorMessage(x->conn)));
 }
 
 /* {"a","b"}: a text[] literal of the schema names */
@@ -471,16 +991,18 @@ pglive_load(struct schema *s, const char *conninfo,
 	if (connect_db(&x, conninfo) == -1)
 		goto done;
 	x.params[0] = schema_array(&x, schemas);
+	choose_queries(&x);
 	x.params[1] = s->views ? "true" : "false";
+	if (start_pipeline(&x, 0) == -1)
+		goto done;
 	/* names qualified as pg_dump prints them */
-	if ((r = query(&x, "settings", "SELECT pg_catalog.set_config("
-	    "'search_path', '', false)", 0)) == NULL)
+	if ((r = query(&x, "settings", q_settings, 0)) == NULL)
 		goto done;
 	pq.clear(r);
 	*status = EX_DATAERR;
 	if (load_enums(&x) == -1 || load_rels(&x) == -1 ||
-	    load_columns(&x) == -1 || load_constraints(&x) == -1 ||
-	    load_indexes(&x) == -1 ||
+	    end_pipeline(&x) == -1 || start_pipeline(&x, 1) == -1 ||
+	    load_columns(&x) == -1 || load_keys(&x) == -1 ||
 	    pgsql_snippet(s, SNIP_FINISH, NULL, NULL, NULL, "") == -1)
 		goto done;
 	rc = 0;
@@ -488,5 +1010,8 @@ done:
 	if (x.conn != NULL)
 		pq.finish(x.conn);
 	free(x.rels);
+	free(x.atts);
+	free(x.opc);
+	buf_free(&x.text);
 	return rc;
 }

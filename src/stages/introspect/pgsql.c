@@ -584,12 +584,13 @@ coltype(struct pg *p, struct column *c)
 	if (m->sql != NULL) {
 		c->type = m->rails;
 		if (m->fixed)
-			c->limit = m->fixed;
+			SETX(p->s, c, limit, m->fixed);
 		else if (m->limit)
-			c->limit = a;
+			SETX(p->s, c, limit, a);
 		else if (m->prec) {
-			c->precision = a;
-			c->scale = strcmp(m->rails, "decimal") == 0 ? b : -1;
+			SETX(p->s, c, precision, a);
+			SETX(p->s, c, scale,
+			    strcmp(m->rails, "decimal") == 0 ? b : -1);
 		}
 		if (strncmp(base, "serial", 6) == 0 ||
 		    strcmp(base, "bigserial") == 0 ||
@@ -603,7 +604,8 @@ coltype(struct pg *p, struct column *c)
 	}
 	/* maybe an enum: resolved once every type is known */
 	c->type = name;
-	c->enum_name = key;
+	if (key != NULL || c->x != NULL)
+		colx(p->s, c)->enum_name = key;
 }
 
 /* --- defaults ------------------------------------------------------- */
@@ -712,7 +714,7 @@ coldefault(struct pg *p, struct column *c, int a, int b)
 	int		 neg = 0;
 
 	c->dflt = NULL;
-	c->dflt_expr = NULL;
+	CLEARX(c, dflt_expr);
 	if (a >= b)
 		return;
 	t = &p->v[a];
@@ -760,7 +762,7 @@ coldefault(struct pg *p, struct column *c, int a, int b)
 		c->auto_inc = 1;
 		return;
 	}
-	c->dflt_expr = srctext(p, a - neg, b);
+	colx(p->s, c)->dflt_expr = srctext(p, a - neg, b);
 }
 
 /* --- constraints ------------------------------------------------------ */
@@ -876,6 +878,7 @@ constraint(struct pg *p, struct table *t, const char *name,
 {
 	struct strv	 cols = { 0 };
 	struct index	*ix;
+	struct val	*opts;
 	struct fkey	*f;
 	struct check	*ck;
 
@@ -893,7 +896,8 @@ constraint(struct pg *p, struct table *t, const char *name,
 		ix->unique = 1;
 		if (accept(p, "nulls")) {
 			if (accept(p, "not"))
-				hash_set(p, &ix->options, "nulls_not_distinct",
+				hash_set(p, &ixx(p->s, ix)->options,
+				    "nulls_not_distinct",
 				    newval(p, V_TRUE, NULL));
 			expect(p, "distinct");
 		}
@@ -901,7 +905,9 @@ constraint(struct pg *p, struct table *t, const char *name,
 			strv_add(&p->s->a, &ix->cols, col->name);
 		else
 			name_list(p, &ix->cols);
-		key_tail(p, &ix->options);
+		opts = IXX(ix)->options;
+		key_tail(p, &opts);
+		SETIX(p->s, ix, options, opts);
 		ix->name = name != NULL ? name : arena_printf(&p->s->a,
 		    "%s_%s_key", t->name, ix->cols.v[0]);
 	} else if (accept(p, "check")) {
@@ -962,9 +968,9 @@ column_def(struct pg *p, struct table *t)
 	coltype(p, c);
 	while (!at_end(p) && !punct(p, ',') && !punct(p, ')')) {
 		if (accept(p, "collate")) {
-			c->collation = qname(p, NULL, NULL);
-			if (strncmp(c->collation, "pg_catalog.", 11) == 0)
-				c->collation += 11;
+			colx(p->s, c)->collation = qname(p, NULL, NULL);
+			if (strncmp(c->x->collation, "pg_catalog.", 11) == 0)
+				c->x->collation += 11;
 		} else if (accept(p, "constraint"))
 			cname = ident(p);
 		else if (accept2(p, "not", "null"))
@@ -981,8 +987,9 @@ column_def(struct pg *p, struct table *t)
 				if (accept(p, "identity"))
 					c->auto_inc = 1;
 				else {
-					c->gen_expr = paren_text(p);
-					c->gen_stored = accept(p, "stored");
+					colx(p->s, c)->gen_expr =
+					    paren_text(p);
+					c->x->gen_stored = accept(p, "stored");
 					continue;
 				}
 			} else {
@@ -1186,12 +1193,12 @@ index_elements(struct pg *p, struct index *ix)
 	p->i = end + 1;
 	if (!plain) {
 		ix->cols.n = 0;
-		ix->expr = srctext(p, start, end);
+		SETIX(p->s, ix, expr, srctext(p, start, end));
 		return;
 	}
-	ix->order = orders;
+	SETIX(p->s, ix, order, orders);
 	if (opcl != NULL)
-		hash_set(p, &ix->options, "opclass", opcl);
+		hash_set(p, &ixx(p->s, ix)->options, "opclass", opcl);
 }
 
 static void
@@ -1199,6 +1206,7 @@ create_index(struct pg *p, int unique)
 {
 	struct index	 tmp, *ix;
 	struct table	*t;
+	struct val	*opts;
 	struct stok	*st = &p->v[0], *tt;
 	const char	*name = NULL, *key, *m;
 	int		 a;
@@ -1217,15 +1225,18 @@ create_index(struct pg *p, int unique)
 	if (accept(p, "using")) {
 		m = ident(p);
 		if (strcmp(m, "btree") != 0)
-			tmp.using = m;
+			SETIX(p->s, &tmp, using, m);
 	}
 	index_elements(p, &tmp);
 	for (;;) {
-		if (is(p, "include"))
-			key_tail(p, &tmp.options);
-		else if (accept(p, "nulls")) {
+		if (is(p, "include")) {
+			opts = IXX(&tmp)->options;
+			key_tail(p, &opts);
+			SETIX(p->s, &tmp, options, opts);
+		} else if (accept(p, "nulls")) {
 			if (accept(p, "not"))
-				hash_set(p, &tmp.options, "nulls_not_distinct",
+				hash_set(p, &ixx(p->s, &tmp)->options,
+				    "nulls_not_distinct",
 				    newval(p, V_TRUE, NULL));
 			expect(p, "distinct");
 		} else if (accept(p, "with")) {
@@ -1237,7 +1248,8 @@ create_index(struct pg *p, int unique)
 		else if (accept(p, "where")) {
 			a = p->i;
 			p->i = p->n;
-			tmp.where = unwrap_dup(p, srctext(p, a, p->n));
+			SETIX(p->s, &tmp, where,
+			    unwrap_dup(p, srctext(p, a, p->n)));
 		} else
 			break;
 	}
@@ -1413,7 +1425,8 @@ comment_on(struct pg *p)
 		    "column '%s', skipped", key, parts.v[parts.n]);
 		return;
 	}
-	c->comment = text_;
+	if (text_ != NULL || c->x != NULL)
+		colx(p->s, c)->comment = text_;
 }
 
 /*
@@ -1465,8 +1478,10 @@ alter_action(struct pg *p, struct table *t, const char *key, int ln,
 			if (c != NULL)
 				coldefault(p, c, a, p->i);
 		} else if (accept2(p, "drop", "default")) {
-			if (c != NULL)
-				c->dflt = NULL, c->dflt_expr = NULL;
+			if (c != NULL) {
+				c->dflt = NULL;
+				CLEARX(c, dflt_expr);
+			}
 		} else if (accept2(p, "set", "not")) {
 			expect(p, "null");
 			if (c != NULL)
@@ -1737,13 +1752,14 @@ finish(struct pg *p)
 				    "key column '%s' is not defined", t->key,
 				    t->pk.v[i]);
 		STAILQ_FOREACH(c, &t->cols, link) {
-			if (c->enum_name == NULL || strcmp(c->type, "enum") == 0)
+			if (CX(c)->enum_name == NULL ||
+			    strcmp(c->type, "enum") == 0)
 				continue;
-			k = c->enum_name;
+			k = c->x->enum_name;
 			if (schema_find_enum(s, k) != NULL)
 				c->type = "enum";
 			else
-				c->enum_name = NULL;
+				c->x->enum_name = NULL;
 		}
 	}
 }
@@ -1824,7 +1840,7 @@ pgsql_snippet(struct schema *s, enum snippet kind, struct table *t,
 		coldefault(&p, c, a, p.n);
 		break;
 	case SNIP_GENERATED:
-		c->gen_expr = srctext(&p, 0, p.n);
+		colx(s, c)->gen_expr = srctext(&p, 0, p.n);
 		p.i = p.n;
 		break;
 	case SNIP_CONSTRAINT:

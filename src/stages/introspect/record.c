@@ -5,12 +5,134 @@
  * that are not valid UTF-8 are repaired with U+FFFD so the output is
  * always valid JSON text.  Exports record_write.
  */
+#include <err.h>
 #include <string.h>
+#include <sysexits.h>
 
 #include "buf.h"
-#include "json.h"
 #include "introspect.h"
 #include "banned.h"
+
+/*
+ * The writer: the comma logic of jw (json.h) over a struct buf, with
+ * keys written as literals and strings escaped in one pass straight
+ * into the buffer (space reserved once per string).
+ */
+struct jw {
+	struct buf	*b;
+	int		 depth;
+	unsigned char	 comma[64];	/* element written at this depth */
+};
+
+static void
+jw_init(struct jw *w, struct buf *b)
+{
+	memset(w, 0, sizeof(*w));
+	w->b = b;
+}
+
+/* room for n more bytes and the NUL; the write position */
+static inline char *
+room(struct jw *w, size_t n)
+{
+	if (w->b->cap - w->b->len <= n || w->b->data == NULL)
+		buf_grow(w->b, n);
+	return w->b->data + w->b->len;
+}
+
+static inline void
+put(struct jw *w, const char *s, size_t n)
+{
+	memcpy(room(w, n), s, n);
+	w->b->len += n;
+	w->b->data[w->b->len] = '\0';
+}
+
+static inline void
+putc1(struct jw *w, int c)
+{
+	*room(w, 1) = (char)c;
+	w->b->data[++w->b->len] = '\0';
+}
+
+static inline void
+sep(struct jw *w)
+{
+	if (w->comma[w->depth])
+		putc1(w, ',');
+	w->comma[w->depth] = 1;
+}
+
+static void
+jw_open(struct jw *w, int c)
+{
+	sep(w);
+	putc1(w, c);
+	if (w->depth + 1 >= (int)sizeof(w->comma))
+		errx(EX_SOFTWARE, "JSON writer nested too deeply");
+	w->comma[++w->depth] = 0;
+}
+
+#define jw_obj(w)	jw_open((w), '{')
+#define jw_arr(w)	jw_open((w), '[')
+
+static void
+jw_close(struct jw *w, int c)
+{
+	w->depth--;
+	putc1(w, c);
+}
+
+#define jw_obj_end(w)	jw_close((w), '}')
+#define jw_arr_end(w)	jw_close((w), ']')
+
+/* a key given as a literal: "key": */
+#define jw_key(w, k)	key_lit((w), "\"" k "\":", sizeof(k) + 2)
+
+static inline void
+key_lit(struct jw *w, const char *k, size_t n)
+{
+	sep(w);
+	put(w, k, n);
+	w->comma[w->depth] = 0;		/* the value follows without comma */
+}
+
+static void
+jw_raw(struct jw *w, const char *s, size_t n)
+{
+	sep(w);
+	put(w, s, n);
+}
+
+static void
+jw_null(struct jw *w)
+{
+	jw_raw(w, "null", 4);
+}
+
+static void
+jw_bool(struct jw *w, int v)
+{
+	if (v)
+		jw_raw(w, "true", 4);
+	else
+		jw_raw(w, "false", 5);
+}
+
+static void
+jw_int(struct jw *w, long long v)
+{
+	char			 d[24], *p = d + sizeof(d);
+	unsigned long long	 u = v < 0 ? 0 - (unsigned long long)v :
+				    (unsigned long long)v;
+
+	do
+		*--p = (char)('0' + u % 10);
+	while ((u /= 10) != 0);
+	if (v < 0)
+		*--p = '-';
+	jw_raw(w, p, (size_t)(d + sizeof(d) - p));
+}
 
 /* length of the valid UTF-8 sequence at s, or 0 */
 static size_t
@@ -42,28 +164,62 @@ utf8_len(const unsigned char *s, size_t n)
 	return len;
 }
 
+/*
+ * A JSON string: '"', '\\' and control bytes escaped as json_escape
+ * does, bytes that are not valid UTF-8 replaced by U+FFFD; runs of
+ * plain ASCII are copied as they are.
+ */
 static void
 str(struct jw *w, const char *s, size_t n)
 {
-	struct buf	 b = { 0 };
-	size_t		 i, k;
+	static const char hex[] = "0123456789abcdef";
+	const unsigned char *p = (const unsigned char *)s, *e = p + n;
+	char		*o, *o0;
+	size_t		 k;
+	unsigned char	 c;
 
-	for (i = 0; i < n; i += k)
-		if ((k = utf8_len((const unsigned char *)s + i, n - i)) == 0)
-			break;
-	if (i >= n) {
-		jw_strn(w, s, n);
-		return;
+	sep(w);
+	o = o0 = room(w, n * 6 + 2);	/* \u00XX is the longest: 6 */
+	*o++ = '"';
+	while (p < e) {
+		c = *p;
+		if (c >= 0x20 && c < 0x80 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			p++;
+			continue;
+		}
+		if (c >= 0x80) {
+			if ((k = utf8_len(p, (size_t)(e - p))) == 0) {
+				memcpy(o, "\xef\xbf\xbd", 3);
+				o += 3;
+				p++;
+			} else {
+				memcpy(o, p, k);
+				o += k;
+				p += k;
+			}
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		default:
+			memcpy(o, "u00", 3);
+			o += 3;
+			*o++ = hex[c >> 4];
+			*o++ = hex[c & 15];
+		}
+		p++;
 	}
-	for (i = 0; i < n; i += k) {
-		if ((k = utf8_len((const unsigned char *)s + i, n - i)) == 0) {
-			buf_add(&b, "\xef\xbf\xbd", 3);
-			k = 1;
-		} else
-			buf_add(&b, s + i, k);
-	}
-	jw_strn(w, b.data, b.len);
-	buf_free(&b);
+	*o++ = '"';
+	w->b->len += (size_t)(o - o0);
+	w->b->data[w->b->len] = '\0';
 }
 
 static void
@@ -75,41 +231,32 @@ cstr(struct jw *w, const char *s)
 		str(w, s, strlen(s));
 }
 
-static void
-kstr(struct jw *w, const char *k, const char *s)
-{
-	jw_key(w, k);
-	cstr(w, s);
-}
+#define kstr(w, k, s)	do { jw_key(w, k); cstr(w, s); } while (0)
 
 static void
-kint(struct jw *w, const char *k, int64_t v)
+kint_(struct jw *w, int64_t v)
 {
-	jw_key(w, k);
 	if (v < 0)
 		jw_null(w);
 	else
 		jw_int(w, (long long)v);
 }
 
-static void
-kbool(struct jw *w, const char *k, int v)
-{
-	jw_key(w, k);
-	jw_bool(w, v);
-}
+#define kint(w, k, v)	do { jw_key(w, k); kint_(w, v); } while (0)
+#define kbool(w, k, v)	do { jw_key(w, k); jw_bool(w, v); } while (0)
 
 static void
-strv(struct jw *w, const char *k, const struct strv *sv)
+strv_(struct jw *w, const struct strv *sv)
 {
 	int	i;
 
-	jw_key(w, k);
 	jw_arr(w);
 	for (i = 0; i < sv->n; i++)
 		cstr(w, sv->v[i]);
 	jw_arr_end(w);
 }
+
+#define strv(w, k, sv)	do { jw_key(w, k); strv_(w, sv); } while (0)
 
 /* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? */
 static int
@@ -164,7 +311,7 @@ key(struct jw *w, const struct val *k)
 		buf_free(&kb);
 	}
 	/* what jw_key does after the key: no comma before the value */
-	buf_addc(w->b, ':');
+	putc1(w, ':');
 	w->comma[w->depth] = 0;
 }
 
@@ -216,12 +363,7 @@ val(struct jw *w, const struct val *v)
 	}
 }
 
-static void
-kval(struct jw *w, const char *k, const struct val *v)
-{
-	jw_key(w, k);
-	val(w, v);
-}
+#define kval(w, k, v)	do { jw_key(w, k); val(w, v); } while (0)
 
 static void
 source(struct jw *w, const struct schema *s, int line)
@@ -240,17 +382,18 @@ static void
 enum_ref(struct jw *w, const struct schema *s, const struct column *c)
 {
 	const struct table *e;
+	const char	*en = CX(c)->enum_name;
 
 	jw_key(w, "enum");
-	if (c->enum_name == NULL) {
+	if (en == NULL) {
 		jw_null(w);
 		return;
 	}
-	e = schema_find_enum(s, c->enum_name);
-	if (e == NULL && strncmp(c->enum_name, "public.", 7) == 0)
-		e = schema_find_enum(s, c->enum_name + 7);
+	e = schema_find_enum(s, en);
+	if (e == NULL && strncmp(en, "public.", 7) == 0)
+		e = schema_find_enum(s, en + 7);
 	jw_obj(w);
-	kstr(w, "name", c->enum_name);
+	kstr(w, "name", en);
 	jw_key(w, "values");
 	if (e == NULL)
 		jw_null(w);
@@ -266,42 +409,69 @@ enum_ref(struct jw *w, const struct schema *s, const struct column *c)
 static void
 column(struct jw *w, const struct schema *s, const struct column *c)
 {
+	const struct colx *x = CX(c);
+
 	jw_obj(w);
 	kstr(w, "name", c->name);
 	kstr(w, "type", c->type);
 	kstr(w, "sql_type", c->sql_type);
 	kbool(w, "null", !c->notnull);
 	kval(w, "default", c->dflt);
-	kstr(w, "default_expr", c->dflt_expr);
-	kint(w, "limit", c->limit);
-	kint(w, "precision", c->precision);
-	kint(w, "scale", c->scale);
+	kstr(w, "default_expr", x->dflt_expr);
+	kint(w, "limit", x->limit);
+	kint(w, "precision", x->precision);
+	kint(w, "scale", x->scale);
 	kbool(w, "array", c->array);
 	kbool(w, "auto_increment", c->auto_inc);
 	enum_ref(w, s, c);
-	kstr(w, "collation", c->collation);
-	kstr(w, "comment", c->comment);
+	kstr(w, "collation", x->collation);
+	kstr(w, "comment", x->comment);
 	jw_key(w, "generated");
-	if (c->gen_expr == NULL)
+	if (x->gen_expr == NULL)
 		jw_null(w);
 	else {
 		jw_obj(w);
-		kstr(w, "expr", c->gen_expr);
-		kbool(w, "stored", c->gen_stored);
+		kstr(w, "expr", x->gen_expr);
+		kbool(w, "stored", x->gen_stored);
 		jw_obj_end(w);
 	}
-	kval(w, "options", c->options);
+	kval(w, "options", x->options);
 	kint(w, "line", c->line > 0 ? c->line : -1);
 	jw_obj_end(w);
 }
 
+/* Rails' default name of an index, spelled out */
 static void
-write_index(struct jw *w, const struct index *i)
+default_name(struct jw *w, const struct table *t, const struct index *i)
 {
+	static struct buf nb;		/* reused */
+	int		  k;
+
+	buf_reset(&nb);
+	buf_adds(&nb, "index_");
+	buf_adds(&nb, t->name);
+	buf_adds(&nb, "_on_");
+	for (k = 0; k < i->cols.n; k++) {
+		if (k > 0)
+			buf_adds(&nb, "_and_");
+		buf_adds(&nb, i->cols.v[k]);
+	}
+	str(w, nb.data, nb.len);
+}
+
+static void
+write_index(struct jw *w, const struct table *t, const struct index *i)
+{
+	const struct ixx *x = IXX(i);
+
 	jw_obj(w);
-	kstr(w, "name", i->name);
+	if (i->name == index_default_name) {
+		jw_key(w, "name");
+		default_name(w, t, i);
+	} else
+		kstr(w, "name", i->name);
 	jw_key(w, "columns");
-	if (i->expr != NULL)
+	if (x->expr != NULL)
 		jw_null(w);
 	else {
 		jw_arr(w);
@@ -309,12 +479,12 @@ write_index(struct jw *w, const struct index *i)
 			cstr(w, i->cols.v[k]);
 		jw_arr_end(w);
 	}
-	kstr(w, "expr", i->expr);
+	kstr(w, "expr", x->expr);
 	kbool(w, "unique", i->unique);
-	kstr(w, "where", i->where);
-	kstr(w, "using", i->using);
-	kval(w, "order", i->order);
-	kval(w, "options", i->options);
+	kstr(w, "where", x->where);
+	kstr(w, "using", x->using);
+	kval(w, "order", x->order);
+	kval(w, "options", x->options);
 	jw_obj_end(w);
 }
 
@@ -379,7 +549,7 @@ record_write(struct buf *b, const struct schema *s, const struct table *t)
 	jw_key(&w, "indexes");
 	jw_arr(&w);
 	STAILQ_FOREACH(i, &t->idx, link)
-		write_index(&w, i);
+		write_index(&w, t, i);
 	jw_arr_end(&w);
 	jw_key(&w, "foreign_keys");
 	jw_arr(&w);

@@ -516,6 +516,8 @@ body(struct parser *p, struct table *t, const char *param, int line,
 			return;
 		}
 		stmt(p, t, param);
+		if (t == NULL)		/* a whole top-level statement read */
+			schema_source_done(p->s, p->l.bol);
 	}
 }
 
@@ -547,7 +549,20 @@ vstr(struct parser *p, const struct val *v)
 		return NULL;
 	if (memchr(v->s, '\0', v->n) != NULL)
 		return NULL;
+	/* names recur: one copy; longer ones (index names) rarely do */
+	if (v->n <= 20)
+		return schema_intern(p->s, v->s, v->n);
 	return arena_strndup(&p->s->a, v->s, v->n);
+}
+
+/* the text of a string or symbol without a NUL, not copied, or NULL */
+static const char *
+vstr_peek(const struct val *v)
+{
+	if (v == NULL || (v->kind != V_STR && v->kind != V_SYM) ||
+	    memchr(v->s, '\0', v->n) != NULL)
+		return NULL;
+	return v->s;
 }
 
 static int
@@ -738,10 +753,12 @@ static const char *const col_kept[] = {
 	"index", "foreign_key", "polymorphic", NULL
 };
 
+/* an integer option into *out (-1 if absent) */
 static void
 int_opt(struct parser *p, const struct call *c, const char *name,
     int64_t *out, const char *col)
 {
+	*out = -1;
 	struct val	*v;
 
 	if ((v = opt(c, name)) == NULL || v->kind == V_NIL)
@@ -764,7 +781,7 @@ default_opt(struct parser *p, struct column *col, struct val *v)
 			    col->name);
 			return;
 		}
-		col->dflt_expr = vstr(p, v->kid);
+		colx(p->s, col)->dflt_expr = vstr(p, v->kid);
 		return;
 	}
 	if (v->kind == V_CONST) {
@@ -772,35 +789,48 @@ default_opt(struct parser *p, struct column *col, struct val *v)
 		    "a literal, skipped", col->name);
 		return;
 	}
-	col->dflt = val_copy(&p->s->a, v);
+	col->dflt = val_share(p->s, v);
 }
 
 static void
 column_opts(struct parser *p, struct table *t, struct column *col,
     const struct call *c)
 {
-	struct val	*v;
+	struct val	*v, *kept = NULL;
+	const char	*str;
 	char		 what[300];
+	int64_t		 n;
 	int		 ai = 0;
 
 	(void)snprintf(what, sizeof(what), "column '%s'", col->name);
-	check_opts(p, c, what, col_known, col_kept, &col->options);
+	check_opts(p, c, what, col_known, col_kept, &kept);
+	if (kept != NULL)
+		colx(p->s, col)->options = kept;
 	if ((v = opt(c, "null")) != NULL)
 		col->notnull = v->kind == V_FALSE;
 	default_opt(p, col, opt(c, "default"));
-	int_opt(p, c, "limit", &col->limit, col->name);
-	int_opt(p, c, "precision", &col->precision, col->name);
-	int_opt(p, c, "scale", &col->scale, col->name);
+	int_opt(p, c, "limit", &n, col->name);
+	SETX(p->s, col, limit, n);
+	int_opt(p, c, "precision", &n, col->name);
+	SETX(p->s, col, precision, n);
+	int_opt(p, c, "scale", &n, col->name);
+	SETX(p->s, col, scale, n);
 	col->array = vbool(opt(c, "array"));
-	col->comment = vstr(p, opt(c, "comment"));
-	col->collation = vstr(p, opt(c, "collation"));
-	if ((v = opt(c, "enum_type")) != NULL)
-		col->enum_name = vstr(p, v);
+	if ((str = vstr(p, opt(c, "comment"))) != NULL)
+		colx(p->s, col)->comment = str;
+	if ((str = vstr(p, opt(c, "collation"))) != NULL)
+		colx(p->s, col)->collation = str;
+	if ((v = opt(c, "enum_type")) != NULL &&
+	    (str = vstr(p, v)) != NULL)
+		colx(p->s, col)->enum_name = str;
 	if ((v = opt(c, "as")) != NULL) {
-		if ((col->gen_expr = vstr(p, v)) == NULL)
+		if ((str = vstr(p, v)) == NULL)
 			schema_warn(p->s, v->line, "column '%s': as: expected "
 			    "a string, skipped", col->name);
-		col->gen_stored = vbool(opt(c, "stored"));
+		else {
+			colx(p->s, col)->gen_expr = str;
+			col->x->gen_stored = vbool(opt(c, "stored"));
+		}
 	}
 	if ((v = opt(c, "type")) != NULL) {
 		if (vstr(p, v) == NULL)
@@ -901,6 +931,7 @@ t_timestamps(struct parser *p, struct table *t, const struct call *c)
 	static const char *const names[] = { "created_at", "updated_at" };
 	struct column	*col;
 	struct val	*v;
+	int64_t		 n;
 	int		 i;
 
 	check_opts(p, c, "t.timestamps", known, NULL, NULL);
@@ -908,31 +939,61 @@ t_timestamps(struct parser *p, struct table *t, const struct call *c)
 		col = add_column(p, t, names[i], "datetime", c->line);
 		col->notnull = (v = opt(c, "null")) == NULL ||
 		    v->kind == V_FALSE;
-		int_opt(p, c, "precision", &col->precision, names[i]);
+		int_opt(p, c, "precision", &n, names[i]);
+		SETX(p->s, col, precision, n);
 		default_opt(p, col, opt(c, "default"));
 	}
 }
 
-static const char *
-default_index_name(struct parser *p, const struct table *t,
-    const struct strv *cols)
+/* the start of s (n bytes left) is w: the length of w, or 0 */
+static size_t
+starts(const char *s, size_t n, const char *w)
 {
-	size_t		 n = 16 + strlen(t->name);
-	char		*s;
+	size_t	l = strlen(w);
+
+	return l <= n && memcmp(s, w, l) == 0 ? l : 0;
+}
+
+/*
+ * The name of an index from the name: option v (or none): Rails'
+ * default name is not kept (index_default_name; the writer spells it
+ * out), any other is.
+ */
+static const char *
+index_name(struct parser *p, const struct table *t, const struct strv *cols,
+    const struct val *v)
+{
+	const char	*s;
+	size_t		 n, k;
 	int		 i;
 
-	for (i = 0; i < cols->n; i++)
-		n += strlen(cols->v[i]) + 5;
-	s = arena_alloc(&p->s->a, n);
-	(void)strlcpy(s, "index_", n);
-	(void)strlcat(s, t->name, n);
-	(void)strlcat(s, "_on_", n);
+	/* no name, or none that is a string: the default */
+	if (v == NULL || (s = vstr_peek(v)) == NULL)
+		return index_default_name;
+	if (cols->n == 0)
+		return vstr(p, v);
+	s = v->s;
+	n = v->n;
+	if ((k = starts(s, n, "index_")) == 0)
+		return vstr(p, v);
+	s += k, n -= k;
+	if ((k = starts(s, n, t->name)) == 0)
+		return vstr(p, v);
+	s += k, n -= k;
+	if ((k = starts(s, n, "_on_")) == 0)
+		return vstr(p, v);
+	s += k, n -= k;
 	for (i = 0; i < cols->n; i++) {
-		if (i > 0)
-			(void)strlcat(s, "_and_", n);
-		(void)strlcat(s, cols->v[i], n);
+		if (i > 0) {
+			if ((k = starts(s, n, "_and_")) == 0)
+				return vstr(p, v);
+			s += k, n -= k;
+		}
+		if ((k = starts(s, n, cols->v[i])) == 0 && *cols->v[i] != '\0')
+			return vstr(p, v);
+		s += k, n -= k;
 	}
-	return s;
+	return n == 0 ? index_default_name : vstr(p, v);
 }
 
 static int
@@ -960,27 +1021,29 @@ index_def(struct parser *p, struct table *t, const struct call *c,
 	};
 	struct index	*ix;
 	const char	*s;
-	struct val	*v;
+	struct val	*v, *kept_v = NULL;
 
 	ix = table_add_index(p->s, t, c->line);
 	if (what != NULL && what->kind == V_STR &&
 	    (s = vstr(p, what)) != NULL && !plain_name(s))
-		ix->expr = s;
+		SETIX(p->s, ix, expr, s);
 	else if (vnames(p, what, &ix->cols) == -1) {
 		schema_warn(p->s, c->line, "index: expected columns or an "
 		    "expression, skipped");
 		STAILQ_REMOVE(&t->idx, ix, index, link);
 		return;
 	}
-	check_opts(p, c, "index", known, kept, &ix->options);
-	ix->name = vstr(p, opt(c, "name"));
-	if (ix->name == NULL && ix->expr == NULL)
-		ix->name = default_index_name(p, t, &ix->cols);
+	check_opts(p, c, "index", known, kept, &kept_v);
+	SETIX(p->s, ix, options, kept_v);
+	if (IXX(ix)->expr == NULL)
+		ix->name = index_name(p, t, &ix->cols, opt(c, "name"));
+	else
+		ix->name = vstr(p, opt(c, "name"));
 	ix->unique = vbool(opt(c, "unique"));
-	ix->where = vstr(p, opt(c, "where"));
-	ix->using = vstr(p, opt(c, "using"));
+	SETIX(p->s, ix, where, vstr(p, opt(c, "where")));
+	SETIX(p->s, ix, using, vstr(p, opt(c, "using")));
 	if ((v = opt(c, "order")) != NULL)
-		ix->order = val_copy(&p->s->a, v);
+		SETIX(p->s, ix, order, val_copy(&p->s->a, v));
 }
 
 static void
@@ -1060,13 +1123,14 @@ fkey_default_cols(struct parser *p, struct fkey *f)
 	const char	*sing;
 	int		 i;
 
-	sing = arena_singular(&p->s->a, f->to_table);
 	if (f->to_cols.n == 0)
 		strv_add(&p->s->a, &f->to_cols, "id");
-	if (f->cols.n == 0)
-		for (i = 0; i < f->to_cols.n; i++)
-			strv_add(&p->s->a, &f->cols, arena_printf(&p->s->a,
-			    "%s_%s", sing, f->to_cols.v[i]));
+	if (f->cols.n > 0)
+		return;		/* the inflector only when needed */
+	sing = arena_singular(&p->s->a, f->to_table);
+	for (i = 0; i < f->to_cols.n; i++)
+		strv_add(&p->s->a, &f->cols, arena_printf(&p->s->a, "%s_%s",
+		    sing, f->to_cols.v[i]));
 }
 
 static void
@@ -1128,15 +1192,16 @@ t_references(struct parser *p, struct table *t, const struct call *c)
 		if (poly)
 			strv_add(&p->s->a, &ix->cols, ty->name);
 		strv_add(&p->s->a, &ix->cols, id->name);
-		ix->name = default_index_name(p, t, &ix->cols);
+		ix->name = index_default_name;
 		if (v != NULL && v->kind == V_HASH) {
 			memset(&cc, 0, sizeof(cc));
 			cc.opts = v;
 			if (vstr(p, opt(&cc, "name")) != NULL)
-				ix->name = vstr(p, opt(&cc, "name"));
+				ix->name = index_name(p, t, &ix->cols,
+				    opt(&cc, "name"));
 			ix->unique = vbool(opt(&cc, "unique"));
-			ix->where = vstr(p, opt(&cc, "where"));
-			ix->using = vstr(p, opt(&cc, "using"));
+			SETIX(p->s, ix, where, vstr(p, opt(&cc, "where")));
+			SETIX(p->s, ix, using, vstr(p, opt(&cc, "using")));
 		}
 	}
 	if ((fk = opt(c, "foreign_key")) == NULL || fk->kind == V_FALSE ||
@@ -1180,11 +1245,11 @@ t_unique_constraint(struct parser *p, struct table *t, const struct call *c)
 	}
 	ix->unique = 1;
 	ix->name = vstr(p, opt(c, "name"));
-	ix->using = vstr(p, opt(c, "using_index"));
+	SETIX(p->s, ix, using, vstr(p, opt(c, "using_index")));
 	if ((v = opt(c, "deferrable")) != NULL) {
 		struct val k = { .kind = V_SYM, .s = "deferrable", .n = 10 };
 
-		keep_opt(p, &ix->options, &k, v);
+		keep_opt(p, &ixx(p->s, ix)->options, &k, v);
 	}
 }
 
@@ -1250,6 +1315,7 @@ create_table(struct parser *p, struct call *c)
 	struct column	*col;
 	struct val	*id, *pk;
 	const char	*name, *type = "bigint", *pkname = "id";
+	int64_t		 n;
 	int		 ai = 1;
 
 	if ((name = vstr(p, c->args)) == NULL || c->nargs != 1) {
@@ -1291,8 +1357,10 @@ create_table(struct parser *p, struct call *c)
 		col->notnull = 1;
 		col->auto_inc = ai;
 		default_opt(p, col, opt(c, "default"));
-		int_opt(p, c, "limit", &col->limit, pkname);
-		int_opt(p, c, "precision", &col->precision, pkname);
+		int_opt(p, c, "limit", &n, pkname);
+		SETX(p->s, col, limit, n);
+		int_opt(p, c, "precision", &n, pkname);
+		SETX(p->s, col, precision, n);
 		strv_add(&p->s->a, &t->pk, pkname);
 	}
 	if (c->block)
@@ -1520,6 +1588,7 @@ program(struct parser *p)
 			continue;
 		}
 		stmt(p, NULL, NULL);
+		schema_source_done(p->s, p->l.bol);
 	}
 }
 
@@ -1540,10 +1609,10 @@ finish(struct schema *s)
 				    "key column '%s' is not defined", t->key,
 				    t->pk.v[i]);
 		STAILQ_FOREACH(c, &t->cols, link)
-			if (c->enum_name != NULL &&
-			    schema_find_enum(s, c->enum_name) == NULL)
+			if (CX(c)->enum_name != NULL &&
+			    schema_find_enum(s, CX(c)->enum_name) == NULL)
 				schema_warn(s, c->line, "column '%s': unknown "
-				    "enum type '%s'", c->name, c->enum_name);
+				    "enum type '%s'", c->name, CX(c)->enum_name);
 	}
 }
 

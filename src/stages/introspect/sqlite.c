@@ -2,17 +2,27 @@
  * sqlite.c: the SQLite front-end of introspect.  Exports sqlite_load():
  * open a database read-only and immutable (never written, no journal
  * or WAL looked at), or deserialize one read from stdin, then read the
- * schema through sqlite_schema and the table_xinfo, index_list,
- * index_xinfo and foreign_key_list pragmas (prepared once, bound per
- * table).  What pragmas do not tell (AUTOINCREMENT, COLLATE, CHECK,
- * generated column expressions, index WHERE and expressions) comes
- * from a small tokenizer over the stored CREATE statements.  Declared
- * types map to Rails types the way Rails' SQLite adapter does, then by
- * SQLite affinity.  Skipped: sqlite_* tables, virtual tables and their
- * shadow tables, views (unless --views).
+ * schema from sqlite_schema.  A table's columns (declared types, NOT
+ * NULL, DEFAULT text, primary key) and foreign keys are read from its
+ * stored CREATE TABLE text by a small tokenizer, the way SQLite's own
+ * parser keeps them, so PRAGMA table_xinfo and foreign_key_list are
+ * not needed (a PRAGMA is a statement prepared per table: most of the
+ * cost); a text with anything the tokenizer is not sure of (WITHOUT
+ * ROWID, STRICT, GENERATED ALWAYS, x'' or expression defaults without
+ * parentheses, comments inside a default) is read through the pragmas
+ * instead, and so are views.  Indexes likewise come from CREATE INDEX
+ * unless automatic or on expressions (index_list, index_xinfo).  The
+ * text also gives what pragmas do not tell: AUTOINCREMENT, COLLATE,
+ * CHECK, generated column expressions, index WHERE and expressions,
+ * foreign key names.  Declared types map to Rails types the way Rails'
+ * SQLite adapter does, then by SQLite affinity.  Skipped: sqlite_*
+ * tables, virtual tables and their shadow tables, views (unless
+ * --views).
  */
 #include <ctype.h>
+#include <dlfcn.h>
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -26,10 +36,79 @@
 #include "introspect.h"
 #include "banned.h"
 
+/*
+ * libsqlite3 is not linked: it is loaded with dlopen(3) on the first
+ * SQLite source, so the stage starts without it (some hundred KiB of
+ * memory at start-up) for schema.rb and SQL sources.  The calls below
+ * go through this table.
+ */
+#define LIBSQLITE	"libsqlite3.so.0"
+
+static struct {
+	__typeof__(sqlite3_open_v2)	*open_v2;
+	__typeof__(sqlite3_close)	*close;
+	__typeof__(sqlite3_errmsg)	*errmsg;
+	__typeof__(sqlite3_prepare_v2)	*prepare_v2;
+	__typeof__(sqlite3_step)	*step;
+	__typeof__(sqlite3_finalize)	*finalize;
+	__typeof__(sqlite3_column_int)	*column_int;
+	__typeof__(sqlite3_column_text)	*column_text;
+	__typeof__(sqlite3_deserialize)	*deserialize;
+	__typeof__(sqlite3_malloc64)	*malloc64;
+} sq;
+
+static const struct {
+	const char	*name;
+	size_t		 off;
+} sqsyms[] = {
+	{ "sqlite3_open_v2", offsetof(__typeof__(sq), open_v2) },
+	{ "sqlite3_close", offsetof(__typeof__(sq), close) },
+	{ "sqlite3_errmsg", offsetof(__typeof__(sq), errmsg) },
+	{ "sqlite3_prepare_v2", offsetof(__typeof__(sq), prepare_v2) },
+	{ "sqlite3_step", offsetof(__typeof__(sq), step) },
+	{ "sqlite3_finalize", offsetof(__typeof__(sq), finalize) },
+	{ "sqlite3_column_int", offsetof(__typeof__(sq), column_int) },
+	{ "sqlite3_column_text", offsetof(__typeof__(sq), column_text) },
+	{ "sqlite3_deserialize", offsetof(__typeof__(sq), deserialize) },
+	{ "sqlite3_malloc64", offsetof(__typeof__(sq), malloc64) },
+};
+
+#define sqlite3_open_v2		(*sq.open_v2)
+#define sqlite3_close		(*sq.close)
+#define sqlite3_errmsg		(*sq.errmsg)
+#define sqlite3_prepare_v2	(*sq.prepare_v2)
+#define sqlite3_step		(*sq.step)
+#define sqlite3_finalize	(*sq.finalize)
+#define sqlite3_column_int	(*sq.column_int)
+#define sqlite3_column_text	(*sq.column_text)
+#define sqlite3_deserialize	(*sq.deserialize)
+#define sqlite3_malloc64	(*sq.malloc64)
+
+static int
+load_libsqlite(struct schema *s)
+{
+	void	*h;
+	size_t	 i;
+
+	if (sq.open_v2 != NULL)
+		return 0;
+	if ((h = dlopen(LIBSQLITE, RTLD_NOW | RTLD_LOCAL)) == NULL)
+		return schema_fail(s, 0, 0, "cannot load %s: %s", LIBSQLITE,
+		    dlerror());
+	for (i = 0; i < sizeof(sqsyms) / sizeof(sqsyms[0]); i++)
+		if ((*(void **)((char *)&sq + sqsyms[i].off) =
+		    dlsym(h, sqsyms[i].name)) == NULL) {
+			memset(&sq, 0, sizeof(sq));
+			return schema_fail(s, 0, 0, "%s: no symbol '%s'",
+			    LIBSQLITE, sqsyms[i].name);
+		}
+	return 0;
+}
+
 struct sqlctx {
 	struct schema	*s;
 	sqlite3		*db;
-	sqlite3_stmt	*xinfo, *ilist, *ixinfo, *fklist;
+	struct buf	 q;		/* the text of a PRAGMA */
 };
 
 /* --- a tokenizer for stored CREATE statements ---------------------- */
@@ -122,26 +201,27 @@ qpunct(const struct qtok *t, int c)
 	return t->type == Q_PUNCT && *t->s == c;
 }
 
-/* an identifier token, unquoted */
+/* an identifier token, unquoted, straight into the arena */
 static char *
 qident(struct schema *s, const struct qtok *t)
 {
-	struct buf	 b = { 0 };
 	char		*r;
-	size_t		 i;
+	size_t		 i, o = 0, n;
 	int		 q;
 
 	if (t->type != Q_QID && t->type != Q_STR)
 		return arena_strndup(&s->a, t->s, t->n);
 	q = t->s[0] == '[' ? ']' : t->s[0];
-	for (i = 1; i + 1 < t->n || (i < t->n && t->s[i] != q); i++) {
-		if (t->s[i] == q && q != ']' && i + 1 < t->n &&
-		    t->s[i + 1] == q)
+	n = t->n;
+	if (n >= 2 && t->s[n - 1] == q)
+		n--;			/* the closing quote */
+	r = arena_alloc(&s->a, n);
+	for (i = 1; i < n; i++) {
+		if (t->s[i] == q && q != ']' && i + 1 < n && t->s[i + 1] == q)
 			i++;
-		buf_addc(&b, t->s[i]);
+		r[o++] = t->s[i];
 	}
-	r = arena_strndup(&s->a, b.data ? b.data : "", b.len);
-	buf_free(&b);
+	r[o] = '\0';
 	return r;
 }
 
@@ -170,16 +250,258 @@ qparens(struct schema *s, const char **pp)
 	    (size_t)(last - start) : 0);
 }
 
-/* what the CREATE TABLE text adds to the pragmas */
+/*
+ * What the CREATE TABLE text adds to the pragmas.  Also the foreign
+ * keys as declared: refs counts REFERENCES clauses (no clause, no need
+ * to ask PRAGMA foreign_key_list) and fkname their CONSTRAINT names
+ * (NULL if unnamed) in declaration order, at depth 0 only.
+ */
+struct tinfo {
+	int		 refs;
+	struct strv	 fkname;
+	/*
+	 * create: make the columns (table_column_metadata() adds the
+	 * declared types and NOT NULL) instead of annotating those of
+	 * PRAGMA table_xinfo; then dflt has each column's DEFAULT text
+	 * as SQLite keeps it (NULL: none), pk the primary key, and ok
+	 * says whether the text was all understood.
+	 */
+	int		 create, ok, unsure, nfk;
+	struct strv	 dflt, pk, fkcols;
+};
+
+/*
+ * The DEFAULT of a column as PRAGMA table_xinfo shows it: a single
+ * literal or word, a signed number (the sign's blanks kept), or the
+ * inside of parentheses without its outer blanks.  NULL if another
+ * form (or a comment inside) makes it uncertain.
+ */
+static const char *
+default_text(struct schema *s, const char **pp)
+{
+	struct qtok	 t, u;
+	const char	*p = *pp, *start, *end;
+
+	p = qnext(p, &t);
+	start = t.s;
+	if (qpunct(&t, '(')) {
+		*pp = p;
+		(void)qparens(s, pp);
+		if ((*pp)[-1] != ')')
+			return NULL;
+		end = *pp - 1;
+		start = p;
+		while (start < end && isspace((unsigned char)*start))
+			start++;
+		while (end > start && isspace((unsigned char)end[-1]))
+			end--;
+	} else {
+		if (qpunct(&t, '-') || qpunct(&t, '+')) {
+			p = qnext(p, &t);
+			if (t.type != Q_NUM)
+				return NULL;
+		} else if (t.type == Q_WORD) {
+			if (*p == '\'' || *p == '"' || *p == '(' || *p == '.')
+				return NULL;	/* x'00', a call */
+		} else if (t.type != Q_NUM && t.type != Q_STR &&
+		    !(t.type == Q_QID && *t.s == '"'))
+			return NULL;
+		end = *pp = p;
+		(void)qnext(p, &u);
+		if (u.type == Q_PUNCT && !qpunct(&u, ',') && !qpunct(&u, ')'))
+			return NULL;	/* an operator: an expression */
+	}
+	for (p = start; p + 1 < end; p++)
+		if ((p[0] == '/' && p[1] == '*') || (p[0] == '-' && p[1] == '-'))
+			return NULL;
+	return arena_strndup(&s->a, start, (size_t)(end - start));
+}
+
+/*
+ * REFERENCES table [(columns)]: the parent and its columns as PRAGMA
+ * foreign_key_list gives them (unquoted, as written); 0 if uncertain.
+ */
+static int
+fk_target(struct schema *s, const char **pp, struct fkey *f)
+{
+	struct qtok	 t;
+	const char	*p = *pp, *q;
+
+	p = qnext(p, &t);
+	if (t.type != Q_WORD && t.type != Q_QID && t.type != Q_STR)
+		return 0;
+	f->to_table = qident(s, &t);
+	q = qnext(p, &t);
+	if (qpunct(&t, '(')) {
+		p = q;
+		for (;;) {
+			p = qnext(p, &t);
+			if (t.type != Q_WORD && t.type != Q_QID &&
+			    t.type != Q_STR)
+				return 0;
+			strv_add(&s->a, &f->to_cols, qident(s, &t));
+			p = qnext(p, &t);
+			if (qpunct(&t, ')'))
+				break;
+			if (!qpunct(&t, ','))
+				return 0;
+		}
+		if (f->to_cols.n != f->cols.n)
+			return 0;
+	}
+	*pp = p;
+	return 1;
+}
+
+/* after ON: DELETE or UPDATE and the action, as fk_action maps it */
+static const char *
+fk_action_clause(const char *p, struct fkey *f)
+{
+	struct qtok	 t, u;
+	const char	**which, *a;
+	const char	*q;
+
+	q = qnext(p, &t);
+	if (qis(&t, "DELETE"))
+		which = &f->on_delete;
+	else if (qis(&t, "UPDATE"))
+		which = &f->on_update;
+	else
+		return p;		/* ON CONFLICT: not ours */
+	q = qnext(q, &t);
+	if (qis(&t, "SET")) {
+		q = qnext(q, &u);
+		a = qis(&u, "NULL") ? "nullify" : qis(&u, "DEFAULT") ?
+		    "set_default" : NULL;
+	} else if (qis(&t, "NO")) {
+		q = qnext(q, &u);
+		a = NULL;
+	} else if (qis(&t, "CASCADE"))
+		a = "cascade";
+	else if (qis(&t, "RESTRICT"))
+		a = "restrict";
+	else
+		a = NULL;
+	*which = a;
+	return q;
+}
+
+/* a word that starts a column constraint, so ends the type */
+static int
+cons_word(const struct qtok *t)
+{
+	static const char *const w[] = {
+		"CONSTRAINT", "DEFAULT", "NULL", "NOT", "PRIMARY", "UNIQUE",
+		"CHECK", "REFERENCES", "COLLATE", "GENERATED", "AS", NULL
+	};
+	const char *const *k;
+
+	for (k = w; *k != NULL; k++)
+		if (qis(t, *k))
+			return 1;
+	return 0;
+}
+
+/*
+ * The declared type after a column name, as SQLite keeps it: the text
+ * from its first word to its last, or to the ')' of "(p[,s])", blanks
+ * and all; a type that is one quoted token loses its quotes.  NULL if
+ * uncertain (other quoting, GENERATED ALWAYS folded into the type).
+ */
+static const char *
+type_text(struct schema *s, const char **pp)
+{
+	/* what SQLite keeps as a type code, shown in upper case */
+	static const char *const std[] = {
+		"ANY", "BLOB", "INT", "INTEGER", "REAL", "TEXT", NULL
+	};
+	const char *const *k;
+	struct qtok	 t, first;
+	const char	*p = *pp, *q, *start = NULL, *end = NULL;
+	int		 n = 0;
+
+	for (;;) {
+		q = qnext(p, &t);
+		if (!((t.type == Q_WORD && !cons_word(&t)) ||
+		    t.type == Q_QID || t.type == Q_STR))
+			break;
+		if (n++ == 0) {
+			first = t;
+			start = t.s;
+		}
+		end = p = q;
+	}
+	if (n > 0 && qpunct(&t, '(')) {
+		(void)qparens(s, &q);
+		if (q[-1] != ')')
+			return NULL;
+		end = p = q;
+		n++;
+	}
+	if (qis(&t, "GENERATED"))
+		return NULL;
+	*pp = p;
+	if (n == 0)
+		return "";
+	if (*start == '"' || *start == '\'' || *start == '[' ||
+	    *start == '`')
+		return n == 1 ? qident(s, &first) : NULL;
+	for (k = std; *k != NULL; k++)
+		if (strlen(*k) == (size_t)(end - start) &&
+		    strncasecmp(start, *k, (size_t)(end - start)) == 0)
+			return *k;
+	return arena_strndup(&s->a, start, (size_t)(end - start));
+}
+
+/* the columns of a PRIMARY KEY (list), as declared; 0 if uncertain */
+static int
+pk_list(struct schema *s, struct table *tb, const char **pp,
+    struct strv *pk)
+{
+	struct qtok	 t;
+	struct column	*c, *found;
+	const char	*p = *pp, *name;
+
+	for (;;) {
+		p = qnext(p, &t);
+		if (t.type != Q_WORD && t.type != Q_QID)
+			return 0;
+		name = qident(s, &t);
+		found = NULL;
+		STAILQ_FOREACH(c, &tb->cols, link)
+			if (strcasecmp(c->name, name) == 0)
+				found = c;
+		if (found == NULL)
+			return 0;
+		strv_add(&s->a, pk, found->name);
+		p = qnext(p, &t);
+		if (qis(&t, "COLLATE")) {
+			p = qnext(p, &t);
+			p = qnext(p, &t);
+		}
+		if (qis(&t, "ASC") || qis(&t, "DESC"))
+			p = qnext(p, &t);
+		if (qpunct(&t, ')'))
+			break;
+		if (!qpunct(&t, ','))
+			return 0;
+	}
+	*pp = p;
+	return 1;
+}
+
 static void
-parse_create_table(struct schema *s, struct table *tb, const char *sql)
+parse_create_table(struct schema *s, struct table *tb, const char *sql,
+    struct tinfo *ti)
 {
 	struct qtok	 t;
 	struct column	*col;
 	struct check	*ck;
-	const char	*p = sql, *cname;
-	int		 depth = 0, first;
+	const char	*p = sql, *cname, *named, *fkn = NULL;
+	struct fkey	*fk = NULL;
+	int		 depth = 0, first, infk = 0;
 
+	ti->ok = 0;
 	/* to the '(' that opens the definitions */
 	for (;;) {
 		p = qnext(p, &t);
@@ -190,16 +512,45 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql)
 	}
 	for (;;) {		/* one column or constraint per loop */
 		col = NULL;
-		cname = NULL;
+		cname = named = NULL;
 		first = 1;
 		for (;;) {
 			p = qnext(p, &t);
 			if (t.type == Q_END)
 				return;
+
+			if (t.type == Q_WORD && qis(&t, "REFERENCES")) {
+				ti->refs++;
+				if (depth == 0) {
+					strv_add(&s->a, &ti->fkname,
+					    infk ? fkn : named);
+					if (ti->create) {
+						fk = table_add_fkey(s, tb, 0);
+						fk->name = infk ? fkn : named;
+						if (infk)
+							fk->cols = ti->fkcols;
+						else if (col != NULL)
+							strv_add(&s->a,
+							    &fk->cols,
+							    col->name);
+						if (fk->cols.n == 0 ||
+						    !fk_target(s, &p, fk))
+							ti->unsure = 1;
+						ti->nfk++;
+					}
+					infk = 0;
+				}
+			}
 			if (qpunct(&t, ',') && depth == 0)
 				break;
-			if (qpunct(&t, ')') && depth == 0)
+			if (qpunct(&t, ')') && depth == 0) {
+				/* WITHOUT ROWID (NOT NULL keys), STRICT */
+				if (ti->create && qnext(p, &t) != NULL &&
+				    t.type != Q_END)
+					ti->unsure = 1;
+				ti->ok = 1;
 				return;
+			}
 			if (qpunct(&t, '(')) {
 				depth++;
 				continue;
@@ -210,20 +561,72 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql)
 			}
 			if (depth > 0)
 				continue;
+			/* the name given just before, for this token only */
+			fkn = infk ? fkn : named;
+			named = NULL;
+			if (ti->create && col != NULL && qis(&t, "DEFAULT")) {
+				if ((ti->dflt.v[ti->dflt.n - 1] =
+				    default_text(s, &p)) == NULL)
+					ti->unsure = 1;
+				continue;
+			}
+			if (ti->create && col != NULL && qis(&t, "NOT")) {
+				if (qis((p = qnext(p, &t), &t), "NULL"))
+					col->notnull = 1;
+				continue;
+			}
+			if (ti->create && qis(&t, "PRIMARY")) {
+				first = 0;
+				if (ti->pk.n > 0)
+					ti->unsure = 1;
+				else if (col != NULL)
+					strv_add(&s->a, &ti->pk, col->name);
+				else {
+					p = qnext(p, &t);	/* KEY */
+					p = qnext(p, &t);
+					if (!qpunct(&t, '(') ||
+					    !pk_list(s, tb, &p, &ti->pk))
+						ti->unsure = 1;
+				}
+				continue;
+			}
 			if (first) {
 				first = 0;
 				if (qis(&t, "CONSTRAINT") || qis(&t, "PRIMARY") ||
 				    qis(&t, "UNIQUE") || qis(&t, "CHECK") ||
 				    qis(&t, "FOREIGN"))
 					;	/* a table constraint */
-				else {
+				else if (ti->create) {
+					col = table_add_column(s, tb,
+					    qident(s, &t), 0);
+					strv_add(&s->a, &ti->dflt, NULL);
+					if ((col->sql_type = type_text(s, &p)) ==
+					    NULL) {
+						ti->unsure = 1;
+						col->sql_type = "";
+					}
+					continue;
+				} else {
 					col = table_column(tb, qident(s, &t));
 					continue;
 				}
 			}
 			if (qis(&t, "CONSTRAINT")) {
 				p = qnext(p, &t);
-				cname = qident(s, &t);
+				named = cname = qident(s, &t);
+			} else if (qis(&t, "FOREIGN")) {
+				infk = 1;
+				if (ti->create) {
+					memset(&ti->fkcols, 0,
+					    sizeof(ti->fkcols));
+					p = qnext(p, &t);	/* KEY */
+					p = qnext(p, &t);
+					if (!qpunct(&t, '(') ||
+					    !pk_list(s, tb, &p, &ti->fkcols))
+						ti->unsure = 1;
+				}
+			} else if (ti->create && fk != NULL && qis(&t, "ON")) {
+				p = fk_action_clause(p, fk);
 			} else if (qis(&t, "CHECK")) {
 				p = qnext(p, &t);
 				if (!qpunct(&t, '('))
@@ -235,38 +638,42 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql)
 				cname = NULL;
 			} else if (col != NULL && qis(&t, "COLLATE")) {
 				p = qnext(p, &t);
-				col->collation = qident(s, &t);
+				colx(s, col)->collation = qident(s, &t);
 			} else if (col != NULL && qis(&t, "AUTOINCREMENT")) {
 				col->auto_inc = 1;
 			} else if (col != NULL && qis(&t, "AS")) {
 				p = qnext(p, &t);
 				if (!qpunct(&t, '('))
 					continue;
-				col->gen_expr = qparens(s, &p);
-				col->gen_stored = 0;
+				colx(s, col)->gen_expr = qparens(s, &p);
+				col->x->gen_stored = 0;
 			} else if (col != NULL && qis(&t, "STORED")) {
-				col->gen_stored = 1;
+				colx(s, col)->gen_stored = 1;
 			}
 		}
 	}
 }
 
-/* CREATE INDEX ... ON t (list) [WHERE expr]: list and expr */
+/* CREATE [UNIQUE] INDEX ... ON t (list) [WHERE expr] */
 static void
 parse_create_index(struct schema *s, const char *sql, char **list,
-    char **where)
+    char **where, int *unique)
 {
 	struct qtok	 t;
 	const char	*p = sql;
 	size_t		 n;
 
 	*list = *where = NULL;
+	*unique = 0;
+	p = qnext(p, &t);		/* CREATE */
+	p = qnext(p, &t);
+	*unique = qis(&t, "UNIQUE");
 	for (;;) {
-		p = qnext(p, &t);
 		if (t.type == Q_END)
 			return;
 		if (qpunct(&t, '('))
 			break;
+		p = qnext(p, &t);
 	}
 	*list = qparens(s, &p);
 	for (;;) {
@@ -294,7 +701,7 @@ has(const char *lower, const char *w)
 
 /* Rails' SQLite adapter type map, then SQLite's affinity rules */
 static const char *
-rails_type(struct column *c, const char *decl)
+rails_type(struct schema *s, struct column *c, const char *decl)
 {
 	char		 l[128];
 	const char	*paren;
@@ -316,8 +723,8 @@ rails_type(struct column *c, const char *decl)
 	}
 	if (has(l, "decimal") || has(l, "numeric") || has(l, "number")) {
 		if (!has(l, "number")) {
-			c->precision = a;
-			c->scale = b;
+			SETX(s, c, precision, a);
+			SETX(s, c, scale, b);
 		}
 		return "decimal";
 	}
@@ -326,7 +733,7 @@ rails_type(struct column *c, const char *decl)
 	if (has(l, "double"))
 		return "float";
 	if (has(l, "timestamp")) {
-		c->precision = a;
+		SETX(s, c, precision, a);
 		return "datetime";
 	}
 	if (has(l, "clob"))
@@ -339,11 +746,11 @@ rails_type(struct column *c, const char *decl)
 	if (has(l, "float"))
 		return "float";
 	if (has(l, "datetime")) {
-		c->precision = a;
+		SETX(s, c, precision, a);
 		return "datetime";
 	}
 	if (has(l, "time")) {
-		c->precision = a;
+		SETX(s, c, precision, a);
 		return "time";
 	}
 	if (has(l, "date"))
@@ -351,11 +758,11 @@ rails_type(struct column *c, const char *decl)
 	if (has(l, "text"))
 		return "text";
 	if (has(l, "binary")) {
-		c->limit = a;
+		SETX(s, c, limit, a);
 		return "binary";
 	}
 	if (has(l, "char")) {
-		c->limit = a;
+		SETX(s, c, limit, a);
 		return "string";
 	}
 	if (has(l, "bool"))
@@ -412,7 +819,7 @@ sqlite_default(struct schema *s, struct column *c, const char *d)
 		if (isbool && (strcmp(d, "0") == 0 || strcmp(d, "1") == 0))
 			v->kind = *d == '1' ? V_TRUE : V_FALSE;
 	} else {
-		c->dflt_expr = arena_strdup(&s->a, d);
+		colx(s, c)->dflt_expr = arena_strdup(&s->a, d);
 		return;
 	}
 	c->dflt = v;
@@ -459,12 +866,38 @@ prepare(struct sqlctx *x, const char *sql, sqlite3_stmt **st)
 	return 0;
 }
 
+/*
+ * PRAGMA which('name'), prepared per call: cheaper than binding the
+ * name to a prepared pragma_which(?) (the table-valued form prepares
+ * the same PRAGMA inside on every run, and adds a virtual table).
+ */
 static int
-bind(struct sqlctx *x, sqlite3_stmt *st, const char *name)
+pragma(struct sqlctx *x, const char *which, const char *name,
+    sqlite3_stmt **st)
 {
-	sqlite3_reset(st);
-	if (sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC) != SQLITE_OK)
-		return dberr(x);
+	const char	*p, *q;
+
+	buf_reset(&x->q);
+	buf_adds(&x->q, "PRAGMA ");
+	buf_adds(&x->q, which);
+	buf_add(&x->q, "('", 2);
+	for (p = name; (q = strchr(p, '\'')) != NULL; p = q + 1)
+		buf_add(&x->q, p, (size_t)(q - p + 1)), buf_addc(&x->q, '\'');
+	buf_adds(&x->q, p);
+	buf_add(&x->q, "')", 2);
+	return prepare(x, x->q.data, st);
+}
+
+/* the end of a pragma's rows: 0, or -1 if it ended in an error */
+static int
+pragma_done(struct sqlctx *x, sqlite3_stmt *st, int rc)
+{
+	if (rc != SQLITE_DONE) {
+		rc = dberr(x);
+		sqlite3_finalize(st);
+		return rc;
+	}
+	sqlite3_finalize(st);
 	return 0;
 }
 
@@ -472,35 +905,36 @@ static int
 load_columns(struct sqlctx *x, struct table *t)
 {
 	struct schema	*s = x->s;
-	sqlite3_stmt	*st = x->xinfo;
+	sqlite3_stmt	*st;
 	struct column	*c;
 	const char	*decl;
 	int		 rc, pkn = 0, pkpos[1024], i, j, hidden;
 	const char	*pkcol[1024];
 
-	if (bind(x, st, t->name) == -1)
+	/* cid, name, type, notnull, dflt_value, pk, hidden */
+	if (pragma(x, "table_xinfo", t->name, &st) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		hidden = sqlite3_column_int(st, 5);
+		hidden = sqlite3_column_int(st, 6);
 		if (hidden == 1)	/* hidden columns of virtual tables */
 			continue;
-		c = table_add_column(s, t, col_text(s, st, 0), 0);
-		decl = col_text(s, st, 1);
+		c = table_add_column(s, t, col_text(s, st, 1), 0);
+		decl = col_text(s, st, 2);
 		c->sql_type = decl != NULL ? decl : "";
-		c->type = rails_type(c, c->sql_type);
-		c->notnull = sqlite3_column_int(st, 2);
+		c->type = rails_type(s, c, c->sql_type);
+		c->notnull = sqlite3_column_int(st, 3);
 		if (hidden == 2 || hidden == 3) {
-			c->gen_expr = "";	/* the text comes from the SQL */
-			c->gen_stored = hidden == 3;
+			colx(s, c)->gen_expr = "";	/* from the SQL */
+			c->x->gen_stored = hidden == 3;
 		}
-		sqlite_default(s, c, (const char *)sqlite3_column_text(st, 3));
-		if ((i = sqlite3_column_int(st, 4)) > 0 && pkn < 1024) {
+		sqlite_default(s, c, (const char *)sqlite3_column_text(st, 4));
+		if ((i = sqlite3_column_int(st, 5)) > 0 && pkn < 1024) {
 			pkpos[pkn] = i;
 			pkcol[pkn++] = c->name;
 		}
 	}
-	if (rc != SQLITE_DONE)
-		return dberr(x);
+	if (pragma_done(x, st, rc) == -1)
+		return -1;
 	for (i = 1; i <= pkn; i++)	/* in key order */
 		for (j = 0; j < pkn; j++)
 			if (pkpos[j] == i)
@@ -513,26 +947,150 @@ load_columns(struct sqlctx *x, struct table *t)
 	return 0;
 }
 
+/*
+ * The columns parse_create_table made from the text, as PRAGMA
+ * table_xinfo would give them, without a statement per table.
+ */
+static void
+text_columns(struct schema *s, struct table *t, const struct tinfo *ti)
+{
+	struct column	*c;
+	int		 i = 0;
+
+	STAILQ_FOREACH(c, &t->cols, link) {
+		c->type = rails_type(s, c, c->sql_type);
+		sqlite_default(s, c, ti->dflt.v[i++]);
+	}
+	t->pk = ti->pk;
+	/* INTEGER PRIMARY KEY is the rowid: assigned on insert */
+	if (t->pk.n == 1 && (c = table_column(t, t->pk.v[0])) != NULL &&
+	    strcasecmp(c->sql_type, "INTEGER") == 0)
+		c->auto_inc = 1;
+}
+
 struct ilist {
 	const char	*name;
 	int		 unique;
 	char		 origin;
 };
 
+/* one DESC key column into the index's order hash */
+static void
+add_desc(struct schema *s, struct val **order, struct val **tail,
+    const char *name)
+{
+	struct val	*k, *v;
+
+	if (*order == NULL) {
+		*order = arena_alloc(&s->a, sizeof(**order));
+		(*order)->kind = V_HASH;
+	}
+	k = arena_alloc(&s->a, sizeof(*k));
+	k->kind = V_STR;
+	k->s = name;
+	k->n = strlen(name);
+	v = arena_alloc(&s->a, sizeof(*v));
+	v->kind = V_STR;
+	v->s = "desc";
+	v->n = 4;
+	k->next = v;
+	if (*tail == NULL)
+		(*order)->kid = k;
+	else
+		(*tail)->next = k;
+	*tail = v;
+	(*order)->nkid += 2;
+}
+
+/*
+ * The key columns of a CREATE INDEX list that names only columns of
+ * the table (each perhaps with COLLATE and ASC or DESC), as PRAGMA
+ * index_xinfo would report them (the table's spelling of the name):
+ * 1, or 0 for anything else (expressions, rowid, unknown names),
+ * which the pragma answers.
+ */
+static int
+simple_index(struct schema *s, const struct table *t, struct index *ix,
+    const char *list)
+{
+	struct qtok	 tk;
+	struct strv	 cols = { 0 };
+	struct val	*order = NULL, *tail = NULL;
+	struct column	*c;
+	const char	*p = list, *name;
+	char		 nb[256];
+	size_t		 i, o;
+	int		 q;
+
+	for (;;) {
+		p = qnext(p, &tk);
+		if (tk.type == Q_WORD && tk.n < sizeof(nb)) {
+			memcpy(nb, tk.s, tk.n);
+			nb[tk.n] = '\0';
+		} else if (tk.type == Q_QID && tk.n >= 2 && tk.n < sizeof(nb)) {
+			q = tk.s[0] == '[' ? ']' : tk.s[0];
+			if (tk.s[tk.n - 1] != q)
+				return 0;
+			for (i = 1, o = 0; i + 1 < tk.n; i++) {
+				if (tk.s[i] == q && q != ']')
+					i++;
+				nb[o++] = tk.s[i];
+			}
+			nb[o] = '\0';
+		} else
+			return 0;
+		name = NULL;
+		STAILQ_FOREACH(c, &t->cols, link)
+			if (strcasecmp(c->name, nb) == 0) {
+				name = c->name;
+				break;
+			}
+		if (name == NULL)
+			return 0;
+		strv_add(&s->a, &cols, name);
+		p = qnext(p, &tk);
+		if (qis(&tk, "COLLATE")) {
+			p = qnext(p, &tk);
+			if (tk.type != Q_WORD && tk.type != Q_QID)
+				return 0;
+			p = qnext(p, &tk);
+		}
+		if (qis(&tk, "DESC")) {
+			add_desc(s, &order, &tail, name);
+			p = qnext(p, &tk);
+		} else if (qis(&tk, "ASC"))
+			p = qnext(p, &tk);
+		if (tk.type == Q_END)
+			break;
+		if (!qpunct(&tk, ','))
+			return 0;
+	}
+	ix->cols = cols;
+	SETIX(s, ix, order, order);
+	return 1;
+}
+
 static int
 load_index(struct sqlctx *x, struct table *t, struct index *ix,
     const char *sql)
 {
 	struct schema	*s = x->s;
-	sqlite3_stmt	*st = x->ixinfo;
-	struct val	*order = NULL, *k, *v, *tail = NULL;
-	char		*list, *where;
+	sqlite3_stmt	*st;
+	struct val	*order = NULL, *tail = NULL;
+	char		*list = NULL, *where;
 	int		 rc, isexpr = 0;
 
-	if (bind(x, st, ix->name) == -1)
+	if (sql != NULL) {
+		parse_create_index(s, sql, &list, &where, &ix->unique);
+		SETIX(s, ix, where, where);
+		if (list != NULL && simple_index(s, t, ix, list))
+			return 0;
+	}
+	/* seqno, cid, name, desc, coll, key */
+	if (pragma(x, "index_xinfo", ix->name, &st) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (sqlite3_column_int(st, 4) == 0)	/* not a key column */
+		if (sqlite3_column_int(st, 5) == 0)	/* not a key column */
 			continue;
 		if (sqlite3_column_int(st, 1) == -2) {
 			isexpr = 1;
@@ -540,75 +1098,69 @@ load_index(struct sqlctx *x, struct table *t, struct index *ix,
 		}
 		strv_add(&s->a, &ix->cols, sqlite3_column_int(st, 1) == -1 ?
 		    "rowid" : col_text(s, st, 2));
-		if (sqlite3_column_int(st, 3)) {
-			if (order == NULL) {
-				order = arena_alloc(&s->a, sizeof(*order));
-				order->kind = V_HASH;
-			}
-			k = arena_alloc(&s->a, sizeof(*k));
-			k->kind = V_STR;
-			k->s = ix->cols.v[ix->cols.n - 1];
-			k->n = strlen(k->s);
-			v = arena_alloc(&s->a, sizeof(*v));
-			v->kind = V_STR;
-			v->s = "desc";
-			v->n = 4;
-			k->next = v;
-			if (tail == NULL)
-				order->kid = k;
-			else
-				tail->next = k;
-			tail = v;
-			order->nkid += 2;
-		}
+		if (sqlite3_column_int(st, 3))
+			add_desc(s, &order, &tail, ix->cols.v[ix->cols.n - 1]);
 	}
-	if (rc != SQLITE_DONE)
-		return dberr(x);
-	ix->order = order;
-	if (sql != NULL) {
-		parse_create_index(s, sql, &list, &where);
-		ix->where = where;
-		if (isexpr) {
-			ix->expr = list;
-			ix->cols.n = 0;
-			ix->order = NULL;
-		}
+	if (pragma_done(x, st, rc) == -1)
+		return -1;
+	SETIX(s, ix, order, order);
+	if (sql != NULL && isexpr) {
+		SETIX(s, ix, expr, list);
+		ix->cols.n = 0;
+		SETIX(s, ix, order, NULL);
 	}
-	(void)t;
 	return 0;
 }
 
+/*
+ * A table's indexes, in schema order.  Those with a CREATE INDEX text
+ * are what it says (origin 'c'); PRAGMA index_list is asked only when
+ * there are automatic indexes (UNIQUE, PRIMARY KEY: no text), for
+ * their uniqueness and to skip the primary key's own.
+ */
 static int
 load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
     const char **sqls, int n)
 {
 	struct schema	*s = x->s;
-	sqlite3_stmt	*st = x->ilist;
+	sqlite3_stmt	*st;
 	struct ilist	*il = NULL;
-	int		 rc, nil = 0, i, j;
+	int		 rc, nil = 0, cap = 0, i, j, auto_ix = 0;
 	const char	*name;
 
-	if (bind(x, st, t->name) == -1)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		il = xreallocarray(il, (size_t)nil + 1, sizeof(*il));
-		il[nil].name = col_text(s, st, 0);
-		il[nil].unique = sqlite3_column_int(st, 1);
-		name = (const char *)sqlite3_column_text(st, 2);
-		il[nil].origin = name != NULL ? name[0] : 'c';
-		nil++;
-	}
-	if (rc != SQLITE_DONE) {
-		free(il);
-		return dberr(x);
+	for (i = 0; i < n; i++)
+		if (sqls[i] == NULL)
+			auto_ix = 1;
+	/* seq, name, unique, origin, partial */
+	if (auto_ix) {
+		if (pragma(x, "index_list", t->name, &st) == -1)
+			return -1;
+		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+			if (nil == cap) {
+				cap = cap ? cap * 2 : 8;
+				il = xreallocarray(il, (size_t)cap,
+				    sizeof(*il));
+			}
+			il[nil].name = col_text(s, st, 1);
+			il[nil].unique = sqlite3_column_int(st, 2);
+			name = (const char *)sqlite3_column_text(st, 3);
+			il[nil].origin = name != NULL ? name[0] : 'c';
+			nil++;
+		}
+		if (pragma_done(x, st, rc) == -1) {
+			free(il);
+			return -1;
+		}
 	}
 	for (i = 0; i < n; i++) {
-		for (j = 0; j < nil; j++)
-			if (strcmp(il[j].name, ixs[i]->name) == 0)
-				break;
-		if (j == nil || il[j].origin == 'p')
-			continue;	/* the primary key's own index */
-		ixs[i]->unique = il[j].unique;
+		if (sqls[i] == NULL) {	/* load_index: the text's */
+			for (j = 0; j < nil; j++)
+				if (strcmp(il[j].name, ixs[i]->name) == 0)
+					break;
+			if (j == nil || il[j].origin == 'p')
+				continue;	/* the primary key's own */
+			ixs[i]->unique = il[j].unique;
+		}
 		STAILQ_INSERT_TAIL(&t->idx, ixs[i], link);
 		if (load_index(x, t, ixs[i], sqls[i]) == -1) {
 			free(il);
@@ -619,21 +1171,33 @@ load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
 	return 0;
 }
 
+/*
+ * The pragma lists the last declared key first; fkname (from the
+ * CREATE TABLE text) has the CONSTRAINT names in declaration order,
+ * matched by position only if it counts as many keys as the pragma.
+ */
 static int
-load_fkeys(struct sqlctx *x, struct table *t)
+load_fkeys(struct sqlctx *x, struct table *t, const struct tinfo *ti)
 {
 	struct schema	*s = x->s;
-	sqlite3_stmt	*st = x->fklist;
+	sqlite3_stmt	*st;
 	struct fkey	**fks = NULL, *f;
-	int		 rc, n = 0, id, last = -1, i;
+	int		 rc, n = 0, cap = 0, id, last = -1, i;
 	const char	*to;
 
-	if (bind(x, st, t->name) == -1)
+	if (t->sql != NULL && ti->refs == 0)
+		return 0;		/* no REFERENCES: no foreign key */
+	/* id, seq, table, from, to, on_update, on_delete, match */
+	if (pragma(x, "foreign_key_list", t->name, &st) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		id = sqlite3_column_int(st, 0);
 		if (id != last || n == 0) {
-			fks = xreallocarray(fks, (size_t)n + 1, sizeof(*fks));
+			if (n == cap) {
+				cap = cap ? cap * 2 : 8;
+				fks = xreallocarray(fks, (size_t)cap,
+				    sizeof(*fks));
+			}
 			f = fks[n++] = arena_alloc(&s->a, sizeof(*f));
 			f->validate = 1;
 			f->to_table = col_text(s, st, 2);
@@ -648,13 +1212,15 @@ load_fkeys(struct sqlctx *x, struct table *t)
 		if ((to = col_text(s, st, 4)) != NULL)
 			strv_add(&s->a, &f->to_cols, to);
 	}
-	if (rc != SQLITE_DONE) {
+	if (pragma_done(x, st, rc) == -1) {
 		free(fks);
-		return dberr(x);
+		return -1;
 	}
-	/* the pragma lists the last declared key first */
-	for (i = n - 1; i >= 0; i--)
+	for (i = n - 1; i >= 0; i--) {
+		if (ti->fkname.n == n)
+			fks[i]->name = ti->fkname.v[n - 1 - i];
 		STAILQ_INSERT_TAIL(&t->fks, fks[i], link);
+	}
 	free(fks);
 	return 0;
 }
@@ -851,13 +1417,17 @@ load(struct sqlctx *x)
 	const char	**sqls = NULL;
 	char		**virt = NULL, **shadow = NULL;
 	int		 n = 0, nvirt = 0, nshadow, i, j, nix, rc, ntab = 0;
-	int		*first = NULL, *link = NULL;
+	int		*first = NULL, *link = NULL, cap = 0, ixcap = 0;
+	struct tinfo	 ti;
 
 	if (prepare(x, "SELECT type, name, tbl_name, sql FROM sqlite_schema "
 	    "ORDER BY rowid", &st) == -1)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		o = xreallocarray(o, (size_t)n + 1, sizeof(*o));
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			o = xreallocarray(o, (size_t)cap, sizeof(*o));
+		}
 		o[n].type = col_text(s, st, 0);
 		o[n].name = col_text(s, st, 1);
 		o[n].tbl = col_text(s, st, 2);
@@ -873,19 +1443,6 @@ load(struct sqlctx *x)
 	}
 	sqlite3_finalize(st);
 	rc = rc == SQLITE_DONE ? 0 : dberr(x);
-	if (rc == 0)
-		rc = prepare(x, "SELECT name, type, \"notnull\", dflt_value, "
-		    "pk, hidden FROM pragma_table_xinfo(?1)", &x->xinfo);
-	if (rc == 0)
-		rc = prepare(x, "SELECT name, \"unique\", origin FROM "
-		    "pragma_index_list(?1)", &x->ilist);
-	if (rc == 0)
-		rc = prepare(x, "SELECT seqno, cid, name, desc, key FROM "
-		    "pragma_index_xinfo(?1)", &x->ixinfo);
-	if (rc == 0)
-		rc = prepare(x, "SELECT id, seq, \"table\", \"from\", \"to\", "
-		    "on_update, on_delete FROM pragma_foreign_key_list(?1)",
-		    &x->fklist);
 	nshadow = rc == 0 ? shadow_tables(x, &shadow) : 0;
 	/* tables and views first, so indexes find them */
 	for (i = 0; rc == 0 && i < n; i++) {
@@ -902,13 +1459,30 @@ load(struct sqlctx *x)
 	STAILQ_FOREACH(t, &s->recs, link) {
 		if (rc != 0)
 			break;
+		memset(&ti, 0, sizeof(ti));
+		if (t->kind == REC_TABLE && t->sql != NULL) {
+			ti.create = 1;
+			parse_create_table(s, t, t->sql, &ti);
+			if (ti.ok && !ti.unsure && t->ncols > 0 &&
+			    ti.nfk == ti.refs) {
+				text_columns(s, t, &ti);
+				continue;
+			}
+			/* not sure of the text: the pragmas, annotated */
+			STAILQ_INIT(&t->cols);
+			STAILQ_INIT(&t->checks);
+			STAILQ_INIT(&t->fks);
+			t->ncols = 0;
+			t->pk.n = 0;
+			memset(&ti, 0, sizeof(ti));
+		}
 		if ((rc = load_columns(x, t)) != 0)
 			break;
 		if (t->kind == REC_VIEW)
 			continue;
 		if (t->sql != NULL)
-			parse_create_table(s, t, t->sql);
-		rc = load_fkeys(x, t);
+			parse_create_table(s, t, t->sql, &ti);
+		rc = load_fkeys(x, t, &ti);
 	}
 	/* indexes in schema order, grouped by table: linked by position */
 	ntab = s->nrecs;
@@ -930,10 +1504,13 @@ load(struct sqlctx *x)
 			continue;
 		nix = 0;
 		for (j = first[i]; j != 0; j = link[j - 1]) {
-			ixs = xreallocarray(ixs, (size_t)nix + 1,
-			    sizeof(*ixs));
-			sqls = xreallocarray(sqls, (size_t)nix + 1,
-			    sizeof(*sqls));
+			if (nix == ixcap) {
+				ixcap = ixcap ? ixcap * 2 : 16;
+				ixs = xreallocarray(ixs, (size_t)ixcap,
+				    sizeof(*ixs));
+				sqls = xreallocarray(sqls, (size_t)ixcap,
+				    sizeof(*sqls));
+			}
 			ixs[nix] = arena_alloc(&s->a, sizeof(**ixs));
 			ixs[nix]->name = o[j - 1].name;
 			sqls[nix++] = o[j - 1].sql;
@@ -963,13 +1540,12 @@ sqlite_load(struct schema *s, const char *path, const void *data,
 	memset(&x, 0, sizeof(x));
 	x.s = s;
 	s->kind = SRC_SQLITE;
+	if (load_libsqlite(s) == -1)
+		return -1;
 	rc = open_db(&x, path, data, len);
 	if (rc == 0)
 		rc = load(&x);
-	sqlite3_finalize(x.xinfo);
-	sqlite3_finalize(x.ilist);
-	sqlite3_finalize(x.ixinfo);
-	sqlite3_finalize(x.fklist);
+	buf_free(&x.q);
 	sqlite3_close(x.db);
 	return rc;
 }
