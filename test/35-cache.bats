@@ -414,7 +414,7 @@ JSON
 @test "map-1.5: a map stage's shards take only the job slots that are free" {
 	seq 1 1000 > lines.txt
 	cat > p.json <<'JSON'
-{ "jobs": 3, "stages": {
+{ "jobs": 4, "stages": {
     "hold": { "run": "timeout 30 sh -c 'until [ -e done ]; do sleep 0.01; done'" },
     "lines": { "run": ["cat", "lines.txt"] },
     "double": { "run": ["awk", "{ print $1 * 2 }"], "stdin": "lines", "after": ["lines"], "map": true },
@@ -422,7 +422,8 @@ JSON
 JSON
 	run -0 --separate-stderr sluice run -q p.json
 	assert_output 1000
-	# hold has one of the three slots while double runs
+	# of the four slots, hold has one and count, which starts with
+	# double to read its output, another
 	assert_equal "$stderr" "double: map: 1000 records, 0 from the cache, 1000 in 2 processes"
 }
 
@@ -518,4 +519,11 @@ JSON
 	[ "$output" -le $((4096 + 256)) ]
 	run -0 sluice cache verify
 	assert_output --regexp '^verify: [0-9]+ entries checked, 0 corrupt$'
+}
+
+@test "cache-1.20: packs (t-cache): gc keeps live values, a small bound keeps packs small, damage is a miss" {
+	[ -x "$ROOT/test/unit/t-cache" ] || skip "unit programs not built (make unit)"
+	unset SLUICE_CACHE_PACK_MAX
+	run -0 "$ROOT/test/unit/t-cache" "$BATS_TEST_TMPDIR/tc"
+	assert_output --regexp '^t-cache: gc keeps live values, packs stay within twice the bound \([0-9]+ bytes\), damage is a miss$'
 }

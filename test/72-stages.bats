@@ -74,6 +74,12 @@ string[] | null json<string[]>()"
 	assert_output "order_items	order_items	-
 order-items	OrderItemsDashed	order-items
 Order Items	OrderItemsSpaced	Order Items"
+	# renamed to its bare name, a table of another schema still says
+	# where it is
+	printf '%s\n' '{"v":1,"kind":"table","schema":"billing","name":"users","primary_key":["id"],"columns":[{"name":"id","type":"integer","null":false}]}' > b.jsonl
+	echo '{ "tables": { "billing.users": "users" } }' > ob.json
+	run -0 sh -c 'sluice typemap --override ob.json < b.jsonl | jq -r "[.ts_name, .zero_from] | @tsv"'
+	assert_output "users	billing.users"
 	echo '{ "tables": { "x": "not ok" } }' > bad.json
 	run -65 --separate-stderr sluice typemap --override bad.json < /dev/null
 	assert_equal "$stderr" "typemap: bad.json:1:20: 'not ok' is not a TypeScript identifier"

@@ -714,31 +714,28 @@ cache_count_miss(struct cache *c, int cat)
 	unlock(c);
 }
 
-/* 1 when the file of fd holds exactly the bytes of that digest: read
- * through a mapping of the page cache, without a copy */
+/* 1 when the file of fd holds exactly the bytes of that digest.  Read
+ * with pread, not mapped: a file truncated under a mapping would be a
+ * SIGBUS, not a miss */
 static int
 blob_intact(int fd, uint64_t size, const struct digest *content)
 {
-	char	 b[65536];
 	struct digest_ctx ctx;
 	struct digest d;
 	ssize_t	 n = 0;
 	off_t	 off = 0;
-	void	*m;
+	size_t	 bsz = 256 * 1024;
+	char	*b = xmalloc(bsz);
 
-	if (size > 0 && (m = mmap(NULL, (size_t)size, PROT_READ,
-	    MAP_PRIVATE | MAP_POPULATE, fd, 0)) != MAP_FAILED) {
-		digest_buf(m, (size_t)size, &d);
-		munmap(m, (size_t)size);
-	} else {
-		digest_begin(&ctx);
-		while ((n = pread(fd, b, sizeof(b), off)) > 0) {
-			digest_add(&ctx, b, (size_t)n);
-			off += n;
-		}
-		digest_end(&ctx, &d);
+	digest_begin(&ctx);
+	while ((n = pread(fd, b, bsz, off)) > 0) {
+		digest_add(&ctx, b, (size_t)n);
+		off += n;
 	}
-	return n != -1 && d.hi == content->hi && d.lo == content->lo;
+	digest_end(&ctx, &d);
+	free(b);
+	return n != -1 && (uint64_t)off == size && d.hi == content->hi &&
+	    d.lo == content->lo;
 }
 
 /* the blob of a hit, checked against its digest; fd at offset 0 */
@@ -767,6 +764,44 @@ cache_open_blob(struct cache *c, const struct cache_hit *hit)
 	return fd;
 }
 
+/* 1 and the new place in *hit when key's packed value is elsewhere now */
+static int
+moved(struct cache *c, const struct digest *key, struct cache_hit *hit)
+{
+	int64_t	 i;
+	int	 rc = 0;
+
+	lock(c);
+	if ((i = find(c, key)) != -1 && c->ent[i].pack != 0 &&
+	    (c->ent[i].pack != hit->pack || c->ent[i].off != hit->off)) {
+		hit->pack = c->ent[i].pack;
+		hit->off = c->ent[i].off;
+		hit->size = c->ent[i].size;
+		hit->content.hi = c->ent[i].val_hi;
+		hit->content.lo = c->ent[i].val_lo;
+		rc = 1;
+	}
+	unlock(c);
+	return rc;
+}
+
+/* cache_invalidate for a packed value, if its entry still says hit */
+static void
+cache_invalidate_at(struct cache *c, int cat, const struct digest *key,
+    const struct cache_hit *hit)
+{
+	int64_t	 i;
+
+	lock(c);
+	c->hdr->cat[cat].hits--;
+	c->hdr->cat[cat].misses++;
+	if ((i = find(c, key)) != -1 && c->ent[i].pack == hit->pack &&
+	    c->ent[i].off == hit->off && c->ent[i].val_hi ==
+	    hit->content.hi && c->ent[i].val_lo == hit->content.lo)
+		drop(c, &c->ent[i]);
+	unlock(c);
+}
+
 int
 cache_get_buf(struct cache *c, int cat, const struct digest *key,
     struct buf *out)
@@ -778,11 +813,16 @@ cache_get_buf(struct cache *c, int cat, const struct digest *key,
 		return 0;
 	if (hit.pack != 0) {
 		if (pack_read(c, hit.pack, hit.off, hit.size, &hit.content,
-		    out) == -1) {
-			cache_invalidate(c, cat, key);
-			return 0;
-		}
-		return 1;
+		    out) == 0)
+			return 1;
+		/* another process's gc may have moved it since the lookup:
+		 * read it where it is now; drop the entry only if it still
+		 * says what failed */
+		if (moved(c, key, &hit) && pack_read(c, hit.pack, hit.off,
+		    hit.size, &hit.content, out) == 0)
+			return 1;
+		cache_invalidate_at(c, cat, key, &hit);
+		return 0;
 	}
 	if ((fd = cache_open_blob(c, &hit)) == -1) {
 		cache_invalidate(c, cat, key);
@@ -1190,11 +1230,16 @@ sweep(struct cache *c)
 }
 
 /*
- * Packs: one with no live entry goes (the current one too, and the next
- * store starts a new one); one less than half live has its live values
- * appended to the current pack, its entries pointed there, and goes.
- * Readers that looked an entry up before keep reading the removed file
- * through their open descriptor.  Under the lock; returns files removed.
+ * Packs: one with no live entry goes; one less than half live has its
+ * live values appended to the current pack, its entries pointed there,
+ * and goes.  The current pack too: its values move to a new current
+ * one, so that a cache under a small bound does not grow one pack to
+ * PACK_MAX (packs hold at most about twice the live bytes).  A value
+ * that cannot be read goes; one that cannot be moved (a full disk)
+ * keeps its pack.  Entries of a pack that is missing go.  Readers that
+ * looked an entry up before keep reading a removed file through their
+ * open descriptor, or look the entry up again (cache_get_buf).  Under
+ * the lock; returns the files removed.
  */
 static uint64_t
 pack_gc(struct cache *c)
@@ -1204,6 +1249,7 @@ pack_gc(struct cache *c)
 	uint32_t n, np = c->hdr->pack_cur + 1;
 	struct stat sb;
 	struct buf b = { 0 };
+	int	 stuck;
 
 	live = xcalloc(np + 1, sizeof(*live));
 	for (i = 0; i < c->cap; i++)
@@ -1212,14 +1258,21 @@ pack_gc(struct cache *c)
 			live[c->ent[i].pack] += c->ent[i].size;
 	for (n = 1; n < np; n++) {
 		pack_path(c, n, path, sizeof(path));
-		if (lstat(path, &sb) == -1)
+		if (lstat(path, &sb) == -1) {
+			for (i = 0; live[n] > 0 && errno == ENOENT &&
+			    i < c->cap; i++)
+				if (ent_ok(&c->ent[i]) && c->ent[i].pack == n)
+					drop(c, &c->ent[i]);
 			continue;
-		if (n == c->hdr->pack_cur && (live[n] > 0 || sb.st_size == 0))
-			continue;
+		}
 		if (live[n] > 0 && live[n] >= (uint64_t)sb.st_size / 2)
 			continue;
-		/* move what is live; a value that cannot be read goes */
-		for (i = 0; live[n] > 0 && i < c->cap; i++) {
+		if (n == c->hdr->pack_cur && sb.st_size == 0)
+			continue;
+		if (n == c->hdr->pack_cur)
+			c->hdr->pack_cur++;	/* its values go to the next */
+		stuck = 0;
+		for (i = 0; live[n] > 0 && i < c->cap && !stuck; i++) {
 			struct idx_ent *e = &c->ent[i];
 			struct digest d = { e->val_hi, e->val_lo };
 			uint32_t to;
@@ -1227,19 +1280,26 @@ pack_gc(struct cache *c)
 
 			if (!ent_ok(e) || e->pack != n)
 				continue;
-			if (pack_read(c, n, e->off, e->size, &d, &b) == -1 ||
-			    pack_append(c, b.data, b.len, &to, &off) == -1) {
+			if (pack_read(c, n, e->off, e->size, &d, &b) == -1) {
 				drop(c, e);
 				continue;
 			}
+			if (pack_append(c, b.data, b.len, &to, &off) == -1) {
+				stuck = 1;
+				break;
+			}
+			if (to < np)
+				live[to] += e->size;
 			e->pack = to;
 			e->off = off;
 			ent_seal(e);
 		}
-		if (unlink(path) == 0)
+		/* never remove a pack an entry still points into */
+		for (i = 0; !stuck && i < c->cap; i++)
+			if (ent_ok(&c->ent[i]) && c->ent[i].pack == n)
+				stuck = 1;
+		if (!stuck && unlink(path) == 0)
 			removed++;
-		if (n == c->hdr->pack_cur)
-			c->hdr->pack_cur++;
 	}
 	pack_forget(c);
 	buf_free(&b);

@@ -761,7 +761,7 @@ json_eq(const struct json *j, int t, const char *s)
 	 * shorter text never is */
 	raw = (size_t)(j->tok[t].end - j->tok[t].start);
 	if (raw == n && memcmp(j->text + j->tok[t].start, s, n) == 0)
-		return 1;
+		return memchr(s, '\\', n) == NULL;	/* raw "\\" is one byte */
 	if (raw <= n || !raw_has_escape(j, t))
 		return 0;
 	json_str_buf(j, t, &b);
@@ -774,7 +774,7 @@ int
 json_get(const struct json *j, int obj, const char *key)
 {
 	size_t	 n = strlen(key), raw;
-	int	 k, v;
+	int	 k, v, slash = memchr(key, '\\', n) != NULL;
 
 	if (json_type(j, obj) != JSON_OBJECT)
 		return -1;
@@ -784,7 +784,8 @@ json_get(const struct json *j, int obj, const char *key)
 
 		raw = (size_t)(j->tok[k].end - j->tok[k].start);
 		if (raw == n ? n == 0 || (t[0] == key[0] &&
-		    memcmp(t, key, n) == 0) : raw > n && json_eq(j, k, key))
+		    memcmp(t, key, n) == 0 && !slash) : raw > n &&
+		    json_eq(j, k, key))
 			return v;
 	}
 	return -1;

@@ -320,6 +320,28 @@ print_cmd(struct engine *E, struct rstage *R)
 }
 
 /* create the pipes of one stage (its direct consumer's too) and start it */
+/* the job slots a map stage takes when it starts: at least one */
+static int
+map_slots(struct engine *E, const struct rstage *R)
+{
+	int	 free_ = E->jobs - E->running, g;
+	size_t	 k, s;
+
+	for (k = 0; k < R->nports; k++)
+		for (s = 0; s < R->ports[k].nseg; s++) {
+			int p = R->ports[k].segs[s].producer;
+
+			if (p >= 0 && E->rs[p].state == PS_RUNNING)
+				free_ += E->rs[p].slots;
+		}
+	for (g = R->gang_next; g != -1; g = E->rs[g].gang_next)
+		if (E->rs[g].state == PS_WAITING)
+			free_--;
+	if (free_ > E->jobs)
+		free_ = E->jobs;
+	return free_ > 1 ? free_ : 1;
+}
+
 static void
 start_one(struct engine *E, struct rstage *R)
 {
@@ -383,8 +405,10 @@ start_one(struct engine *E, struct rstage *R)
 	if (R->st->map && R->exec_argv != NULL &&
 	    strncmp(R->exec_argv[2], "--jobs=", 7) == 0) {
 		/* a map stage's shards take the slots that are free now,
-		 * and it holds them until it ends */
-		R->slots = E->jobs - E->running > 1 ? E->jobs - E->running : 1;
+		 * and it holds them until it ends; those of its producers
+		 * count as free (they end before it can), those of the rest
+		 * of its gang, about to start, do not */
+		R->slots = map_slots(E, R);
 		free(R->exec_argv[2]);
 		R->exec_argv[2] = xasprintf("--jobs=%d", R->slots);
 	}

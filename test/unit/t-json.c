@@ -216,6 +216,20 @@ main(int argc, char *argv[])
 		if (check("fixed", &b, &accepted) == -1)
 			return 1;
 	}
+	/* a key's escapes: "a\\b" in the text is the three bytes a\b */
+	{
+		static const char doc[] = "{\"a\\\\b\":1,\"c\":2}";
+		struct json j;
+
+		if (json_parse(&j, "t", doc, sizeof(doc) - 1, 1) == -1 ||
+		    json_get(&j, 0, "a\\b") != 2 ||
+		    json_get(&j, 0, "a\\\\b") != -1 ||
+		    json_eq(&j, 1, "a\\\\b") || !json_eq(&j, 1, "a\\b")) {
+			printf("t-json: escaped keys compare wrongly: %s\n", doc);
+			return 1;
+		}
+		json_free(&j);
+	}
 	/* nesting at the limit and one past it */
 	for (k = 256; k <= 258; k++) {
 		buf_reset(&b);

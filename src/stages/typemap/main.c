@@ -751,8 +751,10 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		ts_ident(&tsn, name);
 	claim_name(j, tsn.data, qual != NULL ? qual : name, lineno);
 	add_str(o, "ts_name", tsn.data);
-	add_str(o, "zero_from", strcmp(tsn.data, name) == 0 ? NULL :
-	    qual != NULL ? qual : name);
+	/* Zero needs .from() unless the name is the table's own, in the
+	 * default schema */
+	add_str(o, "zero_from", qual == NULL && strcmp(tsn.data, name) == 0 ?
+	    NULL : qual != NULL ? qual : name);
 	buf_printf(o, ",\"zero_pk\":[%s],\"create_omit\":[%s],\"ts_json\":%s}"
 	    "\n", pk.data != NULL ? pk.data : "",
 	    omit.data != NULL ? omit.data : "", uses_json ? "true" : "false");
