@@ -323,7 +323,7 @@ start_one(struct engine *E, struct rstage *R)
 	mkpipe(p);
 	R->err_r = p[0];
 	R->child_err = p[1];
-	set_nonblock(R->err_r, 1);
+	(void)fcntl(R->err_r, F_SETFL, O_NONBLOCK);	/* a fresh pipe */
 	buf_reset(&R->errline);
 	buf_reset(&R->tail);
 	if (R->direct_out) {
@@ -332,7 +332,7 @@ start_one(struct engine *E, struct rstage *R)
 		mkpipe_big(p);
 		R->out_r = p[0];
 		R->child_out = p[1];
-		set_nonblock(R->out_r, 1);
+		(void)fcntl(R->out_r, F_SETFL, O_NONBLOCK);
 	}
 	for (i = 0; i < R->nports; i++) {
 		struct rport *pt = &R->ports[i];
@@ -347,7 +347,7 @@ start_one(struct engine *E, struct rstage *R)
 		pt->closed = 0;
 		pt->cur = 0;
 		pt->progress_ns = mono_ns();
-		set_nonblock(pt->w, 1);
+		(void)fcntl(pt->w, F_SETFL, O_NONBLOCK);
 		for (k = 0; k < pt->nseg; k++)
 			queue_rewind(&pt->segs[k].q);
 	}
