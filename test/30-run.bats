@@ -244,3 +244,20 @@ JSON
 	echo go > gate
 	wait_until 20 sh -c "tmux -S '$sock' capture-pane -p | grep -q '^exit=0'"
 }
+
+@test "run-1.18: fan-out to readers of different speeds, one stopped for a while, gives each every byte in order" {
+	cat > p.json <<'JSON'
+{ "jobs": 5, "stages": {
+    "src": { "run": ["seq", "1", "3000000"] },
+    "whole": { "run": ["cksum"], "stdin": "src" },
+    "small": { "run": "dd bs=1000 status=none | cksum", "stdin": "src" },
+    "stopped": { "run": "read -r x < gate; cksum", "stdin": "src" },
+    "open": { "run": "echo go > gate", "after": ["whole"] } } }
+JSON
+	mkfifo gate
+	want=$(seq 1 3000000 | cksum)
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "$want
+$want
+$want"
+}

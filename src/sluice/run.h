@@ -72,6 +72,8 @@ struct seg {				/* one producer's part of a port */
 	struct queue	 q;
 	int		 eof;		/* producer finished writing */
 	int		 direct;	/* written by the producer itself */
+	int64_t		 ahead;		/* bytes at the front of the
+					 * producer's pipe it has by tee */
 };
 
 struct rport {				/* an input descriptor of a stage */
@@ -84,6 +86,7 @@ struct rport {				/* an input descriptor of a stage */
 	int		 owner;		/* consumer stage, -1: stdout */
 	int64_t		 progress_ns;	/* last time its reader took bytes */
 	int		 closed;	/* reader went away or all done */
+	int		 full;		/* a tee found the pipe full */
 	size_t		 nseg;
 	size_t		 cur;
 	struct seg	*segs;
