@@ -831,7 +831,7 @@ reap(struct engine *E)
 			break;
 		R = stage_by_pid(E, si.si_pid);
 		if (R != NULL && E->o->monitor == MON_FULL)
-			monitor_read_io(R);	/* basic: wait4 only */
+			monitor_io_mark();	/* basic: wait4 only */
 		if (R == NULL)
 			pgid = getpgid(si.si_pid);	/* of the zombie */
 		if (wait4(si.si_pid, &status, 0, &ru) == -1)
@@ -842,6 +842,8 @@ reap(struct engine *E)
 				monitor_orphan(E, pgid, &ru);
 			continue;
 		}
+		if (E->o->monitor == MON_FULL)
+			monitor_read_io(R);	/* what wait4 added to ours */
 		R->reaped = 1;
 		R->status = status;
 		R->ru = ru;

@@ -269,6 +269,7 @@ void	 queue_rewind(struct queue *);
 void	 queue_clear(struct queue *);
 
 /* monitor.c */
+void	 monitor_io_mark(void);
 void	 monitor_read_io(struct rstage *);
 void	 monitor_reaped(struct engine *, struct rstage *);
 void	 monitor_cached(struct engine *, struct rstage *);
