@@ -102,17 +102,22 @@ make_env(struct engine *E, struct rstage *R)
 		envc.vec = xcalloc(need, sizeof(char *));
 		envc.capvec = need;
 	}
-	for (i = 0; i < envc.nbase; i++) {
-		const char *v = envc.base[i], *eq = strchr(v, '=');
-		size_t	 klen = eq != NULL ? (size_t)(eq - v) : strlen(v);
+	if (st->nenv == 0) {
+		memcpy(envc.vec, envc.base, envc.nbase * sizeof(char *));
+		n = envc.nbase;
+	} else
+		for (i = 0; i < envc.nbase; i++) {
+			const char *v = envc.base[i], *eq = strchr(v, '=');
+			size_t	 klen = eq != NULL ? (size_t)(eq - v) :
+			    strlen(v);
 
-		for (k = 0; k < st->nenv; k++)
-			if (strncmp(st->env[k], v, klen) == 0 &&
-			    st->env[k][klen] == '=')
-				break;
-		if (k == st->nenv)
-			envc.vec[n++] = envc.base[i];
-	}
+			for (k = 0; k < st->nenv; k++)
+				if (strncmp(st->env[k], v, klen) == 0 &&
+				    st->env[k][klen] == '=')
+					break;
+			if (k == st->nenv)
+				envc.vec[n++] = envc.base[i];
+		}
 	for (k = 0; k < st->nenv; k++)
 		if (!own_var(st->env[k]))
 			envc.vec[n++] = st->env[k];
