@@ -244,3 +244,44 @@ JSON
 	echo go > gate
 	wait_until 20 sh -c "tmux -S '$sock' capture-pane -p | grep -q '^exit=0'"
 }
+
+@test "run-1.18: fan-out to readers of different speeds, one stopped for a while, gives each every byte in order" {
+	cat > p.json <<'JSON'
+{ "jobs": 5, "stages": {
+    "src": { "run": ["seq", "1", "3000000"] },
+    "whole": { "run": ["cksum"], "stdin": "src" },
+    "small": { "run": "dd bs=1000 status=none | cksum", "stdin": "src" },
+    "stopped": { "run": "read -r x < gate; cksum", "stdin": "src" },
+    "open": { "run": "echo go > gate", "after": ["whole"] } } }
+JSON
+	mkfifo gate
+	want=$(seq 1 3000000 | cksum)
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "$want
+$want
+$want"
+}
+
+@test "run-1.19: extra fds whose numbers the coordinator's own pipes have, and a high one, each get their producer" {
+	make_lsfd
+	cat > p.json <<'JSON'
+{ "jobs": 8, "stages": {
+    "p3": { "run": ["echo", "three"] },
+    "p4": { "run": ["echo", "four"] },
+    "p5": { "run": ["echo", "five"] },
+    "p6": { "run": ["echo", "six"] },
+    "p7": { "run": ["echo", "seven"] },
+    "many": { "run": "cat /dev/fd/3 /dev/fd/4 /dev/fd/5 /dev/fd/6 /dev/fd/7; ./lsfd",
+              "fds": { "3": "p3", "4": "p4", "5": "p5", "6": "p6", "7": "p7" } },
+    "p20": { "run": ["echo", "twenty"] },
+    "high": { "run": "cat /dev/fd/20; ./lsfd", "fds": { "20": "p20" } } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json 9>/dev/null
+	assert_output "three
+four
+five
+six
+seven
+0 1 2 3 4 5 6 7 twenty
+0 1 2 20 "
+}

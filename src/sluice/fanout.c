@@ -3,12 +3,14 @@
  * ports (fan-out) and from a port's producers, in order, to the
  * consumer (fan-in, and sluice's stdout in sink order).
  *
- * A producer is always read, so one slow consumer never stalls the
- * others (dgsh's lesson): while every outlet keeps up, bytes go by
- * tee(2)/splice(2) without a copy into user space; an outlet that falls
- * behind, or a segment that is not yet its port's turn, gets its own
- * queue (memory, then a spill file).  Plain one-to-one pipes never come
- * here: the producer writes into the consumer's pipe itself.
+ * One slow consumer never stalls the others for long (dgsh's lesson):
+ * while every outlet keeps up, bytes go by tee(2)/splice(2) without a
+ * copy into user space, and a reader that is briefly behind holds the
+ * producer in its own pipe (bounded by the pipe's size); a reader that
+ * stops for STALL_NS, or a segment that is not yet its port's turn,
+ * gets its own queue (memory, then a spill file).  Plain one-to-one
+ * pipes never come here: the producer writes into the consumer's pipe
+ * itself.
  * Linux-only calls (tee, splice, FIONREAD) live in this file.
  */
 #include <sys/ioctl.h>
@@ -52,14 +54,21 @@ noutlets(const struct rstage *P)
 	return P->noutlets;
 }
 
-/* can bytes go straight into this outlet's pipe now? */
+/* can bytes go straight into this outlet's pipe now?  Not if its
+ * reader stopped reading with its pipe full: it gets a queue */
 static int
-outlet_fast(const struct rstage *P, const struct rport *pt,
-    const struct seg *sg)
+outlet_fast(const struct rstage *P, struct rport *pt, const struct seg *sg,
+    int64_t now)
 {
-	return !P->hold && pt->w != -1 && !pt->closed && pt->is_pipe &&
-	    &pt->segs[pt->cur] == sg && queue_pending(&sg->q) == 0 &&
-	    !sg->q.keep;
+	if (P->hold || pt->w == -1 || pt->closed || !pt->is_pipe ||
+	    &pt->segs[pt->cur] != sg || queue_pending(&sg->q) != 0 ||
+	    sg->q.keep)
+		return 0;
+	if (pt->full && sg->ahead == 0 && now - pt->progress_ns >= STALL_NS) {
+		pt->full = 0;
+		return 0;
+	}
+	return 1;
 }
 
 /* bytes that reached a consumer's input */
@@ -90,6 +99,11 @@ fanout_stalled(struct engine *E, struct rstage *P, int64_t now)
 	for (i = 0; i < noutlets(P); i++) {
 		struct rport *pt = outlet_port(E, P, i, &sg);
 
+		/* its pipe was full at a tee: the producer waits for it */
+		if (pt->full && pt->w != -1 && !pt->closed &&
+		    &pt->segs[pt->cur] == sg &&
+		    now - pt->progress_ns < STALL_NS)
+			return pt->progress_ns + STALL_NS;
 		if (pt->w == -1 || pt->closed || pt->is_stdout ||
 		    &pt->segs[pt->cur] != sg || sg->q.keep ||
 		    queue_pending(&sg->q) < STALL_BYTES)
@@ -115,6 +129,7 @@ fanout_port_close(struct engine *E, struct rport *pt)
 		close(pt->w);
 	pt->w = -1;
 	pt->closed = 1;
+	pt->full = 0;
 	for (i = 0; i < pt->nseg; i++)
 		queue_free(&pt->segs[i].q);
 }
@@ -137,7 +152,7 @@ int
 fanout_port_wants_out(const struct rport *pt)
 {
 	return pt->w != -1 && !pt->closed && pt->cur < pt->nseg &&
-	    queue_pending(&pt->segs[pt->cur].q) > 0;
+	    (pt->full || queue_pending(&pt->segs[pt->cur].q) > 0);
 }
 
 /* write what the current segment has queued; called on POLLOUT */
@@ -146,6 +161,10 @@ fanout_port_write(struct engine *E, struct rport *pt)
 {
 	size_t	 moved = 0;
 
+	if (pt->full) {
+		pt->full = 0;	/* room again: its producer may go on */
+		pt->progress_ns = mono_ns();
+	}
 	while (fanout_port_wants_out(pt) && moved < PUMP_MAX) {
 		struct seg *sg = &pt->segs[pt->cur];
 		const char *p;
@@ -185,8 +204,17 @@ outlet_put(struct engine *E, struct rstage *P, struct rport *pt,
     struct seg *sg, const char *p, size_t n)
 {
 	ssize_t	 w = 0;
+	size_t	 skip;
 
 	if (!outlet_open(pt))
+		return;
+	/* the front bytes it already has by tee */
+	skip = sg->ahead > 0 && (size_t)sg->ahead < n ? (size_t)sg->ahead :
+	    sg->ahead > 0 ? n : 0;
+	sg->ahead -= (int64_t)skip;
+	p += skip;
+	n -= skip;
+	if (n == 0)
 		return;
 	if (!P->hold && pt->w != -1 && &pt->segs[pt->cur] == sg &&
 	    queue_pending(&sg->q) == 0 && !(pt->is_stdout && pt->is_pipe)) {
@@ -225,18 +253,31 @@ all_closed(struct engine *E, struct rstage *P)
 	return 1;
 }
 
-/* zero-copy: the producer's bytes into every fast outlet, 0 if it
- * cannot (some outlet lags, or nothing fast); -1 at EOF */
+/*
+ * Zero-copy: tee(2) the front of the producer's pipe into each outlet
+ * that keeps up, then drop from it (splice to /dev/null) what every
+ * one of them has.  An outlet whose pipe took less is "ahead" by what
+ * it took: those bytes stay in the producer's pipe until the others
+ * have them too (tee always starts at the front), so nothing is copied
+ * and the producer waits in its own pipe, bounded by its size.  An
+ * outlet whose pipe is full holds the producer (fanout_stalled) until
+ * it drains (POLLOUT), or until its reader stops for STALL_NS: then it
+ * is served from a queue like the slow ones.  Returns the bytes taken
+ * from the producer's pipe (*drained: all it held); 0: take the copy
+ * path; -1 at EOF; -2: wait for a reader.
+ */
 static ssize_t
-pump_zero_copy(struct engine *E, struct rstage *P)
+pump_zero_copy(struct engine *E, struct rstage *P, int *drained)
 {
 	struct rport *fast[64], *slow[64];
-	struct seg *slowseg[64];
-	ssize_t	 m[64], n, most = 0;
+	struct seg *fastseg[64], *slowseg[64];
+	ssize_t	 m, n, most = -1, done;
 	struct seg *sg;
-	size_t	 i, nfast = 0, nslow = 0, nout = noutlets(P);
-	int	 avail = 0;
+	size_t	 i, k, nfast = 0, nslow = 0, nout = noutlets(P);
+	int	 avail = 0, behind = 0;
+	int64_t	 now = mono_ns();
 
+	*drained = 0;
 	if (P->hold || P->hash_out)
 		return 0;	/* its bytes must be seen: the copy path */
 	for (i = 0; i < nout; i++) {
@@ -246,16 +287,17 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 			continue;
 		if (nfast == 64 || nslow == 64)
 			return 0;
-		if (outlet_fast(P, pt, sg))
+		if (outlet_fast(P, pt, sg, now)) {
+			fastseg[nfast] = sg;
 			fast[nfast++] = pt;
-		else {
+		} else {
 			slowseg[nslow] = sg;
 			slow[nslow++] = pt;
 		}
 	}
 	if (nfast == 0)
 		return 0;
-	if (nfast == 1 && nslow == 0) {
+	if (nfast == 1 && nslow == 0 && fastseg[0]->ahead == 0) {
 		n = splice(P->out_r, NULL, fast[0]->w, NULL, PUMP_MAX,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == 0)
@@ -271,49 +313,54 @@ pump_zero_copy(struct engine *E, struct rstage *P)
 	if (!P->out_is_pipe || ioctl(P->out_r, FIONREAD, &avail) == -1 ||
 	    avail <= 0)
 		return 0;	/* EOF or unknown: the copy path tells */
-	if ((size_t)avail > sizeof(E->iobuf))
-		avail = (int)sizeof(E->iobuf);
-	/* the outlets that keep up get the bytes without a copy */
+	if (avail > PUMP_MAX)
+		avail = PUMP_MAX;
+	/* the outlets at the front take what they can */
 	for (i = 0; i < nfast; i++) {
-		m[i] = tee(P->out_r, fast[i]->w, (size_t)avail,
-		    SPLICE_F_NONBLOCK);
-		if (m[i] == -1) {
-			if (errno == EPIPE)
+		if (fastseg[i]->ahead == 0) {
+			m = tee(P->out_r, fast[i]->w, (size_t)avail,
+			    SPLICE_F_NONBLOCK);
+			if (m == -1 && errno == EPIPE) {
 				fanout_port_close(E, fast[i]);
-			else if (errno != EAGAIN)
+				continue;
+			}
+			if (m == -1 && errno != EAGAIN)
 				err(EX_OSERR, "tee");
-			m[i] = 0;
+			if (m <= 0) {
+				fast[i]->full = 1;
+				behind = 1;
+				m = 0;
+			}
+			count_in(E, fast[i], m);
+			fastseg[i]->ahead = m;
 		}
-		count_in(E, fast[i], m[i]);
-		if (m[i] > most)
-			most = m[i];
+		if (most == -1 || fastseg[i]->ahead < most)
+			most = fastseg[i]->ahead;
 	}
-	if (most == 0)
-		return 0;
-	for (i = 0; i < nfast; i++)
-		if (m[i] < most && !fast[i]->closed)
-			break;
-	if (i == nfast && nslow == 0) {
-		/* everyone has the bytes: drop them from the pipe */
+	if (most <= 0)
+		/* nobody open is left at the front, or one is full */
+		return most == -1 ? 0 : behind ? -2 : 0;
+	/* every fast outlet has the first `most' bytes: the slow ones get
+	 * a copy, then they leave the producer's pipe */
+	if (nslow == 0) {
 		n = splice(P->out_r, NULL, E->devnull, NULL, (size_t)most,
 		    SPLICE_F_MOVE);
 		if (n != most)
 			err(EX_OSERR, "splice to /dev/null");
-		return most;
-	}
-	/* one copy for the outlets that fell behind, and for those that
-	 * took less this time */
-	n = read(P->out_r, E->iobuf, (size_t)most);
-	if (n != most)
-		err(EX_OSERR, "read from a stage");
-	for (i = 0; i < nfast; i++)
-		if (m[i] < most && !fast[i]->closed) {
-			sg = &fast[i]->segs[fast[i]->cur];
-			queue_append(&sg->q, E->iobuf + m[i],
-			    (size_t)(most - m[i]));
+	} else
+		for (done = 0; done < most; done += n) {
+			n = read(P->out_r, E->iobuf, (size_t)(most - done) >
+			    sizeof(E->iobuf) ? sizeof(E->iobuf) :
+			    (size_t)(most - done));
+			if (n <= 0)
+				err(EX_OSERR, "read from a stage");
+			for (k = 0; k < nslow; k++)
+				outlet_put(E, P, slow[k], slowseg[k], E->iobuf,
+				    (size_t)n);
 		}
-	for (i = 0; i < nslow; i++)
-		outlet_put(E, P, slow[i], slowseg[i], E->iobuf, (size_t)most);
+	for (i = 0; i < nfast; i++)
+		fastseg[i]->ahead -= most;
+	*drained = most == avail;
 	return most;
 }
 
@@ -324,6 +371,7 @@ fanout_pump(struct engine *E, struct rstage *P)
 	size_t	 moved = 0, i;
 	ssize_t	 n;
 	struct seg *sg;
+	int	 drained;
 
 	while (P->out_r != -1 && moved < PUMP_MAX) {
 		if (fanout_stalled(E, P, mono_ns()) != 0)
@@ -334,16 +382,20 @@ fanout_pump(struct engine *E, struct rstage *P)
 			fanout_producer_eof(E, P);
 			return;
 		}
-		n = pump_zero_copy(E, P);
+		n = pump_zero_copy(E, P, &drained);
 		if (n == -1) {
 			close(P->out_r);
 			P->out_r = -1;
 			fanout_producer_eof(E, P);
 			return;
 		}
+		if (n == -2)
+			return;		/* a reader's pipe is full */
 		if (n > 0) {
 			moved += (size_t)n;
 			P->out_bytes += n;
+			if (drained)
+				return;	/* poll says when there is more */
 			continue;
 		}
 		n = read(P->out_r, E->iobuf, sizeof(E->iobuf));
@@ -383,6 +435,9 @@ fanout_producer_eof(struct engine *E, struct rstage *P)
 		struct rport *pt = outlet_port(E, P, i, &sg);
 
 		sg->eof = 1;
+		sg->ahead = 0;
+		if (&pt->segs[pt->cur] == sg)
+			pt->full = 0;
 		if (!P->hold)
 			port_advance(E, pt);
 	}
@@ -414,5 +469,6 @@ fanout_discard(struct engine *E, struct rstage *P)
 		outlet_port(E, P, i, &sg);
 		queue_clear(&sg->q);
 		sg->eof = 0;
+		sg->ahead = 0;
 	}
 }

@@ -351,7 +351,7 @@ start_one(struct engine *E, struct rstage *R)
 	mkpipe(p);
 	R->err_r = p[0];
 	R->child_err = p[1];
-	set_nonblock(R->err_r, 1);
+	(void)fcntl(R->err_r, F_SETFL, O_NONBLOCK);	/* a fresh pipe */
 	buf_reset(&R->errline);
 	buf_reset(&R->tail);
 	if (R->direct_out) {
@@ -360,7 +360,7 @@ start_one(struct engine *E, struct rstage *R)
 		mkpipe_big(p);
 		R->out_r = p[0];
 		R->child_out = p[1];
-		set_nonblock(R->out_r, 1);
+		(void)fcntl(R->out_r, F_SETFL, O_NONBLOCK);
 	}
 	for (i = 0; i < R->nports; i++) {
 		struct rport *pt = &R->ports[i];
@@ -375,7 +375,7 @@ start_one(struct engine *E, struct rstage *R)
 		pt->closed = 0;
 		pt->cur = 0;
 		pt->progress_ns = mono_ns();
-		set_nonblock(pt->w, 1);
+		(void)fcntl(pt->w, F_SETFL, O_NONBLOCK);
 		for (k = 0; k < pt->nseg; k++)
 			queue_rewind(&pt->segs[k].q);
 	}
@@ -875,7 +875,7 @@ reap(struct engine *E)
 			break;
 		R = stage_by_pid(E, si.si_pid);
 		if (R != NULL && E->o->monitor == MON_FULL)
-			monitor_read_io(R);	/* basic: wait4 only */
+			monitor_io_mark();	/* basic: wait4 only */
 		if (R == NULL)
 			pgid = getpgid(si.si_pid);	/* of the zombie */
 		if (wait4(si.si_pid, &status, 0, &ru) == -1)
@@ -886,6 +886,8 @@ reap(struct engine *E)
 				monitor_orphan(E, pgid, &ru);
 			continue;
 		}
+		if (E->o->monitor == MON_FULL)
+			monitor_read_io(R);	/* what wait4 added to ours */
 		R->reaped = 1;
 		R->status = status;
 		R->ru = ru;

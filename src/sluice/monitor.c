@@ -42,27 +42,50 @@ io_field(const char *text, const char *key)
 	return p != NULL ? strtoll(p + strlen(key), NULL, 10) : 0;
 }
 
-/* no stdio: one open, one read, one close per process */
+/*
+ * A process's /proc/PID/io, read from the zombie, is also what wait
+ * adds to its parent's own counters (kernel/exit.c: the child's ioac,
+ * its reaped descendants' included).  So the stage's figures are the
+ * difference of sluice's /proc/self/io around its wait4: two preads of
+ * a descriptor kept open, instead of an open of /proc/PID/io per
+ * process (its path lookup makes and then drops the PID's dentries).
+ * The first pread counts in sluice's own rchar: taken off again.
+ * monitor_io_mark() right before wait4, monitor_read_io() right after.
+ */
+static int	 selfio = -2;		/* -1: no /proc */
+static char	 io_mark[512];
+static ssize_t	 io_marklen;
+
+void
+monitor_io_mark(void)
+{
+	if (selfio == -2)
+		selfio = open("/proc/self/io", O_RDONLY | O_CLOEXEC);
+	io_marklen = selfio >= 0 ? pread(selfio, io_mark, sizeof(io_mark) - 1,
+	    0) : -1;
+	if (io_marklen > 0)
+		io_mark[io_marklen] = '\0';
+}
+
 void
 monitor_read_io(struct rstage *R)
 {
-	char	 path[64], text[512];
+	char	 text[512];
 	ssize_t	 n;
-	int	 fd;
 
 	R->io_rchar = R->io_wchar = R->io_read = R->io_write = 0;
-	snprintf(path, sizeof(path), "/proc/%d/io", (int)R->pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-		return;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
+	if (io_marklen <= 0 ||
+	    (n = pread(selfio, text, sizeof(text) - 1, 0)) <= 0)
 		return;
 	text[n] = '\0';
-	R->io_rchar = io_field(text, "rchar: ");
-	R->io_wchar = io_field(text, "wchar: ");
-	R->io_read = io_field(text, "read_bytes: ");
-	R->io_write = io_field(text, "write_bytes: ");
+	R->io_rchar = io_field(text, "rchar: ") - io_field(io_mark, "rchar: ") -
+	    io_marklen;
+	R->io_wchar = io_field(text, "wchar: ") - io_field(io_mark, "wchar: ");
+	R->io_read = io_field(text, "read_bytes: ") -
+	    io_field(io_mark, "read_bytes: ");
+	R->io_write = io_field(text, "write_bytes: ") -
+	    io_field(io_mark, "write_bytes: ");
+	io_marklen = 0;
 }
 
 static int64_t

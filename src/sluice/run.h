@@ -72,6 +72,8 @@ struct seg {				/* one producer's part of a port */
 	struct queue	 q;
 	int		 eof;		/* producer finished writing */
 	int		 direct;	/* written by the producer itself */
+	int64_t		 ahead;		/* bytes at the front of the
+					 * producer's pipe it has by tee */
 };
 
 struct rport {				/* an input descriptor of a stage */
@@ -84,6 +86,7 @@ struct rport {				/* an input descriptor of a stage */
 	int		 owner;		/* consumer stage, -1: stdout */
 	int64_t		 progress_ns;	/* last time its reader took bytes */
 	int		 closed;	/* reader went away or all done */
+	int		 full;		/* a tee found the pipe full */
 	size_t		 nseg;
 	size_t		 cur;
 	struct seg	*segs;
@@ -285,6 +288,7 @@ void	 queue_rewind(struct queue *);
 void	 queue_clear(struct queue *);
 
 /* monitor.c */
+void	 monitor_io_mark(void);
 void	 monitor_read_io(struct rstage *);
 void	 monitor_reaped(struct engine *, struct rstage *);
 void	 monitor_cached(struct engine *, struct rstage *);
