@@ -191,6 +191,37 @@ X 01 |'it\\'s\\n'"
 	assert_file_not_exists out/b.ts
 }
 
+@test "stages-5.4: write: the same input over files as it left them is found by their stamp, a changed file is not" {
+	command -v strace > /dev/null || skip "strace is not installed (make deps)"
+	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"2"}\n' > in.jsonl
+	run -0 sluice write out < in.jsonl
+	assert_output 'out: 2 written, 0 unchanged, 0 pruned'
+	assert_file_exists out/.sluice-stamp
+	# nothing to do: no file is opened, only looked at
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	    run -0 strace -f -e trace=openat,open -o trace.txt sluice write --verbose out < in.jsonl
+	assert_output 'unchanged a/b.ts
+unchanged c.ts
+out: 0 written, 2 unchanged, 0 pruned'
+	run grep -c 'c\.ts\|b\.ts' trace.txt
+	assert_output 0
+	# a file changed behind its back, even with its old mtime: written
+	printf '9' > out/c.ts
+	touch -d "$(date -d @"$(stat -c %Y out/a/b.ts)")" out/c.ts
+	run -0 sluice write out < in.jsonl
+	assert_output 'out: 1 written, 1 unchanged, 0 pruned'
+	assert_equal "$(cat out/c.ts)" 2
+	# a file gone: written again
+	rm out/a/b.ts
+	run -0 sluice write out < in.jsonl
+	assert_output 'out: 1 written, 1 unchanged, 0 pruned'
+	assert_equal "$(cat out/a/b.ts)" 1
+	# the stamp is not a path a record may name
+	printf '{"v":1,"kind":"file","path":".sluice-stamp","content":"x"}\n' > bad.jsonl
+	run -65 --separate-stderr sluice write out < bad.jsonl
+	assert_equal "$stderr" "write: <stdin>:1:29: '.sluice-stamp' is outside 'out': the stamp's name"
+}
+
 @test "stages-5.2: write: unchanged files keep their mtime; --prune removes only what it made" {
 	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"2"}\n' > in.jsonl
 	run -0 sluice write out < in.jsonl

@@ -9,6 +9,11 @@
  * records what was produced, so --prune removes the files an earlier
  * run produced and this one did not, and nothing else.  Prints how many
  * files were written, unchanged and pruned.  Other kinds are ignored.
+ *
+ * A stamp (.sluice-stamp) keeps the digest of the input and, per file,
+ * what stat(2) said after the run (inode, size, mtime, ctime): the same
+ * input again, with every file as it was left, is a run with nothing to
+ * do, found without parsing or reading a file.
  */
 #include <err.h>
 #include <errno.h>
@@ -22,6 +27,7 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "digest.h"
 #include "json.h"
 #include "rec.h"
 #include "util.h"
@@ -30,6 +36,8 @@
 
 #define USAGE	"usage: sluice write [--prune] [--sync] [--verbose] dir\n"
 #define MANIFEST	".sluice-manifest"
+#define STAMP		".sluice-stamp"
+#define STAMP_HEAD	"sluice-write-stamp 1"
 
 struct file {
 	char		*path;		/* first: sorted as strings */
@@ -67,6 +75,9 @@ bad_path(const char *p)
 		if (e - c == (int)strlen(MANIFEST) && memcmp(c, MANIFEST,
 		    (size_t)(e - c)) == 0)
 			return "the manifest's name";
+		if (e - c == (int)strlen(STAMP) && memcmp(c, STAMP,
+		    (size_t)(e - c)) == 0)
+			return "the stamp's name";
 	}
 	if (p[strlen(p) - 1] == '/')
 		return "path names a directory";
@@ -233,6 +244,73 @@ twice(const struct file *files, size_t n, const char *path)
 	errx(EX_DATAERR, "'%s': written twice", path);
 }
 
+static void
+stat_line(struct buf *b, const struct stat *st, const char *path)
+{
+	buf_printf(b, "%llu %lld %lld.%09ld %lld.%09ld %s\n",
+	    (unsigned long long)st->st_ino, (long long)st->st_size,
+	    (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
+	    (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec, path);
+}
+
+/*
+ * The stamp of the last run says this input, and every file it lists
+ * is as that run left it: -1 if not so, else the number of files (each
+ * printed with --verbose).
+ */
+static int
+stamp_holds(const char *dir, const char *hex)
+{
+	struct buf	 b = { 0 }, want = { 0 };
+	struct stat	 st;
+	const char	*p, *e, *line, *path;
+	size_t		 len;
+	int		 dfd, fd, n = 0, ok = 0;
+
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
+		return -1;
+	if ((fd = openat(dfd, STAMP, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1 || buf_readfd(&b, fd) == -1 || b.len == 0)
+		goto out;
+	p = b.data;
+	e = p + b.len;
+	if (!rec_line(&p, e, &line, &len) || len != strlen(STAMP_HEAD) + 1 +
+	    strlen(hex) || memcmp(line, STAMP_HEAD " ", strlen(STAMP_HEAD) +
+	    1) != 0 || memcmp(line + strlen(STAMP_HEAD) + 1, hex,
+	    strlen(hex)) != 0)
+		goto out;
+	ok = 1;
+	while (ok && rec_line(&p, e, &line, &len)) {
+		char	*l = xstrndup(line, len);
+
+		/* the path follows the fourth space */
+		path = l;
+		for (int k = 0; k < 4 && path != NULL; k++)
+			if ((path = strchr(path, ' ')) != NULL)
+				path++;
+		buf_reset(&want);
+		if (path == NULL || *path == '\0' || fstatat(dfd, path, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
+			ok = 0;
+		else {
+			stat_line(&want, &st, path);
+			ok = want.len == len + 1 && memcmp(want.data, l,
+			    len) == 0;
+		}
+		if (ok && verbose)
+			printf("unchanged %s\n", path);
+		free(l);
+		n++;
+	}
+out:
+	if (fd != -1)
+		close(fd);
+	close(dfd);
+	buf_free(&b);
+	buf_free(&want);
+	return ok ? n : -1;
+}
+
 static int
 cmpstr(const void *a, const void *b)
 {
@@ -249,7 +327,9 @@ main(int argc, char *argv[])
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct buf	 in = { 0 }, man = { 0 }, oldman = { 0 };
+	struct buf	 in = { 0 }, man = { 0 }, oldman = { 0 }, stamp = { 0 };
+	struct digest	 din;
+	char		 hex[DIGEST_HEXLEN];
 	struct file	*files = NULL;
 	struct json	 j;
 	const char	*p, *e, *line, *dir, *why, *name;
@@ -284,6 +364,15 @@ main(int argc, char *argv[])
 
 	/* read and check everything before writing anything */
 	rec_slurp(STDIN_FILENO, &in);
+	digest_buf(in.data != NULL ? in.data : "", in.len, &din);
+	digest_hex(&din, hex);
+	if ((k = stamp_holds(dir, hex)) != -1) {
+		printf("%s: 0 written, %d unchanged, 0 pruned\n", dir, k);
+		if (fflush(stdout) == EOF)
+			err(EX_IOERR, "write");
+		buf_free(&in);
+		return 0;
+	}
 	p = in.data != NULL ? in.data : "";
 	e = p + in.len;
 	while (rec_line(&p, e, &line, &len)) {
@@ -385,6 +474,16 @@ main(int argc, char *argv[])
 
 		write_atomic(dirfd, MANIFEST, MANIFEST, &mc);
 	}
+	/* the stamp last: each file as this run leaves it */
+	buf_printf(&stamp, "%s %s\n", STAMP_HEAD, hex);
+	for (i = 0; i < nfiles; i++) {
+		struct stat st;
+
+		if (fstatat(dirfd, sorted[i], &st, AT_SYMLINK_NOFOLLOW) == -1)
+			err(EX_IOERR, "%s", sorted[i]);
+		stat_line(&stamp, &st, sorted[i]);
+	}
+	write_atomic(dirfd, STAMP, STAMP, &stamp);
 	printf("%s: %d written, %d unchanged, %d pruned\n", dir, nwritten,
 	    nsame, npruned);
 	if (fflush(stdout) == EOF)
@@ -399,5 +498,6 @@ main(int argc, char *argv[])
 	buf_free(&in);
 	buf_free(&man);
 	buf_free(&oldman);
+	buf_free(&stamp);
 	return 0;
 }
