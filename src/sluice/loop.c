@@ -319,7 +319,6 @@ print_cmd(struct engine *E, struct rstage *R)
 	fputc('\n', stderr);
 }
 
-/* create the pipes of one stage (its direct consumer's too) and start it */
 /* the job slots a map stage takes when it starts: at least one */
 static int
 map_slots(struct engine *E, const struct rstage *R)
@@ -342,6 +341,7 @@ map_slots(struct engine *E, const struct rstage *R)
 	return free_ > 1 ? free_ : 1;
 }
 
+/* create the pipes of one stage (its direct consumer's too) and start it */
 static void
 start_one(struct engine *E, struct rstage *R)
 {
