@@ -668,24 +668,43 @@ cache_peek(struct cache *c, int cat, const struct digest *key,
 	return rc;
 }
 
-/* a hit turned out unusable (blob gone or wrong): count it a miss,
- * forget the entry and the bad blob */
-void
-cache_invalidate(struct cache *c, int cat, const struct digest *key)
+/*
+ * Drop key's entry; bad: a hit turned out unusable (its file gone or
+ * wrong), so it counts as a miss and a bad blob file goes too; at: only
+ * if the entry still says what that hit said (another process may have
+ * stored or moved it since).
+ */
+static void
+drop_key(struct cache *c, int cat, const struct digest *key, int bad,
+    const struct cache_hit *at)
 {
+	struct idx_ent *e;
 	int64_t	 i;
 
 	if (!usable(c) || cat < 0)
 		return;
 	lock(c);
-	c->hdr->cat[cat].hits--;
-	c->hdr->cat[cat].misses++;
+	if (bad) {
+		c->hdr->cat[cat].hits--;
+		c->hdr->cat[cat].misses++;
+	}
 	if ((i = find(c, key)) != -1) {
-		if (c->ent[i].pack == 0)
-			unlink_blob(c, c->ent[i].val_hi, c->ent[i].val_lo);
-		drop(c, &c->ent[i]);
+		e = &c->ent[i];
+		if (at == NULL || (e->pack == at->pack && e->off == at->off &&
+		    e->val_hi == at->content.hi &&
+		    e->val_lo == at->content.lo)) {
+			if (bad && e->pack == 0)
+				unlink_blob(c, e->val_hi, e->val_lo);
+			drop(c, e);
+		}
 	}
 	unlock(c);
+}
+
+void
+cache_invalidate(struct cache *c, int cat, const struct digest *key)
+{
+	drop_key(c, cat, key, 1, NULL);
 }
 
 /* drop key's entry, if any, without counting anything (a value that
@@ -693,14 +712,7 @@ cache_invalidate(struct cache *c, int cat, const struct digest *key)
 void
 cache_forget(struct cache *c, int cat, const struct digest *key)
 {
-	int64_t	 i;
-
-	if (!usable(c) || cat < 0)
-		return;
-	lock(c);
-	if ((i = find(c, key)) != -1)
-		drop(c, &c->ent[i]);
-	unlock(c);
+	drop_key(c, cat, key, 0, NULL);
 }
 
 void
@@ -785,23 +797,6 @@ moved(struct cache *c, const struct digest *key, struct cache_hit *hit)
 	return rc;
 }
 
-/* cache_invalidate for a packed value, if its entry still says hit */
-static void
-cache_invalidate_at(struct cache *c, int cat, const struct digest *key,
-    const struct cache_hit *hit)
-{
-	int64_t	 i;
-
-	lock(c);
-	c->hdr->cat[cat].hits--;
-	c->hdr->cat[cat].misses++;
-	if ((i = find(c, key)) != -1 && c->ent[i].pack == hit->pack &&
-	    c->ent[i].off == hit->off && c->ent[i].val_hi ==
-	    hit->content.hi && c->ent[i].val_lo == hit->content.lo)
-		drop(c, &c->ent[i]);
-	unlock(c);
-}
-
 int
 cache_get_buf(struct cache *c, int cat, const struct digest *key,
     struct buf *out)
@@ -821,7 +816,7 @@ cache_get_buf(struct cache *c, int cat, const struct digest *key,
 		if (moved(c, key, &hit) && pack_read(c, hit.pack, hit.off,
 		    hit.size, &hit.content, out) == 0)
 			return 1;
-		cache_invalidate_at(c, cat, key, &hit);
+		drop_key(c, cat, key, 1, &hit);
 		return 0;
 	}
 	if ((fd = cache_open_blob(c, &hit)) == -1) {
@@ -1245,21 +1240,25 @@ static uint64_t
 pack_gc(struct cache *c)
 {
 	char	 path[4200];
-	uint64_t *live, i, removed = 0;
+	uint64_t *live, *count, i, removed = 0;
 	uint32_t n, np = c->hdr->pack_cur + 1;
 	struct stat sb;
 	struct buf b = { 0 };
 	int	 stuck;
 
+	/* bytes and entries per pack (a value may be empty) */
 	live = xcalloc(np + 1, sizeof(*live));
+	count = xcalloc(np + 1, sizeof(*count));
 	for (i = 0; i < c->cap; i++)
 		if (ent_ok(&c->ent[i]) && c->ent[i].pack != 0 &&
-		    c->ent[i].pack < np)
+		    c->ent[i].pack < np) {
 			live[c->ent[i].pack] += c->ent[i].size;
+			count[c->ent[i].pack]++;
+		}
 	for (n = 1; n < np; n++) {
 		pack_path(c, n, path, sizeof(path));
 		if (lstat(path, &sb) == -1) {
-			for (i = 0; live[n] > 0 && errno == ENOENT &&
+			for (i = 0; count[n] > 0 && errno == ENOENT &&
 			    i < c->cap; i++)
 				if (ent_ok(&c->ent[i]) && c->ent[i].pack == n)
 					drop(c, &c->ent[i]);
@@ -1271,8 +1270,9 @@ pack_gc(struct cache *c)
 			continue;
 		if (n == c->hdr->pack_cur)
 			c->hdr->pack_cur++;	/* its values go to the next */
+		/* every entry of the pack is moved, dropped or stuck */
 		stuck = 0;
-		for (i = 0; live[n] > 0 && i < c->cap && !stuck; i++) {
+		for (i = 0; count[n] > 0 && i < c->cap; i++) {
 			struct idx_ent *e = &c->ent[i];
 			struct digest d = { e->val_hi, e->val_lo };
 			uint32_t to;
@@ -1280,6 +1280,7 @@ pack_gc(struct cache *c)
 
 			if (!ent_ok(e) || e->pack != n)
 				continue;
+			count[n]--;
 			if (pack_read(c, n, e->off, e->size, &d, &b) == -1) {
 				drop(c, e);
 				continue;
@@ -1288,22 +1289,21 @@ pack_gc(struct cache *c)
 				stuck = 1;
 				break;
 			}
-			if (to < np)
+			if (to < np) {
 				live[to] += e->size;
+				count[to]++;
+			}
 			e->pack = to;
 			e->off = off;
 			ent_seal(e);
 		}
-		/* never remove a pack an entry still points into */
-		for (i = 0; !stuck && i < c->cap; i++)
-			if (ent_ok(&c->ent[i]) && c->ent[i].pack == n)
-				stuck = 1;
 		if (!stuck && unlink(path) == 0)
 			removed++;
 	}
 	pack_forget(c);
 	buf_free(&b);
 	free(live);
+	free(count);
 	return removed;
 }
 

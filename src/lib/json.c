@@ -747,22 +747,26 @@ raw_has_escape(const struct json *j, int t)
 	    (size_t)(j->tok[t].end - j->tok[t].start)) != NULL;
 }
 
-int
-json_eq(const struct json *j, int t, const char *s)
+/*
+ * Is string token t the n bytes s (slash: s holds a backslash)?  An
+ * escape makes the text longer than what it stands for, so text of the
+ * same length is equal only byte for byte (and only if s has no
+ * backslash, which the text would spell as two), shorter text never is,
+ * and only longer text with an escape is decoded to compare.
+ */
+static int
+str_is(const struct json *j, int t, const char *s, size_t n, int slash)
 {
-	size_t	 n = strlen(s), raw;
 	struct buf b = { 0 };
+	size_t	 raw;
 	int	 r;
 
 	if (j->tok[t].type != JSMN_STRING)
 		return 0;
-	/* an escape makes the text longer than what it stands for, so
-	 * text of the same length is equal only byte for byte, and
-	 * shorter text never is */
 	raw = (size_t)(j->tok[t].end - j->tok[t].start);
-	if (raw == n && memcmp(j->text + j->tok[t].start, s, n) == 0)
-		return memchr(s, '\\', n) == NULL;	/* raw "\\" is one byte */
-	if (raw <= n || !raw_has_escape(j, t))
+	if (raw == n)
+		return !slash && memcmp(j->text + j->tok[t].start, s, n) == 0;
+	if (raw < n || !raw_has_escape(j, t))
 		return 0;
 	json_str_buf(j, t, &b);
 	r = b.len == n && memcmp(b.data, s, n) == 0;
@@ -771,23 +775,24 @@ json_eq(const struct json *j, int t, const char *s)
 }
 
 int
+json_eq(const struct json *j, int t, const char *s)
+{
+	size_t	 n = strlen(s);
+
+	return str_is(j, t, s, n, memchr(s, '\\', n) != NULL);
+}
+
+int
 json_get(const struct json *j, int obj, const char *key)
 {
-	size_t	 n = strlen(key), raw;
+	size_t	 n = strlen(key);
 	int	 k, v, slash = memchr(key, '\\', n) != NULL;
 
 	if (json_type(j, obj) != JSON_OBJECT)
 		return -1;
-	/* json_eq's test inline: lengths first, escapes only when longer */
-	JSON_FOREACH_MEMBER(j, obj, k, v) {
-		const char *t = j->text + j->tok[k].start;
-
-		raw = (size_t)(j->tok[k].end - j->tok[k].start);
-		if (raw == n ? n == 0 || (t[0] == key[0] &&
-		    memcmp(t, key, n) == 0 && !slash) : raw > n &&
-		    json_eq(j, k, key))
+	JSON_FOREACH_MEMBER(j, obj, k, v)
+		if (str_is(j, k, key, n, slash))
 			return v;
-	}
 	return -1;
 }
 
