@@ -108,6 +108,10 @@ live_open(struct engine *E)
 	}
 	close(fd);
 	L->st = (struct live_stage *)(L->hdr + 1);
+	/* odd while the header is filled in: a reader that saw the pid
+	 * without its start time would take the file for a ghost's and
+	 * remove it */
+	__atomic_store_n(&L->hdr->seq, 1, __ATOMIC_RELEASE);
 	memcpy(L->hdr->magic, LIVE_MAGIC, 8);
 	L->hdr->version = LIVE_VERSION;
 	L->hdr->nstages = (uint32_t)E->n;
@@ -121,6 +125,7 @@ live_open(struct engine *E)
 	for (i = 0; i < E->n; i++)
 		strlcpy(L->st[i].name, E->rs[i].st->name,
 		    sizeof(L->st[i].name));
+	__atomic_store_n(&L->hdr->seq, 2, __ATOMIC_RELEASE);
 	E->live = L;
 	live_update(E);
 	return L;
