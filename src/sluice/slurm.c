@@ -48,6 +48,7 @@ struct sjob {
 	long		 id;		/* Slurm job id, 0: not submitted */
 	int		 done;		/* final state seen */
 	int		 seen;		/* listed by squeue at least once */
+	int		 cancelled;	/* sluice scancelled it */
 	int64_t		 submitted;	/* monotonic ns */
 };
 
@@ -725,6 +726,11 @@ gang_finished(struct slurm *S, int head, const char *state)
 		} else
 			R->reason = xasprintf("exited with status %d",
 			    WEXITSTATUS(R->status));
+		/* a stage of a job sluice cancelled ends as it may (a shell
+		 * can turn SIGTERM into status 143): it was cancelled, as
+		 * the local executor says of what it stops */
+		if (S->jobs[head].cancelled)
+			R->cancelled = 1;
 		stage_set(E, R, PS_FAILED);
 		if (bad == NULL)
 			bad = R;
@@ -850,8 +856,10 @@ cancel_all(struct slurm *S)
 	argv = xcalloc(E->n + 3, sizeof(char *));
 	argv[n++] = xstrdup("scancel");
 	for (i = 0; i < E->n; i++)
-		if (S->jobs[i].id > 0 && !S->jobs[i].done)
+		if (S->jobs[i].id > 0 && !S->jobs[i].done) {
 			argv[n++] = xasprintf("%ld", S->jobs[i].id);
+			S->jobs[i].cancelled = 1;
+		}
 	if (n > 1 && client(argv, &out) == -1)
 		warnx("scancel: %s", first_line(&out));
 	for (i = 0; i < n; i++)
