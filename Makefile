@@ -23,6 +23,10 @@ STAGE_OBJ  = $(STAGE_SRC:.c=.o)
 # extra libraries per stage (only what each program uses); introspect
 # links only the libraries it calls (not libm): less memory at start-up
 LIBS_introspect = -Wl,--as-needed
+# stages that dlopen(3) a library stay dynamic (static glibc cannot load
+# one); the rest follow STATIC (config.mk), which needs libbsd's -lmd
+DYNAMIC_introspect = yes
+STATIC_LIBS != test -z "$(STATIC)" || echo -lmd
 
 UNIT_SRC  != ls test/unit/t-*.c 2>/dev/null
 UNIT_BIN   = $(UNIT_SRC:.c=)
@@ -37,7 +41,7 @@ all: bin/sluice $(STAGE_BIN)
 
 # rebuild everything when the compile line changes (SANITIZE, CFLAGS)
 .build-flags: FORCE
-	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS)' > .build-flags.new; \
+	@echo '$(CC) $(CPPFLAGS) $(CFLAGS) $(LDFLAGS) $(LDLIBS) $(STATIC)' > .build-flags.new; \
 	if cmp -s .build-flags.new .build-flags; then rm -f .build-flags.new; \
 	else mv .build-flags.new .build-flags; fi
 FORCE:
@@ -58,12 +62,14 @@ $(COORD): $(COORD_OBJ)
 
 bin/sluice: src/sluice/main.o $(COORD) $(LIB)
 	@mkdir -p bin
-	$(CC) $(LDFLAGS) -o $@ src/sluice/main.o $(COORD) $(LIB) $(LDLIBS) -lm
+	$(CC) $(LDFLAGS) $(STATIC) -o $@ src/sluice/main.o $(COORD) $(LIB) \
+	    $(LDLIBS) $(STATIC_LIBS) -lm
 
 .SECONDEXPANSION:
 libexec/sluice/%: $$(addsuffix .o,$$(basename $$(wildcard src/stages/$$*/*.c))) $(LIB)
 	@mkdir -p libexec/sluice
-	$(CC) $(LDFLAGS) -o $@ $(filter %.o,$^) $(LIB) $(LIBS_$*) $(LDLIBS) -lm
+	$(CC) $(LDFLAGS) $(if $(DYNAMIC_$*),,$(STATIC)) -o $@ $(filter %.o,$^) \
+	    $(LIB) $(LIBS_$*) $(LDLIBS) $(if $(DYNAMIC_$*),,$(STATIC_LIBS)) -lm
 
 test/unit/t-%: test/unit/t-%.c $(COORD) $(LIB)
 	$(CC) $(CPPFLAGS) -Isrc/sluice $(CFLAGS) $(LDFLAGS) -o $@ $< \

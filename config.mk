@@ -16,6 +16,10 @@ BSD_LIBS   != pkg-config --libs libbsd-overlay 2>/dev/null || echo -lbsd
 SANITIZE   =
 SANFLAGS   != test -z "$(SANITIZE)" || echo "-fsanitize=$(SANITIZE) -fno-sanitize-recover=all -fno-omit-frame-pointer"
 WERROR     =
+# programs that load no library at run time are linked statically, unless
+# sanitizing (ASan cannot): no dynamic loader at each start and about half
+# the resident memory of a stage.  `make STATIC=` links them dynamically.
+STATIC     != test -n "$(SANITIZE)" || echo -static-pie
 
 CPPFLAGS   = -D_GNU_SOURCE -DVERSION=\"$(VERSION)\" \
              -DLIBEXECDIR=\"$(LIBEXECDIR)\" $(BSD_CFLAGS) -Isrc/lib

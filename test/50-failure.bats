@@ -139,3 +139,29 @@ JSON
 	assert_output "fine"
 	echo "$stderr" | grep -qx "sluice: stage 'a' (pid [0-9]*) cannot run '.*/adir': Permission denied"
 }
+
+@test "fail-1.13: readers of a failed stage are stopped before they see the end of its output" {
+	# each reader would write its file only at the end of its input:
+	# a failed stage's partial output must never pass for all of it,
+	# through a direct pipe (bad -> direct) or a fan-out (src2)
+	cat > p.json <<'JSON'
+{ "jobs": 5, "stages": {
+    "bad": { "run": "seq 2000; exit 3" },
+    "direct": { "run": "d=$(cat); echo \"$d\" > direct.txt", "stdin": "bad" },
+    "src2": { "run": "seq 2000; exit 5" },
+    "fan1": { "run": "d=$(cat); echo \"$d\" > fan1.txt", "stdin": "src2" },
+    "fan2": { "run": "d=$(cat); echo \"$d\" > fan2.txt", "stdin": "src2" } } }
+JSON
+	for i in 1 2 3 4 5 6 7 8; do
+		run -1 --separate-stderr sluice run -k --no-cache p.json
+		echo "$stderr" | grep -qx "sluice: stage 'bad' (pid [0-9]*) exited with status 3"
+		echo "$stderr" | grep -qx "sluice: stage 'src2' (pid [0-9]*) exited with status 5"
+		assert_file_not_exists direct.txt
+		assert_file_not_exists fan1.txt
+		assert_file_not_exists fan2.txt
+	done
+	run -0 jq -r '[.stages[] | .name + "=" + .state] | join(" ")' \
+	    "$SLUICE_STATE_DIR/history.jsonl"
+	[ "$(sort -u <<<"$output")" = "bad=failed direct=failed src2=failed fan1=failed fan2=failed" ]
+	[ "${#lines[@]}" -eq 8 ]
+}

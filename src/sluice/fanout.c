@@ -424,6 +424,18 @@ fanout_pump(struct engine *E, struct rstage *P)
 	}
 }
 
+/*
+ * A reader sees the end of a producer's segment only once the producer
+ * is known to have ended well (or is final: a failed one's readers were
+ * stopped first), never at the mere end of its stdout: a stage that
+ * fails after writing must not pass its partial output for all of it.
+ */
+static int
+settled(const struct rstage *P)
+{
+	return P->exited_ok || P->state == PS_DONE || P->state == PS_CACHED;
+}
+
 /* the producer's stdout reached EOF: its segments are complete */
 void
 fanout_producer_eof(struct engine *E, struct rstage *P)
@@ -438,9 +450,23 @@ fanout_producer_eof(struct engine *E, struct rstage *P)
 		sg->ahead = 0;
 		if (&pt->segs[pt->cur] == sg)
 			pt->full = 0;
-		if (!P->hold)
+		if (!P->hold && settled(P))
 			port_advance(E, pt);
 	}
+}
+
+/* the producer's process ended well: what reached EOF may end */
+void
+fanout_exited_ok(struct engine *E, struct rstage *P)
+{
+	size_t	 i;
+	struct seg *sg;
+
+	P->exited_ok = 1;
+	if (P->hold)
+		return;
+	for (i = 0; i < noutlets(P); i++)
+		port_advance(E, outlet_port(E, P, i, &sg));
 }
 
 /* a held producer succeeded: its queued output may now flow */

@@ -380,6 +380,7 @@ start_one(struct engine *E, struct rstage *R)
 			queue_rewind(&pt->segs[k].q);
 	}
 	R->hold = R->st->retries > 0;
+	R->exited_ok = 0;
 	R->out_bytes = 0;
 	R->in_bytes = R->nports > 0 && !R->ports[0].direct ? 0 : -1;
 	R->sampled_rss_kb = 0;
@@ -431,7 +432,9 @@ start_one(struct engine *E, struct rstage *R)
 	E->running += R->slots;
 	close(R->child_err);
 	R->child_err = -1;
-	if (R->child_out != 1 && R->child_out != -1)
+	if (R->direct_out && R->outlets[0].stage != -1)
+		R->hold_w = R->child_out;
+	else if (R->child_out != 1 && R->child_out != -1)
 		close(R->child_out);
 	R->child_out = -1;
 	for (i = 0; i < R->nports; i++)
@@ -644,10 +647,20 @@ skip_stage(struct engine *E, struct rstage *R, const char *why)
 			skip_stage(E, &E->rs[i], why);
 }
 
+/* the reader of a direct pipe sees its end */
+static void
+release_hold(struct rstage *R)
+{
+	if (R->hold_w != -1)
+		close(R->hold_w);
+	R->hold_w = -1;
+}
+
 /* a final stage produces nothing more: its segments end */
 static void
 finish_outlets(struct engine *E, struct rstage *R)
 {
+	release_hold(R);
 	if (R->out_r != -1) {
 		close(R->out_r);
 		R->out_r = -1;
@@ -826,7 +839,6 @@ try_finish(struct engine *E, struct rstage *R)
 	}
 	stage_set(E, R, PS_FAILED);
 	close_ports(E, R);
-	finish_outlets(E, R);
 	count_finished(E, R);
 	monitor_stage_final(E, R);
 	if (!R->cancelled) {
@@ -839,6 +851,10 @@ try_finish(struct engine *E, struct rstage *R)
 		else
 			stop_all(E, SIGTERM);
 	}
+	/* only now its readers see the end of what it wrote: those still
+	 * running were signalled first, so none takes a failed stage's
+	 * partial output for all of it */
+	finish_outlets(E, R);
 	producers_changed(E, R);
 }
 
@@ -894,6 +910,10 @@ reap(struct engine *E)
 		R->t_end = mono_ns();
 		E->running -= R->slots;
 		stage_set(E, R, PS_EXITED);
+		if (exit_ok(E, R)) {
+			release_hold(R);	/* its readers may end now */
+			fanout_exited_ok(E, R);
+		}
 		/* nobody reads the ports of a process that is gone */
 		close_ports(E, R);
 		monitor_reaped(E, R);
@@ -1158,6 +1178,7 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		R->gang_size = 1;
 		R->attempt = 1;
 		R->out_r = R->child_out = R->err_r = R->child_err = -1;
+		R->hold_w = -1;
 		R->capture = -1;
 		R->cat = -1;
 		R->out_is_pipe = 1;

@@ -112,6 +112,11 @@ struct rstage {
 	int		 out_r;		/* coordinator's read end, -1 */
 	int		 child_out;	/* child's stdout until spawned */
 	int		 direct_out;	/* stdout is a direct pipe or fd 1 */
+	int		 exited_ok;	/* its process ended well: readers
+					   may see the end of its output */
+	int		 hold_w;	/* that pipe's write end, kept until the
+					   stage exits well: its reader sees no
+					   end of input from a failed stage */
 	int		 hold;		/* output released only on success */
 	int		 err_r;		/* stderr read end, -1 at EOF */
 	int		 child_err;
@@ -275,6 +280,7 @@ int	 fanout_port_wants_out(const struct rport *);
 void	 fanout_producer_eof(struct engine *, struct rstage *);
 void	 fanout_port_close(struct engine *, struct rport *);
 void	 fanout_release(struct engine *, struct rstage *);
+void	 fanout_exited_ok(struct engine *, struct rstage *);
 void	 fanout_discard(struct engine *, struct rstage *);
 
 /* queue.c */
