@@ -5,8 +5,9 @@
  * records of other kinds pass through, so the output has one line per
  * input line (a map stage).  With --all, the whole stream is one
  * context ("tables", "views", "enums", "records") and one file record
- * is written.  The path is itself a template (--path).  Output waits
- * for all input: a bad record or template leaves stdout empty.
+ * is written.  The path is itself a template (--path).  A bad template
+ * leaves stdout empty; records are read and written one at a time
+ * (with --all, all are read first).
  */
 #include <err.h>
 #include <errno.h>
@@ -81,6 +82,7 @@ main(int argc, char *argv[])
 			 content = { 0 }, def = { 0 };
 	struct tmpl	*tp, *pathtp;
 	struct tmpl_root root;
+	struct recin	 rin = { STDIN_FILENO, NULL, 0, 0, 0 };
 	struct json	*recs = NULL;
 	const struct json **rp = NULL;
 	const char	*p, *e, *line, *pathsrc = NULL, *tname, *base;
@@ -132,19 +134,21 @@ main(int argc, char *argv[])
 	    NULL, errbuf, sizeof(errbuf))) == NULL)
 		errx(EX_USAGE, "%s", errbuf);
 
-	rec_slurp(STDIN_FILENO, &in);
-	p = in.data != NULL ? in.data : "";
-	e = p + in.len;
-	while (rec_line(&p, e, &line, &len)) {
-		lineno++;
-		if (len == 0)
-			continue;
-		recs = xreallocarray(recs, nrec + 1, sizeof(*recs));
-		(void)rec_parse(&recs[nrec], "<stdin>", line, len, lineno);
-		nrec++;
-	}
 	memset(&root, 0, sizeof(root));
 	if (all) {
+		/* one context of every record: all of them are kept */
+		rec_slurp(STDIN_FILENO, &in);
+		p = in.data != NULL ? in.data : "";
+		e = p + in.len;
+		while (rec_line(&p, e, &line, &len)) {
+			lineno++;
+			if (len == 0)
+				continue;
+			recs = xreallocarray(recs, nrec + 1, sizeof(*recs));
+			(void)rec_parse(&recs[nrec], "<stdin>", line, len,
+			    lineno);
+			nrec++;
+		}
 		rp = xcalloc(nrec + 1, sizeof(*rp));
 		for (i = 0; i < nrec; i++)
 			rp[i] = &recs[i];
@@ -154,27 +158,34 @@ main(int argc, char *argv[])
 		tmpl_render(tp, &root, &content);
 		file_record(&out, NULL, &path, &content);
 	} else
-		for (i = 0; i < nrec; i++) {
-			struct json	*j = &recs[i];
+		/* a record at a time, in a buffer that is reused */
+		while (rec_next(&rin, &line, &len)) {
+			struct json	 j;
 
-			if (!json_eq(j, json_get(j, 0, "kind"), "table")) {
-				buf_add(&out, j->text, j->len);
-				buf_addc(&out, '\n');
+			lineno++;
+			if (len == 0)
 				continue;
+			(void)rec_parse(&j, "<stdin>", line, len, lineno);
+			if (!json_eq(&j, json_get(&j, 0, "kind"), "table")) {
+				buf_add(&out, line, len);
+				buf_addc(&out, '\n');
+			} else {
+				root.j = &j;
+				root.t = 0;
+				buf_reset(&path);
+				buf_reset(&content);
+				tmpl_render(pathtp, &root, &path);
+				tmpl_render(tp, &root, &content);
+				k = json_get(&j, 0, "name");
+				if (json_type(&j, k) != JSON_STRING)
+					json_errx(&j, 0, "table record without "
+					    "a \"name\"");
+				table = json_str(&j, k);
+				file_record(&out, table, &path, &content);
+				free(table);
 			}
-			root.j = j;
-			root.t = 0;
-			buf_reset(&path);
-			buf_reset(&content);
-			tmpl_render(pathtp, &root, &path);
-			tmpl_render(tp, &root, &content);
-			k = json_get(j, 0, "name");
-			if (json_type(j, k) != JSON_STRING)
-				json_errx(j, 0, "table record without a "
-				    "\"name\"");
-			table = json_str(j, k);
-			file_record(&out, table, &path, &content);
-			free(table);
+			json_free(&j);
+			rec_spill(&out);
 		}
 	rec_flush(&out);
 	for (i = 0; i < nrec; i++)
@@ -185,6 +196,7 @@ main(int argc, char *argv[])
 	tmpl_free(pathtp);
 	buf_free(&src);
 	buf_free(&in);
+	rec_done(&rin);
 	buf_free(&out);
 	buf_free(&path);
 	buf_free(&content);

@@ -949,9 +949,10 @@ main(int argc, char *argv[])
 		{ "usage", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct buf	 in = { 0 }, out = { 0 };
+	struct recin	 in = { STDIN_FILENO, NULL, 0, 0, 0 };
+	struct buf	 out = { 0 };
 	struct json	 j;
-	const char	*p, *e, *line;
+	const char	*line;
 	size_t		 len;
 	int		 ch, k, lineno = 0;
 
@@ -983,10 +984,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(EX_USAGE);
 
-	rec_slurp(STDIN_FILENO, &in);
-	p = in.data != NULL ? in.data : "";
-	e = p + in.len;
-	while (rec_line(&p, e, &line, &len)) {
+	while (rec_next(&in, &line, &len)) {
 		lineno++;
 		if (len == 0)
 			continue;
@@ -1000,9 +998,10 @@ main(int argc, char *argv[])
 			buf_addc(&out, '\n');
 		}
 		json_free(&j);
+		rec_spill(&out);
 	}
 	rec_flush(&out);
 	buf_free(&out);
-	buf_free(&in);
+	rec_done(&in);
 	return 0;
 }
