@@ -340,16 +340,28 @@ find_dupkey(struct json *j, int obj, int *first)
 	JSON_FOREACH_MEMBER(j, obj, k, v)
 		kv[n++] = k;
 	(void)v;
-	if (n <= 48) {		/* pairs cost less than a sort here */
-		int a, b;
+	if (n <= 48) {
+		/* a small open-addressed table, keys in order: the first
+		 * key found already there is the earliest duplicate */
+		int	 slot[128], b;
 
-		for (b = 1; b < n && best == -1; b++)
-			for (a = 0; a < b; a++)
-				if (samekey(j, kv[a], kv[b])) {
+		memset(slot, -1, sizeof(slot));
+		for (b = 0; b < n && best == -1; b++) {
+			const jsmntok_t *t = &j->tok[kv[b]];
+			const unsigned char *p = (const unsigned char *)j->text +
+			    t->start;
+			unsigned h = (unsigned)(t->end - t->start), x;
+
+			for (x = 0; x < (unsigned)(t->end - t->start); x++)
+				h = h * 31 + p[x];
+			for (h &= 127; slot[h] != -1; h = (h + 1) & 127)
+				if (samekey(j, slot[h], kv[b])) {
 					best = kv[b];
-					*first = kv[a];
+					*first = slot[h];
 					break;
 				}
+			slot[h] = kv[b];
+		}
 	} else {
 		qsort_r(kv, (size_t)n, sizeof(int), keycmp, j);
 		for (i = 1; i < n; i++)
@@ -423,16 +435,22 @@ fstring(struct fstate *f, int parent)
 		unsigned char c;
 
 		/* eight plain bytes at a time: no quote, backslash or
-		 * control character among them */
+		 * control character among them; else straight to the first
+		 * that is one (the lowest flag of each test is exact) */
 		while (pos + 8 <= len) {
-			uint64_t w, q, b;
+			uint64_t w, q, b, m;
 
 			memcpy(&w, s + pos, 8);
 			q = w ^ (ONES * '"');
 			b = w ^ (ONES * '\\');
-			if ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-			    ((b - ONES) & ~b)) & HIGHS)
+			m = (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+			    ((b - ONES) & ~b)) & HIGHS;
+			if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				pos += (size_t)__builtin_ctzll(m) / 8;
+#endif
 				break;
+			}
 			pos += 8;
 		}
 		if (pos >= len)

@@ -228,6 +228,7 @@ struct engine {
 	size_t		 nfinished;
 	size_t		 first_waiting;	/* no WAITING stage before it */
 	int		 any_cacheable;
+	int		 any_fanout;	/* a producer has two readers or more */
 	int		*active;	/* stages with a process or fds */
 	size_t		 nactive;
 	unsigned char	*in_active;
