@@ -350,10 +350,11 @@ find_dupkey(struct json *j, int obj, int *first)
 			const jsmntok_t *t = &j->tok[kv[b]];
 			const unsigned char *p = (const unsigned char *)j->text +
 			    t->start;
-			unsigned h = (unsigned)(t->end - t->start), x;
+			unsigned kn = (unsigned)(t->end - t->start), h = kn;
 
-			for (x = 0; x < (unsigned)(t->end - t->start); x++)
-				h = h * 31 + p[x];
+			if (kn > 0)	/* length and the ends tell most apart */
+				h = kn * 61 + p[0] * 7 + p[kn - 1] * 3 +
+				    p[kn / 2];
 			for (h &= 127; slot[h] != -1; h = (h + 1) & 127)
 				if (samekey(j, slot[h], kv[b])) {
 					best = kv[b];
@@ -784,7 +785,10 @@ str_is(const struct json *j, int t, const char *s, size_t n, int slash)
 	raw = (size_t)(j->tok[t].end - j->tok[t].start);
 	if (raw == n)
 		return !slash && memcmp(j->text + j->tok[t].start, s, n) == 0;
-	if (raw < n || !raw_has_escape(j, t))
+	/* longer raw text can only match through an escape, which the
+	 * first byte shows unless it is the first character itself */
+	if (raw < n || (n > 0 && j->text[j->tok[t].start] != '\\' &&
+	    j->text[j->tok[t].start] != s[0]) || !raw_has_escape(j, t))
 		return 0;
 	json_str_buf(j, t, &b);
 	r = b.len == n && memcmp(b.data, s, n) == 0;

@@ -433,9 +433,10 @@ start_one(struct engine *E, struct rstage *R)
 		R->slots = map_slots(E, R);
 		free(R->exec_argv[2]);
 		R->exec_argv[2] = xasprintf("--jobs=%d", R->slots);
-		/* one slot and no cache: nothing to shard or look up, so
-		 * the command itself reads the stream as it comes */
-		if (R->slots == 1 && !R->cacheable) {
+		/* one slot, no cache and no batch size asked for: nothing
+		 * to shard or look up, so the command itself reads the
+		 * stream as it comes */
+		if (R->slots == 1 && !R->cacheable && R->st->batch == 0) {
 			prog = R->exec_prog;
 			argv = R->exec_argv;
 			R->exec_prog = R->st->prog;
