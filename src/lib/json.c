@@ -57,9 +57,11 @@ vfail(struct vstate *v, size_t pos, const char *msg)
 }
 
 /* the position of the first byte from pos on that is not white space */
-static size_t
+static inline size_t
 skipws(const char *s, size_t len, size_t pos)
 {
+	if (pos < len && (unsigned char)s[pos] > ' ')
+		return pos;		/* records have no white space */
 	while (pos < len && (s[pos] == ' ' || s[pos] == '\t' ||
 	    s[pos] == '\n' || s[pos] == '\r'))
 		pos++;
@@ -393,7 +395,7 @@ struct fstate {
 	struct json	*j;
 };
 
-static int
+static inline int
 fnewtok(struct fstate *f, jsmntype_t type, size_t start, int parent)
 {
 	struct json *j = f->j;
@@ -416,7 +418,7 @@ fnewtok(struct fstate *f, jsmntype_t type, size_t start, int parent)
 	return t;
 }
 
-static void
+static inline void
 fskipws(struct fstate *f)
 {
 	f->pos = skipws(f->s, f->len, f->pos);
@@ -812,9 +814,19 @@ json_get(const struct json *j, int obj, const char *key)
 
 	if (json_type(j, obj) != JSON_OBJECT)
 		return -1;
-	JSON_FOREACH_MEMBER(j, obj, k, v)
-		if (str_is(j, k, key, n, slash))
+	JSON_FOREACH_MEMBER(j, obj, k, v) {
+		const jsmntok_t *t = &j->tok[k];
+		size_t	 raw = (size_t)(t->end - t->start);
+
+		/* the usual case inline: same length, same bytes */
+		if (raw == n) {
+			if (!slash && (n == 0 || (j->text[t->start] == key[0] &&
+			    memcmp(j->text + t->start, key, n) == 0)))
+				return v;
+		} else if (raw > n && (n == 0 || j->text[t->start] == '\\' ||
+		    j->text[t->start] == key[0]) && str_is(j, k, key, n, slash))
 			return v;
+	}
 	return -1;
 }
 
