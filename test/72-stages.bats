@@ -224,8 +224,13 @@ out: 0 written, 2 unchanged, 0 pruned'
 
 @test "stages-5.2: write: unchanged files keep their mtime; --prune removes only what it made" {
 	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"2"}\n' > in.jsonl
-	run -0 sluice write out < in.jsonl
+	run -0 sh -c 'umask 027 && sluice write out < in.jsonl'
 	assert_output 'out: 2 written, 0 unchanged, 0 pruned'
+	# new files are linked in complete, with the umask's mode, and no
+	# temporary file is left beside them
+	assert_equal "$(cat out/a/b.ts out/c.ts)" "12"
+	assert_equal "$(stat -c %a out/a/b.ts out/c.ts | sort -u)" "640"
+	assert_equal "$(ls -A out out/a | grep -c sluice-tmp)" "0"
 	touch -d '2001-01-01' out/a/b.ts
 	run -0 sluice write --prune out < in.jsonl
 	assert_output 'out: 0 written, 2 unchanged, 0 pruned'

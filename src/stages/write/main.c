@@ -5,7 +5,8 @@
  * absolute path, no "..", no symbolic link on the way, no duplicate.
  * A file whose content is unchanged is not touched (its mtime stays);
  * others are written to a temporary file in the same directory and
- * renamed over (fsync'd first with --sync).  A manifest (.sluice-manifest)
+ * renamed over, or, when new, to an unnamed file linked in when complete
+ * (fsync'd first with --sync).  A manifest (.sluice-manifest)
  * records what was produced, so --prune removes the files an earlier
  * run produced and this one did not, and nothing else.  Prints how many
  * files were written, unchanged and pruned.  Other kinds are ignored.
@@ -173,15 +174,20 @@ parent_fd(int dirfd, const char *path, const char **name)
 	return lastfd;
 }
 
+/* 1 when the file holds c; *missing says when there is no such file */
 static int
-same_content(int pfd, const char *name, const struct buf *c)
+same_content(int pfd, const char *name, const struct buf *c, int *missing)
 {
 	struct stat	 st;
 	struct buf	 old = { 0 };
 	int		 fd, same;
 
-	if ((fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	*missing = 0;
+	if ((fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1) {
+		*missing = errno == ENOENT;
 		return 0;
+	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (size_t)st.st_size != c->len) {
 		close(fd);
@@ -194,13 +200,46 @@ same_content(int pfd, const char *name, const struct buf *c)
 	return same;
 }
 
+/*
+ * A new file: written to an unnamed file (O_TMPFILE) that is then linked
+ * under its name, complete, in one directory operation.  0, or -1 when
+ * the file system cannot, or the name appeared meanwhile: the caller
+ * goes the usual way.
+ */
+static int
+write_new(int pfd, const char *name, const char *path, const struct buf *c)
+{
+	char	 proc[64];
+	int	 fd;
+
+	if ((fd = openat(pfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666)) ==
+	    -1)
+		return -1;
+	if (write_all(fd, c->data ? c->data : "", c->len) == -1 ||
+	    (dosync && fsync(fd) == -1))
+		err(EX_IOERR, "%s", path);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, pfd, name, AT_SYMLINK_FOLLOW) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (close(fd) == -1)
+		err(EX_IOERR, "%s", path);
+	if (dosync && fsync(pfd) == -1)
+		err(EX_IOERR, "%s", path);
+	return 0;
+}
+
+/* an existing file is replaced by a temporary one renamed over it */
 static void
 write_atomic(int pfd, const char *name, const char *path,
-    const struct buf *c)
+    const struct buf *c, int missing)
 {
 	char	 tmp[64];
 	int	 fd, i;
 
+	if (missing && write_new(pfd, name, path, c) == 0)
+		return;
 	for (i = 0; ; i++) {
 		snprintf(tmp, sizeof(tmp), ".sluice-tmp.%ld.%d",
 		    (long)getpid(), i);
@@ -335,7 +374,7 @@ main(int argc, char *argv[])
 	const char	*p, *e, *line, *dir, *why, *name;
 	char		**sorted;
 	size_t		 len, nfiles = 0, i;
-	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t;
+	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t, missing;
 	int		 nwritten = 0, nsame = 0, npruned = 0;
 
 	program_invocation_short_name = (char *)"write";
@@ -422,13 +461,13 @@ main(int argc, char *argv[])
 
 	for (i = 0; i < nfiles; i++) {
 		pfd = parent_fd(dirfd, files[i].path, &name);
-		if (same_content(pfd, name, &files[i].content)) {
+		if (same_content(pfd, name, &files[i].content, &missing)) {
 			nsame++;
 			if (verbose)
 				printf("unchanged %s\n", files[i].path);
 		} else {
 			write_atomic(pfd, name, files[i].path,
-			    &files[i].content);
+			    &files[i].content, missing);
 			nwritten++;
 			if (verbose)
 				printf("written %s\n", files[i].path);
@@ -472,7 +511,7 @@ main(int argc, char *argv[])
 	    man.data, man.len) != 0)) {
 		struct buf	 mc = man;
 
-		write_atomic(dirfd, MANIFEST, MANIFEST, &mc);
+		write_atomic(dirfd, MANIFEST, MANIFEST, &mc, 0);
 	}
 	/* the stamp last: each file as this run leaves it */
 	buf_printf(&stamp, "%s %s\n", STAMP_HEAD, hex);
@@ -483,7 +522,7 @@ main(int argc, char *argv[])
 			err(EX_IOERR, "%s", sorted[i]);
 		stat_line(&stamp, &st, sorted[i]);
 	}
-	write_atomic(dirfd, STAMP, STAMP, &stamp);
+	write_atomic(dirfd, STAMP, STAMP, &stamp, 0);
 	printf("%s: %d written, %d unchanged, %d pruned\n", dir, nwritten,
 	    nsame, npruned);
 	if (fflush(stdout) == EOF)
