@@ -145,6 +145,25 @@ file	m/active-storage-attachments.txt	ActiveStorageAttachment\n"
 Album,Artist,Customer,Employee,Genre,Invoice,InvoiceLine,MediaType,Playlist,PlaylistTrack,Track"
 }
 
+@test "stages-4.4: render --all: several templates over one parse, each with its --path in order" {
+	printf 'tables:{{#tables}} {{name}}{{/tables}}\n' > a.tmpl
+	printf '{{#tables}}{{#@first}}first {{name}}{{/@first}}{{/tables}}\n' > b.tmpl
+	run -0 sh -c "sluice introspect '$SCHEMAS/campfire.schema.rb' | sluice typemap |
+	    sluice render --all --path one.txt --path two.txt a.tmpl b.tmpl |
+	    jq -r '[.path, .content] | @tsv'"
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${lines[0]%%	*}" "one.txt"
+	[[ "${lines[0]}" == "one.txt	tables: accounts "* ]]
+	assert_equal "${lines[1]}" 'two.txt	first accounts\n'
+	# without --path each takes its template's name
+	run -0 sh -c "sluice render --all a.tmpl b.tmpl < /dev/null | jq -r .path"
+	assert_output $'a\nb'
+	run -64 --separate-stderr sluice render a.tmpl b.tmpl < /dev/null
+	assert_equal "$stderr" "render: 2 templates: several need --all (a table gives one file record)"
+	run -64 --separate-stderr sluice render --all --path x a.tmpl b.tmpl < /dev/null
+	assert_equal "$stderr" "render: 1 --path for 2 templates: give one for each, in the same order, or none"
+}
+
 @test "stages-4.3: the template compiler (t-tmpl): sections, tests, partials, filters, standalone lines" {
 	[ -x "$ROOT/test/unit/t-tmpl" ] || skip "unit programs not built (make unit)"
 	cat > a.tmpl <<-'T'
