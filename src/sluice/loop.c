@@ -8,6 +8,7 @@
  * reaped, its pipes are drained and all its producers are final.
  */
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -405,6 +406,14 @@ start_one(struct engine *E, struct rstage *R)
 	R->out_bytes = 0;
 	R->in_bytes = R->nports > 0 && !R->ports[0].direct ? 0 : -1;
 	R->sampled_rss_kb = 0;
+	{
+		/* exec(2) in a vfork(2) child keeps sluice's peak as the
+		 * stage's starting peak: what wait4 says is never below */
+		struct rusage self;
+
+		R->rss_floor_kb = getrusage(RUSAGE_SELF, &self) == 0 ?
+		    self.ru_maxrss : 0;
+	}
 	R->orphan_cpu_us = 0;
 	R->timed_out = 0;
 	R->reaped = 0;
