@@ -8,7 +8,6 @@
  * reaped, its pipes are drained and all its producers are final.
  */
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -338,6 +337,35 @@ waiting_readers(struct engine *E, const struct rstage *P,
 	return n;
 }
 
+/*
+ * sluice's own peak resident size (VmHWM of /proc/self/status, read at
+ * most every 5 ms): exec(2) in a vfork(2) child starts the program's
+ * peak at it, so a stage's wait4 figure is never much below.  Not
+ * getrusage(): that counts the peak of whatever started sluice too.
+ */
+static long
+self_hwm_kb(void)
+{
+	static int	 fd = -2;
+	static long	 kb;
+	static int64_t	 at;
+	char		 b[4096], *p;
+	ssize_t		 n;
+	int64_t		 now = mono_ns();
+
+	if (fd == -2)
+		fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (at != 0 && now - at < 5000000))
+		return kb;
+	at = now;
+	if ((n = pread(fd, b, sizeof(b) - 1, 0)) <= 0)
+		return kb;
+	b[n] = '\0';
+	if ((p = strstr(b, "\nVmHWM:")) != NULL)
+		kb = strtol(p + 7, NULL, 10);
+	return kb;
+}
+
 /* the job slots a map stage takes when it starts: at least one */
 static int
 map_slots(struct engine *E, const struct rstage *R)
@@ -406,14 +434,7 @@ start_one(struct engine *E, struct rstage *R)
 	R->out_bytes = 0;
 	R->in_bytes = R->nports > 0 && !R->ports[0].direct ? 0 : -1;
 	R->sampled_rss_kb = 0;
-	{
-		/* exec(2) in a vfork(2) child keeps sluice's peak as the
-		 * stage's starting peak: what wait4 says is never below */
-		struct rusage self;
-
-		R->rss_floor_kb = getrusage(RUSAGE_SELF, &self) == 0 ?
-		    self.ru_maxrss : 0;
-	}
+	R->rss_floor_kb = self_hwm_kb();
 	R->orphan_cpu_us = 0;
 	R->timed_out = 0;
 	R->reaped = 0;
