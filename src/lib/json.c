@@ -382,7 +382,7 @@ find_dupkey(struct json *j, int obj, int *first)
 /*
  * The fast path: one pass that checks the grammar exactly as the
  * validator above does and writes jsmn's tokens (type, start, end,
- * size, parent; a key has size 1 and is its value's parent) and the
+ * size; a key has size 1) and the
  * next[] links as it goes.  It only says yes or no: on no, the
  * validator runs to find the message, so both agree on every error.
  * test/unit/t-json checks the tokens against jsmn_parse and the verdict
@@ -396,7 +396,7 @@ struct fstate {
 };
 
 static inline int
-fnewtok(struct fstate *f, jsmntype_t type, size_t start, int parent)
+fnewtok(struct fstate *f, jsmntype_t type, size_t start)
 {
 	struct json *j = f->j;
 	int	 t;
@@ -413,7 +413,6 @@ fnewtok(struct fstate *f, jsmntype_t type, size_t start, int parent)
 	j->tok[t].start = (int)start;
 	j->tok[t].end = -1;
 	j->tok[t].size = 0;
-	j->tok[t].parent = parent;
 	j->next[t] = t + 1;
 	return t;
 }
@@ -428,7 +427,7 @@ fskipws(struct fstate *f)
 #define HIGHS	0x8080808080808080ULL
 
 static int
-fstring(struct fstate *f, int parent)
+fstring(struct fstate *f)
 {
 	const char *s = f->s;
 	size_t	 pos = f->pos + 1, len = f->len;
@@ -486,14 +485,14 @@ fstring(struct fstate *f, int parent)
 			return -1;
 		}
 	}
-	t = fnewtok(f, JSMN_STRING, f->pos + 1, parent);
+	t = fnewtok(f, JSMN_STRING, f->pos + 1);
 	f->j->tok[t].end = (int)pos;
 	f->pos = pos + 1;
 	return t;
 }
 
 static int
-fprimitive(struct fstate *f, int parent)
+fprimitive(struct fstate *f)
 {
 	struct vstate v = { f->s, f->len, f->pos, NULL, 0 };
 	int	 r, t;
@@ -515,7 +514,7 @@ fprimitive(struct fstate *f, int parent)
 	}
 	if (r == -1)
 		return -1;
-	t = fnewtok(f, JSMN_PRIMITIVE, f->pos, parent);
+	t = fnewtok(f, JSMN_PRIMITIVE, f->pos);
 	f->j->tok[t].end = (int)v.pos;
 	f->pos = v.pos;
 	return 0;
@@ -537,17 +536,17 @@ fsep(struct fstate *f, char close)
 
 /* the token of an object or array opened here; 1 when it is empty */
 static int
-fopen_brace(struct fstate *f, jsmntype_t type, int parent, char close,
+fopen_brace(struct fstate *f, jsmntype_t type, char close,
     int *t)
 {
-	*t = fnewtok(f, type, f->pos, parent);
+	*t = fnewtok(f, type, f->pos);
 	f->pos++;
 	fskipws(f);
 	return f->pos < f->len && f->s[f->pos] == close;
 }
 
 static int
-fvalue(struct fstate *f, int depth, int parent)
+fvalue(struct fstate *f, int depth)
 {
 	struct json *j = f->j;
 	int	 t, k, more = 0;
@@ -559,14 +558,14 @@ fvalue(struct fstate *f, int depth, int parent)
 		return -1;
 	switch (f->s[f->pos]) {
 	case '"':
-		return fstring(f, parent) == -1 ? -1 : 0;
+		return fstring(f) == -1 ? -1 : 0;
 	case '{':
-		if (fopen_brace(f, JSMN_OBJECT, parent, '}', &t))
+		if (fopen_brace(f, JSMN_OBJECT, '}', &t))
 			break;
 		for (;;) {
 			fskipws(f);
 			if (f->pos >= f->len || f->s[f->pos] != '"' ||
-			    (k = fstring(f, t)) == -1)
+			    (k = fstring(f)) == -1)
 				return -1;
 			j->tok[t].size++;
 			fskipws(f);
@@ -574,7 +573,7 @@ fvalue(struct fstate *f, int depth, int parent)
 				return -1;
 			f->pos++;
 			j->tok[k].size = 1;
-			if (fvalue(f, depth + 1, k) == -1)
+			if (fvalue(f, depth + 1) == -1)
 				return -1;
 			j->next[k] = j->ntok;
 			if ((more = fsep(f, '}')) != 1)
@@ -584,10 +583,10 @@ fvalue(struct fstate *f, int depth, int parent)
 			return -1;
 		break;
 	case '[':
-		if (fopen_brace(f, JSMN_ARRAY, parent, ']', &t))
+		if (fopen_brace(f, JSMN_ARRAY, ']', &t))
 			break;
 		for (;;) {
-			if (fvalue(f, depth + 1, t) == -1)
+			if (fvalue(f, depth + 1) == -1)
 				return -1;
 			j->tok[t].size++;
 			if ((more = fsep(f, ']')) != 1)
@@ -597,7 +596,7 @@ fvalue(struct fstate *f, int depth, int parent)
 			return -1;
 		break;
 	default:
-		return fprimitive(f, parent);
+		return fprimitive(f);
 	}
 	f->pos++;		/* the closing bracket */
 	j->tok[t].end = (int)f->pos;
@@ -616,7 +615,7 @@ fparse(struct json *j)
 	j->cap = (int)(j->len / 8) + 16;
 	j->tok = xreallocarray(NULL, (size_t)j->cap, sizeof(jsmntok_t));
 	j->next = xreallocarray(NULL, (size_t)j->cap + 1, sizeof(int));
-	if (fvalue(&f, 0, -1) == 0) {
+	if (fvalue(&f, 0) == 0) {
 		fskipws(&f);
 		if (f.pos == f.len)
 			return 0;
