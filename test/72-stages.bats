@@ -158,6 +158,13 @@ Album,Artist,Customer,Employee,Genre,Invoice,InvoiceLine,MediaType,Playlist,Play
 	# without --path each takes its template's name
 	run -0 sh -c "sluice render --all a.tmpl b.tmpl < /dev/null | jq -r .path"
 	assert_output $'a\nb'
+	# only the members the templates name are kept as tokens, but a
+	# value printed whole is printed as it came, every member in it
+	printf '{{#tables}}{{#@first}}{{source}}{{/@first}}{{/tables}}' > c.tmpl
+	sluice introspect "$SCHEMAS/campfire.schema.rb" > recs.jsonl
+	run -0 sh -c "sluice render --all c.tmpl < recs.jsonl | jq -r .content"
+	assert_output "$(jq -c 'select(.kind == "table") | .source' recs.jsonl | head -1)"
+	[[ "$output" == *'"line":'* ]]
 	run -64 --separate-stderr sluice render a.tmpl b.tmpl < /dev/null
 	assert_equal "$stderr" "render: 2 templates: several need --all (a table gives one file record)"
 	run -64 --separate-stderr sluice render --all --path x a.tmpl b.tmpl < /dev/null

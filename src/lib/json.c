@@ -694,6 +694,57 @@ dupkeys:
 	return 0;
 }
 
+/*
+ * json_keep: the subtree at old index r copied down to *w (never past r,
+ * so copying in place is safe: each token's old fields are read before
+ * anything is written at its index).  Returns the old index after it.
+ */
+static int
+keep_copy(struct json *j, int r, int *w,
+    int (*keep)(void *, const char *, size_t), void *arg)
+{
+	jsmntok_t	 t = j->tok[r];
+	int		 me = (*w)++, after = j->next[r], k, n = 0;
+
+	j->tok[me] = t;
+	if (t.type == JSMN_OBJECT) {
+		for (k = r + 1; k < after; ) {
+			int	 kafter = j->next[k];
+
+			if (keep(arg, j->text + j->tok[k].start,
+			    (size_t)(j->tok[k].end - j->tok[k].start))) {
+				int kw = (*w)++;
+
+				j->tok[kw] = j->tok[k];
+				(void)keep_copy(j, k + 1, w, keep, arg);
+				j->next[kw] = *w;
+				n++;
+			}
+			k = kafter;
+		}
+		j->tok[me].size = n;
+	} else if (t.type == JSMN_ARRAY)
+		for (k = r + 1; k < after; )
+			k = keep_copy(j, k, w, keep, arg);
+	j->next[me] = *w;
+	return after;
+}
+
+void
+json_keep(struct json *j, int (*keep)(void *, const char *, size_t),
+    void *arg)
+{
+	int	 w = 0;
+
+	if (j->ntok == 0)
+		return;
+	(void)keep_copy(j, 0, &w, keep, arg);
+	j->ntok = w;
+	j->cap = w;
+	j->tok = xreallocarray(j->tok, (size_t)w, sizeof(jsmntok_t));
+	j->next = xreallocarray(j->next, (size_t)w + 1, sizeof(int));
+}
+
 void
 json_free(struct json *j)
 {

@@ -48,6 +48,11 @@ struct json {
 int		 json_parse(struct json *, const char *, const char *, size_t,
 		    int);
 void		 json_free(struct json *);
+/* drops every object member whose raw key keep() refuses, with its
+   value, and frees the room the tokens took; the text stays as it was
+   (a value's text still spans what was dropped) */
+void		 json_keep(struct json *, int (*)(void *, const char *,
+		    size_t), void *);
 
 enum json_type	 json_type(const struct json *, int);
 const char	*json_typename(enum json_type);

@@ -69,6 +69,64 @@ file_record(struct buf *o, const char *table, const struct buf *path,
 	buf_adds(o, "}\n");
 }
 
+/*
+ * With --all every record is kept, and mostly as tokens: only the
+ * members whose names the templates look up are kept (the text stays,
+ * so a value printed whole is printed as it came).  A small set of
+ * those names, open-addressed.
+ */
+#define NAMES	512
+static struct {
+	const char	*name[NAMES];
+	size_t		 len[NAMES];
+	int		 n;
+} names;
+
+static unsigned
+name_hash(const char *s, size_t n)
+{
+	unsigned h = 2166136261u;
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h % NAMES;
+}
+
+static void
+add_name(void *arg, const char *s)
+{
+	size_t	 n = strlen(s);
+	unsigned h = name_hash(s, n);
+
+	(void)arg;
+	for (; names.name[h] != NULL; h = (h + 1) % NAMES)
+		if (names.len[h] == n && memcmp(names.name[h], s, n) == 0)
+			return;
+	if (names.n >= NAMES / 2) {
+		names.n = -1;		/* too many to bother: keep all */
+		return;
+	}
+	if (names.n >= 0)
+		names.n++;
+	names.name[h] = s;
+	names.len[h] = n;
+}
+
+static int
+wanted(void *arg, const char *s, size_t n)
+{
+	unsigned h;
+
+	(void)arg;
+	if (names.n < 0 || memchr(s, '\\', n) != NULL)
+		return 1;	/* an escaped key: kept, to be safe */
+	for (h = name_hash(s, n); names.name[h] != NULL; h = (h + 1) % NAMES)
+		if (names.len[h] == n && memcmp(names.name[h], s, n) == 0)
+			return 1;
+	return 0;
+}
+
 /* a template and the template of its file's path */
 struct job {
 	struct tmpl	*tp, *pathtp;
@@ -164,7 +222,13 @@ main(int argc, char *argv[])
 
 	memset(&root, 0, sizeof(root));
 	if (all) {
-		/* one context of every record: all of them are kept */
+		/* one context of every record: all of them are kept, with
+		   the members the templates name (and "kind") */
+		add_name(NULL, "kind");
+		for (i = 0; i < njobs; i++) {
+			tmpl_names(jobs[i].tp, add_name, NULL);
+			tmpl_names(jobs[i].pathtp, add_name, NULL);
+		}
 		rec_slurp(STDIN_FILENO, &in);
 		p = in.data != NULL ? in.data : "";
 		e = p + in.len;
@@ -175,6 +239,7 @@ main(int argc, char *argv[])
 			recs = xreallocarray(recs, nrec + 1, sizeof(*recs));
 			(void)rec_parse(&recs[nrec], "<stdin>", line, len,
 			    lineno);
+			json_keep(&recs[nrec], wanted, NULL);
 			nrec++;
 		}
 		rp = xcalloc(nrec + 1, sizeof(*rp));
