@@ -231,6 +231,17 @@ unchanged c.ts
 out: 0 written, 2 unchanged, 0 pruned'
 	run grep -c 'c\.ts\|b\.ts' trace.txt
 	assert_output 0
+	# other input, one file's content changed: the other, as the stamp
+	# says the last run left it, is not opened either
+	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"3"}\n' > in2.jsonl
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	    run -0 strace -f -e trace=openat,open -o trace.txt sluice write out < in2.jsonl
+	assert_output 'out: 1 written, 1 unchanged, 0 pruned'
+	run grep -c 'b\.ts' trace.txt
+	assert_output 0
+	assert_equal "$(cat out/c.ts)" 3
+	run -0 sluice write out < in.jsonl
+	assert_output 'out: 1 written, 1 unchanged, 0 pruned'
 	# a file changed behind its back, even with its old mtime: written
 	printf '9' > out/c.ts
 	touch -d "$(date -d @"$(stat -c %Y out/a/b.ts)")" out/c.ts
