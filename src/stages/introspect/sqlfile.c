@@ -318,7 +318,8 @@ header(struct rd *r, const unsigned char *h, uint64_t len)
 		return fail(r, "payload fractions other than 64, 32, 32");
 	if (be32(h + 44) > 4)
 		return fail(r, "a schema format above 4");
-	if (be32(h + 56) != 1)
+	/* as SQLite reads it: the low 2 bits, 0 (not set yet) is UTF-8 */
+	if ((be32(h + 56) & 3) > 1)
 		return fail(r, "a text encoding other than UTF-8");
 	r->psize = psize;
 	r->usable = psize - h[20];

@@ -118,7 +118,7 @@ struct sqlctx {
 	const void	*data;		/* the database read from stdin */
 	size_t		 len;
 	int		 fd;		/* the file, under a shared lock */
-	int		 live;		/* SQLite's own locking: see open_db */
+	const char	*live;		/* why SQLite's own locking: open_db */
 	unsigned char	 change[4];	/* the file change counter */
 };
 
@@ -865,6 +865,9 @@ col_text(struct schema *s, sqlite3_stmt *st, int i)
 static int
 dberr(struct sqlctx *x)
 {
+	if (x->live != NULL)
+		return schema_fail(x->s, 0, 0, "cannot read it with %s: %s",
+		    x->live, sqlite3_errmsg(x->db));
 	return schema_fail(x->s, 0, 0, "not a valid SQLite database: %s",
 	    sqlite3_errmsg(x->db));
 }
@@ -1492,9 +1495,13 @@ open_db(struct sqlctx *x)
 		return -1;
 	x->len = (size_t)sb.st_size;
 	memcpy(x->change, h + 24, sizeof(x->change));
-	if (lk == 1 || ((h[18] == 2 || h[19] == 2) &&
-	    beside(x->path, "-wal", 0)) || beside(x->path, "-journal", 1)) {
-		x->live = 1;
+	if (lk == 1)
+		x->live = "a writer holding its lock";
+	else if ((h[18] == 2 || h[19] == 2) && beside(x->path, "-wal", 0))
+		x->live = "a -wal file beside it";
+	else if (beside(x->path, "-journal", 1))
+		x->live = "a hot -journal beside it";
+	if (x->live != NULL) {
 		(void)close(x->fd);
 		x->fd = -1;
 	}
@@ -1529,13 +1536,13 @@ ensure_db(struct sqlctx *x)
 			return dberr(x);
 		return 0;
 	}
-	u = uri(x->path, !x->live);
+	u = uri(x->path, x->live == NULL);
 	rc = sqlite3_open_v2(u, &x->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_URI, NULL);
 	free(u);
 	if (rc != SQLITE_OK)
 		return dberr(x);
-	if (x->live)
+	if (x->live != NULL)
 		(void)sqlite3_busy_timeout(x->db, 1000);
 	return 0;
 }
@@ -1587,7 +1594,7 @@ schema_rows(struct sqlctx *x, enum reader how, struct sqlrow **out)
 	int		 n = -1;
 
 	*out = NULL;
-	if (how != READ_LIB && !x->live) {
+	if (how != READ_LIB && x->live == NULL) {
 		f.mem = x->data;
 		f.fd = x->fd;
 		f.len = x->len;
@@ -1600,9 +1607,8 @@ schema_rows(struct sqlctx *x, enum reader how, struct sqlrow **out)
 			*out = NULL;
 			n = -1;
 		}
-	} else if (x->live)
-		why = "a -wal file or a hot -journal beside it, or a writer "
-		    "holding its lock";
+	} else if (x->live != NULL)
+		why = x->live;
 	if (n >= 0)
 		return n;
 	if (how == READ_FILE)
