@@ -119,6 +119,7 @@ struct sqlctx {
 	size_t		 len;
 	int		 fd;		/* the file, under a shared lock */
 	const char	*live;		/* why SQLite's own locking: open_db */
+	int		 wal;		/* in WAL mode */
 	unsigned char	 change[4];	/* the file change counter */
 };
 
@@ -1495,9 +1496,10 @@ open_db(struct sqlctx *x)
 		return -1;
 	x->len = (size_t)sb.st_size;
 	memcpy(x->change, h + 24, sizeof(x->change));
+	x->wal = h[18] == 2 || h[19] == 2;
 	if (lk == 1)
 		x->live = "a writer holding its lock";
-	else if ((h[18] == 2 || h[19] == 2) && beside(x->path, "-wal", 0))
+	else if (x->wal && beside(x->path, "-wal", 0))
 		x->live = "a -wal file beside it";
 	else if (beside(x->path, "-journal", 1))
 		x->live = "a hot -journal beside it";
@@ -1583,7 +1585,10 @@ lib_rows(struct sqlctx *x, struct sqlrow **out)
  * something it does not read) through libsqlite3; READ_FILE makes
  * the file's reader the only one, READ_LIB skips it.  The change
  * counter read again after tells whether the file changed meanwhile
- * (it cannot under the lock, but a file system may lack locks).
+ * (it cannot under the lock, but a file system may lack locks).  In
+ * WAL mode a writer that started meanwhile may have checkpointed into
+ * the file under our lock, but its -wal file is still there (only a
+ * connection with an exclusive lock removes it): then live after all.
  */
 static int
 schema_rows(struct sqlctx *x, enum reader how, struct sqlrow **out)
@@ -1603,9 +1608,16 @@ schema_rows(struct sqlctx *x, enum reader how, struct sqlrow **out)
 		    (pread(x->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 		    memcmp(h + 24, x->change, sizeof(x->change)) != 0)) {
 			why = "the file changed while read";
+			n = -1;
+		} else if (n >= 0 && x->wal && beside(x->path, "-wal", 0)) {
+			why = x->live = "a -wal file beside it";
+			(void)close(x->fd);
+			x->fd = -1;
+			n = -1;
+		}
+		if (n == -1) {
 			free(*out);
 			*out = NULL;
-			n = -1;
 		}
 	} else if (x->live != NULL)
 		why = x->live;
