@@ -750,6 +750,11 @@ EOF
 	assert_equal "$(od -An -tu1 -j18 -N2 x.db | tr -s ' ')" ' 2 2'
 	same_readers x.db
 	assert_equal "$(printf '%s\n' "$output" | jq -r .name | tr '\n' ' ')" 'a b '
+	# a WAL database on stdin has no WAL: read as in rollback mode
+	run --separate-stderr env SLUICE_SQLITE_READER=libsqlite3 introspect - < x.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r .name | tr '\n' ' ')" 'a b '
+	assert_equal "$(introspect - < x.db)" "$output"
 }
 
 @test "introspect-7.5: a hot journal is refused, never read past" {

@@ -1531,6 +1531,9 @@ ensure_db(struct sqlctx *x)
 		if (copy == NULL)
 			return schema_fail(s, 0, 0, "out of memory");
 		memcpy(copy, x->data, x->len);
+		/* no WAL on stdin: an image in WAL mode read as rollback */
+		if (copy[18] == 2 && copy[19] == 2)
+			copy[18] = copy[19] = 1;
 		if (sqlite3_deserialize(x->db, "main", copy,
 		    (sqlite3_int64)x->len, (sqlite3_int64)x->len,
 		    SQLITE_DESERIALIZE_FREEONCLOSE |
