@@ -830,6 +830,24 @@ EOF
 	done
 }
 
+@test "introspect-7.9: a cycle in the b-tree of sqlite_schema" {
+	{ echo 'PRAGMA page_size=512;'; "$ROOT/bench/gen-schema" 20 sql; } |
+	    sqlite3 deep.db
+	# page 1 is an interior page; its right-most child: page 1 itself
+	assert_equal "$(od -An -tu1 -j100 -N1 deep.db | tr -d ' ')" 5
+	patch deep.db 108 '\0\0\0\1'
+	run -65 --separate-stderr env SLUICE_SQLITE_READER=file introspect deep.db
+	assert_output ''
+	assert_equal "$stderr" 'introspect: deep.db: cannot read the schema from the file: a page reached twice (a cycle)'
+	run -65 --separate-stderr introspect deep.db
+	assert_output ''
+	assert_equal "$stderr" "$(SLUICE_SQLITE_READER=libsqlite3 introspect deep.db 2>&1)"
+	case $stderr in
+	'introspect: deep.db: not a valid SQLite database: '*) ;;
+	*) fail "$stderr" ;;
+	esac
+}
+
 @test "introspect-7.8: UTF-16 text is read by libsqlite3; SLUICE_SQLITE_READER is checked" {
 	sqlite3 u.db "PRAGMA encoding='UTF-16le';
 	    CREATE TABLE a (id integer PRIMARY KEY, name text NOT NULL);"
