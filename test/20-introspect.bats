@@ -848,6 +848,36 @@ EOF
 	esac
 }
 
+@test "introspect-7.10: automatic indexes: the primary key's own needs no pragma" {
+	sqlite3 k.db <<'EOF'
+CREATE TABLE schema_migrations ("version" varchar NOT NULL PRIMARY KEY);
+CREATE TABLE pairs (a text, b text, note text DEFAULT 'unique',
+  PRIMARY KEY (a, b)); -- not unique
+EOF
+	run env LD_DEBUG=files introspect k.db
+	assert_success
+	refute_output --partial 'file=libsqlite3'
+	sqlite3 k.db <<'EOF'
+CREATE TABLE u1 (id text PRIMARY KEY, email text UNIQUE, "unique" int);
+CREATE TABLE u2 (a int, b int, UNIQUE (a, b), UNIQUE (b), PRIMARY KEY (b, a));
+CREATE TABLE u3 (id integer PRIMARY KEY, c text UNIQUE, d text UNIQUE);
+CREATE TABLE u4 (id int PRIMARY KEY, x int UNIQUE) WITHOUT ROWID;
+CREATE TABLE u5 (id integer PRIMARY KEY DESC, y int, UNIQUE (id));
+EOF
+	run --separate-stderr introspect k.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name + ": " +
+	    ([.indexes[] | .name + (if .unique then "!" else "" end)] | sort |
+	    join(","))')" \
+	    "$(sqlite3 k.db "SELECT m.name || ': ' || coalesce((SELECT
+	        group_concat(n, ',') FROM (SELECT l.name ||
+	            (CASE WHEN l.\"unique\" THEN '!' ELSE '' END) AS n
+	            FROM pragma_index_list(m.name) l
+	            WHERE l.origin != 'pk' ORDER BY l.name)), '')
+	        FROM sqlite_schema m WHERE m.type = 'table' ORDER BY m.rowid")"
+	same_readers k.db
+}
+
 @test "introspect-7.8: UTF-16 text is read by libsqlite3; SLUICE_SQLITE_READER is checked" {
 	sqlite3 u.db "PRAGMA encoding='UTF-16le';
 	    CREATE TABLE a (id integer PRIMARY KEY, name text NOT NULL);"

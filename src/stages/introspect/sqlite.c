@@ -1,8 +1,9 @@
 /*
  * sqlite.c: the SQLite front-end of introspect.  Exports sqlite_load():
- * open a database read-only and immutable (never written, no journal
- * or WAL looked at), or deserialize one read from stdin, then read the
- * schema from sqlite_schema.  A table's columns (declared types, NOT
+ * read sqlite_schema of a database file (under SQLite's shared lock) or
+ * of one read from stdin with sqlfile.c, without libsqlite3 (see
+ * open_db for when libsqlite3 reads it instead), then the schema from
+ * the CREATE statements it holds.  A table's columns (declared types, NOT
  * NULL, DEFAULT text, primary key) and foreign keys are read from its
  * stored CREATE TABLE text by a small tokenizer, the way SQLite's own
  * parser keeps them, so PRAGMA table_xinfo and foreign_key_list are
@@ -39,10 +40,12 @@
 #include "banned.h"
 
 /*
- * libsqlite3 is not linked: it is loaded with dlopen(3) on the first
- * SQLite source, so the stage starts without it (some hundred KiB of
- * memory at start-up) for schema.rb and SQL sources.  The calls below
- * go through this table.
+ * libsqlite3 is not linked: it is loaded with dlopen(3) when a SQLite
+ * source first needs it (ensure_db), so the stage runs without it
+ * (some hundred KiB of memory, and SQLite's parse of every CREATE
+ * statement on its first query) for schema.rb, SQL sources and SQLite
+ * databases whose statements the text reader is sure of.  The calls
+ * below go through this table.
  */
 #define LIBSQLITE	"libsqlite3.so.0"
 
@@ -1131,11 +1134,30 @@ load_index(struct sqlctx *x, struct table *t, struct index *ix,
 	return 0;
 }
 
+/* the word w (not in a string, quoted name or comment) in sql */
+static int
+has_word(const char *sql, const char *w)
+{
+	struct qtok	 t;
+	const char	*p = sql;
+
+	for (;;) {
+		p = qnext(p, &t);
+		if (t.type == Q_END)
+			return 0;
+		if (qis(&t, w))
+			return 1;
+	}
+}
+
 /*
  * A table's indexes, in schema order.  Those with a CREATE INDEX text
  * are what it says (origin 'c'); PRAGMA index_list is asked only when
  * there are automatic indexes (UNIQUE, PRIMARY KEY: no text), for
- * their uniqueness and to skip the primary key's own.
+ * their uniqueness and to skip the primary key's own.  Only PRIMARY
+ * KEY and UNIQUE constraints make automatic indexes: with no UNIQUE in
+ * the table's text, the one there is is the primary key's own, and
+ * nothing needs asking.
  */
 static int
 load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
@@ -1144,14 +1166,16 @@ load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
 	struct schema	*s = x->s;
 	sqlite3_stmt	*st;
 	struct ilist	*il = NULL;
-	int		 rc, nil = 0, cap = 0, i, j, auto_ix = 0;
+	int		 rc, nil = 0, cap = 0, i, j, auto_ix = 0, pk_only = 0;
 	const char	*name;
 
 	for (i = 0; i < n; i++)
 		if (sqls[i] == NULL)
 			auto_ix = 1;
+	if (auto_ix && t->sql != NULL && !has_word(t->sql, "UNIQUE"))
+		auto_ix = pk_only = 1;
 	/* seq, name, unique, origin, partial */
-	if (auto_ix) {
+	if (auto_ix && !pk_only) {
 		if (pragma(x, "index_list", t->name, &st) == -1)
 			return -1;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1173,6 +1197,8 @@ load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
 	}
 	for (i = 0; i < n; i++) {
 		if (sqls[i] == NULL) {	/* load_index: the text's */
+			if (pk_only)
+				continue;	/* the primary key's own */
 			for (j = 0; j < nil; j++)
 				if (strcmp(il[j].name, ixs[i]->name) == 0)
 					break;
@@ -1435,7 +1461,10 @@ shared_lock(int fd)
 	return 1;
 }
 
-/* path-suffix exists (any size) */
+/*
+ * path-suffix exists; hot: and may be a hot journal (SQLite's test
+ * without its check of the reserved lock: not empty, first byte not 0)
+ */
 static int
 beside(const char *path, const char *suffix, int hot)
 {
