@@ -34,12 +34,14 @@
 #define MAXDEPTH	20
 #define MAXPAYLOAD	1000000000u
 #define PENDING_BYTE	0x40000000u	/* its page is never used */
+#define SEENBLK		65536		/* pages per block of the bitmap */
 
 struct rd {
 	const struct sqlfile	*f;
 	struct arena		*a;
 	uint32_t		 psize, usable, npages, lockpage;
-	unsigned char		*seen;		/* a bit per page read */
+	unsigned char		**seen;		/* a bit per page read, in
+						   blocks made when used */
 	unsigned char		*buf[MAXDEPTH + 1];	/* a page per level */
 	unsigned char		*ovfl;		/* an overflow page */
 	unsigned char		*pay;		/* a payload that spills */
@@ -97,16 +99,21 @@ static const unsigned char *
 page(struct rd *r, uint32_t pgno, unsigned char **slot)
 {
 	uint64_t	 off;
+	uint32_t	 blk, bit;
 
 	if (pgno < 1 || pgno > r->npages || pgno == r->lockpage) {
 		(void)fail(r, "a page number beyond the file");
 		return NULL;
 	}
-	if (r->seen[(pgno - 1) / 8] & (1u << ((pgno - 1) % 8))) {
+	blk = (pgno - 1) / SEENBLK;
+	bit = (pgno - 1) % SEENBLK;
+	if (r->seen[blk] == NULL)
+		r->seen[blk] = xcalloc(SEENBLK / 8, 1);
+	if (r->seen[blk][bit / 8] & (1u << (bit % 8))) {
 		(void)fail(r, "a page reached twice (a cycle)");
 		return NULL;
 	}
-	r->seen[(pgno - 1) / 8] |= (unsigned char)(1u << ((pgno - 1) % 8));
+	r->seen[blk][bit / 8] |= (unsigned char)(1u << (bit % 8));
 	off = (uint64_t)(pgno - 1) * r->psize;
 	if (r->f->mem != NULL)
 		return r->f->mem + off;
@@ -356,13 +363,16 @@ sqlfile_schema(const struct sqlfile *f, struct arena *a,
 	else
 		rc = header(&r, h != NULL ? h : hb, f->len);
 	if (rc == 0) {
-		r.seen = xcalloc((size_t)r.npages / 8 + 1, 1);
+		r.seen = xcalloc((size_t)r.npages / SEENBLK + 1,
+		    sizeof(*r.seen));
 		rc = walk(&r, 1, 0);
 	}
 	for (i = 0; i <= MAXDEPTH; i++)
 		free(r.buf[i]);
 	free(r.ovfl);
 	free(r.pay);
+	for (i = 0; r.seen != NULL && i <= (int)(r.npages / SEENBLK); i++)
+		free(r.seen[i]);
 	free(r.seen);
 	*why = r.why;
 	if (rc == -1) {
