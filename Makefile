@@ -126,7 +126,8 @@ clean:
 # --- introspect: fuzzing (make fuzz) -------------------------------------
 # libFuzzer targets for the schema.rb tokenizer and parser (seeded from
 # test/fuzz/corpus-schemarb and the test data) and the SQL tokenizer and
-# structure.sql parser (test/fuzz/corpus-sql and test/data/sql),
+# structure.sql parser (test/fuzz/corpus-sql and test/data/sql), and the
+# SQLite file reader (test/fuzz/corpus-sqlfile: small databases),
 # FUZZTIME seconds each (default 600).
 # New inputs go to FUZZWORK (outside the tree); crashes to
 # test/fuzz/findings/, to be added to the corpus with a test.
@@ -138,10 +139,13 @@ FUZZ_RB   = test/fuzz/fuzz-schemarb.c src/stages/introspect/schemarb.c \
             src/stages/introspect/rblex.c $(FUZZ_LIB)
 FUZZ_SQL  = test/fuzz/fuzz-sql.c src/stages/introspect/pgsql.c \
             src/stages/introspect/sqllex.c $(FUZZ_LIB)
+FUZZ_SQLFILE = test/fuzz/fuzz-sqlfile.c src/stages/introspect/sqlfile.c \
+            $(FUZZ_LIB)
 FUZZTIME  = 600
 # the real dumps the tests keep seed the fuzzers too (no copies)
 FUZZSEED_schemarb = test/data/schemas test/data/rb
 FUZZSEED_sql      = test/data/sql test/data/schemas
+FUZZSEED_sqlfile  =
 FUZZWORK  = $${TMPDIR:-/tmp}/sluice-fuzz
 FUZZCC    = clang -g -O1 -fsanitize=fuzzer,address,undefined \
             -fno-sanitize-recover=all $(CPPFLAGS) \
@@ -150,13 +154,18 @@ test/fuzz/fuzz-schemarb: $(FUZZ_RB) $(FUZZ_HDR)
 	$(FUZZCC) -o $@ $(FUZZ_RB) $(BSD_LIBS)
 test/fuzz/fuzz-sql: $(FUZZ_SQL) $(FUZZ_HDR)
 	$(FUZZCC) -o $@ $(FUZZ_SQL) $(BSD_LIBS)
-fuzz: fuzz-schemarb fuzz-sql
-fuzz-schemarb fuzz-sql: $$@-bin
+test/fuzz/fuzz-sqlfile: $(FUZZ_SQLFILE) $(FUZZ_HDR) \
+            src/stages/introspect/sqlfile.h
+	$(FUZZCC) -o $@ $(FUZZ_SQLFILE) $(BSD_LIBS)
+fuzz: fuzz-schemarb fuzz-sql fuzz-sqlfile
+fuzz-schemarb fuzz-sql fuzz-sqlfile: $$@-bin
 	mkdir -p test/fuzz/findings $(FUZZWORK)/$@
 	test/fuzz/$@ -max_total_time=$(FUZZTIME) -max_len=65536 \
 	    -artifact_prefix=test/fuzz/findings/ $(FUZZWORK)/$@ \
 	    test/fuzz/corpus-$(@:fuzz-%=%) $(FUZZSEED_$(@:fuzz-%=%))
 fuzz-schemarb-bin: test/fuzz/fuzz-schemarb
 fuzz-sql-bin: test/fuzz/fuzz-sql
-.PHONY: fuzz fuzz-schemarb fuzz-sql fuzz-schemarb-bin fuzz-sql-bin
+fuzz-sqlfile-bin: test/fuzz/fuzz-sqlfile
+.PHONY: fuzz fuzz-schemarb fuzz-sql fuzz-sqlfile fuzz-schemarb-bin \
+	fuzz-sql-bin fuzz-sqlfile-bin
 # --- end introspect fuzzing ----------------------------------------------

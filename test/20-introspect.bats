@@ -642,3 +642,271 @@ SQL
 	assert_success
 	assert_output "replayed $n inputs"
 }
+
+# --- the SQLite file reader (sqlfile.c) -----------------------------------
+
+# same_readers [OPTION] FILE: the records are the same whichever reads
+# sqlite_schema, and the file's reader alone can read it
+same_readers() {
+	local lib
+	run --separate-stderr env SLUICE_SQLITE_READER=libsqlite3 introspect "$@"
+	assert_success
+	assert_equal "$stderr" ''
+	lib=$output
+	run --separate-stderr env SLUICE_SQLITE_READER=file introspect "$@"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$output" "$lib"
+	run --separate-stderr introspect "$@"
+	assert_success
+	assert_equal "$output" "$lib"
+}
+
+# patch FILE OFFSET BYTES: overwrite bytes (printf escapes) in place
+patch() {
+	# shellcheck disable=SC2059
+	printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none
+}
+
+# wide.db: one CREATE TABLE of 300 columns on 512-byte pages, so its
+# text spills into a chain of overflow pages
+make_wide() {
+	local cols
+	cols=$(seq -f '"column_number_%g" varchar(40) DEFAULT '"'x'"' NOT NULL' \
+	    1 300 | paste -sd, -)
+	sqlite3 wide.db "PRAGMA page_size=512;
+	    CREATE TABLE wide (id integer PRIMARY KEY, $cols);
+	    CREATE INDEX wide_c1 ON wide (column_number_1);"
+}
+
+@test "introspect-7.1: the file's reader and libsqlite3 give the same records" {
+	make_db
+	"$ROOT/bench/gen-schema" 100 sql | sqlite3 s.db
+	for f in "$DATA"/*.sqlite t.db s.db; do
+		same_readers "$f"
+		same_readers --views "$f"
+	done
+	# on stdin too
+	run --separate-stderr env SLUICE_SQLITE_READER=file introspect --views - < t.db
+	assert_success
+	assert_equal "$output" "$(SLUICE_SQLITE_READER=libsqlite3 introspect --views - < t.db)"
+}
+
+@test "introspect-7.2: libsqlite3 is loaded only for what needs it" {
+	"$ROOT/bench/gen-schema" 20 sql | sqlite3 s.db
+	run env LD_DEBUG=files introspect s.db
+	assert_success
+	refute_output --partial 'file=libsqlite3'
+	# views are read through it
+	run env LD_DEBUG=files introspect --views "$DATA/northwind.sqlite"
+	assert_success
+	assert_output --partial 'file=libsqlite3'
+}
+
+@test "introspect-7.3: a CREATE TABLE in overflow pages, a deep b-tree, 65536-byte pages" {
+	make_wide
+	assert_equal "$(sqlite3 wide.db "SELECT count(*) > 10 FROM dbstat
+	    WHERE name = 'sqlite_schema' AND pagetype = 'overflow'")" 1
+	same_readers wide.db
+	assert_equal "$(printf '%s\n' "$output" | jq '.columns | length')" 301
+	# 200 tables on 512-byte pages: sqlite_schema four levels deep
+	{ echo 'PRAGMA page_size=512;'; "$ROOT/bench/gen-schema" 200 sql; } |
+	    sqlite3 deep.db
+	assert_equal "$(sqlite3 deep.db "SELECT max(length(path) - length(replace(path, '/', '')))
+	    FROM dbstat WHERE name = 'sqlite_schema'")" 3
+	same_readers deep.db
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 200
+	sqlite3 big.db 'PRAGMA page_size=65536;
+	    CREATE TABLE a (id integer PRIMARY KEY, name text NOT NULL);
+	    CREATE TABLE b (id integer PRIMARY KEY, a_id integer REFERENCES a (id));
+	    CREATE INDEX b_a ON b (a_id);'
+	assert_equal "$(od -An -tu1 -j16 -N2 big.db | tr -s ' ')" ' 0 1'
+	same_readers big.db
+	assert_equal "$(printf '%s\n' "$output" | jq -rc '[.name, .foreign_keys[0].to_table]' | tr '\n' ' ')" \
+	    '["a",null] ["b","a"] '
+}
+
+@test "introspect-7.4: a -wal file beside a WAL database: libsqlite3 reads it with the WAL" {
+	sqlite3 x.db > /dev/null <<'EOF'
+PRAGMA journal_mode=WAL;
+CREATE TABLE a (id integer PRIMARY KEY);
+PRAGMA wal_checkpoint;
+CREATE TABLE b (id integer PRIMARY KEY);
+.system cp x.db y.db && cp x.db-wal y.db-wal
+EOF
+	# b is only in the WAL
+	run introspect y.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r .name | tr '\n' ' ')" 'a b '
+	run -65 --separate-stderr env SLUICE_SQLITE_READER=file introspect y.db
+	assert_output ''
+	assert_equal "$stderr" 'introspect: y.db: cannot read the schema from the file: a -wal file beside it'
+	# checkpointed and closed: no -wal, the file's reader reads it
+	run ls ./*.db*
+	assert_output './x.db
+./y.db
+./y.db-shm
+./y.db-wal'
+	assert_equal "$(od -An -tu1 -j18 -N2 x.db | tr -s ' ')" ' 2 2'
+	same_readers x.db
+	assert_equal "$(printf '%s\n' "$output" | jq -r .name | tr '\n' ' ')" 'a b '
+	# a WAL database on stdin has no WAL: read as in rollback mode
+	run --separate-stderr env SLUICE_SQLITE_READER=libsqlite3 introspect - < x.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r .name | tr '\n' ' ')" 'a b '
+	assert_equal "$(introspect - < x.db)" "$output"
+}
+
+@test "introspect-7.5: a hot journal is refused, never read past" {
+	sqlite3 x.db "CREATE TABLE a (id integer PRIMARY KEY, v text);
+	    WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c
+	        WHERE i < 2000)
+	    INSERT INTO a SELECT i, hex(randomblob(100)) FROM c;"
+	# a copy in the middle of a transaction that has spilled to the file
+	sqlite3 x.db <<'EOF'
+PRAGMA cache_size=2;
+BEGIN;
+CREATE TABLE b (id integer PRIMARY KEY);
+UPDATE a SET v = hex(randomblob(100));
+.system cp x.db y.db && cp x.db-journal y.db-journal
+ROLLBACK;
+EOF
+	sum=$(cat y.db y.db-journal | cksum)
+	run -65 --separate-stderr introspect y.db
+	assert_output ''
+	assert_equal "$stderr" 'introspect: y.db: cannot read it with a hot -journal beside it: attempt to write a readonly database'
+	run -65 --separate-stderr env SLUICE_SQLITE_READER=file introspect y.db
+	assert_equal "$stderr" 'introspect: y.db: cannot read the schema from the file: a hot -journal beside it'
+	assert_equal "$(cat y.db y.db-journal | cksum)" "$sum"
+	# a journal whose header is zeroed (journal_mode=PERSIST) is not hot
+	sqlite3 x.db 'PRAGMA journal_mode=PERSIST; CREATE TABLE c (id integer);' > /dev/null
+	[ -s x.db-journal ]
+	same_readers x.db
+	assert_equal "$(printf '%s\n' "$output" | jq -r .name | tr '\n' ' ')" 'a c '
+}
+
+@test "introspect-7.6: a writer holding the lock: libsqlite3 says it is locked" {
+	sqlite3 x.db 'CREATE TABLE a (id integer PRIMARY KEY);'
+	# shellcheck disable=SC2016
+	printf '%s\n' 'introspect x.db > out 2> err; echo $? > rc' > run.sh
+	sqlite3 x.db 'BEGIN EXCLUSIVE;' 'INSERT INTO a VALUES (1);' \
+	    '.system sh run.sh' 'COMMIT;'
+	assert_equal "$(cat rc)" 65
+	assert_equal "$(cat out)" ''
+	assert_equal "$(cat err)" 'introspect: x.db: cannot read it with a writer holding its lock: database is locked'
+}
+
+@test "introspect-7.7: a damaged file: libsqlite3's error, or the reader's, never a crash" {
+	make_wide
+	ov=$(sqlite3 wide.db "SELECT min(pageno) FROM dbstat
+	    WHERE name = 'sqlite_schema' AND pagetype = 'overflow'")
+	cell=$(od -An -tu2 --endian=big -j108 -N2 wide.db | tr -d ' ')
+	cp wide.db type.db; patch type.db 100 '\377'
+	cp wide.db cell.db; patch cell.db 108 '\377\377'
+	cp wide.db record.db
+	patch record.db $((cell + 2)) '\377\377\377\377\377\377\377\377\377'
+	cp wide.db range.db; patch range.db $(((ov - 1) * 512)) '\0\1\0\0'
+	# the first overflow page's next page: itself
+	cp wide.db cycle.db
+	patch cycle.db $(((ov - 1) * 512)) "\\0\\0\\0\\$(printf %o "$ov")"
+	for f in type:'not a table b-tree page' \
+	    cell:'a cell offset beyond its page' \
+	    record:'a cell beyond its page' \
+	    range:'a page number beyond the file' \
+	    cycle:'a page reached twice (a cycle)'; do
+		db=${f%%:*}.db
+		run -65 --separate-stderr env SLUICE_SQLITE_READER=file introspect "$db"
+		assert_output ''
+		assert_equal "$stderr" "introspect: $db: cannot read the schema from the file: ${f#*:}"
+		# auto: handed to libsqlite3, which says what it finds
+		run -65 --separate-stderr introspect "$db"
+		assert_output ''
+		assert_equal "$(printf '%s\n' "$stderr" | wc -l)" 1
+		assert_equal "$stderr" "$(SLUICE_SQLITE_READER=libsqlite3 introspect "$db" 2>&1)"
+		case $stderr in
+		"introspect: $db: not a valid SQLite database: "*) ;;
+		*) fail "$db: $stderr" ;;
+		esac
+	done
+}
+
+@test "introspect-7.9: a cycle in the b-tree of sqlite_schema" {
+	{ echo 'PRAGMA page_size=512;'; "$ROOT/bench/gen-schema" 20 sql; } |
+	    sqlite3 deep.db
+	# page 1 is an interior page; its right-most child: page 1 itself
+	assert_equal "$(od -An -tu1 -j100 -N1 deep.db | tr -d ' ')" 5
+	patch deep.db 108 '\0\0\0\1'
+	run -65 --separate-stderr env SLUICE_SQLITE_READER=file introspect deep.db
+	assert_output ''
+	assert_equal "$stderr" 'introspect: deep.db: cannot read the schema from the file: a page reached twice (a cycle)'
+	run -65 --separate-stderr introspect deep.db
+	assert_output ''
+	assert_equal "$stderr" "$(SLUICE_SQLITE_READER=libsqlite3 introspect deep.db 2>&1)"
+	case $stderr in
+	'introspect: deep.db: not a valid SQLite database: '*) ;;
+	*) fail "$stderr" ;;
+	esac
+}
+
+@test "introspect-7.10: automatic indexes: the primary key's own needs no pragma" {
+	sqlite3 k.db <<'EOF'
+CREATE TABLE schema_migrations ("version" varchar NOT NULL PRIMARY KEY);
+CREATE TABLE pairs (a text, b text, note text DEFAULT 'unique',
+  PRIMARY KEY (a, b)); -- not unique
+EOF
+	run env LD_DEBUG=files introspect k.db
+	assert_success
+	refute_output --partial 'file=libsqlite3'
+	sqlite3 k.db <<'EOF'
+CREATE TABLE u1 (id text PRIMARY KEY, email text UNIQUE, "unique" int);
+CREATE TABLE u2 (a int, b int, UNIQUE (a, b), UNIQUE (b), PRIMARY KEY (b, a));
+CREATE TABLE u3 (id integer PRIMARY KEY, c text UNIQUE, d text UNIQUE);
+CREATE TABLE u4 (id int PRIMARY KEY, x int UNIQUE) WITHOUT ROWID;
+CREATE TABLE u5 (id integer PRIMARY KEY DESC, y int, UNIQUE (id));
+EOF
+	run --separate-stderr introspect k.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name + ": " +
+	    ([.indexes[] | .name + (if .unique then "!" else "" end)] | sort |
+	    join(","))')" \
+	    "$(sqlite3 k.db "SELECT m.name || ': ' || coalesce((SELECT
+	        group_concat(n, ',') FROM (SELECT l.name ||
+	            (CASE WHEN l.\"unique\" THEN '!' ELSE '' END) AS n
+	            FROM pragma_index_list(m.name) l
+	            WHERE l.origin != 'pk' ORDER BY l.name)), '')
+	        FROM sqlite_schema m WHERE m.type = 'table' ORDER BY m.rowid")"
+	same_readers k.db
+}
+
+@test "introspect-7.8: UTF-16 text is read by libsqlite3; SLUICE_SQLITE_READER is checked" {
+	sqlite3 u.db "PRAGMA encoding='UTF-16le';
+	    CREATE TABLE a (id integer PRIMARY KEY, name text NOT NULL);"
+	run -65 --separate-stderr env SLUICE_SQLITE_READER=file introspect u.db
+	assert_equal "$stderr" 'introspect: u.db: cannot read the schema from the file: a text encoding other than UTF-8'
+	run --separate-stderr introspect u.db
+	assert_success
+	assert_equal "$output" "$(SLUICE_SQLITE_READER=libsqlite3 introspect u.db)"
+	assert_equal "$(printf '%s\n' "$output" | jq -r .name)" a
+	run -65 --separate-stderr env SLUICE_SQLITE_READER=mmap introspect u.db
+	assert_output ''
+	assert_equal "$stderr" "introspect: u.db: SLUICE_SQLITE_READER: unknown reader 'mmap': expected 'auto', 'file' or 'libsqlite3'"
+}
+
+@test "introspect-5.3: the SQLite file fuzz corpus replays without a crash or leak" {
+	local bsd
+	bsd=$(pkg-config --cflags libbsd-overlay 2>/dev/null ||
+	    echo "-DLIBBSD_OVERLAY -isystem /usr/include/bsd")
+	# shellcheck disable=SC2086
+	cc -std=c11 -g -O1 -D_GNU_SOURCE $bsd -I"$ROOT/src/lib" \
+	    -I"$ROOT/src/stages/introspect" \
+	    -fsanitize=address,undefined -fno-sanitize-recover=all \
+	    -o replay "$ROOT/test/fuzz/replay.c" \
+	    "$ROOT/test/fuzz/fuzz-sqlfile.c" \
+	    "$ROOT"/src/stages/introspect/{sqlfile,model,record}.c \
+	    "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
+	set -- "$ROOT"/test/fuzz/corpus-sqlfile/* "$DATA"/*.sqlite
+	n=$#
+	run ./replay "$@"
+	assert_success
+	assert_output "replayed $n inputs"
+}

@@ -1,8 +1,9 @@
 /*
  * sqlite.c: the SQLite front-end of introspect.  Exports sqlite_load():
- * open a database read-only and immutable (never written, no journal
- * or WAL looked at), or deserialize one read from stdin, then read the
- * schema from sqlite_schema.  A table's columns (declared types, NOT
+ * read sqlite_schema of a database file (under SQLite's shared lock) or
+ * of one read from stdin with sqlfile.c, without libsqlite3 (see
+ * open_db for when libsqlite3 reads it instead), then the schema from
+ * the CREATE statements it holds.  A table's columns (declared types, NOT
  * NULL, DEFAULT text, primary key) and foreign keys are read from its
  * stored CREATE TABLE text by a small tokenizer, the way SQLite's own
  * parser keeps them, so PRAGMA table_xinfo and foreign_key_list are
@@ -29,18 +30,22 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
 #include "xalloc.h"
 #include "introspect.h"
+#include "sqlfile.h"
 #include "banned.h"
 
 /*
- * libsqlite3 is not linked: it is loaded with dlopen(3) on the first
- * SQLite source, so the stage starts without it (some hundred KiB of
- * memory at start-up) for schema.rb and SQL sources.  The calls below
- * go through this table.
+ * libsqlite3 is not linked: it is loaded with dlopen(3) when a SQLite
+ * source first needs it (ensure_db), so the stage runs without it
+ * (some hundred KiB of memory, and SQLite's parse of every CREATE
+ * statement on its first query) for schema.rb, SQL sources and SQLite
+ * databases whose statements the text reader is sure of.  The calls
+ * below go through this table.
  */
 #define LIBSQLITE	"libsqlite3.so.0"
 
@@ -55,6 +60,7 @@ static struct {
 	__typeof__(sqlite3_column_text)	*column_text;
 	__typeof__(sqlite3_deserialize)	*deserialize;
 	__typeof__(sqlite3_malloc64)	*malloc64;
+	__typeof__(sqlite3_busy_timeout)	*busy_timeout;
 } sq;
 
 static const struct {
@@ -71,6 +77,7 @@ static const struct {
 	{ "sqlite3_column_text", offsetof(__typeof__(sq), column_text) },
 	{ "sqlite3_deserialize", offsetof(__typeof__(sq), deserialize) },
 	{ "sqlite3_malloc64", offsetof(__typeof__(sq), malloc64) },
+	{ "sqlite3_busy_timeout", offsetof(__typeof__(sq), busy_timeout) },
 };
 
 #define sqlite3_open_v2		(*sq.open_v2)
@@ -83,6 +90,7 @@ static const struct {
 #define sqlite3_column_text	(*sq.column_text)
 #define sqlite3_deserialize	(*sq.deserialize)
 #define sqlite3_malloc64	(*sq.malloc64)
+#define sqlite3_busy_timeout	(*sq.busy_timeout)
 
 static int
 load_libsqlite(struct schema *s)
@@ -107,8 +115,15 @@ load_libsqlite(struct schema *s)
 
 struct sqlctx {
 	struct schema	*s;
-	sqlite3		*db;
+	sqlite3		*db;		/* opened on first use: ensure_db */
 	struct buf	 q;		/* the text of a PRAGMA */
+	const char	*path;
+	const void	*data;		/* the database read from stdin */
+	size_t		 len;
+	int		 fd;		/* the file, under a shared lock */
+	const char	*live;		/* why SQLite's own locking: open_db */
+	int		 wal;		/* in WAL mode */
+	unsigned char	 change[4];	/* the file change counter */
 };
 
 /* --- a tokenizer for stored CREATE statements ---------------------- */
@@ -854,13 +869,20 @@ col_text(struct schema *s, sqlite3_stmt *st, int i)
 static int
 dberr(struct sqlctx *x)
 {
+	if (x->live != NULL)
+		return schema_fail(x->s, 0, 0, "cannot read it with %s: %s",
+		    x->live, sqlite3_errmsg(x->db));
 	return schema_fail(x->s, 0, 0, "not a valid SQLite database: %s",
 	    sqlite3_errmsg(x->db));
 }
 
+static int	ensure_db(struct sqlctx *);
+
 static int
 prepare(struct sqlctx *x, const char *sql, sqlite3_stmt **st)
 {
+	if (ensure_db(x) == -1)
+		return -1;
 	if (sqlite3_prepare_v2(x->db, sql, -1, st, NULL) != SQLITE_OK)
 		return dberr(x);
 	return 0;
@@ -1112,11 +1134,30 @@ load_index(struct sqlctx *x, struct table *t, struct index *ix,
 	return 0;
 }
 
+/* the word w (not in a string, quoted name or comment) in sql */
+static int
+has_word(const char *sql, const char *w)
+{
+	struct qtok	 t;
+	const char	*p = sql;
+
+	for (;;) {
+		p = qnext(p, &t);
+		if (t.type == Q_END)
+			return 0;
+		if (qis(&t, w))
+			return 1;
+	}
+}
+
 /*
  * A table's indexes, in schema order.  Those with a CREATE INDEX text
  * are what it says (origin 'c'); PRAGMA index_list is asked only when
  * there are automatic indexes (UNIQUE, PRIMARY KEY: no text), for
- * their uniqueness and to skip the primary key's own.
+ * their uniqueness and to skip the primary key's own.  Only PRIMARY
+ * KEY and UNIQUE constraints make automatic indexes: with no UNIQUE in
+ * the table's text, the one there is is the primary key's own, and
+ * nothing needs asking.
  */
 static int
 load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
@@ -1125,14 +1166,16 @@ load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
 	struct schema	*s = x->s;
 	sqlite3_stmt	*st;
 	struct ilist	*il = NULL;
-	int		 rc, nil = 0, cap = 0, i, j, auto_ix = 0;
+	int		 rc, nil = 0, cap = 0, i, j, auto_ix = 0, pk_only = 0;
 	const char	*name;
 
 	for (i = 0; i < n; i++)
 		if (sqls[i] == NULL)
 			auto_ix = 1;
+	if (auto_ix && t->sql != NULL && !has_word(t->sql, "UNIQUE"))
+		auto_ix = pk_only = 1;
 	/* seq, name, unique, origin, partial */
-	if (auto_ix) {
+	if (auto_ix && !pk_only) {
 		if (pragma(x, "index_list", t->name, &st) == -1)
 			return -1;
 		while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -1154,6 +1197,8 @@ load_indexes(struct sqlctx *x, struct table *t, struct index **ixs,
 	}
 	for (i = 0; i < n; i++) {
 		if (sqls[i] == NULL) {	/* load_index: the text's */
+			if (pk_only)
+				continue;	/* the primary key's own */
 			for (j = 0; j < nil; j++)
 				if (strcmp(il[j].name, ixs[i]->name) == 0)
 					break;
@@ -1291,6 +1336,8 @@ shadow_tables(struct sqlctx *x, char ***out)
 	int		 n = 0;
 
 	*out = NULL;
+	if (ensure_db(x) == -1)
+		return -1;
 	if (sqlite3_prepare_v2(x->db, "SELECT name FROM pragma_table_list "
 	    "WHERE schema = 'main' AND type = 'shadow'", -1, &st, NULL) !=
 	    SQLITE_OK)
@@ -1304,9 +1351,13 @@ shadow_tables(struct sqlctx *x, char ***out)
 	return n;
 }
 
-/* what a shared URI needs escaped in a file name */
+/*
+ * What a shared URI needs escaped in a file name; immutable: SQLite
+ * neither locks nor looks for a journal or WAL (the file is under our
+ * own shared lock, see open_db), else it reads as any reader does.
+ */
 static char *
-uri(const char *path)
+uri(const char *path, int immutable)
 {
 	struct buf	 b = { 0 };
 	const char	*p;
@@ -1319,7 +1370,7 @@ uri(const char *path)
 		else
 			buf_addc(&b, *p);
 	}
-	buf_adds(&b, "?immutable=1&mode=ro");
+	buf_adds(&b, immutable ? "?immutable=1&mode=ro" : "?mode=ro");
 	return buf_steal(&b);
 }
 
@@ -1359,67 +1410,189 @@ check_header(struct schema *s, const unsigned char *h, size_t hlen,
 	return 0;
 }
 
+/*
+ * SQLite's POSIX locks (its os_unix.c, and "File Locking And
+ * Concurrency In SQLite Version 3"): the pending byte at 0x40000000,
+ * then the reserved byte, then a 510-byte shared range.  A reader
+ * takes a shared lock as SQLite's own readers do: a read lock on the
+ * pending byte (refused while a writer waits for readers to go), a
+ * read lock on the shared range, then the pending byte released.
+ * While it is held a writer cannot take its exclusive lock, so no
+ * transaction is committed into the file under us.  0 when held, 1
+ * if a writer kept it for a second, -1 if the file system has no
+ * locks (then only the change counter, read again after, tells).
+ */
+#define PENDING_BYTE	0x40000000
+#define SHARED_FIRST	(PENDING_BYTE + 2)
+#define SHARED_SIZE	510
+
 static int
-open_db(struct sqlctx *x, const char *path, const void *data, size_t len)
+lock_range(int fd, short type, off_t start, off_t len)
+{
+	struct flock	 fl;
+
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = type;
+	fl.l_whence = SEEK_SET;
+	fl.l_start = start;
+	fl.l_len = len;
+	return fcntl(fd, F_SETLK, &fl);
+}
+
+static int
+shared_lock(int fd)
+{
+	const struct timespec	 ms = { 0, 1000000 };
+	int			 i, rc, e;
+
+	for (i = 0; i < 1000; i++) {
+		if (lock_range(fd, F_RDLCK, PENDING_BYTE, 1) == 0) {
+			rc = lock_range(fd, F_RDLCK, SHARED_FIRST, SHARED_SIZE);
+			e = errno;
+			(void)lock_range(fd, F_UNLCK, PENDING_BYTE, 1);
+			if (rc == 0)
+				return 0;
+		} else
+			e = errno;
+		if (e != EAGAIN && e != EACCES)
+			return -1;
+		(void)nanosleep(&ms, NULL);
+	}
+	return 1;
+}
+
+/*
+ * path-suffix exists; hot: and may be a hot journal (SQLite's test
+ * without its check of the reserved lock: not empty, first byte not 0)
+ */
+static int
+beside(const char *path, const char *suffix, int hot)
+{
+	struct buf	 b = { 0 };
+	struct stat	 sb;
+	unsigned char	 c = 0;
+	int		 fd, r;
+
+	buf_adds(&b, path);
+	buf_adds(&b, suffix);
+	r = stat(b.data, &sb) == 0;
+	/* a journal is hot only if not empty, its first byte not 0 */
+	if (r && hot) {
+		r = 0;
+		if (sb.st_size > 0 &&
+		    (fd = open(b.data, O_RDONLY | O_CLOEXEC)) != -1) {
+			r = pread(fd, &c, 1, 0) != 1 || c != 0;
+			(void)close(fd);
+		}
+	}
+	buf_free(&b);
+	return r;
+}
+
+/*
+ * Open the file and check its header.  The schema is then read from
+ * the file itself (sqlfile.c) under a shared lock held to the end
+ * (libsqlite3, if it is needed, opens the file immutable: it neither
+ * locks nor looks for a journal, our lock covers it), unless the file
+ * alone is not the database: in WAL mode (header bytes 18 and 19 are
+ * 2) with a -wal file beside it, whose commits may not be in the file
+ * yet and whose checkpoints write the file under readers' locks; or
+ * with a -journal that may be hot (not empty, first byte not zero),
+ * to be rolled back first; or if a writer kept the lock for a second.
+ * Then (live) the lock is dropped and libsqlite3 reads everything, as
+ * any SQLite reader, and says what it thinks of it.
+ */
+static int
+open_db(struct sqlctx *x)
 {
 	struct schema	*s = x->s;
-	unsigned char	 h[100], *copy;
+	unsigned char	 h[100];
 	struct stat	 sb;
-	char		*u;
 	ssize_t		 n;
-	int		 fd, rc;
+	int		 lk;
 
-	if (data != NULL) {
-		if (check_header(s, data, len, len) == -1)
-			return -1;
+	x->fd = -1;
+	if (x->data != NULL)
+		return check_header(s, x->data, x->len, x->len);
+	if ((x->fd = open(x->path, O_RDONLY | O_CLOEXEC)) == -1)
+		return schema_fail(s, 0, 0, "%s", strerror(errno));
+	lk = shared_lock(x->fd);
+	if (fstat(x->fd, &sb) == -1)
+		return schema_fail(s, 0, 0, "%s", strerror(errno));
+	n = pread(x->fd, h, sizeof(h), 0);
+	if (check_header(s, h, n < 0 ? 0 : (size_t)n,
+	    (uint64_t)sb.st_size) == -1)
+		return -1;
+	x->len = (size_t)sb.st_size;
+	memcpy(x->change, h + 24, sizeof(x->change));
+	x->wal = h[18] == 2 || h[19] == 2;
+	if (lk == 1)
+		x->live = "a writer holding its lock";
+	else if (x->wal && beside(x->path, "-wal", 0))
+		x->live = "a -wal file beside it";
+	else if (beside(x->path, "-journal", 1))
+		x->live = "a hot -journal beside it";
+	if (x->live != NULL) {
+		(void)close(x->fd);
+		x->fd = -1;
+	}
+	return 0;
+}
+
+/* libsqlite3 and a connection to the database, on first use */
+static int
+ensure_db(struct sqlctx *x)
+{
+	struct schema	*s = x->s;
+	unsigned char	*copy;
+	char		*u;
+	int		 rc;
+
+	if (x->db != NULL)
+		return 0;
+	if (load_libsqlite(s) == -1)
+		return -1;
+	if (x->data != NULL) {
 		if (sqlite3_open_v2(":memory:", &x->db, SQLITE_OPEN_READWRITE,
 		    NULL) != SQLITE_OK)
 			return dberr(x);
-		copy = sqlite3_malloc64(len);
+		copy = sqlite3_malloc64(x->len);
 		if (copy == NULL)
 			return schema_fail(s, 0, 0, "out of memory");
-		memcpy(copy, data, len);
-		if (sqlite3_deserialize(x->db, "main", copy, (sqlite3_int64)len,
-		    (sqlite3_int64)len, SQLITE_DESERIALIZE_FREEONCLOSE |
+		memcpy(copy, x->data, x->len);
+		/* no WAL on stdin: an image in WAL mode read as rollback */
+		if (copy[18] == 2 && copy[19] == 2)
+			copy[18] = copy[19] = 1;
+		if (sqlite3_deserialize(x->db, "main", copy,
+		    (sqlite3_int64)x->len, (sqlite3_int64)x->len,
+		    SQLITE_DESERIALIZE_FREEONCLOSE |
 		    SQLITE_DESERIALIZE_READONLY) != SQLITE_OK)
 			return dberr(x);
 		return 0;
 	}
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1 ||
-	    fstat(fd, &sb) == -1)
-		return schema_fail(s, 0, 0, "%s", strerror(errno));
-	n = pread(fd, h, sizeof(h), 0);
-	(void)close(fd);
-	if (check_header(s, h, n < 0 ? 0 : (size_t)n,
-	    (uint64_t)sb.st_size) == -1)
-		return -1;
-	u = uri(path);
+	u = uri(x->path, x->live == NULL);
 	rc = sqlite3_open_v2(u, &x->db, SQLITE_OPEN_READONLY |
 	    SQLITE_OPEN_URI, NULL);
 	free(u);
 	if (rc != SQLITE_OK)
 		return dberr(x);
+	if (x->live != NULL)
+		(void)sqlite3_busy_timeout(x->db, 1000);
 	return 0;
 }
 
-struct obj {
-	const char	*type, *name, *tbl, *sql;
-};
+enum reader { READ_AUTO, READ_FILE, READ_LIB };
 
+/* sqlite_schema through libsqlite3 */
 static int
-load(struct sqlctx *x)
+lib_rows(struct sqlctx *x, struct sqlrow **out)
 {
 	struct schema	*s = x->s;
 	sqlite3_stmt	*st;
-	struct obj	*o = NULL;
-	struct table	*t, **tabs = NULL;
-	struct index	**ixs = NULL;
-	const char	**sqls = NULL;
-	char		**virt = NULL, **shadow = NULL;
-	int		 n = 0, nvirt = 0, nshadow, i, j, nix, rc, ntab = 0;
-	int		*first = NULL, *link = NULL, cap = 0, ixcap = 0;
-	struct tinfo	 ti;
+	struct sqlrow	*o = NULL;
+	int		 n = 0, cap = 0, rc;
 
+	*out = NULL;
 	if (prepare(x, "SELECT type, name, tbl_name, sql FROM sqlite_schema "
 	    "ORDER BY rowid", &st) == -1)
 		return -1;
@@ -1432,8 +1605,83 @@ load(struct sqlctx *x)
 		o[n].name = col_text(s, st, 1);
 		o[n].tbl = col_text(s, st, 2);
 		o[n].sql = col_text(s, st, 3);
-		if (o[n].type == NULL || o[n].name == NULL || o[n].tbl == NULL)
+		n++;
+	}
+	sqlite3_finalize(st);
+	*out = o;
+	return rc == SQLITE_DONE ? n : dberr(x);
+}
+
+/*
+ * sqlite_schema from the file (sqlfile.c), else (live, damage,
+ * something it does not read) through libsqlite3; READ_FILE makes
+ * the file's reader the only one, READ_LIB skips it.  The change
+ * counter read again after tells whether the file changed meanwhile
+ * (it cannot under the lock, but a file system may lack locks).  In
+ * WAL mode a writer that started meanwhile may have checkpointed into
+ * the file under our lock, but its -wal file is still there (only a
+ * connection with an exclusive lock removes it): then live after all.
+ */
+static int
+schema_rows(struct sqlctx *x, enum reader how, struct sqlrow **out)
+{
+	struct sqlfile	 f;
+	unsigned char	 h[28];
+	const char	*why = NULL;
+	int		 n = -1;
+
+	*out = NULL;
+	if (how != READ_LIB && x->live == NULL) {
+		f.mem = x->data;
+		f.fd = x->fd;
+		f.len = x->len;
+		n = sqlfile_schema(&f, &x->s->a, out, &why);
+		if (n >= 0 && x->data == NULL &&
+		    (pread(x->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
+		    memcmp(h + 24, x->change, sizeof(x->change)) != 0)) {
+			why = "the file changed while read";
+			n = -1;
+		} else if (n >= 0 && x->wal && beside(x->path, "-wal", 0)) {
+			why = x->live = "a -wal file beside it";
+			(void)close(x->fd);
+			x->fd = -1;
+			n = -1;
+		}
+		if (n == -1) {
+			free(*out);
+			*out = NULL;
+		}
+	} else if (x->live != NULL)
+		why = x->live;
+	if (n >= 0)
+		return n;
+	if (how == READ_FILE)
+		return schema_fail(x->s, 0, 0, "cannot read the schema from "
+		    "the file: %s", why);
+	return lib_rows(x, out);
+}
+
+static int
+load(struct sqlctx *x, enum reader how)
+{
+	struct schema	*s = x->s;
+	struct sqlrow	*o = NULL;
+	struct table	*t, **tabs = NULL;
+	struct index	**ixs = NULL;
+	const char	**sqls = NULL;
+	char		**virt = NULL, **shadow = NULL;
+	int		 n, nrow, nvirt = 0, nshadow = 0, i, j, nix, rc = 0;
+	int		*first = NULL, *link = NULL, ixcap = 0, ntab = 0;
+	struct tinfo	 ti;
+
+	if ((nrow = schema_rows(x, how, &o)) == -1) {
+		free(o);
+		return -1;
+	}
+	for (i = n = 0; i < nrow; i++) {
+		if (o[i].type == NULL || o[i].name == NULL || o[i].tbl == NULL)
 			continue;
+		o[n] = o[i];
 		if (strcmp(o[n].type, "table") == 0 && is_virtual(o[n].sql)) {
 			virt = xreallocarray(virt, (size_t)nvirt + 1,
 			    sizeof(*virt));
@@ -1441,9 +1689,11 @@ load(struct sqlctx *x)
 		}
 		n++;
 	}
-	sqlite3_finalize(st);
-	rc = rc == SQLITE_DONE ? 0 : dberr(x);
-	nshadow = rc == 0 ? shadow_tables(x, &shadow) : 0;
+	/* shadow tables belong to virtual tables: none, nothing to ask */
+	if (nvirt > 0 && (nshadow = shadow_tables(x, &shadow)) == -1) {
+		nshadow = 0;
+		rc = -1;
+	}
 	/* tables and views first, so indexes find them */
 	for (i = 0; rc == 0 && i < n; i++) {
 		if (strncmp(o[i].name, "sqlite_", 7) == 0 ||
@@ -1530,22 +1780,43 @@ load(struct sqlctx *x)
 	return rc;
 }
 
+/*
+ * SLUICE_SQLITE_READER: who reads sqlite_schema.  Unset or "auto":
+ * the file's reader, libsqlite3 when it cannot; "file": the file's
+ * reader or an error saying why not; "libsqlite3": libsqlite3 only.
+ */
 int
 sqlite_load(struct schema *s, const char *path, const void *data,
     size_t len)
 {
 	struct sqlctx	 x;
+	enum reader	 how = READ_AUTO;
+	const char	*e = getenv("SLUICE_SQLITE_READER");
 	int		 rc;
 
 	memset(&x, 0, sizeof(x));
 	x.s = s;
+	x.path = path;
+	x.data = data;
+	x.len = len;
+	x.fd = -1;
 	s->kind = SRC_SQLITE;
-	if (load_libsqlite(s) == -1)
-		return -1;
-	rc = open_db(&x, path, data, len);
+	if (e == NULL || *e == '\0' || strcmp(e, "auto") == 0)
+		how = READ_AUTO;
+	else if (strcmp(e, "file") == 0)
+		how = READ_FILE;
+	else if (strcmp(e, "libsqlite3") == 0)
+		how = READ_LIB;
+	else
+		return schema_fail(s, 0, 0, "SLUICE_SQLITE_READER: unknown "
+		    "reader '%s': expected 'auto', 'file' or 'libsqlite3'", e);
+	rc = open_db(&x);
 	if (rc == 0)
-		rc = load(&x);
+		rc = load(&x, how);
 	buf_free(&x.q);
-	sqlite3_close(x.db);
+	if (x.db != NULL)
+		sqlite3_close(x.db);
+	if (x.fd != -1)
+		(void)close(x.fd);
 	return rc;
 }
