@@ -117,7 +117,8 @@ dist: clean
 clean:
 	rm -f $(ALL_OBJ) $(ALL_OBJ:.o=.d) $(LIB) $(COORD) bin/sluice $(STAGE_BIN) \
 	    $(UNIT_BIN) .build-flags man/mandoc.db
-	rm -rf test/fuzz/*.o
+	rm -rf test/fuzz/*.o test/fuzz/fuzz-schemarb test/fuzz/fuzz-sql \
+	    test/fuzz/fuzz-sqlfile
 
 .PHONY: all deps check lint demo install uninstall dist clean unit FORCE
 
