@@ -40,9 +40,11 @@ enum { V_OBJ = 1, V_ARR, V_STR, V_NUM, V_TRUE, V_FALSE, V_NULL };
 
 static int	value(struct sc *, int);
 
-static void
+static inline void
 skipws(struct sc *c)
 {
+	if (c->p < c->e && (unsigned char)*c->p > ' ')
+		return;
 	while (c->p < c->e && (*c->p == ' ' || *c->p == '\t' ||
 	    *c->p == '\n' || *c->p == '\r'))
 		c->p++;
@@ -58,26 +60,38 @@ ishex(int ch)
 #define ONES	0x0101010101010101ULL
 #define HIGHS	0x8080808080808080ULL
 
+/* the bytes among eight that are a quote, a backslash or a control
+ * character: their high bits (above the first, a borrow may set more) */
+static uint64_t
+special8(const char *p)
+{
+	uint64_t	 w, q, b;
+
+	memcpy(&w, p, 8);
+	q = w ^ (ONES * '"');
+	b = w ^ (ONES * '\\');
+	return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+	    ((b - ONES) & ~b)) & HIGHS;
+}
+
 /* at '"': the string's raw bytes; *esc when it holds an escape */
 static int
 string(struct sc *c, struct span *out, int *esc)
 {
 	const char	*p = c->p + 1, *e = c->e;
+	uint64_t	 m;
 	unsigned char	 ch;
 
 	*esc = 0;
 	for (;;) {
-		/* eight plain bytes at a time: no quote, backslash or
-		 * control character among them */
+		/* eight bytes at a time to the first special one */
 		while (e - p >= 8) {
-			uint64_t w, q, b;
-
-			memcpy(&w, p, 8);
-			q = w ^ (ONES * '"');
-			b = w ^ (ONES * '\\');
-			if ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-			    ((b - ONES) & ~b)) & HIGHS)
+			if ((m = special8(p)) != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				p += __builtin_ctzll(m) >> 3;
+#endif
 				break;
+			}
 			p += 8;
 		}
 		if (p >= e)
@@ -180,17 +194,27 @@ static int
 key_push(struct sc *c, const struct span *k)
 {
 	struct scan	*s = c->s;
+	char		*d;
+	size_t		 i;
 
 	if (k->len > 0xffff)
 		return -1;
-	if (s->capkeys - s->nkeys < k->len + 2) {
-		s->capkeys = (s->capkeys + k->len + 2) * 2;
+	/* room for 8 bytes more: a short key is copied as a word or two */
+	if (s->capkeys - s->nkeys < k->len + 2 + 8) {
+		s->capkeys = (s->capkeys + k->len + 2 + 8) * 2;
 		s->keys = xreallocarray(s->keys, 1, s->capkeys);
 	}
-	s->keys[s->nkeys++] = (char)(k->len >> 8);
-	s->keys[s->nkeys++] = (char)(k->len & 0xff);
-	memcpy(s->keys + s->nkeys, k->p, k->len);
-	s->nkeys += k->len;
+	d = s->keys + s->nkeys;
+	d[0] = (char)(k->len >> 8);
+	d[1] = (char)(k->len & 0xff);
+	if (k->len <= 16 && c->e - k->p >= 16) {
+		memcpy(d + 2, k->p, 8);
+		if (k->len > 8)
+			memcpy(d + 10, k->p + 8, 8);
+	} else
+		for (i = 0; i < k->len; i++)
+			d[2 + i] = k->p[i];
+	s->nkeys += k->len + 2;
 	return 0;
 }
 
