@@ -120,6 +120,29 @@ person	belongs_to	people	convention
 status	belongs_to	statuses	convention"
 }
 
+@test "stages-3.3: relations: records json.c reads (escapes, a bad foreign key) as the one-pass reader would" {
+	# escapes in a name and a key: the same relations as without
+	printf '%s\n' '{"v":1,"kind":"table","name":"users","primary_key":["id"],"columns":[{"name":"id"}]}' \
+	    '{"v":1,"kind":"t\u0061ble","name":"p\u006fsts","primary_key":["id"],"columns":[{"name":"id"},{"n\u0061me":"user_id"}],"foreign_keys":[{"columns":["user_id"],"to_table":"users"}]}' > in.jsonl
+	run -0 sh -c 'sluice relations < in.jsonl | jq -r ".relations[] | [.name, .kind, .table, .hops[0].source[0], .hops[0].dest[0]] | @tsv"'
+	assert_output "posts	has_many	posts	id	user_id
+user	belongs_to	users	user_id	id"
+	# a key column that is not a string: an error only when the key
+	# reaches a table, after every record has been read
+	printf '%s\n' '{"v":1,"kind":"table","name":"a","primary_key":["x"],"columns":[{"name":"x"}],"foreign_keys":[{"columns":[1],"to_table":"nope"}]}' \
+	    '{"v":1,"kind":"table","name":"b","columns":[{"name":"x"}],"foreign_keys":[{"columns":["x"],"to_columns":["x", 2],"to_table":"a"}]}' > fk.jsonl
+	run -65 --separate-stderr sluice relations < fk.jsonl
+	assert_output ''
+	assert_equal "$stderr" "relations: <stdin>:2:111: expected a column name"
+	printf '{"v":1,"kind":"enum","name":"e","values":[}\n' >> fk.jsonl
+	run -65 --separate-stderr sluice relations < fk.jsonl
+	assert_equal "$stderr" "relations: <stdin>:3:43: expected a JSON value"
+	# a duplicate key deep in a record that is not a table
+	printf '{"v":1,"kind":"enum","name":"e","values":[{"a":1,"b":{"c":2,"c":3}}]}\n' > dup.jsonl
+	run -65 --separate-stderr sluice relations < dup.jsonl
+	assert_equal "$stderr" "relations: <stdin>:1:61: duplicate key 'c' (first at 1:55)"
+}
+
 @test "stages-4.1: render: an unclosed section names template:line:col, nothing written" {
 	printf 'x\n{{#columns}}\n{{name}}\n' > bad.tmpl
 	run -65 --separate-stderr sh -c "sluice introspect '$SCHEMAS/campfire.schema.rb' | sluice render bad.tmpl"

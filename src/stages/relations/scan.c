@@ -22,7 +22,7 @@
 
 #define MAXDEPTH	64	/* json.c allows 256: deeper goes there */
 #define MAXKEYS		64	/* keys compared pairwise on a miss */
-#define NSIG		64	/* signatures remembered */
+#define NSIGNATURE		64	/* signatures remembered */
 
 struct sc {
 	const char	*p, *e;
@@ -33,7 +33,7 @@ struct sc {
 static struct {
 	char	*sig;
 	size_t	 len;
-} sigs[NSIG];
+} sigs[NSIGNATURE];
 static int	 nsig, sigrr;
 
 enum { V_OBJ = 1, V_ARR, V_STR, V_NUM, V_TRUE, V_FALSE, V_NULL };
@@ -245,7 +245,7 @@ keys_check(struct sc *c, size_t mark)
 				return -1;
 	if (n < 2)
 		return 0;
-	i = nsig < NSIG ? nsig++ : sigrr++ % NSIG;
+	i = nsig < NSIGNATURE ? nsig++ : sigrr++ % NSIGNATURE;
 	free(sigs[i].sig);
 	sigs[i].sig = xreallocarray(NULL, 1, len);
 	memcpy(sigs[i].sig, sig, len);
