@@ -143,6 +143,12 @@ user	belongs_to	users	user_id	id"
 	assert_equal "$stderr" "relations: <stdin>:1:61: duplicate key 'c' (first at 1:55)"
 }
 
+@test "stages-3.4: relations: its one-pass reader takes only what json.c takes, with the same facts (t-relscan)" {
+	[ -x "$ROOT/test/unit/t-relscan" ] || skip "unit programs not built (make unit)"
+	run -0 "$ROOT/test/unit/t-relscan" 20000
+	assert_output --regexp '^t-relscan: 20000 generated records \([0-9]+ read in one pass, [0-9]+ tables\) and 20000 mutations \([0-9]+ read, [0-9]+ tables\): the same as json.c$'
+}
+
 @test "stages-4.1: render: an unclosed section names template:line:col, nothing written" {
 	printf 'x\n{{#columns}}\n{{name}}\n' > bad.tmpl
 	run -65 --separate-stderr sh -c "sluice introspect '$SCHEMAS/campfire.schema.rb' | sluice render bad.tmpl"

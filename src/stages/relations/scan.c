@@ -22,7 +22,7 @@
 
 #define MAXDEPTH	64	/* json.c allows 256: deeper goes there */
 #define MAXKEYS		64	/* keys compared pairwise on a miss */
-#define NSIGNATURE		64	/* signatures remembered */
+#define NSIGNATURE	64	/* signatures remembered */
 
 struct sc {
 	const char	*p, *e;
@@ -553,6 +553,7 @@ foreign_keys(struct sc *c, int depth)
 	while ((r = arr_next(c, &first)) == 1) {
 		if (*c->p != '{') {
 			/* no to_table: never a relation */
+			scan_fk(c->s);
 			if (value(c, depth + 1) == -1)
 				return -1;
 		} else if (fk_obj(c, depth + 1) == -1)
