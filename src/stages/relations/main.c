@@ -24,6 +24,8 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+#include <limits.h>
+#include <sys/uio.h>
 
 #include "buf.h"
 #include "inflect.h"
@@ -775,6 +777,64 @@ add_through(struct tbl *jt)
 
 /* --- output ----------------------------------------------------------- */
 
+/*
+ * Output is gathered: the records' own bytes stay where they were read
+ * and are written from there; only what relations adds is built, in
+ * gen.  An iovec names gen by offset until it is written, as gen may
+ * move when it grows.
+ */
+#define NIOV	(IOV_MAX < 1024 ? IOV_MAX : 1024)
+
+static struct iovec	 iov[NIOV];
+static int		 iov_gen[NIOV];	/* 1: iov_base is an offset in gen */
+static int		 niov;
+static size_t		 iov_bytes;
+static struct buf	 gen;
+
+static void
+out_flush(void)
+{
+	struct iovec	*v = iov;
+	ssize_t		 n;
+	int		 i, left = niov;
+
+	for (i = 0; i < niov; i++)
+		if (iov_gen[i])
+			iov[i].iov_base = gen.data + (uintptr_t)iov[i].iov_base;
+	while (left > 0) {
+		if ((n = writev(STDOUT_FILENO, v, left)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EX_IOERR, "write");
+		}
+		while (left > 0 && (size_t)n >= v->iov_len) {
+			n -= (ssize_t)v->iov_len;
+			v++;
+			left--;
+		}
+		if (left > 0) {
+			v->iov_base = (char *)v->iov_base + n;
+			v->iov_len -= (size_t)n;
+		}
+	}
+	niov = 0;
+	iov_bytes = 0;
+	buf_reset(&gen);
+}
+
+static void
+out_add(const void *p, size_t len, int in_gen)
+{
+	if (len == 0)
+		return;
+	if (niov == NIOV)
+		out_flush();
+	iov[niov].iov_base = (void *)(uintptr_t)p;
+	iov[niov].iov_len = len;
+	iov_gen[niov++] = in_gen;
+	iov_bytes += len;
+}
+
 static void
 jstr(struct buf *o, const char *s)
 {
@@ -796,12 +856,11 @@ jlist(struct buf *o, const char *const *v, int n)
 }
 
 static void
-emit(struct buf *o, const struct tbl *t, const char *line)
+emit(struct buf *o, const struct tbl *t)
 {
 	const struct rel *r;
 	int		  i, h;
 
-	buf_add(o, line, t->end);
 	buf_adds(o, ",\"relations\":[");
 	for (i = 0; i < t->nrel; i++) {
 		r = &t->rel[i];
@@ -856,7 +915,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	/* static: what lives until the process ends stays reachable */
-	static struct buf in, out;
+	static struct buf in;
 	static struct scan sc;
 	static struct line *lines;
 	static struct tbl **tables;
@@ -940,17 +999,22 @@ main(int argc, char *argv[])
 	for (i = 0; i < ntables; i++)
 		add_through(tables[i]);
 	for (i = 0; i < nlines; i++) {
-		if (lines[i].t != NULL)
-			emit(&out, lines[i].t, lines[i].p);
-		else {
-			buf_add(&out, lines[i].p, lines[i].len);
-			buf_addc(&out, '\n');
+		size_t	 start = gen.len;
+
+		/* gen's part goes by offset: a flush here would lose it */
+		if (niov > NIOV - 2)
+			out_flush();
+		if (lines[i].t != NULL) {
+			out_add(lines[i].p, lines[i].t->end, 0);
+			emit(&gen, lines[i].t);
+		} else {
+			out_add(lines[i].p, lines[i].len, 0);
+			buf_addc(&gen, '\n');
 		}
-		if (out.len >= CHUNK) {
-			rec_flush(&out);
-			buf_reset(&out);
-		}
+		out_add((const void *)(uintptr_t)start, gen.len - start, 1);
+		if (iov_bytes >= 4 * CHUNK || gen.len >= CHUNK)
+			out_flush();
 	}
-	rec_flush(&out);
+	out_flush();
 	return 0;
 }

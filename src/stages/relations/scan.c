@@ -180,9 +180,15 @@ number(struct sc *c)
 }
 
 static int
-literal(struct sc *c, const char *lit, size_t n, int type)
+literal(struct sc *c, int type)
 {
-	if ((size_t)(c->e - c->p) < n || memcmp(c->p, lit, n) != 0)
+	static const char *const lit[] = { "true", "false", "null" };
+	const char	*l = lit[type - V_TRUE];
+	size_t		 n = type == V_FALSE ? 5 : 4;
+
+	/* the first letter matched already */
+	if ((size_t)(c->e - c->p) < n || c->p[1] != l[1] || c->p[2] != l[2] ||
+	    c->p[3] != l[3] || (n == 5 && c->p[4] != l[4]))
 		return -1;
 	c->p += n;
 	return delim(c) ? type : -1;
@@ -355,11 +361,11 @@ value(struct sc *c, int depth)
 	case '"':
 		return string(c, &str, &esc) == -1 ? -1 : V_STR;
 	case 't':
-		return literal(c, "true", 4, V_TRUE);
+		return literal(c, V_TRUE);
 	case 'f':
-		return literal(c, "false", 5, V_FALSE);
+		return literal(c, V_FALSE);
 	case 'n':
-		return literal(c, "null", 4, V_NULL);
+		return literal(c, V_NULL);
 	default:
 		return number(c);
 	}
