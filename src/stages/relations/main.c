@@ -92,6 +92,7 @@ struct tbl {
 	struct poly	*poly;
 	int		 npoly;
 	int		 nbelongs;	/* rel[0..nbelongs) are belongs_to */
+	const char	*sing, *plur;	/* of ts, once asked for */
 	size_t		 end;		/* the line up to its final '}' */
 	struct tbl	*hnext;
 };
@@ -400,21 +401,52 @@ tok_load(struct scan *s, const struct json *j)
 /* --- naming ----------------------------------------------------------- */
 
 static char *
-singular(const char *w)
-{
-	struct buf	 b = { 0 };
-
-	inflect_singular(&b, w);
-	return buf_steal(&b);
-}
-
-static char *
 plural(const char *w)
 {
 	struct buf	 b = { 0 };
 
 	inflect_plural(&b, w);
 	return buf_steal(&b);
+}
+
+/* t's client name in the singular and the plural, kept */
+static const char *
+tsing(struct tbl *t)
+{
+	struct buf	 b = { 0 };
+
+	if (t->sing == NULL) {
+		inflect_singular(&b, t->ts);
+		t->sing = astr(b.data, b.len);
+		buf_free(&b);
+	}
+	return t->sing;
+}
+
+static const char *
+tplur(struct tbl *t)
+{
+	struct buf	 b = { 0 };
+
+	if (t->plur == NULL) {
+		inflect_plural(&b, t->ts);
+		t->plur = astr(b.data, b.len);
+		buf_free(&b);
+	}
+	return t->plur;
+}
+
+/* a + b + c, allocated */
+static char *
+concat(const char *a, const char *b, const char *c)
+{
+	size_t	 la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char	*r = xmalloc(la + lb + lc + 1);
+
+	memcpy(r, a, la);
+	memcpy(r + la, b, lb);
+	memcpy(r + la + lb, c, lc + 1);
+	return r;
 }
 
 static int
@@ -523,14 +555,10 @@ belongs_to(struct tbl *t, const char *const *cols, int n, struct tbl *u,
 		return;
 	if (n == 1 && (base = id_base(src[0])) != NULL)
 		name = base;
-	else if (n == 1) {
-		char	*s = singular(u->ts);
-
-		name = xasprintf(has_upper(src[0]) ? "%s%s" : "%s_%s", src[0],
-		    s);
-		free(s);
-	} else
-		name = singular(u->ts);
+	else if (n == 1)
+		name = concat(src[0], has_upper(src[0]) ? "" : "_", tsing(u));
+	else
+		name = xstrdup(tsing(u));
 	name = fresh(t, name);
 	r = rel_add(t);
 	r->name = name;
@@ -571,8 +599,8 @@ find_belongs(struct tbl *t)
 
 	for (k = 0; k < t->nfk; k++) {
 		f = &t->fk[k];
-		q = f->tos != NULL && f->to != NULL ? xasprintf("%s.%s",
-		    f->tos, f->to) : NULL;
+		q = f->tos != NULL && f->to != NULL ? concat(f->tos, ".",
+		    f->to) : NULL;
 		u = q != NULL ? tbl_find(q) : NULL;
 		if (u == NULL && f->to != NULL)
 			u = tbl_find(f->to);
@@ -654,7 +682,9 @@ add_inverses(struct tbl *t)
 {
 	struct rel	*b, *r;
 	struct tbl	*u;
-	char		*name, *base, *conv, *s;
+	char		*name, *base;
+	const char	*s;
+	size_t		  len;
 	int		  i, k, one, conventional;
 
 	for (i = 0; i < t->nbelongs; i++) {
@@ -670,27 +700,25 @@ add_inverses(struct tbl *t)
 					one = 1;
 		}
 		/* user_id for users, ArtistId for Artist: the plain name */
-		s = singular(u->ts);
-		conv = xasprintf(has_upper(s) ? "%sId" : "%s_id", s);
 		conventional = b->hop[0].nsrc != 1 ||
-		    strcmp(b->hop[0].src[0], conv) == 0 ||
 		    (u->npk == 1 && strcmp(b->hop[0].src[0], u->pk[0]) == 0);
-		free(conv);
-		free(s);
-		name = one ? singular(t->ts) : plural(t->ts);
+		if (!conventional) {
+			s = tsing(u);
+			len = strlen(s);
+			conventional = strncmp(b->hop[0].src[0], s, len) == 0 &&
+			    strcmp(b->hop[0].src[0] + len, has_upper(s) ?
+			    "Id" : "_id") == 0;
+		}
+		s = one ? tsing(t) : tplur(t);
 		if (!conventional && (base = id_base(b->hop[0].src[0])) !=
 		    NULL) {
-			s = name;
-			name = xasprintf(has_upper(base) ? "%s%s" : "%s_%s",
-			    base, s);
-			free(s);
+			name = concat(base, has_upper(base) ? "" : "_", s);
 			free(base);
-		} else if (!conventional) {
-			s = name;
-			name = xasprintf(has_upper(b->hop[0].src[0]) ? "%s%s" :
-			    "%s_%s", b->hop[0].src[0], s);
-			free(s);
-		}
+		} else if (!conventional)
+			name = concat(b->hop[0].src[0],
+			    has_upper(b->hop[0].src[0]) ? "" : "_", s);
+		else
+			name = xstrdup(s);
 		name = fresh(u, name);
 		r = rel_add(u);
 		b = &t->rel[i];		/* rel_add may move t->rel if t == u */
@@ -722,7 +750,7 @@ add_through(struct tbl *jt)
 {
 	struct rel	*a, *b, *r;
 	struct tbl	*ta, *tb;
-	char		*name, *s;
+	char		*name;
 	int		  i, k, side;
 
 	if (jt->nbelongs != 2)
@@ -745,12 +773,10 @@ add_through(struct tbl *jt)
 		tb = b->target;
 		if (ta == jt || tb == jt || ta == tb)
 			return;
-		name = plural(tb->ts);
-		if (name_used(ta, name)) {
-			s = name;
-			name = xasprintf("%s_%s", jt->ts, s);
-			free(s);
-		}
+		if (name_used(ta, tplur(tb)))
+			name = concat(jt->ts, "_", tplur(tb));
+		else
+			name = xstrdup(tplur(tb));
 		name = fresh(ta, name);
 		r = rel_add(ta);
 		a = &jt->rel[side];
