@@ -433,7 +433,8 @@ int
 main(int argc, char *argv[])
 {
 	struct buf	 b = { 0 }, m = { 0 };
-	long		 rounds = argc > 1 ? strtol(argv[1], NULL, 10) : 20000;
+	long		 rounds = argc > 1 ? strtol(argv[1], NULL, 10) :
+		    20000;
 	long		 i;
 	int		 k, taken = 0, tables = 0, mtaken = 0, mtables = 0;
 	int		 rc = 0;

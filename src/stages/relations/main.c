@@ -37,7 +37,8 @@
 
 #define USAGE	"usage: sluice relations [--no-conventions]\n"
 
-#define CHUNK	65536		/* arena chunk; output is written per this */
+/* an arena chunk; output is written once about this much is ready */
+#define CHUNK	65536
 
 struct tcol {
 	const char	*name;
@@ -51,7 +52,7 @@ struct fkey {
 	const char	 *to, *tos;	/* or NULL */
 	const char	**cols, **ucols;
 	int		  ncols, nucols;
-	const char	 *cerr, *uerr;	/* where a list has a non-string */
+	const char	 *cerr, *uerr;	/* a non-string's place */
 };
 
 struct hop {
@@ -93,7 +94,7 @@ struct tbl {
 	int		 npoly;
 	int		 nbelongs;	/* rel[0..nbelongs) are belongs_to */
 	const char	*sing, *plur;	/* of ts, once asked for */
-	size_t		 end;		/* the line up to its final '}' */
+	size_t		 end;		/* offset of the final '}' */
 	struct tbl	*hnext;
 };
 
@@ -108,7 +109,7 @@ static struct tbl	*buckets[NBUCKET];
 static int		 conventions = 1;
 
 /* static: what lives until the process ends stays reachable */
-static char		*chunks;	/* the arena: each chunk links the last */
+static char		*chunks;	/* the arena; each links the last */
 static char		*arena_p;
 static size_t		 arena_left;
 
@@ -812,7 +813,7 @@ add_through(struct tbl *jt)
 #define NIOV	(IOV_MAX < 1024 ? IOV_MAX : 1024)
 
 static struct iovec	 iov[NIOV];
-static int		 iov_gen[NIOV];	/* 1: iov_base is an offset in gen */
+static int		 iov_gen[NIOV];	/* 1: iov_base is gen's offset */
 static int		 niov;
 static size_t		 iov_bytes;
 static struct buf	 gen;

@@ -27,13 +27,13 @@ struct sfk {
 	struct span	 to, tos;	/* to_table, to_schema */
 	int		 col, ncol;	/* columns: str[col..col+ncol) */
 	int		 ucol, nucol;	/* to_columns */
-	const char	*cerr, *uerr;	/* "<stdin>:L:C" of a list element
-					   that is not a string, or NULL */
+	/* "<stdin>:L:C" of an element that is not a string, or NULL */
+	const char	*cerr, *uerr;
 };
 
 struct scan {
 	struct span	 kind, name, schema, ts;
-	size_t		 end;		/* offset of the record's final '}' */
+	size_t		 end;		/* offset of the final '}' */
 	struct scol	*col;
 	int		 ncol, capcol;
 	struct span	*str;		/* the lists' strings */
@@ -48,7 +48,7 @@ struct scan {
 	char		*keys;
 	size_t		 nkeys, capkeys;
 	int		 hascols;	/* a "columns" member was read */
-	int		 bad;		/* a fact the token path must read */
+	int		 bad;		/* one for json.c to read */
 };
 
 /* 0 and the facts when line is a valid record whose facts need no

@@ -493,7 +493,7 @@ index_obj(struct sc *c, int depth)
 	}
 	if (r == 0 && unique && !where) {
 		if (bad)
-			s->bad = 1;	/* json.c says "expected a column name" */
+			s->bad = 1;	/* json.c: "expected a column name" */
 		else if (n == 1)
 			*scan_uniq(s) = s->str[at];
 	}
