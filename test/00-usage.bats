@@ -81,3 +81,21 @@ JSON
 	assert_file_not_exists "$pkg/bin/sluice"
 	assert_equal "$(stat -c %Y.%i "$ROOT/bin/sluice")" "$before"
 }
+
+@test "usage-1.9: the default build links every program but introspect statically, and they run" {
+	# in a copy of the tree, so the sanitizer build of the tests stays
+	local t=$BATS_TEST_TMPDIR/tree
+	mkdir -p "$t"
+	cp -R "$ROOT/Makefile" "$ROOT/config.mk" "$ROOT/src" "$ROOT/man" "$ROOT/mk" "$t/"
+	find "$t/src" \( -name '*.o' -o -name '*.d' -o -name '*.a' \) -delete
+	run -0 make -s -C "$t" -j2 all
+	run -0 file -b "$t/bin/sluice" "$t/libexec/sluice/render" "$t/libexec/sluice/write"
+	[ "$(grep -c 'static-pie linked' <<< "$output")" -eq 3 ]
+	run -0 file -b "$t/libexec/sluice/introspect"
+	[[ "$output" == *"dynamically linked"* ]]
+	# the Zero example end to end with them
+	run -0 "$t/bin/sluice" run -q --no-cache -D schema="$ROOT/test/data/schemas/chinook.sqlite" \
+	    -D out="$BATS_TEST_TMPDIR/out" "$ROOT/examples/zero/pipeline.json"
+	[ "$(ls "$BATS_TEST_TMPDIR/out/types" | wc -l)" -eq 11 ]
+	grep -q 'createSchema' "$BATS_TEST_TMPDIR/out/generated-schema.ts"
+}

@@ -174,6 +174,32 @@ file	m/active-storage-attachments.txt	ActiveStorageAttachment\n"
 Album,Artist,Customer,Employee,Genre,Invoice,InvoiceLine,MediaType,Playlist,PlaylistTrack,Track"
 }
 
+@test "stages-4.4: render --all: several templates over one parse, each with its --path in order" {
+	printf 'tables:{{#tables}} {{name}}{{/tables}}\n' > a.tmpl
+	printf '{{#tables}}{{#@first}}first {{name}}{{/@first}}{{/tables}}\n' > b.tmpl
+	run -0 sh -c "sluice introspect '$SCHEMAS/campfire.schema.rb' | sluice typemap |
+	    sluice render --all --path one.txt --path two.txt a.tmpl b.tmpl |
+	    jq -r '[.path, .content] | @tsv'"
+	assert_equal "${#lines[@]}" 2
+	assert_equal "${lines[0]%%	*}" "one.txt"
+	[[ "${lines[0]}" == "one.txt	tables: accounts "* ]]
+	assert_equal "${lines[1]}" 'two.txt	first accounts\n'
+	# without --path each takes its template's name
+	run -0 sh -c "sluice render --all a.tmpl b.tmpl < /dev/null | jq -r .path"
+	assert_output $'a\nb'
+	# only the members the templates name are kept as tokens, but a
+	# value printed whole is printed as it came, every member in it
+	printf '{{#tables}}{{#@first}}{{source}}{{/@first}}{{/tables}}' > c.tmpl
+	sluice introspect "$SCHEMAS/campfire.schema.rb" > recs.jsonl
+	run -0 sh -c "sluice render --all c.tmpl < recs.jsonl | jq -r .content"
+	assert_output "$(jq -c 'select(.kind == "table") | .source' recs.jsonl | head -1)"
+	[[ "$output" == *'"line":'* ]]
+	run -64 --separate-stderr sluice render a.tmpl b.tmpl < /dev/null
+	assert_equal "$stderr" "render: 2 templates: several need --all (a table gives one file record)"
+	run -64 --separate-stderr sluice render --all --path x a.tmpl b.tmpl < /dev/null
+	assert_equal "$stderr" "render: 1 --path for 2 templates: give one for each, in the same order, or none"
+}
+
 @test "stages-4.3: the template compiler (t-tmpl): sections, tests, partials, filters, standalone lines" {
 	[ -x "$ROOT/test/unit/t-tmpl" ] || skip "unit programs not built (make unit)"
 	cat > a.tmpl <<-'T'
@@ -234,6 +260,17 @@ unchanged c.ts
 out: 0 written, 2 unchanged, 0 pruned'
 	run grep -c 'c\.ts\|b\.ts' trace.txt
 	assert_output 0
+	# other input, one file's content changed: the other, as the stamp
+	# says the last run left it, is not opened either
+	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"3"}\n' > in2.jsonl
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	    run -0 strace -f -e trace=openat,open -o trace.txt sluice write out < in2.jsonl
+	assert_output 'out: 1 written, 1 unchanged, 0 pruned'
+	run grep -c 'b\.ts' trace.txt
+	assert_output 0
+	assert_equal "$(cat out/c.ts)" 3
+	run -0 sluice write out < in.jsonl
+	assert_output 'out: 1 written, 1 unchanged, 0 pruned'
 	# a file changed behind its back, even with its old mtime: written
 	printf '9' > out/c.ts
 	touch -d "$(date -d @"$(stat -c %Y out/a/b.ts)")" out/c.ts
@@ -253,8 +290,13 @@ out: 0 written, 2 unchanged, 0 pruned'
 
 @test "stages-5.2: write: unchanged files keep their mtime; --prune removes only what it made" {
 	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"2"}\n' > in.jsonl
-	run -0 sluice write out < in.jsonl
+	run -0 sh -c 'umask 027 && sluice write out < in.jsonl'
 	assert_output 'out: 2 written, 0 unchanged, 0 pruned'
+	# new files are linked in complete, with the umask's mode, and no
+	# temporary file is left beside them
+	assert_equal "$(cat out/a/b.ts out/c.ts)" "12"
+	assert_equal "$(stat -c %a out/a/b.ts out/c.ts | sort -u)" "640"
+	assert_equal "$(ls -A out out/a | grep -c sluice-tmp)" "0"
 	touch -d '2001-01-01' out/a/b.ts
 	run -0 sluice write --prune out < in.jsonl
 	assert_output 'out: 0 written, 2 unchanged, 0 pruned'

@@ -57,9 +57,11 @@ vfail(struct vstate *v, size_t pos, const char *msg)
 }
 
 /* the position of the first byte from pos on that is not white space */
-static size_t
+static inline size_t
 skipws(const char *s, size_t len, size_t pos)
 {
+	if (pos < len && (unsigned char)s[pos] > ' ')
+		return pos;		/* records have no white space */
 	while (pos < len && (s[pos] == ' ' || s[pos] == '\t' ||
 	    s[pos] == '\n' || s[pos] == '\r'))
 		pos++;
@@ -340,16 +342,29 @@ find_dupkey(struct json *j, int obj, int *first)
 	JSON_FOREACH_MEMBER(j, obj, k, v)
 		kv[n++] = k;
 	(void)v;
-	if (n <= 48) {		/* pairs cost less than a sort here */
-		int a, b;
+	if (n <= 48) {
+		/* a small open-addressed table, keys in order: the first
+		 * key found already there is the earliest duplicate */
+		int	 slot[128], b;
 
-		for (b = 1; b < n && best == -1; b++)
-			for (a = 0; a < b; a++)
-				if (samekey(j, kv[a], kv[b])) {
+		memset(slot, -1, sizeof(slot));
+		for (b = 0; b < n && best == -1; b++) {
+			const jsmntok_t *t = &j->tok[kv[b]];
+			const unsigned char *p = (const unsigned char *)j->text +
+			    t->start;
+			unsigned kn = (unsigned)(t->end - t->start), h = kn;
+
+			if (kn > 0)	/* length and the ends tell most apart */
+				h = kn * 61 + p[0] * 7 + p[kn - 1] * 3 +
+				    p[kn / 2];
+			for (h &= 127; slot[h] != -1; h = (h + 1) & 127)
+				if (samekey(j, slot[h], kv[b])) {
 					best = kv[b];
-					*first = kv[a];
+					*first = slot[h];
 					break;
 				}
+			slot[h] = kv[b];
+		}
 	} else {
 		qsort_r(kv, (size_t)n, sizeof(int), keycmp, j);
 		for (i = 1; i < n; i++)
@@ -367,7 +382,7 @@ find_dupkey(struct json *j, int obj, int *first)
 /*
  * The fast path: one pass that checks the grammar exactly as the
  * validator above does and writes jsmn's tokens (type, start, end,
- * size, parent; a key has size 1 and is its value's parent) and the
+ * size; a key has size 1) and the
  * next[] links as it goes.  It only says yes or no: on no, the
  * validator runs to find the message, so both agree on every error.
  * test/unit/t-json checks the tokens against jsmn_parse and the verdict
@@ -380,8 +395,8 @@ struct fstate {
 	struct json	*j;
 };
 
-static int
-fnewtok(struct fstate *f, jsmntype_t type, size_t start, int parent)
+static inline int
+fnewtok(struct fstate *f, jsmntype_t type, size_t start)
 {
 	struct json *j = f->j;
 	int	 t;
@@ -398,12 +413,11 @@ fnewtok(struct fstate *f, jsmntype_t type, size_t start, int parent)
 	j->tok[t].start = (int)start;
 	j->tok[t].end = -1;
 	j->tok[t].size = 0;
-	j->tok[t].parent = parent;
 	j->next[t] = t + 1;
 	return t;
 }
 
-static void
+static inline void
 fskipws(struct fstate *f)
 {
 	f->pos = skipws(f->s, f->len, f->pos);
@@ -413,7 +427,7 @@ fskipws(struct fstate *f)
 #define HIGHS	0x8080808080808080ULL
 
 static int
-fstring(struct fstate *f, int parent)
+fstring(struct fstate *f)
 {
 	const char *s = f->s;
 	size_t	 pos = f->pos + 1, len = f->len;
@@ -423,16 +437,22 @@ fstring(struct fstate *f, int parent)
 		unsigned char c;
 
 		/* eight plain bytes at a time: no quote, backslash or
-		 * control character among them */
+		 * control character among them; else straight to the first
+		 * that is one (the lowest flag of each test is exact) */
 		while (pos + 8 <= len) {
-			uint64_t w, q, b;
+			uint64_t w, q, b, m;
 
 			memcpy(&w, s + pos, 8);
 			q = w ^ (ONES * '"');
 			b = w ^ (ONES * '\\');
-			if ((((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-			    ((b - ONES) & ~b)) & HIGHS)
+			m = (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+			    ((b - ONES) & ~b)) & HIGHS;
+			if (m != 0) {
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+				pos += (size_t)__builtin_ctzll(m) / 8;
+#endif
 				break;
+			}
 			pos += 8;
 		}
 		if (pos >= len)
@@ -465,14 +485,14 @@ fstring(struct fstate *f, int parent)
 			return -1;
 		}
 	}
-	t = fnewtok(f, JSMN_STRING, f->pos + 1, parent);
+	t = fnewtok(f, JSMN_STRING, f->pos + 1);
 	f->j->tok[t].end = (int)pos;
 	f->pos = pos + 1;
 	return t;
 }
 
 static int
-fprimitive(struct fstate *f, int parent)
+fprimitive(struct fstate *f)
 {
 	struct vstate v = { f->s, f->len, f->pos, NULL, 0 };
 	int	 r, t;
@@ -494,7 +514,7 @@ fprimitive(struct fstate *f, int parent)
 	}
 	if (r == -1)
 		return -1;
-	t = fnewtok(f, JSMN_PRIMITIVE, f->pos, parent);
+	t = fnewtok(f, JSMN_PRIMITIVE, f->pos);
 	f->j->tok[t].end = (int)v.pos;
 	f->pos = v.pos;
 	return 0;
@@ -516,17 +536,17 @@ fsep(struct fstate *f, char close)
 
 /* the token of an object or array opened here; 1 when it is empty */
 static int
-fopen_brace(struct fstate *f, jsmntype_t type, int parent, char close,
+fopen_brace(struct fstate *f, jsmntype_t type, char close,
     int *t)
 {
-	*t = fnewtok(f, type, f->pos, parent);
+	*t = fnewtok(f, type, f->pos);
 	f->pos++;
 	fskipws(f);
 	return f->pos < f->len && f->s[f->pos] == close;
 }
 
 static int
-fvalue(struct fstate *f, int depth, int parent)
+fvalue(struct fstate *f, int depth)
 {
 	struct json *j = f->j;
 	int	 t, k, more = 0;
@@ -538,14 +558,14 @@ fvalue(struct fstate *f, int depth, int parent)
 		return -1;
 	switch (f->s[f->pos]) {
 	case '"':
-		return fstring(f, parent) == -1 ? -1 : 0;
+		return fstring(f) == -1 ? -1 : 0;
 	case '{':
-		if (fopen_brace(f, JSMN_OBJECT, parent, '}', &t))
+		if (fopen_brace(f, JSMN_OBJECT, '}', &t))
 			break;
 		for (;;) {
 			fskipws(f);
 			if (f->pos >= f->len || f->s[f->pos] != '"' ||
-			    (k = fstring(f, t)) == -1)
+			    (k = fstring(f)) == -1)
 				return -1;
 			j->tok[t].size++;
 			fskipws(f);
@@ -553,7 +573,7 @@ fvalue(struct fstate *f, int depth, int parent)
 				return -1;
 			f->pos++;
 			j->tok[k].size = 1;
-			if (fvalue(f, depth + 1, k) == -1)
+			if (fvalue(f, depth + 1) == -1)
 				return -1;
 			j->next[k] = j->ntok;
 			if ((more = fsep(f, '}')) != 1)
@@ -563,10 +583,10 @@ fvalue(struct fstate *f, int depth, int parent)
 			return -1;
 		break;
 	case '[':
-		if (fopen_brace(f, JSMN_ARRAY, parent, ']', &t))
+		if (fopen_brace(f, JSMN_ARRAY, ']', &t))
 			break;
 		for (;;) {
-			if (fvalue(f, depth + 1, t) == -1)
+			if (fvalue(f, depth + 1) == -1)
 				return -1;
 			j->tok[t].size++;
 			if ((more = fsep(f, ']')) != 1)
@@ -576,7 +596,7 @@ fvalue(struct fstate *f, int depth, int parent)
 			return -1;
 		break;
 	default:
-		return fprimitive(f, parent);
+		return fprimitive(f);
 	}
 	f->pos++;		/* the closing bracket */
 	j->tok[t].end = (int)f->pos;
@@ -595,7 +615,7 @@ fparse(struct json *j)
 	j->cap = (int)(j->len / 8) + 16;
 	j->tok = xreallocarray(NULL, (size_t)j->cap, sizeof(jsmntok_t));
 	j->next = xreallocarray(NULL, (size_t)j->cap + 1, sizeof(int));
-	if (fvalue(&f, 0, -1) == 0) {
+	if (fvalue(&f, 0) == 0) {
 		fskipws(&f);
 		if (f.pos == f.len)
 			return 0;
@@ -672,6 +692,57 @@ dupkeys:
 		}
 	}
 	return 0;
+}
+
+/*
+ * json_keep: the subtree at old index r copied down to *w (never past r,
+ * so copying in place is safe: each token's old fields are read before
+ * anything is written at its index).  Returns the old index after it.
+ */
+static int
+keep_copy(struct json *j, int r, int *w,
+    int (*keep)(void *, const char *, size_t), void *arg)
+{
+	jsmntok_t	 t = j->tok[r];
+	int		 me = (*w)++, after = j->next[r], k, n = 0;
+
+	j->tok[me] = t;
+	if (t.type == JSMN_OBJECT) {
+		for (k = r + 1; k < after; ) {
+			int	 kafter = j->next[k];
+
+			if (keep(arg, j->text + j->tok[k].start,
+			    (size_t)(j->tok[k].end - j->tok[k].start))) {
+				int kw = (*w)++;
+
+				j->tok[kw] = j->tok[k];
+				(void)keep_copy(j, k + 1, w, keep, arg);
+				j->next[kw] = *w;
+				n++;
+			}
+			k = kafter;
+		}
+		j->tok[me].size = n;
+	} else if (t.type == JSMN_ARRAY)
+		for (k = r + 1; k < after; )
+			k = keep_copy(j, k, w, keep, arg);
+	j->next[me] = *w;
+	return after;
+}
+
+void
+json_keep(struct json *j, int (*keep)(void *, const char *, size_t),
+    void *arg)
+{
+	int	 w = 0;
+
+	if (j->ntok == 0)
+		return;
+	(void)keep_copy(j, 0, &w, keep, arg);
+	j->ntok = w;
+	j->cap = w;
+	j->tok = xreallocarray(j->tok, (size_t)w, sizeof(jsmntok_t));
+	j->next = xreallocarray(j->next, (size_t)w + 1, sizeof(int));
 }
 
 void
@@ -766,7 +837,10 @@ str_is(const struct json *j, int t, const char *s, size_t n, int slash)
 	raw = (size_t)(j->tok[t].end - j->tok[t].start);
 	if (raw == n)
 		return !slash && memcmp(j->text + j->tok[t].start, s, n) == 0;
-	if (raw < n || !raw_has_escape(j, t))
+	/* longer raw text can only match through an escape, which the
+	 * first byte shows unless it is the first character itself */
+	if (raw < n || (n > 0 && j->text[j->tok[t].start] != '\\' &&
+	    j->text[j->tok[t].start] != s[0]) || !raw_has_escape(j, t))
 		return 0;
 	json_str_buf(j, t, &b);
 	r = b.len == n && memcmp(b.data, s, n) == 0;
@@ -790,9 +864,19 @@ json_get(const struct json *j, int obj, const char *key)
 
 	if (json_type(j, obj) != JSON_OBJECT)
 		return -1;
-	JSON_FOREACH_MEMBER(j, obj, k, v)
-		if (str_is(j, k, key, n, slash))
+	JSON_FOREACH_MEMBER(j, obj, k, v) {
+		const jsmntok_t *t = &j->tok[k];
+		size_t	 raw = (size_t)(t->end - t->start);
+
+		/* the usual case inline: same length, same bytes */
+		if (raw == n) {
+			if (!slash && (n == 0 || (j->text[t->start] == key[0] &&
+			    memcmp(j->text + t->start, key, n) == 0)))
+				return v;
+		} else if (raw > n && (n == 0 || j->text[t->start] == '\\' ||
+		    j->text[t->start] == key[0]) && str_is(j, k, key, n, slash))
 			return v;
+	}
 	return -1;
 }
 

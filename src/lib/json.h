@@ -15,7 +15,8 @@
 #include <stdint.h>
 #include <stddef.h>
 
-#define JSMN_PARENT_LINKS
+/* no parent links: nothing reads them, and a token is 16 bytes, not 20
+   (a record set kept whole, as render --all keeps it, is mostly tokens) */
 #define JSMN_STRICT
 #ifndef JSON_IMPL
 #define JSMN_HEADER
@@ -47,6 +48,11 @@ struct json {
 int		 json_parse(struct json *, const char *, const char *, size_t,
 		    int);
 void		 json_free(struct json *);
+/* drops every object member whose raw key keep() refuses, with its
+   value, and frees the room the tokens took; the text stays as it was
+   (a value's text still spans what was dropped) */
+void		 json_keep(struct json *, int (*)(void *, const char *,
+		    size_t), void *);
 
 enum json_type	 json_type(const struct json *, int);
 const char	*json_typename(enum json_type);

@@ -1,6 +1,8 @@
 /* rec.c: reading and checking schema records; TypeScript names.  See rec.h. */
 #include <ctype.h>
 #include <err.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -8,6 +10,7 @@
 #include "buf.h"
 #include "json.h"
 #include "util.h"
+#include "xalloc.h"
 #include "rec.h"
 #include "banned.h"
 
@@ -17,6 +20,74 @@ rec_slurp(int fd, struct buf *b)
 	if (buf_readfd(b, fd) == -1)
 		err(EX_IOERR, "read");
 	buf_cstr(b);
+}
+
+int
+rec_next(struct recin *r, const char **line, size_t *len)
+{
+	char	*nl;
+	ssize_t	 n;
+
+	if (r->b == NULL)
+		r->b = xcalloc(1, sizeof(*r->b));
+	for (;;) {
+		struct buf *b = r->b;
+
+		if (r->scan < b->len && (nl = memchr(b->data + r->scan, '\n',
+		    b->len - r->scan)) != NULL) {
+			*line = b->data + r->off;
+			*len = (size_t)(nl - *line);
+			r->off = r->scan = (size_t)(nl - b->data) + 1;
+			break;
+		}
+		r->scan = b->len;
+		if (r->eof) {
+			if (r->off == b->len)
+				return 0;
+			*line = b->data + r->off;	/* no final \n */
+			*len = b->len - r->off;
+			r->off = r->scan = b->len;
+			break;
+		}
+		if (r->off > 0) {		/* keep only the partial line */
+			memmove(b->data, b->data + r->off, b->len - r->off);
+			b->len -= r->off;
+			r->scan -= r->off;
+			r->off = 0;
+		}
+		buf_grow(b, REC_CHUNK);
+		n = read(r->fd, b->data + b->len, b->cap - b->len - 1);
+		if (n == -1) {
+			if (errno != EINTR)
+				err(EX_IOERR, "read");
+			continue;
+		}
+		if (n == 0)
+			r->eof = 1;
+		b->len += (size_t)n;
+		b->data[b->len] = '\0';
+	}
+	if (*len > 0 && (*line)[*len - 1] == '\r')
+		(*len)--;
+	return 1;
+}
+
+void
+rec_done(struct recin *r)
+{
+	if (r->b != NULL)
+		buf_free(r->b);
+	free(r->b);
+	r->b = NULL;
+}
+
+void
+rec_spill(struct buf *b)
+{
+	if (b->len >= REC_CHUNK) {
+		rec_flush(b);
+		buf_reset(b);
+	}
 }
 
 int

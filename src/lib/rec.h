@@ -19,6 +19,26 @@ struct buf;
 
 /* all of fd into b; exits on a read error */
 void	 rec_slurp(int, struct buf *);
+
+/*
+ * Reading a stream one line at a time in a buffer that is reused, so a
+ * stage that needs one record at a time touches a few pages, not a
+ * copy of its whole input.  Zeroed with fd set, it is ready.
+ */
+struct recin {
+	int		 fd;
+	struct buf	*b;		/* owned; rec_done frees it */
+	size_t		 off;		/* where the next line starts */
+	size_t		 scan;		/* searched for \n up to here */
+	int		 eof;
+};
+/* the next line (no \n or \r\n): 1, or 0 at the end; it stays valid
+   until the next call; exits 74 on a read error */
+int	 rec_next(struct recin *, const char **, size_t *);
+void	 rec_done(struct recin *);
+/* writes b out and empties it once it holds REC_CHUNK bytes or more */
+#define REC_CHUNK	65536
+void	 rec_spill(struct buf *);
 /* next line of [*p, e): its start and length (no \n); 0 at the end */
 int	 rec_line(const char **, const char *, const char **, size_t *);
 /* parse one line as a record; exits 65 unless it is an object with a

@@ -475,6 +475,29 @@ tmpl_free(struct tmpl *t)
 	free(t);
 }
 
+static void
+names_of(const struct node *v, int n, void (*fn)(void *, const char *),
+    void *arg)
+{
+	int	 i, k;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < v[i].npath; k++)
+			if (v[i].path[k][0] != '\0' && v[i].path[k][0] != '@')
+				fn(arg, v[i].path[k]);
+		names_of(v[i].kids, v[i].nkids, fn, arg);
+		if (v[i].partial != NULL)
+			names_of(v[i].partial->nodes, v[i].partial->nnodes, fn,
+			    arg);
+	}
+}
+
+void
+tmpl_names(const struct tmpl *t, void (*fn)(void *, const char *), void *arg)
+{
+	names_of(t->nodes, t->nnodes, fn, arg);
+}
+
 /* --- rendering -------------------------------------------------------- */
 
 enum vkind { V_NONE, V_JSON, V_SCHEMA, V_RECS, V_INT, V_BOOL };

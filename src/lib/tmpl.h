@@ -27,6 +27,10 @@ typedef int	(*tmpl_loader)(void *, const char *from, const char *name,
 struct tmpl	*tmpl_compile(const char *name, const char *text, size_t len,
 		    tmpl_loader, void *, char *err, size_t errsz);
 void		 tmpl_free(struct tmpl *);
+/* every name the template looks up (each part of a.b.c, partials'
+   too), to fn, maybe more than once; "." and @first and the like not */
+void		 tmpl_names(const struct tmpl *, void (*)(void *, const char *),
+		    void *);
 
 /*
  * The root of a render: one JSON value (token t of j), or, when j is

@@ -319,6 +319,53 @@ print_cmd(struct engine *E, struct rstage *R)
 	fputc('\n', stderr);
 }
 
+/* the other readers of P that have yet to start: they need a slot each
+ * soon, and until they start their input is queued by sluice */
+static int
+waiting_readers(struct engine *E, const struct rstage *P,
+    const struct rstage *R)
+{
+	size_t	 i;
+	int	 n = 0;
+
+	for (i = 0; i < P->noutlets; i++) {
+		int c = P->outlets[i].stage;
+
+		if (c >= 0 && &E->rs[c] != R && E->rs[c].state == PS_WAITING)
+			n++;
+	}
+	return n;
+}
+
+/*
+ * sluice's own peak resident size (VmHWM of /proc/self/status, read at
+ * most every 5 ms): exec(2) in a vfork(2) child starts the program's
+ * peak at it, so a stage's wait4 figure is never much below.  Not
+ * getrusage(): that counts the peak of whatever started sluice too.
+ */
+static long
+self_hwm_kb(void)
+{
+	static int	 fd = -2;
+	static long	 kb;
+	static int64_t	 at;
+	char		 b[4096], *p;
+	ssize_t		 n;
+	int64_t		 now = mono_ns();
+
+	if (fd == -2)
+		fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || (at != 0 && now - at < 5000000))
+		return kb;
+	at = now;
+	if ((n = pread(fd, b, sizeof(b) - 1, 0)) <= 0)
+		return kb;
+	b[n] = '\0';
+	if ((p = strstr(b, "\nVmHWM:")) != NULL)
+		kb = strtol(p + 7, NULL, 10);
+	return kb;
+}
+
 /* the job slots a map stage takes when it starts: at least one */
 static int
 map_slots(struct engine *E, const struct rstage *R)
@@ -332,6 +379,8 @@ map_slots(struct engine *E, const struct rstage *R)
 
 			if (p >= 0 && E->rs[p].state == PS_RUNNING)
 				free_ += E->rs[p].slots;
+			if (p >= 0)
+				free_ -= waiting_readers(E, &E->rs[p], R);
 		}
 	for (g = R->gang_next; g != -1; g = E->rs[g].gang_next)
 		if (E->rs[g].state == PS_WAITING)
@@ -345,8 +394,9 @@ map_slots(struct engine *E, const struct rstage *R)
 static void
 start_one(struct engine *E, struct rstage *R)
 {
-	int	 p[2], step = 0;
+	int	 p[2], step = 0, r;
 	size_t	 i;
+	char	*prog = NULL, **argv = NULL;
 
 	mkpipe(p);
 	R->err_r = p[0];
@@ -384,6 +434,7 @@ start_one(struct engine *E, struct rstage *R)
 	R->out_bytes = 0;
 	R->in_bytes = R->nports > 0 && !R->ports[0].direct ? 0 : -1;
 	R->sampled_rss_kb = 0;
+	R->rss_floor_kb = self_hwm_kb();
 	R->orphan_cpu_us = 0;
 	R->timed_out = 0;
 	R->reaped = 0;
@@ -412,8 +463,22 @@ start_one(struct engine *E, struct rstage *R)
 		R->slots = map_slots(E, R);
 		free(R->exec_argv[2]);
 		R->exec_argv[2] = xasprintf("--jobs=%d", R->slots);
+		/* one slot, no cache and no batch size asked for: nothing
+		 * to shard or look up, so the command itself reads the
+		 * stream as it comes */
+		if (R->slots == 1 && !R->cacheable && R->st->batch == 0) {
+			prog = R->exec_prog;
+			argv = R->exec_argv;
+			R->exec_prog = R->st->prog;
+			R->exec_argv = R->st->argv;
+		}
 	}
-	if (spawn_stage(E, R, &step) == -1) {
+	r = spawn_stage(E, R, &step);
+	if (prog != NULL) {
+		R->exec_prog = prog;
+		R->exec_argv = argv;
+	}
+	if (r == -1) {
 		free(R->reason);
 		if (step == SPAWN_STEP_CWD)
 			R->reason = xasprintf("cannot change to directory '%s': "
@@ -474,6 +539,37 @@ start_gang(struct engine *E, int head)
 static void skip_stage(struct engine *, struct rstage *, const char *);
 static void close_ports(struct engine *, struct rstage *);
 
+/*
+ * Readers of one producer start together: once one of them runs while
+ * the producer does, the others start too, slots or not.  Their input
+ * flows now; held back, it would be copied into sluice's memory and
+ * spill files only to be read out again later.
+ */
+static int
+rides_along(struct engine *E, const struct rstage *R)
+{
+	size_t	 i, k, o;
+
+	for (i = 0; i < R->nports; i++)
+		for (k = 0; k < R->ports[i].nseg; k++) {
+			const struct rstage *P;
+
+			if (R->ports[i].segs[k].producer < 0)
+				continue;
+			P = &E->rs[R->ports[i].segs[k].producer];
+			if (P->state != PS_RUNNING || P->noutlets < 2)
+				continue;
+			for (o = 0; o < P->noutlets; o++) {
+				int c = P->outlets[o].stage;
+
+				if (c >= 0 && &E->rs[c] != R &&
+				    E->rs[c].state == PS_RUNNING)
+					return 1;
+			}
+		}
+	return 0;
+}
+
 static void
 schedule(struct engine *E)
 {
@@ -490,8 +586,9 @@ schedule(struct engine *E)
 
 		if (R->state != PS_WAITING || R->gang != (int)i)
 			continue;
-		if (E->running >= E->jobs && !R->cacheable) {
-			if (!E->any_cacheable)
+		if (E->running >= E->jobs && !R->cacheable &&
+		    !rides_along(E, R)) {
+			if (!E->any_cacheable && !E->any_fanout)
 				break;	/* only cache hits need no slot */
 			continue;
 		}
@@ -514,7 +611,8 @@ schedule(struct engine *E)
 			continue;
 		}
 		g = R->gang_size;
-		if (E->running > 0 && E->running + g > E->jobs)
+		if (E->running > 0 && E->running + g > E->jobs &&
+		    !rides_along(E, R))
 			continue;	/* a smaller one may fit */
 		start_gang(E, (int)i);
 	}
@@ -1210,9 +1308,12 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		E->jobs = c > 0 ? (int)c : 1;
 	}
 	scache_init(E);
-	for (i = 0; i < E->n; i++)
+	for (i = 0; i < E->n; i++) {
 		if (E->rs[i].st->map)
 			map_argv(E, &E->rs[i]);
+		if (E->rs[i].noutlets > 1)
+			E->any_fanout = 1;
+	}
 	/* plain pipes: gangs follow the topological order */
 	for (i = 0; i < E->n; i++) {
 		struct stage *st = &p->stages[p->order[i]];

@@ -139,6 +139,8 @@ put_proc(struct jw *w, const struct rstage *R, const struct procrec *pr)
 	    pr->sampled_rss_kb);
 	jw_key(w, "sampled_rss_kb");
 	jw_int(w, pr->sampled_rss_kb);
+	jw_key(w, "rss_floor_kb");
+	jw_int(w, pr->rss_floor_kb);
 	jw_key(w, "minflt");
 	jw_int(w, pr->ru.ru_minflt);
 	jw_key(w, "majflt");
@@ -237,6 +239,7 @@ monitor_reaped(struct engine *E, struct rstage *R)
 	pr->out_bytes = R->direct_out ? -1 : R->out_bytes;
 	pr->in_bytes = R->in_bytes;
 	pr->sampled_rss_kb = R->sampled_rss_kb;
+	pr->rss_floor_kb = R->rss_floor_kb;
 	pr->orphan_cpu_us = R->orphan_cpu_us;
 	pr->cache = R->cache_res;
 	trace_proc(E, R, pr);

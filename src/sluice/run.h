@@ -53,6 +53,8 @@ struct procrec {
 	int64_t		 out_bytes;	/* stdout bytes that passed sluice */
 	int64_t		 in_bytes;	/* input bytes sluice fed it */
 	long		 sampled_rss_kb; /* peak seen by sampling */
+	long		 rss_floor_kb;	/* sluice's own peak when it started:
+					   Linux counts it in the process's */
 	int64_t		 orphan_cpu_us;	/* orphaned descendants reaped */
 	const char	*cache;		/* "off", "miss", "hit" */
 };
@@ -139,6 +141,7 @@ struct rstage {
 	int64_t		 out_bytes;	/* this attempt's, through sluice */
 	int64_t		 in_bytes;
 	long		 sampled_rss_kb;
+	long		 rss_floor_kb;
 	int64_t		 sampled_cpu_us;
 	int64_t		 orphan_cpu_us;
 	unsigned char	 fired[AM_COUNT]; /* alert levels fired, bits */
@@ -228,6 +231,7 @@ struct engine {
 	size_t		 nfinished;
 	size_t		 first_waiting;	/* no WAITING stage before it */
 	int		 any_cacheable;
+	int		 any_fanout;	/* a producer has two readers or more */
 	int		*active;	/* stages with a process or fds */
 	size_t		 nactive;
 	unsigned char	*in_active;

@@ -5,8 +5,9 @@
  * records of other kinds pass through, so the output has one line per
  * input line (a map stage).  With --all, the whole stream is one
  * context ("tables", "views", "enums", "records") and one file record
- * is written.  The path is itself a template (--path).  Output waits
- * for all input: a bad record or template leaves stdout empty.
+ * is written.  The path is itself a template (--path).  A bad template
+ * leaves stdout empty; records are read and written one at a time
+ * (with --all, all are read first).
  */
 #include <err.h>
 #include <errno.h>
@@ -26,7 +27,7 @@
 #include "banned.h"
 
 #define USAGE \
-	"usage: sluice render [--all] [--path template] template\n"
+	"usage: sluice render [--all] [--path template ...] template ...\n"
 
 static void __attribute__((__noreturn__))
 usage(int status)
@@ -68,51 +69,82 @@ file_record(struct buf *o, const char *table, const struct buf *path,
 	buf_adds(o, "}\n");
 }
 
-int
-main(int argc, char *argv[])
-{
-	static const struct option longopts[] = {
-		{ "all", no_argument, NULL, 'a' },
-		{ "path", required_argument, NULL, 'p' },
-		{ "usage", no_argument, NULL, 'u' },
-		{ NULL, 0, NULL, 0 }
-	};
-	struct buf	 src = { 0 }, in = { 0 }, out = { 0 }, path = { 0 },
-			 content = { 0 }, def = { 0 };
-	struct tmpl	*tp, *pathtp;
-	struct tmpl_root root;
-	struct json	*recs = NULL;
-	const struct json **rp = NULL;
-	const char	*p, *e, *line, *pathsrc = NULL, *tname, *base;
-	char		 errbuf[1024], *tmp, *table;
-	size_t		 len, nrec = 0, i;
-	int		 ch, k, lineno = 0, all = 0;
+/*
+ * With --all every record is kept, and mostly as tokens: only the
+ * members whose names the templates look up are kept (the text stays,
+ * so a value printed whole is printed as it came).  A small set of
+ * those names, open-addressed.
+ */
+#define NAMES	512
+static struct {
+	const char	*name[NAMES];
+	size_t		 len[NAMES];
+	int		 n;
+} names;
 
-	program_invocation_short_name = (char *)"render";
-	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-		switch (ch) {
-		case 'a':
-			all = 1;
-			break;
-		case 'p':
-			pathsrc = optarg;
-			break;
-		case 'u':
-			usage(0);
-		default:
-			usage(EX_USAGE);
-		}
+static unsigned
+name_hash(const char *s, size_t n)
+{
+	unsigned h = 2166136261u;
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		h = (h ^ (unsigned char)s[i]) * 16777619u;
+	return h % NAMES;
+}
+
+static void
+add_name(void *arg, const char *s)
+{
+	size_t	 n = strlen(s);
+	unsigned h = name_hash(s, n);
+
+	(void)arg;
+	for (; names.name[h] != NULL; h = (h + 1) % NAMES)
+		if (names.len[h] == n && memcmp(names.name[h], s, n) == 0)
+			return;
+	if (names.n >= NAMES / 2) {
+		names.n = -1;		/* too many to bother: keep all */
+		return;
 	}
-	argc -= optind;
-	argv += optind;
-	if (argc != 1)
-		usage(EX_USAGE);
-	tname = argv[0];
-	if (buf_readfile(&src, tname) == -1)
+	if (names.n >= 0)
+		names.n++;
+	names.name[h] = s;
+	names.len[h] = n;
+}
+
+static int
+wanted(void *arg, const char *s, size_t n)
+{
+	unsigned h;
+
+	(void)arg;
+	if (names.n < 0 || memchr(s, '\\', n) != NULL)
+		return 1;	/* an escaped key: kept, to be safe */
+	for (h = name_hash(s, n); names.name[h] != NULL; h = (h + 1) % NAMES)
+		if (names.len[h] == n && memcmp(names.name[h], s, n) == 0)
+			return 1;
+	return 0;
+}
+
+/* a template and the template of its file's path */
+struct job {
+	struct tmpl	*tp, *pathtp;
+	struct buf	 src, def;
+};
+
+static void
+compile_job(struct job *jb, const char *tname, const char *pathsrc, int all)
+{
+	char	 errbuf[1024], *tmp;
+	const char *base;
+	size_t	 len;
+
+	if (buf_readfile(&jb->src, tname) == -1)
 		err(errno == ENOENT || errno == EACCES ? EX_NOINPUT : EX_IOERR,
 		    "%s", tname);
-	if ((tp = tmpl_compile(tname, src.data ? src.data : "", src.len, load,
-	    NULL, errbuf, sizeof(errbuf))) == NULL)
+	if ((jb->tp = tmpl_compile(tname, jb->src.data ? jb->src.data : "",
+	    jb->src.len, load, NULL, errbuf, sizeof(errbuf))) == NULL)
 		errx(EX_DATAERR, "%s", errbuf);
 	/* default path: the template's name less .tmpl, per table
 	   prefixed with the table's name */
@@ -123,71 +155,152 @@ main(int argc, char *argv[])
 		if (len > 5 && strcmp(base + len - 5, ".tmpl") == 0)
 			len -= 5;
 		if (!all)
-			buf_adds(&def, "{{name}}.");
-		buf_add(&def, base, len);
+			buf_adds(&jb->def, "{{name}}.");
+		buf_add(&jb->def, base, len);
 		free(tmp);
-		pathsrc = def.data;
+		pathsrc = jb->def.data;
 	}
-	if ((pathtp = tmpl_compile("--path", pathsrc, strlen(pathsrc), NULL,
+	if ((jb->pathtp = tmpl_compile("--path", pathsrc, strlen(pathsrc), NULL,
 	    NULL, errbuf, sizeof(errbuf))) == NULL)
 		errx(EX_USAGE, "%s", errbuf);
+}
 
-	rec_slurp(STDIN_FILENO, &in);
-	p = in.data != NULL ? in.data : "";
-	e = p + in.len;
-	while (rec_line(&p, e, &line, &len)) {
-		lineno++;
-		if (len == 0)
-			continue;
-		recs = xreallocarray(recs, nrec + 1, sizeof(*recs));
-		(void)rec_parse(&recs[nrec], "<stdin>", line, len, lineno);
-		nrec++;
+int
+main(int argc, char *argv[])
+{
+	static const struct option longopts[] = {
+		{ "all", no_argument, NULL, 'a' },
+		{ "path", required_argument, NULL, 'p' },
+		{ "usage", no_argument, NULL, 'u' },
+		{ NULL, 0, NULL, 0 }
+	};
+	struct buf	 in = { 0 }, out = { 0 }, path = { 0 }, content = { 0 };
+	struct job	*jobs;
+	struct tmpl_root root;
+	struct recin	 rin = { STDIN_FILENO, NULL, 0, 0, 0 };
+	struct json	*recs = NULL;
+	const struct json **rp = NULL;
+	const char	*p, *e, *line, **paths = NULL;
+	char		*table;
+	size_t		 len, nrec = 0, i, njobs, npaths = 0;
+	int		 ch, k, lineno = 0, all = 0;
+
+	program_invocation_short_name = (char *)"render";
+	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (ch) {
+		case 'a':
+			all = 1;
+			break;
+		case 'p':
+			paths = xreallocarray(paths, npaths + 1,
+			    sizeof(*paths));
+			paths[npaths++] = optarg;
+			break;
+		case 'u':
+			usage(0);
+		default:
+			usage(EX_USAGE);
+		}
 	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage(EX_USAGE);
+	njobs = (size_t)argc;
+	/* several templates: one pass over the stream for them all, each
+	   with its --path in order; per table, one line per line */
+	if (njobs > 1 && !all)
+		errx(EX_USAGE, "%zu templates: several need --all (a table "
+		    "gives one file record)", njobs);
+	if (npaths > njobs || (npaths > 0 && npaths < njobs))
+		errx(EX_USAGE, "%zu --path for %zu templates: give one for "
+		    "each, in the same order, or none", npaths, njobs);
+	jobs = xcalloc(njobs, sizeof(*jobs));
+	for (i = 0; i < njobs; i++)
+		compile_job(&jobs[i], argv[i], npaths > 0 ? paths[i] : NULL,
+		    all);
+
 	memset(&root, 0, sizeof(root));
 	if (all) {
+		/* one context of every record: all of them are kept, with
+		   the members the templates name (and "kind") */
+		add_name(NULL, "kind");
+		for (i = 0; i < njobs; i++) {
+			tmpl_names(jobs[i].tp, add_name, NULL);
+			tmpl_names(jobs[i].pathtp, add_name, NULL);
+		}
+		rec_slurp(STDIN_FILENO, &in);
+		p = in.data != NULL ? in.data : "";
+		e = p + in.len;
+		while (rec_line(&p, e, &line, &len)) {
+			lineno++;
+			if (len == 0)
+				continue;
+			recs = xreallocarray(recs, nrec + 1, sizeof(*recs));
+			(void)rec_parse(&recs[nrec], "<stdin>", line, len,
+			    lineno);
+			json_keep(&recs[nrec], wanted, NULL);
+			nrec++;
+		}
 		rp = xcalloc(nrec + 1, sizeof(*rp));
 		for (i = 0; i < nrec; i++)
 			rp[i] = &recs[i];
 		root.recs = rp;
 		root.n = nrec;
-		tmpl_render(pathtp, &root, &path);
-		tmpl_render(tp, &root, &content);
-		file_record(&out, NULL, &path, &content);
-	} else
-		for (i = 0; i < nrec; i++) {
-			struct json	*j = &recs[i];
-
-			if (!json_eq(j, json_get(j, 0, "kind"), "table")) {
-				buf_add(&out, j->text, j->len);
-				buf_addc(&out, '\n');
-				continue;
-			}
-			root.j = j;
-			root.t = 0;
+		for (i = 0; i < njobs; i++) {
 			buf_reset(&path);
 			buf_reset(&content);
-			tmpl_render(pathtp, &root, &path);
-			tmpl_render(tp, &root, &content);
-			k = json_get(j, 0, "name");
-			if (json_type(j, k) != JSON_STRING)
-				json_errx(j, 0, "table record without a "
-				    "\"name\"");
-			table = json_str(j, k);
-			file_record(&out, table, &path, &content);
-			free(table);
+			tmpl_render(jobs[i].pathtp, &root, &path);
+			tmpl_render(jobs[i].tp, &root, &content);
+			file_record(&out, NULL, &path, &content);
+		}
+	} else
+		/* a record at a time, in a buffer that is reused */
+		while (rec_next(&rin, &line, &len)) {
+			struct json	 j;
+
+			lineno++;
+			if (len == 0)
+				continue;
+			(void)rec_parse(&j, "<stdin>", line, len, lineno);
+			if (!json_eq(&j, json_get(&j, 0, "kind"), "table")) {
+				buf_add(&out, line, len);
+				buf_addc(&out, '\n');
+			} else {
+				root.j = &j;
+				root.t = 0;
+				buf_reset(&path);
+				buf_reset(&content);
+				tmpl_render(jobs[0].pathtp, &root, &path);
+				tmpl_render(jobs[0].tp, &root, &content);
+				k = json_get(&j, 0, "name");
+				if (json_type(&j, k) != JSON_STRING)
+					json_errx(&j, 0, "table record without "
+					    "a \"name\"");
+				table = json_str(&j, k);
+				file_record(&out, table, &path, &content);
+				free(table);
+			}
+			json_free(&j);
+			rec_spill(&out);
 		}
 	rec_flush(&out);
 	for (i = 0; i < nrec; i++)
 		json_free(&recs[i]);
 	free(recs);
 	free(rp);
-	tmpl_free(tp);
-	tmpl_free(pathtp);
-	buf_free(&src);
+	for (i = 0; i < njobs; i++) {
+		tmpl_free(jobs[i].tp);
+		tmpl_free(jobs[i].pathtp);
+		buf_free(&jobs[i].src);
+		buf_free(&jobs[i].def);
+	}
+	free(jobs);
+	free(paths);
 	buf_free(&in);
+	rec_done(&rin);
 	buf_free(&out);
 	buf_free(&path);
 	buf_free(&content);
-	buf_free(&def);
 	return 0;
 }

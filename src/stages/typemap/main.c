@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fnmatch.h>
 #include <getopt.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,65 @@ present(const struct json *j, int obj, const char *key)
 	return t != JSON_NONE && t != JSON_NULL;
 }
 
+/* the members of a column a mapping reads, found in one pass (a
+ * document has no duplicate keys); -1 for those it does not have */
+struct colf {
+	int	 name, type, sql_type, array, null, def, def_expr, auto_inc,
+		 generated, enum_t, comment;
+};
+
+static void
+col_fields(const struct json *j, int c, struct colf *f)
+{
+	static const struct {
+		const char	*key;
+		size_t		 len, off;
+	} keys[] = {
+		{ "name", 4, offsetof(struct colf, name) },
+		{ "type", 4, offsetof(struct colf, type) },
+		{ "sql_type", 8, offsetof(struct colf, sql_type) },
+		{ "array", 5, offsetof(struct colf, array) },
+		{ "null", 4, offsetof(struct colf, null) },
+		{ "default", 7, offsetof(struct colf, def) },
+		{ "default_expr", 12, offsetof(struct colf, def_expr) },
+		{ "auto_increment", 14, offsetof(struct colf, auto_inc) },
+		{ "generated", 9, offsetof(struct colf, generated) },
+		{ "enum", 4, offsetof(struct colf, enum_t) },
+		{ "comment", 7, offsetof(struct colf, comment) },
+	};
+	size_t	 i;
+	int	 k, v;
+
+	memset(f, -1, sizeof(*f));
+	JSON_FOREACH_MEMBER(j, c, k, v) {
+		const char *kp = j->text + j->tok[k].start;
+		size_t	 kl = (size_t)(j->tok[k].end - j->tok[k].start);
+		int	 esc = memchr(kp, '\\', kl) != NULL;
+
+		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+			if (esc ? json_eq(j, k, keys[i].key) :
+			    keys[i].len == kl &&
+			    memcmp(kp, keys[i].key, kl) == 0) {
+				*(int *)(void *)((char *)f + keys[i].off) = v;
+				break;
+			}
+	}
+}
+
+static char *
+tok_str(const struct json *j, int t)
+{
+	return json_type(j, t) == JSON_STRING ? json_str(j, t) : NULL;
+}
+
+static int
+tok_present(const struct json *j, int t)
+{
+	enum json_type	 y = json_type(j, t);
+
+	return y != JSON_NONE && y != JSON_NULL;
+}
+
 /* a union of string literals from a JSON array of strings */
 static int
 union_of(const struct json *j, int arr, struct buf *b)
@@ -411,10 +471,15 @@ map_cached(const struct col *c)
 	struct map	*m;
 	unsigned	 h;
 
-	buf_printf(&k, "%s\x1f%s\x1f%d", c->type, c->sql_type ?
-	    c->sql_type : "", c->array);
-	if (c->check_values != NULL)
-		buf_printf(&k, "\x1f%s", c->check_values);
+	buf_adds(&k, c->type);
+	buf_addc(&k, '\x1f');
+	if (c->sql_type != NULL)
+		buf_adds(&k, c->sql_type);
+	buf_add(&k, c->array ? "\x1f" "1" : "\x1f" "0", 2);
+	if (c->check_values != NULL) {
+		buf_addc(&k, '\x1f');
+		buf_adds(&k, c->check_values);
+	}
 	if (c->enum_t != -1 && json_type(c->j, c->enum_t) == JSON_OBJECT)
 		buf_add(&k, c->j->text + c->j->tok[c->enum_t].start,
 		    (size_t)(c->j->tok[c->enum_t].end -
@@ -527,7 +592,9 @@ excluded(const char *name, const char *qual)
 static void
 add_str(struct buf *o, const char *key, const char *v)
 {
-	buf_printf(o, ",\"%s\":", key);
+	buf_add(o, ",\"", 2);
+	buf_adds(o, key);
+	buf_add(o, "\":", 2);
 	if (v == NULL)
 		buf_adds(o, "null");
 	else
@@ -599,6 +666,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 
 	JSON_FOREACH_ELEM(j, cols, c) {
 		struct col	 col;
+		struct colf	 f;
 		const struct map *m;
 		struct map	*own = NULL;
 		struct over	*co;
@@ -611,29 +679,29 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		col.j = j;
 		col.t = c;
 		col.table = name;
-		if ((col.name = str_field(j, c, "name")) == NULL)
+		col_fields(j, c, &f);
+		if ((col.name = tok_str(j, f.name)) == NULL)
 			json_errx(j, c, "column without a \"name\"");
-		if ((col.type = str_field(j, c, "type")) == NULL)
+		if ((col.type = tok_str(j, f.type)) == NULL)
 			json_errx(j, c, "column '%s' without a \"type\"",
 			    col.name);
-		col.sql_type = str_field(j, c, "sql_type");
-		col.array = bool_field(j, c, "array");
-		col.null = bool_field(j, c, "null");
-		col.has_default = present(j, c, "default") ||
-		    present(j, c, "default_expr");
-		col.auto_inc = bool_field(j, c, "auto_increment");
-		col.generated = present(j, c, "generated");
-		col.enum_t = json_get(j, c, "enum");
-		if (json_type(j, col.enum_t) != JSON_OBJECT)
-			col.enum_t = -1;
+		col.sql_type = tok_str(j, f.sql_type);
+		col.array = json_type(j, f.array) == JSON_TRUE;
+		col.null = json_type(j, f.null) == JSON_TRUE;
+		col.has_default = tok_present(j, f.def) ||
+		    tok_present(j, f.def_expr);
+		col.auto_inc = json_type(j, f.auto_inc) == JSON_TRUE;
+		col.generated = tok_present(j, f.generated);
+		col.enum_t = json_type(j, f.enum_t) == JSON_OBJECT ? f.enum_t :
+		    -1;
 		for (i = 0; i < nchecks; i++)
 			if (strcmp(checks_col[i], col.name) == 0)
 				col.check_values = checks_u[i];
 
-		comment = str_field(j, c, "comment");
+		comment = tok_str(j, f.comment);
 		precise = comment_type(comment);
 		key = xasprintf("%s.%s", name, col.name);
-		co = over_find(col_over, key);
+		co = col_over != NULL ? over_find(col_over, key) : NULL;
 		if (precise != NULL || co != NULL) {
 			struct over *to = over_find(type_over, col.type);
 
@@ -670,7 +738,9 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		    NULL : col.name);
 		add_str(o, "ts_base", m->ts);
 		buf_reset(&warn);
-		buf_printf(&warn, col.null ? "%s | null" : "%s", m->ts);
+		buf_adds(&warn, m->ts);
+		if (col.null)
+			buf_adds(&warn, " | null");
 		add_str(o, "ts_type", warn.data);
 		add_str(o, "zero", m->zero);
 		if (col.auto_inc || col.generated || is_timestamp(col.name) ||
@@ -681,8 +751,9 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		else
 			create = "required";
 		add_str(o, "create", create);
-		buf_printf(o, ",\"create_optional\":%s",
-		    strcmp(create, "optional") == 0 ? "true" : "false");
+		buf_adds(o, strcmp(create, "optional") == 0 ?
+		    ",\"create_optional\":true" :
+		    ",\"create_optional\":false");
 		if (strcmp(create, "required") != 0) {
 			if (nomit++ > 0)
 				buf_addc(&omit, ',');
@@ -949,9 +1020,10 @@ main(int argc, char *argv[])
 		{ "usage", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct buf	 in = { 0 }, out = { 0 };
+	struct recin	 in = { STDIN_FILENO, NULL, 0, 0, 0 };
+	struct buf	 out = { 0 };
 	struct json	 j;
-	const char	*p, *e, *line;
+	const char	*line;
 	size_t		 len;
 	int		 ch, k, lineno = 0;
 
@@ -983,10 +1055,7 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(EX_USAGE);
 
-	rec_slurp(STDIN_FILENO, &in);
-	p = in.data != NULL ? in.data : "";
-	e = p + in.len;
-	while (rec_line(&p, e, &line, &len)) {
+	while (rec_next(&in, &line, &len)) {
 		lineno++;
 		if (len == 0)
 			continue;
@@ -1000,9 +1069,10 @@ main(int argc, char *argv[])
 			buf_addc(&out, '\n');
 		}
 		json_free(&j);
+		rec_spill(&out);
 	}
 	rec_flush(&out);
 	buf_free(&out);
-	buf_free(&in);
+	rec_done(&in);
 	return 0;
 }

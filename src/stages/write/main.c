@@ -5,7 +5,8 @@
  * absolute path, no "..", no symbolic link on the way, no duplicate.
  * A file whose content is unchanged is not touched (its mtime stays);
  * others are written to a temporary file in the same directory and
- * renamed over (fsync'd first with --sync).  A manifest (.sluice-manifest)
+ * renamed over, or, when new, to an unnamed file linked in when complete
+ * (fsync'd first with --sync).  A manifest (.sluice-manifest)
  * records what was produced, so --prune removes the files an earlier
  * run produced and this one did not, and nothing else.  Prints how many
  * files were written, unchanged and pruned.  Other kinds are ignored.
@@ -37,11 +38,12 @@
 #define USAGE	"usage: sluice write [--prune] [--sync] [--verbose] dir\n"
 #define MANIFEST	".sluice-manifest"
 #define STAMP		".sluice-stamp"
-#define STAMP_HEAD	"sluice-write-stamp 1"
+#define STAMP_HEAD	"sluice-write-stamp 2"
 
 struct file {
 	char		*path;		/* first: sorted as strings */
 	struct buf	 content;
+	struct digest	 d;		/* of the content */
 	int		 line;		/* of its record */
 };
 
@@ -173,15 +175,20 @@ parent_fd(int dirfd, const char *path, const char **name)
 	return lastfd;
 }
 
+/* 1 when the file holds c; *missing says when there is no such file */
 static int
-same_content(int pfd, const char *name, const struct buf *c)
+same_content(int pfd, const char *name, const struct buf *c, int *missing)
 {
 	struct stat	 st;
 	struct buf	 old = { 0 };
 	int		 fd, same;
 
-	if ((fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	*missing = 0;
+	if ((fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
+	    -1) {
+		*missing = errno == ENOENT;
 		return 0;
+	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
 	    (size_t)st.st_size != c->len) {
 		close(fd);
@@ -194,13 +201,46 @@ same_content(int pfd, const char *name, const struct buf *c)
 	return same;
 }
 
+/*
+ * A new file: written to an unnamed file (O_TMPFILE) that is then linked
+ * under its name, complete, in one directory operation.  0, or -1 when
+ * the file system cannot, or the name appeared meanwhile: the caller
+ * goes the usual way.
+ */
+static int
+write_new(int pfd, const char *name, const char *path, const struct buf *c)
+{
+	char	 proc[64];
+	int	 fd;
+
+	if ((fd = openat(pfd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0666)) ==
+	    -1)
+		return -1;
+	if (write_all(fd, c->data ? c->data : "", c->len) == -1 ||
+	    (dosync && fsync(fd) == -1))
+		err(EX_IOERR, "%s", path);
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", fd);
+	if (linkat(AT_FDCWD, proc, pfd, name, AT_SYMLINK_FOLLOW) == -1) {
+		close(fd);
+		return -1;
+	}
+	if (close(fd) == -1)
+		err(EX_IOERR, "%s", path);
+	if (dosync && fsync(pfd) == -1)
+		err(EX_IOERR, "%s", path);
+	return 0;
+}
+
+/* an existing file is replaced by a temporary one renamed over it */
 static void
 write_atomic(int pfd, const char *name, const char *path,
-    const struct buf *c)
+    const struct buf *c, int missing)
 {
 	char	 tmp[64];
 	int	 fd, i;
 
+	if (missing && write_new(pfd, name, path, c) == 0)
+		return;
 	for (i = 0; ; i++) {
 		snprintf(tmp, sizeof(tmp), ".sluice-tmp.%ld.%d",
 		    (long)getpid(), i);
@@ -244,71 +284,182 @@ twice(const struct file *files, size_t n, const char *path)
 	errx(EX_DATAERR, "'%s': written twice", path);
 }
 
+/* "ino size mtime ctime ": what stat(2) says of a file the last run left */
 static void
-stat_line(struct buf *b, const struct stat *st, const char *path)
+stat_part(struct buf *b, const struct stat *st)
 {
-	buf_printf(b, "%llu %lld %lld.%09ld %lld.%09ld %s\n",
+	buf_printf(b, "%llu %lld %lld.%09ld %lld.%09ld ",
 	    (unsigned long long)st->st_ino, (long long)st->st_size,
 	    (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-	    (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec, path);
+	    (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
 }
 
 /*
- * The stamp of the last run says this input, and every file it lists
- * is as that run left it: -1 if not so, else the number of files (each
- * printed with --verbose).
+ * The stamp of the last run: its input's digest, then a line per file,
+ * "ino size mtime ctime digest path", each as the run left it.
  */
-static int
-stamp_holds(const char *dir, const char *hex)
-{
-	struct buf	 b = { 0 }, want = { 0 };
-	struct stat	 st;
-	const char	*p, *e, *line, *path;
-	size_t		 len;
-	int		 dfd, fd, n = 0, ok = 0;
+struct stampent {
+	char		*line;		/* owned; the stat part ends at dig */
+	size_t		 statlen;
+	struct digest	 d;
+	const char	*path;		/* in line */
+};
 
-	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		return -1;
+static struct {
+	char		 hex[DIGEST_HEXLEN];	/* the input's */
+	struct stampent	*ent;		/* open-addressed by path */
+	size_t		 cap, n;
+} stamp;
+
+static unsigned long
+path_hash(const char *p)
+{
+	unsigned long h = 5381;
+
+	while (*p != '\0')
+		h = h * 33 + (unsigned char)*p++;
+	return h;
+}
+
+static const struct stampent *
+stamp_find(const char *path)
+{
+	size_t	 i;
+
+	if (stamp.cap == 0)
+		return NULL;
+	for (i = path_hash(path) % stamp.cap; stamp.ent[i].line != NULL;
+	    i = (i + 1) % stamp.cap)
+		if (strcmp(stamp.ent[i].path, path) == 0)
+			return &stamp.ent[i];
+	return NULL;
+}
+
+/* the last run's stamp, if it is one this version wrote */
+static void
+stamp_load(int dfd)
+{
+	struct buf	 b = { 0 };
+	const char	*p, *e, *line;
+	size_t		 len, nlines = 0, i;
+	int		 fd;
+
 	if ((fd = openat(dfd, STAMP, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1 || buf_readfd(&b, fd) == -1 || b.len == 0)
+	    -1)
+		return;
+	if (buf_readfd(&b, fd) == -1 || b.len == 0)
 		goto out;
+	for (i = 0; i < b.len; i++)
+		nlines += b.data[i] == '\n';
 	p = b.data;
 	e = p + b.len;
 	if (!rec_line(&p, e, &line, &len) || len != strlen(STAMP_HEAD) + 1 +
-	    strlen(hex) || memcmp(line, STAMP_HEAD " ", strlen(STAMP_HEAD) +
-	    1) != 0 || memcmp(line + strlen(STAMP_HEAD) + 1, hex,
-	    strlen(hex)) != 0)
+	    DIGEST_HEXLEN - 1 || memcmp(line, STAMP_HEAD " ",
+	    strlen(STAMP_HEAD) + 1) != 0)
 		goto out;
-	ok = 1;
-	while (ok && rec_line(&p, e, &line, &len)) {
-		char	*l = xstrndup(line, len);
+	memcpy(stamp.hex, line + strlen(STAMP_HEAD) + 1, DIGEST_HEXLEN - 1);
+	stamp.cap = nlines * 2 + 1;
+	stamp.ent = xcalloc(stamp.cap, sizeof(*stamp.ent));
+	while (rec_line(&p, e, &line, &len)) {
+		struct stampent	 se;
+		char		*sp, *dig;
+		int		 k;
 
-		/* the path follows the fourth space */
-		path = l;
-		for (int k = 0; k < 4 && path != NULL; k++)
-			if ((path = strchr(path, ' ')) != NULL)
-				path++;
-		buf_reset(&want);
-		if (path == NULL || *path == '\0' || fstatat(dfd, path, &st,
-		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISREG(st.st_mode))
-			ok = 0;
-		else {
-			stat_line(&want, &st, path);
-			ok = want.len == len + 1 && memcmp(want.data, l,
-			    len) == 0;
+		se.line = xstrndup(line, len);
+		/* the digest follows the fourth space, the path the fifth */
+		for (sp = se.line, k = 0; k < 4 && sp != NULL; k++)
+			if ((sp = strchr(sp, ' ')) != NULL)
+				sp++;
+		if (sp == NULL || strlen(sp) < DIGEST_HEXLEN ||
+		    sp[DIGEST_HEXLEN - 1] != ' ' || sp[DIGEST_HEXLEN] == '\0') {
+			free(se.line);
+			continue;
 		}
-		if (ok && verbose)
-			printf("unchanged %s\n", path);
-		free(l);
-		n++;
+		dig = sp;
+		dig[DIGEST_HEXLEN - 1] = '\0';
+		if (digest_parse(dig, &se.d) == -1 ||
+		    stamp_find(dig + DIGEST_HEXLEN) != NULL) {
+			free(se.line);
+			continue;
+		}
+		se.statlen = (size_t)(dig - se.line);
+		se.path = dig + DIGEST_HEXLEN;
+		for (i = path_hash(se.path) % stamp.cap;
+		    stamp.ent[i].line != NULL; i = (i + 1) % stamp.cap)
+			;
+		stamp.ent[i] = se;
+		stamp.n++;
 	}
 out:
-	if (fd != -1)
-		close(fd);
-	close(dfd);
+	close(fd);
 	buf_free(&b);
+}
+
+/* the file is as the last run left it: same stat(2) figures, and what
+ * it wrote there has digest d */
+static int
+stamp_same(int pfd, const char *name, const char *path,
+    const struct digest *d, int *missing)
+{
+	const struct stampent *se = stamp_find(path);
+	struct buf	 want = { 0 };
+	struct stat	 st;
+	int		 same;
+
+	*missing = 0;
+	if (se == NULL || se->d.hi != d->hi || se->d.lo != d->lo)
+		return 0;
+	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
+		*missing = errno == ENOENT;
+		return 0;
+	}
+	if (!S_ISREG(st.st_mode))
+		return 0;
+	stat_part(&want, &st);
+	same = want.len == se->statlen && memcmp(want.data, se->line,
+	    want.len) == 0;
 	buf_free(&want);
-	return ok ? n : -1;
+	return same;
+}
+
+/*
+ * The stamp says this input, and every file it lists is as that run
+ * left it: -1 if not so, else the number of files (each printed with
+ * --verbose).
+ */
+static int
+stamp_holds(int dfd, const char *hex)
+{
+	struct buf	 want = { 0 };
+	struct stat	 st;
+	size_t		 i;
+	int		 n = 0;
+
+	if (stamp.cap == 0 || strcmp(stamp.hex, hex) != 0)
+		return -1;
+	for (i = 0; i < stamp.cap; i++) {
+		const struct stampent *se = &stamp.ent[i];
+
+		if (se->line == NULL)
+			continue;
+		buf_reset(&want);
+		if (fstatat(dfd, se->path, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode))
+			break;
+		stat_part(&want, &st);
+		if (want.len != se->statlen || memcmp(want.data, se->line,
+		    want.len) != 0)
+			break;
+		n++;
+	}
+	buf_free(&want);
+	if ((size_t)n != stamp.n)
+		return -1;
+	if (verbose)
+		for (i = 0; i < stamp.cap; i++)
+			if (stamp.ent[i].line != NULL)
+				printf("unchanged %s\n", stamp.ent[i].path);
+	return n;
 }
 
 static int
@@ -327,7 +478,7 @@ main(int argc, char *argv[])
 		{ "verbose", no_argument, NULL, 'v' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct buf	 in = { 0 }, man = { 0 }, oldman = { 0 }, stamp = { 0 };
+	struct buf	 in = { 0 }, man = { 0 }, oldman = { 0 }, out = { 0 };
 	struct digest	 din;
 	char		 hex[DIGEST_HEXLEN];
 	struct file	*files = NULL;
@@ -335,7 +486,7 @@ main(int argc, char *argv[])
 	const char	*p, *e, *line, *dir, *why, *name;
 	char		**sorted;
 	size_t		 len, nfiles = 0, i;
-	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t;
+	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t, missing;
 	int		 nwritten = 0, nsame = 0, npruned = 0;
 
 	program_invocation_short_name = (char *)"write";
@@ -366,12 +517,18 @@ main(int argc, char *argv[])
 	rec_slurp(STDIN_FILENO, &in);
 	digest_buf(in.data != NULL ? in.data : "", in.len, &din);
 	digest_hex(&din, hex);
-	if ((k = stamp_holds(dir, hex)) != -1) {
-		printf("%s: 0 written, %d unchanged, 0 pruned\n", dir, k);
-		if (fflush(stdout) == EOF)
-			err(EX_IOERR, "write");
-		buf_free(&in);
-		return 0;
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		stamp_load(dirfd);
+		k = stamp_holds(dirfd, hex);
+		close(dirfd);
+		if (k != -1) {
+			printf("%s: 0 written, %d unchanged, 0 pruned\n", dir,
+			    k);
+			if (fflush(stdout) == EOF)
+				err(EX_IOERR, "write");
+			buf_free(&in);
+			return 0;
+		}
 	}
 	p = in.data != NULL ? in.data : "";
 	e = p + in.len;
@@ -400,6 +557,9 @@ main(int argc, char *argv[])
 			json_errx(&j, t == -1 ? 0 : t, "file record without a "
 			    "string \"content\"");
 		json_str_buf(&j, t, &files[nfiles].content);
+		digest_buf(files[nfiles].content.data != NULL ?
+		    files[nfiles].content.data : "", files[nfiles].content.len,
+		    &files[nfiles].d);
 		nfiles++;
 		json_free(&j);
 	}
@@ -422,13 +582,17 @@ main(int argc, char *argv[])
 
 	for (i = 0; i < nfiles; i++) {
 		pfd = parent_fd(dirfd, files[i].path, &name);
-		if (same_content(pfd, name, &files[i].content)) {
+		/* the stamp vouches for a file as the last run left it;
+		 * otherwise its content is compared */
+		if (stamp_same(pfd, name, files[i].path, &files[i].d,
+		    &missing) || (!missing && same_content(pfd, name,
+		    &files[i].content, &missing))) {
 			nsame++;
 			if (verbose)
 				printf("unchanged %s\n", files[i].path);
 		} else {
 			write_atomic(pfd, name, files[i].path,
-			    &files[i].content);
+			    &files[i].content, missing);
 			nwritten++;
 			if (verbose)
 				printf("written %s\n", files[i].path);
@@ -472,18 +636,25 @@ main(int argc, char *argv[])
 	    man.data, man.len) != 0)) {
 		struct buf	 mc = man;
 
-		write_atomic(dirfd, MANIFEST, MANIFEST, &mc);
+		write_atomic(dirfd, MANIFEST, MANIFEST, &mc, 0);
 	}
 	/* the stamp last: each file as this run leaves it */
-	buf_printf(&stamp, "%s %s\n", STAMP_HEAD, hex);
+	buf_printf(&out, "%s %s\n", STAMP_HEAD, hex);
 	for (i = 0; i < nfiles; i++) {
 		struct stat st;
+		char	 dh[DIGEST_HEXLEN];
 
-		if (fstatat(dirfd, sorted[i], &st, AT_SYMLINK_NOFOLLOW) == -1)
-			err(EX_IOERR, "%s", sorted[i]);
-		stat_line(&stamp, &st, sorted[i]);
+		if (fstatat(dirfd, files[i].path, &st, AT_SYMLINK_NOFOLLOW) ==
+		    -1)
+			err(EX_IOERR, "%s", files[i].path);
+		stat_part(&out, &st);
+		digest_hex(&files[i].d, dh);
+		buf_adds(&out, dh);
+		buf_addc(&out, ' ');
+		buf_adds(&out, files[i].path);
+		buf_addc(&out, '\n');
 	}
-	write_atomic(dirfd, STAMP, STAMP, &stamp);
+	write_atomic(dirfd, STAMP, STAMP, &out, 0);
 	printf("%s: %d written, %d unchanged, %d pruned\n", dir, nwritten,
 	    nsame, npruned);
 	if (fflush(stdout) == EOF)
@@ -498,6 +669,6 @@ main(int argc, char *argv[])
 	buf_free(&in);
 	buf_free(&man);
 	buf_free(&oldman);
-	buf_free(&stamp);
+	buf_free(&out);
 	return 0;
 }
