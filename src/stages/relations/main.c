@@ -104,8 +104,9 @@ struct line {
 	struct tbl	*t;		/* or NULL: passed through */
 };
 
-#define NBUCKET	4096
-static struct tbl	*buckets[NBUCKET];
+/* tables by name: a power of two of buckets, twice the tables */
+static struct tbl	**buckets;
+static unsigned		  nbucket = 1;
 static int		 conventions = 1;
 
 /* static: what lives until the process ends stays reachable */
@@ -171,7 +172,7 @@ hash(const char *s)
 
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % NBUCKET;
+	return h & (nbucket - 1);
 }
 
 static struct tbl *
@@ -1007,15 +1008,21 @@ main(int argc, char *argv[])
 		lines[nlines++].t = t;
 		if (view)
 			continue;	/* no relations to or from views */
-		h = hash(t->name);
-		t->hnext = buckets[h];
-		buckets[h] = t;
 		if (ntables == captables) {
 			captables = captables < 256 ? 256 : captables * 2;
 			tables = xreallocarray(tables, captables,
 			    sizeof(*tables));
 		}
 		tables[ntables++] = t;
+	}
+	/* in input order: of two tables of one name, the last is found */
+	while (nbucket < 2 * ntables && nbucket < 1u << 30)
+		nbucket *= 2;
+	buckets = xcalloc(nbucket, sizeof(*buckets));
+	for (i = 0; i < ntables; i++) {
+		h = hash(tables[i]->name);
+		tables[i]->hnext = buckets[h];
+		buckets[h] = tables[i];
 	}
 	for (i = 0; i < ntables; i++) {
 		find_belongs(tables[i]);
