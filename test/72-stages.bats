@@ -137,6 +137,10 @@ user	belongs_to	users	user_id	id"
 	printf '{"v":1,"kind":"enum","name":"e","values":[}\n' >> fk.jsonl
 	run -65 --separate-stderr sluice relations < fk.jsonl
 	assert_equal "$stderr" "relations: <stdin>:3:43: expected a JSON value"
+	# a duplicate key in a column after keys as the column before had
+	printf '%s\n' '{"v":1,"kind":"table","name":"t","columns":[{"name":"a","ts_name":"a","zero":null},{"name":"b","ts_name":"b"},{"name":"c","ts_name":"c","zero":null,"x":1},{"name":"d","ts_name":"d","name":"e"}]}' > dup.jsonl
+	run -65 --separate-stderr sluice relations < dup.jsonl
+	assert_equal "$stderr" "relations: <stdin>:1:182: duplicate key 'name' (first at 1:157)"
 	# a duplicate key deep in a record that is not a table
 	printf '{"v":1,"kind":"enum","name":"e","values":[{"a":1,"b":{"c":2,"c":3}}]}\n' > dup.jsonl
 	run -65 --separate-stderr sluice relations < dup.jsonl

@@ -11,6 +11,10 @@
  * Duplicate keys: each object's keys are pushed on a stack as a
  * signature (length-prefixed raw bytes); an object whose signature was
  * seen before needs no comparison (typemap's columns all share one).
+ * Better still, an object is expected to have the keys the last object
+ * at its place had: while each key is the one expected it is compared
+ * with it, not scanned, and not pushed; keys that are a prefix of a
+ * checked signature are distinct.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -22,19 +26,32 @@
 
 #define MAXDEPTH	64	/* json.c allows 256: deeper goes there */
 #define MAXKEYS		64	/* keys compared pairwise on a miss */
-#define NSIGNATURE	64	/* signatures remembered */
+#define NSIGNATURE	64	/* signatures remembered, the first ones */
+#define MAXSIGLEN	4096	/* longer ones are not */
 
 struct sc {
 	const char	*p, *e;
 	struct scan	*s;
 };
 
-/* checked key signatures; static: they live as long as the process */
+/* checked key signatures; static: they live as long as the process,
+ * and are never replaced (an open object may be comparing with one) */
 static struct {
 	char	*sig;
 	size_t	 len;
 } sigs[NSIGNATURE];
-static int	 nsig, sigrr;
+static int	 nsig;
+
+/* places an object can be at; each expects its last signature */
+enum { AT_RECORD, AT_COLUMN, AT_INDEX, AT_FK, AT_OTHER, NAT = AT_OTHER + 8 };
+static int	 expect[NAT];		/* a sigs index + 1, or 0 */
+
+struct obj {
+	size_t		 mark;		/* the key stack's height at '{' */
+	int		 first;
+	int		 at;
+	const char	*sig, *next, *end;	/* expected keys, or NULL */
+};
 
 enum { V_OBJ = 1, V_ARR, V_STR, V_NUM, V_TRUE, V_FALSE, V_NULL };
 
@@ -224,9 +241,10 @@ key_push(struct sc *c, const struct span *k)
 	return 0;
 }
 
-/* 0 when the keys pushed since mark are distinct; pops them */
+/* 0 when the keys pushed since mark are distinct; pops them; *which
+ * is their signature's index + 1, or 0 when it is not kept */
 static int
-keys_check(struct sc *c, size_t mark)
+keys_check(struct sc *c, size_t mark, int *which)
 {
 	struct scan	*s = c->s;
 	const char	*sig = s->keys + mark, *at[MAXKEYS];
@@ -234,9 +252,12 @@ keys_check(struct sc *c, size_t mark)
 	int		 i, a, b, n = 0;
 
 	s->nkeys = mark;
+	*which = 0;
 	for (i = 0; i < nsig; i++)
-		if (sigs[i].len == len && memcmp(sigs[i].sig, sig, len) == 0)
+		if (sigs[i].len == len && memcmp(sigs[i].sig, sig, len) == 0) {
+			*which = i + 1;
 			return 0;
+		}
 	for (off = 0; off < len; n++) {
 		if (n == MAXKEYS)
 			return -1;
@@ -249,14 +270,32 @@ keys_check(struct sc *c, size_t mark)
 		for (a = 0; a < b; a++)
 			if (kl[a] == kl[b] && memcmp(at[a], at[b], kl[a]) == 0)
 				return -1;
-	if (n < 2)
+	if (n < 2 || nsig == NSIGNATURE || len > MAXSIGLEN)
 		return 0;
-	i = nsig < NSIGNATURE ? nsig++ : sigrr++ % NSIGNATURE;
-	free(sigs[i].sig);
-	sigs[i].sig = xreallocarray(NULL, 1, len);
+	i = nsig++;
+	sigs[i].sig = xreallocarray(NULL, 1, len + 8);	/* read by words */
 	memcpy(sigs[i].sig, sig, len);
 	sigs[i].len = len;
+	*which = i + 1;
 	return 0;
+}
+
+/* n bytes alike */
+static int
+same(const char *a, const char *b, size_t n)
+{
+	uint64_t	 x, y;
+
+	for (; n >= 8; a += 8, b += 8, n -= 8) {
+		memcpy(&x, a, 8);
+		memcpy(&y, b, 8);
+		if (x != y)
+			return 0;
+	}
+	for (; n > 0; n--)
+		if (*a++ != *b++)
+			return 0;
+	return 1;
 }
 
 /*
@@ -264,28 +303,65 @@ keys_check(struct sc *c, size_t mark)
  * member or element: 1 with a key (objects) when there is one, 0 at
  * the closing bracket (consumed), -1 on anything else.
  */
-static int
-obj_open(struct sc *c, size_t *mark, int *first)
+static void
+obj_open(struct sc *c, struct obj *o, int at)
 {
+	int	 i = expect[at];
+
 	c->p++;
-	*mark = c->s->nkeys;
-	*first = 1;
-	return 0;
+	o->mark = c->s->nkeys;
+	o->first = 1;
+	o->at = at;
+	o->sig = o->next = o->end = NULL;
+	if (i > 0) {
+		o->sig = o->next = sigs[i - 1].sig;
+		o->end = o->sig + sigs[i - 1].len;
+	}
+}
+
+/* the expected key at '"': 1 when it is there, and read */
+static int
+expected(struct sc *c, struct obj *o, struct span *key)
+{
+	size_t	 n;
+
+	if (o->next == NULL || o->next == o->end)
+		return 0;
+	n = (size_t)(unsigned char)o->next[0] << 8 |
+	    (unsigned char)o->next[1];
+	/* the signature's keys hold no quote, backslash or control
+	 * character: the same bytes then a quote are that string */
+	if ((size_t)(c->e - c->p) < n + 2 || c->p[n + 1] != '"' ||
+	    !same(c->p + 1, o->next + 2, n))
+		return 0;
+	key->p = c->p + 1;
+	key->len = n;
+	c->p += n + 2;
+	o->next += n + 2;
+	return 1;
 }
 
 static int
-obj_next(struct sc *c, size_t mark, int *first, struct span *key)
+obj_next(struct sc *c, struct obj *o, struct span *key)
 {
-	int	 esc;
+	struct scan	*s = c->s;
+	size_t		 n;
+	int		 esc, which;
 
 	skipws(c);
 	if (c->p >= c->e)
 		return -1;
 	if (*c->p == '}') {
 		c->p++;
-		return keys_check(c, mark) == -1 ? -1 : 0;
+		if (o->next != NULL)	/* a prefix of a checked signature */
+			return 0;
+		if (keys_check(c, o->mark, &which) == -1)
+			return -1;
+		if (which > 0)
+			expect[o->at] = which;
+		return 0;
 	}
-	if (!*first) {
+	if (!o->first) {
 		if (*c->p != ',')
 			return -1;
 		c->p++;
@@ -293,10 +369,26 @@ obj_next(struct sc *c, size_t mark, int *first, struct span *key)
 		if (c->p >= c->e)
 			return -1;
 	}
-	*first = 0;
-	if (*c->p != '"' || string(c, key, &esc) == -1 || esc ||
-	    key_push(c, key) == -1)
+	o->first = 0;
+	if (*c->p != '"')
 		return -1;
+	if (!expected(c, o, key)) {
+		if (o->next != NULL) {
+			/* not as expected: the keys so far on the stack */
+			n = (size_t)(o->next - o->sig);
+			if (s->capkeys - s->nkeys < n + 2 + 8) {
+				s->capkeys = (s->capkeys + n + 2 + 8) * 2;
+				s->keys = xreallocarray(s->keys, 1,
+				    s->capkeys);
+			}
+			memcpy(s->keys + s->nkeys, o->sig, n);
+			s->nkeys += n;
+			o->sig = o->next = o->end = NULL;
+		}
+		if (string(c, key, &esc) == -1 || esc ||
+		    key_push(c, key) == -1)
+			return -1;
+	}
 	skipws(c);
 	if (c->p >= c->e || *c->p != ':')
 		return -1;
@@ -339,15 +431,16 @@ static int
 value(struct sc *c, int depth)
 {
 	struct span	 k, str;
-	size_t		 mark;
+	struct obj	 o;
 	int		 first, r, esc;
 
 	if (depth > MAXDEPTH || c->p >= c->e)
 		return -1;
 	switch (*c->p) {
 	case '{':
-		obj_open(c, &mark, &first);
-		while ((r = obj_next(c, mark, &first, &k)) == 1)
+		obj_open(c, &o, AT_OTHER + (depth < NAT - AT_OTHER ? depth :
+		    NAT - AT_OTHER - 1));
+		while ((r = obj_next(c, &o, &k)) == 1)
 			if (value(c, depth + 1) == -1)
 				return -1;
 		return r == 0 ? V_OBJ : -1;
@@ -420,12 +513,12 @@ column(struct sc *c, int depth)
 {
 	struct scol	*col = scan_col(c->s);
 	struct span	 k;
-	size_t		 mark;
-	int		 first, r, esc, t;
+	struct obj	 o;
+	int		 r, esc, t;
 
 	col->zero = 1;
-	obj_open(c, &mark, &first);
-	while ((r = obj_next(c, mark, &first, &k)) == 1) {
+	obj_open(c, &o, AT_COLUMN);
+	while ((r = obj_next(c, &o, &k)) == 1) {
 		if (KEYIS(&k, "name") || KEYIS(&k, "ts_name")) {
 			struct span *v = k.len == 4 ? &col->name : &col->ts;
 
@@ -471,12 +564,12 @@ index_obj(struct sc *c, int depth)
 {
 	struct scan	*s = c->s;
 	struct span	 k;
-	size_t		 mark;
-	int		 first, r, t, unique = 0, where = 0, at = 0, n = 0;
+	struct obj	 o;
+	int		 r, t, unique = 0, where = 0, at = 0, n = 0;
 	int		 bad = 0;
 
-	obj_open(c, &mark, &first);
-	while ((r = obj_next(c, mark, &first, &k)) == 1) {
+	obj_open(c, &o, AT_INDEX);
+	while ((r = obj_next(c, &o, &k)) == 1) {
 		if (KEYIS(&k, "unique")) {
 			if ((t = value(c, depth + 1)) == -1)
 				return -1;
@@ -523,11 +616,11 @@ fk_obj(struct sc *c, int depth)
 {
 	struct sfk	*f = scan_fk(c->s);
 	struct span	 k;
-	size_t		 mark;
-	int		 first, r, esc, bad;
+	struct obj	 o;
+	int		 r, esc, bad;
 
-	obj_open(c, &mark, &first);
-	while ((r = obj_next(c, mark, &first, &k)) == 1) {
+	obj_open(c, &o, AT_FK);
+	while ((r = obj_next(c, &o, &k)) == 1) {
 		if (KEYIS(&k, "to_table") || KEYIS(&k, "to_schema")) {
 			if (str_value(c, depth + 1, KEYIS(&k, "to_table") ?
 			    &f->to : &f->tos, &esc) == -1)
@@ -573,16 +666,16 @@ scan_record(struct scan *s, const char *line, size_t len)
 {
 	struct sc	 c = { line, line + len, s };
 	struct span	 k;
-	size_t		 mark;
-	int		 first, r, esc, bad, v = 0, t;
+	struct obj	 o;
+	int		 r, esc, bad, v = 0, t;
 	const char	*vp;
 
 	scan_reset(s);
 	skipws(&c);
 	if (c.p >= c.e || *c.p != '{')
 		return -1;
-	obj_open(&c, &mark, &first);
-	while ((r = obj_next(&c, mark, &first, &k)) == 1) {
+	obj_open(&c, &o, AT_RECORD);
+	while ((r = obj_next(&c, &o, &k)) == 1) {
 		if (KEYIS(&k, "v")) {
 			vp = c.p;
 			if ((t = value(&c, 1)) == -1)
