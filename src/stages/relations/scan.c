@@ -273,7 +273,7 @@ keys_check(struct sc *c, size_t mark, int *which)
 	if (n < 2 || nsig == NSIGNATURE || len > MAXSIGLEN)
 		return 0;
 	i = nsig++;
-	sigs[i].sig = xreallocarray(NULL, 1, len + 8);	/* read by words */
+	sigs[i].sig = xreallocarray(NULL, 1, len);
 	memcpy(sigs[i].sig, sig, len);
 	sigs[i].len = len;
 	*which = i + 1;
