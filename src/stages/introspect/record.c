@@ -1,7 +1,8 @@
 /*
  * record.c: the JSON Lines writer of introspect: one line per table,
- * view or enum, in the format of sluice-records(5).  Every field is
- * always present (null when unknown), so jq paths never miss.  Strings
+ * view or enum, in the format of sluice-records(5).  A member whose value
+ * is null or false is left out (jq reads null for it); arrays are always
+ * there, so jq paths never fail.  Strings
  * that are not valid UTF-8 are repaired with U+FFFD so the output is
  * always valid JSON text.  Exports record_write.
  */
@@ -365,6 +366,17 @@ val(struct jw *w, const struct val *v)
 
 #define kval(w, k, v)	do { jw_key(w, k); val(w, v); } while (0)
 
+/*
+ * Optional members: left out when null or false (a reader, jq too, sees
+ * null for a member that is not there); arrays are always written, so
+ * .columns[] and the like never fail.
+ */
+#define ostr(w, k, s)	do { if ((s) != NULL) kstr(w, k, s); } while (0)
+#define oint(w, k, v)	do { if ((v) >= 0) kint(w, k, v); } while (0)
+#define obool(w, k, v)	do { if (v) kbool(w, k, 1); } while (0)
+#define oval(w, k, v)	do { if ((v) != NULL && (v)->kind != V_NIL) \
+			    kval(w, k, v); } while (0)
+
 static void
 source(struct jw *w, const struct schema *s, int line)
 {
@@ -373,8 +385,8 @@ source(struct jw *w, const struct schema *s, int line)
 	kstr(w, "kind", s->kind == SRC_SQLITE ? "sqlite" :
 	    s->kind == SRC_PGSQL ? "structure_sql" :
 	    s->kind == SRC_PGLIVE ? "postgres" : "schemarb");
-	kstr(w, "file", s->file);
-	kint(w, "line", line > 0 ? line : -1);
+	ostr(w, "file", s->file);
+	oint(w, "line", line > 0 ? line : -1);
 	jw_obj_end(w);
 }
 
@@ -384,20 +396,16 @@ enum_ref(struct jw *w, const struct schema *s, const struct column *c)
 	const struct table *e;
 	const char	*en = CX(c)->enum_name;
 
-	jw_key(w, "enum");
-	if (en == NULL) {
-		jw_null(w);
+	if (en == NULL)
 		return;
-	}
+	jw_key(w, "enum");
 	e = schema_find_enum(s, en);
 	if (e == NULL && strncmp(en, "public.", 7) == 0)
 		e = schema_find_enum(s, en + 7);
 	jw_obj(w);
 	kstr(w, "name", en);
-	jw_key(w, "values");
-	if (e == NULL)
-		jw_null(w);
-	else {
+	if (e != NULL) {
+		jw_key(w, "values");
 		jw_arr(w);
 		for (int i = 0; i < e->values.n; i++)
 			cstr(w, e->values.v[i]);
@@ -414,29 +422,27 @@ column(struct jw *w, const struct schema *s, const struct column *c)
 	jw_obj(w);
 	kstr(w, "name", c->name);
 	kstr(w, "type", c->type);
-	kstr(w, "sql_type", c->sql_type);
+	ostr(w, "sql_type", c->sql_type);
 	kbool(w, "null", !c->notnull);
-	kval(w, "default", c->dflt);
-	kstr(w, "default_expr", x->dflt_expr);
-	kint(w, "limit", x->limit);
-	kint(w, "precision", x->precision);
-	kint(w, "scale", x->scale);
-	kbool(w, "array", c->array);
-	kbool(w, "auto_increment", c->auto_inc);
+	oval(w, "default", c->dflt);
+	ostr(w, "default_expr", x->dflt_expr);
+	oint(w, "limit", x->limit);
+	oint(w, "precision", x->precision);
+	oint(w, "scale", x->scale);
+	obool(w, "array", c->array);
+	obool(w, "auto_increment", c->auto_inc);
 	enum_ref(w, s, c);
-	kstr(w, "collation", x->collation);
-	kstr(w, "comment", x->comment);
-	jw_key(w, "generated");
-	if (x->gen_expr == NULL)
-		jw_null(w);
-	else {
+	ostr(w, "collation", x->collation);
+	ostr(w, "comment", x->comment);
+	if (x->gen_expr != NULL) {
+		jw_key(w, "generated");
 		jw_obj(w);
 		kstr(w, "expr", x->gen_expr);
 		kbool(w, "stored", x->gen_stored);
 		jw_obj_end(w);
 	}
-	kval(w, "options", x->options);
-	kint(w, "line", c->line > 0 ? c->line : -1);
+	oval(w, "options", x->options);
+	oint(w, "line", c->line > 0 ? c->line : -1);
 	jw_obj_end(w);
 }
 
@@ -470,21 +476,19 @@ write_index(struct jw *w, const struct table *t, const struct index *i)
 		default_name(w, t, i);
 	} else
 		kstr(w, "name", i->name);
-	jw_key(w, "columns");
-	if (x->expr != NULL)
-		jw_null(w);
-	else {
+	if (x->expr == NULL) {
+		jw_key(w, "columns");
 		jw_arr(w);
 		for (int k = 0; k < i->cols.n; k++)
 			cstr(w, i->cols.v[k]);
 		jw_arr_end(w);
 	}
-	kstr(w, "expr", x->expr);
+	ostr(w, "expr", x->expr);
 	kbool(w, "unique", i->unique);
-	kstr(w, "where", x->where);
-	kstr(w, "using", x->using);
-	kval(w, "order", x->order);
-	kval(w, "options", x->options);
+	ostr(w, "where", x->where);
+	ostr(w, "using", x->using);
+	oval(w, "order", x->order);
+	oval(w, "options", x->options);
 	jw_obj_end(w);
 }
 
@@ -492,15 +496,15 @@ static void
 fkey(struct jw *w, const struct fkey *f)
 {
 	jw_obj(w);
-	kstr(w, "name", f->name);
+	ostr(w, "name", f->name);
 	strv(w, "columns", &f->cols);
-	kstr(w, "to_schema", f->to_schema);
+	ostr(w, "to_schema", f->to_schema);
 	kstr(w, "to_table", f->to_table);
 	strv(w, "to_columns", &f->to_cols);
-	kstr(w, "on_delete", f->on_delete);
-	kstr(w, "on_update", f->on_update);
+	ostr(w, "on_delete", f->on_delete);
+	ostr(w, "on_update", f->on_update);
 	kbool(w, "validate", f->validate);
-	kstr(w, "deferrable", f->deferrable);
+	ostr(w, "deferrable", f->deferrable);
 	jw_obj_end(w);
 }
 
@@ -508,9 +512,9 @@ static void
 check(struct jw *w, const struct check *c)
 {
 	jw_obj(w);
-	kstr(w, "name", c->name);
+	ostr(w, "name", c->name);
 	kstr(w, "expr", c->expr);
-	kstr(w, "column", c->column);
+	ostr(w, "column", c->column);
 	kbool(w, "validate", c->validate);
 	jw_obj_end(w);
 }
@@ -530,7 +534,7 @@ record_write(struct buf *b, const struct schema *s, const struct table *t)
 	jw_int(&w, RECORD_VERSION);
 	kstr(&w, "kind", t->kind == REC_ENUM ? "enum" :
 	    t->kind == REC_VIEW ? "view" : "table");
-	kstr(&w, "schema", t->schema);
+	ostr(&w, "schema", t->schema);
 	kstr(&w, "name", t->name);
 	if (t->kind == REC_ENUM) {
 		strv(&w, "values", &t->values);
@@ -539,7 +543,7 @@ record_write(struct buf *b, const struct schema *s, const struct table *t)
 		buf_addc(b, '\n');
 		return;
 	}
-	kstr(&w, "comment", t->comment);
+	ostr(&w, "comment", t->comment);
 	strv(&w, "primary_key", &t->pk);
 	jw_key(&w, "columns");
 	jw_arr(&w);
@@ -562,7 +566,7 @@ record_write(struct buf *b, const struct schema *s, const struct table *t)
 		check(&w, k);
 	jw_arr_end(&w);
 	if (t->kind == REC_VIEW)
-		kstr(&w, "sql", t->sql);
+		ostr(&w, "sql", t->sql);
 	source(&w, s, t->line);
 	jw_obj_end(&w);
 	buf_addc(b, '\n');

@@ -589,16 +589,16 @@ excluded(const char *name, const char *qual)
 	return 0;
 }
 
+/* a member; none for NULL (sluice-records(5): null is left out) */
 static void
 add_str(struct buf *o, const char *key, const char *v)
 {
+	if (v == NULL)
+		return;
 	buf_add(o, ",\"", 2);
 	buf_adds(o, key);
 	buf_add(o, "\":", 2);
-	if (v == NULL)
-		buf_adds(o, "null");
-	else
-		json_escape(o, v, strlen(v));
+	json_escape(o, v, strlen(v));
 }
 
 static int
@@ -751,9 +751,8 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		else
 			create = "required";
 		add_str(o, "create", create);
-		buf_adds(o, strcmp(create, "optional") == 0 ?
-		    ",\"create_optional\":true" :
-		    ",\"create_optional\":false");
+		if (strcmp(create, "optional") == 0)
+			buf_adds(o, ",\"create_optional\":true");
 		if (strcmp(create, "required") != 0) {
 			if (nomit++ > 0)
 				buf_addc(&omit, ',');
@@ -826,9 +825,9 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	 * default schema */
 	add_str(o, "zero_from", qual == NULL && strcmp(tsn.data, name) == 0 ?
 	    NULL : qual != NULL ? qual : name);
-	buf_printf(o, ",\"zero_pk\":[%s],\"create_omit\":[%s],\"ts_json\":%s}"
-	    "\n", pk.data != NULL ? pk.data : "",
-	    omit.data != NULL ? omit.data : "", uses_json ? "true" : "false");
+	buf_printf(o, ",\"zero_pk\":[%s],\"create_omit\":[%s]%s}\n",
+	    pk.data != NULL ? pk.data : "", omit.data != NULL ? omit.data : "",
+	    uses_json ? ",\"ts_json\":true" : "");
 done:
 	for (i = 0; i < ncols; i++)
 		free(cnames[i]);
