@@ -153,6 +153,16 @@ user	belongs_to	users	user_id	id"
 	assert_output --regexp '^t-relscan: 20000 generated records \([0-9]+ read in one pass, [0-9]+ tables\) and 20000 mutations \([0-9]+ read, [0-9]+ tables\): the same as json.c$'
 }
 
+@test "stages-3.5: relations: a column typemap left out of Zero (no zero, or null) is never joined" {
+	# without typemap (no ts_name) every column is in
+	printf '%s\n' '{"v":1,"kind":"table","name":"users","primary_key":["id"],"columns":[{"name":"id","ts_name":"id","zero":"number()"}]}' \
+	    '{"v":1,"kind":"table","name":"posts","primary_key":["id"],"columns":[{"name":"id","ts_name":"id","zero":"number()"},{"name":"user_id","ts_name":"user_id"},{"name":"owner_id","ts_name":"owner_id","zero":null}],"foreign_keys":[{"columns":["owner_id"],"to_table":"users"}]}' \
+	    '{"v":1,"kind":"table","name":"tags","primary_key":["id"],"columns":[{"name":"id"},{"name":"user_id"}]}' > z.jsonl
+	run -0 sh -c 'sluice relations < z.jsonl | jq -r ".name as \$t | .relations[] | [\$t, .name, .kind] | @tsv"'
+	assert_output "users	tags	has_many
+tags	user	belongs_to"
+}
+
 @test "stages-4.1: render: an unclosed section names template:line:col, nothing written" {
 	printf 'x\n{{#columns}}\n{{name}}\n' > bad.tmpl
 	run -65 --separate-stderr sh -c "sluice introspect '$SCHEMAS/campfire.schema.rb' | sluice render bad.tmpl"

@@ -367,9 +367,11 @@ tok_load(struct scan *s, const struct json *j)
 		if (sc->name.p == NULL)
 			json_errx(j, c, "column without a \"name\"");
 		tok_str(&sc->ts, j, json_get(j, c, "ts_name"));
-		/* typemap leaves a column out of Zero with "zero": null */
+		/* typemap leaves a column out of Zero without a "zero" (or
+		 * with null): a "ts_name" says typemap has been */
 		z = json_get(j, c, "zero");
-		sc->zero = z == -1 || json_type(j, z) != JSON_NULL;
+		sc->zero = z != -1 ? json_type(j, z) != JSON_NULL :
+		    json_get(j, c, "ts_name") == -1;
 	}
 	tok_list(s, j, json_get(j, 0, "primary_key"), &s->pk, &s->npk, NULL);
 	idx = json_get(j, 0, "indexes");

@@ -514,9 +514,8 @@ column(struct sc *c, int depth)
 	struct scol	*col = scan_col(c->s);
 	struct span	 k;
 	struct obj	 o;
-	int		 r, esc, t;
+	int		 r, esc, t, tsname = 0, zero = -1;
 
-	col->zero = 1;
 	obj_open(c, &o, AT_COLUMN);
 	while ((r = obj_next(c, &o, &k)) == 1) {
 		if (KEYIS(&k, "name") || KEYIS(&k, "ts_name")) {
@@ -526,13 +525,15 @@ column(struct sc *c, int depth)
 				return -1;
 			if (esc)
 				c->s->bad = 1;
+			tsname |= k.len != 4;
 		} else if (KEYIS(&k, "zero")) {
 			if ((t = value(c, depth + 1)) == -1)
 				return -1;
-			col->zero = t != V_NULL;
+			zero = t != V_NULL;
 		} else if (value(c, depth + 1) == -1)
 			return -1;
 	}
+	col->zero = zero != -1 ? zero : !tsname;
 	if (col->name.p == NULL)
 		c->s->bad = 1;		/* json.c says "column without" */
 	return r;
