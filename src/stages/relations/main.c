@@ -56,21 +56,19 @@ struct fkey {
 };
 
 struct hop {
-	const char	**src;
-	int		  nsrc;
+	const char	**src, **dst;
 	struct tbl	 *to;
-	const char	**dst;
-	int		  ndst;
+	int		  nsrc, ndst;
 };
 
 struct rel {
 	char		*name;
 	const char	*kind;
 	const char	*via;
-	int		 many;
 	struct tbl	*target;
-	struct hop	 hop[2];
+	struct hop	*hop;		/* nhop of them, in the arena */
 	int		 nhop;
+	int		 many;
 };
 
 struct poly {
@@ -123,14 +121,16 @@ usage(int status)
 
 /* --- the arena: facts live until the process ends --------------------- */
 
+/* n bytes at a multiple of align (a power of two up to 16) */
 static void *
-arena_alloc(size_t n)
+arena_get(size_t n, size_t align)
 {
 	char	*c;
 	void	*r;
+	size_t	 pad = (align - ((uintptr_t)arena_p & (align - 1))) &
+		    (align - 1);
 
-	n = (n + 7) & ~(size_t)7;
-	if (n > arena_left) {
+	if (arena_p == NULL || n + pad > arena_left) {
 		size_t	 sz = n + 16 > CHUNK / 4 ? n + 16 : CHUNK;
 
 		c = xmalloc(sz);
@@ -140,17 +140,24 @@ arena_alloc(size_t n)
 			return c + 16;
 		arena_p = c + 16;
 		arena_left = sz - 16;
+		pad = 0;
 	}
-	r = arena_p;
-	arena_p += n;
-	arena_left -= n;
+	r = arena_p + pad;
+	arena_p += pad + n;
+	arena_left -= pad + n;
 	return r;
+}
+
+static void *
+arena_alloc(size_t n)
+{
+	return arena_get(n, 8);
 }
 
 static const char *
 astr(const char *p, size_t len)
 {
-	char	*s = arena_alloc(len + 1);
+	char	*s = arena_get(len + 1, 1);	/* strings: unaligned */
 
 	memcpy(s, p, len);
 	s[len] = '\0';
@@ -510,7 +517,7 @@ fresh(const struct tbl *t, char *name)
 }
 
 static struct rel *
-rel_add(struct tbl *t)
+rel_add(struct tbl *t, int nhop)
 {
 	struct rel	*r;
 
@@ -521,6 +528,9 @@ rel_add(struct tbl *t)
 	}
 	r = &t->rel[t->nrel++];
 	memset(r, 0, sizeof(*r));
+	r->nhop = nhop;
+	r->hop = arena_alloc((size_t)nhop * sizeof(*r->hop));
+	memset(r->hop, 0, (size_t)nhop * sizeof(*r->hop));
 	return r;
 }
 
@@ -564,12 +574,11 @@ belongs_to(struct tbl *t, const char *const *cols, int n, struct tbl *u,
 	else
 		name = xstrdup(tsing(u));
 	name = fresh(t, name);
-	r = rel_add(t);
+	r = rel_add(t, 1);
 	r->name = name;
 	r->kind = "belongs_to";
 	r->via = via;
 	r->target = u;
-	r->nhop = 1;
 	r->hop[0].src = src;
 	r->hop[0].nsrc = n;
 	r->hop[0].to = u;
@@ -724,14 +733,13 @@ add_inverses(struct tbl *t)
 		else
 			name = xstrdup(s);
 		name = fresh(u, name);
-		r = rel_add(u);
+		r = rel_add(u, 1);
 		b = &t->rel[i];		/* rel_add may move t->rel if t == u */
 		r->name = name;
 		r->kind = one ? "has_one" : "has_many";
 		r->via = b->via;
 		r->many = !one;
 		r->target = t;
-		r->nhop = 1;
 		r->hop[0].to = t;
 		/* the lists are never changed: shared */
 		r->hop[0].src = b->hop[0].dst;
@@ -782,7 +790,7 @@ add_through(struct tbl *jt)
 		else
 			name = xstrdup(tplur(tb));
 		name = fresh(ta, name);
-		r = rel_add(ta);
+		r = rel_add(ta, 2);
 		a = &jt->rel[side];
 		b = &jt->rel[1 - side];
 		r->name = name;
@@ -790,7 +798,6 @@ add_through(struct tbl *jt)
 		r->via = a->via;
 		r->many = 1;
 		r->target = tb;
-		r->nhop = 2;
 		/* ta.pk -> jt.a_id, then jt.b_id -> tb.pk */
 		r->hop[0].to = jt;
 		r->hop[0].src = a->hop[0].dst;
