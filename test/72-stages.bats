@@ -120,6 +120,49 @@ person	belongs_to	people	convention
 status	belongs_to	statuses	convention"
 }
 
+@test "stages-3.3: relations: records json.c reads (escapes, a bad foreign key) as the one-pass reader would" {
+	# escapes in a name and a key: the same relations as without
+	printf '%s\n' '{"v":1,"kind":"table","name":"users","primary_key":["id"],"columns":[{"name":"id"}]}' \
+	    '{"v":1,"kind":"t\u0061ble","name":"p\u006fsts","primary_key":["id"],"columns":[{"name":"id"},{"n\u0061me":"user_id"}],"foreign_keys":[{"columns":["user_id"],"to_table":"users"}]}' > in.jsonl
+	run -0 sh -c 'sluice relations < in.jsonl | jq -r ".relations[] | [.name, .kind, .table, .hops[0].source[0], .hops[0].dest[0]] | @tsv"'
+	assert_output "posts	has_many	posts	id	user_id
+user	belongs_to	users	user_id	id"
+	# a key column that is not a string: an error only when the key
+	# reaches a table, after every record has been read
+	printf '%s\n' '{"v":1,"kind":"table","name":"a","primary_key":["x"],"columns":[{"name":"x"}],"foreign_keys":[{"columns":[1],"to_table":"nope"}]}' \
+	    '{"v":1,"kind":"table","name":"b","columns":[{"name":"x"}],"foreign_keys":[{"columns":["x"],"to_columns":["x", 2],"to_table":"a"}]}' > fk.jsonl
+	run -65 --separate-stderr sluice relations < fk.jsonl
+	assert_output ''
+	assert_equal "$stderr" "relations: <stdin>:2:111: expected a column name"
+	printf '{"v":1,"kind":"enum","name":"e","values":[}\n' >> fk.jsonl
+	run -65 --separate-stderr sluice relations < fk.jsonl
+	assert_equal "$stderr" "relations: <stdin>:3:43: expected a JSON value"
+	# a duplicate key in a column after keys as the column before had
+	printf '%s\n' '{"v":1,"kind":"table","name":"t","columns":[{"name":"a","ts_name":"a","zero":null},{"name":"b","ts_name":"b"},{"name":"c","ts_name":"c","zero":null,"x":1},{"name":"d","ts_name":"d","name":"e"}]}' > dup.jsonl
+	run -65 --separate-stderr sluice relations < dup.jsonl
+	assert_equal "$stderr" "relations: <stdin>:1:182: duplicate key 'name' (first at 1:157)"
+	# a duplicate key deep in a record that is not a table
+	printf '{"v":1,"kind":"enum","name":"e","values":[{"a":1,"b":{"c":2,"c":3}}]}\n' > dup.jsonl
+	run -65 --separate-stderr sluice relations < dup.jsonl
+	assert_equal "$stderr" "relations: <stdin>:1:61: duplicate key 'c' (first at 1:55)"
+}
+
+@test "stages-3.4: relations: its one-pass reader takes only what json.c takes, with the same facts (t-relscan)" {
+	[ -x "$ROOT/test/unit/t-relscan" ] || skip "unit programs not built (make unit)"
+	run -0 "$ROOT/test/unit/t-relscan" 20000
+	assert_output --regexp '^t-relscan: 20000 generated records \([0-9]+ read in one pass, [0-9]+ tables\) and 20000 mutations \([0-9]+ read, [0-9]+ tables\): the same as json.c$'
+}
+
+@test "stages-3.5: relations: a column typemap left out of Zero (no zero, or null) is never joined" {
+	# without typemap (no ts_name) every column is in
+	printf '%s\n' '{"v":1,"kind":"table","name":"users","primary_key":["id"],"columns":[{"name":"id","ts_name":"id","zero":"number()"}]}' \
+	    '{"v":1,"kind":"table","name":"posts","primary_key":["id"],"columns":[{"name":"id","ts_name":"id","zero":"number()"},{"name":"user_id","ts_name":"user_id"},{"name":"owner_id","ts_name":"owner_id","zero":null}],"foreign_keys":[{"columns":["owner_id"],"to_table":"users"}]}' \
+	    '{"v":1,"kind":"table","name":"tags","primary_key":["id"],"columns":[{"name":"id"},{"name":"user_id"}]}' > z.jsonl
+	run -0 sh -c 'sluice relations < z.jsonl | jq -r ".name as \$t | .relations[] | [\$t, .name, .kind] | @tsv"'
+	assert_output "users	tags	has_many
+tags	user	belongs_to"
+}
+
 @test "stages-4.1: render: an unclosed section names template:line:col, nothing written" {
 	printf 'x\n{{#columns}}\n{{name}}\n' > bad.tmpl
 	run -65 --separate-stderr sh -c "sluice introspect '$SCHEMAS/campfire.schema.rb' | sluice render bad.tmpl"

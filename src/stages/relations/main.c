@@ -8,6 +8,12 @@
  * another.  Relation fields name Zero's client names (typemap's ts_name
  * when present).  Output waits for all input: a bad record leaves
  * stdout empty.
+ *
+ * Memory: the input stays (each record is written again as it came,
+ * the new fields spliced in before its closing brace); of a table only
+ * its facts (relations.h) are kept, in an arena, read by scan.c in one
+ * pass, or from json.c's tokens for a record scan.c leaves to it.
+ * Output goes out in chunks once every record has been read.
  */
 #include <ctype.h>
 #include <err.h>
@@ -18,62 +24,75 @@
 #include <string.h>
 #include <sysexits.h>
 #include <unistd.h>
+#include <limits.h>
+#include <sys/uio.h>
 
 #include "buf.h"
 #include "inflect.h"
 #include "json.h"
 #include "rec.h"
 #include "xalloc.h"
+#include "relations.h"
 #include "banned.h"
 
 #define USAGE	"usage: sluice relations [--no-conventions]\n"
 
+/* an arena chunk; output is written once about this much is ready */
+#define CHUNK	65536
+
 struct tcol {
-	char		*name;
-	char		*ts;
+	const char	*name;
+	const char	*ts;
+	size_t		 len;		/* of name */
 	int		 zero;		/* in the Zero schema */
 	int		 unique;	/* alone in a unique index */
 };
 
+struct fkey {
+	const char	 *to, *tos;	/* or NULL */
+	const char	**cols, **ucols;
+	int		  ncols, nucols;
+	const char	 *cerr, *uerr;	/* a non-string's place */
+};
+
 struct hop {
-	char		**src;
-	int		  nsrc;
+	const char	**src, **dst;
 	struct tbl	 *to;
-	char		**dst;
-	int		  ndst;
+	int		  nsrc, ndst;
 };
 
 struct rel {
 	char		*name;
 	const char	*kind;
 	const char	*via;
-	int		 many;
 	struct tbl	*target;
-	struct hop	 hop[2];
+	struct hop	*hop;		/* nhop of them, in the arena */
 	int		 nhop;
+	int		 many;
 };
 
 struct poly {
-	char		*name;
-	char		*type_col, *id_col;
+	const char	*name;
+	const char	*type_col, *id_col;
 };
 
 struct tbl {
-	char		*name;
-	char		*qual;		/* schema.name, or NULL */
-	char		*ts;
+	const char	*name;
+	const char	*qual;		/* schema.name, or NULL */
+	const char	*ts;
 	struct tcol	*col;
 	int		 ncol;
-	char		**pk;
+	const char	**pk;
 	int		 npk;
+	struct fkey	*fk;
+	int		 nfk;
 	struct rel	*rel;
-	int		 nrel;
+	int		 nrel, caprel;
 	struct poly	*poly;
 	int		 npoly;
 	int		 nbelongs;	/* rel[0..nbelongs) are belongs_to */
-	struct json	 j;
-	const char	*line;
-	size_t		 len;
+	const char	*sing, *plur;	/* of ts, once asked for */
+	size_t		 end;		/* offset of the final '}' */
 	struct tbl	*hnext;
 };
 
@@ -83,9 +102,15 @@ struct line {
 	struct tbl	*t;		/* or NULL: passed through */
 };
 
-#define NBUCKET	4096
-static struct tbl	*buckets[NBUCKET];
+/* tables by name: a power of two of buckets, twice the tables */
+static struct tbl	**buckets;
+static unsigned		  nbucket = 1;
 static int		 conventions = 1;
+
+/* static: what lives until the process ends stays reachable */
+static char		*chunks;	/* the arena; each links the last */
+static char		*arena_p;
+static size_t		 arena_left;
 
 static void __attribute__((__noreturn__))
 usage(int status)
@@ -94,6 +119,59 @@ usage(int status)
 	exit(status);
 }
 
+/* --- the arena: facts live until the process ends --------------------- */
+
+/* n bytes at a multiple of align (a power of two up to 16) */
+static void *
+arena_get(size_t n, size_t align)
+{
+	char	*c;
+	void	*r;
+	size_t	 pad = (align - ((uintptr_t)arena_p & (align - 1))) &
+		    (align - 1);
+
+	if (arena_p == NULL || n + pad > arena_left) {
+		size_t	 sz = n + 16 > CHUNK / 4 ? n + 16 : CHUNK;
+
+		c = xmalloc(sz);
+		memcpy(c, &chunks, sizeof(chunks));
+		chunks = c;
+		if (sz != CHUNK)	/* a big one: the chunk is its own */
+			return c + 16;
+		arena_p = c + 16;
+		arena_left = sz - 16;
+		pad = 0;
+	}
+	r = arena_p + pad;
+	arena_p += pad + n;
+	arena_left -= pad + n;
+	return r;
+}
+
+static void *
+arena_alloc(size_t n)
+{
+	return arena_get(n, 8);
+}
+
+static const char *
+astr(const char *p, size_t len)
+{
+	char	*s = arena_get(len + 1, 1);	/* strings: unaligned */
+
+	memcpy(s, p, len);
+	s[len] = '\0';
+	return s;
+}
+
+static const char *
+astr_span(const struct span *sp)
+{
+	return astr(sp->p, sp->len);
+}
+
+/* --- tables ------------------------------------------------------------ */
+
 static unsigned
 hash(const char *s)
 {
@@ -101,7 +179,7 @@ hash(const char *s)
 
 	for (; *s != '\0'; s++)
 		h = (h ^ (unsigned char)*s) * 16777619u;
-	return h % NBUCKET;
+	return h & (nbucket - 1);
 }
 
 static struct tbl *
@@ -120,89 +198,189 @@ tbl_find(const char *name)
 }
 
 static struct tcol *
-col_find(struct tbl *t, const char *name)
+col_findn(struct tbl *t, const char *name, size_t len)
 {
 	int	 i;
 
 	for (i = 0; i < t->ncol; i++)
-		if (strcmp(t->col[i].name, name) == 0)
+		if (t->col[i].len == len &&
+		    memcmp(t->col[i].name, name, len) == 0)
 			return &t->col[i];
 	return NULL;
 }
 
-static char *
-str_field(const struct json *j, int obj, const char *key)
+static struct tcol *
+col_find(struct tbl *t, const char *name)
 {
-	int	 t = json_get(j, obj, key);
-
-	if (t == -1 || json_type(j, t) != JSON_STRING)
-		return NULL;
-	return json_str(j, t);
+	return col_findn(t, name, strlen(name));
 }
 
-static char *
+static const char *
 ident(const char *s)
 {
 	struct buf	 b = { 0 };
+	const char	*r;
 
 	if (ts_is_ident(s))
-		return xstrdup(s);
+		return s;
 	ts_ident(&b, s);
-	return buf_steal(&b);
+	r = astr(b.data, b.len);
+	buf_free(&b);
+	return r;
 }
 
-static char **
-str_list(const struct json *j, int arr, int *n)
+static const char **
+alist(const struct scan *s, int at, int n)
 {
-	char	**v = NULL;
-	int	  e;
+	const char	**v = arena_alloc(((size_t)n + 1) * sizeof(char *));
+	int		  i;
 
-	*n = 0;
-	if (json_type(j, arr) != JSON_ARRAY)
-		return NULL;
-	JSON_FOREACH_ELEM(j, arr, e) {
-		if (json_type(j, e) != JSON_STRING)
-			json_errx(j, e, "expected a column name");
-		v = xreallocarray(v, *n + 1, sizeof(char *));
-		v[(*n)++] = json_str(j, e);
-	}
+	for (i = 0; i < n; i++)
+		v[i] = astr_span(&s->str[at + i]);
+	v[n] = NULL;
 	return v;
 }
 
-static void
-tbl_load(struct tbl *t)
+/* a table's facts into the arena */
+static struct tbl *
+tbl_make(const struct scan *s)
 {
-	const struct json *j = &t->j;
-	char		*schema, **ic;
-	int		 cols, c, idx, e, n, i;
+	struct tbl	*t = arena_alloc(sizeof(*t));
+	struct tcol	*c;
+	int		 i;
 
-	if ((t->name = str_field(j, 0, "name")) == NULL)
+	memset(t, 0, sizeof(*t));
+	t->name = astr_span(&s->name);
+	if (s->schema.p != NULL) {
+		char	*q = arena_alloc(s->schema.len + s->name.len + 2);
+
+		memcpy(q, s->schema.p, s->schema.len);
+		q[s->schema.len] = '.';
+		memcpy(q + s->schema.len + 1, t->name, s->name.len + 1);
+		t->qual = q;
+	}
+	t->ts = s->ts.p != NULL ? astr_span(&s->ts) :
+	    ident(t->qual != NULL ? t->qual : t->name);
+	t->ncol = s->ncol;
+	t->col = arena_alloc((size_t)s->ncol * sizeof(*t->col));
+	for (i = 0; i < s->ncol; i++) {
+		const struct scol *sc = &s->col[i];
+
+		c = &t->col[i];
+		c->name = astr_span(&sc->name);
+		c->len = sc->name.len;
+		if (sc->ts.p == NULL)
+			c->ts = ident(c->name);
+		else if (sc->ts.len == sc->name.len &&
+		    memcmp(sc->ts.p, sc->name.p, sc->ts.len) == 0)
+			c->ts = c->name;
+		else
+			c->ts = astr_span(&sc->ts);
+		c->zero = sc->zero;
+		c->unique = 0;
+	}
+	t->npk = s->npk;
+	t->pk = alist(s, s->pk, s->npk);
+	for (i = 0; i < s->nuniq; i++)
+		if ((c = col_findn(t, s->uniq[i].p, s->uniq[i].len)) != NULL)
+			c->unique = 1;
+	if (t->npk == 1 && (c = col_find(t, t->pk[0])) != NULL)
+		c->unique = 1;
+	t->nfk = s->nfk;
+	t->fk = arena_alloc((size_t)s->nfk * sizeof(*t->fk));
+	for (i = 0; i < s->nfk; i++) {
+		const struct sfk *sf = &s->fk[i];
+		struct fkey	 *f = &t->fk[i];
+
+		f->to = sf->to.p != NULL ? astr_span(&sf->to) : NULL;
+		f->tos = sf->tos.p != NULL ? astr_span(&sf->tos) : NULL;
+		f->cols = alist(s, sf->col, sf->ncol);
+		f->ncols = sf->ncol;
+		f->ucols = alist(s, sf->ucol, sf->nucol);
+		f->nucols = sf->nucol;
+		f->cerr = sf->cerr;
+		f->uerr = sf->uerr;
+	}
+	t->end = s->end;
+	return t;
+}
+
+/* --- the token path: json.c reads what scan.c leaves to it ------------- */
+
+static void
+tok_str(struct span *sp, const struct json *j, int t)
+{
+	struct buf	 b = { 0 };
+
+	sp->p = NULL;
+	sp->len = 0;
+	if (t == -1 || json_type(j, t) != JSON_STRING)
+		return;
+	json_str_buf(j, t, &b);
+	sp->p = astr(b.data != NULL ? b.data : "", b.len);
+	sp->len = b.len;
+	buf_free(&b);
+}
+
+/* a list of column names into s->str; with err NULL, an element that
+ * is not a string is an error now, else *err says where it is */
+static void
+tok_list(struct scan *s, const struct json *j, int arr, int *at, int *n,
+    const char **err)
+{
+	struct span	 sp;
+	char		 loc[1024];
+	int		 e;
+
+	*at = s->nstr;
+	*n = 0;
+	if (json_type(j, arr) != JSON_ARRAY)
+		return;
+	JSON_FOREACH_ELEM(j, arr, e) {
+		if (json_type(j, e) != JSON_STRING) {
+			if (err == NULL)
+				json_errx(j, e, "expected a column name");
+			json_loc(j, e, loc, sizeof(loc));
+			*err = astr(loc, strlen(loc));
+			*n = 0;
+			return;
+		}
+		tok_str(&sp, j, e);
+		scan_str(s, sp.p, sp.len);
+		(*n)++;
+	}
+}
+
+/* the checks and their order are those of the records' first reader */
+static void
+tok_load(struct scan *s, const struct json *j)
+{
+	int	 cols, c, idx, e, fks, f, at, n, z;
+
+	scan_reset(s);
+	tok_str(&s->name, j, json_get(j, 0, "name"));
+	if (s->name.p == NULL)
 		json_errx(j, 0, "table record without a \"name\"");
-	if ((schema = str_field(j, 0, "schema")) != NULL)
-		t->qual = xasprintf("%s.%s", schema, t->name);
-	free(schema);
-	if ((t->ts = str_field(j, 0, "ts_name")) == NULL)
-		t->ts = ident(t->qual != NULL ? t->qual : t->name);
+	tok_str(&s->schema, j, json_get(j, 0, "schema"));
+	tok_str(&s->ts, j, json_get(j, 0, "ts_name"));
 	cols = json_get(j, 0, "columns");
 	if (json_type(j, cols) != JSON_ARRAY)
 		json_errx(j, cols == -1 ? 0 : cols,
 		    "\"columns\": expected an array");
 	JSON_FOREACH_ELEM(j, cols, c) {
-		struct tcol	*tc;
-		int		 z;
+		struct scol	*sc = scan_col(s);
 
-		t->col = xreallocarray(t->col, t->ncol + 1, sizeof(*t->col));
-		tc = &t->col[t->ncol++];
-		memset(tc, 0, sizeof(*tc));
-		if ((tc->name = str_field(j, c, "name")) == NULL)
+		tok_str(&sc->name, j, json_get(j, c, "name"));
+		if (sc->name.p == NULL)
 			json_errx(j, c, "column without a \"name\"");
-		if ((tc->ts = str_field(j, c, "ts_name")) == NULL)
-			tc->ts = ident(tc->name);
-		/* typemap leaves a column out of Zero with "zero": null */
+		tok_str(&sc->ts, j, json_get(j, c, "ts_name"));
+		/* typemap leaves a column out of Zero without a "zero" (or
+		 * with null): a "ts_name" says typemap has been */
 		z = json_get(j, c, "zero");
-		tc->zero = z == -1 || json_type(j, z) != JSON_NULL;
+		sc->zero = z != -1 ? json_type(j, z) != JSON_NULL :
+		    json_get(j, c, "ts_name") == -1;
 	}
-	t->pk = str_list(j, json_get(j, 0, "primary_key"), &t->npk);
+	tok_list(s, j, json_get(j, 0, "primary_key"), &s->pk, &s->npk, NULL);
 	idx = json_get(j, 0, "indexes");
 	if (json_type(j, idx) == JSON_ARRAY)
 		JSON_FOREACH_ELEM(j, idx, e) {
@@ -211,27 +389,27 @@ tbl_load(struct tbl *t)
 			if (json_type(j, json_get(j, e, "where")) ==
 			    JSON_STRING)
 				continue;
-			ic = str_list(j, json_get(j, e, "columns"), &n);
-			if (n == 1 && col_find(t, ic[0]) != NULL)
-				col_find(t, ic[0])->unique = 1;
-			for (i = 0; i < n; i++)
-				free(ic[i]);
-			free(ic);
+			tok_list(s, j, json_get(j, e, "columns"), &at, &n,
+			    NULL);
+			if (n == 1)
+				*scan_uniq(s) = s->str[at];
 		}
-	if (t->npk == 1 && col_find(t, t->pk[0]) != NULL)
-		col_find(t, t->pk[0])->unique = 1;
+	fks = json_get(j, 0, "foreign_keys");
+	if (json_type(j, fks) == JSON_ARRAY)
+		JSON_FOREACH_ELEM(j, fks, f) {
+			struct sfk	*sf = scan_fk(s);
+
+			tok_str(&sf->to, j, json_get(j, f, "to_table"));
+			tok_str(&sf->tos, j, json_get(j, f, "to_schema"));
+			tok_list(s, j, json_get(j, f, "columns"), &sf->col,
+			    &sf->ncol, &sf->cerr);
+			tok_list(s, j, json_get(j, f, "to_columns"), &sf->ucol,
+			    &sf->nucol, &sf->uerr);
+		}
+	s->end = (size_t)j->tok[0].end - 1;
 }
 
 /* --- naming ----------------------------------------------------------- */
-
-static char *
-singular(const char *w)
-{
-	struct buf	 b = { 0 };
-
-	inflect_singular(&b, w);
-	return buf_steal(&b);
-}
 
 static char *
 plural(const char *w)
@@ -240,6 +418,46 @@ plural(const char *w)
 
 	inflect_plural(&b, w);
 	return buf_steal(&b);
+}
+
+/* t's client name in the singular and the plural, kept */
+static const char *
+tsing(struct tbl *t)
+{
+	struct buf	 b = { 0 };
+
+	if (t->sing == NULL) {
+		inflect_singular(&b, t->ts);
+		t->sing = astr(b.data, b.len);
+		buf_free(&b);
+	}
+	return t->sing;
+}
+
+static const char *
+tplur(struct tbl *t)
+{
+	struct buf	 b = { 0 };
+
+	if (t->plur == NULL) {
+		inflect_plural(&b, t->ts);
+		t->plur = astr(b.data, b.len);
+		buf_free(&b);
+	}
+	return t->plur;
+}
+
+/* a + b + c, allocated */
+static char *
+concat(const char *a, const char *b, const char *c)
+{
+	size_t	 la = strlen(a), lb = strlen(b), lc = strlen(c);
+	char	*r = xmalloc(la + lb + lc + 1);
+
+	memcpy(r, a, la);
+	memcpy(r + la, b, lb);
+	memcpy(r + la + lb, c, lc + 1);
+	return r;
 }
 
 static int
@@ -299,79 +517,68 @@ fresh(const struct tbl *t, char *name)
 }
 
 static struct rel *
-rel_add(struct tbl *t)
+rel_add(struct tbl *t, int nhop)
 {
 	struct rel	*r;
 
-	t->rel = xreallocarray(t->rel, t->nrel + 1, sizeof(*t->rel));
+	if (t->nrel == t->caprel) {
+		t->caprel = t->caprel < 4 ? 4 : t->caprel * 2;
+		t->rel = xreallocarray(t->rel, (size_t)t->caprel,
+		    sizeof(*t->rel));
+	}
 	r = &t->rel[t->nrel++];
 	memset(r, 0, sizeof(*r));
+	r->nhop = nhop;
+	r->hop = arena_alloc((size_t)nhop * sizeof(*r->hop));
+	memset(r->hop, 0, (size_t)nhop * sizeof(*r->hop));
 	return r;
 }
 
-static char **
-ts_cols(struct tbl *t, char **names, int n, int *ok)
+/* the client names of t's columns names, or NULL when one is missing or
+ * left out of Zero */
+static const char **
+ts_cols(struct tbl *t, const char *const *names, int n)
 {
-	char		**v = xcalloc((size_t)n + 1, sizeof(char *));
-	struct tcol	*c;
+	const char	**v;
+	struct tcol	 *c;
 	int		  i;
 
-	*ok = 1;
-	for (i = 0; i < n; i++) {
-		if ((c = col_find(t, names[i])) == NULL || !c->zero) {
-			*ok = 0;
-			v[i] = xstrdup(names[i]);
-		} else
-			v[i] = xstrdup(c->ts);
-	}
-	return v;
-}
-
-static void
-free_list(char **v, int n)
-{
-	int	 i;
-
 	for (i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
+		if ((c = col_find(t, names[i])) == NULL || !c->zero)
+			return NULL;
+	v = arena_alloc(((size_t)n + 1) * sizeof(char *));
+	for (i = 0; i < n; i++)
+		v[i] = col_find(t, names[i])->ts;
+	v[n] = NULL;
+	return v;
 }
 
 /* belongs_to from t's columns cols (db names) to u's ucols */
 static void
-belongs_to(struct tbl *t, char **cols, int n, struct tbl *u, char **ucols,
-    int nu, const char *via)
+belongs_to(struct tbl *t, const char *const *cols, int n, struct tbl *u,
+    const char *const *ucols, int nu, const char *via)
 {
 	struct rel	*r;
-	char		**src, **dst, *base, *name;
-	int		  ok1, ok2;
+	const char	**src, **dst;
+	char		 *base, *name;
 
 	if (n == 0 || n != nu)
 		return;
-	src = ts_cols(t, cols, n, &ok1);
-	dst = ts_cols(u, ucols, nu, &ok2);
-	if (!ok1 || !ok2) {
-		free_list(src, n);
-		free_list(dst, nu);
+	if ((src = ts_cols(t, cols, n)) == NULL ||
+	    (dst = ts_cols(u, ucols, nu)) == NULL)
 		return;
-	}
 	if (n == 1 && (base = id_base(src[0])) != NULL)
 		name = base;
-	else if (n == 1) {
-		char	*s = singular(u->ts);
-
-		name = xasprintf(has_upper(src[0]) ? "%s%s" : "%s_%s", src[0],
-		    s);
-		free(s);
-	} else
-		name = singular(u->ts);
+	else if (n == 1)
+		name = concat(src[0], has_upper(src[0]) ? "" : "_", tsing(u));
+	else
+		name = xstrdup(tsing(u));
 	name = fresh(t, name);
-	r = rel_add(t);
+	r = rel_add(t, 1);
 	r->name = name;
 	r->kind = "belongs_to";
 	r->via = via;
 	r->target = u;
-	r->nhop = 1;
 	r->hop[0].src = src;
 	r->hop[0].nsrc = n;
 	r->hop[0].to = u;
@@ -382,12 +589,13 @@ belongs_to(struct tbl *t, char **cols, int n, struct tbl *u, char **ucols,
 static int
 is_covered(struct tbl *t, const char *col)
 {
-	int	 i;
+	struct tcol	*c = col_find(t, col);
+	const char	*ts = c != NULL ? c->ts : col;
+	int		 i;
 
 	for (i = 0; i < t->nrel; i++)
 		if (t->rel[i].hop[0].nsrc == 1 &&
-		    strcmp(t->rel[i].hop[0].src[0], col_find(t, col) ?
-		    col_find(t, col)->ts : col) == 0)
+		    strcmp(t->rel[i].hop[0].src[0], ts) == 0)
 			return 1;
 	return 0;
 }
@@ -395,58 +603,53 @@ is_covered(struct tbl *t, const char *col)
 static void
 find_belongs(struct tbl *t)
 {
-	const struct json *j = &t->j;
 	struct tbl	*u;
-	char		**cols, **ucols, *to, *tos, *q, *base, *pl;
-	int		  fks, f, n, nu, i;
+	struct fkey	*f;
+	char		*q, *base, *pl, *idc;
+	const char	**ucols;
+	int		  i, k, nu;
 	struct buf	  b = { 0 };
 
-	fks = json_get(j, 0, "foreign_keys");
-	if (json_type(j, fks) == JSON_ARRAY)
-		JSON_FOREACH_ELEM(j, fks, f) {
-			to = str_field(j, f, "to_table");
-			tos = str_field(j, f, "to_schema");
-			q = tos != NULL && to != NULL ? xasprintf("%s.%s",
-			    tos, to) : NULL;
-			u = q != NULL ? tbl_find(q) : NULL;
-			if (u == NULL && to != NULL)
-				u = tbl_find(to);
-			free(to);
-			free(tos);
-			free(q);
-			if (u == NULL)
-				continue;
-			cols = str_list(j, json_get(j, f, "columns"), &n);
-			ucols = str_list(j, json_get(j, f, "to_columns"), &nu);
-			if (nu == 0 && u->npk == n) {
-				free(ucols);
-				ucols = xcalloc((size_t)n + 1, sizeof(char *));
-				for (i = 0; i < n; i++)
-					ucols[i] = xstrdup(u->pk[i]);
-				nu = n;
-			}
-			belongs_to(t, cols, n, u, ucols, nu, "foreign_key");
-			free_list(cols, n);
-			free_list(ucols, nu);
+	for (k = 0; k < t->nfk; k++) {
+		f = &t->fk[k];
+		q = f->tos != NULL && f->to != NULL ? concat(f->tos, ".",
+		    f->to) : NULL;
+		u = q != NULL ? tbl_find(q) : NULL;
+		if (u == NULL && f->to != NULL)
+			u = tbl_find(f->to);
+		free(q);
+		if (u == NULL)
+			continue;
+		if (f->cerr != NULL || f->uerr != NULL)
+			errx(EX_DATAERR, "%s: expected a column name",
+			    f->cerr != NULL ? f->cerr : f->uerr);
+		ucols = f->ucols;
+		nu = f->nucols;
+		if (nu == 0 && u->npk == f->ncols) {
+			ucols = u->pk;
+			nu = f->ncols;
 		}
+		belongs_to(t, f->cols, f->ncols, u, ucols, nu, "foreign_key");
+	}
 	/* <name>_type + <name>_id: polymorphic, never joined on the id */
 	for (i = 0; i < t->ncol; i++) {
-		size_t	 len = strlen(t->col[i].name);
-		char	*idc;
+		size_t		 len = t->col[i].len, tl;
+		struct tcol	*c;
 
 		if (len <= 5 || strcmp(t->col[i].name + len - 5, "_type") != 0)
 			continue;
 		idc = xasprintf("%.*s_id", (int)(len - 5), t->col[i].name);
-		if (col_find(t, idc) != NULL) {
+		if ((c = col_find(t, idc)) != NULL) {
 			struct poly	*p;
 
 			t->poly = xreallocarray(t->poly, t->npoly + 1,
 			    sizeof(*t->poly));
 			p = &t->poly[t->npoly++];
-			p->name = xstrndup(t->col[i].ts, strlen(t->col[i].ts) -
-			    5);
-			p->type_col = xstrdup(t->col[i].ts);
-			p->id_col = xstrdup(col_find(t, idc)->ts);
+			tl = strlen(t->col[i].ts);
+			/* as strndup(ts, strlen(ts) - 5) did */
+			p->name = astr(t->col[i].ts, tl >= 5 ? tl - 5 : tl);
+			p->type_col = t->col[i].ts;
+			p->id_col = c->ts;
 		}
 		free(idc);
 	}
@@ -454,16 +657,16 @@ find_belongs(struct tbl *t)
 		return;
 	/* <name>_id without a foreign key: the table plural(name) */
 	for (i = 0; i < t->ncol; i++) {
-		size_t	 len = strlen(t->col[i].name);
-		char	*typec;
+		size_t	 len = t->col[i].len;
 		int	 poly;
 
 		if (len <= 3 || strcmp(t->col[i].name + len - 3, "_id") != 0 ||
 		    is_covered(t, t->col[i].name))
 			continue;
-		typec = xasprintf("%.*s_type", (int)(len - 3), t->col[i].name);
-		poly = col_find(t, typec) != NULL;
-		free(typec);
+		buf_reset(&b);
+		buf_add(&b, t->col[i].name, len - 3);
+		buf_adds(&b, "_type");
+		poly = col_find(t, b.data) != NULL;
 		if (poly)
 			continue;
 		base = xstrndup(t->col[i].name, len - 3);
@@ -481,8 +684,7 @@ find_belongs(struct tbl *t)
 		free(pl);
 		if (u == NULL || u->npk != 1)
 			continue;
-		cols = &t->col[i].name;
-		belongs_to(t, cols, 1, u, u->pk, 1, "convention");
+		belongs_to(t, &t->col[i].name, 1, u, u->pk, 1, "convention");
 	}
 	buf_free(&b);
 }
@@ -493,7 +695,9 @@ add_inverses(struct tbl *t)
 {
 	struct rel	*b, *r;
 	struct tbl	*u;
-	char		*name, *base, *conv, *s;
+	char		*name, *base;
+	const char	*s;
+	size_t		  len;
 	int		  i, k, one, conventional;
 
 	for (i = 0; i < t->nbelongs; i++) {
@@ -509,47 +713,39 @@ add_inverses(struct tbl *t)
 					one = 1;
 		}
 		/* user_id for users, ArtistId for Artist: the plain name */
-		s = singular(u->ts);
-		conv = xasprintf(has_upper(s) ? "%sId" : "%s_id", s);
 		conventional = b->hop[0].nsrc != 1 ||
-		    strcmp(b->hop[0].src[0], conv) == 0 ||
 		    (u->npk == 1 && strcmp(b->hop[0].src[0], u->pk[0]) == 0);
-		free(conv);
-		free(s);
-		name = one ? singular(t->ts) : plural(t->ts);
+		if (!conventional) {
+			s = tsing(u);
+			len = strlen(s);
+			conventional = strncmp(b->hop[0].src[0], s, len) == 0 &&
+			    strcmp(b->hop[0].src[0] + len, has_upper(s) ?
+			    "Id" : "_id") == 0;
+		}
+		s = one ? tsing(t) : tplur(t);
 		if (!conventional && (base = id_base(b->hop[0].src[0])) !=
 		    NULL) {
-			s = name;
-			name = xasprintf(has_upper(base) ? "%s%s" : "%s_%s",
-			    base, s);
-			free(s);
+			name = concat(base, has_upper(base) ? "" : "_", s);
 			free(base);
-		} else if (!conventional) {
-			s = name;
-			name = xasprintf(has_upper(b->hop[0].src[0]) ? "%s%s" :
-			    "%s_%s", b->hop[0].src[0], s);
-			free(s);
-		}
+		} else if (!conventional)
+			name = concat(b->hop[0].src[0],
+			    has_upper(b->hop[0].src[0]) ? "" : "_", s);
+		else
+			name = xstrdup(s);
 		name = fresh(u, name);
-		r = rel_add(u);
+		r = rel_add(u, 1);
 		b = &t->rel[i];		/* rel_add may move t->rel if t == u */
 		r->name = name;
 		r->kind = one ? "has_one" : "has_many";
 		r->via = b->via;
 		r->many = !one;
 		r->target = t;
-		r->nhop = 1;
 		r->hop[0].to = t;
+		/* the lists are never changed: shared */
+		r->hop[0].src = b->hop[0].dst;
 		r->hop[0].nsrc = b->hop[0].ndst;
-		r->hop[0].src = xcalloc((size_t)r->hop[0].nsrc + 1,
-		    sizeof(char *));
-		for (k = 0; k < r->hop[0].nsrc; k++)
-			r->hop[0].src[k] = xstrdup(b->hop[0].dst[k]);
+		r->hop[0].dst = b->hop[0].src;
 		r->hop[0].ndst = b->hop[0].nsrc;
-		r->hop[0].dst = xcalloc((size_t)r->hop[0].ndst + 1,
-		    sizeof(char *));
-		for (k = 0; k < r->hop[0].ndst; k++)
-			r->hop[0].dst[k] = xstrdup(b->hop[0].src[k]);
 	}
 }
 
@@ -566,7 +762,7 @@ add_through(struct tbl *jt)
 {
 	struct rel	*a, *b, *r;
 	struct tbl	*ta, *tb;
-	char		*name, *s;
+	char		*name;
 	int		  i, k, side;
 
 	if (jt->nbelongs != 2)
@@ -589,14 +785,12 @@ add_through(struct tbl *jt)
 		tb = b->target;
 		if (ta == jt || tb == jt || ta == tb)
 			return;
-		name = plural(tb->ts);
-		if (name_used(ta, name)) {
-			s = name;
-			name = xasprintf("%s_%s", jt->ts, s);
-			free(s);
-		}
+		if (name_used(ta, tplur(tb)))
+			name = concat(jt->ts, "_", tplur(tb));
+		else
+			name = xstrdup(tplur(tb));
 		name = fresh(ta, name);
-		r = rel_add(ta);
+		r = rel_add(ta, 2);
 		a = &jt->rel[side];
 		b = &jt->rel[1 - side];
 		r->name = name;
@@ -604,37 +798,88 @@ add_through(struct tbl *jt)
 		r->via = a->via;
 		r->many = 1;
 		r->target = tb;
-		r->nhop = 2;
 		/* ta.pk -> jt.a_id, then jt.b_id -> tb.pk */
 		r->hop[0].to = jt;
+		r->hop[0].src = a->hop[0].dst;
 		r->hop[0].nsrc = a->hop[0].ndst;
-		r->hop[0].src = xcalloc((size_t)a->hop[0].ndst + 1,
-		    sizeof(char *));
-		for (k = 0; k < a->hop[0].ndst; k++)
-			r->hop[0].src[k] = xstrdup(a->hop[0].dst[k]);
+		r->hop[0].dst = a->hop[0].src;
 		r->hop[0].ndst = a->hop[0].nsrc;
-		r->hop[0].dst = xcalloc((size_t)a->hop[0].nsrc + 1,
-		    sizeof(char *));
-		for (k = 0; k < a->hop[0].nsrc; k++)
-			r->hop[0].dst[k] = xstrdup(a->hop[0].src[k]);
 		r->hop[1].to = tb;
+		r->hop[1].src = b->hop[0].src;
 		r->hop[1].nsrc = b->hop[0].nsrc;
-		r->hop[1].src = xcalloc((size_t)b->hop[0].nsrc + 1,
-		    sizeof(char *));
-		for (k = 0; k < b->hop[0].nsrc; k++)
-			r->hop[1].src[k] = xstrdup(b->hop[0].src[k]);
+		r->hop[1].dst = b->hop[0].dst;
 		r->hop[1].ndst = b->hop[0].ndst;
-		r->hop[1].dst = xcalloc((size_t)b->hop[0].ndst + 1,
-		    sizeof(char *));
-		for (k = 0; k < b->hop[0].ndst; k++)
-			r->hop[1].dst[k] = xstrdup(b->hop[0].dst[k]);
 	}
 }
 
 /* --- output ----------------------------------------------------------- */
 
+/*
+ * Output is gathered: the records' own bytes stay where they were read
+ * and are written from there; only what relations adds is built, in
+ * gen.  An iovec names gen by offset until it is written, as gen may
+ * move when it grows.
+ */
+#define NIOV	(IOV_MAX < 1024 ? IOV_MAX : 1024)
+
+static struct iovec	 iov[NIOV];
+static int		 iov_gen[NIOV];	/* 1: iov_base is gen's offset */
+static int		 niov;
+static size_t		 iov_bytes;
+static struct buf	 gen;
+
 static void
-jlist(struct buf *o, char **v, int n)
+out_flush(void)
+{
+	struct iovec	*v = iov;
+	ssize_t		 n;
+	int		 i, left = niov;
+
+	for (i = 0; i < niov; i++)
+		if (iov_gen[i])
+			iov[i].iov_base = gen.data + (uintptr_t)iov[i].iov_base;
+	while (left > 0) {
+		if ((n = writev(STDOUT_FILENO, v, left)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EX_IOERR, "write");
+		}
+		while (left > 0 && (size_t)n >= v->iov_len) {
+			n -= (ssize_t)v->iov_len;
+			v++;
+			left--;
+		}
+		if (left > 0) {
+			v->iov_base = (char *)v->iov_base + n;
+			v->iov_len -= (size_t)n;
+		}
+	}
+	niov = 0;
+	iov_bytes = 0;
+	buf_reset(&gen);
+}
+
+static void
+out_add(const void *p, size_t len, int in_gen)
+{
+	if (len == 0)
+		return;
+	if (niov == NIOV)
+		out_flush();
+	iov[niov].iov_base = (void *)(uintptr_t)p;
+	iov[niov].iov_len = len;
+	iov_gen[niov++] = in_gen;
+	iov_bytes += len;
+}
+
+static void
+jstr(struct buf *o, const char *s)
+{
+	json_escape(o, s, strlen(s));
+}
+
+static void
+jlist(struct buf *o, const char *const *v, int n)
 {
 	int	 i;
 
@@ -642,7 +887,7 @@ jlist(struct buf *o, char **v, int n)
 	for (i = 0; i < n; i++) {
 		if (i > 0)
 			buf_addc(o, ',');
-		json_escape(o, v[i], strlen(v[i]));
+		jstr(o, v[i]);
 	}
 	buf_addc(o, ']');
 }
@@ -653,20 +898,22 @@ emit(struct buf *o, const struct tbl *t)
 	const struct rel *r;
 	int		  i, h;
 
-	buf_add(o, t->line, (size_t)t->j.tok[0].end - 1);
 	buf_adds(o, ",\"relations\":[");
 	for (i = 0; i < t->nrel; i++) {
 		r = &t->rel[i];
 		if (i > 0)
 			buf_addc(o, ',');
 		buf_adds(o, "{\"name\":");
-		json_escape(o, r->name, strlen(r->name));
-		buf_printf(o, ",\"kind\":\"%s\",\"cardinality\":\"%s\","
-		    "\"via\":\"%s\",\"table\":", r->kind, r->many ? "many" :
-		    "one", r->via);
-		json_escape(o, r->target->name, strlen(r->target->name));
+		jstr(o, r->name);
+		buf_adds(o, ",\"kind\":\"");
+		buf_adds(o, r->kind);
+		buf_adds(o, r->many ? "\",\"cardinality\":\"many\",\"via\":\"" :
+		    "\",\"cardinality\":\"one\",\"via\":\"");
+		buf_adds(o, r->via);
+		buf_adds(o, "\",\"table\":");
+		jstr(o, r->target->name);
 		buf_adds(o, ",\"target\":");
-		json_escape(o, r->target->ts, strlen(r->target->ts));
+		jstr(o, r->target->ts);
 		buf_adds(o, ",\"hops\":[");
 		for (h = 0; h < r->nhop; h++) {
 			if (h > 0)
@@ -674,8 +921,7 @@ emit(struct buf *o, const struct tbl *t)
 			buf_adds(o, "{\"source\":");
 			jlist(o, r->hop[h].src, r->hop[h].nsrc);
 			buf_adds(o, ",\"table\":");
-			json_escape(o, r->hop[h].to->ts,
-			    strlen(r->hop[h].to->ts));
+			jstr(o, r->hop[h].to->ts);
 			buf_adds(o, ",\"dest\":");
 			jlist(o, r->hop[h].dst, r->hop[h].ndst);
 			buf_addc(o, '}');
@@ -687,12 +933,11 @@ emit(struct buf *o, const struct tbl *t)
 		if (i > 0)
 			buf_addc(o, ',');
 		buf_adds(o, "{\"name\":");
-		json_escape(o, t->poly[i].name, strlen(t->poly[i].name));
+		jstr(o, t->poly[i].name);
 		buf_adds(o, ",\"type_column\":");
-		json_escape(o, t->poly[i].type_col,
-		    strlen(t->poly[i].type_col));
+		jstr(o, t->poly[i].type_col);
 		buf_adds(o, ",\"id_column\":");
-		json_escape(o, t->poly[i].id_col, strlen(t->poly[i].id_col));
+		jstr(o, t->poly[i].id_col);
 		buf_addc(o, '}');
 	}
 	buf_adds(o, "]}\n");
@@ -706,14 +951,16 @@ main(int argc, char *argv[])
 		{ "usage", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct buf	 in = { 0 }, out = { 0 };
 	/* static: what lives until the process ends stays reachable */
+	static struct buf in;
+	static struct scan sc;
 	static struct line *lines;
 	static struct tbl **tables;
 	struct tbl	*t;
 	struct json	 j;
 	const char	*p, *e, *line;
-	size_t		 len, nlines = 0, ntables = 0, i;
+	size_t		 len, nlines = 0, caplines = 0, ntables = 0;
+	size_t		 captables = 0, i;
 	int		 ch, k, lineno = 0, view;
 	unsigned	 h;
 
@@ -739,30 +986,52 @@ main(int argc, char *argv[])
 		lineno++;
 		if (len == 0)
 			continue;
-		lines = xreallocarray(lines, nlines + 1, sizeof(*lines));
+		if (nlines == caplines) {
+			caplines = caplines < 256 ? 256 : caplines * 2;
+			lines = xreallocarray(lines, caplines, sizeof(*lines));
+		}
 		lines[nlines].p = line;
 		lines[nlines].len = len;
 		lines[nlines].t = NULL;
-		k = rec_parse(&j, "<stdin>", line, len, lineno);
-		view = json_eq(&j, k, "view");
-		if (!json_eq(&j, k, "table") && !view) {
+		if (scan_record(&sc, line, len) == 0) {
+			view = sc.kind.len == 4 &&
+			    memcmp(sc.kind.p, "view", 4) == 0;
+			if (!view && (sc.kind.len != 5 ||
+			    memcmp(sc.kind.p, "table", 5) != 0)) {
+				nlines++;
+				continue;
+			}
+			t = tbl_make(&sc);
+		} else {
+			k = rec_parse(&j, "<stdin>", line, len, lineno);
+			view = json_eq(&j, k, "view");
+			if (!json_eq(&j, k, "table") && !view) {
+				json_free(&j);
+				nlines++;
+				continue;
+			}
+			tok_load(&sc, &j);
+			t = tbl_make(&sc);
 			json_free(&j);
-			nlines++;
-			continue;
 		}
-		t = xcalloc(1, sizeof(*t));
-		t->j = j;
-		t->line = line;
-		t->len = len;
-		tbl_load(t);
 		lines[nlines++].t = t;
 		if (view)
 			continue;	/* no relations to or from views */
-		h = hash(t->name);
-		t->hnext = buckets[h];
-		buckets[h] = t;
-		tables = xreallocarray(tables, ntables + 1, sizeof(*tables));
+		if (ntables == captables) {
+			captables = captables < 256 ? 256 : captables * 2;
+			tables = xreallocarray(tables, captables,
+			    sizeof(*tables));
+		}
 		tables[ntables++] = t;
+	}
+	/* in input order: of two tables of one name, the last is found */
+	while (nbucket < 2 * ntables && nbucket < 1u << 30)
+		nbucket *= 2;
+	buckets = xcalloc(nbucket, sizeof(*buckets));
+	for (i = 0; i < ntables; i++) {
+		h = hash(tables[i]->name);
+		tables[i]->hnext = buckets[h];
+		buckets[h] = tables[i];
 	}
 	for (i = 0; i < ntables; i++) {
 		find_belongs(tables[i]);
@@ -773,16 +1042,22 @@ main(int argc, char *argv[])
 	for (i = 0; i < ntables; i++)
 		add_through(tables[i]);
 	for (i = 0; i < nlines; i++) {
-		if (lines[i].t != NULL)
-			emit(&out, lines[i].t);
-		else {
-			buf_add(&out, lines[i].p, lines[i].len);
-			buf_addc(&out, '\n');
+		size_t	 start = gen.len;
+
+		/* gen's part goes by offset: a flush here would lose it */
+		if (niov > NIOV - 2)
+			out_flush();
+		if (lines[i].t != NULL) {
+			out_add(lines[i].p, lines[i].t->end, 0);
+			emit(&gen, lines[i].t);
+		} else {
+			out_add(lines[i].p, lines[i].len, 0);
+			buf_addc(&gen, '\n');
 		}
+		out_add((const void *)(uintptr_t)start, gen.len - start, 1);
+		if (iov_bytes >= 4 * CHUNK || gen.len >= CHUNK)
+			out_flush();
 	}
-	rec_flush(&out);
-	/* the process ends here: the tables go with it */
-	buf_free(&out);
-	buf_free(&in);
+	out_flush();
 	return 0;
 }
