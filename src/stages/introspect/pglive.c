@@ -43,7 +43,6 @@ static struct {
 	__typeof__(PQhost)		*host;
 	__typeof__(PQport)		*port;
 	__typeof__(PQdb)		*db;
-	__typeof__(PQexec)		*exec;
 	__typeof__(PQexecParams)	*execParams;
 	__typeof__(PQresultStatus)	*resultStatus;
 	__typeof__(PQresultErrorField)	*resultErrorField;
@@ -53,11 +52,9 @@ static struct {
 	__typeof__(PQgetisnull)		*getisnull;
 	__typeof__(PQclear)		*clear;
 	__typeof__(PQserverVersion)	*serverVersion;
-	/* libpq 14 and later: the queries go in one pipeline */
-	__typeof__(PQenterPipelineMode)	*enterPipelineMode;
-	__typeof__(PQexitPipelineMode)	*exitPipelineMode;
-	__typeof__(PQpipelineSync)	*pipelineSync;
-	__typeof__(PQsendQueryParams)	*sendQueryParams;
+	__typeof__(PQescapeLiteral)	*escapeLiteral;
+	__typeof__(PQfreemem)		*freemem;
+	__typeof__(PQsendQuery)		*sendQuery;
 	__typeof__(PQgetResult)		*getResult;
 } pq;
 
@@ -73,7 +70,6 @@ static const struct {
 	{ "PQhost", offsetof(__typeof__(pq), host) },
 	{ "PQport", offsetof(__typeof__(pq), port) },
 	{ "PQdb", offsetof(__typeof__(pq), db) },
-	{ "PQexec", offsetof(__typeof__(pq), exec) },
 	{ "PQexecParams", offsetof(__typeof__(pq), execParams) },
 	{ "PQresultStatus", offsetof(__typeof__(pq), resultStatus) },
 	{ "PQresultErrorField", offsetof(__typeof__(pq), resultErrorField) },
@@ -83,19 +79,16 @@ static const struct {
 	{ "PQgetisnull", offsetof(__typeof__(pq), getisnull) },
 	{ "PQclear", offsetof(__typeof__(pq), clear) },
 	{ "PQserverVersion", offsetof(__typeof__(pq), serverVersion) },
-}, optsyms[] = {
-	{ "PQenterPipelineMode", offsetof(__typeof__(pq), enterPipelineMode) },
-	{ "PQexitPipelineMode", offsetof(__typeof__(pq), exitPipelineMode) },
-	{ "PQpipelineSync", offsetof(__typeof__(pq), pipelineSync) },
-	{ "PQsendQueryParams", offsetof(__typeof__(pq), sendQueryParams) },
+	{ "PQescapeLiteral", offsetof(__typeof__(pq), escapeLiteral) },
+	{ "PQfreemem", offsetof(__typeof__(pq), freemem) },
+	{ "PQsendQuery", offsetof(__typeof__(pq), sendQuery) },
 	{ "PQgetResult", offsetof(__typeof__(pq), getResult) },
 };
 
 struct live {
 	struct schema	*s;
 	PGconn		*conn;
-	const char	*params[2];	/* $1 schemas, $2 views */
-	const char	*oids;		/* $1 after q_rels: the relations */
+	const char	*params[2];	/* $1 schemas, $2 views: SQL literals */
 	struct rel {
 		unsigned long	 oid;
 		struct table	*t;
@@ -106,9 +99,10 @@ struct live {
 	int		*status;
 	const char	*q_cons, *q_idx;	/* for this server */
 	int		 fast;		/* q_cons_fast, q_idx_fast */
-	int		 piped;		/* results come from the pipeline */
-	struct att {			/* columns by number, for keys */
+	int		 sent;		/* results of send_queries to read */
+	struct att {			/* columns by number */
 		int		 num;
+		struct column	*c;
 		const char	*qname;	/* quote_ident(name) */
 		unsigned long	 type, coll;
 		char		 typtype;	/* 'e': an enum */
@@ -119,18 +113,16 @@ struct live {
 	struct buf	 text;		/* a definition being built */
 };
 
-static int	end_pipeline(struct live *);
+static int	end_queries(struct live *);
 static const char q_settings[] =
 	"SELECT pg_catalog.set_config('search_path', '', false)";
 
 /*
- * The relations read, once q_rels has found them: their oids, $1 of
- * the queries that follow (the catalog is not searched again).
+ * The relations read: tables (and views with --views), no partitions;
+ * every query that reads them finds them again (cheaper than a round
+ * trip to send their oids).  $1 and $2 are replaced by literals
+ * (send_queries).
  */
-#define RELS_READ \
-	"WITH r AS (SELECT o AS oid FROM unnest($1::pg_catalog.oid[]) o) "
-
-/* the relations read: tables (and views with --views), no partitions */
 #define RELS \
 	"WITH r AS (SELECT c.oid FROM pg_catalog.pg_class c " \
 	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " \
@@ -143,55 +135,58 @@ static const char q_enums[] =
 	"FROM pg_catalog.pg_enum e "
 	"JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid "
 	"JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
-	"WHERE n.nspname = ANY ($1::text[]) AND $2::bool IS NOT NULL "
+	"WHERE n.nspname = ANY ($1::text[]) "
 	"ORDER BY n.nspname COLLATE \"C\", t.typname COLLATE \"C\", "
 	"e.enumsortorder";
 
 static const char q_rels[] = RELS
-	"SELECT c.oid, n.nspname, c.relname, c.relkind, ds.description, "
+	"SELECT c.oid, n.nspname, c.relname, c.relkind, NULL, "
 	"CASE WHEN c.relkind IN ('v', 'm') THEN "
 	"pg_catalog.pg_get_viewdef(c.oid) END, "
 	"pg_catalog.quote_ident(n.nspname) || '.' || "
 	"pg_catalog.quote_ident(c.relname) "
 	"FROM pg_catalog.pg_class c "
 	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-	"LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid "
-	"AND ds.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-	"AND ds.objsubid = 0 "
 	"WHERE c.oid IN (SELECT oid FROM r) "
 	"ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"";
 
 /*
  * A default cannot name a column: it is printed without its table
  * (0), which spares the server opening every table; a generated
- * column's expression needs the table.
+ * column's expression needs the table.  Each join costs the planner:
+ * the rare collation is a subquery, the comments a query of their own.
  */
-static const char q_cols[] = RELS_READ
+static const char q_cols[] = RELS
 	"SELECT a.attrelid, a.attname, "
 	"pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, "
 	"pg_catalog.pg_get_expr(d.adbin, CASE WHEN a.attgenerated = '' "
 	"THEN 0::pg_catalog.oid ELSE d.adrelid END), a.attidentity, "
 	"a.attgenerated, "
-	"CASE WHEN a.attcollation <> t.typcollation THEN "
+	"CASE WHEN a.attcollation <> t.typcollation THEN (SELECT "
 	"CASE WHEN cn.nspname IN ('pg_catalog', 'public') THEN co.collname "
-	"ELSE cn.nspname || '.' || co.collname END END, "
-	"ds.description, a.attnum, pg_catalog.quote_ident(a.attname), "
+	"ELSE cn.nspname || '.' || co.collname END "
+	"FROM pg_catalog.pg_collation co "
+	"JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace "
+	"WHERE co.oid = a.attcollation) END, "
+	"NULL, a.attnum, pg_catalog.quote_ident(a.attname), "
 	"a.atttypid, a.attcollation, t.typtype "
 	"FROM pg_catalog.pg_attribute a "
 	"JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
 	"LEFT JOIN pg_catalog.pg_attrdef d "
 	"ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-	"LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
-	"LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace "
-	"LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = a.attrelid "
-	"AND ds.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-	"AND ds.objsubid = a.attnum "
 	"WHERE a.attrelid IN (SELECT oid FROM r) AND a.attnum > 0 "
 	"AND NOT a.attisdropped "
 	"ORDER BY a.attrelid, a.attnum";
 
+/* the comments of the relations (subid 0) and their columns */
+static const char q_descr[] = RELS
+	"SELECT ds.objoid, ds.objsubid, ds.description "
+	"FROM pg_catalog.pg_description ds "
+	"WHERE ds.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+	"AND ds.objoid IN (SELECT oid FROM r) AND ds.objsubid >= 0";
+
 /* as pg_dump orders them: by kind, then validated first, by name */
-static const char q_cons[] = RELS_READ
+static const char q_cons[] = RELS
 	"SELECT co.conrelid, co.conname, "
 	"pg_catalog.pg_get_constraintdef(co.oid) "
 	"FROM pg_catalog.pg_constraint co "
@@ -218,7 +213,7 @@ static const char q_cons[] = RELS_READ
  * on catalog columns of newer servers (choose_queries); a server
  * newer than this code knows gets the plain queries.
  */
-static const char q_cons_fast[] = RELS_READ
+static const char q_cons_fast[] = RELS
 	"SELECT co.conrelid, co.conname, CASE WHEN NOT ("
 	"(co.contype IN ('p', 'u') %s AND "
 	"ix.indnatts = pg_catalog.array_length(co.conkey, 1)) OR "
@@ -240,7 +235,7 @@ static const char q_cons_fast[] = RELS_READ
 	"AND i.indnatts = i.indnkeyatts AND ic.reloptions IS NULL " \
 	"AND c.relkind = 'r' AND ic.relkind = 'i' %s"
 
-static const char q_idx_fast[] = RELS_READ
+static const char q_idx_fast[] = RELS
 	"SELECT i.indrelid, CASE WHEN NOT (" IDX_PLAIN ") "
 	"THEN pg_catalog.pg_get_indexdef(i.indexrelid) END, "
 	"i.indexrelid, pg_catalog.quote_ident(ic.relname), i.indisunique, "
@@ -272,7 +267,7 @@ static const char q_idxdef[] =
 	"FROM unnest($1::pg_catalog.oid[]) o";
 
 /* indexes that are not a key's or an exclusion constraint's */
-static const char q_idx[] = RELS_READ
+static const char q_idx[] = RELS
 	"SELECT i.indrelid, pg_catalog.pg_get_indexdef(i.indexrelid) "
 	"FROM pg_catalog.pg_index i "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
@@ -299,10 +294,6 @@ load_libpq(struct schema *s)
 			return schema_fail(s, 0, 0, "%s: no symbol '%s'",
 			    LIBPQ, syms[i].name);
 		}
-	for (i = 0; i < sizeof(optsyms) / sizeof(optsyms[0]); i++)
-		if ((*(void **)((char *)&pq + optsyms[i].off) =
-		    dlsym(h, optsyms[i].name)) == NULL)
-			pq.enterPipelineMode = NULL;	/* no pipeline */
 	return 0;
 }
 
@@ -363,21 +354,20 @@ connect_db(struct live *x, const char *conninfo)
 	return schema_fail(x->s, 0, 0, "cannot connect: %s", m);
 }
 
+/*
+ * The result of the next statement sent by send_queries (in the order
+ * of its list), named what in an error.
+ */
 static PGresult *
-query(struct live *x, const char *what, const char *sql, int nparams)
+query(struct live *x, const char *what)
 {
-	PGresult	*r, *e;
+	PGresult	*r = NULL;
 	const char	*state;
 
-	if (x->piped) {		/* sent by start_pipeline, in this order */
-		if ((r = pq.getResult(x->conn)) != NULL)
-			while ((e = pq.getResult(x->conn)) != NULL)
-				pq.clear(e);
-	} else if (nparams == 0)
-		r = pq.exec(x->conn, sql);
-	else
-		r = pq.execParams(x->conn, sql, nparams, NULL,
-		    nparams == 1 ? &x->oids : x->params, NULL, NULL, 0);
+	if (x->sent > 0) {
+		x->sent--;
+		r = pq.getResult(x->conn);
+	}
 	if (r != NULL && pq.resultStatus(r) == PGRES_TUPLES_OK)
 		return r;
 	state = r != NULL ? pq.resultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -613,7 +603,7 @@ load_enums(struct live *x)
 	const char	*nsp, *name, *k, *schema;
 	int		 i, n;
 
-	if ((r = query(x, "enum types", q_enums, 2)) == NULL)
+	if ((r = query(x, "enum types")) == NULL)
 		return -1;
 	n = pq.ntuples(r);
 	for (i = 0; i < n; i++) {
@@ -637,10 +627,9 @@ load_rels(struct live *x)
 	PGresult	*r;
 	struct table	*t;
 	const char	*nsp, *name, *k, *schema, *kind;
-	struct buf	 oids = { 0 };
 	int		 i, n;
 
-	if ((r = query(x, "tables", q_rels, 2)) == NULL)
+	if ((r = query(x, "tables")) == NULL)
 		return -1;
 	n = pq.ntuples(r);
 	x->rels = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*x->rels));
@@ -653,18 +642,12 @@ load_rels(struct live *x)
 		    REC_TABLE, k, 0);
 		t->schema = schema;
 		t->name = name;
-		t->comment = val(x, r, i, 4);
 		if (t->kind == REC_VIEW)
 			t->sql = val(x, r, i, 5);
 		x->rels[x->nrels].oid = strtoul(pq.getvalue(r, i, 0), NULL, 10);
 		x->rels[x->nrels].qname = x->fast ? val(x, r, i, 6) : NULL;
 		x->rels[x->nrels++].t = t;
-		buf_addc(&oids, i == 0 ? '{' : ',');
-		buf_adds(&oids, pq.getvalue(r, i, 0));
 	}
-	buf_adds(&oids, n == 0 ? "{}" : "}");
-	x->oids = arena_strndup(&x->s->a, oids.data, oids.len);
-	buf_free(&oids);
 	qsort(x->rels, (size_t)x->nrels, sizeof(*x->rels), rel_cmp);
 	pq.clear(r);
 	return 0;
@@ -680,31 +663,33 @@ load_columns(struct live *x)
 	const char	*def, *ident, *gen, *v;
 	int		 i, n, rc = 0;
 
-	if ((r = query(x, "columns", q_cols, 1)) == NULL)
+	if ((r = query(x, "columns")) == NULL)
 		return -1;
 	n = pq.ntuples(r);
 	for (i = 0; i < n && rc == 0; i++) {
 		if ((e = rel_oid(x, pq.getvalue(r, i, 0))) == NULL)
 			continue;
 		t = e->t;
+		c = table_add_column(x->s, t, val(x, r, i, 1), 0);
+		if (x->natts == x->attcap) {
+			x->attcap = x->attcap ? x->attcap * 2 : 1024;
+			x->atts = xreallocarray(x->atts, (size_t)x->attcap,
+			    sizeof(*x->atts));
+		}
+		if (e->natt++ == 0)
+			e->att0 = x->natts;
+		x->atts[x->natts].c = c;
+		x->atts[x->natts].num = (int)strtol(pq.getvalue(r, i, 9),
+		    NULL, 10);
 		if (x->fast) {
-			if (x->natts == x->attcap) {
-				x->attcap = x->attcap ? x->attcap * 2 : 1024;
-				x->atts = xreallocarray(x->atts,
-				    (size_t)x->attcap, sizeof(*x->atts));
-			}
-			if (e->natt++ == 0)
-				e->att0 = x->natts;
-			x->atts[x->natts].num = (int)strtol(pq.getvalue(r, i,
-			    9), NULL, 10);
 			x->atts[x->natts].qname = val(x, r, i, 10);
 			x->atts[x->natts].type = strtoul(pq.getvalue(r, i, 11),
 			    NULL, 10);
 			x->atts[x->natts].typtype = *pq.getvalue(r, i, 13);
-			x->atts[x->natts++].coll = strtoul(pq.getvalue(r, i,
-			    12), NULL, 10);
+			x->atts[x->natts].coll = strtoul(pq.getvalue(r, i, 12),
+			    NULL, 10);
 		}
-		c = table_add_column(x->s, t, val(x, r, i, 1), 0);
+		x->natts++;
 		rc |= pgsql_snippet(x->s, SNIP_TYPE, t, c, NULL,
 		    pq.getvalue(r, i, 2));
 		c->notnull = *pq.getvalue(r, i, 3) == 't';
@@ -722,11 +707,35 @@ load_columns(struct live *x)
 			c->auto_inc = 1;
 		if ((v = val(x, r, i, 7)) != NULL)
 			colx(x->s, c)->collation = v;
-		if ((v = val(x, r, i, 8)) != NULL)
-			colx(x->s, c)->comment = v;
 	}
 	pq.clear(r);
 	return rc;
+}
+
+/* the comments of the relations read and of their columns */
+static int
+load_comments(struct live *x)
+{
+	PGresult	*r;
+	struct rel	*e;
+	const struct att *a;
+	long		 sub;
+	int		 i, n;
+
+	if ((r = query(x, "comments")) == NULL)
+		return -1;
+	n = pq.ntuples(r);
+	for (i = 0; i < n; i++) {
+		if ((e = rel_oid(x, pq.getvalue(r, i, 0))) == NULL)
+			continue;
+		sub = strtol(pq.getvalue(r, i, 1), NULL, 10);
+		if (sub == 0)
+			e->t->comment = val(x, r, i, 2);
+		else if ((a = att_of(x, e, sub)) != NULL)
+			colx(x->s, a->c)->comment = val(x, r, i, 2);
+	}
+	pq.clear(r);
+	return 0;
 }
 
 /*
@@ -802,7 +811,7 @@ load_opclasses(struct live *x)
 	PGresult	*r;
 	int		 i, n;
 
-	if ((r = query(x, "operator classes", q_opclass, 0)) == NULL)
+	if ((r = query(x, "operator classes")) == NULL)
 		return -1;
 	n = pq.ntuples(r);
 	x->opc = xreallocarray(NULL, n > 0 ? (size_t)n : 1, sizeof(*x->opc));
@@ -828,11 +837,11 @@ load_keys(struct live *x)
 	struct table	*t;
 	int		 i, n, rc = -1;
 
-	if ((cons = query(x, "constraints", x->q_cons, 1)) == NULL)
+	if ((cons = query(x, "constraints")) == NULL)
 		return -1;
 	if ((x->fast && load_opclasses(x) == -1) ||
-	    (idx = query(x, "indexes", x->q_idx, 1)) == NULL ||
-	    end_pipeline(x) == -1)
+	    (idx = query(x, "indexes")) == NULL ||
+	    end_queries(x) == -1)
 		goto done;
 	if (x->fast && (missing_defs(x, cons, 2, "constraints",
 	    build_constraint, q_condef, &cdefs) == -1 ||
@@ -889,69 +898,69 @@ choose_queries(struct live *x)
 }
 
 /*
- * With libpq 14 or later, the queries are sent in two batches, each
- * at once, in the order they are read (query() then takes the next
- * result): the server runs the next ones while this process reads
- * the first.  Batch 0 finds the relations; batch 1 reads them (its
- * $1 is their oids).
+ * The queries, in the order they are read (query() takes the next
+ * result), sent at once as one string: one round trip, and the server
+ * runs the next ones while this process reads the first.  The simple
+ * query protocol spares each statement the extended protocol's parse,
+ * bind and describe messages; its parameters are literals.
  */
 static int
-start_pipeline(struct live *x, int batch)
+send_queries(struct live *x)
 {
-	static const char *const b0[] = { q_settings, q_enums, q_rels };
-	const char	*b1[] = { q_cols, x->q_cons, q_opclass, x->q_idx };
-	const char	*const *qs = batch == 0 ? b0 : b1;
-	int		 i, n = batch == 0 ? 3 : 4, np;
+	const char	*qs[] = { q_settings, q_enums, q_rels, q_cols, q_descr,
+	    x->q_cons, q_opclass, x->q_idx };
+	struct buf	 b = { 0 };
+	const char	*p;
+	size_t		 i;
+	int		 ok;
 
-	if (pq.enterPipelineMode == NULL || !pq.enterPipelineMode(x->conn))
-		return 0;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 		if (qs[i] == q_opclass && !x->fast)
 			continue;
-		np = qs[i] == q_settings || qs[i] == q_opclass ? 0 :
-		    batch == 0 ? 2 : 1;
-		if (!pq.sendQueryParams(x->conn, qs[i], np, NULL,
-		    np == 0 ? NULL : np == 1 ? &x->oids : x->params, NULL,
-		    NULL, 0))
-			goto fail;
+		for (p = qs[i]; *p != '\0'; p++)
+			if (*p == '$' && (p[1] == '1' || p[1] == '2'))
+				buf_adds(&b, x->params[*++p - '1']);
+			else
+				buf_addc(&b, *p);
+		buf_add(&b, ";\n", 2);
+		x->sent++;
 	}
-	if (!pq.pipelineSync(x->conn))
-		goto fail;
-	x->piped = 1;
-	return 0;
-fail:
+	buf_addc(&b, '\0');
+	ok = pq.sendQuery(x->conn, b.data);
+	buf_free(&b);
+	if (ok)
+		return 0;
+	x->sent = 0;
 	*x->status = EX_UNAVAILABLE;
 	return schema_fail(x->s, 0, 0, "sending the queries: %s",
 	    one_line(x->s, pq.errorMessage(x->conn)));
 }
 
-/* after the last result of the pipeline: its end, and out of it */
+/* after the last result: the end of the queries */
 static int
-end_pipeline(struct live *x)
+end_queries(struct live *x)
 {
 	PGresult	*r;
-	int		 ok;
+	int		 ok = 1;
 
-	if (!x->piped)
-		return 0;
-	x->piped = 0;
-	r = pq.getResult(x->conn);
-	ok = r != NULL && pq.resultStatus(r) == PGRES_PIPELINE_SYNC;
-	if (r != NULL)
+	while ((r = pq.getResult(x->conn)) != NULL) {
+		ok = 0;
 		pq.clear(r);
-	if (ok && pq.exitPipelineMode(x->conn))
+	}
+	if (ok && x->sent == 0)
 		return 0;
 	*x->status = EX_UNAVAILABLE;
 	return schema_fail(x->s, 0, 0, "ending the queries: %s",
 	    one_line(x->s, pq.errorMessage(x->conn)));
 }
 
-/* {"a","b"}: a text[] literal of the schema names */
+/* '{"a","b"}': a string literal of a text[] of the schema names */
 static const char *
 schema_array(struct live *x, const struct strv *schemas)
 {
 	struct buf	 b = { 0 };
-	const char	*p, *r;
+	const char	*p;
+	char		*r;
 	int		 i;
 
 	buf_addc(&b, '{');
@@ -966,10 +975,17 @@ schema_array(struct live *x, const struct strv *schemas)
 		}
 		buf_addc(&b, '"');
 	}
-	buf_addc(&b, '}');
-	r = arena_strndup(&x->s->a, b.data, b.len);
+	buf_add(&b, "}", 2);
+	r = pq.escapeLiteral(x->conn, b.data, b.len - 1);
 	buf_free(&b);
-	return r;
+	if (r == NULL) {
+		(void)schema_fail(x->s, 0, 0, "--schema: %s",
+		    one_line(x->s, pq.errorMessage(x->conn)));
+		return NULL;
+	}
+	p = arena_strdup(&x->s->a, r);
+	pq.freemem(r);
+	return p;
 }
 
 int
@@ -990,19 +1006,20 @@ pglive_load(struct schema *s, const char *conninfo,
 	x.status = status;
 	if (connect_db(&x, conninfo) == -1)
 		goto done;
-	x.params[0] = schema_array(&x, schemas);
+	if ((x.params[0] = schema_array(&x, schemas)) == NULL)
+		goto done;
 	choose_queries(&x);
 	x.params[1] = s->views ? "true" : "false";
-	if (start_pipeline(&x, 0) == -1)
+	if (send_queries(&x) == -1)
 		goto done;
 	/* names qualified as pg_dump prints them */
-	if ((r = query(&x, "settings", q_settings, 0)) == NULL)
+	if ((r = query(&x, "settings")) == NULL)
 		goto done;
 	pq.clear(r);
 	*status = EX_DATAERR;
 	if (load_enums(&x) == -1 || load_rels(&x) == -1 ||
-	    end_pipeline(&x) == -1 || start_pipeline(&x, 1) == -1 ||
-	    load_columns(&x) == -1 || load_keys(&x) == -1 ||
+	    load_columns(&x) == -1 || load_comments(&x) == -1 ||
+	    load_keys(&x) == -1 ||
 	    pgsql_snippet(s, SNIP_FINISH, NULL, NULL, NULL, "") == -1)
 		goto done;
 	rc = 0;
