@@ -114,21 +114,30 @@ struct live {
 };
 
 static int	end_queries(struct live *);
-static const char q_settings[] =
-	"SELECT pg_catalog.set_config('search_path', '', false)";
 
 /*
- * The relations read: tables (and views with --views), no partitions;
- * every query that reads them finds them again (cheaper than a round
- * trip to send their oids).  $1 and $2 are replaced by literals
+ * Names qualified as pg_dump prints them (an empty search_path), and
+ * the relations read: tables (and views with --views), no partitions,
+ * found once; their oids are kept in a setting of this session,
+ * sluice.rels, for the queries that follow (the same statements, sent
+ * at once, cannot pass them otherwise; finding them again in every
+ * query costs the server more).  $1 and $2 are replaced by literals
  * (send_queries).
  */
+static const char q_settings[] =
+	"SELECT pg_catalog.set_config('search_path', '', false), "
+	"pg_catalog.set_config('sluice.rels', (SELECT "
+	"COALESCE(pg_catalog.string_agg(c.oid::pg_catalog.text, ','), '') "
+	"FROM pg_catalog.pg_class c "
+	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"WHERE (c.relkind IN ('r', 'p') OR ($2::bool AND "
+	"c.relkind IN ('v', 'm'))) AND NOT c.relispartition "
+	"AND n.nspname = ANY ($1::text[])), false)";
+
 #define RELS \
-	"WITH r AS (SELECT c.oid FROM pg_catalog.pg_class c " \
-	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " \
-	"WHERE (c.relkind IN ('r', 'p') OR ($2::bool AND " \
-	"c.relkind IN ('v', 'm'))) AND NOT c.relispartition " \
-	"AND n.nspname = ANY ($1::text[])) "
+	"WITH r AS (SELECT o AS oid FROM pg_catalog.unnest(" \
+	"pg_catalog.string_to_array(pg_catalog.current_setting(" \
+	"'sluice.rels'), ',')::pg_catalog.oid[]) o) "
 
 static const char q_enums[] =
 	"SELECT n.nspname, t.typname, e.enumlabel "
@@ -136,7 +145,7 @@ static const char q_enums[] =
 	"JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid "
 	"JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
 	"WHERE n.nspname = ANY ($1::text[]) "
-	"ORDER BY n.nspname COLLATE \"C\", t.typname COLLATE \"C\", "
+	"ORDER BY n.nspname, t.typname, "
 	"e.enumsortorder";
 
 static const char q_rels[] = RELS
@@ -148,7 +157,7 @@ static const char q_rels[] = RELS
 	"FROM pg_catalog.pg_class c "
 	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 	"WHERE c.oid IN (SELECT oid FROM r) "
-	"ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"";
+	"ORDER BY n.nspname, c.relname";
 
 /*
  * A default cannot name a column: it is printed without its table
@@ -193,7 +202,7 @@ static const char q_cons[] = RELS
 	"WHERE co.conrelid IN (SELECT oid FROM r) "
 	"AND co.contype IN ('p', 'u', 'f', 'c', 'x') "
 	"ORDER BY co.conrelid, NOT co.convalidated, "
-	"co.conname COLLATE \"C\"";
+	"co.conname";
 
 /*
  * The text of most constraints and indexes is built here, from their
@@ -219,8 +228,8 @@ static const char q_cons_fast[] = RELS
 	"ix.indnatts = pg_catalog.array_length(co.conkey, 1)) OR "
 	"(co.contype = 'f' %s)) "
 	"THEN pg_catalog.pg_get_constraintdef(co.oid) END, "
-	"co.oid, co.contype, co.conkey::pg_catalog.text, co.confrelid, "
-	"co.confkey::pg_catalog.text, co.confmatchtype, co.confupdtype, "
+	"co.oid, co.contype, co.conkey, co.confrelid, "
+	"co.confkey, co.confmatchtype, co.confupdtype, "
 	"co.confdeltype, co.condeferrable, co.condeferred, co.convalidated "
 	"FROM pg_catalog.pg_constraint co "
 	"LEFT JOIN pg_catalog.pg_index ix ON ix.indexrelid = co.conindid "
@@ -228,7 +237,7 @@ static const char q_cons_fast[] = RELS
 	"WHERE co.conrelid IN (SELECT oid FROM r) "
 	"AND co.contype IN ('p', 'u', 'f', 'c', 'x') "
 	"ORDER BY co.conrelid, NOT co.convalidated, "
-	"co.conname COLLATE \"C\"";
+	"co.conname";
 
 #define IDX_PLAIN \
 	"am.amname = 'btree' AND i.indexprs IS NULL " \
@@ -239,8 +248,8 @@ static const char q_idx_fast[] = RELS
 	"SELECT i.indrelid, CASE WHEN NOT (" IDX_PLAIN ") "
 	"THEN pg_catalog.pg_get_indexdef(i.indexrelid) END, "
 	"i.indexrelid, pg_catalog.quote_ident(ic.relname), i.indisunique, "
-	"i.indkey::pg_catalog.text, i.indoption::pg_catalog.text, "
-	"i.indclass::pg_catalog.text, i.indcollation::pg_catalog.text, "
+	"i.indkey, i.indoption, "
+	"i.indclass, i.indcollation, "
 	"CASE WHEN " IDX_PLAIN " THEN "
 	"pg_catalog.pg_get_expr(i.indpred, i.indrelid) END "
 	"FROM pg_catalog.pg_index i "
@@ -250,7 +259,7 @@ static const char q_idx_fast[] = RELS
 	"WHERE i.indrelid IN (SELECT oid FROM r) "
 	"AND i.indexrelid NOT IN (SELECT x.conindid "
 	"FROM pg_catalog.pg_constraint x WHERE x.contype IN ('p', 'u', 'x')) "
-	"ORDER BY ic.relname COLLATE \"C\"";
+	"ORDER BY ic.relname";
 
 /* the default btree operator classes: (oid, input type) */
 static const char q_opclass[] =
@@ -274,7 +283,7 @@ static const char q_idx[] = RELS
 	"WHERE i.indrelid IN (SELECT oid FROM r) "
 	"AND i.indexrelid NOT IN (SELECT x.conindid "
 	"FROM pg_catalog.pg_constraint x WHERE x.contype IN ('p', 'u', 'x')) "
-	"ORDER BY ic.relname COLLATE \"C\"";
+	"ORDER BY ic.relname";
 
 static int
 load_libpq(struct schema *s)
