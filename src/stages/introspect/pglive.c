@@ -106,9 +106,10 @@ struct live {
 		const char	*qname;	/* quote_ident(name) */
 		unsigned long	 type, coll;
 		char		 typtype;	/* 'e': an enum */
+		char		 typcat;	/* 'A': an array */
 	}		*atts;
 	int		 natts, attcap;
-	unsigned long	(*opc)[2];	/* default btree opclass, its type */
+	unsigned long	(*opc)[3];	/* default opclass, its type, method */
 	int		 nopc;
 	struct buf	 text;		/* a definition being built */
 };
@@ -178,7 +179,7 @@ static const char q_cols[] = RELS
 	"JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace "
 	"WHERE co.oid = a.attcollation) END, "
 	"NULL, a.attnum, pg_catalog.quote_ident(a.attname), "
-	"a.atttypid, a.attcollation, t.typtype "
+	"a.atttypid, a.attcollation, t.typtype, t.typcategory "
 	"FROM pg_catalog.pg_attribute a "
 	"JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
 	"LEFT JOIN pg_catalog.pg_attrdef d "
@@ -239,10 +240,21 @@ static const char q_cons_fast[] = RELS
 	"ORDER BY co.conrelid, NOT co.convalidated, "
 	"co.conname";
 
+/*
+ * An index on columns with default operator classes, whose access
+ * method build_index knows.  Its WHERE clause, if any, is the
+ * catalog's node tree when it is a test for NULL of a column or an
+ * AND of such tests (build_pred), the server's text otherwise: a
+ * function that opens the table costs the server more than all the
+ * rest of the row.
+ */
 #define IDX_PLAIN \
-	"am.amname = 'btree' AND i.indexprs IS NULL " \
-	"AND i.indnatts = i.indnkeyatts AND ic.reloptions IS NULL " \
-	"AND c.relkind = 'r' AND ic.relkind = 'i' %s"
+	"am.amname IN ('btree', 'hash', 'gin') AND i.indexprs IS NULL " \
+	"AND ic.reloptions IS NULL AND c.relkind = 'r' AND ic.relkind = 'i' " \
+	"AND i.indclass::pg_catalog.oid[] <@ " \
+	"ARRAY(SELECT oc.oid FROM pg_catalog.pg_opclass oc " \
+	"WHERE oc.opcdefault) %s"
+#define NULLTEST "[{]NULLTEST :arg [{]VAR [^{}]*[}] [^{}]*[}]"
 
 static const char q_idx_fast[] = RELS
 	"SELECT i.indrelid, CASE WHEN NOT (" IDX_PLAIN ") "
@@ -250,8 +262,13 @@ static const char q_idx_fast[] = RELS
 	"i.indexrelid, pg_catalog.quote_ident(ic.relname), i.indisunique, "
 	"i.indkey, i.indoption, "
 	"i.indclass, i.indcollation, "
-	"CASE WHEN " IDX_PLAIN " THEN "
-	"pg_catalog.pg_get_expr(i.indpred, i.indrelid) END "
+	"CASE WHEN i.indpred IS NOT NULL AND " IDX_PLAIN " THEN "
+	"CASE WHEN i.indpred::pg_catalog.text ~ '^(" NULLTEST
+	"|[{]BOOLEXPR :boolop and :args [(](" NULLTEST " ?)+[)] "
+	":location -?[0-9]+[}])$' "
+	"THEN i.indpred::pg_catalog.text "
+	"ELSE pg_catalog.pg_get_expr(i.indpred, i.indrelid) END END, "
+	"am.amname, i.indnkeyatts "
 	"FROM pg_catalog.pg_index i "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
 	"JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
@@ -261,11 +278,10 @@ static const char q_idx_fast[] = RELS
 	"FROM pg_catalog.pg_constraint x WHERE x.contype IN ('p', 'u', 'x')) "
 	"ORDER BY ic.relname";
 
-/* the default btree operator classes: (oid, input type) */
+/* the default operator classes: oid, input type, access method */
 static const char q_opclass[] =
-	"SELECT oc.oid, oc.opcintype FROM pg_catalog.pg_opclass oc "
-	"JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod "
-	"WHERE oc.opcdefault AND am.amname = 'btree'";
+	"SELECT oc.oid, oc.opcintype, oc.opcmethod "
+	"FROM pg_catalog.pg_opclass oc WHERE oc.opcdefault";
 
 /* the definitions the client could not build: oid, text */
 static const char q_condef[] =
@@ -536,9 +552,98 @@ build_constraint(struct live *x, PGresult *r, int i)
 }
 
 /*
- * A btree index on columns of q_idx_fast's row as pg_get_indexdef()
- * prints it, into x->text: 1, or 0 if an operator class or collation
- * is not the column's default (pg_get_indexdef() would name it).
+ * Whether operator class cls is the one the server takes by default
+ * for column a (pg_get_indexdef() names any other): a default class of
+ * its method for the column's type, else for the one it is
+ * binary-coercible to (varchar: text's, an enum: anyenum's, an array:
+ * anyarray's) if its type has none of its own.
+ */
+static int
+default_opclass(const struct live *x, unsigned long cls, const struct att *a)
+{
+	int	j, k;
+
+	for (j = 0; j < x->nopc; j++)
+		if (x->opc[j][0] == cls)
+			break;
+	if (j == x->nopc)
+		return 0;
+	if (x->opc[j][1] == a->type)
+		return 1;
+	for (k = 0; k < x->nopc; k++)
+		if (x->opc[k][2] == x->opc[j][2] && x->opc[k][1] == a->type)
+			return 0;
+	return (a->type == 1043 && x->opc[j][1] == 25) ||
+	    (a->typtype == 'e' && x->opc[j][1] == 3500) ||
+	    (a->typtype == 'b' && a->typcat == 'A' && x->opc[j][1] == 2277);
+}
+
+/*
+ * The catalog's node tree of a test for NULL of a column, or an AND of
+ * such tests, as pg_get_expr() prints it: "(a IS NULL)", "((a IS NULL)
+ * AND (b IS NOT NULL))".  The end of the tree parsed, or NULL.
+ */
+static const char *
+build_nulltest(struct live *x, const struct rel *e, const char *p)
+{
+	static const char head[] = "{NULLTEST :arg {VAR ";
+	const struct att *a;
+	const char	*v, *end;
+	long		 num;
+
+	if (strncmp(p, head, sizeof(head) - 1) != 0 ||
+	    (end = strchr(p, '}')) == NULL ||
+	    (v = strstr(p, " :varattno ")) == NULL || v > end ||
+	    (num = strtol(v + 11, NULL, 10)) <= 0 ||
+	    (v = strstr(p, " :varno ")) == NULL || v > end ||
+	    strtol(v + 8, NULL, 10) != 1 ||
+	    ((v = strstr(p, " :varlevelsup ")) != NULL && v < end &&
+	    strtol(v + 14, NULL, 10) != 0) ||
+	    (a = att_of(x, e, num)) == NULL)
+		return NULL;
+	p = end + 1;
+	if (strncmp(p, " :nulltesttype ", 15) != 0 ||
+	    (p[15] != '0' && p[15] != '1') ||
+	    strncmp(p + 16, " :argisrow false ", 17) != 0 ||
+	    (end = strchr(p, '}')) == NULL)
+		return NULL;
+	buf_addc(&x->text, '(');
+	buf_adds(&x->text, a->qname);
+	buf_adds(&x->text, p[15] == '0' ? " IS NULL)" : " IS NOT NULL)");
+	return end + 1;
+}
+
+/* build_nulltest's tree or an AND of them, into x->text: 1, or 0 */
+static int
+build_pred(struct live *x, const struct rel *e, const char *p)
+{
+	static const char and[] = "{BOOLEXPR :boolop and :args (";
+	int	n;
+
+	if (strncmp(p, and, sizeof(and) - 1) != 0) {
+		p = build_nulltest(x, e, p);
+		return p != NULL && *p == '\0';
+	}
+	buf_addc(&x->text, '(');
+	p += sizeof(and) - 1;
+	for (n = 0; *p == '{'; n++) {
+		if (n > 0)
+			buf_adds(&x->text, " AND ");
+		if ((p = build_nulltest(x, e, p)) == NULL)
+			return 0;
+		if (*p == ' ')
+			p++;
+	}
+	buf_addc(&x->text, ')');
+	return n >= 2 && strncmp(p, ") :location ", 12) == 0;
+}
+
+/*
+ * An index of q_idx_fast's row on columns (btree, hash or gin, maybe
+ * with INCLUDE columns) as pg_get_indexdef() prints it, into x->text:
+ * 1, or 0 if an operator class or collation is not the column's
+ * default (pg_get_indexdef() would name it) or a WHERE clause is not
+ * one build_pred knows.
  */
 static int
 build_index(struct live *x, PGresult *r, int i)
@@ -548,14 +653,17 @@ build_index(struct live *x, PGresult *r, int i)
 	};
 	unsigned long	 key[32], opt[32], cls[32], coll[32];
 	struct rel	*e = rel_oid(x, pq.getvalue(r, i, 0));
+	const char	*am = pq.getvalue(r, i, 10), *pred;
 	const struct att *a;
-	int		 n, k, j;
+	int		 n, nkey, k, btree = strcmp(am, "btree") == 0;
 
+	nkey = (int)strtol(pq.getvalue(r, i, 11), NULL, 10);
 	if (e == NULL || e->qname == NULL ||
 	    (n = numbers(pq.getvalue(r, i, 5), key, 32)) <= 0 ||
-	    numbers(pq.getvalue(r, i, 6), opt, 32) != n ||
-	    numbers(pq.getvalue(r, i, 7), cls, 32) != n ||
-	    numbers(pq.getvalue(r, i, 8), coll, 32) != n)
+	    nkey <= 0 || nkey > n ||
+	    numbers(pq.getvalue(r, i, 6), opt, 32) != nkey ||
+	    numbers(pq.getvalue(r, i, 7), cls, 32) != nkey ||
+	    numbers(pq.getvalue(r, i, 8), coll, 32) != nkey)
 		return 0;
 	buf_reset(&x->text);
 	buf_adds(&x->text, *pq.getvalue(r, i, 4) == 't' ?
@@ -563,31 +671,32 @@ build_index(struct live *x, PGresult *r, int i)
 	buf_adds(&x->text, pq.getvalue(r, i, 3));
 	buf_adds(&x->text, " ON ");
 	buf_adds(&x->text, e->qname);
-	buf_adds(&x->text, " USING btree (");
+	buf_adds(&x->text, " USING ");
+	buf_adds(&x->text, am);
+	buf_adds(&x->text, " (");
 	for (k = 0; k < n; k++) {
-		if ((a = att_of(x, e, (long)key[k])) == NULL ||
-		    coll[k] != a->coll || opt[k] > 3)
+		if ((a = att_of(x, e, (long)key[k])) == NULL)
 			return 0;
-		/*
-		 * The type's default class: its own, else the one it is
-		 * binary-coercible to (varchar: text's, an enum: anyenum's)
-		 */
-		for (j = 0; j < x->nopc; j++)
-			if (x->opc[j][0] == cls[k])
-				break;
-		if (j == x->nopc || (x->opc[j][1] != a->type &&
-		    !(a->type == 1043 && x->opc[j][1] == 25) &&
-		    !(a->typtype == 'e' && x->opc[j][1] == 3500)))
-			return 0;
-		if (k > 0)
+		if (k == nkey)
+			buf_adds(&x->text, ") INCLUDE (");
+		else if (k > 0)
 			buf_add(&x->text, ", ", 2);
 		buf_adds(&x->text, a->qname);
+		if (k >= nkey)
+			continue;
+		if (coll[k] != a->coll || opt[k] > (btree ? 3 : 0) ||
+		    !default_opclass(x, cls[k], a))
+			return 0;
 		buf_adds(&x->text, order[opt[k]]);
 	}
 	buf_addc(&x->text, ')');
 	if (!pq.getisnull(r, i, 9)) {	/* a partial index */
 		buf_adds(&x->text, " WHERE ");
-		buf_adds(&x->text, pq.getvalue(r, i, 9));
+		pred = pq.getvalue(r, i, 9);
+		if (*pred != '{')
+			buf_adds(&x->text, pred);
+		else if (!build_pred(x, e, pred))
+			return 0;
 	}
 	return 1;
 }
@@ -695,6 +804,7 @@ load_columns(struct live *x)
 			x->atts[x->natts].type = strtoul(pq.getvalue(r, i, 11),
 			    NULL, 10);
 			x->atts[x->natts].typtype = *pq.getvalue(r, i, 13);
+			x->atts[x->natts].typcat = *pq.getvalue(r, i, 14);
 			x->atts[x->natts].coll = strtoul(pq.getvalue(r, i, 12),
 			    NULL, 10);
 		}
@@ -827,6 +937,7 @@ load_opclasses(struct live *x)
 	for (i = 0; i < n; i++) {
 		x->opc[i][0] = strtoul(pq.getvalue(r, i, 0), NULL, 10);
 		x->opc[i][1] = strtoul(pq.getvalue(r, i, 1), NULL, 10);
+		x->opc[i][2] = strtoul(pq.getvalue(r, i, 2), NULL, 10);
 	}
 	x->nopc = n;
 	pq.clear(r);
