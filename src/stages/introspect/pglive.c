@@ -109,7 +109,11 @@ struct live {
 		char		 typcat;	/* 'A': an array */
 	}		*atts;
 	int		 natts, attcap;
-	unsigned long	(*opc)[3];	/* default opclass, its type, method */
+	struct opc {			/* operator classes */
+		unsigned long	 oid, type, method;
+		int		 dflt;
+		const char	*name;	/* as pg_get_indexdef() names it */
+	}		*opc;
 	int		 nopc;
 	struct buf	 text;		/* a definition being built */
 };
@@ -241,8 +245,8 @@ static const char q_cons_fast[] = RELS
 	"co.conname";
 
 /*
- * An index on columns with default operator classes, whose access
- * method build_index knows.  Its WHERE clause, if any, is the
+ * An index on columns (of a table, or ON ONLY a partitioned one) whose
+ * access method build_index knows.  Its WHERE clause, if any, is the
  * catalog's node tree when it is a test for NULL of a column or an
  * AND of such tests (build_pred), the server's text otherwise: a
  * function that opens the table costs the server more than all the
@@ -250,10 +254,7 @@ static const char q_cons_fast[] = RELS
  */
 #define IDX_PLAIN \
 	"am.amname IN ('btree', 'hash', 'gin') AND i.indexprs IS NULL " \
-	"AND ic.reloptions IS NULL AND c.relkind = 'r' AND ic.relkind = 'i' " \
-	"AND i.indclass::pg_catalog.oid[] <@ " \
-	"ARRAY(SELECT oc.oid FROM pg_catalog.pg_opclass oc " \
-	"WHERE oc.opcdefault) %s"
+	"AND ic.reloptions IS NULL AND c.relkind IN ('r', 'p') %s"
 /*
  * p, a node tree, is only tests for NULL of columns, maybe under an
  * AND: all its braces are theirs (two each) and the AND's (cheaper for
@@ -278,7 +279,7 @@ static const char q_idx_fast[] = RELS
 	"CASE WHEN " PRED_SIMPLE("i.indpred::pg_catalog.text") " "
 	"THEN i.indpred::pg_catalog.text "
 	"ELSE pg_catalog.pg_get_expr(i.indpred, i.indrelid) END END, "
-	"am.amname, i.indnkeyatts "
+	"am.amname, i.indnkeyatts, ic.relkind "
 	"FROM pg_catalog.pg_index i "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
 	"JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
@@ -288,10 +289,18 @@ static const char q_idx_fast[] = RELS
 	"FROM pg_catalog.pg_constraint x WHERE x.contype IN ('p', 'u', 'x')) "
 	"ORDER BY ic.relname";
 
-/* the default operator classes: oid, input type, access method */
+/*
+ * The operator classes: oid, input type, access method, default, name
+ * as pg_get_indexdef() prints it (qualified unless in pg_catalog, as
+ * with search_path empty)
+ */
 static const char q_opclass[] =
-	"SELECT oc.oid, oc.opcintype, oc.opcmethod "
-	"FROM pg_catalog.pg_opclass oc WHERE oc.opcdefault";
+	"SELECT oc.oid, oc.opcintype, oc.opcmethod, oc.opcdefault, "
+	"CASE WHEN n.nspname <> 'pg_catalog' THEN "
+	"pg_catalog.quote_ident(n.nspname) || '.' ELSE '' END || "
+	"pg_catalog.quote_ident(oc.opcname) "
+	"FROM pg_catalog.pg_opclass oc "
+	"JOIN pg_catalog.pg_namespace n ON n.oid = oc.opcnamespace";
 
 /* the definitions the client could not build: oid, text */
 static const char q_condef[] =
@@ -319,7 +328,7 @@ load_libpq(struct schema *s)
 
 	if (pq.connectdbParams != NULL)
 		return 0;
-	if ((h = dlopen(LIBPQ, RTLD_NOW | RTLD_LOCAL)) == NULL)
+	if ((h = dlopen(LIBPQ, RTLD_LAZY | RTLD_LOCAL)) == NULL)
 		return schema_fail(s, 0, 0, "cannot load %s for a live "
 		    "database: %s", LIBPQ, dlerror());
 	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
@@ -562,30 +571,37 @@ build_constraint(struct live *x, PGresult *r, int i)
 }
 
 /*
- * Whether operator class cls is the one the server takes by default
- * for column a (pg_get_indexdef() names any other): a default class of
- * its method for the column's type, else for the one it is
- * binary-coercible to (varchar: text's, an enum: anyenum's, an array:
- * anyarray's) if its type has none of its own.
+ * Operator class cls of an index's column a as pg_get_indexdef()
+ * prints it after the column: "" if it is the one the server takes by
+ * default for the column, " name" if it cannot be, NULL if unsure.
+ * The default: a default class of its method for the column's type,
+ * else for the one it is binary-coercible to (varchar: text's, an
+ * enum: anyenum's, an array: anyarray's) if its type has none of its
+ * own.
  */
-static int
-default_opclass(const struct live *x, unsigned long cls, const struct att *a)
+static const char *
+opclass(const struct live *x, unsigned long cls, const struct att *a)
 {
-	int	j, k;
+	const struct opc *o = NULL;
+	int		 k;
 
-	for (j = 0; j < x->nopc; j++)
-		if (x->opc[j][0] == cls)
-			break;
-	if (j == x->nopc)
-		return 0;
-	if (x->opc[j][1] == a->type)
-		return 1;
 	for (k = 0; k < x->nopc; k++)
-		if (x->opc[k][2] == x->opc[j][2] && x->opc[k][1] == a->type)
-			return 0;
-	return (a->type == 1043 && x->opc[j][1] == 25) ||
-	    (a->typtype == 'e' && x->opc[j][1] == 3500) ||
-	    (a->typtype == 'b' && a->typcat == 'A' && x->opc[j][1] == 2277);
+		if (x->opc[k].oid == cls)
+			o = &x->opc[k];
+	if (o == NULL)
+		return NULL;
+	if (!o->dflt)
+		return o->name;
+	if (o->type == a->type)
+		return "";
+	for (k = 0; k < x->nopc; k++)
+		if (x->opc[k].dflt && x->opc[k].method == o->method &&
+		    x->opc[k].type == a->type)
+			return NULL;
+	return (a->type == 1043 && o->type == 25) ||
+	    (a->typtype == 'e' && o->type == 3500) ||
+	    (a->typtype == 'b' && a->typcat == 'A' && o->type == 2277) ?
+	    "" : NULL;
 }
 
 /*
@@ -651,9 +667,9 @@ build_pred(struct live *x, const struct rel *e, const char *p)
 /*
  * An index of q_idx_fast's row on columns (btree, hash or gin, maybe
  * with INCLUDE columns) as pg_get_indexdef() prints it, into x->text:
- * 1, or 0 if an operator class or collation is not the column's
- * default (pg_get_indexdef() would name it) or a WHERE clause is not
- * one build_pred knows.
+ * 1, or 0 if a collation is not the column's, an operator class may or
+ * may not be its default (opclass), or a WHERE clause is not one
+ * build_pred knows.
  */
 static int
 build_index(struct live *x, PGresult *r, int i)
@@ -663,7 +679,7 @@ build_index(struct live *x, PGresult *r, int i)
 	};
 	unsigned long	 key[32], opt[32], cls[32], coll[32];
 	struct rel	*e = rel_oid(x, pq.getvalue(r, i, 0));
-	const char	*am = pq.getvalue(r, i, 10), *pred;
+	const char	*am = pq.getvalue(r, i, 10), *pred, *cname;
 	const struct att *a;
 	int		 n, nkey, k, btree = strcmp(am, "btree") == 0;
 
@@ -679,7 +695,7 @@ build_index(struct live *x, PGresult *r, int i)
 	buf_adds(&x->text, *pq.getvalue(r, i, 4) == 't' ?
 	    "CREATE UNIQUE INDEX " : "CREATE INDEX ");
 	buf_adds(&x->text, pq.getvalue(r, i, 3));
-	buf_adds(&x->text, " ON ");
+	buf_adds(&x->text, *pq.getvalue(r, i, 12) == 'I' ? " ON ONLY " : " ON ");
 	buf_adds(&x->text, e->qname);
 	buf_adds(&x->text, " USING ");
 	buf_adds(&x->text, am);
@@ -695,8 +711,9 @@ build_index(struct live *x, PGresult *r, int i)
 		if (k >= nkey)
 			continue;
 		if (coll[k] != a->coll || opt[k] > (btree ? 3 : 0) ||
-		    !default_opclass(x, cls[k], a))
+		    (cname = opclass(x, cls[k], a)) == NULL)
 			return 0;
+		buf_adds(&x->text, cname);
 		buf_adds(&x->text, order[opt[k]]);
 	}
 	buf_addc(&x->text, ')');
@@ -933,7 +950,7 @@ definition(struct live *x, PGresult *r, int i, int col,
 	return "";
 }
 
-/* the default btree operator classes, for build_index */
+/* the operator classes, for build_index */
 static int
 load_opclasses(struct live *x)
 {
@@ -945,9 +962,12 @@ load_opclasses(struct live *x)
 	n = pq.ntuples(r);
 	x->opc = xreallocarray(NULL, n > 0 ? (size_t)n : 1, sizeof(*x->opc));
 	for (i = 0; i < n; i++) {
-		x->opc[i][0] = strtoul(pq.getvalue(r, i, 0), NULL, 10);
-		x->opc[i][1] = strtoul(pq.getvalue(r, i, 1), NULL, 10);
-		x->opc[i][2] = strtoul(pq.getvalue(r, i, 2), NULL, 10);
+		x->opc[i].oid = strtoul(pq.getvalue(r, i, 0), NULL, 10);
+		x->opc[i].type = strtoul(pq.getvalue(r, i, 1), NULL, 10);
+		x->opc[i].method = strtoul(pq.getvalue(r, i, 2), NULL, 10);
+		x->opc[i].dflt = *pq.getvalue(r, i, 3) == 't';
+		x->opc[i].name = arena_printf(&x->s->a, " %s",
+		    pq.getvalue(r, i, 4));
 	}
 	x->nopc = n;
 	pq.clear(r);
