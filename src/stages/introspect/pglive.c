@@ -2,15 +2,15 @@
  * pglive.c: the live PostgreSQL front-end of introspect.  Exports
  * pglive_load(): connect with libpq (URL or keyword string, PG*
  * variables honoured), read the whole database in a fixed handful of
- * catalog queries (enum labels, relations, columns, constraints,
- * operator classes, indexes, and the definitions only the server can
- * print: never one query per table), pipelined in two batches with
- * libpq 14 or later, and fill the schema model.  The catalog's text
- * (format_type, pg_get_expr, pg_get_constraintdef, pg_get_indexdef,
- * with an empty search_path, as pg_dump prints it; the plain keys and
- * indexes spelled out here from catalog columns the same way: see
- * q_cons_fast) is read by pgsql.c, so a database and its structure.sql
- * give the same records.
+ * catalog queries (enum labels, relations, columns, comments,
+ * constraints, operator classes, indexes, and the definitions only the
+ * server can print: never one query per table), sent at once as one
+ * string, and fill the schema model.  The catalog's text (format_type,
+ * pg_get_expr, pg_get_constraintdef, pg_get_indexdef, with an empty
+ * search_path, as pg_dump prints it; the plain keys and indexes
+ * spelled out here from catalog columns the same way: see q_cons_fast
+ * and q_idx_fast) is read by pgsql.c, so a database and its
+ * structure.sql give the same records.
  *
  * libpq is not linked: it is loaded with dlopen(3) here, on the first
  * live source, so the stage starts without it (libpq costs some
@@ -213,17 +213,16 @@ static const char q_cons[] = RELS
  * The text of most constraints and indexes is built here, from their
  * catalog columns, the way pg_get_constraintdef() and
  * pg_get_indexdef() print them (with search_path empty): a primary
- * key, unique or foreign key constraint on columns, a btree index on
- * columns with their default operator class and collation, without
- * INCLUDE or storage options (a partial index's WHERE clause is
- * pg_get_expr()'s, as pg_get_indexdef() prints it).  Those functions
- * look everything up again for every object, one at a time, which
+ * key, unique or foreign key constraint on columns, a btree, hash or
+ * gin index on columns with their collation, without storage options
+ * (see IDX_PLAIN and build_index).  Those functions look everything
+ * up again for every object, one at a time, and open its table, which
  * costs the server more than all the rest; the server still calls
  * them (the CASE) for other constraints and indexes (CHECK, EXCLUDE,
  * expressions, other access methods, ...), and they are asked
- * afterwards for the few that only the client can tell apart (an
- * operator class or collation that is not the column's default, a
- * foreign key to a table that was not read).  The %s are conditions
+ * afterwards for the few that only the client can tell apart (a
+ * default operator class of another type, a collation that is not the
+ * column's, a foreign key to a table that was not read).  The %s are conditions
  * on catalog columns of newer servers (choose_queries); a server
  * newer than this code knows gets the plain queries.
  */
@@ -976,9 +975,9 @@ load_opclasses(struct live *x)
 
 /*
  * Constraints, then indexes (a UNIQUE constraint's index comes
- * before the table's other indexes, as in structure.sql); the pipeline
- * ends after the last of its queries, before the definitions asked
- * afterwards.
+ * before the table's other indexes, as in structure.sql); the
+ * queries sent at once end with the indexes, before the definitions
+ * asked afterwards.
  */
 static int
 load_keys(struct live *x)
