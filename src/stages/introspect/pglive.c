@@ -694,7 +694,8 @@ build_index(struct live *x, PGresult *r, int i)
 	buf_adds(&x->text, *pq.getvalue(r, i, 4) == 't' ?
 	    "CREATE UNIQUE INDEX " : "CREATE INDEX ");
 	buf_adds(&x->text, pq.getvalue(r, i, 3));
-	buf_adds(&x->text, *pq.getvalue(r, i, 12) == 'I' ? " ON ONLY " : " ON ");
+	buf_adds(&x->text, *pq.getvalue(r, i, 12) == 'I' ? " ON ONLY " :
+	    " ON ");
 	buf_adds(&x->text, e->qname);
 	buf_adds(&x->text, " USING ");
 	buf_adds(&x->text, am);
