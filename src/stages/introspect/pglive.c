@@ -116,9 +116,13 @@ struct live {
 	}		*opc;
 	int		 nopc;
 	struct buf	 text;		/* a definition being built */
+	unsigned long	*conidx;	/* indexes of keys, exclusions: sorted */
+	int		 nconidx;
 };
 
 static int	end_queries(struct live *);
+static int	skip_index(const struct live *, PGresult *, int,
+		    int (*)(struct live *, PGresult *, int));
 
 /*
  * Names qualified as pg_dump prints them (an empty search_path), and
@@ -234,7 +238,8 @@ static const char q_cons_fast[] = RELS
 	"THEN pg_catalog.pg_get_constraintdef(co.oid) END, "
 	"co.oid, co.contype, co.conkey, co.confrelid, "
 	"co.confkey, co.confmatchtype, co.confupdtype, "
-	"co.confdeltype, co.condeferrable, co.condeferred, co.convalidated "
+	"co.confdeltype, co.condeferrable, co.condeferred, co.convalidated, "
+	"co.conindid "
 	"FROM pg_catalog.pg_constraint co "
 	"LEFT JOIN pg_catalog.pg_index ix ON ix.indexrelid = co.conindid "
 	"AND co.contype IN ('p', 'u') "
@@ -244,15 +249,18 @@ static const char q_cons_fast[] = RELS
 	"co.conname";
 
 /*
- * An index on columns (of a table, or ON ONLY a partitioned one) whose
- * access method build_index knows.  Its WHERE clause, if any, is the
+ * The indexes of the relations read, those of keys and exclusion
+ * constraints too (load_keys leaves them out: the constraints query
+ * has their oids, cheaper than a join).  An index on columns (of a
+ * table, or ON ONLY a partitioned one) whose access method (by oid:
+ * btree, hash, gin, fixed in every catalog) build_index knows.  Its WHERE clause, if any, is the
  * catalog's node tree when it is a test for NULL of a column or an
  * AND of such tests (build_pred), the server's text otherwise: a
  * function that opens the table costs the server more than all the
  * rest of the row.
  */
 #define IDX_PLAIN \
-	"am.amname IN ('btree', 'hash', 'gin') AND i.indexprs IS NULL " \
+	"ic.relam IN (403, 405, 2742) AND i.indexprs IS NULL " \
 	"AND ic.reloptions IS NULL AND c.relkind IN ('r', 'p') %s"
 /*
  * p, a node tree, is only tests for NULL of columns, maybe under an
@@ -278,14 +286,11 @@ static const char q_idx_fast[] = RELS
 	"CASE WHEN " PRED_SIMPLE("i.indpred::pg_catalog.text") " "
 	"THEN i.indpred::pg_catalog.text "
 	"ELSE pg_catalog.pg_get_expr(i.indpred, i.indrelid) END END, "
-	"am.amname, i.indnkeyatts, ic.relkind "
+	"ic.relam, i.indnkeyatts, ic.relkind "
 	"FROM pg_catalog.pg_index i "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
 	"JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
-	"JOIN pg_catalog.pg_am am ON am.oid = ic.relam "
 	"WHERE i.indrelid IN (SELECT oid FROM r) "
-	"AND i.indexrelid NOT IN (SELECT x.conindid "
-	"FROM pg_catalog.pg_constraint x WHERE x.contype IN ('p', 'u', 'x')) "
 	"ORDER BY ic.relname";
 
 /*
@@ -678,10 +683,24 @@ build_index(struct live *x, PGresult *r, int i)
 	};
 	unsigned long	 key[32], opt[32], cls[32], coll[32];
 	struct rel	*e = rel_oid(x, pq.getvalue(r, i, 0));
-	const char	*am = pq.getvalue(r, i, 10), *pred, *cname;
+	const char	*am, *pred, *cname;
 	const struct att *a;
-	int		 n, nkey, k, btree = strcmp(am, "btree") == 0;
+	int		 n, nkey, k, btree;
 
+	switch (strtol(pq.getvalue(r, i, 10), NULL, 10)) {
+	case 403:
+		am = "btree";
+		break;
+	case 405:
+		am = "hash";
+		break;
+	case 2742:
+		am = "gin";
+		break;
+	default:
+		return 0;
+	}
+	btree = *am == 'b';
 	nkey = (int)strtol(pq.getvalue(r, i, 11), NULL, 10);
 	if (e == NULL || e->qname == NULL ||
 	    (n = numbers(pq.getvalue(r, i, 5), key, 32)) <= 0 ||
@@ -891,19 +910,19 @@ load_comments(struct live *x)
  * oid in column col + 1): *defs, the result, or NULL if none.
  */
 static int
-missing_defs(struct live *x, PGresult *r, int col, const char *what,
+missing_defs(struct live *x, PGresult *r, int i, int col, const char *what,
     int (*build)(struct live *, PGresult *, int), const char *q_def,
     PGresult **defs)
 {
 	struct buf	 oids = { 0 };
 	const char	*param;
-	int		 i, n = pq.ntuples(r), rc = 0;
+	int		 n = pq.ntuples(r), rc = 0;
 
 	*defs = NULL;
 	buf_addc(&oids, '{');
-	for (i = 0; i < n; i++)
+	for (; i < n; i++)
 		if (pq.getisnull(r, i, col) && rel(x, r, i) != NULL &&
-		    !build(x, r, i)) {
+		    !skip_index(x, r, i, build) && !build(x, r, i)) {
 			if (oids.len > 1)
 				buf_addc(&oids, ',');
 			buf_adds(&oids, pq.getvalue(r, i, col + 1));
@@ -974,40 +993,105 @@ load_opclasses(struct live *x)
 	return 0;
 }
 
+static int
+ulong_cmp(const void *a, const void *b)
+{
+	const unsigned long *ua = a, *ub = b;
+
+	return *ua < *ub ? -1 : *ua > *ub;
+}
+
+/*
+ * The indexes of keys and exclusion constraints, left out of the
+ * indexes: their oids, from the constraints (q_cons_fast)
+ */
+static void
+constraint_indexes(struct live *x, PGresult *cons)
+{
+	int	i, n = pq.ntuples(cons);
+
+	x->conidx = xreallocarray(NULL, n > 0 ? (size_t)n : 1,
+	    sizeof(*x->conidx));
+	for (i = 0; i < n; i++)
+		if (strchr("pux", *pq.getvalue(cons, i, 4)) != NULL)
+			x->conidx[x->nconidx++] = strtoul(pq.getvalue(cons, i,
+			    14), NULL, 10);
+	qsort(x->conidx, (size_t)x->nconidx, sizeof(*x->conidx), ulong_cmp);
+}
+
+/* whether row i of q_idx_fast (build: build_index) is a constraint's */
+static int
+skip_index(const struct live *x, PGresult *r, int i,
+    int (*build)(struct live *, PGresult *, int))
+{
+	unsigned long	 oid;
+
+	if (build != build_index || !x->fast)
+		return 0;
+	oid = strtoul(pq.getvalue(r, i, 2), NULL, 10);
+	return bsearch(&oid, x->conidx, (size_t)x->nconidx,
+	    sizeof(*x->conidx), ulong_cmp) != NULL;
+}
+
+/*
+ * The constraints of rows *i.. of cons, in order, until one whose
+ * definition neither the server gave nor the client can build (cdefs
+ * NULL: not asked yet): *i is left there.
+ */
+static int
+constraints(struct live *x, PGresult *cons, int *i, PGresult *cdefs,
+    int asked)
+{
+	struct table	*t;
+	int		 n = pq.ntuples(cons), rc = 0;
+
+	for (; *i < n && rc == 0; ++*i) {
+		if ((t = rel(x, cons, *i)) == NULL)
+			continue;
+		if (!asked && x->fast && pq.getisnull(cons, *i, 2) &&
+		    !build_constraint(x, cons, *i))
+			break;
+		rc = pgsql_snippet(x->s, SNIP_CONSTRAINT, t, NULL,
+		    val(x, cons, *i, 1), definition(x, cons, *i, 2,
+		    build_constraint, cdefs));
+	}
+	return rc;
+}
+
 /*
  * Constraints, then indexes (a UNIQUE constraint's index comes
- * before the table's other indexes, as in structure.sql); the
- * queries sent at once end with the indexes, before the definitions
- * asked afterwards.
+ * before the table's other indexes, as in structure.sql).  The
+ * constraints are read while the server finds the indexes, up to the
+ * first whose definition must be asked; the rest once the queries
+ * sent at once have ended, with the definitions asked afterwards.
  */
 static int
 load_keys(struct live *x)
 {
 	PGresult	*cons, *idx = NULL, *cdefs = NULL, *idefs = NULL;
 	struct table	*t;
-	int		 i, n, rc = -1;
+	int		 i, n, c = 0, rc = -1;
 
 	if ((cons = query(x, "constraints")) == NULL)
 		return -1;
-	if ((x->fast && load_opclasses(x) == -1) ||
+	if (x->fast)
+		constraint_indexes(x, cons);
+	if (constraints(x, cons, &c, NULL, 0) == -1 ||
+	    (x->fast && load_opclasses(x) == -1) ||
 	    (idx = query(x, "indexes")) == NULL ||
 	    end_queries(x) == -1)
 		goto done;
-	if (x->fast && (missing_defs(x, cons, 2, "constraints",
+	if (x->fast && (missing_defs(x, cons, c, 2, "constraints",
 	    build_constraint, q_condef, &cdefs) == -1 ||
-	    missing_defs(x, idx, 1, "indexes", build_index, q_idxdef,
+	    missing_defs(x, idx, 0, 1, "indexes", build_index, q_idxdef,
 	    &idefs) == -1))
 		goto done;
-	rc = 0;
-	n = pq.ntuples(cons);
-	for (i = 0; i < n && rc == 0; i++)
-		if ((t = rel(x, cons, i)) != NULL)
-			rc = pgsql_snippet(x->s, SNIP_CONSTRAINT, t, NULL,
-			    val(x, cons, i, 1), definition(x, cons, i, 2,
-			    build_constraint, cdefs));
+	if ((rc = constraints(x, cons, &c, cdefs, 1)) == -1)
+		goto done;
 	n = pq.ntuples(idx);
 	for (i = 0; i < n && rc == 0; i++)
-		if ((t = rel(x, idx, i)) != NULL)
+		if ((t = rel(x, idx, i)) != NULL &&
+		    !skip_index(x, idx, i, build_index))
 			rc = pgsql_snippet(x->s, SNIP_INDEX, t, NULL, NULL,
 			    definition(x, idx, i, 1, build_index, idefs));
 done:
@@ -1179,6 +1263,7 @@ done:
 	free(x.rels);
 	free(x.atts);
 	free(x.opc);
+	free(x.conidx);
 	buf_free(&x.text);
 	return rc;
 }
