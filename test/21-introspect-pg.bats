@@ -169,7 +169,8 @@ table billing invoices'
 	# for NULL (spelled out) and others (the server's), a domain and a
 	# collation (the server's, asked afterwards), an enum and a table
 	# in a schema whose name needs quoting, comments, types with
-	# modifiers; pg_dump -s of the database gives the same records
+	# modifiers (built-in ones named by the client, the others by
+	# format_type); pg_dump -s of the database gives the same records
 	pg_psql -c "CREATE DATABASE paths" postgres
 	pg_psql -d paths -f "$SQL/live-paths.sql"
 	pg_dump -s -d paths > paths.sql
@@ -187,7 +188,7 @@ table billing invoices'
 	assert_equal "$(( $(queries) - before ))" 2
 	printf '%s\n' "$output" | norm > live.jsonl
 	introspect --strict paths.sql | norm > file.jsonl
-	assert_equal "$(wc -l < live.jsonl)" 4
+	assert_equal "$(wc -l < live.jsonl)" 5
 	diff -u file.jsonl live.jsonl
 	run jq -r 'select(.name == "things") | .indexes[] |
 	    [.name, .using // "-", (.where // "-"),
@@ -214,6 +215,33 @@ things_tags gin - {}'
 	    .name + ": " + .comment] | join(" ")' live.jsonl
 	assert_output 'extra odd
 things things Order: ordering'
+	run jq -r 'select(.name == "kinds") | .columns[] | .sql_type' live.jsonl
+	assert_output 'bpchar
+character(1)
+character(7)[]
+character varying
+character varying(20)[]
+numeric(5,0)
+numeric(3,-2)
+numeric[]
+numeric(10,2)[]
+time(0) without time zone
+time with time zone
+timestamp(0) without time zone
+timestamp with time zone[]
+timestamp(3) without time zone[]
+"char"
+real
+double precision[]
+smallint[]
+json[]
+inet
+bytea
+interval(3)
+bit(1)
+bit varying
+public.short_text[]
+"o'"'"'dd".mood[]'
 }
 
 # zero SOURCE: examples/zero generates TypeScript that tsc accepts

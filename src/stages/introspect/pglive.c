@@ -169,14 +169,51 @@ static const char q_rels[] = RELS
 	"ORDER BY n.nspname, c.relname";
 
 /*
+ * The types whose names the client prints as format_type() does
+ * (builtin_type): their oids, fixed in every catalog; their arrays
+ */
+#define BUILTIN \
+	"16, 17, 20, 21, 23, 25, 114, 700, 701, 869, 1042, 1043, 1082, " \
+	"1083, 1114, 1184, 1700, 2950, 3802, " \
+	"1000, 1001, 1016, 1005, 1007, 1009, 199, 1021, 1022, 1041, 1014, " \
+	"1015, 1182, 1183, 1115, 1185, 1231, 2951, 3807"
+
+static const struct builtin {
+	unsigned long	 oid, array;
+	const char	*name;
+	char		 mod;	/* how its typmod is printed */
+} builtins[] = {
+	{ 16, 1000, "boolean", 0 },
+	{ 17, 1001, "bytea", 0 },
+	{ 20, 1016, "bigint", 0 },
+	{ 21, 1005, "smallint", 0 },
+	{ 23, 1007, "integer", 0 },
+	{ 25, 1009, "text", 0 },
+	{ 114, 199, "json", 0 },
+	{ 700, 1021, "real", 0 },
+	{ 701, 1022, "double precision", 0 },
+	{ 869, 1041, "inet", 0 },
+	{ 1042, 1014, "character", 'c' },
+	{ 1043, 1015, "character varying", 'v' },
+	{ 1082, 1182, "date", 0 },
+	{ 1083, 1183, "time", 't' },
+	{ 1114, 1115, "timestamp", 't' },
+	{ 1184, 1185, "timestamp", 'z' },
+	{ 1700, 1231, "numeric", 'n' },
+	{ 2950, 2951, "uuid", 0 },
+	{ 3802, 3807, "jsonb", 0 },
+};
+
+/*
  * A default cannot name a column: it is printed without its table
  * (0), which spares the server opening every table; a generated
  * column's expression needs the table.  Each join costs the planner:
  * the rare collation is a subquery, the comments a query of their own.
  */
 static const char q_cols[] = RELS
-	"SELECT a.attrelid, a.attname, "
-	"pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+	"SELECT a.attrelid, a.attname, CASE WHEN a.atttypid NOT IN (" BUILTIN
+	") THEN pg_catalog.format_type(a.atttypid, a.atttypmod) END, "
+	"a.attnotnull, "
 	"pg_catalog.pg_get_expr(d.adbin, CASE WHEN a.attgenerated = '' "
 	"THEN 0::pg_catalog.oid ELSE d.adrelid END), a.attidentity, "
 	"a.attgenerated, "
@@ -187,7 +224,7 @@ static const char q_cols[] = RELS
 	"JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace "
 	"WHERE co.oid = a.attcollation) END, "
 	"NULL, a.attnum, pg_catalog.quote_ident(a.attname), "
-	"a.atttypid, a.attcollation, t.typtype, t.typcategory "
+	"a.atttypid, a.attcollation, t.typtype, t.typcategory, a.atttypmod "
 	"FROM pg_catalog.pg_attribute a "
 	"JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
 	"LEFT JOIN pg_catalog.pg_attrdef d "
@@ -817,6 +854,55 @@ load_rels(struct live *x)
 	return 0;
 }
 
+/*
+ * The name of type oid (one of builtins, or its array) with modifier
+ * typmod, as format_type() prints it, into x->text; NULL if not one.
+ */
+static const char *
+builtin_type(struct live *x, unsigned long oid, long typmod)
+{
+	const struct builtin *b;
+	size_t		 i;
+	int		 array = 0;
+	long		 m = typmod - 4;	/* less VARHDRSZ */
+
+	for (i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+		if (builtins[i].oid == oid || builtins[i].array == oid)
+			break;
+	if (i == sizeof(builtins) / sizeof(builtins[0]))
+		return NULL;
+	b = &builtins[i];
+	array = b->array == oid;
+	buf_reset(&x->text);
+	if (b->mod == 'c' && typmod < 0)
+		buf_adds(&x->text, "bpchar");	/* not character(1) */
+	else
+		buf_adds(&x->text, b->name);
+	if (typmod >= 0)
+		switch (b->mod) {
+		case 'c':
+		case 'v':
+			buf_printf(&x->text, "(%ld)", m);
+			break;
+		case 'n':
+			buf_printf(&x->text, "(%ld,%ld)", (m >> 16) & 0xffff,
+			    ((m & 0x7ff) ^ 1024) - 1024);
+			break;
+		case 't':
+		case 'z':
+			buf_printf(&x->text, "(%ld)", typmod);
+			break;
+		default:
+			return NULL;
+		}
+	if (b->mod == 't' || b->mod == 'z')
+		buf_adds(&x->text, b->mod == 'z' ? " with time zone" :
+		    " without time zone");
+	if (array)
+		buf_adds(&x->text, "[]");
+	return x->text.data;
+}
+
 static int
 load_columns(struct live *x)
 {
@@ -824,7 +910,7 @@ load_columns(struct live *x)
 	struct rel	*e;
 	struct table	*t;
 	struct column	*c;
-	const char	*def, *ident, *gen, *v;
+	const char	*def, *ident, *gen, *v, *type;
 	int		 i, n, rc = 0;
 
 	if ((r = query(x, "columns")) == NULL)
@@ -855,8 +941,16 @@ load_columns(struct live *x)
 			    NULL, 10);
 		}
 		x->natts++;
-		rc |= pgsql_snippet(x->s, SNIP_TYPE, t, c, NULL,
-		    pq.getvalue(r, i, 2));
+		type = pq.getvalue(r, i, 2);
+		if (pq.getisnull(r, i, 2) && (type = builtin_type(x,
+		    strtoul(pq.getvalue(r, i, 11), NULL, 10),
+		    strtol(pq.getvalue(r, i, 15), NULL, 10))) == NULL) {
+			*x->status = EX_SOFTWARE;
+			pq.clear(r);
+			return schema_fail(x->s, 0, 0, "reading columns: "
+			    "no name for type %s", pq.getvalue(r, i, 11));
+		}
+		rc |= pgsql_snippet(x->s, SNIP_TYPE, t, c, NULL, type);
 		c->notnull = *pq.getvalue(r, i, 3) == 't';
 		def = val(x, r, i, 4);
 		ident = pq.getvalue(r, i, 5);

@@ -47,3 +47,31 @@ CREATE TABLE public.parts (id integer, at date) PARTITION BY RANGE (at);
 CREATE INDEX parts_at ON public.parts (at) WHERE id IS NOT NULL;
 CREATE TABLE "o'dd".extra (id integer PRIMARY KEY, note text, m "o'dd".mood);
 COMMENT ON TABLE "o'dd".extra IS 'odd';
+CREATE TABLE public.kinds (
+    a bpchar,
+    b character(1),
+    c character(7)[],
+    d character varying,
+    e character varying(20)[],
+    f numeric(5,0),
+    g numeric(3,-2),
+    h numeric[],
+    i numeric(10,2)[],
+    j time(0) without time zone,
+    k time with time zone,
+    l timestamp(0) without time zone,
+    m timestamp with time zone[],
+    n timestamp(3) without time zone[],
+    o "char",
+    p real,
+    q double precision[],
+    r smallint[],
+    s json[],
+    t inet,
+    u bytea,
+    v interval(3),
+    w bit(1),
+    x bit varying,
+    y public.short_text[],
+    z "o'dd".mood[]
+);
