@@ -116,7 +116,7 @@ struct live {
 	}		*opc;
 	int		 nopc;
 	struct buf	 text;		/* a definition being built */
-	unsigned long	*conidx;	/* indexes of keys, exclusions: sorted */
+	unsigned long	*conidx;	/* keys' and exclusions' indexes */
 	int		 nconidx;
 };
 
@@ -288,13 +288,13 @@ static const char q_cons_fast[] = RELS
 /*
  * The indexes of the relations read, those of keys and exclusion
  * constraints too (load_keys leaves them out: the constraints query
- * has their oids, cheaper than a join).  An index on columns (of a
- * table, or ON ONLY a partitioned one) whose access method (by oid:
- * btree, hash, gin, fixed in every catalog) build_index knows.  Its WHERE clause, if any, is the
- * catalog's node tree when it is a test for NULL of a column or an
- * AND of such tests (build_pred), the server's text otherwise: a
- * function that opens the table costs the server more than all the
- * rest of the row.
+ * has their oids, cheaper than a join).  IDX_PLAIN: an index on
+ * columns (of a table, or ON ONLY a partitioned one) whose access
+ * method (by oid: btree, hash, gin, fixed in every catalog)
+ * build_index knows.  Its WHERE clause, if any, is the catalog's node
+ * tree when it is a test for NULL of a column or an AND of such tests
+ * (build_pred), the server's text otherwise: a function that opens
+ * the table costs the server more than all the rest of the row.
  */
 #define IDX_PLAIN \
 	"ic.relam IN (403, 405, 2742) AND i.indexprs IS NULL " \
