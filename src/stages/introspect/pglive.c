@@ -125,13 +125,14 @@ static int	skip_index(const struct live *, PGresult *, int,
 		    int (*)(struct live *, PGresult *, int));
 
 /*
- * Names qualified as pg_dump prints them (an empty search_path), and
- * the relations read: tables (and views with --views), no partitions,
- * found once; their oids are kept in a setting of this session,
- * sluice.rels, for the queries that follow (the same statements, sent
- * at once, cannot pass them otherwise; finding them again in every
- * query costs the server more).  $1 and $2 are replaced by literals
- * (send_queries).
+ * Names qualified as pg_dump prints them (an empty search_path, for
+ * the session: the definitions asked afterwards need it too), and the
+ * relations read: tables (and views with --views), no partitions,
+ * found once; their oids are kept in a setting, sluice.rels, for the
+ * queries that follow (the same statements, sent at once, cannot pass
+ * them otherwise; finding them again in every query costs the server
+ * more), local to their transaction (the statements of one string
+ * are one).  $1 and $2 are replaced by literals (send_queries).
  */
 static const char q_settings[] =
 	"SELECT pg_catalog.set_config('search_path', '', false), "
@@ -141,7 +142,7 @@ static const char q_settings[] =
 	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
 	"WHERE (c.relkind IN ('r', 'p') OR ($2::bool AND "
 	"c.relkind IN ('v', 'm'))) AND NOT c.relispartition "
-	"AND n.nspname = ANY ($1::text[])), false)";
+	"AND n.nspname = ANY ($1::text[])), true)";
 
 #define RELS \
 	"WITH r AS (SELECT o AS oid FROM pg_catalog.unnest(" \
@@ -263,9 +264,9 @@ static const char q_cons[] = RELS
  * expressions, other access methods, ...), and they are asked
  * afterwards for the few that only the client can tell apart (a
  * default operator class of another type, a collation that is not the
- * column's, a foreign key to a table that was not read).  The %s are conditions
- * on catalog columns of newer servers (choose_queries); a server
- * newer than this code knows gets the plain queries.
+ * column's, a foreign key to a table that was not read).  The %s are
+ * conditions on catalog columns of newer servers (choose_queries); a
+ * server newer than this code knows gets the plain queries.
  */
 static const char q_cons_fast[] = RELS
 	"SELECT co.conrelid, co.conname, CASE WHEN NOT ("
