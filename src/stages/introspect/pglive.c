@@ -998,16 +998,33 @@ load_comments(struct live *x)
 	return 0;
 }
 
+/* a definition the client cannot build (in built[]) */
+static const char	unbuilt[] = "";
+
 /*
- * The definitions of q_cons_fast's or q_idx_fast's rows that the
- * server did not give (NULL in column col) and the client cannot
- * build (build() returns 0), asked in one more query (q_def, by the
- * oid in column col + 1): *defs, the result, or NULL if none.
+ * Row i's definition as build() spells it, kept in built[i] (an arena
+ * copy, or unbuilt): NULL if it cannot.
+ */
+static const char *
+built_def(struct live *x, PGresult *r, int i,
+    int (*build)(struct live *, PGresult *, int), const char **built)
+{
+	if (built[i] == NULL)
+		built[i] = build(x, r, i) ? arena_strndup(&x->s->a,
+		    x->text.data, x->text.len) : unbuilt;
+	return built[i] != unbuilt ? built[i] : NULL;
+}
+
+/*
+ * The definitions of q_cons_fast's or q_idx_fast's rows from row i on
+ * that the server did not give (NULL in column col) and the client
+ * cannot build (built_def), asked in one more query (q_def, by the oid
+ * in column col + 1): *defs, the result, or NULL if none.
  */
 static int
 missing_defs(struct live *x, PGresult *r, int i, int col, const char *what,
-    int (*build)(struct live *, PGresult *, int), const char *q_def,
-    PGresult **defs)
+    int (*build)(struct live *, PGresult *, int), const char **built,
+    const char *q_def, PGresult **defs)
 {
 	struct buf	 oids = { 0 };
 	const char	*param;
@@ -1017,7 +1034,8 @@ missing_defs(struct live *x, PGresult *r, int i, int col, const char *what,
 	buf_addc(&oids, '{');
 	for (; i < n; i++)
 		if (pq.getisnull(r, i, col) && rel(x, r, i) != NULL &&
-		    !skip_index(x, r, i, build) && !build(x, r, i)) {
+		    !skip_index(x, r, i, build) &&
+		    built_def(x, r, i, build, built) == NULL) {
 			if (oids.len > 1)
 				buf_addc(&oids, ',');
 			buf_adds(&oids, pq.getvalue(r, i, col + 1));
@@ -1047,15 +1065,16 @@ missing_defs(struct live *x, PGresult *r, int i, int col, const char *what,
  */
 static const char *
 definition(struct live *x, PGresult *r, int i, int col,
-    int (*build)(struct live *, PGresult *, int), PGresult *defs)
+    int (*build)(struct live *, PGresult *, int), const char **built,
+    PGresult *defs)
 {
-	const char	*oid;
+	const char	*oid, *d;
 	int		 j, n;
 
 	if (!x->fast || !pq.getisnull(r, i, col))
 		return pq.getvalue(r, i, col);
-	if (build(x, r, i))
-		return x->text.data;
+	if ((d = built_def(x, r, i, build, built)) != NULL)
+		return d;
 	oid = pq.getvalue(r, i, col + 1);
 	n = defs != NULL ? pq.ntuples(defs) : 0;
 	for (j = 0; j < n; j++)
@@ -1134,8 +1153,8 @@ skip_index(const struct live *x, PGresult *r, int i,
  * NULL: not asked yet): *i is left there.
  */
 static int
-constraints(struct live *x, PGresult *cons, int *i, PGresult *cdefs,
-    int asked)
+constraints(struct live *x, PGresult *cons, int *i, const char **built,
+    PGresult *cdefs, int asked)
 {
 	struct table	*t;
 	int		 n = pq.ntuples(cons), rc = 0;
@@ -1144,11 +1163,11 @@ constraints(struct live *x, PGresult *cons, int *i, PGresult *cdefs,
 		if ((t = rel(x, cons, *i)) == NULL)
 			continue;
 		if (!asked && x->fast && pq.getisnull(cons, *i, 2) &&
-		    !build_constraint(x, cons, *i))
+		    built_def(x, cons, *i, build_constraint, built) == NULL)
 			break;
 		rc = pgsql_snippet(x->s, SNIP_CONSTRAINT, t, NULL,
 		    val(x, cons, *i, 1), definition(x, cons, *i, 2,
-		    build_constraint, cdefs));
+		    build_constraint, built, cdefs));
 	}
 	return rc;
 }
@@ -1165,31 +1184,38 @@ load_keys(struct live *x)
 {
 	PGresult	*cons, *idx = NULL, *cdefs = NULL, *idefs = NULL;
 	struct table	*t;
+	const char	**cbuilt, **ibuilt = NULL;
 	int		 i, n, c = 0, rc = -1;
 
 	if ((cons = query(x, "constraints")) == NULL)
 		return -1;
+	n = pq.ntuples(cons);
+	cbuilt = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*cbuilt));
 	if (x->fast)
 		constraint_indexes(x, cons);
-	if (constraints(x, cons, &c, NULL, 0) == -1 ||
+	if (constraints(x, cons, &c, cbuilt, NULL, 0) == -1 ||
 	    (x->fast && load_opclasses(x) == -1) ||
 	    (idx = query(x, "indexes")) == NULL ||
 	    end_queries(x) == -1)
 		goto done;
-	if (x->fast && (missing_defs(x, cons, c, 2, "constraints",
-	    build_constraint, q_condef, &cdefs) == -1 ||
-	    missing_defs(x, idx, 0, 1, "indexes", build_index, q_idxdef,
-	    &idefs) == -1))
-		goto done;
-	if ((rc = constraints(x, cons, &c, cdefs, 1)) == -1)
-		goto done;
 	n = pq.ntuples(idx);
+	ibuilt = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*ibuilt));
+	if (x->fast && (missing_defs(x, cons, c, 2, "constraints",
+	    build_constraint, cbuilt, q_condef, &cdefs) == -1 ||
+	    missing_defs(x, idx, 0, 1, "indexes", build_index, ibuilt,
+	    q_idxdef, &idefs) == -1))
+		goto done;
+	if ((rc = constraints(x, cons, &c, cbuilt, cdefs, 1)) == -1)
+		goto done;
 	for (i = 0; i < n && rc == 0; i++)
 		if ((t = rel(x, idx, i)) != NULL &&
 		    !skip_index(x, idx, i, build_index))
 			rc = pgsql_snippet(x->s, SNIP_INDEX, t, NULL, NULL,
-			    definition(x, idx, i, 1, build_index, idefs));
+			    definition(x, idx, i, 1, build_index, ibuilt,
+			    idefs));
 done:
+	free(cbuilt);
+	free(ibuilt);
 	if (cdefs != NULL)
 		pq.clear(cdefs);
 	if (idefs != NULL)
