@@ -627,7 +627,7 @@ opclass(const struct live *x, unsigned long cls, const struct att *a)
 	const struct opc *o = NULL;
 	int		 k;
 
-	for (k = 0; k < x->nopc; k++)
+	for (k = 0; k < x->nopc && o == NULL; k++)
 		if (x->opc[k].oid == cls)
 			o = &x->opc[k];
 	if (o == NULL)
