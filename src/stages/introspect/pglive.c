@@ -2,15 +2,15 @@
  * pglive.c: the live PostgreSQL front-end of introspect.  Exports
  * pglive_load(): connect with libpq (URL or keyword string, PG*
  * variables honoured), read the whole database in a fixed handful of
- * catalog queries (enum labels, relations, columns, constraints,
- * operator classes, indexes, and the definitions only the server can
- * print: never one query per table), pipelined in two batches with
- * libpq 14 or later, and fill the schema model.  The catalog's text
- * (format_type, pg_get_expr, pg_get_constraintdef, pg_get_indexdef,
- * with an empty search_path, as pg_dump prints it; the plain keys and
- * indexes spelled out here from catalog columns the same way: see
- * q_cons_fast) is read by pgsql.c, so a database and its structure.sql
- * give the same records.
+ * catalog queries (enum labels, relations, columns, comments,
+ * constraints, operator classes, indexes, and the definitions only the
+ * server can print: never one query per table), sent at once as one
+ * string, and fill the schema model.  The catalog's text (format_type,
+ * pg_get_expr, pg_get_constraintdef, pg_get_indexdef, with an empty
+ * search_path, as pg_dump prints it; the plain keys and indexes
+ * spelled out here from catalog columns the same way: see q_cons_fast
+ * and q_idx_fast) is read by pgsql.c, so a database and its
+ * structure.sql give the same records.
  *
  * libpq is not linked: it is loaded with dlopen(3) here, on the first
  * live source, so the stage starts without it (libpq costs some
@@ -43,7 +43,6 @@ static struct {
 	__typeof__(PQhost)		*host;
 	__typeof__(PQport)		*port;
 	__typeof__(PQdb)		*db;
-	__typeof__(PQexec)		*exec;
 	__typeof__(PQexecParams)	*execParams;
 	__typeof__(PQresultStatus)	*resultStatus;
 	__typeof__(PQresultErrorField)	*resultErrorField;
@@ -53,11 +52,9 @@ static struct {
 	__typeof__(PQgetisnull)		*getisnull;
 	__typeof__(PQclear)		*clear;
 	__typeof__(PQserverVersion)	*serverVersion;
-	/* libpq 14 and later: the queries go in one pipeline */
-	__typeof__(PQenterPipelineMode)	*enterPipelineMode;
-	__typeof__(PQexitPipelineMode)	*exitPipelineMode;
-	__typeof__(PQpipelineSync)	*pipelineSync;
-	__typeof__(PQsendQueryParams)	*sendQueryParams;
+	__typeof__(PQescapeLiteral)	*escapeLiteral;
+	__typeof__(PQfreemem)		*freemem;
+	__typeof__(PQsendQuery)		*sendQuery;
 	__typeof__(PQgetResult)		*getResult;
 } pq;
 
@@ -73,7 +70,6 @@ static const struct {
 	{ "PQhost", offsetof(__typeof__(pq), host) },
 	{ "PQport", offsetof(__typeof__(pq), port) },
 	{ "PQdb", offsetof(__typeof__(pq), db) },
-	{ "PQexec", offsetof(__typeof__(pq), exec) },
 	{ "PQexecParams", offsetof(__typeof__(pq), execParams) },
 	{ "PQresultStatus", offsetof(__typeof__(pq), resultStatus) },
 	{ "PQresultErrorField", offsetof(__typeof__(pq), resultErrorField) },
@@ -83,19 +79,16 @@ static const struct {
 	{ "PQgetisnull", offsetof(__typeof__(pq), getisnull) },
 	{ "PQclear", offsetof(__typeof__(pq), clear) },
 	{ "PQserverVersion", offsetof(__typeof__(pq), serverVersion) },
-}, optsyms[] = {
-	{ "PQenterPipelineMode", offsetof(__typeof__(pq), enterPipelineMode) },
-	{ "PQexitPipelineMode", offsetof(__typeof__(pq), exitPipelineMode) },
-	{ "PQpipelineSync", offsetof(__typeof__(pq), pipelineSync) },
-	{ "PQsendQueryParams", offsetof(__typeof__(pq), sendQueryParams) },
+	{ "PQescapeLiteral", offsetof(__typeof__(pq), escapeLiteral) },
+	{ "PQfreemem", offsetof(__typeof__(pq), freemem) },
+	{ "PQsendQuery", offsetof(__typeof__(pq), sendQuery) },
 	{ "PQgetResult", offsetof(__typeof__(pq), getResult) },
 };
 
 struct live {
 	struct schema	*s;
 	PGconn		*conn;
-	const char	*params[2];	/* $1 schemas, $2 views */
-	const char	*oids;		/* $1 after q_rels: the relations */
+	const char	*params[2];	/* $1 schemas, $2 views: SQL literals */
 	struct rel {
 		unsigned long	 oid;
 		struct table	*t;
@@ -106,162 +99,250 @@ struct live {
 	int		*status;
 	const char	*q_cons, *q_idx;	/* for this server */
 	int		 fast;		/* q_cons_fast, q_idx_fast */
-	int		 piped;		/* results come from the pipeline */
-	struct att {			/* columns by number, for keys */
+	int		 sent;		/* results of send_queries to read */
+	struct att {			/* columns by number */
 		int		 num;
+		struct column	*c;
 		const char	*qname;	/* quote_ident(name) */
 		unsigned long	 type, coll;
 		char		 typtype;	/* 'e': an enum */
+		char		 typcat;	/* 'A': an array */
 	}		*atts;
 	int		 natts, attcap;
-	unsigned long	(*opc)[2];	/* default btree opclass, its type */
+	struct opc {			/* operator classes */
+		unsigned long	 oid, type, method;
+		int		 dflt;
+		const char	*name;	/* as pg_get_indexdef() names it */
+	}		*opc;
 	int		 nopc;
 	struct buf	 text;		/* a definition being built */
+	unsigned long	*conidx;	/* keys' and exclusions' indexes */
+	int		 nconidx;
 };
 
-static int	end_pipeline(struct live *);
-static const char q_settings[] =
-	"SELECT pg_catalog.set_config('search_path', '', false)";
+static int	end_queries(struct live *);
+static int	skip_index(const struct live *, PGresult *, int,
+		    int (*)(struct live *, PGresult *, int));
 
 /*
- * The relations read, once q_rels has found them: their oids, $1 of
- * the queries that follow (the catalog is not searched again).
+ * Names qualified as pg_dump prints them (an empty search_path, for
+ * the session: the definitions asked afterwards need it too), and the
+ * relations read: tables (and views with --views), no partitions,
+ * found once; their oids are kept in a setting, sluice.rels, for the
+ * queries that follow (the same statements, sent at once, cannot pass
+ * them otherwise; finding them again in every query costs the server
+ * more), local to their transaction (the statements of one string
+ * are one).  $1 and $2 are replaced by literals (send_queries).
  */
-#define RELS_READ \
-	"WITH r AS (SELECT o AS oid FROM unnest($1::pg_catalog.oid[]) o) "
+static const char q_settings[] =
+	"SELECT pg_catalog.set_config('search_path', '', false), "
+	"pg_catalog.set_config('sluice.rels', (SELECT "
+	"COALESCE(pg_catalog.string_agg(c.oid::pg_catalog.text, ','), '') "
+	"FROM pg_catalog.pg_class c "
+	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+	"WHERE (c.relkind IN ('r', 'p') OR ($2::bool AND "
+	"c.relkind IN ('v', 'm'))) AND NOT c.relispartition "
+	"AND n.nspname = ANY ($1::text[])), true)";
 
-/* the relations read: tables (and views with --views), no partitions */
 #define RELS \
-	"WITH r AS (SELECT c.oid FROM pg_catalog.pg_class c " \
-	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace " \
-	"WHERE (c.relkind IN ('r', 'p') OR ($2::bool AND " \
-	"c.relkind IN ('v', 'm'))) AND NOT c.relispartition " \
-	"AND n.nspname = ANY ($1::text[])) "
+	"WITH r AS (SELECT o AS oid FROM pg_catalog.unnest(" \
+	"pg_catalog.string_to_array(pg_catalog.current_setting(" \
+	"'sluice.rels'), ',')::pg_catalog.oid[]) o) "
 
 static const char q_enums[] =
 	"SELECT n.nspname, t.typname, e.enumlabel "
 	"FROM pg_catalog.pg_enum e "
 	"JOIN pg_catalog.pg_type t ON t.oid = e.enumtypid "
 	"JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace "
-	"WHERE n.nspname = ANY ($1::text[]) AND $2::bool IS NOT NULL "
-	"ORDER BY n.nspname COLLATE \"C\", t.typname COLLATE \"C\", "
+	"WHERE n.nspname = ANY ($1::text[]) "
+	"ORDER BY n.nspname, t.typname, "
 	"e.enumsortorder";
 
 static const char q_rels[] = RELS
-	"SELECT c.oid, n.nspname, c.relname, c.relkind, ds.description, "
+	"SELECT c.oid, n.nspname, c.relname, c.relkind, NULL, "
 	"CASE WHEN c.relkind IN ('v', 'm') THEN "
 	"pg_catalog.pg_get_viewdef(c.oid) END, "
 	"pg_catalog.quote_ident(n.nspname) || '.' || "
 	"pg_catalog.quote_ident(c.relname) "
 	"FROM pg_catalog.pg_class c "
 	"JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-	"LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = c.oid "
-	"AND ds.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-	"AND ds.objsubid = 0 "
 	"WHERE c.oid IN (SELECT oid FROM r) "
-	"ORDER BY n.nspname COLLATE \"C\", c.relname COLLATE \"C\"";
+	"ORDER BY n.nspname, c.relname";
+
+/*
+ * The types whose names the client prints as format_type() does
+ * (builtin_type): their oids, fixed in every catalog; their arrays
+ */
+#define BUILTIN \
+	"16, 17, 20, 21, 23, 25, 114, 700, 701, 869, 1042, 1043, 1082, " \
+	"1083, 1114, 1184, 1700, 2950, 3802, " \
+	"1000, 1001, 1016, 1005, 1007, 1009, 199, 1021, 1022, 1041, 1014, " \
+	"1015, 1182, 1183, 1115, 1185, 1231, 2951, 3807"
+
+static const struct builtin {
+	unsigned long	 oid, array;
+	const char	*name;
+	char		 mod;	/* how its typmod is printed */
+} builtins[] = {
+	{ 16, 1000, "boolean", 0 },
+	{ 17, 1001, "bytea", 0 },
+	{ 20, 1016, "bigint", 0 },
+	{ 21, 1005, "smallint", 0 },
+	{ 23, 1007, "integer", 0 },
+	{ 25, 1009, "text", 0 },
+	{ 114, 199, "json", 0 },
+	{ 700, 1021, "real", 0 },
+	{ 701, 1022, "double precision", 0 },
+	{ 869, 1041, "inet", 0 },
+	{ 1042, 1014, "character", 'c' },
+	{ 1043, 1015, "character varying", 'v' },
+	{ 1082, 1182, "date", 0 },
+	{ 1083, 1183, "time", 't' },
+	{ 1114, 1115, "timestamp", 't' },
+	{ 1184, 1185, "timestamp", 'z' },
+	{ 1700, 1231, "numeric", 'n' },
+	{ 2950, 2951, "uuid", 0 },
+	{ 3802, 3807, "jsonb", 0 },
+};
 
 /*
  * A default cannot name a column: it is printed without its table
  * (0), which spares the server opening every table; a generated
- * column's expression needs the table.
+ * column's expression needs the table.  Each join costs the planner:
+ * the rare collation is a subquery, the comments a query of their own.
  */
-static const char q_cols[] = RELS_READ
-	"SELECT a.attrelid, a.attname, "
-	"pg_catalog.format_type(a.atttypid, a.atttypmod), a.attnotnull, "
+static const char q_cols[] = RELS
+	"SELECT a.attrelid, a.attname, CASE WHEN a.atttypid NOT IN (" BUILTIN
+	") THEN pg_catalog.format_type(a.atttypid, a.atttypmod) END, "
+	"a.attnotnull, "
 	"pg_catalog.pg_get_expr(d.adbin, CASE WHEN a.attgenerated = '' "
 	"THEN 0::pg_catalog.oid ELSE d.adrelid END), a.attidentity, "
 	"a.attgenerated, "
-	"CASE WHEN a.attcollation <> t.typcollation THEN "
+	"CASE WHEN a.attcollation <> t.typcollation THEN (SELECT "
 	"CASE WHEN cn.nspname IN ('pg_catalog', 'public') THEN co.collname "
-	"ELSE cn.nspname || '.' || co.collname END END, "
-	"ds.description, a.attnum, pg_catalog.quote_ident(a.attname), "
-	"a.atttypid, a.attcollation, t.typtype "
+	"ELSE cn.nspname || '.' || co.collname END "
+	"FROM pg_catalog.pg_collation co "
+	"JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace "
+	"WHERE co.oid = a.attcollation) END, "
+	"NULL, a.attnum, pg_catalog.quote_ident(a.attname), "
+	"a.atttypid, a.attcollation, t.typtype, t.typcategory, a.atttypmod "
 	"FROM pg_catalog.pg_attribute a "
 	"JOIN pg_catalog.pg_type t ON t.oid = a.atttypid "
 	"LEFT JOIN pg_catalog.pg_attrdef d "
 	"ON d.adrelid = a.attrelid AND d.adnum = a.attnum "
-	"LEFT JOIN pg_catalog.pg_collation co ON co.oid = a.attcollation "
-	"LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace "
-	"LEFT JOIN pg_catalog.pg_description ds ON ds.objoid = a.attrelid "
-	"AND ds.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
-	"AND ds.objsubid = a.attnum "
 	"WHERE a.attrelid IN (SELECT oid FROM r) AND a.attnum > 0 "
 	"AND NOT a.attisdropped "
 	"ORDER BY a.attrelid, a.attnum";
 
+/* the comments of the relations (subid 0) and their columns */
+static const char q_descr[] = RELS
+	"SELECT ds.objoid, ds.objsubid, ds.description "
+	"FROM pg_catalog.pg_description ds "
+	"WHERE ds.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass "
+	"AND ds.objoid IN (SELECT oid FROM r) AND ds.objsubid >= 0";
+
 /* as pg_dump orders them: by kind, then validated first, by name */
-static const char q_cons[] = RELS_READ
+static const char q_cons[] = RELS
 	"SELECT co.conrelid, co.conname, "
 	"pg_catalog.pg_get_constraintdef(co.oid) "
 	"FROM pg_catalog.pg_constraint co "
 	"WHERE co.conrelid IN (SELECT oid FROM r) "
 	"AND co.contype IN ('p', 'u', 'f', 'c', 'x') "
 	"ORDER BY co.conrelid, NOT co.convalidated, "
-	"co.conname COLLATE \"C\"";
+	"co.conname";
 
 /*
  * The text of most constraints and indexes is built here, from their
  * catalog columns, the way pg_get_constraintdef() and
  * pg_get_indexdef() print them (with search_path empty): a primary
- * key, unique or foreign key constraint on columns, a btree index on
- * columns with their default operator class and collation, without
- * INCLUDE or storage options (a partial index's WHERE clause is
- * pg_get_expr()'s, as pg_get_indexdef() prints it).  Those functions
- * look everything up again for every object, one at a time, which
+ * key, unique or foreign key constraint on columns, a btree, hash or
+ * gin index on columns with their collation, without storage options
+ * (see IDX_PLAIN and build_index).  Those functions look everything
+ * up again for every object, one at a time, and open its table, which
  * costs the server more than all the rest; the server still calls
  * them (the CASE) for other constraints and indexes (CHECK, EXCLUDE,
  * expressions, other access methods, ...), and they are asked
- * afterwards for the few that only the client can tell apart (an
- * operator class or collation that is not the column's default, a
- * foreign key to a table that was not read).  The %s are conditions
- * on catalog columns of newer servers (choose_queries); a server
- * newer than this code knows gets the plain queries.
+ * afterwards for the few that only the client can tell apart (a
+ * default operator class of another type, a collation that is not the
+ * column's, a foreign key to a table that was not read).  The %s are
+ * conditions on catalog columns of newer servers (choose_queries); a
+ * server newer than this code knows gets the plain queries.
  */
-static const char q_cons_fast[] = RELS_READ
+static const char q_cons_fast[] = RELS
 	"SELECT co.conrelid, co.conname, CASE WHEN NOT ("
 	"(co.contype IN ('p', 'u') %s AND "
 	"ix.indnatts = pg_catalog.array_length(co.conkey, 1)) OR "
 	"(co.contype = 'f' %s)) "
 	"THEN pg_catalog.pg_get_constraintdef(co.oid) END, "
-	"co.oid, co.contype, co.conkey::pg_catalog.text, co.confrelid, "
-	"co.confkey::pg_catalog.text, co.confmatchtype, co.confupdtype, "
-	"co.confdeltype, co.condeferrable, co.condeferred, co.convalidated "
+	"co.oid, co.contype, co.conkey, co.confrelid, "
+	"co.confkey, co.confmatchtype, co.confupdtype, "
+	"co.confdeltype, co.condeferrable, co.condeferred, co.convalidated, "
+	"co.conindid "
 	"FROM pg_catalog.pg_constraint co "
 	"LEFT JOIN pg_catalog.pg_index ix ON ix.indexrelid = co.conindid "
 	"AND co.contype IN ('p', 'u') "
 	"WHERE co.conrelid IN (SELECT oid FROM r) "
 	"AND co.contype IN ('p', 'u', 'f', 'c', 'x') "
 	"ORDER BY co.conrelid, NOT co.convalidated, "
-	"co.conname COLLATE \"C\"";
+	"co.conname";
 
+/*
+ * The indexes of the relations read, those of keys and exclusion
+ * constraints too (load_keys leaves them out: the constraints query
+ * has their oids, cheaper than a join).  IDX_PLAIN: an index on
+ * columns (of a table, or ON ONLY a partitioned one) whose access
+ * method (by oid: btree, hash, gin, fixed in every catalog)
+ * build_index knows.  Its WHERE clause, if any, is the catalog's node
+ * tree when it is a test for NULL of a column or an AND of such tests
+ * (build_pred), the server's text otherwise: a function that opens
+ * the table costs the server more than all the rest of the row.
+ */
 #define IDX_PLAIN \
-	"am.amname = 'btree' AND i.indexprs IS NULL " \
-	"AND i.indnatts = i.indnkeyatts AND ic.reloptions IS NULL " \
-	"AND c.relkind = 'r' AND ic.relkind = 'i' %s"
+	"ic.relam IN (403, 405, 2742) AND i.indexprs IS NULL " \
+	"AND ic.reloptions IS NULL AND c.relkind IN ('r', 'p') %s"
+/*
+ * p, a node tree, is only tests for NULL of columns, maybe under an
+ * AND: all its braces are theirs (two each) and the AND's (cheaper for
+ * the server than a regular expression); % doubled for printf
+ */
+#define PRED_SIMPLE(p) \
+	"(" p " LIKE '{NULLTEST :arg {VAR %%' OR " \
+	p " LIKE '{BOOLEXPR :boolop and :args ({NULLTEST :arg {VAR %%') " \
+	"AND pg_catalog.length(" p ") - pg_catalog.length(" \
+	"pg_catalog.replace(" p ", '{', '')) = (pg_catalog.length(" p ") - " \
+	"pg_catalog.length(pg_catalog.replace(" p ", " \
+	"'{NULLTEST :arg {VAR ', ''))) / 10 + " \
+	"CASE WHEN " p " LIKE '{B%%' THEN 1 ELSE 0 END"
 
-static const char q_idx_fast[] = RELS_READ
+static const char q_idx_fast[] = RELS
 	"SELECT i.indrelid, CASE WHEN NOT (" IDX_PLAIN ") "
 	"THEN pg_catalog.pg_get_indexdef(i.indexrelid) END, "
 	"i.indexrelid, pg_catalog.quote_ident(ic.relname), i.indisunique, "
-	"i.indkey::pg_catalog.text, i.indoption::pg_catalog.text, "
-	"i.indclass::pg_catalog.text, i.indcollation::pg_catalog.text, "
-	"CASE WHEN " IDX_PLAIN " THEN "
-	"pg_catalog.pg_get_expr(i.indpred, i.indrelid) END "
+	"i.indkey, i.indoption, "
+	"i.indclass, i.indcollation, "
+	"CASE WHEN i.indpred IS NOT NULL AND " IDX_PLAIN " THEN "
+	"CASE WHEN " PRED_SIMPLE("i.indpred::pg_catalog.text") " "
+	"THEN i.indpred::pg_catalog.text "
+	"ELSE pg_catalog.pg_get_expr(i.indpred, i.indrelid) END END, "
+	"ic.relam, i.indnkeyatts, ic.relkind "
 	"FROM pg_catalog.pg_index i "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
 	"JOIN pg_catalog.pg_class c ON c.oid = i.indrelid "
-	"JOIN pg_catalog.pg_am am ON am.oid = ic.relam "
 	"WHERE i.indrelid IN (SELECT oid FROM r) "
-	"AND i.indexrelid NOT IN (SELECT x.conindid "
-	"FROM pg_catalog.pg_constraint x WHERE x.contype IN ('p', 'u', 'x')) "
-	"ORDER BY ic.relname COLLATE \"C\"";
+	"ORDER BY ic.relname";
 
-/* the default btree operator classes: (oid, input type) */
+/*
+ * The operator classes: oid, input type, access method, default, name
+ * as pg_get_indexdef() prints it (qualified unless in pg_catalog, as
+ * with search_path empty)
+ */
 static const char q_opclass[] =
-	"SELECT oc.oid, oc.opcintype FROM pg_catalog.pg_opclass oc "
-	"JOIN pg_catalog.pg_am am ON am.oid = oc.opcmethod "
-	"WHERE oc.opcdefault AND am.amname = 'btree'";
+	"SELECT oc.oid, oc.opcintype, oc.opcmethod, oc.opcdefault, "
+	"CASE WHEN n.nspname <> 'pg_catalog' THEN "
+	"pg_catalog.quote_ident(n.nspname) || '.' ELSE '' END || "
+	"pg_catalog.quote_ident(oc.opcname) "
+	"FROM pg_catalog.pg_opclass oc "
+	"JOIN pg_catalog.pg_namespace n ON n.oid = oc.opcnamespace";
 
 /* the definitions the client could not build: oid, text */
 static const char q_condef[] =
@@ -272,14 +353,14 @@ static const char q_idxdef[] =
 	"FROM unnest($1::pg_catalog.oid[]) o";
 
 /* indexes that are not a key's or an exclusion constraint's */
-static const char q_idx[] = RELS_READ
+static const char q_idx[] = RELS
 	"SELECT i.indrelid, pg_catalog.pg_get_indexdef(i.indexrelid) "
 	"FROM pg_catalog.pg_index i "
 	"JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
 	"WHERE i.indrelid IN (SELECT oid FROM r) "
 	"AND i.indexrelid NOT IN (SELECT x.conindid "
 	"FROM pg_catalog.pg_constraint x WHERE x.contype IN ('p', 'u', 'x')) "
-	"ORDER BY ic.relname COLLATE \"C\"";
+	"ORDER BY ic.relname";
 
 static int
 load_libpq(struct schema *s)
@@ -289,7 +370,7 @@ load_libpq(struct schema *s)
 
 	if (pq.connectdbParams != NULL)
 		return 0;
-	if ((h = dlopen(LIBPQ, RTLD_NOW | RTLD_LOCAL)) == NULL)
+	if ((h = dlopen(LIBPQ, RTLD_LAZY | RTLD_LOCAL)) == NULL)
 		return schema_fail(s, 0, 0, "cannot load %s for a live "
 		    "database: %s", LIBPQ, dlerror());
 	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++)
@@ -299,10 +380,6 @@ load_libpq(struct schema *s)
 			return schema_fail(s, 0, 0, "%s: no symbol '%s'",
 			    LIBPQ, syms[i].name);
 		}
-	for (i = 0; i < sizeof(optsyms) / sizeof(optsyms[0]); i++)
-		if ((*(void **)((char *)&pq + optsyms[i].off) =
-		    dlsym(h, optsyms[i].name)) == NULL)
-			pq.enterPipelineMode = NULL;	/* no pipeline */
 	return 0;
 }
 
@@ -363,21 +440,20 @@ connect_db(struct live *x, const char *conninfo)
 	return schema_fail(x->s, 0, 0, "cannot connect: %s", m);
 }
 
+/*
+ * The result of the next statement sent by send_queries (in the order
+ * of its list), named what in an error.
+ */
 static PGresult *
-query(struct live *x, const char *what, const char *sql, int nparams)
+query(struct live *x, const char *what)
 {
-	PGresult	*r, *e;
+	PGresult	*r = NULL;
 	const char	*state;
 
-	if (x->piped) {		/* sent by start_pipeline, in this order */
-		if ((r = pq.getResult(x->conn)) != NULL)
-			while ((e = pq.getResult(x->conn)) != NULL)
-				pq.clear(e);
-	} else if (nparams == 0)
-		r = pq.exec(x->conn, sql);
-	else
-		r = pq.execParams(x->conn, sql, nparams, NULL,
-		    nparams == 1 ? &x->oids : x->params, NULL, NULL, 0);
+	if (x->sent > 0) {
+		x->sent--;
+		r = pq.getResult(x->conn);
+	}
 	if (r != NULL && pq.resultStatus(r) == PGRES_TUPLES_OK)
 		return r;
 	state = r != NULL ? pq.resultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
@@ -537,9 +613,105 @@ build_constraint(struct live *x, PGresult *r, int i)
 }
 
 /*
- * A btree index on columns of q_idx_fast's row as pg_get_indexdef()
- * prints it, into x->text: 1, or 0 if an operator class or collation
- * is not the column's default (pg_get_indexdef() would name it).
+ * Operator class cls of an index's column a as pg_get_indexdef()
+ * prints it after the column: "" if it is the one the server takes by
+ * default for the column, " name" if it cannot be, NULL if unsure.
+ * The default: a default class of its method for the column's type,
+ * else for the one it is binary-coercible to (varchar: text's, an
+ * enum: anyenum's, an array: anyarray's) if its type has none of its
+ * own.
+ */
+static const char *
+opclass(const struct live *x, unsigned long cls, const struct att *a)
+{
+	const struct opc *o = NULL;
+	int		 k;
+
+	for (k = 0; k < x->nopc && o == NULL; k++)
+		if (x->opc[k].oid == cls)
+			o = &x->opc[k];
+	if (o == NULL)
+		return NULL;
+	if (!o->dflt)
+		return o->name;
+	if (o->type == a->type)
+		return "";
+	for (k = 0; k < x->nopc; k++)
+		if (x->opc[k].dflt && x->opc[k].method == o->method &&
+		    x->opc[k].type == a->type)
+			return NULL;
+	return (a->type == 1043 && o->type == 25) ||
+	    (a->typtype == 'e' && o->type == 3500) ||
+	    (a->typtype == 'b' && a->typcat == 'A' && o->type == 2277) ?
+	    "" : NULL;
+}
+
+/*
+ * The catalog's node tree of a test for NULL of a column, or an AND of
+ * such tests, as pg_get_expr() prints it: "(a IS NULL)", "((a IS NULL)
+ * AND (b IS NOT NULL))".  The end of the tree parsed, or NULL.
+ */
+static const char *
+build_nulltest(struct live *x, const struct rel *e, const char *p)
+{
+	static const char head[] = "{NULLTEST :arg {VAR ";
+	const struct att *a;
+	const char	*v, *end;
+	long		 num;
+
+	if (strncmp(p, head, sizeof(head) - 1) != 0 ||
+	    (end = strchr(p, '}')) == NULL ||
+	    (v = strstr(p, " :varattno ")) == NULL || v > end ||
+	    (num = strtol(v + 11, NULL, 10)) <= 0 ||
+	    (v = strstr(p, " :varno ")) == NULL || v > end ||
+	    strtol(v + 8, NULL, 10) != 1 ||
+	    ((v = strstr(p, " :varlevelsup ")) != NULL && v < end &&
+	    strtol(v + 14, NULL, 10) != 0) ||
+	    (a = att_of(x, e, num)) == NULL)
+		return NULL;
+	p = end + 1;
+	if (strncmp(p, " :nulltesttype ", 15) != 0 ||
+	    (p[15] != '0' && p[15] != '1') ||
+	    strncmp(p + 16, " :argisrow false ", 17) != 0 ||
+	    (end = strchr(p, '}')) == NULL)
+		return NULL;
+	buf_addc(&x->text, '(');
+	buf_adds(&x->text, a->qname);
+	buf_adds(&x->text, p[15] == '0' ? " IS NULL)" : " IS NOT NULL)");
+	return end + 1;
+}
+
+/* build_nulltest's tree or an AND of them, into x->text: 1, or 0 */
+static int
+build_pred(struct live *x, const struct rel *e, const char *p)
+{
+	static const char and[] = "{BOOLEXPR :boolop and :args (";
+	int	n;
+
+	if (strncmp(p, and, sizeof(and) - 1) != 0) {
+		p = build_nulltest(x, e, p);
+		return p != NULL && *p == '\0';
+	}
+	buf_addc(&x->text, '(');
+	p += sizeof(and) - 1;
+	for (n = 0; *p == '{'; n++) {
+		if (n > 0)
+			buf_adds(&x->text, " AND ");
+		if ((p = build_nulltest(x, e, p)) == NULL)
+			return 0;
+		if (*p == ' ')
+			p++;
+	}
+	buf_addc(&x->text, ')');
+	return n >= 2 && strncmp(p, ") :location ", 12) == 0;
+}
+
+/*
+ * An index of q_idx_fast's row on columns (btree, hash or gin, maybe
+ * with INCLUDE columns) as pg_get_indexdef() prints it, into x->text:
+ * 1, or 0 if a collation is not the column's, an operator class may or
+ * may not be its default (opclass), or a WHERE clause is not one
+ * build_pred knows.
  */
 static int
 build_index(struct live *x, PGresult *r, int i)
@@ -549,46 +721,66 @@ build_index(struct live *x, PGresult *r, int i)
 	};
 	unsigned long	 key[32], opt[32], cls[32], coll[32];
 	struct rel	*e = rel_oid(x, pq.getvalue(r, i, 0));
+	const char	*am, *pred, *cname;
 	const struct att *a;
-	int		 n, k, j;
+	int		 n, nkey, k, btree;
 
+	switch (strtol(pq.getvalue(r, i, 10), NULL, 10)) {
+	case 403:
+		am = "btree";
+		break;
+	case 405:
+		am = "hash";
+		break;
+	case 2742:
+		am = "gin";
+		break;
+	default:
+		return 0;
+	}
+	btree = *am == 'b';
+	nkey = (int)strtol(pq.getvalue(r, i, 11), NULL, 10);
 	if (e == NULL || e->qname == NULL ||
 	    (n = numbers(pq.getvalue(r, i, 5), key, 32)) <= 0 ||
-	    numbers(pq.getvalue(r, i, 6), opt, 32) != n ||
-	    numbers(pq.getvalue(r, i, 7), cls, 32) != n ||
-	    numbers(pq.getvalue(r, i, 8), coll, 32) != n)
+	    nkey <= 0 || nkey > n ||
+	    numbers(pq.getvalue(r, i, 6), opt, 32) != nkey ||
+	    numbers(pq.getvalue(r, i, 7), cls, 32) != nkey ||
+	    numbers(pq.getvalue(r, i, 8), coll, 32) != nkey)
 		return 0;
 	buf_reset(&x->text);
 	buf_adds(&x->text, *pq.getvalue(r, i, 4) == 't' ?
 	    "CREATE UNIQUE INDEX " : "CREATE INDEX ");
 	buf_adds(&x->text, pq.getvalue(r, i, 3));
-	buf_adds(&x->text, " ON ");
+	buf_adds(&x->text, *pq.getvalue(r, i, 12) == 'I' ? " ON ONLY " :
+	    " ON ");
 	buf_adds(&x->text, e->qname);
-	buf_adds(&x->text, " USING btree (");
+	buf_adds(&x->text, " USING ");
+	buf_adds(&x->text, am);
+	buf_adds(&x->text, " (");
 	for (k = 0; k < n; k++) {
-		if ((a = att_of(x, e, (long)key[k])) == NULL ||
-		    coll[k] != a->coll || opt[k] > 3)
+		if ((a = att_of(x, e, (long)key[k])) == NULL)
 			return 0;
-		/*
-		 * The type's default class: its own, else the one it is
-		 * binary-coercible to (varchar: text's, an enum: anyenum's)
-		 */
-		for (j = 0; j < x->nopc; j++)
-			if (x->opc[j][0] == cls[k])
-				break;
-		if (j == x->nopc || (x->opc[j][1] != a->type &&
-		    !(a->type == 1043 && x->opc[j][1] == 25) &&
-		    !(a->typtype == 'e' && x->opc[j][1] == 3500)))
-			return 0;
-		if (k > 0)
+		if (k == nkey)
+			buf_adds(&x->text, ") INCLUDE (");
+		else if (k > 0)
 			buf_add(&x->text, ", ", 2);
 		buf_adds(&x->text, a->qname);
+		if (k >= nkey)
+			continue;
+		if (coll[k] != a->coll || opt[k] > (btree ? 3 : 0) ||
+		    (cname = opclass(x, cls[k], a)) == NULL)
+			return 0;
+		buf_adds(&x->text, cname);
 		buf_adds(&x->text, order[opt[k]]);
 	}
 	buf_addc(&x->text, ')');
 	if (!pq.getisnull(r, i, 9)) {	/* a partial index */
 		buf_adds(&x->text, " WHERE ");
-		buf_adds(&x->text, pq.getvalue(r, i, 9));
+		pred = pq.getvalue(r, i, 9);
+		if (*pred != '{')
+			buf_adds(&x->text, pred);
+		else if (!build_pred(x, e, pred))
+			return 0;
 	}
 	return 1;
 }
@@ -613,7 +805,7 @@ load_enums(struct live *x)
 	const char	*nsp, *name, *k, *schema;
 	int		 i, n;
 
-	if ((r = query(x, "enum types", q_enums, 2)) == NULL)
+	if ((r = query(x, "enum types")) == NULL)
 		return -1;
 	n = pq.ntuples(r);
 	for (i = 0; i < n; i++) {
@@ -637,10 +829,9 @@ load_rels(struct live *x)
 	PGresult	*r;
 	struct table	*t;
 	const char	*nsp, *name, *k, *schema, *kind;
-	struct buf	 oids = { 0 };
 	int		 i, n;
 
-	if ((r = query(x, "tables", q_rels, 2)) == NULL)
+	if ((r = query(x, "tables")) == NULL)
 		return -1;
 	n = pq.ntuples(r);
 	x->rels = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*x->rels));
@@ -653,21 +844,64 @@ load_rels(struct live *x)
 		    REC_TABLE, k, 0);
 		t->schema = schema;
 		t->name = name;
-		t->comment = val(x, r, i, 4);
 		if (t->kind == REC_VIEW)
 			t->sql = val(x, r, i, 5);
 		x->rels[x->nrels].oid = strtoul(pq.getvalue(r, i, 0), NULL, 10);
 		x->rels[x->nrels].qname = x->fast ? val(x, r, i, 6) : NULL;
 		x->rels[x->nrels++].t = t;
-		buf_addc(&oids, i == 0 ? '{' : ',');
-		buf_adds(&oids, pq.getvalue(r, i, 0));
 	}
-	buf_adds(&oids, n == 0 ? "{}" : "}");
-	x->oids = arena_strndup(&x->s->a, oids.data, oids.len);
-	buf_free(&oids);
 	qsort(x->rels, (size_t)x->nrels, sizeof(*x->rels), rel_cmp);
 	pq.clear(r);
 	return 0;
+}
+
+/*
+ * The name of type oid (one of builtins, or its array) with modifier
+ * typmod, as format_type() prints it, into x->text; NULL if not one.
+ */
+static const char *
+builtin_type(struct live *x, unsigned long oid, long typmod)
+{
+	const struct builtin *b;
+	size_t		 i;
+	int		 array = 0;
+	long		 m = typmod - 4;	/* less VARHDRSZ */
+
+	for (i = 0; i < sizeof(builtins) / sizeof(builtins[0]); i++)
+		if (builtins[i].oid == oid || builtins[i].array == oid)
+			break;
+	if (i == sizeof(builtins) / sizeof(builtins[0]))
+		return NULL;
+	b = &builtins[i];
+	array = b->array == oid;
+	buf_reset(&x->text);
+	if (b->mod == 'c' && typmod < 0)
+		buf_adds(&x->text, "bpchar");	/* not character(1) */
+	else
+		buf_adds(&x->text, b->name);
+	if (typmod >= 0)
+		switch (b->mod) {
+		case 'c':
+		case 'v':
+			buf_printf(&x->text, "(%ld)", m);
+			break;
+		case 'n':
+			buf_printf(&x->text, "(%ld,%ld)", (m >> 16) & 0xffff,
+			    ((m & 0x7ff) ^ 1024) - 1024);
+			break;
+		case 't':
+		case 'z':
+			buf_printf(&x->text, "(%ld)", typmod);
+			break;
+		default:
+			return NULL;
+		}
+	if (b->mod == 't' || b->mod == 'z')
+		buf_adds(&x->text, b->mod == 'z' ? " with time zone" :
+		    " without time zone");
+	if (array)
+		buf_adds(&x->text, "[]");
+	return x->text.data;
 }
 
 static int
@@ -677,36 +911,47 @@ load_columns(struct live *x)
 	struct rel	*e;
 	struct table	*t;
 	struct column	*c;
-	const char	*def, *ident, *gen, *v;
+	const char	*def, *ident, *gen, *v, *type;
 	int		 i, n, rc = 0;
 
-	if ((r = query(x, "columns", q_cols, 1)) == NULL)
+	if ((r = query(x, "columns")) == NULL)
 		return -1;
 	n = pq.ntuples(r);
 	for (i = 0; i < n && rc == 0; i++) {
 		if ((e = rel_oid(x, pq.getvalue(r, i, 0))) == NULL)
 			continue;
 		t = e->t;
+		c = table_add_column(x->s, t, val(x, r, i, 1), 0);
+		if (x->natts == x->attcap) {
+			x->attcap = x->attcap ? x->attcap * 2 : 1024;
+			x->atts = xreallocarray(x->atts, (size_t)x->attcap,
+			    sizeof(*x->atts));
+		}
+		if (e->natt++ == 0)
+			e->att0 = x->natts;
+		x->atts[x->natts].c = c;
+		x->atts[x->natts].num = (int)strtol(pq.getvalue(r, i, 9),
+		    NULL, 10);
 		if (x->fast) {
-			if (x->natts == x->attcap) {
-				x->attcap = x->attcap ? x->attcap * 2 : 1024;
-				x->atts = xreallocarray(x->atts,
-				    (size_t)x->attcap, sizeof(*x->atts));
-			}
-			if (e->natt++ == 0)
-				e->att0 = x->natts;
-			x->atts[x->natts].num = (int)strtol(pq.getvalue(r, i,
-			    9), NULL, 10);
 			x->atts[x->natts].qname = val(x, r, i, 10);
 			x->atts[x->natts].type = strtoul(pq.getvalue(r, i, 11),
 			    NULL, 10);
 			x->atts[x->natts].typtype = *pq.getvalue(r, i, 13);
-			x->atts[x->natts++].coll = strtoul(pq.getvalue(r, i,
-			    12), NULL, 10);
+			x->atts[x->natts].typcat = *pq.getvalue(r, i, 14);
+			x->atts[x->natts].coll = strtoul(pq.getvalue(r, i, 12),
+			    NULL, 10);
 		}
-		c = table_add_column(x->s, t, val(x, r, i, 1), 0);
-		rc |= pgsql_snippet(x->s, SNIP_TYPE, t, c, NULL,
-		    pq.getvalue(r, i, 2));
+		x->natts++;
+		type = pq.getvalue(r, i, 2);
+		if (pq.getisnull(r, i, 2) && (type = builtin_type(x,
+		    strtoul(pq.getvalue(r, i, 11), NULL, 10),
+		    strtol(pq.getvalue(r, i, 15), NULL, 10))) == NULL) {
+			*x->status = EX_SOFTWARE;
+			pq.clear(r);
+			return schema_fail(x->s, 0, 0, "reading columns: "
+			    "no name for type %s", pq.getvalue(r, i, 11));
+		}
+		rc |= pgsql_snippet(x->s, SNIP_TYPE, t, c, NULL, type);
 		c->notnull = *pq.getvalue(r, i, 3) == 't';
 		def = val(x, r, i, 4);
 		ident = pq.getvalue(r, i, 5);
@@ -722,33 +967,75 @@ load_columns(struct live *x)
 			c->auto_inc = 1;
 		if ((v = val(x, r, i, 7)) != NULL)
 			colx(x->s, c)->collation = v;
-		if ((v = val(x, r, i, 8)) != NULL)
-			colx(x->s, c)->comment = v;
 	}
 	pq.clear(r);
 	return rc;
 }
 
+/* the comments of the relations read and of their columns */
+static int
+load_comments(struct live *x)
+{
+	PGresult	*r;
+	struct rel	*e;
+	const struct att *a;
+	long		 sub;
+	int		 i, n;
+
+	if ((r = query(x, "comments")) == NULL)
+		return -1;
+	n = pq.ntuples(r);
+	for (i = 0; i < n; i++) {
+		if ((e = rel_oid(x, pq.getvalue(r, i, 0))) == NULL)
+			continue;
+		sub = strtol(pq.getvalue(r, i, 1), NULL, 10);
+		if (sub == 0)
+			e->t->comment = val(x, r, i, 2);
+		else if ((a = att_of(x, e, sub)) != NULL)
+			colx(x->s, a->c)->comment = val(x, r, i, 2);
+	}
+	pq.clear(r);
+	return 0;
+}
+
+/* a definition the client cannot build (in built[]) */
+static const char	unbuilt[] = "";
+
 /*
- * The definitions of q_cons_fast's or q_idx_fast's rows that the
- * server did not give (NULL in column col) and the client cannot
- * build (build() returns 0), asked in one more query (q_def, by the
- * oid in column col + 1): *defs, the result, or NULL if none.
+ * Row i's definition as build() spells it, kept in built[i] (an arena
+ * copy, or unbuilt): NULL if it cannot.
+ */
+static const char *
+built_def(struct live *x, PGresult *r, int i,
+    int (*build)(struct live *, PGresult *, int), const char **built)
+{
+	if (built[i] == NULL)
+		built[i] = build(x, r, i) ? arena_strndup(&x->s->a,
+		    x->text.data, x->text.len) : unbuilt;
+	return built[i] != unbuilt ? built[i] : NULL;
+}
+
+/*
+ * The definitions of q_cons_fast's or q_idx_fast's rows from row i on
+ * that the server did not give (NULL in column col) and the client
+ * cannot build (built_def), asked in one more query (q_def, by the oid
+ * in column col + 1): *defs, the result, or NULL if none.
  */
 static int
-missing_defs(struct live *x, PGresult *r, int col, const char *what,
-    int (*build)(struct live *, PGresult *, int), const char *q_def,
-    PGresult **defs)
+missing_defs(struct live *x, PGresult *r, int i, int col, const char *what,
+    int (*build)(struct live *, PGresult *, int), const char **built,
+    const char *q_def, PGresult **defs)
 {
 	struct buf	 oids = { 0 };
 	const char	*param;
-	int		 i, n = pq.ntuples(r), rc = 0;
+	int		 n = pq.ntuples(r), rc = 0;
 
 	*defs = NULL;
 	buf_addc(&oids, '{');
-	for (i = 0; i < n; i++)
+	for (; i < n; i++)
 		if (pq.getisnull(r, i, col) && rel(x, r, i) != NULL &&
-		    !build(x, r, i)) {
+		    !skip_index(x, r, i, build) &&
+		    built_def(x, r, i, build, built) == NULL) {
 			if (oids.len > 1)
 				buf_addc(&oids, ',');
 			buf_adds(&oids, pq.getvalue(r, i, col + 1));
@@ -778,15 +1065,16 @@ missing_defs(struct live *x, PGresult *r, int col, const char *what,
  */
 static const char *
 definition(struct live *x, PGresult *r, int i, int col,
-    int (*build)(struct live *, PGresult *, int), PGresult *defs)
+    int (*build)(struct live *, PGresult *, int), const char **built,
+    PGresult *defs)
 {
-	const char	*oid;
+	const char	*oid, *d;
 	int		 j, n;
 
 	if (!x->fast || !pq.getisnull(r, i, col))
 		return pq.getvalue(r, i, col);
-	if (build(x, r, i))
-		return x->text.data;
+	if ((d = built_def(x, r, i, build, built)) != NULL)
+		return d;
 	oid = pq.getvalue(r, i, col + 1);
 	n = defs != NULL ? pq.ntuples(defs) : 0;
 	for (j = 0; j < n; j++)
@@ -795,63 +1083,139 @@ definition(struct live *x, PGresult *r, int i, int col,
 	return "";
 }
 
-/* the default btree operator classes, for build_index */
+/* the operator classes, for build_index */
 static int
 load_opclasses(struct live *x)
 {
 	PGresult	*r;
 	int		 i, n;
 
-	if ((r = query(x, "operator classes", q_opclass, 0)) == NULL)
+	if ((r = query(x, "operator classes")) == NULL)
 		return -1;
 	n = pq.ntuples(r);
 	x->opc = xreallocarray(NULL, n > 0 ? (size_t)n : 1, sizeof(*x->opc));
 	for (i = 0; i < n; i++) {
-		x->opc[i][0] = strtoul(pq.getvalue(r, i, 0), NULL, 10);
-		x->opc[i][1] = strtoul(pq.getvalue(r, i, 1), NULL, 10);
+		x->opc[i].oid = strtoul(pq.getvalue(r, i, 0), NULL, 10);
+		x->opc[i].type = strtoul(pq.getvalue(r, i, 1), NULL, 10);
+		x->opc[i].method = strtoul(pq.getvalue(r, i, 2), NULL, 10);
+		x->opc[i].dflt = *pq.getvalue(r, i, 3) == 't';
+		x->opc[i].name = arena_printf(&x->s->a, " %s",
+		    pq.getvalue(r, i, 4));
 	}
 	x->nopc = n;
 	pq.clear(r);
 	return 0;
 }
 
+static int
+ulong_cmp(const void *a, const void *b)
+{
+	const unsigned long *ua = a, *ub = b;
+
+	return *ua < *ub ? -1 : *ua > *ub;
+}
+
+/*
+ * The indexes of keys and exclusion constraints, left out of the
+ * indexes: their oids, from the constraints (q_cons_fast)
+ */
+static void
+constraint_indexes(struct live *x, PGresult *cons)
+{
+	int	i, n = pq.ntuples(cons);
+
+	x->conidx = xreallocarray(NULL, n > 0 ? (size_t)n : 1,
+	    sizeof(*x->conidx));
+	for (i = 0; i < n; i++)
+		if (strchr("pux", *pq.getvalue(cons, i, 4)) != NULL)
+			x->conidx[x->nconidx++] = strtoul(pq.getvalue(cons, i,
+			    14), NULL, 10);
+	qsort(x->conidx, (size_t)x->nconidx, sizeof(*x->conidx), ulong_cmp);
+}
+
+/* whether row i of q_idx_fast (build: build_index) is a constraint's */
+static int
+skip_index(const struct live *x, PGresult *r, int i,
+    int (*build)(struct live *, PGresult *, int))
+{
+	unsigned long	 oid;
+
+	if (build != build_index || !x->fast)
+		return 0;
+	oid = strtoul(pq.getvalue(r, i, 2), NULL, 10);
+	return bsearch(&oid, x->conidx, (size_t)x->nconidx,
+	    sizeof(*x->conidx), ulong_cmp) != NULL;
+}
+
+/*
+ * The constraints of rows *i.. of cons, in order, until one whose
+ * definition neither the server gave nor the client can build (cdefs
+ * NULL: not asked yet): *i is left there.
+ */
+static int
+constraints(struct live *x, PGresult *cons, int *i, const char **built,
+    PGresult *cdefs, int asked)
+{
+	struct table	*t;
+	int		 n = pq.ntuples(cons), rc = 0;
+
+	for (; *i < n && rc == 0; ++*i) {
+		if ((t = rel(x, cons, *i)) == NULL)
+			continue;
+		if (!asked && x->fast && pq.getisnull(cons, *i, 2) &&
+		    built_def(x, cons, *i, build_constraint, built) == NULL)
+			break;
+		rc = pgsql_snippet(x->s, SNIP_CONSTRAINT, t, NULL,
+		    val(x, cons, *i, 1), definition(x, cons, *i, 2,
+		    build_constraint, built, cdefs));
+	}
+	return rc;
+}
+
 /*
  * Constraints, then indexes (a UNIQUE constraint's index comes
- * before the table's other indexes, as in structure.sql); the pipeline
- * ends after the last of its queries, before the definitions asked
- * afterwards.
+ * before the table's other indexes, as in structure.sql).  The
+ * constraints are read while the server finds the indexes, up to the
+ * first whose definition must be asked; the rest once the queries
+ * sent at once have ended, with the definitions asked afterwards.
  */
 static int
 load_keys(struct live *x)
 {
 	PGresult	*cons, *idx = NULL, *cdefs = NULL, *idefs = NULL;
 	struct table	*t;
-	int		 i, n, rc = -1;
+	const char	**cbuilt, **ibuilt = NULL;
+	int		 i, n, c = 0, rc = -1;
 
-	if ((cons = query(x, "constraints", x->q_cons, 1)) == NULL)
+	if ((cons = query(x, "constraints")) == NULL)
 		return -1;
-	if ((x->fast && load_opclasses(x) == -1) ||
-	    (idx = query(x, "indexes", x->q_idx, 1)) == NULL ||
-	    end_pipeline(x) == -1)
-		goto done;
-	if (x->fast && (missing_defs(x, cons, 2, "constraints",
-	    build_constraint, q_condef, &cdefs) == -1 ||
-	    missing_defs(x, idx, 1, "indexes", build_index, q_idxdef,
-	    &idefs) == -1))
-		goto done;
-	rc = 0;
 	n = pq.ntuples(cons);
-	for (i = 0; i < n && rc == 0; i++)
-		if ((t = rel(x, cons, i)) != NULL)
-			rc = pgsql_snippet(x->s, SNIP_CONSTRAINT, t, NULL,
-			    val(x, cons, i, 1), definition(x, cons, i, 2,
-			    build_constraint, cdefs));
+	cbuilt = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*cbuilt));
+	if (x->fast)
+		constraint_indexes(x, cons);
+	if (constraints(x, cons, &c, cbuilt, NULL, 0) == -1 ||
+	    (x->fast && load_opclasses(x) == -1) ||
+	    (idx = query(x, "indexes")) == NULL ||
+	    end_queries(x) == -1)
+		goto done;
 	n = pq.ntuples(idx);
+	ibuilt = xcalloc(n > 0 ? (size_t)n : 1, sizeof(*ibuilt));
+	if (x->fast && (missing_defs(x, cons, c, 2, "constraints",
+	    build_constraint, cbuilt, q_condef, &cdefs) == -1 ||
+	    missing_defs(x, idx, 0, 1, "indexes", build_index, ibuilt,
+	    q_idxdef, &idefs) == -1))
+		goto done;
+	if ((rc = constraints(x, cons, &c, cbuilt, cdefs, 1)) == -1)
+		goto done;
 	for (i = 0; i < n && rc == 0; i++)
-		if ((t = rel(x, idx, i)) != NULL)
+		if ((t = rel(x, idx, i)) != NULL &&
+		    !skip_index(x, idx, i, build_index))
 			rc = pgsql_snippet(x->s, SNIP_INDEX, t, NULL, NULL,
-			    definition(x, idx, i, 1, build_index, idefs));
+			    definition(x, idx, i, 1, build_index, ibuilt,
+			    idefs));
 done:
+	free(cbuilt);
+	free(ibuilt);
 	if (cdefs != NULL)
 		pq.clear(cdefs);
 	if (idefs != NULL)
@@ -889,69 +1253,69 @@ choose_queries(struct live *x)
 }
 
 /*
- * With libpq 14 or later, the queries are sent in two batches, each
- * at once, in the order they are read (query() then takes the next
- * result): the server runs the next ones while this process reads
- * the first.  Batch 0 finds the relations; batch 1 reads them (its
- * $1 is their oids).
+ * The queries, in the order they are read (query() takes the next
+ * result), sent at once as one string: one round trip, and the server
+ * runs the next ones while this process reads the first.  The simple
+ * query protocol spares each statement the extended protocol's parse,
+ * bind and describe messages; its parameters are literals.
  */
 static int
-start_pipeline(struct live *x, int batch)
+send_queries(struct live *x)
 {
-	static const char *const b0[] = { q_settings, q_enums, q_rels };
-	const char	*b1[] = { q_cols, x->q_cons, q_opclass, x->q_idx };
-	const char	*const *qs = batch == 0 ? b0 : b1;
-	int		 i, n = batch == 0 ? 3 : 4, np;
+	const char	*qs[] = { q_settings, q_enums, q_rels, q_cols, q_descr,
+	    x->q_cons, q_opclass, x->q_idx };
+	struct buf	 b = { 0 };
+	const char	*p;
+	size_t		 i;
+	int		 ok;
 
-	if (pq.enterPipelineMode == NULL || !pq.enterPipelineMode(x->conn))
-		return 0;
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
 		if (qs[i] == q_opclass && !x->fast)
 			continue;
-		np = qs[i] == q_settings || qs[i] == q_opclass ? 0 :
-		    batch == 0 ? 2 : 1;
-		if (!pq.sendQueryParams(x->conn, qs[i], np, NULL,
-		    np == 0 ? NULL : np == 1 ? &x->oids : x->params, NULL,
-		    NULL, 0))
-			goto fail;
+		for (p = qs[i]; *p != '\0'; p++)
+			if (*p == '$' && (p[1] == '1' || p[1] == '2'))
+				buf_adds(&b, x->params[*++p - '1']);
+			else
+				buf_addc(&b, *p);
+		buf_add(&b, ";\n", 2);
+		x->sent++;
 	}
-	if (!pq.pipelineSync(x->conn))
-		goto fail;
-	x->piped = 1;
-	return 0;
-fail:
+	buf_addc(&b, '\0');
+	ok = pq.sendQuery(x->conn, b.data);
+	buf_free(&b);
+	if (ok)
+		return 0;
+	x->sent = 0;
 	*x->status = EX_UNAVAILABLE;
 	return schema_fail(x->s, 0, 0, "sending the queries: %s",
 	    one_line(x->s, pq.errorMessage(x->conn)));
 }
 
-/* after the last result of the pipeline: its end, and out of it */
+/* after the last result: the end of the queries */
 static int
-end_pipeline(struct live *x)
+end_queries(struct live *x)
 {
 	PGresult	*r;
-	int		 ok;
+	int		 ok = 1;
 
-	if (!x->piped)
-		return 0;
-	x->piped = 0;
-	r = pq.getResult(x->conn);
-	ok = r != NULL && pq.resultStatus(r) == PGRES_PIPELINE_SYNC;
-	if (r != NULL)
+	while ((r = pq.getResult(x->conn)) != NULL) {
+		ok = 0;
 		pq.clear(r);
-	if (ok && pq.exitPipelineMode(x->conn))
+	}
+	if (ok && x->sent == 0)
 		return 0;
 	*x->status = EX_UNAVAILABLE;
 	return schema_fail(x->s, 0, 0, "ending the queries: %s",
 	    one_line(x->s, pq.errorMessage(x->conn)));
 }
 
-/* {"a","b"}: a text[] literal of the schema names */
+/* '{"a","b"}': a string literal of a text[] of the schema names */
 static const char *
 schema_array(struct live *x, const struct strv *schemas)
 {
 	struct buf	 b = { 0 };
-	const char	*p, *r;
+	const char	*p;
+	char		*r;
 	int		 i;
 
 	buf_addc(&b, '{');
@@ -966,10 +1330,17 @@ schema_array(struct live *x, const struct strv *schemas)
 		}
 		buf_addc(&b, '"');
 	}
-	buf_addc(&b, '}');
-	r = arena_strndup(&x->s->a, b.data, b.len);
+	buf_add(&b, "}", 2);
+	r = pq.escapeLiteral(x->conn, b.data, b.len - 1);
 	buf_free(&b);
-	return r;
+	if (r == NULL) {
+		(void)schema_fail(x->s, 0, 0, "--schema: %s",
+		    one_line(x->s, pq.errorMessage(x->conn)));
+		return NULL;
+	}
+	p = arena_strdup(&x->s->a, r);
+	pq.freemem(r);
+	return p;
 }
 
 int
@@ -990,19 +1361,20 @@ pglive_load(struct schema *s, const char *conninfo,
 	x.status = status;
 	if (connect_db(&x, conninfo) == -1)
 		goto done;
-	x.params[0] = schema_array(&x, schemas);
+	if ((x.params[0] = schema_array(&x, schemas)) == NULL)
+		goto done;
 	choose_queries(&x);
 	x.params[1] = s->views ? "true" : "false";
-	if (start_pipeline(&x, 0) == -1)
+	if (send_queries(&x) == -1)
 		goto done;
 	/* names qualified as pg_dump prints them */
-	if ((r = query(&x, "settings", q_settings, 0)) == NULL)
+	if ((r = query(&x, "settings")) == NULL)
 		goto done;
 	pq.clear(r);
 	*status = EX_DATAERR;
 	if (load_enums(&x) == -1 || load_rels(&x) == -1 ||
-	    end_pipeline(&x) == -1 || start_pipeline(&x, 1) == -1 ||
-	    load_columns(&x) == -1 || load_keys(&x) == -1 ||
+	    load_columns(&x) == -1 || load_comments(&x) == -1 ||
+	    load_keys(&x) == -1 ||
 	    pgsql_snippet(s, SNIP_FINISH, NULL, NULL, NULL, "") == -1)
 		goto done;
 	rc = 0;
@@ -1012,6 +1384,7 @@ done:
 	free(x.rels);
 	free(x.atts);
 	free(x.opc);
+	free(x.conidx);
 	buf_free(&x.text);
 	return rc;
 }
