@@ -210,9 +210,9 @@ things_nums gin - {}
 things_or - (deleted_at IS NULL) OR archived {}
 things_pattern - - {"opclass":{"name":"varchar_pattern_ops"}}
 things_tags gin - {}'
-	run jq -r 'select(.name == "things" or .name == "extra") |
-	    [.name, .comment] + [.columns[] | select(.comment) |
-	    .name + ": " + .comment] | join(" ")' live.jsonl
+	run jq -rs 'map(select(.name == "things" or .name == "extra")) |
+	    sort_by(.name)[] | [.name, .comment] + [.columns[] |
+	    select(.comment) | .name + ": " + .comment] | join(" ")' live.jsonl
 	assert_output 'extra odd
 things things Order: ordering'
 	run jq -r 'select(.name == "kinds") | .columns[] | .sql_type' live.jsonl

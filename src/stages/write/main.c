@@ -481,10 +481,11 @@ main(int argc, char *argv[])
 	struct buf	 in = { 0 }, man = { 0 }, oldman = { 0 }, out = { 0 };
 	struct digest	 din;
 	char		 hex[DIGEST_HEXLEN];
-	struct file	*files = NULL;
+	/* static: still reachable when an error exits (LeakSanitizer) */
+	static struct file *files;
+	static char	**sorted;
 	struct json	 j;
 	const char	*p, *e, *line, *dir, *why, *name;
-	char		**sorted;
 	size_t		 len, nfiles = 0, i;
 	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t, missing;
 	int		 nwritten = 0, nsame = 0, npruned = 0;
