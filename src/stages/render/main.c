@@ -82,15 +82,14 @@ static struct {
 	int		 n;
 } names;
 
+/* length and ends: enough to tell the few names of a template apart */
 static unsigned
 name_hash(const char *s, size_t n)
 {
-	unsigned h = 2166136261u;
-	size_t	 i;
-
-	for (i = 0; i < n; i++)
-		h = (h ^ (unsigned char)s[i]) * 16777619u;
-	return h % NAMES;
+	if (n == 0)
+		return 0;
+	return ((unsigned)n * 131 + (unsigned char)s[0] * 31 +
+	    (unsigned char)s[n - 1] * 7 + (unsigned char)s[n / 2]) % NAMES;
 }
 
 static void
@@ -119,12 +118,13 @@ wanted(void *arg, const char *s, size_t n)
 	unsigned h;
 
 	(void)arg;
-	if (names.n < 0 || memchr(s, '\\', n) != NULL)
-		return 1;	/* an escaped key: kept, to be safe */
+	if (names.n < 0)
+		return 1;
 	for (h = name_hash(s, n); names.name[h] != NULL; h = (h + 1) % NAMES)
 		if (names.len[h] == n && memcmp(names.name[h], s, n) == 0)
 			return 1;
-	return 0;
+	/* an escaped key is kept, to be safe */
+	return memchr(s, '\\', n) != NULL;
 }
 
 /* a template and the template of its file's path */
