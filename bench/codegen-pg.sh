@@ -20,6 +20,12 @@ out=$top/bench/out/codegen-pg
 peers=$top/bench/.peers
 runs=${RUNS:-10}
 mkdir -p "$out"
+# the generated files go to tmpfs when there is one, as in codegen.sh
+# (one file per table against the peers' one; GEN=DIR chooses)
+if [ -z "${GEN:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	GEN=$(mktemp -d /dev/shm/sluice-codegen-pg.XXXXXX)
+fi
+gen=${GEN:-$out/gen}
 export SLUICE_STATE_DIR="$out/state" SLUICE_CACHE_DIR="$out/cache"
 # shellcheck source=../test/pg.bash
 . "$top/test/pg.bash"
@@ -51,7 +57,7 @@ if [ ! -x "$pgtots" ]; then
 fi
 
 srv=$(mktemp -d /tmp/sluice-bench-pg.XXXXXX)
-trap 'pg_stop "$srv"; rm -rf "$srv"' EXIT INT TERM
+trap 'pg_stop "$srv"; rm -rf "$srv"; case $gen in /dev/shm/*) rm -rf "$gen";; esac' EXIT INT TERM
 pg_start "$srv"
 url() { echo "postgres://postgres@127.0.0.1:$PGPORT/$1"; }
 
@@ -91,7 +97,7 @@ measure() {
 	n=$runs
 	ms=failed
 	while [ "$i" -lt "$n" ]; do
-		rm -rf "$out/gen" "$out/trace.jsonl" "$out/$name.ts"
+		rm -rf "$gen" "$out/trace.jsonl" "$out/$name.ts"
 		t0=$(now_us)
 		if ! /usr/bin/time -f '%M' -o "$out/rss" "$@" >/dev/null \
 		    2>"$out/$name.err"; then
@@ -131,7 +137,7 @@ for db in lago danbooru t1000; do
 	    WHERE relnamespace = 'public'::regnamespace
 	    AND relkind IN ('r', 'p') AND NOT relispartition")
 	measure sluice "$top/bin/sluice" run -q --no-cache \
-	    --trace "$out/trace.jsonl" -D schema="$u" -D out="$out/gen" \
+	    --trace "$out/trace.jsonl" -D schema="$u" -D out="$gen" \
 	    "$top/examples/zero/pipeline.json"
 	s_ms=$ms s_kb=$kb
 	measure introspect "$top/libexec/sluice/introspect" "$u"
@@ -158,4 +164,5 @@ measure parse "$top/libexec/sluice/introspect" "$out/t1400.structure.sql"
 row "t1400.sql" "introspect (file)" "$ms" "$kb" "$ms"
 echo "(wall: median of $runs runs, a peer over 30 s once; sluice's RSS is"
 echo " summed over all its processes; 'vs sluice' is the tool's wall time"
-echo " over sluice's pipeline; t1400.sql: pg_dump -s of 1,400 tables)"
+echo " over sluice's pipeline; t1400.sql: pg_dump -s of 1,400 tables;"
+echo " generated files in $gen)"
