@@ -527,3 +527,60 @@ JSON
 	run -0 "$ROOT/test/unit/t-cache" "$BATS_TEST_TMPDIR/tc"
 	assert_output --regexp '^t-cache: gc keeps live values, packs stay within twice the bound \([0-9]+ bytes\), damage is a miss$'
 }
+
+@test "cache-1.21: a hit whose readers all hit is not read; a damaged one that is needed after all runs" {
+	cat > p.json <<'JSON'
+{ "jobs": 2, "stages": {
+    "a": { "run": "echo ran-a >&2; seq 1 5", "cache": "x" },
+    "b": { "run": "echo ran-b >&2; sed s/^/b/", "stdin": "a", "cache": "x" },
+    "c": { "run": "echo ran-c >&2; sed s/^/c/", "stdin": "b", "cache": "x" },
+    "out": { "run": ["cat"], "stdin": "c" } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "$(seq 1 5 | sed s/^/cb/)"
+	# a's and b's stored outputs are not needed (b and c hit): damaged,
+	# they are not read, and the run still gives c's stored output
+	for f in "$SLUICE_CACHE_DIR"/blobs/*/*; do
+		if [ "$(head -c 2 "$f")" = "b1" ]; then
+			printf 'X' | dd of="$f" bs=1 seek=0 conv=notrunc status=none
+		fi
+	done
+	ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	    run -0 --separate-stderr strace -f -e trace=openat -o trace.txt sluice run -q p.json
+	assert_output "$(seq 1 5 | sed s/^/cb/)"
+	assert_equal "$(ran)" 0
+	assert_equal "$(grep -c 'blobs/' trace.txt)" 1
+	# c's damaged too: c runs, so b's bytes are needed and found
+	# damaged, so b runs; a's are intact and replayed
+	for f in "$SLUICE_CACHE_DIR"/blobs/*/*; do
+		if [ "$(head -c 2 "$f")" = "cb" ]; then
+			printf 'X' | dd of="$f" bs=1 seek=0 conv=notrunc status=none
+		fi
+	done
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "$(seq 1 5 | sed s/^/cb/)"
+	printf '%s\n' "$stderr" | grep -qx "sluice: stage 'c': cache blob '.*' is corrupt; running it"
+	printf '%s\n' "$stderr" | grep -qx "sluice: stage 'b': cache blob '.*' is corrupt; running it"
+	assert_equal "$(ran)" 2
+}
+
+@test "cache-1.22: a program's digest is kept by its stat, and a changed program is a miss" {
+	printf '#!/bin/sh\necho one\n' > prog.sh
+	chmod +x prog.sh
+	cat > p.json <<'JSON'
+{ "stages": { "p": { "run": ["./prog.sh"], "cache": "x" } } }
+JSON
+	run -0 sluice run -q p.json
+	assert_output one
+	assert_equal "$(grep -c ' prog.sh$\|/prog.sh$' "$SLUICE_CACHE_DIR/programs")" 1
+	run -0 sluice run -q p.json
+	assert_output one
+	# the same size and modification time, other bytes: its change
+	# time tells
+	m=$(stat -c %y prog.sh)
+	printf '#!/bin/sh\necho two\n' > prog.sh
+	touch -d "$m" prog.sh
+	run -0 sluice run -q p.json
+	assert_output two
+	assert_equal "$(grep -c 'prog.sh$' "$SLUICE_CACHE_DIR/programs")" 2
+}

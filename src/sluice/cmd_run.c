@@ -84,7 +84,7 @@ dry_run(struct pipeline *p, const struct run_opts *o, int jobs)
 			cat = cache_category(c, st->cache, -1, 0);
 			if (!ready)
 				note = " (cache: depends on stages that run)";
-			else if (stagekey_base(st, &base, msg,
+			else if (stagekey_base(st, scache_dir(p, o), &base, msg,
 			    sizeof(msg)) == -1)
 				note = " (cache: an input cannot be read)";
 			else {

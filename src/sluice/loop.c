@@ -545,6 +545,46 @@ static void close_ports(struct engine *, struct rstage *);
  * flows now; held back, it would be copied into sluice's memory and
  * spill files only to be read out again later.
  */
+/*
+ * A gang about to start reads a cached producer that no reader was
+ * expected to need (they were to hit, and one did not after all): its
+ * stored stdout is opened now.  When that fails the gang cannot get its
+ * input and is skipped, and the run fails.
+ */
+static int
+open_unopened(struct engine *E, int head)
+{
+	size_t	 i, k, s;
+
+	for (i = (size_t)head; i != (size_t)-1; i = (size_t)E->rs[i].gang_next) {
+		struct rstage *R = &E->rs[i];
+
+		for (k = 0; k < R->nports; k++)
+			for (s = 0; s < R->ports[k].nseg; s++) {
+				int	 p = R->ports[k].segs[s].producer;
+				struct rstage *P;
+
+				if (p < 0 || !E->rs[p].unopened)
+					continue;
+				P = &E->rs[p];
+				if (scache_open_unopened(E, P) == -1) {
+					char	*why = xasprintf("the cached "
+					    "output of '%s' could not be read",
+					    P->st->name);
+
+					E->nfailed++;
+					if (E->first_failed == -1)
+						E->first_failed = R->st->idx;
+					skip_stage(E, &E->rs[head], why);
+					free(why);
+					return -1;
+				}
+				active_add(E, P);
+			}
+	}
+	return 0;
+}
+
 static int
 rides_along(struct engine *E, const struct rstage *R)
 {
@@ -614,6 +654,8 @@ schedule(struct engine *E)
 		if (E->running > 0 && E->running + g > E->jobs &&
 		    !rides_along(E, R))
 			continue;	/* a smaller one may fit */
+		if (open_unopened(E, (int)i) == -1)
+			continue;
 		start_gang(E, (int)i);
 	}
 }
@@ -1277,6 +1319,7 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		R->attempt = 1;
 		R->out_r = R->child_out = R->err_r = R->child_err = -1;
 		R->hold_w = -1;
+		R->pre_fd = -1;
 		R->capture = -1;
 		R->cat = -1;
 		R->out_is_pipe = 1;

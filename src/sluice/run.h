@@ -163,6 +163,13 @@ struct rstage {
 	int64_t		 errcap_lost;	/* bytes past ERRCAP_MAX */
 	const char	*cache_res;	/* "off", "miss", "hit", "refresh" */
 	int64_t		 cost_saved_ns;
+	int		 unopened;	/* a hit whose stored stdout no reader
+					   needed when it hit: not opened */
+	uint32_t	 hit_pack;	/* where it is, to open it after all */
+	uint64_t	 hit_off, hit_size;
+	int		 pre_fd;	/* its blob, opened and checked while
+					   a producer's hit looked ahead */
+	struct digest	 pre_content;
 };
 
 enum monitor_level { MON_OFF, MON_BASIC, MON_FULL };

@@ -15,6 +15,7 @@
  */
 #include <sys/stat.h>
 #include <err.h>
+#include <stdint.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -39,11 +40,112 @@ strpcmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+static int
+same_stat(const struct stat *a, const struct stat *b)
+{
+	return a->st_dev == b->st_dev && a->st_ino == b->st_ino &&
+	    a->st_size == b->st_size &&
+	    a->st_mtim.tv_sec == b->st_mtim.tv_sec &&
+	    a->st_mtim.tv_nsec == b->st_mtim.tv_nsec &&
+	    a->st_ctim.tv_sec == b->st_ctim.tv_sec &&
+	    a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
+}
+
+/*
+ * A program's content digest, kept in DIR/programs (DIR: the cache
+ * directory) under what stat(2) says of it: device, inode, size,
+ * modification and change times.  Any write to the file changes its
+ * change time, which nobody can set, so a line that matches is the
+ * digest of the same bytes; a program is read whole only when it
+ * changed (a static stage is about 1 MB, and every run computes the keys
+ * of all its stages).  A line is added only when the file did not
+ * change while it was read; one write(2) with O_APPEND each, so runs at
+ * the same time add whole lines; past 64 KiB the file starts again.
+ */
+#define PROGRAMS	"programs"
+
+static struct buf progmemo;		/* the file, read once */
+static int	  progmemo_read;
+
+static void
+prog_line(struct buf *b, const struct stat *st, const char *path)
+{
+	buf_printf(b, "%ju %ju %jd %jd.%09ld %jd.%09ld %s",
+	    (uintmax_t)st->st_dev, (uintmax_t)st->st_ino,
+	    (intmax_t)st->st_size, (intmax_t)st->st_mtim.tv_sec,
+	    st->st_mtim.tv_nsec, (intmax_t)st->st_ctim.tv_sec,
+	    st->st_ctim.tv_nsec, path);
+}
+
+static int
+program_digest(const char *dir, const char *path, struct digest *d)
+{
+	struct stat	 before, after;
+	struct buf	 want = { 0 }, line = { 0 };
+	char		 hex[DIGEST_HEXLEN], *file;
+	const char	*p, *e, *l;
+	size_t		 len;
+	int		 fd, found = 0;
+
+	if (dir == NULL || stat(path, &before) == -1)
+		return digest_file(path, d);
+	file = xasprintf("%s/%s", dir, PROGRAMS);
+	if (!progmemo_read) {
+		progmemo_read = 1;
+		if ((fd = open(file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) !=
+		    -1) {
+			(void)buf_readfd(&progmemo, fd);
+			close(fd);
+		}
+	}
+	/* "<digest> <stat> <path>": the digest is the first 32 bytes */
+	prog_line(&want, &before, path);
+	p = progmemo.data != NULL ? progmemo.data : "";
+	e = p + progmemo.len;
+	while (!found && p < e) {
+		l = p;
+		p = memchr(p, '\n', (size_t)(e - p));
+		p = p != NULL ? p + 1 : e;
+		len = (size_t)(p - l) - (p[-1] == '\n');
+		if (len == DIGEST_HEXLEN + want.len && l[DIGEST_HEXLEN - 1] ==
+		    ' ' && memcmp(l + DIGEST_HEXLEN, want.data, want.len) == 0) {
+			memcpy(hex, l, DIGEST_HEXLEN - 1);
+			hex[DIGEST_HEXLEN - 1] = '\0';
+			found = digest_parse(hex, d) == 0;
+		}
+	}
+	if (!found) {
+		if (digest_file(path, d) == -1) {
+			buf_free(&want);
+			free(file);
+			return -1;
+		}
+		if (stat(path, &after) == 0 && same_stat(&before, &after) &&
+		    (fd = open(file, O_WRONLY | O_APPEND | O_CREAT |
+		    O_NOFOLLOW | O_CLOEXEC, 0600)) != -1) {
+			struct stat fs;
+
+			if (fstat(fd, &fs) == 0 && fs.st_size > 65536)
+				(void)ftruncate(fd, 0);
+			digest_hex(d, hex);
+			buf_printf(&line, "%s %s\n", hex, want.data);
+			if (write(fd, line.data, line.len) == (ssize_t)line.len)
+				buf_add(&progmemo, line.data, line.len);
+			close(fd);
+		}
+	}
+	buf_free(&line);
+	buf_free(&want);
+	free(file);
+	return 0;
+}
+
 /* the part of the key known before the run: -1 and a message if a
- * program or input file cannot be read */
+ * program or input file cannot be read; dir, when not NULL, is the cache
+ * directory, where the digests of programs are kept */
 int
-stagekey_base(const struct stage *st, struct digest *out, char *err,
-    size_t errsz)
+stagekey_base(const struct stage *st, const char *dir,
+    struct digest *out, char *err, size_t errsz)
 {
 	struct digest_ctx c;
 	struct digest d;
@@ -56,7 +158,7 @@ stagekey_base(const struct stage *st, struct digest *out, char *err,
 	digest_adds(&c, num);
 	for (i = 0; i < st->argc; i++)
 		digest_adds(&c, st->argv[i]);
-	if (digest_file(st->prog, &d) == -1) {
+	if (program_digest(dir, st->prog, &d) == -1) {
 		snprintf(err, errsz, "stage '%s': cannot read program '%s': %s",
 		    st->name, st->prog, strerror(errno));
 		digest_end(&c, &d);
@@ -177,7 +279,8 @@ scache_init(struct engine *E)
 			warnx("%s", cache_error(E->cache));
 			continue;
 		}
-		if (stagekey_base(R->st, &R->key_base, msg, sizeof(msg)) == -1)
+		if (stagekey_base(R->st, scache_dir(p, E->o), &R->key_base,
+		    msg, sizeof(msg)) == -1)
 			errx(EX_NOINPUT, "%s", msg);
 		R->cacheable = 1;
 		E->any_cacheable = 1;
@@ -208,6 +311,105 @@ scache_close(struct engine *E)
 	E->cache = NULL;
 }
 
+/*
+ * Will a reader of R need the stored bytes of R's hit?  Not when every
+ * reader is a cached stage whose key, known now (outd holds R's content
+ * digest), is stored, and whose own stored bytes are either not needed
+ * either or intact: then R's blob is neither read nor checked, and a run
+ * whose stages all hit reads only what it prints or what a stage that
+ * runs reads.  A reader's blob checked here is kept open for its hit.
+ */
+static int
+needed(struct engine *E, const struct rstage *R, const struct digest **outd,
+    int depth)
+{
+	struct cache_hit hit;
+	struct digest	 key;
+	size_t		 i, k, s;
+	int		 fd, need;
+
+	if (R->noutlets == 0 || depth > 32)
+		return 1;
+	for (i = 0; i < R->noutlets; i++) {
+		struct rstage *C;
+
+		if (R->outlets[i].stage < 0)		/* sluice's stdout */
+			return 1;
+		C = &E->rs[R->outlets[i].stage];
+		if (!C->cacheable || C->state != PS_WAITING)
+			return 1;
+		for (k = 0; k < C->st->nports; k++)
+			for (s = 0; s < C->st->ports[k].nsrc; s++) {
+				const struct rstage *Q =
+				    &E->rs[C->st->ports[k].src[s]];
+
+				if (Q != R && Q->state != PS_CACHED &&
+				    Q->state != PS_DONE)
+					return 1;
+			}
+		stagekey_final(&C->key_base, C->st, outd, &key);
+		if (cache_peek(E->cache, C->cat, &key, &hit) != 1 ||
+		    hit.pack != 0)
+			return 1;
+		if (C->pre_fd != -1)
+			continue;		/* looked at already */
+		outd[C->st->idx] = &hit.content;
+		need = needed(E, C, outd, depth + 1);
+		outd[C->st->idx] = &C->out_digest;
+		if (need) {
+			/* C's bytes will be read: if damaged, C runs
+			 * and reads ours */
+			if ((fd = cache_open_blob(E->cache, &hit)) == -1)
+				return 1;
+			C->pre_fd = fd;
+			C->pre_content = hit.content;
+		}
+	}
+	return 0;
+}
+
+static int
+output_needed(struct engine *E, const struct rstage *R,
+    const struct digest *content)
+{
+	const struct digest **outd;
+	size_t	 i;
+	int	 need;
+
+	outd = xcalloc(E->n + 1, sizeof(*outd));
+	for (i = 0; i < E->n; i++)
+		outd[i] = &E->rs[i].out_digest;
+	outd[R->st->idx] = content;
+	need = needed(E, R, outd, 0);
+	free(outd);
+	return need;
+}
+
+/* a hit left unopened: open (and check) its blob now that a reader that
+ * did not hit needs it after all; -1 when it is gone or damaged */
+int
+scache_open_unopened(struct engine *E, struct rstage *R)
+{
+	struct cache_hit hit;
+	int	 fd;
+
+	if (!R->unopened)
+		return 0;
+	R->unopened = 0;
+	memset(&hit, 0, sizeof(hit));
+	hit.content = R->out_digest;
+	hit.pack = R->hit_pack;
+	hit.off = R->hit_off;
+	hit.size = R->hit_size;
+	if ((fd = cache_open_blob(E->cache, &hit)) == -1) {
+		warnx("stage '%s': %s", R->st->name, cache_error(E->cache));
+		cache_invalidate(E->cache, R->cat, &R->key);
+		return -1;
+	}
+	R->out_r = fd;
+	return 0;
+}
+
 /* compute the key; 1 and the stage is CACHED with its blob as stdout */
 int
 scache_try_hit(struct engine *E, struct rstage *R)
@@ -230,14 +432,39 @@ scache_try_hit(struct engine *E, struct rstage *R)
 		return 0;
 	}
 	R->cache_res = "miss";
-	if (cache_lookup(E->cache, R->cat, &R->key, &hit) != 1)
+	fd = R->pre_fd;
+	R->pre_fd = -1;
+	if (cache_lookup(E->cache, R->cat, &R->key, &hit) != 1) {
+		if (fd != -1)
+			close(fd);
 		return 0;
+	}
+	if (fd != -1 && hit.content.hi == R->pre_content.hi &&
+	    hit.content.lo == R->pre_content.lo)
+		goto opened;		/* checked by a producer's look ahead */
+	if (fd != -1)
+		close(fd);
+	if (hit.pack == 0 && !E->o->refresh &&
+	    !output_needed(E, R, &hit.content)) {
+		R->cache_res = "hit";
+		R->out_digest = hit.content;
+		R->out_r = -1;
+		R->out_is_pipe = 0;
+		R->hash_out = 0;
+		R->cost_saved_ns = hit.cost_ns;
+		R->unopened = 1;
+		R->hit_pack = hit.pack;
+		R->hit_off = hit.off;
+		R->hit_size = hit.size;
+		return 1;
+	}
 	if ((fd = cache_open_blob(E->cache, &hit)) == -1) {
 		warnx("stage '%s': %s; running it", R->st->name,
 		    cache_error(E->cache));
 		cache_invalidate(E->cache, R->cat, &R->key);
 		return 0;
 	}
+opened:
 	R->cache_res = "hit";
 	R->out_digest = hit.content;
 	R->out_r = fd;

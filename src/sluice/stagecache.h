@@ -14,14 +14,15 @@ struct engine;
 struct rstage;
 struct run_opts;
 
-int		 stagekey_base(const struct stage *, struct digest *, char *,
-		    size_t);
+int		 stagekey_base(const struct stage *, const char *,
+		    struct digest *, char *, size_t);
 void		 stagekey_final(const struct digest *, const struct stage *,
 		    const struct digest *const *, struct digest *);
 const char	*scache_dir(const struct pipeline *, const struct run_opts *);
 void		 scache_init(struct engine *);
 void		 scache_close(struct engine *);
 int		 scache_try_hit(struct engine *, struct rstage *);
+int		 scache_open_unopened(struct engine *, struct rstage *);
 void		 scache_started(struct engine *, struct rstage *);
 void		 scache_out(struct engine *, struct rstage *, const char *,
 		    size_t);
