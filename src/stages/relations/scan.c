@@ -539,25 +539,46 @@ column(struct sc *c, int depth)
 	return r;
 }
 
+/* what obj_array does with an element that is not an object, besides
+ * skipping it */
+enum other { OTHER_SKIP, OTHER_BAD, OTHER_FK };
+
+/*
+ * An array of objects, each read by each(); an element that is not an
+ * object is skipped (OTHER_BAD: and the record goes to json.c; OTHER_FK:
+ * it still counts as a foreign key), and so is anything but an array.
+ */
 static int
-columns(struct sc *c, int depth)
+obj_array(struct sc *c, int depth, int (*each)(struct sc *, int),
+    enum other other)
 {
 	int	 first = 1, r;
 
-	if (*c->p != '[') {
-		c->s->bad = 1;
+	if (*c->p != '[')
 		return value(c, depth) == -1 ? -1 : 0;
-	}
 	c->p++;
 	while ((r = arr_next(c, &first)) == 1) {
-		if (*c->p != '{') {
-			c->s->bad = 1;
-			if (value(c, depth + 1) == -1)
+		if (*c->p == '{') {
+			if (each(c, depth + 1) == -1)
 				return -1;
-		} else if (column(c, depth + 1) == -1)
+			continue;
+		}
+		if (other == OTHER_BAD)
+			c->s->bad = 1;
+		else if (other == OTHER_FK)
+			(void)scan_fk(c->s);
+		if (value(c, depth + 1) == -1)
 			return -1;
 	}
 	return r;
+}
+
+static int
+columns(struct sc *c, int depth)
+{
+	if (*c->p != '[')
+		c->s->bad = 1;
+	return obj_array(c, depth, column, OTHER_BAD);
 }
 
 static int
@@ -597,19 +618,7 @@ index_obj(struct sc *c, int depth)
 static int
 indexes(struct sc *c, int depth)
 {
-	int	 first = 1, r;
-
-	if (*c->p != '[')
-		return value(c, depth) == -1 ? -1 : 0;
-	c->p++;
-	while ((r = arr_next(c, &first)) == 1) {
-		if (*c->p != '{') {
-			if (value(c, depth + 1) == -1)
-				return -1;
-		} else if (index_obj(c, depth + 1) == -1)
-			return -1;
-	}
-	return r;
+	return obj_array(c, depth, index_obj, OTHER_SKIP);
 }
 
 static int
@@ -645,21 +654,8 @@ fk_obj(struct sc *c, int depth)
 static int
 foreign_keys(struct sc *c, int depth)
 {
-	int	 first = 1, r;
-
-	if (*c->p != '[')
-		return value(c, depth) == -1 ? -1 : 0;
-	c->p++;
-	while ((r = arr_next(c, &first)) == 1) {
-		if (*c->p != '{') {
-			/* no to_table: never a relation */
-			scan_fk(c->s);
-			if (value(c, depth + 1) == -1)
-				return -1;
-		} else if (fk_obj(c, depth + 1) == -1)
-			return -1;
-	}
-	return r;
+	/* an element that is no object has no to_table: never a relation */
+	return obj_array(c, depth, fk_obj, OTHER_FK);
 }
 
 int
