@@ -732,14 +732,21 @@ scan_reset(struct scan *s)
 	s->nkeys = 0;
 }
 
+/* v with room for element n: its capacity doubled, from min */
+static void *
+grow(void *v, int n, int *cap, int min, size_t size)
+{
+	if (n == *cap) {
+		*cap = *cap < min ? min : *cap * 2;
+		v = xreallocarray(v, (size_t)*cap, size);
+	}
+	return v;
+}
+
 int
 scan_str(struct scan *s, const char *p, size_t len)
 {
-	if (s->nstr == s->capstr) {
-		s->capstr = s->capstr < 64 ? 64 : s->capstr * 2;
-		s->str = xreallocarray(s->str, (size_t)s->capstr,
-		    sizeof(*s->str));
-	}
+	s->str = grow(s->str, s->nstr, &s->capstr, 64, sizeof(*s->str));
 	s->str[s->nstr].p = p;
 	s->str[s->nstr].len = len;
 	return s->nstr++;
@@ -748,11 +755,7 @@ scan_str(struct scan *s, const char *p, size_t len)
 struct scol *
 scan_col(struct scan *s)
 {
-	if (s->ncol == s->capcol) {
-		s->capcol = s->capcol < 64 ? 64 : s->capcol * 2;
-		s->col = xreallocarray(s->col, (size_t)s->capcol,
-		    sizeof(*s->col));
-	}
+	s->col = grow(s->col, s->ncol, &s->capcol, 64, sizeof(*s->col));
 	memset(&s->col[s->ncol], 0, sizeof(*s->col));
 	return &s->col[s->ncol++];
 }
@@ -760,22 +763,14 @@ scan_col(struct scan *s)
 struct span *
 scan_uniq(struct scan *s)
 {
-	if (s->nuniq == s->capuniq) {
-		s->capuniq = s->capuniq < 16 ? 16 : s->capuniq * 2;
-		s->uniq = xreallocarray(s->uniq, (size_t)s->capuniq,
-		    sizeof(*s->uniq));
-	}
+	s->uniq = grow(s->uniq, s->nuniq, &s->capuniq, 16, sizeof(*s->uniq));
 	return &s->uniq[s->nuniq++];
 }
 
 struct sfk *
 scan_fk(struct scan *s)
 {
-	if (s->nfk == s->capfk) {
-		s->capfk = s->capfk < 16 ? 16 : s->capfk * 2;
-		s->fk = xreallocarray(s->fk, (size_t)s->capfk,
-		    sizeof(*s->fk));
-	}
+	s->fk = grow(s->fk, s->nfk, &s->capfk, 16, sizeof(*s->fk));
 	memset(&s->fk[s->nfk], 0, sizeof(*s->fk));
 	return &s->fk[s->nfk++];
 }
