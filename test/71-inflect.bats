@@ -36,3 +36,33 @@ singular moves -> move
 singular data -> datum
 classify people -> Person"
 }
+
+@test "inflect-1.3: a rule's last letter rules words out only where it must" {
+	[ -x "$ROOT/test/unit/t-inflect" ] || skip "unit programs not built (make unit)"
+	# "...c$" rules skip words not ending in c; a | outside parentheses,
+	# a class or a group before $ leaves the rule to the matcher
+	run -0 "$ROOT/test/unit/t-inflect" <<-'IN'
+	rule-singular zork$ ZK
+	singular zork
+	singular Zork
+	singular zorq
+	rule-singular ab$|cd$ AB
+	singular xab
+	singular xcd
+	rule-singular [|]q$ PIPE
+	singular |q
+	rule-singular (ee|ff)$ EF
+	singular xff
+	IN
+	assert_output "rule-singular zork$ ZK -> ok
+singular zork -> ZK
+singular Zork -> ZK
+singular zorq -> zorq
+rule-singular ab$|cd$ AB -> ok
+singular xab -> xAB
+singular xcd -> xAB
+rule-singular [|]q$ PIPE -> ok
+singular |q -> PIPE
+rule-singular (ee|ff)$ EF -> ok
+singular xff -> xEF"
+}

@@ -46,6 +46,7 @@ struct rule {
 	int		 bol;		/* matches only at the start */
 	int		 filter;	/* first holds every first byte */
 	unsigned char	 first[32];	/* bytes a match can start with */
+	int		 last;		/* the word's last byte, or -1 */
 };
 
 struct rules {
@@ -452,6 +453,44 @@ first_bytes(const struct node *n, unsigned char *set)
 	}
 }
 
+/*
+ * The byte (lower case) a word must end with for re to match, when re is
+ * "...c$" with a plain letter or digit c and no | outside parentheses:
+ * most rules, and a word's last byte then rules them out at once.  -1
+ * otherwise.
+ */
+static int
+last_byte(const char *re)
+{
+	size_t	 n = strlen(re), i;
+	int	 depth = 0, c;
+
+	if (n < 2 || re[n - 1] != '$')
+		return -1;
+	c = (unsigned char)re[n - 2];
+	if (!isalnum(c) || (n >= 3 && re[n - 3] == '\\'))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (re[i] == '\\' && i + 1 < n)
+			i++;
+		else if (re[i] == '[') {	/* a class: | ( ) are plain */
+			if (i + 1 < n && re[i + 1] == '^')
+				i++;
+			if (i + 1 < n && re[i + 1] == ']')
+				i++;
+			while (i + 1 < n && re[i + 1] != ']')
+				i += re[i + 1] == '\\' ? 2 : 1;
+			i++;
+		} else if (re[i] == '(')
+			depth++;
+		else if (re[i] == ')')
+			depth--;
+		else if (re[i] == '|' && depth == 0)
+			return -1;
+	}
+	return tolower(c);
+}
+
 static int
 rule_add(struct rules *rs, const char *re, const char *rep)
 {
@@ -469,6 +508,7 @@ rule_add(struct rules *rs, const char *re, const char *rep)
 	rs->v[rs->n].rep = xstrdup(rep);
 	rs->v[rs->n].bol = n->type == N_BOL;
 	rs->v[rs->n].filter = first_bytes(n, rs->v[rs->n].first) == 0;
+	rs->v[rs->n].last = last_byte(re);
 	rs->n++;
 	return 0;
 }
@@ -681,13 +721,19 @@ static void
 apply(struct buf *out, const struct rules *rs, const char *w)
 {
 	size_t	 i, len = strlen(w);
+	int	 last;
 
 	if (len == 0 || uncountable(w, len)) {
 		buf_add(out, w, len);
 		return;
 	}
+	last = tolower((unsigned char)w[len - 1]);
+	/* $ also matches before a newline: then no rule is ruled out */
+	if (memchr(w, '\n', len) != NULL)
+		last = -1;
 	for (i = rs->n; i-- > 0; )
-		if (rx_sub(&rs->v[i], w, len, out))
+		if ((last == -1 || rs->v[i].last == -1 ||
+		    rs->v[i].last == last) && rx_sub(&rs->v[i], w, len, out))
 			return;
 	buf_add(out, w, len);
 }
