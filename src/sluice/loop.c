@@ -319,11 +319,10 @@ print_cmd(struct engine *E, struct rstage *R)
 	fputc('\n', stderr);
 }
 
-/* the other readers of P that have yet to start: they need a slot each
- * soon, and until they start their input is queued by sluice */
+/* how many readers of P but R are in state st */
 static int
-waiting_readers(struct engine *E, const struct rstage *P,
-    const struct rstage *R)
+other_readers(struct engine *E, const struct rstage *P,
+    const struct rstage *R, enum pstate st)
 {
 	size_t	 i;
 	int	 n = 0;
@@ -331,7 +330,7 @@ waiting_readers(struct engine *E, const struct rstage *P,
 	for (i = 0; i < P->noutlets; i++) {
 		int c = P->outlets[i].stage;
 
-		if (c >= 0 && &E->rs[c] != R && E->rs[c].state == PS_WAITING)
+		if (c >= 0 && &E->rs[c] != R && E->rs[c].state == st)
 			n++;
 	}
 	return n;
@@ -383,8 +382,11 @@ map_slots(struct engine *E, const struct rstage *R)
 
 			if (p >= 0 && E->rs[p].state == PS_RUNNING)
 				free_ += E->rs[p].slots;
+			/* the others about to start need a slot each, and
+			 * until they do sluice queues their input */
 			if (p >= 0)
-				free_ -= waiting_readers(E, &E->rs[p], R);
+				free_ -= other_readers(E, &E->rs[p], R,
+				    PS_WAITING);
 		}
 	for (g = R->gang_next; g != -1; g = E->rs[g].gang_next)
 		if (E->rs[g].state == PS_WAITING)
@@ -592,24 +594,15 @@ open_unopened(struct engine *E, int head)
 static int
 rides_along(struct engine *E, const struct rstage *R)
 {
-	size_t	 i, k, o;
+	size_t	 i, k;
 
 	for (i = 0; i < R->nports; i++)
 		for (k = 0; k < R->ports[i].nseg; k++) {
-			const struct rstage *P;
+			int	 p = R->ports[i].segs[k].producer;
 
-			if (R->ports[i].segs[k].producer < 0)
-				continue;
-			P = &E->rs[R->ports[i].segs[k].producer];
-			if (P->state != PS_RUNNING || P->noutlets < 2)
-				continue;
-			for (o = 0; o < P->noutlets; o++) {
-				int c = P->outlets[o].stage;
-
-				if (c >= 0 && &E->rs[c] != R &&
-				    E->rs[c].state == PS_RUNNING)
-					return 1;
-			}
+			if (p >= 0 && E->rs[p].state == PS_RUNNING &&
+			    other_readers(E, &E->rs[p], R, PS_RUNNING) > 0)
+				return 1;
 		}
 	return 0;
 }

@@ -328,11 +328,6 @@ cached(struct slurm *S, struct rstage *R)
 
 	if (!scache_try_hit(E, R))
 		return 0;
-	/* readers here read files: the output is copied in any case */
-	if (scache_open_unopened(E, R) == -1) {
-		R->cache_res = "miss";	/* gone or damaged: it runs */
-		return 0;
-	}
 	path = path_of(S, "s.out", R->st->idx);
 	tmp = xasprintf("%s.tmp", path);
 	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,

@@ -368,23 +368,6 @@ needed(struct engine *E, const struct rstage *R, const struct digest **outd,
 	return 0;
 }
 
-static int
-output_needed(struct engine *E, const struct rstage *R,
-    const struct digest *content)
-{
-	const struct digest **outd;
-	size_t	 i;
-	int	 need;
-
-	outd = xcalloc(E->n + 1, sizeof(*outd));
-	for (i = 0; i < E->n; i++)
-		outd[i] = &E->rs[i].out_digest;
-	outd[R->st->idx] = content;
-	need = needed(E, R, outd, 0);
-	free(outd);
-	return need;
-}
-
 /* a hit left unopened: open (and check) its blob now that a reader that
  * did not hit needs it after all; -1 when it is gone or damaged */
 int
@@ -417,7 +400,7 @@ scache_try_hit(struct engine *E, struct rstage *R)
 	const struct digest **outd;
 	struct cache_hit hit;
 	size_t	 i;
-	int	 fd;
+	int	 fd, hit_fd, unopened = 0;
 
 	if (!R->cacheable)
 		return 0;
@@ -425,49 +408,47 @@ scache_try_hit(struct engine *E, struct rstage *R)
 	for (i = 0; i < E->n; i++)
 		outd[i] = &E->rs[i].out_digest;
 	stagekey_final(&R->key_base, R->st, outd, &R->key);
-	free(outd);
+	fd = R->pre_fd;
+	R->pre_fd = -1;
+	R->cache_res = "miss";
 	if (E->o->refresh) {
 		cache_count_miss(E->cache, R->cat);
 		R->cache_res = "refresh";
-		return 0;
+		hit_fd = -1;
+	} else if (cache_lookup(E->cache, R->cat, &R->key, &hit) != 1)
+		hit_fd = -1;
+	else if (fd != -1 && hit.content.hi == R->pre_content.hi &&
+	    hit.content.lo == R->pre_content.lo) {
+		hit_fd = fd;		/* checked by a producer's look ahead */
+		fd = -1;
+	} else {
+		/* the Slurm executor copies every hit to a file */
+		outd[R->st->idx] = &hit.content;
+		unopened = hit.pack == 0 && E->o->executor != EXEC_SLURM &&
+		    !needed(E, R, outd, 0);
+		hit_fd = -2;
 	}
-	R->cache_res = "miss";
-	fd = R->pre_fd;
-	R->pre_fd = -1;
-	if (cache_lookup(E->cache, R->cat, &R->key, &hit) != 1) {
-		if (fd != -1)
-			close(fd);
-		return 0;
-	}
-	if (fd != -1 && hit.content.hi == R->pre_content.hi &&
-	    hit.content.lo == R->pre_content.lo)
-		goto opened;		/* checked by a producer's look ahead */
+	free(outd);
 	if (fd != -1)
 		close(fd);
-	if (hit.pack == 0 && !E->o->refresh &&
-	    !output_needed(E, R, &hit.content)) {
-		R->cache_res = "hit";
-		R->out_digest = hit.content;
-		R->out_r = -1;
-		R->out_is_pipe = 0;
-		R->hash_out = 0;
-		R->cost_saved_ns = hit.cost_ns;
+	if (hit_fd == -1 && !unopened)
+		return 0;
+	if (unopened) {			/* no reader needs the bytes */
 		R->unopened = 1;
 		R->hit_pack = hit.pack;
 		R->hit_off = hit.off;
 		R->hit_size = hit.size;
-		return 1;
-	}
-	if ((fd = cache_open_blob(E->cache, &hit)) == -1) {
+		hit_fd = -1;
+	} else if (hit_fd == -2 &&
+	    (hit_fd = cache_open_blob(E->cache, &hit)) == -1) {
 		warnx("stage '%s': %s; running it", R->st->name,
 		    cache_error(E->cache));
 		cache_invalidate(E->cache, R->cat, &R->key);
 		return 0;
 	}
-opened:
 	R->cache_res = "hit";
 	R->out_digest = hit.content;
-	R->out_r = fd;
+	R->out_r = hit_fd;
 	R->out_is_pipe = 0;
 	R->hash_out = 0;		/* the digest is known */
 	R->cost_saved_ns = hit.cost_ns;

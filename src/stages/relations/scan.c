@@ -341,6 +341,22 @@ expected(struct sc *c, struct obj *o, struct span *key)
 	return 1;
 }
 
+/* before a member or element: the comma unless it is the first */
+static int
+comma(struct sc *c, int *first)
+{
+	if (!*first) {
+		if (*c->p != ',')
+			return -1;
+		c->p++;
+		skipws(c);
+		if (c->p >= c->e)
+			return -1;
+	}
+	*first = 0;
+	return 0;
+}
+
 static int
 obj_next(struct sc *c, struct obj *o, struct span *key)
 {
@@ -361,16 +377,7 @@ obj_next(struct sc *c, struct obj *o, struct span *key)
 			expect[o->at] = which;
 		return 0;
 	}
-	if (!o->first) {
-		if (*c->p != ',')
-			return -1;
-		c->p++;
-		skipws(c);
-		if (c->p >= c->e)
-			return -1;
-	}
-	o->first = 0;
-	if (*c->p != '"')
+	if (comma(c, &o->first) == -1 || *c->p != '"')
 		return -1;
 	if (!expected(c, o, key)) {
 		if (o->next != NULL) {
@@ -407,16 +414,7 @@ arr_next(struct sc *c, int *first)
 		c->p++;
 		return 0;
 	}
-	if (!*first) {
-		if (*c->p != ',')
-			return -1;
-		c->p++;
-		skipws(c);
-		if (c->p >= c->e)
-			return -1;
-	}
-	*first = 0;
-	return 1;
+	return comma(c, first) == -1 ? -1 : 1;
 }
 
 static int
