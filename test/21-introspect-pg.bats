@@ -25,6 +25,7 @@ setup_file() {
 	pg_start "$BATS_FILE_TMPDIR/pg"
 	# log each statement with the client's name, to count queries
 	pg_psql -c "ALTER SYSTEM SET log_statement = 'all'" \
+	    -c "ALTER SYSTEM SET log_connections = on" \
 	    -c "ALTER SYSTEM SET log_line_prefix = '%a: '" \
 	    -c "SELECT pg_reload_conf()" postgres > /dev/null
 	for db in danbooru lago openstreetmap; do
@@ -133,16 +134,37 @@ table billing invoices'
 		grep -c "^$app: LOG:  \\(statement\\|execute\\)" \
 		    "$PG_DIR/server.log" || true
 	}
-	before=$(queries)
+	conns() {
+		grep -c "connection authorized: .*application_name=$app" \
+		    "$PG_DIR/server.log" || true
+	}
+	before=$(queries) cbefore=$(conns)
 	PGAPPNAME=$app introspect "postgres://postgres@127.0.0.1:$PGPORT/lago" > /dev/null
 	PGAPPNAME=$app introspect "postgres://postgres@127.0.0.1:$PGPORT/constructs" > /dev/null
 	n=$(( $(queries) - before ))
-	# one per run: the statements (settings and tables, enums, tables,
-	# columns, comments, constraints, operator classes, indexes) sent
-	# as one string; constructs has a foreign key to a table of a
-	# schema not read, whose definition only the server prints: one
+	# two per run, one on each of two connections: the statements
+	# (settings and tables, enums, tables, columns, comments) as one
+	# string, and (settings and tables, constraints, operator classes,
+	# indexes) as another; constructs has a foreign key to a table of
+	# a schema not read, whose definition only the server prints: one
 	# more query (for all such keys at once)
-	assert_equal "$n" 3
+	assert_equal "$n" 5
+	assert_equal "$(( $(conns) - cbefore ))" 4
+}
+
+@test "pg-1.11: where the server lets only one connection in, it reads everything, the same records" {
+	pg_psql -c "CREATE ROLE solo LOGIN CONNECTION LIMIT 1" postgres
+	introspect "postgres://postgres@127.0.0.1:$PGPORT/lago" > two.jsonl
+	for i in 1 2 3; do
+		run --separate-stderr introspect "postgres://solo@127.0.0.1:$PGPORT/lago"
+		[ "$status" -eq 0 ] || break
+		[ "$output" = "$(cat two.jsonl)" ] || break
+	done
+	pg_psql -c "DROP ROLE solo" postgres
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$output" "$(cat two.jsonl)"
+	assert_equal "$(wc -l < two.jsonl)" 180
 }
 
 @test "pg-1.8: a refused connection names host, port and database, never the password" {
@@ -184,8 +206,9 @@ table billing invoices'
 	    --schema "public,o'dd" "postgres://postgres@127.0.0.1:$PGPORT/paths"
 	assert_success
 	assert_equal "$stderr" ''
-	# one more query, for the indexes on the domain and with a collation
-	assert_equal "$(( $(queries) - before ))" 2
+	# the two strings of pg-1.7, and one more query, for the indexes
+	# on the domain and with a collation
+	assert_equal "$(( $(queries) - before ))" 3
 	printf '%s\n' "$output" | norm > live.jsonl
 	introspect --strict paths.sql | norm > file.jsonl
 	assert_equal "$(wc -l < live.jsonl)" 5

@@ -4,8 +4,8 @@
  * variables honoured), read the whole database in a fixed handful of
  * catalog queries (enum labels, relations, columns, comments,
  * constraints, operator classes, indexes, and the definitions only the
- * server can print: never one query per table), sent at once as one
- * string, and fill the schema model.  The catalog's text (format_type,
+ * server can print: never one query per table), sent as two strings on
+ * two connections at once (connect_db), and fill the schema model.  The catalog's text (format_type,
  * pg_get_expr, pg_get_constraintdef, pg_get_indexdef, with an empty
  * search_path, as pg_dump prints it; the plain keys and indexes
  * spelled out here from catalog columns the same way: see q_cons_fast
@@ -19,6 +19,7 @@
  * the user's URL, which may hold a password.
  */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -85,9 +86,19 @@ static const struct {
 	{ "PQgetResult", offsetof(__typeof__(pq), getResult) },
 };
 
+/* a connection and how many results of what was sent on it are due */
+struct pgc {
+	PGconn		*c;
+	int		 sent;
+};
+
 struct live {
 	struct schema	*s;
-	PGconn		*conn;
+	struct pgc	 main;		/* tables, columns, comments */
+	struct pgc	 keys;		/* constraints and indexes, if apart */
+	struct pgc	*k;		/* &keys, or &main when not apart */
+	struct pgc	*cur;		/* where query() reads */
+	PGconn		*conn;		/* main.c */
 	const char	*params[2];	/* $1 schemas, $2 views: SQL literals */
 	struct rel {
 		unsigned long	 oid;
@@ -99,7 +110,6 @@ struct live {
 	int		*status;
 	const char	*q_cons, *q_idx;	/* for this server */
 	int		 fast;		/* q_cons_fast, q_idx_fast */
-	int		 sent;		/* results of send_queries to read */
 	struct att {			/* columns by number */
 		int		 num;
 		struct column	*c;
@@ -415,19 +425,67 @@ name_server(struct live *x)
 	    p != NULL && *p != '\0' ? p : "5432", d != NULL ? d : "");
 }
 
-static int
-connect_db(struct live *x, const char *conninfo)
+static const char *const conn_keys[] = {
+	"dbname", "fallback_application_name", NULL
+};
+
+struct keys_conn {
+	pthread_t	 th;
+	const char	*vals[3];
+	PGconn		*c;
+	int		 started;	/* the thread runs */
+};
+
+/* the second connection, made by a thread of its own */
+static void *
+keys_thread(void *arg)
 {
-	static const char *const keys[] = {
-		"dbname", "fallback_application_name", NULL
-	};
-	const char	*vals[] = { conninfo, "sluice-introspect", NULL };
+	struct keys_conn *kc = arg;
+
+	kc->c = pq.connectdbParams(conn_keys, kc->vals, 1);
+	return NULL;
+}
+
+/*
+ * The constraints and indexes are read on a second connection, by a
+ * second server process, while the first reads the tables and columns:
+ * on two cores the server's work takes about half the time.  It is
+ * made at the same time as the first, by a thread (libpq is
+ * thread-safe, and so each keeps libpq's own handling of
+ * connect_timeout and the rest), and used if it succeeds; if not, the
+ * same statements go on the first connection after the others.  Each
+ * statement has its own snapshot either way, as in one string at READ
+ * COMMITTED.
+ */
+static void	join_keys(struct live *, struct keys_conn *);
+
+static int
+connect_db(struct live *x, struct keys_conn *kc, const char *conninfo)
+{
 	const char	*m;
 
-	x->conn = pq.connectdbParams(keys, vals, 1);
+	kc->vals[0] = conninfo;
+	kc->vals[1] = "sluice-introspect";
+	kc->vals[2] = NULL;
+	kc->c = NULL;
+	x->k = &x->main;
+	/* if it cannot start, one connection */
+	kc->started = pthread_create(&kc->th, NULL, keys_thread, kc) == 0;
+	x->main.c = x->conn = pq.connectdbParams(conn_keys, kc->vals, 1);
 	if (x->conn == NULL) {
 		*x->status = EX_OSERR;
 		return schema_fail(x->s, 0, 0, "out of memory in libpq");
+	}
+	if (pq.status(x->conn) != CONNECTION_OK) {
+		/* the server let only one in (a connection limit): the
+		 * other will do for all */
+		join_keys(x, kc);
+		if (x->k == &x->keys) {
+			pq.finish(x->conn);
+			x->main.c = x->conn = x->keys.c;
+			x->keys.c = NULL;
+			x->k = &x->main;
+		}
 	}
 	name_server(x);
 	if (pq.status(x->conn) == CONNECTION_OK)
@@ -440,6 +498,22 @@ connect_db(struct live *x, const char *conninfo)
 	return schema_fail(x->s, 0, 0, "cannot connect: %s", m);
 }
 
+/* the second connection, if the thread made one */
+static void
+join_keys(struct live *x, struct keys_conn *kc)
+{
+	if (!kc->started)
+		return;
+	(void)pthread_join(kc->th, NULL);
+	kc->started = 0;
+	if (kc->c != NULL && pq.status(kc->c) == CONNECTION_OK) {
+		x->keys.c = kc->c;
+		x->k = &x->keys;
+	} else if (kc->c != NULL)
+		pq.finish(kc->c);
+	kc->c = NULL;
+}
+
 /*
  * The result of the next statement sent by send_queries (in the order
  * of its list), named what in an error.
@@ -450,9 +524,9 @@ query(struct live *x, const char *what)
 	PGresult	*r = NULL;
 	const char	*state;
 
-	if (x->sent > 0) {
-		x->sent--;
-		r = pq.getResult(x->conn);
+	if (x->cur->sent > 0) {
+		x->cur->sent--;
+		r = pq.getResult(x->cur->c);
 	}
 	if (r != NULL && pq.resultStatus(r) == PGRES_TUPLES_OK)
 		return r;
@@ -460,7 +534,7 @@ query(struct live *x, const char *what)
 	*x->status = state != NULL && strcmp(state, "42501") == 0 ?
 	    EX_NOPERM : EX_UNAVAILABLE;
 	(void)schema_fail(x->s, 0, 0, "reading %s: %s", what,
-	    one_line(x->s, pq.errorMessage(x->conn)));
+	    one_line(x->s, pq.errorMessage(x->cur->c)));
 	if (r != NULL)
 		pq.clear(r);
 	return NULL;
@@ -1043,13 +1117,13 @@ missing_defs(struct live *x, PGresult *r, int i, int col, const char *what,
 	buf_addc(&oids, '}');
 	if (oids.len > 2) {
 		param = oids.data;
-		*defs = pq.execParams(x->conn, q_def, 1, NULL, &param, NULL,
-		    NULL, 0);
+		*defs = pq.execParams(x->cur->c, q_def, 1, NULL, &param,
+		    NULL, NULL, 0);
 		if (*defs == NULL ||
 		    pq.resultStatus(*defs) != PGRES_TUPLES_OK) {
 			*x->status = EX_UNAVAILABLE;
 			rc = schema_fail(x->s, 0, 0, "reading %s: %s", what,
-			    one_line(x->s, pq.errorMessage(x->conn)));
+			    one_line(x->s, pq.errorMessage(x->cur->c)));
 			if (*defs != NULL)
 				pq.clear(*defs);
 			*defs = NULL;
@@ -1182,11 +1256,15 @@ constraints(struct live *x, PGresult *cons, int *i, const char **built,
 static int
 load_keys(struct live *x)
 {
-	PGresult	*cons, *idx = NULL, *cdefs = NULL, *idefs = NULL;
+	PGresult	*r, *cons, *idx = NULL, *cdefs = NULL, *idefs = NULL;
 	struct table	*t;
 	const char	**cbuilt, **ibuilt = NULL;
 	int		 i, n, c = 0, rc = -1;
 
+	x->cur = x->k;
+	if ((r = query(x, "settings")) == NULL)
+		return -1;
+	pq.clear(r);
 	if ((cons = query(x, "constraints")) == NULL)
 		return -1;
 	n = pq.ntuples(cons);
@@ -1254,22 +1332,25 @@ choose_queries(struct live *x)
 
 /*
  * The queries, in the order they are read (query() takes the next
- * result), sent at once as one string: one round trip, and the server
- * runs the next ones while this process reads the first.  The simple
+ * result), sent on c at once as one string: the tables and columns, or
+ * (keys) the constraints and indexes, each after the settings.  One
+ * round trip, and the server runs the next ones while this process
+ * reads the first.  The simple
  * query protocol spares each statement the extended protocol's parse,
  * bind and describe messages; its parameters are literals.
  */
 static int
-send_queries(struct live *x)
+send_queries(struct live *x, struct pgc *c, int keys)
 {
 	const char	*qs[] = { q_settings, q_enums, q_rels, q_cols, q_descr,
-	    x->q_cons, q_opclass, x->q_idx };
+	    q_settings, x->q_cons, q_opclass, x->q_idx };
 	struct buf	 b = { 0 };
 	const char	*p;
 	size_t		 i;
 	int		 ok;
 
-	for (i = 0; i < sizeof(qs) / sizeof(qs[0]); i++) {
+	/* the tables and columns (0 to 4), or the keys (5 to 8) */
+	for (i = keys ? 5 : 0; i < (keys ? 9 : 5); i++) {
 		if (qs[i] == q_opclass && !x->fast)
 			continue;
 		for (p = qs[i]; *p != '\0'; p++)
@@ -1278,17 +1359,17 @@ send_queries(struct live *x)
 			else
 				buf_addc(&b, *p);
 		buf_add(&b, ";\n", 2);
-		x->sent++;
+		c->sent++;
 	}
 	buf_addc(&b, '\0');
-	ok = pq.sendQuery(x->conn, b.data);
+	ok = pq.sendQuery(c->c, b.data);
 	buf_free(&b);
 	if (ok)
 		return 0;
-	x->sent = 0;
+	c->sent = 0;
 	*x->status = EX_UNAVAILABLE;
 	return schema_fail(x->s, 0, 0, "sending the queries: %s",
-	    one_line(x->s, pq.errorMessage(x->conn)));
+	    one_line(x->s, pq.errorMessage(c->c)));
 }
 
 /* after the last result: the end of the queries */
@@ -1298,15 +1379,15 @@ end_queries(struct live *x)
 	PGresult	*r;
 	int		 ok = 1;
 
-	while ((r = pq.getResult(x->conn)) != NULL) {
+	while ((r = pq.getResult(x->cur->c)) != NULL) {
 		ok = 0;
 		pq.clear(r);
 	}
-	if (ok && x->sent == 0)
+	if (ok && x->cur->sent == 0)
 		return 0;
 	*x->status = EX_UNAVAILABLE;
 	return schema_fail(x->s, 0, 0, "ending the queries: %s",
-	    one_line(x->s, pq.errorMessage(x->conn)));
+	    one_line(x->s, pq.errorMessage(x->cur->c)));
 }
 
 /* '{"a","b"}': a string literal of a text[] of the schema names */
@@ -1348,6 +1429,7 @@ pglive_load(struct schema *s, const char *conninfo,
     const struct strv *schemas, int *status)
 {
 	struct live	 x;
+	struct keys_conn kc;
 	PGresult	*r;
 	int		 rc = -1;
 
@@ -1359,13 +1441,17 @@ pglive_load(struct schema *s, const char *conninfo,
 	memset(&x, 0, sizeof(x));
 	x.s = s;
 	x.status = status;
-	if (connect_db(&x, conninfo) == -1)
+	if (connect_db(&x, &kc, conninfo) == -1)
 		goto done;
 	if ((x.params[0] = schema_array(&x, schemas)) == NULL)
 		goto done;
 	choose_queries(&x);
 	x.params[1] = s->views ? "true" : "false";
-	if (send_queries(&x) == -1)
+	x.cur = &x.main;
+	if (send_queries(&x, &x.main, 0) == -1)
+		goto done;
+	join_keys(&x, &kc);
+	if (x.k == &x.keys && send_queries(&x, &x.keys, 1) == -1)
 		goto done;
 	/* names qualified as pg_dump prints them */
 	if ((r = query(&x, "settings")) == NULL)
@@ -1374,13 +1460,18 @@ pglive_load(struct schema *s, const char *conninfo,
 	*status = EX_DATAERR;
 	if (load_enums(&x) == -1 || load_rels(&x) == -1 ||
 	    load_columns(&x) == -1 || load_comments(&x) == -1 ||
+	    end_queries(&x) == -1 ||
+	    (x.k == &x.main && send_queries(&x, &x.main, 1) == -1) ||
 	    load_keys(&x) == -1 ||
 	    pgsql_snippet(s, SNIP_FINISH, NULL, NULL, NULL, "") == -1)
 		goto done;
 	rc = 0;
 done:
+	join_keys(&x, &kc);
 	if (x.conn != NULL)
 		pq.finish(x.conn);
+	if (x.keys.c != NULL)
+		pq.finish(x.keys.c);
 	free(x.rels);
 	free(x.atts);
 	free(x.opc);
