@@ -296,6 +296,15 @@ out: 0 written, 2 unchanged, 0 pruned'
 	run -0 sluice write out < in.jsonl
 	assert_output 'out: 1 written, 1 unchanged, 0 pruned'
 	assert_equal "$(cat out/a/b.ts)" 1
+	# a directory on the way replaced by a symbolic link to it, every
+	# file still the one the stamp names: refused, not vouched for
+	mv out/a out/a.real
+	ln -s a.real out/a
+	run -65 --separate-stderr sluice write out < in.jsonl
+	assert_output ''
+	assert_equal "$stderr" "write: 'a/b.ts' is outside 'out' or unsafe: a symbolic link on the way"
+	rm out/a
+	mv out/a.real out/a
 	# the stamp is not a path a record may name
 	printf '{"v":1,"kind":"file","path":".sluice-stamp","content":"x"}\n' > bad.jsonl
 	run -65 --separate-stderr sluice write out < bad.jsonl

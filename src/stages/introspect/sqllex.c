@@ -33,6 +33,7 @@ sqllex_free(struct sqllex *l)
 	free(l->v);
 	l->v = NULL;
 	l->n = l->cap = 0;
+	buf_free(&l->tmp);
 }
 
 void
@@ -443,11 +444,12 @@ undouble(struct buf *b, const char *s, size_t n, int q)
 char *
 sqllex_text(struct sqllex *l, struct arena *a, const struct stok *t)
 {
-	struct buf	 b = { 0 };
+	struct buf	*b = &l->tmp;
 	const char	*s = t->s;
 	size_t		 n = t->n, i;
 	char		*r;
 
+	buf_reset(b);
 	switch (t->type) {
 	case S_IDENT:
 		r = arena_strndup(a, s, n);
@@ -458,7 +460,7 @@ sqllex_text(struct sqllex *l, struct arena *a, const struct stok *t)
 	case S_QIDENT:
 		if (*s != '"')		/* U&"..." */
 			s += 2, n -= 2;
-		undouble(&b, s + 1, n - 2, '"');
+		undouble(b, s + 1, n - 2, '"');
 		break;
 	case S_STRING:
 		if (t->esc > 1) {	/* $tag$body$tag$ */
@@ -469,15 +471,14 @@ sqllex_text(struct sqllex *l, struct arena *a, const struct stok *t)
 		while (*s != '\'')	/* E, B, X, N, U& prefixes */
 			s++, n--;
 		if (t->esc)
-			unescape(l, &b, s + 1, n - 2, t);
+			unescape(l, b, s + 1, n - 2, t);
 		else
-			undouble(&b, s + 1, n - 2, '\'');
+			undouble(b, s + 1, n - 2, '\'');
 		break;
 	default:
 		return arena_strndup(a, s, n);
 	}
-	r = arena_strndup(a, b.data ? b.data : "", b.len);
-	buf_free(&b);
+	r = arena_strndup(a, b->data ? b->data : "", b->len);
 	return r;
 }
 

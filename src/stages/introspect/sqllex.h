@@ -20,6 +20,8 @@
 #include <setjmp.h>
 #include <stddef.h>
 
+#include "buf.h"
+
 enum stok_type {
 	S_EOF, S_IDENT, S_QIDENT, S_STRING, S_NUM, S_PARAM, S_OP, S_PUNCT,
 	S_META
@@ -43,6 +45,8 @@ struct sqllex {
 	struct stok	*v;		/* the current statement */
 	int		 n, cap;
 	int		 semi;		/* it ended with ';' */
+	struct buf	 tmp;		/* sqllex_text's, kept across a
+					 * longjmp (freed by sqllex_free) */
 };
 
 void	sqllex_init(struct sqllex *, struct schema *, const char *, size_t,

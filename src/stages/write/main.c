@@ -152,6 +152,29 @@ open_parent(int dirfd, const char *path, const char **name)
 	return fd;
 }
 
+/* the directory dir under dirfd, never following a symbolic link nor
+   creating anything: -1 if there is none */
+static int
+open_below(int dirfd, const char *dir)
+{
+	char	*p = xstrdup(dir), *s, *slash;
+	int	 fd = dirfd, nfd;
+
+	for (s = p; fd != -1; s = slash + 1) {
+		if ((slash = strchr(s, '/')) != NULL)
+			*slash = '\0';
+		nfd = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
+		    O_CLOEXEC);
+		if (fd != dirfd)
+			close(fd);
+		fd = nfd;
+		if (slash == NULL)
+			break;
+	}
+	free(p);
+	return fd;
+}
+
 /* open_parent() for files in the directory of the last one (types/...):
    the descriptor is kept until a file in another directory comes */
 static int
@@ -284,29 +307,72 @@ twice(const struct file *files, size_t n, const char *path)
 	errx(EX_DATAERR, "'%s': written twice", path);
 }
 
-/* "ino size mtime ctime ": what stat(2) says of a file the last run left */
-static void
-stat_part(struct buf *b, const struct stat *st)
+/* "ino size mtime ctime ": what stat(2) says of a file the last run
+ * left, in b (room for STATPART bytes); its length */
+#define STATPART	128
+
+static char *
+put_num(char *p, unsigned long long v, int width)
 {
-	buf_printf(b, "%llu %lld %lld.%09ld %lld.%09ld ",
-	    (unsigned long long)st->st_ino, (long long)st->st_size,
-	    (long long)st->st_mtim.tv_sec, st->st_mtim.tv_nsec,
-	    (long long)st->st_ctim.tv_sec, st->st_ctim.tv_nsec);
+	char	 t[24];
+	int	 n = 0;
+
+	do
+		t[n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	while (n < width)
+		t[n++] = '0';
+	while (n > 0)
+		*p++ = t[--n];
+	return p;
+}
+
+static char *
+put_snum(char *p, long long v)
+{
+	if (v < 0) {
+		*p++ = '-';
+		return put_num(p, -(unsigned long long)v, 0);
+	}
+	return put_num(p, (unsigned long long)v, 0);
+}
+
+static size_t
+stat_part(char *b, const struct stat *st)
+{
+	char	*p = b;
+
+	p = put_num(p, (unsigned long long)st->st_ino, 0);
+	*p++ = ' ';
+	p = put_snum(p, (long long)st->st_size);
+	*p++ = ' ';
+	p = put_snum(p, (long long)st->st_mtim.tv_sec);
+	*p++ = '.';
+	p = put_num(p, (unsigned long long)st->st_mtim.tv_nsec, 9);
+	*p++ = ' ';
+	p = put_snum(p, (long long)st->st_ctim.tv_sec);
+	*p++ = '.';
+	p = put_num(p, (unsigned long long)st->st_ctim.tv_nsec, 9);
+	*p++ = ' ';
+	return (size_t)(p - b);
 }
 
 /*
  * The stamp of the last run: its input's digest, then a line per file,
- * "ino size mtime ctime digest path", each as the run left it.
+ * "ino size mtime ctime digest path", each as the run left it.  The
+ * lines stay in the file's buffer; a digest is read when a file's
+ * content is compared (stamp_same), not when the stamp holds.
  */
 struct stampent {
-	char		*line;		/* owned; the stat part ends at dig */
+	const char	*line;		/* the stat part ends at dig */
 	size_t		 statlen;
-	struct digest	 d;
-	const char	*path;		/* in line */
+	const char	*dig;		/* hex, DIGEST_HEXLEN - 1 digits */
+	const char	*path;		/* in line, NUL-terminated */
 };
 
 static struct {
 	char		 hex[DIGEST_HEXLEN];	/* the input's */
+	struct buf	 b;		/* the file */
 	struct stampent	*ent;		/* open-addressed by path */
 	size_t		 cap, n;
 } stamp;
@@ -339,60 +405,50 @@ stamp_find(const char *path)
 static void
 stamp_load(int dfd)
 {
-	struct buf	 b = { 0 };
-	const char	*p, *e, *line;
-	size_t		 len, nlines = 0, i;
-	int		 fd;
+	struct buf	*b = &stamp.b;
+	char		*p, *e, *nl, *sp, *line;
+	size_t		 nlines = 0, i;
+	int		 fd, k;
 
 	if ((fd = openat(dfd, STAMP, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
 	    -1)
 		return;
-	if (buf_readfd(&b, fd) == -1 || b.len == 0)
+	if (buf_readfd(b, fd) == -1 || b->len == 0)
 		goto out;
-	for (i = 0; i < b.len; i++)
-		nlines += b.data[i] == '\n';
-	p = b.data;
-	e = p + b.len;
-	if (!rec_line(&p, e, &line, &len) || len != strlen(STAMP_HEAD) + 1 +
-	    DIGEST_HEXLEN - 1 || memcmp(line, STAMP_HEAD " ",
-	    strlen(STAMP_HEAD) + 1) != 0)
+	for (p = b->data, e = p + b->len; (p = memchr(p, '\n',
+	    (size_t)(e - p))) != NULL; p++)
+		nlines++;
+	p = b->data;
+	if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL ||
+	    (size_t)(nl - p) != strlen(STAMP_HEAD) + 1 + DIGEST_HEXLEN - 1 ||
+	    memcmp(p, STAMP_HEAD " ", strlen(STAMP_HEAD) + 1) != 0)
 		goto out;
-	memcpy(stamp.hex, line + strlen(STAMP_HEAD) + 1, DIGEST_HEXLEN - 1);
+	memcpy(stamp.hex, p + strlen(STAMP_HEAD) + 1, DIGEST_HEXLEN - 1);
 	stamp.cap = nlines * 2 + 1;
 	stamp.ent = xcalloc(stamp.cap, sizeof(*stamp.ent));
-	while (rec_line(&p, e, &line, &len)) {
-		struct stampent	 se;
-		char		*sp, *dig;
-		int		 k;
-
-		se.line = xstrndup(line, len);
+	for (p = nl + 1; p < e && (nl = memchr(p, '\n', (size_t)(e - p))) !=
+	    NULL; p = nl + 1) {
+		*nl = '\0';
+		line = p;
 		/* the digest follows the fourth space, the path the fifth */
-		for (sp = se.line, k = 0; k < 4 && sp != NULL; k++)
+		for (sp = line, k = 0; k < 4 && sp != NULL; k++)
 			if ((sp = strchr(sp, ' ')) != NULL)
 				sp++;
-		if (sp == NULL || strlen(sp) < DIGEST_HEXLEN ||
-		    sp[DIGEST_HEXLEN - 1] != ' ' || sp[DIGEST_HEXLEN] == '\0') {
-			free(se.line);
+		if (sp == NULL || (size_t)(nl - sp) < DIGEST_HEXLEN ||
+		    sp[DIGEST_HEXLEN - 1] != ' ' || sp[DIGEST_HEXLEN] == '\0' ||
+		    stamp_find(sp + DIGEST_HEXLEN) != NULL)
 			continue;
-		}
-		dig = sp;
-		dig[DIGEST_HEXLEN - 1] = '\0';
-		if (digest_parse(dig, &se.d) == -1 ||
-		    stamp_find(dig + DIGEST_HEXLEN) != NULL) {
-			free(se.line);
-			continue;
-		}
-		se.statlen = (size_t)(dig - se.line);
-		se.path = dig + DIGEST_HEXLEN;
-		for (i = path_hash(se.path) % stamp.cap;
+		for (i = path_hash(sp + DIGEST_HEXLEN) % stamp.cap;
 		    stamp.ent[i].line != NULL; i = (i + 1) % stamp.cap)
 			;
-		stamp.ent[i] = se;
+		stamp.ent[i].line = line;
+		stamp.ent[i].statlen = (size_t)(sp - line);
+		stamp.ent[i].dig = sp;
+		stamp.ent[i].path = sp + DIGEST_HEXLEN;
 		stamp.n++;
 	}
 out:
 	close(fd);
-	buf_free(&b);
 }
 
 /* the file is as the last run left it: same stat(2) figures, and what
@@ -402,64 +458,71 @@ stamp_same(int pfd, const char *name, const char *path,
     const struct digest *d, int *missing)
 {
 	const struct stampent *se = stamp_find(path);
-	struct buf	 want = { 0 };
+	char		 hex[DIGEST_HEXLEN], want[STATPART];
 	struct stat	 st;
-	int		 same;
 
 	*missing = 0;
-	if (se == NULL || se->d.hi != d->hi || se->d.lo != d->lo)
+	if (se == NULL)
+		return 0;
+	digest_hex(d, hex);
+	if (memcmp(hex, se->dig, DIGEST_HEXLEN - 1) != 0)
 		return 0;
 	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		*missing = errno == ENOENT;
 		return 0;
 	}
-	if (!S_ISREG(st.st_mode))
-		return 0;
-	stat_part(&want, &st);
-	same = want.len == se->statlen && memcmp(want.data, se->line,
-	    want.len) == 0;
-	buf_free(&want);
-	return same;
+	return S_ISREG(st.st_mode) && stat_part(want, &st) == se->statlen &&
+	    memcmp(want, se->line, se->statlen) == 0;
 }
 
 /*
- * The stamp says this input, and every file it lists is as that run
- * left it: -1 if not so, else the number of files (each printed with
- * --verbose).
+ * Every file the stamp lists is as that run left it: -1 if not so,
+ * else the number of files.  Looked at before the input is read, while
+ * the writer fills the pipe; the input's digest is compared after.
  */
 static int
-stamp_holds(int dfd, const char *hex)
+stamp_files_hold(int dfd)
 {
-	struct buf	 want = { 0 };
+	char		 want[STATPART];
 	struct stat	 st;
-	size_t		 i;
-	int		 n = 0;
+	const char	*slash;
+	char		*dir = NULL;
+	size_t		 i, dlen = 0;
+	int		 n = 0, pfd = -1, fd;
 
-	if (stamp.cap == 0 || strcmp(stamp.hex, hex) != 0)
-		return -1;
 	for (i = 0; i < stamp.cap; i++) {
 		const struct stampent *se = &stamp.ent[i];
 
 		if (se->line == NULL)
 			continue;
-		buf_reset(&want);
-		if (fstatat(dfd, se->path, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
-		    !S_ISREG(st.st_mode))
-			break;
-		stat_part(&want, &st);
-		if (want.len != se->statlen || memcmp(want.data, se->line,
-		    want.len) != 0)
+		/* files in one directory (types/...) under one descriptor,
+		 * opened without following a symbolic link */
+		if ((slash = strrchr(se->path, '/')) == NULL) {
+			fd = dfd;
+			slash = se->path - 1;
+		} else {
+			if (pfd == -1 || dlen != (size_t)(slash - se->path) ||
+			    memcmp(dir, se->path, dlen) != 0) {
+				if (pfd != -1)
+					close(pfd);
+				free(dir);
+				dlen = (size_t)(slash - se->path);
+				dir = xstrndup(se->path, dlen);
+				pfd = open_below(dfd, dir);
+			}
+			if ((fd = pfd) == -1)
+				break;
+		}
+		if (fstatat(fd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISREG(st.st_mode) || stat_part(want, &st) !=
+		    se->statlen || memcmp(want, se->line, se->statlen) != 0)
 			break;
 		n++;
 	}
-	buf_free(&want);
-	if ((size_t)n != stamp.n)
-		return -1;
-	if (verbose)
-		for (i = 0; i < stamp.cap; i++)
-			if (stamp.ent[i].line != NULL)
-				printf("unchanged %s\n", stamp.ent[i].path);
-	return n;
+	if (pfd != -1)
+		close(pfd);
+	free(dir);
+	return (size_t)n == stamp.n ? n : -1;
 }
 
 static int
@@ -514,22 +577,30 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	dir = argv[0];
 
-	/* read and check everything before writing anything */
+	/* the files the last run left, looked at while the input comes;
+	 * then read and check everything before writing anything */
+	k = -1;
+	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
+		stamp_load(dirfd);
+		k = stamp_files_hold(dirfd);
+		close(dirfd);
+	}
 	rec_slurp(STDIN_FILENO, &in);
 	digest_buf(in.data != NULL ? in.data : "", in.len, &din);
 	digest_hex(&din, hex);
-	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
-		stamp_load(dirfd);
-		k = stamp_holds(dirfd, hex);
-		close(dirfd);
-		if (k != -1) {
-			printf("%s: 0 written, %d unchanged, 0 pruned\n", dir,
-			    k);
-			if (fflush(stdout) == EOF)
-				err(EX_IOERR, "write");
-			buf_free(&in);
-			return 0;
-		}
+	if (k != -1 && strcmp(stamp.hex, hex) == 0) {
+		if (verbose)
+			for (i = 0; i < stamp.cap; i++)
+				if (stamp.ent[i].line != NULL)
+					printf("unchanged %s\n",
+					    stamp.ent[i].path);
+		printf("%s: 0 written, %d unchanged, 0 pruned\n", dir, k);
+		if (fflush(stdout) == EOF)
+			err(EX_IOERR, "write");
+		buf_free(&in);
+		buf_free(&stamp.b);
+		free(stamp.ent);
+		return 0;
 	}
 	p = in.data != NULL ? in.data : "";
 	e = p + in.len;
@@ -643,12 +714,12 @@ main(int argc, char *argv[])
 	buf_printf(&out, "%s %s\n", STAMP_HEAD, hex);
 	for (i = 0; i < nfiles; i++) {
 		struct stat st;
-		char	 dh[DIGEST_HEXLEN];
+		char	 dh[DIGEST_HEXLEN], sp[STATPART];
 
 		if (fstatat(dirfd, files[i].path, &st, AT_SYMLINK_NOFOLLOW) ==
 		    -1)
 			err(EX_IOERR, "%s", files[i].path);
-		stat_part(&out, &st);
+		buf_add(&out, sp, stat_part(sp, &st));
 		digest_hex(&files[i].d, dh);
 		buf_adds(&out, dh);
 		buf_addc(&out, ' ');
@@ -671,5 +742,7 @@ main(int argc, char *argv[])
 	buf_free(&man);
 	buf_free(&oldman);
 	buf_free(&out);
+	buf_free(&stamp.b);
+	free(stamp.ent);
 	return 0;
 }
