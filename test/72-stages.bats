@@ -252,6 +252,36 @@ X 01 |'it\\'s\\n'"
 	assert_file_not_exists out/ok.ts
 }
 
+@test "stages-5.5: write: records are staged as they come; a bad one late leaves no trace; more records than descriptors" {
+	mkdir top
+	for i in $(seq 300); do
+		printf '{"v":1,"kind":"file","path":"t/f%d.ts","content":"%d"}\n' "$i" "$i"
+	done > good.jsonl
+	{ cat good.jsonl; printf '{"v":1,"kind":"file","path":"../x","content":"x"}\n'; } > bad.jsonl
+	# no DIR yet: none is made, and nothing is left beside it
+	run -65 --separate-stderr sluice write top/out < bad.jsonl
+	assert_equal "$(cut -d: -f1-3 <<< "$stderr")" "write: <stdin>:301"
+	assert_equal "$(ls -A top)" ''
+	run -0 sluice write top/out < good.jsonl
+	assert_output 'top/out: 300 written, 0 unchanged, 0 pruned'
+	# DIR there: every file, and its times, as it was
+	sed 's/"content":"\([0-9]*\)"/"content":"v\1"/' bad.jsonl > bad2.jsonl
+	before=$(cd top && ls -A --full-time -R | md5sum)
+	run -65 sluice write top/out < bad2.jsonl
+	assert_equal "$(cd top && ls -A --full-time -R | md5sum)" "$before"
+	assert_equal "$(cat top/out/t/f7.ts)" 7
+	# fewer descriptors than records: those past the limit wait in
+	# memory, and all are written
+	sed 's/"content":"\([0-9]*\)"/"content":"w\1"/' good.jsonl > good2.jsonl
+	run -0 bash -c 'ulimit -n 128 && exec sluice write top/out < good2.jsonl'
+	assert_output 'top/out: 300 written, 0 unchanged, 0 pruned'
+	assert_equal "$(cat top/out/t/f1.ts) $(cat top/out/t/f300.ts)" 'w1 w300'
+	assert_equal "$(ls -A top/out/t | wc -l)" 300
+	assert_equal "$(ls -A top/out)" '.sluice-manifest
+.sluice-stamp
+t'
+}
+
 @test "stages-5.3: write: two records for one path name both lines, nothing written" {
 	printf '{"v":1,"kind":"file","path":"a.ts","content":"1"}\n{"v":1,"kind":"file","path":"b.ts","content":"2"}\n{"v":1,"kind":"file","path":"a.ts","content":"3"}\n' > in.jsonl
 	run -65 --separate-stderr sluice write out < in.jsonl

@@ -4,9 +4,11 @@
  * under DIR.  Every path is checked before anything is written: no
  * absolute path, no "..", no symbolic link on the way, no duplicate.
  * A file whose content is unchanged is not touched (its mtime stays);
- * others are written to a temporary file in the same directory and
- * renamed over, or, when new, to an unnamed file linked in when complete
- * (fsync'd first with --sync).  A manifest (.sluice-manifest)
+ * the others are staged as the records come, each in an unnamed file
+ * (O_TMPFILE: see stage), and once all are read and checked linked
+ * under their names, or beside and renamed over (fsync'd first with
+ * --sync); where that cannot be, the content waits in memory and goes
+ * to a named temporary file renamed into place.  A manifest (.sluice-manifest)
  * records what was produced, so --prune removes the files an earlier
  * run produced and this one did not, and nothing else.  Prints how many
  * files were written, unchanged and pruned.  Other kinds are ignored.
@@ -20,9 +22,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
@@ -38,13 +42,16 @@
 #define USAGE	"usage: sluice write [--prune] [--sync] [--verbose] dir\n"
 #define MANIFEST	".sluice-manifest"
 #define STAMP		".sluice-stamp"
-#define STAMP_HEAD	"sluice-write-stamp 2"
+#define STAMP_HEAD	"sluice-write-stamp 3"
 
 struct file {
 	char		*path;		/* first: sorted as strings */
-	struct buf	 content;
+	struct buf	 content;	/* unless staged */
 	struct digest	 d;		/* of the content */
 	int		 line;		/* of its record */
+	int		 same;		/* the file holds it already */
+	int		 missing;	/* there was no such file */
+	int		 fd;		/* staged in an unnamed file, or -1 */
 };
 
 static int	 dosync, verbose;
@@ -525,10 +532,167 @@ stamp_files_hold(int dfd)
 	return (size_t)n == stamp.n ? n : -1;
 }
 
+/*
+ * The directory of path under dirfd as it is, neither created nor
+ * reached through a symbolic link: -1 if there is none.  The last one
+ * is kept, for the files of one directory (types/...) in a row.
+ */
+static int
+look_dir(int dirfd, const char *path, const char **name)
+{
+	static char	*lastdir;
+	static int	 lastfd = -1, lastdirfd = -1;
+	const char	*slash = strrchr(path, '/');
+	size_t		 n = slash != NULL ? (size_t)(slash - path) : 0;
+
+	*name = slash != NULL ? slash + 1 : path;
+	if (dirfd == -1)
+		return -1;
+	if (slash == NULL)
+		return dirfd;
+	if (lastdir != NULL && lastdirfd == dirfd && strlen(lastdir) == n &&
+	    strncmp(lastdir, path, n) == 0)
+		return lastfd;
+	if (lastfd != -1)
+		close(lastfd);
+	free(lastdir);
+	lastdir = xstrndup(path, n);
+	lastdirfd = dirfd;
+	lastfd = open_below(dirfd, lastdir);
+	return lastfd;
+}
+
+/*
+ * Where new content waits, in an unnamed file (O_TMPFILE), until every
+ * record has been read and checked: the file's own directory if it is
+ * there, else DIR, else the directory DIR is to be made in (one file
+ * system: the file is linked under its name later, or, where that
+ * fails, written the usual way).
+ */
+static int	 stagefd = -1;
+static long	 maxfd = 256;		/* staged up to this descriptor */
+
+static void
+stage(struct file *f, int pfd)
+{
+	int	 fd;
+
+	f->fd = -1;
+	if (maxfd < 0 || (fd = openat(pfd != -1 ? pfd : stagefd, ".",
+	    O_TMPFILE | O_RDWR | O_CLOEXEC, 0666)) == -1)
+		return;			/* it stays in memory */
+	if (fd > maxfd) {		/* descriptors left for the rest */
+		close(fd);
+		maxfd = -1;
+		return;
+	}
+	if (write_all(fd, f->content.data ? f->content.data : "",
+	    f->content.len) == -1)
+		err(EX_IOERR, "%s", f->path);
+	f->fd = fd;
+	buf_free(&f->content);
+}
+
+/*
+ * A record read: its file is either as the record says already (the
+ * stamp vouches for it, or its bytes are the same) or staged.
+ */
+static void
+take(struct file *f, int dirfd)
+{
+	const char	*name;
+	int		 pfd, missing = 1;
+
+	f->fd = -1;
+	pfd = look_dir(dirfd, f->path, &name);
+	if (pfd != -1 && (stamp_same(pfd, name, f->path, &f->d, &missing) ||
+	    (!missing && same_content(pfd, name, &f->content, &missing)))) {
+		f->same = 1;
+		buf_free(&f->content);
+		return;
+	}
+	f->missing = pfd == -1 || missing;
+	stage(f, pfd);
+}
+
+/*
+ * A staged file under its name: linked where it was missing, else
+ * linked beside it and renamed over it.  0, or -1 when the file system
+ * will not link it (then its content is back in memory).
+ */
+static int
+commit_staged(struct file *f, int pfd, const char *name)
+{
+	char	 proc[64], tmp[64];
+	int	 i;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->fd);
+	if (dosync && fsync(f->fd) == -1)
+		err(EX_IOERR, "%s", f->path);
+	if (f->missing && (linkat(f->fd, "", pfd, name, AT_EMPTY_PATH) == 0 ||
+	    linkat(AT_FDCWD, proc, pfd, name, AT_SYMLINK_FOLLOW) == 0))
+		goto done;
+	for (i = 0; ; i++) {
+		snprintf(tmp, sizeof(tmp), ".sluice-tmp.%ld.%d",
+		    (long)getpid(), i);
+		if (linkat(AT_FDCWD, proc, pfd, tmp, AT_SYMLINK_FOLLOW) == 0)
+			break;
+		if (errno != EEXIST || i > 100) {
+			/* not linkable here: back into memory */
+			if (lseek(f->fd, 0, SEEK_SET) == -1 ||
+			    buf_readfd(&f->content, f->fd) == -1)
+				err(EX_IOERR, "%s", f->path);
+			close(f->fd);
+			f->fd = -1;
+			return -1;
+		}
+	}
+	if (renameat(pfd, tmp, pfd, name) == -1) {
+		(void)unlinkat(pfd, tmp, 0);
+		err(EX_CANTCREAT, "%s", f->path);
+	}
+done:
+	if (close(f->fd) == -1)
+		err(EX_IOERR, "%s", f->path);
+	f->fd = -1;
+	if (dosync && fsync(pfd) == -1)
+		err(EX_IOERR, "%s", f->path);
+	return 0;
+}
+
 static int
 cmpstr(const void *a, const void *b)
 {
 	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* the input's digest, line by line (each with a \n), as read */
+static void
+digest_line(struct digest_ctx *c, const char *line, size_t len)
+{
+	digest_add(c, line, len);
+	digest_add(c, "\n", 1);
+}
+
+/*
+ * One staged file per record: room for as many descriptors as allowed,
+ * less some for the directories and files opened afterwards (the
+ * records past that stay in memory)
+ */
+static void
+more_files(void)
+{
+	struct rlimit	 rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == -1)
+		return;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max > 65536 ? 65536 : rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) == -1)
+			(void)getrlimit(RLIMIT_NOFILE, &rl);
+	}
+	maxfd = rl.rlim_cur == RLIM_INFINITY ? 65536 - 64 :
+	    (long)rl.rlim_cur - 64;
 }
 
 int
@@ -542,6 +706,8 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct buf	 in = { 0 }, man = { 0 }, oldman = { 0 }, out = { 0 };
+	struct recin	 rin = { STDIN_FILENO, NULL, 0, 0, 0 };
+	struct digest_ctx dc;
 	struct digest	 din;
 	char		 hex[DIGEST_HEXLEN];
 	/* static: still reachable when an error exits (LeakSanitizer) */
@@ -549,8 +715,9 @@ main(int argc, char *argv[])
 	static char	**sorted;
 	struct json	 j;
 	const char	*p, *e, *line, *dir, *why, *name;
-	size_t		 len, nfiles = 0, i;
-	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t, missing;
+	char		*parent;
+	size_t		 len, nfiles = 0, cap = 0, i;
+	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t, held;
 	int		 nwritten = 0, nsame = 0, npruned = 0;
 
 	program_invocation_short_name = (char *)"write";
@@ -577,34 +744,58 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 	dir = argv[0];
 
-	/* the files the last run left, looked at while the input comes;
-	 * then read and check everything before writing anything */
-	k = -1;
+	/*
+	 * The files the last run left are looked at first, while the input
+	 * comes.  If the stamp holds, the input is read whole and, the same
+	 * as that run's, nothing is to be done.  Otherwise each record, as
+	 * it comes, is checked and its file found unchanged or staged; once
+	 * all are read and checked, the staged ones are put in place.
+	 */
+	held = -1;
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		stamp_load(dirfd);
-		k = stamp_files_hold(dirfd);
-		close(dirfd);
+		held = stamp_files_hold(dirfd);
+		stagefd = dirfd;
+	} else {
+		parent = xstrdup(dir);
+		stagefd = open(dirname(parent), O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+		free(parent);
 	}
-	rec_slurp(STDIN_FILENO, &in);
-	digest_buf(in.data != NULL ? in.data : "", in.len, &din);
-	digest_hex(&din, hex);
-	if (k != -1 && strcmp(stamp.hex, hex) == 0) {
-		if (verbose)
-			for (i = 0; i < stamp.cap; i++)
-				if (stamp.ent[i].line != NULL)
-					printf("unchanged %s\n",
-					    stamp.ent[i].path);
-		printf("%s: 0 written, %d unchanged, 0 pruned\n", dir, k);
-		if (fflush(stdout) == EOF)
-			err(EX_IOERR, "write");
-		buf_free(&in);
-		buf_free(&stamp.b);
-		free(stamp.ent);
-		return 0;
+	digest_begin(&dc);
+	p = e = "";
+	if (held != -1) {
+		rec_slurp(STDIN_FILENO, &in);
+		p = in.data != NULL ? in.data : "";
+		e = p + in.len;
+		while (rec_line(&p, e, &line, &len))
+			digest_line(&dc, line, len);
+		digest_end(&dc, &din);
+		digest_hex(&din, hex);
+		if (strcmp(stamp.hex, hex) == 0) {
+			if (verbose)
+				for (i = 0; i < stamp.cap; i++)
+					if (stamp.ent[i].line != NULL)
+						printf("unchanged %s\n",
+						    stamp.ent[i].path);
+			printf("%s: 0 written, %d unchanged, 0 pruned\n", dir,
+			    held);
+			if (fflush(stdout) == EOF)
+				err(EX_IOERR, "write");
+			buf_free(&in);
+			buf_free(&stamp.b);
+			free(stamp.ent);
+			return 0;
+		}
+		p = in.data != NULL ? in.data : "";
 	}
-	p = in.data != NULL ? in.data : "";
-	e = p + in.len;
-	while (rec_line(&p, e, &line, &len)) {
+	more_files();
+	for (;;) {
+		if (held != -1 ? !rec_line(&p, e, &line, &len) :
+		    !rec_next(&rin, &line, &len))
+			break;
+		if (held == -1)
+			digest_line(&dc, line, len);
 		lineno++;
 		if (len == 0)
 			continue;
@@ -613,7 +804,10 @@ main(int argc, char *argv[])
 			json_free(&j);
 			continue;
 		}
-		files = xreallocarray(files, nfiles + 1, sizeof(*files));
+		if (nfiles == cap) {
+			cap = cap * 2 + 64;
+			files = xreallocarray(files, cap, sizeof(*files));
+		}
 		memset(&files[nfiles], 0, sizeof(files[nfiles]));
 		t = json_get(&j, 0, "path");
 		if (json_type(&j, t) != JSON_STRING)
@@ -632,9 +826,16 @@ main(int argc, char *argv[])
 		digest_buf(files[nfiles].content.data != NULL ?
 		    files[nfiles].content.data : "", files[nfiles].content.len,
 		    &files[nfiles].d);
-		nfiles++;
 		json_free(&j);
+		take(&files[nfiles], dirfd);
+		nfiles++;
 	}
+	if (held == -1) {
+		digest_end(&dc, &din);
+		digest_hex(&din, hex);
+	}
+	rec_done(&rin);
+	buf_free(&in);
 	sorted = xcalloc(nfiles + 1, sizeof(char *));
 	for (i = 0; i < nfiles; i++)
 		sorted[i] = files[i].path;
@@ -643,32 +844,33 @@ main(int argc, char *argv[])
 		if (strcmp(sorted[i - 1], sorted[i]) == 0)
 			twice(files, nfiles, sorted[i]);
 
-	if (mkdir(dir, 0777) == -1 && errno != EEXIST)
-		err(EX_CANTCREAT, "%s", dir);
-	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) == -1)
-		err(EX_CANTCREAT, "%s", dir);
+	if (dirfd == -1) {
+		if (mkdir(dir, 0777) == -1 && errno != EEXIST)
+			err(EX_CANTCREAT, "%s", dir);
+		if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+		    -1)
+			err(EX_CANTCREAT, "%s", dir);
+	}
 	for (i = 0; i < nfiles; i++)
 		if (*(why = bad_links(dirfd, files[i].path)) != '\0')
 			errx(EX_DATAERR, "'%s' is outside '%s' or unsafe: %s",
 			    files[i].path, dir, why);
 
 	for (i = 0; i < nfiles; i++) {
-		pfd = parent_fd(dirfd, files[i].path, &name);
-		/* the stamp vouches for a file as the last run left it;
-		 * otherwise its content is compared */
-		if (stamp_same(pfd, name, files[i].path, &files[i].d,
-		    &missing) || (!missing && same_content(pfd, name,
-		    &files[i].content, &missing))) {
+		if (files[i].same) {
 			nsame++;
 			if (verbose)
 				printf("unchanged %s\n", files[i].path);
-		} else {
-			write_atomic(pfd, name, files[i].path,
-			    &files[i].content, missing);
-			nwritten++;
-			if (verbose)
-				printf("written %s\n", files[i].path);
+			continue;
 		}
+		pfd = parent_fd(dirfd, files[i].path, &name);
+		if (files[i].fd == -1 ||
+		    commit_staged(&files[i], pfd, name) == -1)
+			write_atomic(pfd, name, files[i].path,
+			    &files[i].content, files[i].missing);
+		nwritten++;
+		if (verbose)
+			printf("written %s\n", files[i].path);
 	}
 
 	/* the manifest: what this run produced, sorted */
@@ -731,6 +933,8 @@ main(int argc, char *argv[])
 	    nsame, npruned);
 	if (fflush(stdout) == EOF)
 		err(EX_IOERR, "write");
+	if (stagefd != -1 && stagefd != dirfd)
+		close(stagefd);
 	close(dirfd);
 	for (i = 0; i < nfiles; i++) {
 		free(files[i].path);
