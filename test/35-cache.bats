@@ -584,3 +584,32 @@ JSON
 	assert_output two
 	assert_equal "$(grep -c 'prog.sh$' "$SLUICE_CACHE_DIR/programs")" 2
 }
+
+@test "cache-1.23: readers that wait for a cached stage read its output back from the cache, not from queues spilled to TMPDIR" {
+	command -v strace > /dev/null || skip "strace is not installed (make deps)"
+	cat > p.json <<'JSON'
+{ "stages": {
+  "make": { "run": ["seq", "1", "1200000"], "cache": "x" },
+  "count": { "run": ["wc", "-l"], "stdin": "make", "cache": "x" },
+  "sum": { "run": ["cksum"], "stdin": "make", "cache": "x" } } }
+JSON
+	want="1200000
+$(seq 1 1200000 | cksum)"
+	mkdir spill
+	TMPDIR=$PWD/spill ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	    run -0 strace -f -e trace=openat,open -o tr.txt sluice run -q --trace t.jsonl p.json
+	assert_output "$want"
+	# 8.3 MB for two readers that wait: no spill file
+	grep -q 'cksum' tr.txt
+	run grep -c "$PWD/spill" tr.txt
+	assert_output 0
+	# every byte counted once in the trace
+	assert_equal "$(jq -r 'select(.stage == "make") | .stdout_bytes' t.jsonl)" \
+	    "$(seq 1 1200000 | wc -c)"
+	assert_equal "$(jq -r 'select(.stage == "count") | .stdin_bytes' t.jsonl)" \
+	    "$(seq 1 1200000 | wc -c)"
+	# all hits now, the same bytes
+	run -0 sluice run -q --trace t2.jsonl p.json
+	assert_output "$want"
+	assert_equal "$(jq -r .cache t2.jsonl | sort | uniq -c | tr -s ' ')" ' 3 hit'
+}

@@ -278,7 +278,7 @@ pump_zero_copy(struct engine *E, struct rstage *P, int *drained)
 	int64_t	 now = mono_ns();
 
 	*drained = 0;
-	if (P->hold || P->hash_out)
+	if (P->hold || P->hash_out || P->defer)
 		return 0;	/* its bytes must be seen: the copy path */
 	for (i = 0; i < nout; i++) {
 		struct rport *pt = outlet_port(E, P, i, &sg);
@@ -393,7 +393,8 @@ fanout_pump(struct engine *E, struct rstage *P)
 			return;		/* a reader's pipe is full */
 		if (n > 0) {
 			moved += (size_t)n;
-			P->out_bytes += n;
+			if (P->state != PS_DONE)	/* not a read back */
+				P->out_bytes += n;
 			if (drained)
 				return;	/* poll says when there is more */
 			continue;
@@ -414,13 +415,14 @@ fanout_pump(struct engine *E, struct rstage *P)
 		}
 		if (P->hash_out || P->capture != -1)
 			scache_out(E, P, E->iobuf, (size_t)n);
-		for (i = 0; i < noutlets(P); i++) {
+		for (i = 0; i < noutlets(P) && !P->defer; i++) {
 			struct rport *pt = outlet_port(E, P, i, &sg);
 
 			outlet_put(E, P, pt, sg, E->iobuf, (size_t)n);
 		}
 		moved += (size_t)n;
-		P->out_bytes += n;
+		if (P->state != PS_DONE)
+			P->out_bytes += n;
 	}
 }
 
@@ -443,6 +445,9 @@ fanout_producer_eof(struct engine *E, struct rstage *P)
 	size_t	 i;
 	struct seg *sg;
 
+	monitor_trace(E, P);	/* its bytes are all counted */
+	if (P->defer)		/* nothing went out yet: see scache_done */
+		return;
 	for (i = 0; i < noutlets(P); i++) {
 		struct rport *pt = outlet_port(E, P, i, &sg);
 
@@ -481,6 +486,35 @@ fanout_release(struct engine *E, struct rstage *P)
 		struct rport *pt = outlet_port(E, P, i, &sg);
 
 		port_advance(E, pt);
+	}
+}
+
+/*
+ * A deferred producer's capture failed (a full disk): its readers get
+ * what the capture holds so far in their queues, and the rest as it
+ * comes, as if it had never been deferred.
+ */
+void
+fanout_undefer(struct engine *E, struct rstage *P, int fd, int64_t size)
+{
+	char	 buf[65536];
+	ssize_t	 n;
+	int64_t	 off;
+	size_t	 i;
+	struct seg *sg;
+
+	P->defer = 0;
+	for (off = 0; off < size; off += n) {
+		n = pread(fd, buf, (size_t)(size - off) < sizeof(buf) ?
+		    (size_t)(size - off) : sizeof(buf), off);
+		if (n <= 0)
+			err(EX_IOERR, "stage '%s': reading back its output",
+			    P->st->name);
+		for (i = 0; i < noutlets(P); i++) {
+			struct rport *pt = outlet_port(E, P, i, &sg);
+
+			outlet_put(E, P, pt, sg, buf, (size_t)n);
+		}
 	}
 }
 

@@ -453,6 +453,7 @@ start_one(struct engine *E, struct rstage *R)
 	if (E->o->verbose)
 		print_cmd(E, R);
 	scache_started(E, R);
+	scache_defer(E, R);
 	active_add(E, R);
 	R->t_start = mono_ns();
 	R->r_start = real_ns();
@@ -793,18 +794,23 @@ release_hold(struct rstage *R)
 	R->hold_w = -1;
 }
 
-/* a final stage produces nothing more: its segments end */
+/* a final stage produces nothing more: its segments end (those of a
+ * deferred one that succeeded once its capture is read: scache_done) */
 static void
 finish_outlets(struct engine *E, struct rstage *R)
 {
 	release_hold(R);
+	if (R->state == PS_DONE && R->out_r != -1 && !R->out_is_pipe)
+		return;
 	if (R->out_r != -1) {
 		close(R->out_r);
 		R->out_r = -1;
 	}
 	/* what a failed or cancelled stage left queued is not output */
-	if (R->state != PS_DONE)
+	if (R->state != PS_DONE) {
+		R->defer = 0;
 		fanout_discard(E, R);
+	}
 	fanout_producer_eof(E, R);
 	fanout_release(E, R);
 }
@@ -1448,6 +1454,10 @@ engine_free(struct engine *E)
 	free(E->out.segs);
 	free(E->active);
 	free(E->in_active);
+	for (i = 0; i < E->n; i++) {	/* a stdout never read to its end */
+		E->rs[i].out_r = -1;
+		monitor_trace(E, &E->rs[i]);
+	}
 	scache_close(E);
 	monitor_free(E);
 	free(E->rs);

@@ -208,11 +208,22 @@ trace_proc(struct engine *E, struct rstage *R, const struct procrec *pr)
 	buf_free(&b);
 }
 
+/*
+ * The trace line of an attempt is written once its stdout has been read
+ * to the end (at its reaping, or later when bytes were left in the
+ * pipe), so it counts all the bytes it wrote.
+ */
 void
 monitor_trace(struct engine *E, struct rstage *R)
 {
-	if (R->nprocs > 0)
-		trace_proc(E, R, &R->procs[R->nprocs - 1]);
+	struct procrec *pr;
+
+	if (!R->trace_due || R->out_r != -1 || R->nprocs == 0)
+		return;
+	R->trace_due = 0;
+	pr = &R->procs[R->nprocs - 1];
+	pr->out_bytes = R->direct_out ? -1 : R->out_bytes;
+	trace_proc(E, R, pr);
 }
 
 /* a stage's process was reaped: keep this attempt's figures */
@@ -242,7 +253,8 @@ monitor_reaped(struct engine *E, struct rstage *R)
 	pr->rss_floor_kb = R->rss_floor_kb;
 	pr->orphan_cpu_us = R->orphan_cpu_us;
 	pr->cache = R->cache_res;
-	trace_proc(E, R, pr);
+	R->trace_due = 1;
+	monitor_trace(E, R);
 }
 
 /* a stage served from the cache: an attempt without a process */

@@ -159,6 +159,12 @@ struct rstage {
 	struct digest	 key;
 	int		 capture;	/* temp file of a stage to store */
 	int64_t		 capture_size;
+	int		 trace_due;	/* its attempt's trace line, once its
+					   stdout is read to the end */
+	int		 defer;		/* every reader waits for it to end:
+					   its stdout goes to the capture
+					   only, and is read back from there
+					   for them once it has succeeded */
 	struct buf	 errcap;	/* its stderr, stored beside stdout */
 	int64_t		 errcap_lost;	/* bytes past ERRCAP_MAX */
 	const char	*cache_res;	/* "off", "miss", "hit", "refresh" */
@@ -293,6 +299,7 @@ void	 fanout_port_close(struct engine *, struct rport *);
 void	 fanout_release(struct engine *, struct rstage *);
 void	 fanout_exited_ok(struct engine *, struct rstage *);
 void	 fanout_discard(struct engine *, struct rstage *);
+void	 fanout_undefer(struct engine *, struct rstage *, int, int64_t);
 
 /* queue.c */
 void	 queue_init(struct queue *, int);

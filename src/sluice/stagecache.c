@@ -487,12 +487,14 @@ scache_out(struct engine *E, struct rstage *R, const char *p, size_t n)
 		if (write_all(R->capture, p, n) == -1) {
 			warnx("stage '%s': cannot write to the cache (%s); not "
 			    "storing its output", R->st->name, strerror(errno));
+			if (R->defer)	/* its readers need those bytes */
+				fanout_undefer(E, R, R->capture,
+				    R->capture_size);
 			close(R->capture);
 			R->capture = -1;
 		} else
 			R->capture_size += (int64_t)n;
 	}
-	(void)E;
 }
 
 static void
@@ -566,7 +568,11 @@ scache_replay_err(struct engine *E, struct rstage *R)
 	buf_free(&b);
 }
 
-/* the stage succeeded: its digest is final; store a cacheable output */
+/*
+ * The stage succeeded: its digest is final; store a cacheable output.
+ * A deferred one's readers read it from its capture now, stored or not
+ * (finish_outlets leaves it be), as they would a hit.
+ */
 void
 scache_done(struct engine *E, struct rstage *R)
 {
@@ -581,6 +587,48 @@ scache_done(struct engine *E, struct rstage *R)
 		    cache_error(E->cache));
 	else if (!R->sigpipe_ok)
 		scache_store_err(E, R);
+	if (R->defer && R->out_r == -1 &&
+	    lseek(R->capture, 0, SEEK_SET) == 0) {
+		R->defer = 0;
+		R->out_r = R->capture;
+		R->out_is_pipe = 0;
+		R->hash_out = 0;
+		R->capture = -1;
+		return;
+	}
+	if (R->defer)
+		err(EX_IOERR, "stage '%s': reading back its output",
+		    R->st->name);
 	close(R->capture);
 	R->capture = -1;
+}
+
+/*
+ * Defer a stage that starts with a capture when every reader waits for
+ * it to succeed (cached ones, retried ones: see stage_ready): its
+ * output is not copied into their queues (memory, then spill files)
+ * while it runs, only into the capture, which they read afterwards.
+ * Not with the Slurm executor, which passes outputs in files of its
+ * own, nor for a stage held for its own retries.
+ */
+void
+scache_defer(struct engine *E, struct rstage *R)
+{
+	size_t	 i;
+
+	R->defer = 0;
+	if (R->capture == -1 || R->hold || R->direct_out ||
+	    R->noutlets == 0 || E->o->executor == EXEC_SLURM)
+		return;
+	for (i = 0; i < R->noutlets; i++) {
+		const struct rstage *C;
+
+		if (R->outlets[i].stage < 0)
+			return;
+		C = &E->rs[R->outlets[i].stage];
+		if ((!C->cacheable && C->st->retries == 0) ||
+		    C->state != PS_WAITING)
+			return;
+	}
+	R->defer = 1;
 }

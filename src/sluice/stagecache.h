@@ -27,6 +27,7 @@ void		 scache_started(struct engine *, struct rstage *);
 void		 scache_out(struct engine *, struct rstage *, const char *,
 		    size_t);
 void		 scache_done(struct engine *, struct rstage *);
+void		 scache_defer(struct engine *, struct rstage *);
 void		 scache_err(struct engine *, struct rstage *, const char *,
 		    size_t);
 void		 scache_replay_err(struct engine *, struct rstage *);
