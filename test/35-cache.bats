@@ -268,6 +268,12 @@ JSON
 	assert_output "verify: 0 entries checked, 0 corrupt"
 	run -0 --separate-stderr sluice run -q --cache-dir "$mnt/cache" p.json
 	assert_output 125000250000
+	# a reader that waits for it (cached too) gets what the capture held
+	# when the disk filled, and the rest
+	sed 's/"500000"/"500001"/; s/"stdin": "big"/&, "cache": "c"/' p.json > p2.json
+	run -0 --separate-stderr sluice run -q --cache-dir "$mnt/cache" p2.json
+	assert_output 125000750001
+	printf '%s\n' "$stderr" | grep -q "^sluice: stage 'big': cannot write to the cache (No space left on device); not storing its output$"
 	# no room even for the index: the run goes on without the cache
 	umount "$mnt"
 	mount -t tmpfs -o size=1m,mode=0700 tmpfs "$mnt"
