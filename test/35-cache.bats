@@ -619,3 +619,31 @@ $(seq 1 1200000 | cksum)"
 	assert_output "$want"
 	assert_equal "$(jq -r .cache t2.jsonl | sort | uniq -c | tr -s ' ')" ' 3 hit'
 }
+
+@test "cache-1.24: SLUICE_STDIN_DIGEST is set when a stage's input is known before it starts, the same for the same bytes, and never inherited" {
+	cat > p.json <<'JSON'
+{ "stages": {
+  "a": { "run": ["printf", "x\n"], "cache": "x" },
+  "b": { "run": ["printf", "y\n"], "cache": "x" },
+  "plain": { "run": ["printf", "z\n"] },
+  "known": { "run": "cat > /dev/null; echo known ${SLUICE_STDIN_DIGEST:-unset}", "stdin": ["a", "b"] },
+  "live": { "run": "cat > /dev/null; echo live ${SLUICE_STDIN_DIGEST:-unset}", "stdin": "plain" } } }
+JSON
+	export SLUICE_STDIN_DIGEST=0123456789abcdef0123456789abcdef
+	run -0 sluice run -q p.json
+	assert_line 'live unset'
+	# a and b hit: what "known" reads is known before it starts
+	run -0 sluice run -q p.json
+	assert_line 'live unset'
+	assert_line --regexp '^known [0-9a-f]{32}$'
+	refute_line --partial "$SLUICE_STDIN_DIGEST"
+	first=$(printf '%s\n' "$output" | sed -n 's/^known //p')
+	run -0 sluice run -q p.json
+	assert_line "known $first"
+	# other bytes from a: another digest
+	sed -i 's/"x\\n"/"w\\n"/' p.json
+	run -0 sluice run -q p.json
+	run -0 sluice run -q p.json
+	assert_line --regexp '^known [0-9a-f]{32}$'
+	refute_line "known $first"
+}

@@ -396,6 +396,41 @@ map_slots(struct engine *E, const struct rstage *R)
 	return free_ > 1 ? free_ : 1;
 }
 
+/*
+ * What a stage reads on stdin, when every producer of it has ended and
+ * the digest of its output is known (a hit, or one whose bytes sluice
+ * saw): a digest of theirs, in order, passed as SLUICE_STDIN_DIGEST.
+ * The same bytes give the same digest, so a stage may know that its
+ * input is what it was the last time without reading it (write's
+ * stamp); anything else leaves it unset.
+ */
+static void
+stdin_identity(struct engine *E, struct rstage *R)
+{
+	struct digest_ctx c;
+	struct digest	 d;
+	const struct rport *pt = R->nports > 0 ? &R->ports[0] : NULL;
+	size_t		 k;
+
+	R->stdin_hex[0] = '\0';
+	if (pt == NULL || pt->fd != 0 || pt->direct || pt->nseg == 0)
+		return;
+	for (k = 0; k < pt->nseg; k++) {
+		const struct rstage *P = &E->rs[pt->segs[k].producer];
+
+		if ((P->state != PS_DONE && P->state != PS_CACHED) ||
+		    !P->digest_known)
+			return;
+	}
+	digest_begin(&c);
+	digest_adds(&c, "sluice-stdin 1");
+	for (k = 0; k < pt->nseg; k++)
+		digest_add(&c, &E->rs[pt->segs[k].producer].out_digest,
+		    sizeof(struct digest));
+	digest_end(&c, &d);
+	digest_hex(&d, R->stdin_hex);
+}
+
 /* create the pipes of one stage (its direct consumer's too) and start it */
 static void
 start_one(struct engine *E, struct rstage *R)
@@ -454,6 +489,7 @@ start_one(struct engine *E, struct rstage *R)
 		print_cmd(E, R);
 	scache_started(E, R);
 	scache_defer(E, R);
+	stdin_identity(E, R);
 	active_add(E, R);
 	R->t_start = mono_ns();
 	R->r_start = real_ns();

@@ -159,6 +159,9 @@ struct rstage {
 	struct digest	 key;
 	int		 capture;	/* temp file of a stage to store */
 	int64_t		 capture_size;
+	int		 digest_known;	/* out_digest is its whole stdout */
+	char		 stdin_hex[DIGEST_HEXLEN];	/* SLUICE_STDIN_DIGEST,
+					   or "" when not known at its start */
 	int		 trace_due;	/* its attempt's trace line, once its
 					   stdout is read to the end */
 	int		 defer;		/* every reader waits for it to end:

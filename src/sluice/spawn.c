@@ -67,7 +67,8 @@ own_var(const char *s)
 {
 	return strncmp(s, "SLUICE_STAGE=", 13) == 0 ||
 	    strncmp(s, "SLUICE_ATTEMPT=", 15) == 0 ||
-	    strncmp(s, "SLUICE_RUN_ID=", 14) == 0;
+	    strncmp(s, "SLUICE_RUN_ID=", 14) == 0 ||
+	    strncmp(s, "SLUICE_STDIN_DIGEST=", 20) == 0;
 }
 
 static void
@@ -96,7 +97,7 @@ make_env(struct engine *E, struct rstage *R)
 	int	 w;
 
 	env_base();
-	need = envc.nbase + st->nenv + 4;
+	need = envc.nbase + st->nenv + 5;
 	if (need > envc.capvec) {
 		free(envc.vec);
 		envc.vec = xcalloc(need, sizeof(char *));
@@ -121,7 +122,7 @@ make_env(struct engine *E, struct rstage *R)
 	for (k = 0; k < st->nenv; k++)
 		if (!own_var(st->env[k]))
 			envc.vec[n++] = st->env[k];
-	len = strlen(st->name) + strlen(E->run_id) + 64;
+	len = strlen(st->name) + strlen(E->run_id) + 64 + DIGEST_HEXLEN + 24;
 	if (len > envc.capown) {
 		free(envc.own);
 		envc.own = xmalloc(len);
@@ -136,6 +137,12 @@ make_env(struct engine *E, struct rstage *R)
 	n++;
 	envc.vec[n] = envc.vec[n - 1] + strlen(envc.vec[n - 1]) + 1;
 	n++;
+	if (R->stdin_hex[0] != '\0') {
+		envc.vec[n] = envc.vec[n - 1] + strlen(envc.vec[n - 1]) + 1;
+		(void)snprintf(envc.vec[n], len - (size_t)(envc.vec[n] -
+		    envc.own), "SLUICE_STDIN_DIGEST=%s", R->stdin_hex);
+		n++;
+	}
 	envc.vec[n] = NULL;
 	return envc.vec;
 }

@@ -448,6 +448,7 @@ scache_try_hit(struct engine *E, struct rstage *R)
 	}
 	R->cache_res = "hit";
 	R->out_digest = hit.content;
+	R->digest_known = 1;
 	R->out_r = hit_fd;
 	R->out_is_pipe = 0;
 	R->hash_out = 0;		/* the digest is known */
@@ -459,6 +460,7 @@ scache_try_hit(struct engine *E, struct rstage *R)
 void
 scache_started(struct engine *E, struct rstage *R)
 {
+	R->digest_known = 0;
 	if (R->octx.state != NULL) {
 		struct digest d;
 
@@ -576,8 +578,10 @@ scache_replay_err(struct engine *E, struct rstage *R)
 void
 scache_done(struct engine *E, struct rstage *R)
 {
-	if (R->octx.state != NULL)
+	if (R->octx.state != NULL) {
 		digest_end(&R->octx, &R->out_digest);
+		R->digest_known = 1;
+	}
 	if (R->capture == -1)
 		return;
 	if (!R->sigpipe_ok && cache_store_fd(E->cache, R->cat, &R->key,

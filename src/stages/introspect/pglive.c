@@ -434,6 +434,7 @@ struct keys_conn {
 	const char	*vals[3];
 	PGconn		*c;
 	int		 started;	/* the thread runs */
+	int		 tried;		/* and has ended */
 };
 
 /* the second connection, made by a thread of its own */
@@ -468,6 +469,7 @@ connect_db(struct live *x, struct keys_conn *kc, const char *conninfo)
 	kc->vals[1] = "sluice-introspect";
 	kc->vals[2] = NULL;
 	kc->c = NULL;
+	kc->tried = 0;
 	x->k = &x->main;
 	/* if it cannot start, one connection */
 	kc->started = pthread_create(&kc->th, NULL, keys_thread, kc) == 0;
@@ -485,6 +487,18 @@ connect_db(struct live *x, struct keys_conn *kc, const char *conninfo)
 			x->main.c = x->conn = x->keys.c;
 			x->keys.c = NULL;
 			x->k = &x->main;
+		} else if (kc->tried && strstr(pq.errorMessage(x->conn),
+		    "too many") != NULL) {
+			/* both refused at once, each counting the other
+			 * (a limit of one): once more, alone */
+			pq.finish(x->conn);
+			x->main.c = x->conn = pq.connectdbParams(conn_keys,
+			    kc->vals, 1);
+			if (x->conn == NULL) {
+				*x->status = EX_OSERR;
+				return schema_fail(x->s, 0, 0,
+				    "out of memory in libpq");
+			}
 		}
 	}
 	name_server(x);
@@ -506,6 +520,7 @@ join_keys(struct live *x, struct keys_conn *kc)
 		return;
 	(void)pthread_join(kc->th, NULL);
 	kc->started = 0;
+	kc->tried = 1;
 	if (kc->c != NULL && pq.status(kc->c) == CONNECTION_OK) {
 		x->keys.c = kc->c;
 		x->k = &x->keys;

@@ -18,6 +18,7 @@
  * input again, with every file as it was left, is a run with nothing to
  * do, found without parsing or reading a file.
  */
+#include <ctype.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -666,6 +667,26 @@ cmpstr(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * sluice's digest of what this run reads on stdin (SLUICE_STDIN_DIGEST:
+ * its producers had all ended, their outputs known), into hex: 1, or 0
+ * when it is not given; the stamp keeps it as the input's
+ */
+static int
+stdin_given(char *hex)
+{
+	const char	*v = getenv("SLUICE_STDIN_DIGEST");
+	size_t		 i;
+
+	if (v == NULL || strlen(v) != DIGEST_HEXLEN - 1)
+		return 0;
+	for (i = 0; i < DIGEST_HEXLEN - 1; i++)
+		if (!isxdigit((unsigned char)v[i]))
+			return 0;
+	memcpy(hex, v, DIGEST_HEXLEN);
+	return 1;
+}
+
 /* the input's digest, line by line (each with a \n), as read */
 static void
 digest_line(struct digest_ctx *c, const char *line, size_t len)
@@ -717,7 +738,7 @@ main(int argc, char *argv[])
 	const char	*p, *e, *line, *dir, *why, *name;
 	char		*parent;
 	size_t		 len, nfiles = 0, cap = 0, i;
-	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t, held;
+	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t, held, given;
 	int		 nwritten = 0, nsame = 0, npruned = 0;
 
 	program_invocation_short_name = (char *)"write";
@@ -747,11 +768,13 @@ main(int argc, char *argv[])
 	/*
 	 * The files the last run left are looked at first, while the input
 	 * comes.  If the stamp holds, the input is read whole and, the same
-	 * as that run's, nothing is to be done.  Otherwise each record, as
+	 * as that run's, nothing is to be done; when sluice gives the
+	 * input's digest, it is not even read.  Otherwise each record, as
 	 * it comes, is checked and its file found unchanged or staged; once
 	 * all are read and checked, the staged ones are put in place.
 	 */
 	held = -1;
+	given = stdin_given(hex);
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		stamp_load(dirfd);
 		held = stamp_files_hold(dirfd);
@@ -764,14 +787,22 @@ main(int argc, char *argv[])
 	}
 	digest_begin(&dc);
 	p = e = "";
-	if (held != -1) {
+	if (held != -1 && given && strcmp(stamp.hex, hex) == 0)
+		;	/* the same input, as sluice says: not even read */
+	else if (held != -1) {
 		rec_slurp(STDIN_FILENO, &in);
 		p = in.data != NULL ? in.data : "";
 		e = p + in.len;
-		while (rec_line(&p, e, &line, &len))
-			digest_line(&dc, line, len);
-		digest_end(&dc, &din);
-		digest_hex(&din, hex);
+		if (!given) {
+			while (rec_line(&p, e, &line, &len))
+				digest_line(&dc, line, len);
+			digest_end(&dc, &din);
+			digest_begin(&dc);
+			digest_hex(&din, hex);
+		}
+		p = in.data != NULL ? in.data : "";
+	}
+	if (held != -1) {
 		if (strcmp(stamp.hex, hex) == 0) {
 			if (verbose)
 				for (i = 0; i < stamp.cap; i++)
@@ -785,16 +816,16 @@ main(int argc, char *argv[])
 			buf_free(&in);
 			buf_free(&stamp.b);
 			free(stamp.ent);
+			digest_end(&dc, &din);
 			return 0;
 		}
-		p = in.data != NULL ? in.data : "";
 	}
 	more_files();
 	for (;;) {
 		if (held != -1 ? !rec_line(&p, e, &line, &len) :
 		    !rec_next(&rin, &line, &len))
 			break;
-		if (held == -1)
+		if (held == -1 && !given)
 			digest_line(&dc, line, len);
 		lineno++;
 		if (len == 0)
@@ -830,10 +861,9 @@ main(int argc, char *argv[])
 		take(&files[nfiles], dirfd);
 		nfiles++;
 	}
-	if (held == -1) {
-		digest_end(&dc, &din);
+	digest_end(&dc, &din);
+	if (held == -1 && !given)
 		digest_hex(&din, hex);
-	}
 	rec_done(&rin);
 	buf_free(&in);
 	sorted = xcalloc(nfiles + 1, sizeof(char *));
