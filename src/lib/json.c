@@ -856,11 +856,28 @@ json_eq(const struct json *j, int t, const char *s)
 	return str_is(j, t, s, n, memchr(s, '\\', n) != NULL);
 }
 
+static int	get_key(const struct json *, int, const char *, size_t, int);
+
 int
 json_get(const struct json *j, int obj, const char *key)
 {
 	size_t	 n = strlen(key);
-	int	 k, v, slash = memchr(key, '\\', n) != NULL;
+
+	if (memchr(key, '\\', n) != NULL)
+		return get_key(j, obj, key, n, 1);
+	return json_get_n(j, obj, key, n);
+}
+
+int
+json_get_n(const struct json *j, int obj, const char *key, size_t n)
+{
+	return get_key(j, obj, key, n, 0);
+}
+
+static int
+get_key(const struct json *j, int obj, const char *key, size_t n, int slash)
+{
+	int	 k, v;
 
 	if (json_type(j, obj) != JSON_OBJECT)
 		return -1;

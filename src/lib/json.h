@@ -58,6 +58,8 @@ enum json_type	 json_type(const struct json *, int);
 const char	*json_typename(enum json_type);
 int		 json_next(const struct json *, int);
 int		 json_get(const struct json *, int, const char *);
+/* the same for a key of n bytes, without a backslash */
+int		 json_get_n(const struct json *, int, const char *, size_t);
 int		 json_eq(const struct json *, int, const char *);
 char		*json_str(const struct json *, int);	/* caller frees */
 void		 json_str_buf(const struct json *, int, struct buf *);

@@ -40,6 +40,8 @@ struct node {
 	char		*text;		/* N_TEXT */
 	size_t		 len;
 	char		**path;		/* a.b.c split; "." alone: [""] */
+	size_t		*plen;		/* their lengths; (size_t)-1: one
+					   with a backslash (json_get) */
 	int		 npath;
 	enum filter	*filt;
 	int		 nfilt;
@@ -150,6 +152,7 @@ parse_ref(struct parser *ps, const char *at, const char *s, size_t len,
 	if (q - seg == 1 && *seg == '.') {
 		nd->path = xcalloc(1, sizeof(char *));
 		nd->path[0] = xstrdup("");
+		nd->plen = xcalloc(1, sizeof(size_t));
 		nd->npath = 1;
 	} else {
 		const char	*a = seg, *b;
@@ -164,6 +167,10 @@ parse_ref(struct parser *ps, const char *at, const char *s, size_t len,
 			}
 			nd->path = xreallocarray(nd->path, (size_t)nd->npath +
 			    1, sizeof(char *));
+			nd->plen = xreallocarray(nd->plen, (size_t)nd->npath +
+			    1, sizeof(size_t));
+			nd->plen[nd->npath] = memchr(a, '\\', (size_t)(b - a)) !=
+			    NULL ? (size_t)-1 : (size_t)(b - a);
 			nd->path[nd->npath++] = xstrndup(a, (size_t)(b - a));
 			if (b == q)
 				break;
@@ -449,6 +456,7 @@ free_node(struct node *nd)
 	for (k = 0; k < nd->npath; k++)
 		free(nd->path[k]);
 	free(nd->path);
+	free(nd->plen);
 	free(nd->filt);
 	free_nodes(nd->kids, nd->nkids);
 	if (nd->partial != NULL)
@@ -520,22 +528,50 @@ struct rstate {
 	const struct tmpl_root *root;
 	struct frame	 f[MAXFRAME];
 	int		 nf;
+	const char	**kind;		/* of each record: "table", ..., or
+					   NULL, looked up once */
+	long		 count[4];	/* records of each kind, and all */
 };
 
+static const char *const kinds[] = { "table", "view", "enum" };
+
+/* record i is of kind which (NULL: any) */
 static int
-rec_is(const struct json *j, const char *which)
+rec_is(const struct rstate *rs, size_t i, const char *which)
 {
-	return which == NULL || json_eq(j, json_get(j, 0, "kind"), which);
+	return which == NULL || rs->kind[i] == which;
+}
+
+/* the kinds of the records, for the sections over them */
+static void
+rec_kinds(struct rstate *rs)
+{
+	const struct tmpl_root *root = rs->root;
+	size_t	 i, k;
+	int	 t;
+
+	rs->kind = xcalloc(root->n + 1, sizeof(*rs->kind));
+	rs->count[3] = (long)root->n;
+	for (i = 0; i < root->n; i++) {
+		t = json_get_n(root->recs[i], 0, "kind", 4);
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+			if (json_eq(root->recs[i], t, kinds[k])) {
+				rs->kind[i] = kinds[k];
+				rs->count[k]++;
+				break;
+			}
+	}
 }
 
 static struct val
-member(const struct rstate *rs, struct val v, const char *key)
+member(const struct rstate *rs, struct val v, const char *key, size_t n)
 {
 	struct val	 r = { V_NONE, NULL, -1, NULL, 0 };
 	int		 t;
 
 	if (v.kind == V_JSON) {
-		if ((t = json_get(v.j, v.t, key)) != -1) {
+		if ((t = n == (size_t)-1 ? json_get(v.j, v.t, key) :
+		    json_get_n(v.j, v.t, key, n)) != -1) {
 			r.kind = V_JSON;
 			r.j = v.j;
 			r.t = t;
@@ -543,11 +579,11 @@ member(const struct rstate *rs, struct val v, const char *key)
 	} else if (v.kind == V_SCHEMA) {
 		r.kind = V_RECS;
 		if (strcmp(key, "tables") == 0)
-			r.which = "table";
+			r.which = kinds[0];
 		else if (strcmp(key, "views") == 0)
-			r.which = "view";
+			r.which = kinds[1];
 		else if (strcmp(key, "enums") == 0)
-			r.which = "enum";
+			r.which = kinds[2];
 		else if (strcmp(key, "records") != 0)
 			r.kind = V_NONE;
 	}
@@ -583,12 +619,12 @@ lookup(const struct rstate *rs, const struct node *nd)
 		return v;
 	}
 	for (i = rs->nf - 1; i >= 0; i--) {
-		v = member(rs, rs->f[i].v, k);
+		v = member(rs, rs->f[i].v, k, nd->plen[0]);
 		if (v.kind != V_NONE)
 			break;
 	}
 	for (p = 1; p < nd->npath && v.kind != V_NONE; p++)
-		v = member(rs, v, nd->path[p]);
+		v = member(rs, v, nd->path[p], nd->plen[p]);
 	return v;
 }
 
@@ -600,9 +636,10 @@ list_count(const struct rstate *rs, struct val v)
 	int	 e;
 
 	if (v.kind == V_RECS) {
-		for (i = 0; i < rs->root->n; i++)
-			n += rec_is(rs->root->recs[i], v.which);
-		return n;
+		for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+			if (v.which == kinds[i])
+				return rs->count[i];
+		return rs->count[3];
 	}
 	if (v.kind == V_JSON && json_type(v.j, v.t) == JSON_ARRAY)
 		JSON_FOREACH_ELEM(v.j, v.t, e)
@@ -779,8 +816,7 @@ render_nodes(struct rstate *rs, const struct node *v, int n, struct buf *out)
 				count = list_count(rs, val);
 				idx = 0;
 				for (i = 0; i < rs->root->n; i++) {
-					if (!rec_is(rs->root->recs[i],
-					    val.which))
+					if (!rec_is(rs, i, val.which))
 						continue;
 					e.kind = V_JSON;
 					e.j = rs->root->recs[i];
@@ -824,6 +860,8 @@ tmpl_render(const struct tmpl *t, const struct tmpl_root *root,
 
 	memset(&rs, 0, sizeof(rs));
 	rs.root = root;
+	if (root->j == NULL)
+		rec_kinds(&rs);
 	if (root->j != NULL) {
 		v.kind = V_JSON;
 		v.j = root->j;
@@ -833,4 +871,5 @@ tmpl_render(const struct tmpl *t, const struct tmpl_root *root,
 	push(&rs, v, 0, 0, 0);
 	render_nodes(&rs, t->nodes, t->nnodes, out);
 	buf_add(out, "", 0);
+	free(rs.kind);
 }
