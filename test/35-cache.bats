@@ -620,29 +620,27 @@ $(seq 1 1200000 | cksum)"
 	assert_equal "$(jq -r .cache t2.jsonl | sort | uniq -c | tr -s ' ')" ' 3 hit'
 }
 
-@test "cache-1.24: SLUICE_STDIN_DIGEST is set when a stage's input is known before it starts, the same for the same bytes, and never inherited" {
+@test "cache-1.24: SLUICE_STDIN_DIGEST_FD gives a stage the digest of its input once its producers have ended, the same for the same bytes, never inherited" {
 	cat > p.json <<'JSON'
 { "stages": {
   "a": { "run": ["printf", "x\n"], "cache": "x" },
   "b": { "run": ["printf", "y\n"], "cache": "x" },
   "plain": { "run": ["printf", "z\n"] },
-  "known": { "run": "cat > /dev/null; echo known ${SLUICE_STDIN_DIGEST:-unset}", "stdin": ["a", "b"] },
-  "live": { "run": "cat > /dev/null; echo live ${SLUICE_STDIN_DIGEST:-unset}", "stdin": "plain" } } }
+  "known": { "run": "cat > /dev/null; echo known ${SLUICE_STDIN_DIGEST_FD:+$(cat <&$SLUICE_STDIN_DIGEST_FD)}", "stdin": ["a", "b"] },
+  "live": { "run": "cat > /dev/null; echo live ${SLUICE_STDIN_DIGEST_FD:-none}", "stdin": "plain" } } }
 JSON
-	export SLUICE_STDIN_DIGEST=0123456789abcdef0123456789abcdef
+	export SLUICE_STDIN_DIGEST_FD=7
+	# a and b run: the digest comes once they have ended
 	run -0 sluice run -q p.json
-	assert_line 'live unset'
-	# a and b hit: what "known" reads is known before it starts
-	run -0 sluice run -q p.json
-	assert_line 'live unset'
+	assert_line 'live none'
 	assert_line --regexp '^known [0-9a-f]{32}$'
-	refute_line --partial "$SLUICE_STDIN_DIGEST"
 	first=$(printf '%s\n' "$output" | sed -n 's/^known //p')
+	# they hit: the same, there from the start
 	run -0 sluice run -q p.json
 	assert_line "known $first"
+	assert_line 'live none'
 	# other bytes from a: another digest
 	sed -i 's/"x\\n"/"w\\n"/' p.json
-	run -0 sluice run -q p.json
 	run -0 sluice run -q p.json
 	assert_line --regexp '^known [0-9a-f]{32}$'
 	refute_line "known $first"

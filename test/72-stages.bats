@@ -341,26 +341,29 @@ out: 0 written, 2 unchanged, 0 pruned'
 	assert_equal "$stderr" "write: <stdin>:1:29: '.sluice-stamp' is outside 'out': the stamp's name"
 }
 
-@test "stages-5.6: write: with SLUICE_STDIN_DIGEST as the stamp has it and the files as they were, the input is not read" {
+@test "stages-5.6: write: with sluice's digest of the input as the stamp has it and the files as they were, the input is not read" {
 	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"2"}\n' > in.jsonl
 	d=0123456789abcdef0123456789abcdef
-	SLUICE_STDIN_DIGEST=$d run -0 sluice write --prune out < in.jsonl
+	printf '%s\n' "$d" > d1
+	printf '%s\n' "${d%?}e" > d2
+	SLUICE_STDIN_DIGEST_FD=5 run -0 sluice write --prune out < in.jsonl 5< d1
 	assert_output 'out: 2 written, 0 unchanged, 0 pruned'
+	assert_equal "$(head -n 1 out/.sluice-stamp)" "sluice-write-stamp 3 $d"
 	# nothing on stdin, which read would have pruned all: not read
-	SLUICE_STDIN_DIGEST=$d run -0 sluice write --prune out < /dev/null
+	SLUICE_STDIN_DIGEST_FD=5 run -0 sluice write --prune out < /dev/null 5< d1
 	assert_output 'out: 0 written, 2 unchanged, 0 pruned'
 	assert_equal "$(cat out/a/b.ts out/c.ts)" 12
 	# another digest: read, and the same files are unchanged
-	SLUICE_STDIN_DIGEST=${d%?}e run -0 sluice write --prune out < in.jsonl
+	SLUICE_STDIN_DIGEST_FD=5 run -0 sluice write --prune out < in.jsonl 5< d2
 	assert_output 'out: 0 written, 2 unchanged, 0 pruned'
 	# a file changed behind its back: the stamp no longer holds, the
 	# input is read and the file written again
 	printf 9 > out/c.ts
-	SLUICE_STDIN_DIGEST=${d%?}e run -0 sluice write --prune out < in.jsonl
+	SLUICE_STDIN_DIGEST_FD=5 run -0 sluice write --prune out < in.jsonl 5< d2
 	assert_output 'out: 1 written, 1 unchanged, 0 pruned'
 	assert_equal "$(cat out/c.ts)" 2
-	# not a digest: ignored, the input is read
-	SLUICE_STDIN_DIGEST=xyz run -0 sluice write --prune out < /dev/null
+	# closed empty, or not a digest: the input is read
+	SLUICE_STDIN_DIGEST_FD=5 run -0 sluice write --prune out < /dev/null 5< /dev/null
 	assert_output 'out: 0 written, 0 unchanged, 2 pruned'
 }
 

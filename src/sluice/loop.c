@@ -397,30 +397,30 @@ map_slots(struct engine *E, const struct rstage *R)
 }
 
 /*
- * What a stage reads on stdin, when every producer of it has ended and
- * the digest of its output is known (a hit, or one whose bytes sluice
- * saw): a digest of theirs, in order, passed as SLUICE_STDIN_DIGEST.
- * The same bytes give the same digest, so a stage may know that its
- * input is what it was the last time without reading it (write's
- * stamp); anything else leaves it unset.
+ * What a stage reads on stdin, for the stage (SLUICE_STDIN_DIGEST_FD):
+ * a digest of its producers' output digests, in order, which are the
+ * same whenever those bytes are.  A pipe is passed to it when every
+ * producer's digest is or will be known (hits, stages whose bytes pass
+ * sluice's digest); sluice writes the digest into it, with a newline,
+ * as soon as every one of them has ended (before the stage starts, if
+ * they had), or closes it empty when one failed.  So a stage may know
+ * that its input is what it was the last time: write's stamp.
+ * 1 when the digest is known now (stdin_hex).
  */
-static void
-stdin_identity(struct engine *E, struct rstage *R)
+static int
+stdin_known(struct engine *E, struct rstage *R)
 {
 	struct digest_ctx c;
 	struct digest	 d;
-	const struct rport *pt = R->nports > 0 ? &R->ports[0] : NULL;
+	const struct rport *pt = &R->ports[0];
 	size_t		 k;
 
-	R->stdin_hex[0] = '\0';
-	if (pt == NULL || pt->fd != 0 || pt->direct || pt->nseg == 0)
-		return;
 	for (k = 0; k < pt->nseg; k++) {
 		const struct rstage *P = &E->rs[pt->segs[k].producer];
 
 		if ((P->state != PS_DONE && P->state != PS_CACHED) ||
 		    !P->digest_known)
-			return;
+			return 0;
 	}
 	digest_begin(&c);
 	digest_adds(&c, "sluice-stdin 1");
@@ -429,6 +429,76 @@ stdin_identity(struct engine *E, struct rstage *R)
 		    sizeof(struct digest));
 	digest_end(&c, &d);
 	digest_hex(&d, R->stdin_hex);
+	return 1;
+}
+
+/* the stage's digest pipe: the digest written, or nothing; closed */
+static void
+stdin_tell(struct rstage *R, int known)
+{
+	if (R->dig_w == -1)
+		return;
+	if (known) {
+		char	 line[DIGEST_HEXLEN + 1];
+
+		memcpy(line, R->stdin_hex, DIGEST_HEXLEN - 1);
+		line[DIGEST_HEXLEN - 1] = '\n';
+		/* 33 bytes into an empty pipe: all or nothing */
+		(void)write(R->dig_w, line, DIGEST_HEXLEN);
+	}
+	close(R->dig_w);
+	R->dig_w = -1;
+}
+
+static void
+stdin_identity(struct engine *E, struct rstage *R)
+{
+	const struct rport *pt = R->nports > 0 ? &R->ports[0] : NULL;
+	size_t		 k;
+	int		 p[2];
+
+	R->stdin_hex[0] = '\0';
+	R->dig_w = R->dig_r = -1;
+	if (pt == NULL || pt->fd != 0 || pt->direct || pt->nseg == 0)
+		return;
+	for (k = 0; k < pt->nseg; k++) {
+		const struct rstage *P = &E->rs[pt->segs[k].producer];
+
+		if (!P->digest_known && !P->hash_out)
+			return;		/* its digest will not be known */
+		if (P->state == PS_FAILED || P->state == PS_SKIPPED)
+			return;
+	}
+	if (pipe2(p, O_CLOEXEC) == -1)
+		return;
+	R->dig_r = p[0];
+	R->dig_w = p[1];
+	R->dig_fd = 3;
+	for (k = 0; k < R->nports; k++)
+		if (R->ports[k].fd >= R->dig_fd)
+			R->dig_fd = R->ports[k].fd + 1;
+	if (stdin_known(E, R))
+		stdin_tell(R, 1);
+}
+
+/* a producer of R ended: R's digest pipe learns what it can */
+static void
+stdin_settle(struct engine *E, struct rstage *R)
+{
+	size_t	 k;
+
+	if (R->dig_w == -1)
+		return;
+	for (k = 0; k < R->ports[0].nseg; k++) {
+		const struct rstage *P = &E->rs[R->ports[0].segs[k].producer];
+
+		if (P->state == PS_FAILED || P->state == PS_SKIPPED) {
+			stdin_tell(R, 0);
+			return;
+		}
+	}
+	if (stdin_known(E, R))
+		stdin_tell(R, 1);
 }
 
 /* create the pipes of one stage (its direct consumer's too) and start it */
@@ -550,6 +620,12 @@ start_one(struct engine *E, struct rstage *R)
 			close(R->ports[i].child_r);
 			R->ports[i].child_r = -1;
 		}
+	if (R->dig_r != -1) {
+		close(R->dig_r);
+		R->dig_r = -1;
+	}
+	if (r == -1)
+		stdin_tell(R, 0);
 	/* queued input (fan-in, replays) can flow now */
 	for (i = 0; i < R->nports; i++)
 		fanout_port_write(E, &R->ports[i]);
@@ -960,8 +1036,10 @@ producers_changed(struct engine *E, struct rstage *P)
 	size_t	 i;
 
 	for (i = 0; i < P->noutlets; i++)
-		if (P->outlets[i].stage != -1)
+		if (P->outlets[i].stage != -1) {
+			stdin_settle(E, &E->rs[P->outlets[i].stage]);
 			try_finish(E, &E->rs[P->outlets[i].stage]);
+		}
 }
 
 /* EXITED -> DONE, FAILED or a retry, once pipes and producers allow */
@@ -1095,6 +1173,7 @@ reap(struct engine *E)
 		}
 		/* nobody reads the ports of a process that is gone */
 		close_ports(E, R);
+		stdin_tell(R, 0);
 		monitor_reaped(E, R);
 		try_finish(E, R);
 	}
@@ -1357,6 +1436,7 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		R->gang_size = 1;
 		R->attempt = 1;
 		R->out_r = R->child_out = R->err_r = R->child_err = -1;
+		R->dig_w = R->dig_r = -1;
 		R->hold_w = -1;
 		R->pre_fd = -1;
 		R->capture = -1;
@@ -1493,6 +1573,7 @@ engine_free(struct engine *E)
 	for (i = 0; i < E->n; i++) {	/* a stdout never read to its end */
 		E->rs[i].out_r = -1;
 		monitor_trace(E, &E->rs[i]);
+		stdin_tell(&E->rs[i], 0);
 	}
 	scache_close(E);
 	monitor_free(E);

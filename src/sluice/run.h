@@ -160,8 +160,13 @@ struct rstage {
 	int		 capture;	/* temp file of a stage to store */
 	int64_t		 capture_size;
 	int		 digest_known;	/* out_digest is its whole stdout */
-	char		 stdin_hex[DIGEST_HEXLEN];	/* SLUICE_STDIN_DIGEST,
-					   or "" when not known at its start */
+	char		 stdin_hex[DIGEST_HEXLEN];	/* its stdin's digest,
+					   "" until known (stdin_identity) */
+	int		 dig_w;		/* SLUICE_STDIN_DIGEST_FD: where sluice
+					   writes that digest once known, or
+					   closes it: -1 when done */
+	int		 dig_r;		/* the child's end until spawned */
+	int		 dig_fd;	/* its number in the child */
 	int		 trace_due;	/* its attempt's trace line, once its
 					   stdout is read to the end */
 	int		 defer;		/* every reader waits for it to end:

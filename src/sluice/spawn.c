@@ -68,7 +68,7 @@ own_var(const char *s)
 	return strncmp(s, "SLUICE_STAGE=", 13) == 0 ||
 	    strncmp(s, "SLUICE_ATTEMPT=", 15) == 0 ||
 	    strncmp(s, "SLUICE_RUN_ID=", 14) == 0 ||
-	    strncmp(s, "SLUICE_STDIN_DIGEST=", 20) == 0;
+	    strncmp(s, "SLUICE_STDIN_DIGEST_FD=", 23) == 0;
 }
 
 static void
@@ -137,10 +137,10 @@ make_env(struct engine *E, struct rstage *R)
 	n++;
 	envc.vec[n] = envc.vec[n - 1] + strlen(envc.vec[n - 1]) + 1;
 	n++;
-	if (R->stdin_hex[0] != '\0') {
+	if (R->dig_r != -1) {
 		envc.vec[n] = envc.vec[n - 1] + strlen(envc.vec[n - 1]) + 1;
 		(void)snprintf(envc.vec[n], len - (size_t)(envc.vec[n] -
-		    envc.own), "SLUICE_STDIN_DIGEST=%s", R->stdin_hex);
+		    envc.own), "SLUICE_STDIN_DIGEST_FD=%d", R->dig_fd);
 		n++;
 	}
 	envc.vec[n] = NULL;
@@ -268,7 +268,7 @@ int
 spawn_stage(struct engine *E, struct rstage *R, int *step)
 {
 	struct spawnargs a;
-	struct fdmap map[MAX_STAGE_FD + 3];
+	struct fdmap map[MAX_STAGE_FD + 4];
 	int	 nmap = 0, maxfd = 2, ep[2], e[2] = { 0, 0 }, j, k;
 	size_t	 i;
 	ssize_t	 n;
@@ -284,6 +284,10 @@ spawn_stage(struct engine *E, struct rstage *R, int *step)
 		}
 		map[nmap].target = R->ports[i].fd;
 		map[nmap++].src = R->ports[i].child_r;
+	}
+	if (R->dig_r != -1) {
+		map[nmap].target = R->dig_fd;
+		map[nmap++].src = R->dig_r;
 	}
 	map[nmap].target = 1;
 	map[nmap++].src = R->child_out;

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -668,22 +669,49 @@ cmpstr(const void *a, const void *b)
 }
 
 /*
- * sluice's digest of what this run reads on stdin (SLUICE_STDIN_DIGEST:
- * its producers had all ended, their outputs known), into hex: 1, or 0
- * when it is not given; the stamp keeps it as the input's
+ * sluice's digest of what this run reads on stdin: from the descriptor
+ * SLUICE_STDIN_DIGEST_FD names, where sluice writes it (32 hex digits
+ * and a newline) once every stage this one reads from has ended, or
+ * closes it empty.  With wait 0, only if it is there already (those
+ * stages had ended when this one started): then the input need not even
+ * be read.  Into hex: 1, or 0 when there is none.
  */
+static int	 digfd = -2;		/* -2: not looked for yet */
+
 static int
-stdin_given(char *hex)
+stdin_told(char *hex, int wait)
 {
-	const char	*v = getenv("SLUICE_STDIN_DIGEST");
+	char		 b[DIGEST_HEXLEN + 1];
+	const char	*v;
+	struct pollfd	 p;
+	ssize_t		 n;
 	size_t		 i;
 
-	if (v == NULL || strlen(v) != DIGEST_HEXLEN - 1)
+	if (digfd == -2) {
+		digfd = -1;
+		if ((v = getenv("SLUICE_STDIN_DIGEST_FD")) != NULL &&
+		    *v >= '3' && *v <= '9' && strspn(v, "0123456789") ==
+		    strlen(v) && strlen(v) < 4)
+			digfd = (int)strtol(v, NULL, 10);
+	}
+	if (digfd == -1)
+		return 0;
+	p.fd = digfd;
+	p.events = POLLIN;
+	if (!wait && poll(&p, 1, 0) != 1)
+		return 0;
+	do
+		n = read(digfd, b, sizeof(b));
+	while (n == -1 && errno == EINTR);
+	close(digfd);
+	digfd = -1;
+	if (n != DIGEST_HEXLEN || b[DIGEST_HEXLEN - 1] != '\n')
 		return 0;
 	for (i = 0; i < DIGEST_HEXLEN - 1; i++)
-		if (!isxdigit((unsigned char)v[i]))
+		if (!isxdigit((unsigned char)b[i]))
 			return 0;
-	memcpy(hex, v, DIGEST_HEXLEN);
+	memcpy(hex, b, DIGEST_HEXLEN - 1);
+	hex[DIGEST_HEXLEN - 1] = '\0';
 	return 1;
 }
 
@@ -774,7 +802,7 @@ main(int argc, char *argv[])
 	 * all are read and checked, the staged ones are put in place.
 	 */
 	held = -1;
-	given = stdin_given(hex);
+	given = stdin_told(hex, 0);
 	if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) != -1) {
 		stamp_load(dirfd);
 		held = stamp_files_hold(dirfd);
@@ -862,7 +890,8 @@ main(int argc, char *argv[])
 		nfiles++;
 	}
 	digest_end(&dc, &din);
-	if (held == -1 && !given)
+	/* sluice's digest, now that the input has ended, else this one's */
+	if (!given && !stdin_told(hex, 1) && held == -1)
 		digest_hex(&din, hex);
 	rec_done(&rin);
 	buf_free(&in);
