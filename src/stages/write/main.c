@@ -688,11 +688,14 @@ stdin_told(char *hex, int wait)
 	size_t		 i;
 
 	if (digfd == -2) {
+		char	*end;
+		long	 fd;
+
 		digfd = -1;
 		if ((v = getenv("SLUICE_STDIN_DIGEST_FD")) != NULL &&
-		    *v >= '3' && *v <= '9' && strspn(v, "0123456789") ==
-		    strlen(v) && strlen(v) < 4)
-			digfd = (int)strtol(v, NULL, 10);
+		    *v != '\0' && (fd = strtol(v, &end, 10)) >= 3 &&
+		    fd < 65536 && *end == '\0')
+			digfd = (int)fd;
 	}
 	if (digfd == -1)
 		return 0;
