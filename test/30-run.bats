@@ -294,3 +294,16 @@ seven
 0 1 2 3 4 5 6 7 twenty
 0 1 2 20 "
 }
+
+@test "run-1.20: a stage's stderr line that starts with its name is not prefixed twice" {
+	cat > p.json <<'JSON'
+{ "stages": { "count": { "run": "echo 'count: 5 rows' >&2; echo 'five' >&2; echo 'counter: x' >&2", "cache": false } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "count: 5 rows
+count: five
+count: counter: x"
+	# the log keeps what the stage wrote
+	log=$(ls "$SLUICE_STATE_DIR"/runs/*/count.log)
+	assert_equal "$(head -n 1 "$log")" 'count: 5 rows'
+}

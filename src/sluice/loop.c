@@ -114,7 +114,14 @@ show_line(struct engine *E, struct rstage *R, const char *line, size_t n)
 {
 	/* what a cache hit replays says so */
 	const char *tag = R->state == PS_CACHED ? " (cached)" : "";
+	size_t	 k = strlen(R->st->name);
 
+	/* a program named like its stage (warnx) is not named twice */
+	if (n > k + 2 && memcmp(line, R->st->name, k) == 0 &&
+	    line[k] == ':' && line[k + 1] == ' ') {
+		line += k + 2;
+		n -= k + 2;
+	}
 	status_clear(E);
 	if (E->color)
 		fprintf(stderr, "\033[36m%s%s:\033[0m %.*s\n", R->st->name,
