@@ -645,3 +645,38 @@ JSON
 	assert_line --regexp '^known [0-9a-f]{32}$'
 	refute_line "known $first"
 }
+
+@test "cache-1.25: a cached stage starts while the stage it reads re-runs, and still hits when that one wrote the same bytes" {
+	# make waits (5 s at most) for up to have started before it ends:
+	# only a reader started while it runs lets it say "overlap"
+	cat > p.json <<'JSON'
+{ "stages": {
+  "make": { "run": ["bash", "-c", "cat in.txt; for i in $(seq 100); do [ -e started ] && break; read -r -t 0.05 <> <(:) || true; done; [ -e started ] && echo overlap >&2; echo end"], "inputs": ["in.txt"], "cache": "x" },
+  "up": { "run": "touch started; echo ran-up >&2; tr a-z A-Z", "stdin": "make", "cache": "x" },
+  "count": { "run": "tr -d '\\n'; echo", "stdin": "up", "cache": "x" } } }
+JSON
+	printf 'a\nb\n' > in.txt
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output 'ABEND'
+	printf '%s\n' "$stderr" | grep -qx 'make: overlap'
+	printf '%s\n' "$stderr" | grep -qx 'up: ran-up'
+	# another command, the same bytes: make runs again, up starts with
+	# it, and since make wrote the same bytes up is a hit
+	rm started
+	sed -i 's/echo end/true; echo end/' p.json
+	run -0 --separate-stderr sluice run -q --trace t.jsonl p.json
+	assert_output 'ABEND'
+	printf '%s\n' "$stderr" | grep -qx 'make: overlap'
+	printf '%s\n' "$stderr" | grep -qx 'up (cached): ran-up'
+	! printf '%s\n' "$stderr" | grep -q '^up: ran-up'
+	assert_equal "$(jq -r 'select(.stage == "up") | .cache' t.jsonl)" hit
+	assert_equal "$(jq -r 'select(.stage == "count") | .cache' t.jsonl)" hit
+	# other bytes: up's head start stands, its words are shown
+	rm started
+	printf 'x\n' > in.txt
+	run -0 --separate-stderr sluice run -q --trace t2.jsonl p.json
+	assert_output 'XEND'
+	printf '%s\n' "$stderr" | grep -qx 'make: overlap'
+	printf '%s\n' "$stderr" | grep -qx 'up: ran-up'
+	assert_equal "$(jq -r 'select(.stage == "up") | .cache' t2.jsonl)" miss
+}

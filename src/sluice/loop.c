@@ -66,7 +66,9 @@ stage_set(struct engine *E, struct rstage *R, enum pstate to)
 	case PS_FAILED:
 		ok = from == PS_EXITED;
 		break;
-	case PS_CACHED:
+	case PS_CACHED:		/* or a speculative one that hit */
+		ok = from == PS_WAITING || (from == PS_EXITED && R->spec_hit);
+		break;
 	case PS_SKIPPED:
 		ok = from == PS_WAITING;
 		break;
@@ -134,11 +136,12 @@ show_line(struct engine *E, struct rstage *R, const char *line, size_t n)
 
 static void	open_log(struct engine *, struct rstage *);
 
+static void	show_stderr(struct engine *, struct rstage *, const char *,
+		    size_t);
+
 void
 stage_stderr(struct engine *E, struct rstage *R, const char *p, size_t n)
 {
-	const char *nl;
-
 	if (R->cacheable && R->state != PS_CACHED)
 		scache_err(E, R, p, n);
 	if (R->logfd == -1 && !R->log_tried)
@@ -148,6 +151,20 @@ stage_stderr(struct engine *E, struct rstage *R, const char *p, size_t n)
 		close(R->logfd);
 		R->logfd = -1;
 	}
+	/* a speculative stage's words wait for its key: a hit replays
+	 * what it said when it ran instead */
+	if (R->spec) {
+		buf_add(&R->specerr, p, n);
+		return;
+	}
+	show_stderr(E, R, p, n);
+}
+
+static void
+show_stderr(struct engine *E, struct rstage *R, const char *p, size_t n)
+{
+	const char *nl;
+
 	while (n > 0) {
 		if ((nl = memchr(p, '\n', n)) == NULL) {
 			buf_add(&R->errline, p, n);
@@ -196,6 +213,17 @@ read_stderr(struct engine *E, struct rstage *R)
 
 /* dependencies */
 
+/* may cached R start while its producer P runs (scache_spec_ok)?  Not
+ * on one that is speculative itself or whose output waits (deferred,
+ * held): it must flow */
+static int
+spec_on(struct engine *E, struct rstage *R, const struct rstage *P)
+{
+	return (P->state == PS_RUNNING || P->state == PS_EXITED) &&
+	    P->hash_out && !P->hold && !P->defer && !P->spec &&
+	    scache_spec_ok(E, R);
+}
+
 /* every producer a stage reads from has started (or, held, succeeded)
  * and every "after" stage succeeded; -1 when it never can */
 static int
@@ -215,7 +243,8 @@ stage_ready(struct engine *E, struct rstage *R)
 			if (P->state == PS_WAITING)
 				return 0;
 			if ((P->hold || R->st->retries > 0 || R->cacheable) &&
-			    P->state != PS_DONE && P->state != PS_CACHED)
+			    P->state != PS_DONE && P->state != PS_CACHED &&
+			    !spec_on(E, R, P))
 				return 0;
 		}
 	}
@@ -1037,6 +1066,9 @@ count_finished(struct engine *E, struct rstage *R)
 
 static void try_finish(struct engine *, struct rstage *);
 
+static void	spec_settle(struct engine *, struct rstage *);
+static void	spec_finish(struct engine *, struct rstage *);
+
 static void
 producers_changed(struct engine *E, struct rstage *P)
 {
@@ -1044,9 +1076,65 @@ producers_changed(struct engine *E, struct rstage *P)
 
 	for (i = 0; i < P->noutlets; i++)
 		if (P->outlets[i].stage != -1) {
-			stdin_settle(E, &E->rs[P->outlets[i].stage]);
-			try_finish(E, &E->rs[P->outlets[i].stage]);
+			struct rstage *R = &E->rs[P->outlets[i].stage];
+
+			if (R->spec && scache_producers_final(E, R))
+				spec_settle(E, R);
+			stdin_settle(E, R);
+			try_finish(E, R);
 		}
+}
+
+/*
+ * A speculative stage whose process is gone and whose key hit becomes
+ * the hit: what it wrote (its capture) and said is dropped, its stored
+ * stdout replayed to its readers, which had waited for it.
+ */
+static void
+spec_finish(struct engine *E, struct rstage *R)
+{
+	if (R->out_r != -1)
+		close(R->out_r);
+	if (R->err_r != -1)
+		close(R->err_r);
+	R->err_r = -1;
+	buf_reset(&R->errline);
+	scache_spec_drop(E, R);
+	close_ports(E, R);
+	stdin_tell(R, 0);
+	R->out_r = R->spec_fd;
+	R->spec_fd = -1;
+	R->out_is_pipe = 0;
+	stage_set(E, R, PS_CACHED);
+	R->spec_hit = 0;
+	monitor_cached(E, R);
+	scache_replay_err(E, R);
+	count_finished(E, R);
+	producers_changed(E, R);
+}
+
+/*
+ * All that a speculative stage reads has been written: its key.  A hit
+ * stops it (spec_finish once it is gone); a miss shows what it said so
+ * far and lets it go on.
+ */
+static void
+spec_settle(struct engine *E, struct rstage *R)
+{
+	if (!E->stopping && (R->state == PS_RUNNING || R->state == PS_EXITED) &&
+	    scache_resolve(E, R)) {
+		buf_free(&R->specerr);
+		R->spec_hit = 1;
+		if (R->state == PS_RUNNING)
+			killpg_stage(R, SIGKILL);
+		else
+			spec_finish(E, R);
+		return;
+	}
+	R->spec = 0;
+	if (R->specerr.len > 0)
+		show_stderr(E, R, R->specerr.data, R->specerr.len);
+	buf_free(&R->specerr);
 }
 
 /* EXITED -> DONE, FAILED or a retry, once pipes and producers allow */
@@ -1174,6 +1262,10 @@ reap(struct engine *E)
 		R->t_end = mono_ns();
 		E->running -= R->slots;
 		stage_set(E, R, PS_EXITED);
+		if (R->spec_hit) {	/* stopped: its key hit */
+			spec_finish(E, R);
+			continue;
+		}
 		if (exit_ok(E, R)) {
 			release_hold(R);	/* its readers may end now */
 			fanout_exited_ok(E, R);
@@ -1444,6 +1536,7 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 		R->attempt = 1;
 		R->out_r = R->child_out = R->err_r = R->child_err = -1;
 		R->dig_w = R->dig_r = -1;
+		R->spec_fd = -1;
 		R->hold_w = -1;
 		R->pre_fd = -1;
 		R->capture = -1;
@@ -1581,6 +1674,9 @@ engine_free(struct engine *E)
 		E->rs[i].out_r = -1;
 		monitor_trace(E, &E->rs[i]);
 		stdin_tell(&E->rs[i], 0);
+		if (E->rs[i].spec_fd != -1)
+			close(E->rs[i].spec_fd);
+		buf_free(&E->rs[i].specerr);
 	}
 	scache_close(E);
 	monitor_free(E);

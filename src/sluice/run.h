@@ -169,6 +169,11 @@ struct rstage {
 	int		 dig_fd;	/* its number in the child */
 	int		 trace_due;	/* its attempt's trace line, once its
 					   stdout is read to the end */
+	int		 spec;		/* started before its key was known
+					   (its producers ran): see spec_ok */
+	int		 spec_hit;	/* ... and that key hit: stopped */
+	int		 spec_fd;	/* the hit's stored stdout, or -1 */
+	struct buf	 specerr;	/* its stderr until its key is known */
 	int		 defer;		/* every reader waits for it to end:
 					   its stdout goes to the capture
 					   only, and is read back from there

@@ -393,6 +393,110 @@ scache_open_unopened(struct engine *E, struct rstage *R)
 	return 0;
 }
 
+/* every producer of R has ended, its output's digest known */
+int
+scache_producers_final(struct engine *E, const struct rstage *R)
+{
+	size_t	 k, s;
+
+	for (k = 0; k < R->st->nports; k++)
+		for (s = 0; s < R->st->ports[k].nsrc; s++) {
+			const struct rstage *P = &E->rs[R->st->ports[k].src[s]];
+
+			if ((P->state != PS_DONE && P->state != PS_CACHED) ||
+			    !P->digest_known)
+				return 0;
+		}
+	return 1;
+}
+
+/*
+ * May R start while the stages it reads run, before its key is known
+ * (speculatively)?  Only a cached stage without retries whose every
+ * reader waits for it (they read its output from its capture once it
+ * has ended: scache_defer), under the local executor: if its key then
+ * hits, it is stopped and its output is the stored one, which nobody
+ * had seen any of; if not, it had a head start.  So a stage of a chain
+ * of cached stages whose first one re-runs need not wait for it to end
+ * to start, and early cutoff still holds.
+ */
+int
+scache_spec_ok(struct engine *E, const struct rstage *R)
+{
+	size_t	 i;
+
+	if (!R->cacheable || R->st->retries > 0 || R->noutlets == 0 ||
+	    E->o->executor == EXEC_SLURM)
+		return 0;
+	for (i = 0; i < R->noutlets; i++) {
+		const struct rstage *C;
+
+		if (R->outlets[i].stage < 0)
+			return 0;
+		C = &E->rs[R->outlets[i].stage];
+		if (!C->cacheable && C->st->retries == 0)
+			return 0;
+	}
+	return 1;
+}
+
+/*
+ * A speculative stage's producers have all ended: its key.  1 when it
+ * hits (spec_fd: the stored stdout, opened and checked), else 0, and it
+ * goes on as a miss.
+ */
+int
+scache_resolve(struct engine *E, struct rstage *R)
+{
+	const struct digest **outd;
+	struct cache_hit hit;
+	size_t	 i;
+	int	 fd;
+
+	R->spec = 0;
+	outd = xcalloc(E->n + 1, sizeof(*outd));
+	for (i = 0; i < E->n; i++)
+		outd[i] = &E->rs[i].out_digest;
+	stagekey_final(&R->key_base, R->st, outd, &R->key);
+	free(outd);
+	if (E->o->refresh) {
+		cache_count_miss(E->cache, R->cat);
+		R->cache_res = "refresh";
+		return 0;
+	}
+	if (cache_lookup(E->cache, R->cat, &R->key, &hit) != 1)
+		return 0;
+	if ((fd = cache_open_blob(E->cache, &hit)) == -1) {
+		warnx("stage '%s': %s; running it", R->st->name,
+		    cache_error(E->cache));
+		cache_invalidate(E->cache, R->cat, &R->key);
+		return 0;
+	}
+	R->spec_fd = fd;
+	R->cache_res = "hit";
+	R->out_digest = hit.content;
+	R->cost_saved_ns = hit.cost_ns;
+	return 1;
+}
+
+/* a speculative stage that hit: what it wrote is not kept */
+void
+scache_spec_drop(struct engine *E, struct rstage *R)
+{
+	struct digest d;
+
+	if (R->octx.state != NULL)
+		digest_end(&R->octx, &d);
+	if (R->capture != -1)
+		close(R->capture);
+	R->capture = -1;
+	R->defer = 0;
+	R->hash_out = 0;
+	R->digest_known = 1;
+	buf_free(&R->errcap);
+	(void)E;
+}
+
 /* compute the key; 1 and the stage is CACHED with its blob as stdout */
 int
 scache_try_hit(struct engine *E, struct rstage *R)
@@ -404,6 +508,13 @@ scache_try_hit(struct engine *E, struct rstage *R)
 
 	if (!R->cacheable)
 		return 0;
+	R->spec = 0;
+	if (scache_spec_ok(E, R) && !scache_producers_final(E, R)) {
+		/* it starts before its producers end: see scache_resolve */
+		R->spec = 1;
+		R->cache_res = "miss";
+		return 0;
+	}
 	outd = xcalloc(E->n + 1, sizeof(*outd));
 	for (i = 0; i < E->n; i++)
 		outd[i] = &E->rs[i].out_digest;
@@ -632,6 +743,10 @@ scache_defer(struct engine *E, struct rstage *R)
 		C = &E->rs[R->outlets[i].stage];
 		if ((!C->cacheable && C->st->retries == 0) ||
 		    C->state != PS_WAITING)
+			return;
+		/* a reader that may start before it ends reads it as it
+		 * comes (a speculative stage's own readers wait) */
+		if (!R->spec && scache_spec_ok(E, C))
 			return;
 	}
 	R->defer = 1;

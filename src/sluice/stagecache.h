@@ -28,6 +28,10 @@ void		 scache_out(struct engine *, struct rstage *, const char *,
 		    size_t);
 void		 scache_done(struct engine *, struct rstage *);
 void		 scache_defer(struct engine *, struct rstage *);
+int		 scache_spec_ok(struct engine *, const struct rstage *);
+int		 scache_producers_final(struct engine *, const struct rstage *);
+int		 scache_resolve(struct engine *, struct rstage *);
+void		 scache_spec_drop(struct engine *, struct rstage *);
 void		 scache_err(struct engine *, struct rstage *, const char *,
 		    size_t);
 void		 scache_replay_err(struct engine *, struct rstage *);
