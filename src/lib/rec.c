@@ -72,6 +72,61 @@ rec_next(struct recin *r, const char **line, size_t *len)
 	return 1;
 }
 
+#define KEEP_CHUNK	(1u << 20)
+
+int
+rec_keep_next(struct reckeep *r, const char **line, size_t *len)
+{
+	char	*nl, *np;
+	size_t	 part, cap;
+	ssize_t	 n;
+
+	for (;;) {
+		if (r->scan < r->len && (nl = memchr(r->p + r->scan, '\n',
+		    r->len - r->scan)) != NULL) {
+			*line = r->p + r->off;
+			*len = (size_t)(nl - *line);
+			r->off = r->scan = (size_t)(nl - r->p) + 1;
+			break;
+		}
+		r->scan = r->len;
+		if (r->eof) {
+			if (r->off == r->len)
+				return 0;
+			*line = r->p + r->off;		/* no final newline */
+			*len = r->len - r->off;
+			r->off = r->scan = r->len;
+			break;
+		}
+		if (r->len == r->cap) {
+			part = r->len - r->off;
+			for (cap = KEEP_CHUNK; cap < 2 * part; cap *= 2)
+				;
+			np = xmalloc(cap + 1);
+			memcpy(np, r->p + r->off, part);
+			if (r->off == 0)	/* no line of it was given out */
+				free(r->p);
+			r->p = np;
+			r->cap = cap;
+			r->len = r->scan = part;
+			r->off = 0;
+		}
+		n = read(r->fd, r->p + r->len, r->cap - r->len);
+		if (n == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EX_IOERR, "read");
+		}
+		if (n == 0)
+			r->eof = 1;
+		r->len += (size_t)n;
+		r->p[r->len] = '\0';
+	}
+	if (*len > 0 && (*line)[*len - 1] == '\r')
+		(*len)--;
+	return 1;
+}
+
 void
 rec_done(struct recin *r)
 {

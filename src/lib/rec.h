@@ -36,6 +36,25 @@ struct recin {
    until the next call; exits 74 on a read error */
 int	 rec_next(struct recin *, const char **, size_t *);
 void	 rec_done(struct recin *);
+/*
+ * Reading a stream a line at a time where every line stays where it was
+ * read, for a stage that keeps what points into its records while it
+ * reads the rest (relations, render --all): chunks that never move, a
+ * line cut by a chunk's end going to the next; each chunk's bytes end
+ * with a NUL.  Zeroed with fd set, it is ready; the lines live until
+ * the process ends.
+ */
+struct reckeep {
+	int		 fd;
+	char		*p;		/* the chunk being filled */
+	size_t		 cap, len;	/* its size and its bytes */
+	size_t		 off;		/* where the next line starts */
+	size_t		 scan;		/* searched for a newline up to here */
+	int		 eof;
+};
+/* the next line (no \n or \r\n): 1, or 0 at the end; exits 74 on a
+   read error */
+int	 rec_keep_next(struct reckeep *, const char **, size_t *);
 /* writes b out and empties it once it holds REC_CHUNK bytes or more */
 #define REC_CHUNK	65536
 void	 rec_spill(struct buf *);

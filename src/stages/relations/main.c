@@ -943,76 +943,6 @@ emit(struct buf *o, const struct tbl *t)
 	buf_adds(o, "]}\n");
 }
 
-/*
- * The input, read as it comes and scanned a record at a time while the
- * stage before still writes (the relations themselves need them all).
- * Every line stays where it was read, since its table's facts point
- * into it: chunks that never move; a line cut by a chunk's end goes to
- * the next one.  Each chunk's bytes end with a NUL.
- */
-#define CHUNK_IN	(1u << 20)
-
-static struct {
-	char	*p;		/* the chunk being filled */
-	size_t	 cap, len;	/* its size and its bytes */
-	size_t	 off;		/* where the next line starts */
-	size_t	 scan;		/* searched for a newline up to here */
-	int	 eof;
-} rd;
-
-static int
-next_line(const char **line, size_t *len)
-{
-	char	*nl, *np;
-	size_t	 part, cap;
-	ssize_t	 n;
-
-	for (;;) {
-		if (rd.scan < rd.len && (nl = memchr(rd.p + rd.scan, '\n',
-		    rd.len - rd.scan)) != NULL) {
-			*line = rd.p + rd.off;
-			*len = (size_t)(nl - *line);
-			rd.off = rd.scan = (size_t)(nl - rd.p) + 1;
-			break;
-		}
-		rd.scan = rd.len;
-		if (rd.eof) {
-			if (rd.off == rd.len)
-				return 0;
-			*line = rd.p + rd.off;		/* no final newline */
-			*len = rd.len - rd.off;
-			rd.off = rd.scan = rd.len;
-			break;
-		}
-		if (rd.len == rd.cap) {
-			part = rd.len - rd.off;
-			for (cap = CHUNK_IN; cap < 2 * part; cap *= 2)
-				;
-			np = xmalloc(cap + 1);
-			memcpy(np, rd.p + rd.off, part);
-			if (rd.off == 0)	/* no line of it was given out */
-				free(rd.p);
-			rd.p = np;
-			rd.cap = cap;
-			rd.len = rd.scan = part;
-			rd.off = 0;
-		}
-		n = read(STDIN_FILENO, rd.p + rd.len, rd.cap - rd.len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			err(EX_IOERR, "read");
-		}
-		if (n == 0)
-			rd.eof = 1;
-		rd.len += (size_t)n;
-		rd.p[rd.len] = '\0';
-	}
-	if (*len > 0 && (*line)[*len - 1] == '\r')
-		(*len)--;
-	return 1;
-}
-
 int
 main(int argc, char *argv[])
 {
@@ -1022,6 +952,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	/* static: what lives until the process ends stays reachable */
+	static struct reckeep rd = { STDIN_FILENO, NULL, 0, 0, 0, 0, 0 };
 	static struct scan sc;
 	static struct line *lines;
 	static struct tbl **tables;
@@ -1048,7 +979,8 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(EX_USAGE);
 
-	while (next_line(&line, &len)) {
+	/* scanned as they come, while the stage before still writes */
+	while (rec_keep_next(&rd, &line, &len)) {
 		lineno++;
 		if (len == 0)
 			continue;

@@ -7,7 +7,7 @@
  * context ("tables", "views", "enums", "records") and one file record
  * is written.  The path is itself a template (--path).  A bad template
  * leaves stdout empty; records are read and written one at a time
- * (with --all, all are read first).
+ * (with --all, all are read first, each parsed as it comes).
  */
 #include <err.h>
 #include <errno.h>
@@ -174,13 +174,14 @@ main(int argc, char *argv[])
 		{ "usage", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct buf	 in = { 0 }, out = { 0 }, path = { 0 }, content = { 0 };
+	struct buf	 out = { 0 }, path = { 0 }, content = { 0 };
 	struct job	*jobs;
 	struct tmpl_root root;
 	struct recin	 rin = { STDIN_FILENO, NULL, 0, 0, 0 };
+	static struct reckeep keep = { STDIN_FILENO, NULL, 0, 0, 0, 0, 0 };
 	struct json	*recs = NULL;
 	const struct json **rp = NULL;
-	const char	*p, *e, *line, **paths = NULL;
+	const char	*line, **paths = NULL;
 	char		*table;
 	size_t		 len, nrec = 0, i, njobs, npaths = 0;
 	int		 ch, k, lineno = 0, all = 0;
@@ -229,10 +230,8 @@ main(int argc, char *argv[])
 			tmpl_names(jobs[i].tp, add_name, NULL);
 			tmpl_names(jobs[i].pathtp, add_name, NULL);
 		}
-		rec_slurp(STDIN_FILENO, &in);
-		p = in.data != NULL ? in.data : "";
-		e = p + in.len;
-		while (rec_line(&p, e, &line, &len)) {
+		/* parsed as they come, while the stage before still writes */
+		while (rec_keep_next(&keep, &line, &len)) {
 			lineno++;
 			if (len == 0)
 				continue;
@@ -297,7 +296,6 @@ main(int argc, char *argv[])
 	}
 	free(jobs);
 	free(paths);
-	buf_free(&in);
 	rec_done(&rin);
 	buf_free(&out);
 	buf_free(&path);
