@@ -22,33 +22,67 @@ rec_slurp(int fd, struct buf *b)
 	buf_cstr(b);
 }
 
+/*
+ * The next line of p[off, len) into *line and *n (without \n or \r\n),
+ * off and scan (searched up to there) moved past it: 1, or 0 when the
+ * line is not complete yet (more must be read, unless at eof: then the
+ * rest is the last line, if any; 0 at the very end).
+ */
+static int
+take_line(char *p, size_t len, int eof, size_t *off, size_t *scan,
+    const char **line, size_t *n)
+{
+	char	*nl;
+
+	if (*scan < len && (nl = memchr(p + *scan, '\n', len - *scan)) !=
+	    NULL) {
+		*line = p + *off;
+		*n = (size_t)(nl - *line);
+		*off = *scan = (size_t)(nl - p) + 1;
+	} else {
+		*scan = len;
+		if (!eof || *off == len)
+			return 0;
+		*line = p + *off;		/* no final \n */
+		*n = len - *off;
+		*off = *scan = len;
+	}
+	if (*n > 0 && (*line)[*n - 1] == '\r')
+		(*n)--;
+	return 1;
+}
+
+/* read more at p + *len, room up to cap (a NUL after the bytes) */
+static void
+read_more(int fd, char *p, size_t *len, size_t cap, int *eof)
+{
+	ssize_t	 n;
+
+	do
+		n = read(fd, p + *len, cap - *len);
+	while (n == -1 && errno == EINTR);
+	if (n == -1)
+		err(EX_IOERR, "read");
+	if (n == 0)
+		*eof = 1;
+	*len += (size_t)n;
+	p[*len] = '\0';
+}
+
 int
 rec_next(struct recin *r, const char **line, size_t *len)
 {
-	char	*nl;
-	ssize_t	 n;
+	struct buf *b;
 
 	if (r->b == NULL)
 		r->b = xcalloc(1, sizeof(*r->b));
+	b = r->b;
 	for (;;) {
-		struct buf *b = r->b;
-
-		if (r->scan < b->len && (nl = memchr(b->data + r->scan, '\n',
-		    b->len - r->scan)) != NULL) {
-			*line = b->data + r->off;
-			*len = (size_t)(nl - *line);
-			r->off = r->scan = (size_t)(nl - b->data) + 1;
-			break;
-		}
-		r->scan = b->len;
-		if (r->eof) {
-			if (r->off == b->len)
-				return 0;
-			*line = b->data + r->off;	/* no final \n */
-			*len = b->len - r->off;
-			r->off = r->scan = b->len;
-			break;
-		}
+		if (take_line(b->data, b->len, r->eof, &r->off, &r->scan, line,
+		    len))
+			return 1;
+		if (r->eof)
+			return 0;
 		if (r->off > 0) {		/* keep only the partial line */
 			memmove(b->data, b->data + r->off, b->len - r->off);
 			b->len -= r->off;
@@ -56,20 +90,8 @@ rec_next(struct recin *r, const char **line, size_t *len)
 			r->off = 0;
 		}
 		buf_grow(b, REC_CHUNK);
-		n = read(r->fd, b->data + b->len, b->cap - b->len - 1);
-		if (n == -1) {
-			if (errno != EINTR)
-				err(EX_IOERR, "read");
-			continue;
-		}
-		if (n == 0)
-			r->eof = 1;
-		b->len += (size_t)n;
-		b->data[b->len] = '\0';
+		read_more(r->fd, b->data, &b->len, b->cap - 1, &r->eof);
 	}
-	if (*len > 0 && (*line)[*len - 1] == '\r')
-		(*len)--;
-	return 1;
 }
 
 #define KEEP_CHUNK	(1u << 20)
@@ -77,33 +99,22 @@ rec_next(struct recin *r, const char **line, size_t *len)
 int
 rec_keep_next(struct reckeep *r, const char **line, size_t *len)
 {
-	char	*nl, *np;
+	char	*np;
 	size_t	 part, cap;
-	ssize_t	 n;
 
 	for (;;) {
-		if (r->scan < r->len && (nl = memchr(r->p + r->scan, '\n',
-		    r->len - r->scan)) != NULL) {
-			*line = r->p + r->off;
-			*len = (size_t)(nl - *line);
-			r->off = r->scan = (size_t)(nl - r->p) + 1;
-			break;
-		}
-		r->scan = r->len;
-		if (r->eof) {
-			if (r->off == r->len)
-				return 0;
-			*line = r->p + r->off;		/* no final newline */
-			*len = r->len - r->off;
-			r->off = r->scan = r->len;
-			break;
-		}
+		if (take_line(r->p, r->len, r->eof, &r->off, &r->scan, line,
+		    len))
+			return 1;
+		if (r->eof)
+			return 0;
 		if (r->len == r->cap) {
 			part = r->len - r->off;
 			for (cap = KEEP_CHUNK; cap < 2 * part; cap *= 2)
 				;
 			np = xmalloc(cap + 1);
-			memcpy(np, r->p + r->off, part);
+			if (part > 0)
+				memcpy(np, r->p + r->off, part);
 			if (r->off == 0)	/* no line of it was given out */
 				free(r->p);
 			r->p = np;
@@ -111,20 +122,8 @@ rec_keep_next(struct reckeep *r, const char **line, size_t *len)
 			r->len = r->scan = part;
 			r->off = 0;
 		}
-		n = read(r->fd, r->p + r->len, r->cap - r->len);
-		if (n == -1) {
-			if (errno == EINTR)
-				continue;
-			err(EX_IOERR, "read");
-		}
-		if (n == 0)
-			r->eof = 1;
-		r->len += (size_t)n;
-		r->p[r->len] = '\0';
+		read_more(r->fd, r->p, &r->len, r->cap, &r->eof);
 	}
-	if (*len > 0 && (*line)[*len - 1] == '\r')
-		(*len)--;
-	return 1;
 }
 
 void
