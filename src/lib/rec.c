@@ -96,6 +96,20 @@ rec_next(struct recin *r, const char **line, size_t *len)
 
 #define KEEP_CHUNK	(1u << 20)
 
+void
+rec_keep_done(struct reckeep *r)
+{
+	size_t	 i;
+
+	for (i = 0; i < r->nfull; i++)
+		free(r->full[i]);
+	free(r->full);
+	free(r->p);
+	r->full = NULL;
+	r->p = NULL;
+	r->nfull = r->cap = r->len = r->off = r->scan = 0;
+}
+
 int
 rec_keep_next(struct reckeep *r, const char **line, size_t *len)
 {
@@ -117,6 +131,11 @@ rec_keep_next(struct reckeep *r, const char **line, size_t *len)
 				memcpy(np, r->p + r->off, part);
 			if (r->off == 0)	/* no line of it was given out */
 				free(r->p);
+			else {
+				r->full = xreallocarray(r->full, r->nfull + 1,
+				    sizeof(*r->full));
+				r->full[r->nfull++] = r->p;
+			}
 			r->p = np;
 			r->cap = cap;
 			r->len = r->scan = part;

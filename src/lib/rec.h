@@ -42,7 +42,7 @@ void	 rec_done(struct recin *);
  * reads the rest (relations, render --all): chunks that never move, a
  * line cut by a chunk's end going to the next; each chunk's bytes end
  * with a NUL.  Zeroed with fd set, it is ready; the lines live until
- * the process ends.
+ * rec_keep_done.
  */
 struct reckeep {
 	int		 fd;
@@ -51,10 +51,13 @@ struct reckeep {
 	size_t		 off;		/* where the next line starts */
 	size_t		 scan;		/* searched for a newline up to here */
 	int		 eof;
+	char		**full;		/* the chunks filled before */
+	size_t		 nfull;
 };
 /* the next line (no \n or \r\n): 1, or 0 at the end; exits 74 on a
    read error */
 int	 rec_keep_next(struct reckeep *, const char **, size_t *);
+void	 rec_keep_done(struct reckeep *);
 /* writes b out and empties it once it holds REC_CHUNK bytes or more */
 #define REC_CHUNK	65536
 void	 rec_spill(struct buf *);

@@ -952,7 +952,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	/* static: what lives until the process ends stays reachable */
-	static struct reckeep rd = { STDIN_FILENO, NULL, 0, 0, 0, 0, 0 };
+	static struct reckeep rd = { .fd = STDIN_FILENO };
 	static struct scan sc;
 	static struct line *lines;
 	static struct tbl **tables;

@@ -178,7 +178,7 @@ main(int argc, char *argv[])
 	struct job	*jobs;
 	struct tmpl_root root;
 	struct recin	 rin = { STDIN_FILENO, NULL, 0, 0, 0 };
-	static struct reckeep keep = { STDIN_FILENO, NULL, 0, 0, 0, 0, 0 };
+	static struct reckeep keep = { .fd = STDIN_FILENO };
 	struct json	*recs = NULL;
 	const struct json **rp = NULL;
 	const char	*line, **paths = NULL;
@@ -297,6 +297,7 @@ main(int argc, char *argv[])
 	free(jobs);
 	free(paths);
 	rec_done(&rin);
+	rec_keep_done(&keep);
 	buf_free(&out);
 	buf_free(&path);
 	buf_free(&content);
