@@ -425,18 +425,26 @@ introspect: unknown.schema.rb:15: unknown statement 'change_column_default', ski
 	assert_equal "$stderr" "introspect: w.rb:3:12: unterminated string: expected '\"' before end of file"
 }
 
-@test "introspect-5.1: the fuzz corpus replays without a crash or leak" {
-	local bsd
+# build_replay FUZZ SOURCE...: ./replay, the libFuzzer target FUZZ
+# (test/fuzz/FUZZ.c) run over the files it is given, with the
+# introspect sources it needs, under ASan and UBSan
+build_replay() {
+	local bsd fuzz=$1
+	shift
 	bsd=$(pkg-config --cflags libbsd-overlay 2>/dev/null ||
 	    echo "-DLIBBSD_OVERLAY -isystem /usr/include/bsd")
+	set -- "${@/#/$ROOT/src/stages/introspect/}"
+	set -- "${@/%/.c}"
 	# shellcheck disable=SC2086
 	cc -std=c11 -g -O1 -D_GNU_SOURCE $bsd -I"$ROOT/src/lib" \
 	    -I"$ROOT/src/stages/introspect" \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all \
-	    -o replay "$ROOT/test/fuzz/replay.c" \
-	    "$ROOT/test/fuzz/fuzz-schemarb.c" \
-	    "$ROOT"/src/stages/introspect/{schemarb,rblex,model,record}.c \
-	    "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
+	    -o replay "$ROOT/test/fuzz/replay.c" "$ROOT/test/fuzz/$fuzz.c" \
+	    "$@" "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
+}
+
+@test "introspect-5.1: the fuzz corpus replays without a crash or leak" {
+	build_replay fuzz-schemarb schemarb rblex model record
 	# the corpus: fuzz-only inputs plus the real dumps the tests keep
 	set -- "$ROOT"/test/fuzz/corpus-schemarb/* \
 	    "$ROOT"/test/data/schemas/*.schema.rb "$ROOT"/test/data/rb/*.rb
@@ -624,17 +632,7 @@ SQL
 }
 
 @test "introspect-5.2: the SQL fuzz corpus replays without a crash or leak" {
-	local bsd
-	bsd=$(pkg-config --cflags libbsd-overlay 2>/dev/null ||
-	    echo "-DLIBBSD_OVERLAY -isystem /usr/include/bsd")
-	# shellcheck disable=SC2086
-	cc -std=c11 -g -O1 -D_GNU_SOURCE $bsd -I"$ROOT/src/lib" \
-	    -I"$ROOT/src/stages/introspect" \
-	    -fsanitize=address,undefined -fno-sanitize-recover=all \
-	    -o replay "$ROOT/test/fuzz/replay.c" \
-	    "$ROOT/test/fuzz/fuzz-sql.c" \
-	    "$ROOT"/src/stages/introspect/{pgsql,sqllex,model,record}.c \
-	    "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
+	build_replay fuzz-sql pgsql sqllex model record
 	set -- "$ROOT"/test/fuzz/corpus-sql/* \
 	    "$ROOT"/test/data/schemas/*.structure.sql "$ROOT"/test/data/sql/*.sql
 	n=$#
@@ -893,17 +891,7 @@ EOF
 }
 
 @test "introspect-5.3: the SQLite file fuzz corpus replays without a crash or leak" {
-	local bsd
-	bsd=$(pkg-config --cflags libbsd-overlay 2>/dev/null ||
-	    echo "-DLIBBSD_OVERLAY -isystem /usr/include/bsd")
-	# shellcheck disable=SC2086
-	cc -std=c11 -g -O1 -D_GNU_SOURCE $bsd -I"$ROOT/src/lib" \
-	    -I"$ROOT/src/stages/introspect" \
-	    -fsanitize=address,undefined -fno-sanitize-recover=all \
-	    -o replay "$ROOT/test/fuzz/replay.c" \
-	    "$ROOT/test/fuzz/fuzz-sqlfile.c" \
-	    "$ROOT"/src/stages/introspect/{sqlfile,model,record}.c \
-	    "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
+	build_replay fuzz-sqlfile sqlfile model record
 	set -- "$ROOT"/test/fuzz/corpus-sqlfile/* "$DATA"/*.sqlite
 	n=$#
 	run ./replay "$@"

@@ -711,9 +711,8 @@ scache_done(struct engine *E, struct rstage *R)
 		R->capture = -1;
 		return;
 	}
-	if (R->defer)
-		err(EX_IOERR, "stage '%s': reading back its output",
-		    R->st->name);
+	if (R->defer)	/* not readable from the start: queued instead */
+		fanout_undefer(E, R, R->capture, R->capture_size);
 	close(R->capture);
 	R->capture = -1;
 }

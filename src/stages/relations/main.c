@@ -420,31 +420,32 @@ plural(const char *w)
 	return buf_steal(&b);
 }
 
-/* t's client name in the singular and the plural, kept */
+/* t's client name inflected by fn, kept in *kept */
 static const char *
-tsing(struct tbl *t)
+tinflect(const struct tbl *t, const char **kept,
+    void (*fn)(struct buf *, const char *))
 {
 	struct buf	 b = { 0 };
 
-	if (t->sing == NULL) {
-		inflect_singular(&b, t->ts);
-		t->sing = astr(b.data, b.len);
+	if (*kept == NULL) {
+		fn(&b, t->ts);
+		*kept = astr(b.data, b.len);
 		buf_free(&b);
 	}
-	return t->sing;
+	return *kept;
+}
+
+/* in the singular and the plural */
+static const char *
+tsing(struct tbl *t)
+{
+	return tinflect(t, &t->sing, inflect_singular);
 }
 
 static const char *
 tplur(struct tbl *t)
 {
-	struct buf	 b = { 0 };
-
-	if (t->plur == NULL) {
-		inflect_plural(&b, t->ts);
-		t->plur = astr(b.data, b.len);
-		buf_free(&b);
-	}
-	return t->plur;
+	return tinflect(t, &t->plur, inflect_plural);
 }
 
 /* a + b + c, allocated */

@@ -136,75 +136,59 @@ bad_links(int dirfd, const char *path)
 	return why;
 }
 
-/* open (creating) the directory of path under dirfd, never following
-   a symbolic link; returns the fd and the last component in *name */
+/*
+ * The directory of path under dirfd, its last component in *name:
+ * opened a component at a time without following a symbolic link, and
+ * made where missing when create is set (else -1 when there is none).
+ * A path without a directory is dirfd itself.  The last one opened each
+ * way is kept, for the files of one directory (types/...) in a row: not
+ * to be closed.
+ */
 static int
-open_parent(int dirfd, const char *path, const char **name)
+dir_of(int dirfd, const char *path, const char **name, int create)
 {
-	char	*p = xstrdup(path), *s, *slash;
-	int	 fd = dup(dirfd), nfd;
+	static struct {
+		char	*dir;
+		int	 fd, base;
+	} last[2] = { { NULL, -1, -1 }, { NULL, -1, -1 } };
+	const char	*slash = strrchr(path, '/');
+	size_t		 n = slash != NULL ? (size_t)(slash - path) : 0;
+	char		*p, *s, *e;
+	int		 fd, nfd;
 
-	if (fd == -1)
-		err(EX_OSERR, "dup");
-	for (s = p; (slash = strchr(s, '/')) != NULL; s = slash + 1) {
-		*slash = '\0';
-		if (mkdirat(fd, s, 0777) == -1 && errno != EEXIST)
+	*name = slash != NULL ? slash + 1 : path;
+	if (dirfd == -1)
+		return -1;
+	if (slash == NULL)
+		return dirfd;
+	create = create != 0;
+	if (last[create].dir != NULL && last[create].base == dirfd &&
+	    strlen(last[create].dir) == n &&
+	    strncmp(last[create].dir, path, n) == 0)
+		return last[create].fd;
+	if (last[create].fd != -1)
+		close(last[create].fd);
+	free(last[create].dir);
+	last[create].dir = xstrndup(path, n);
+	last[create].base = dirfd;
+	p = xstrndup(path, n);
+	for (s = p, fd = dirfd; fd != -1; s = e + 1) {
+		if ((e = strchr(s, '/')) != NULL)
+			*e = '\0';
+		if (create && mkdirat(fd, s, 0777) == -1 && errno != EEXIST)
 			err(EX_CANTCREAT, "%s", path);
-		if ((nfd = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC)) == -1)
-			err(EX_CANTCREAT, "%s", path);
-		close(fd);
-		fd = nfd;
-	}
-	*name = path + (s - p);
-	free(p);
-	return fd;
-}
-
-/* the directory dir under dirfd, never following a symbolic link nor
-   creating anything: -1 if there is none */
-static int
-open_below(int dirfd, const char *dir)
-{
-	char	*p = xstrdup(dir), *s, *slash;
-	int	 fd = dirfd, nfd;
-
-	for (s = p; fd != -1; s = slash + 1) {
-		if ((slash = strchr(s, '/')) != NULL)
-			*slash = '\0';
 		nfd = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 		    O_CLOEXEC);
+		if (nfd == -1 && create)
+			err(EX_CANTCREAT, "%s", path);
 		if (fd != dirfd)
 			close(fd);
 		fd = nfd;
-		if (slash == NULL)
+		if (e == NULL)
 			break;
 	}
 	free(p);
-	return fd;
-}
-
-/* open_parent() for files in the directory of the last one (types/...):
-   the descriptor is kept until a file in another directory comes */
-static int
-parent_fd(int dirfd, const char *path, const char **name)
-{
-	static char	*lastdir;
-	static int	 lastfd = -1;
-	const char	*slash = strrchr(path, '/');
-	size_t		 n = slash != NULL ? (size_t)(slash - path) + 1 : 0;
-
-	if (lastfd != -1 && strlen(lastdir) == n &&
-	    strncmp(lastdir, path, n) == 0) {
-		*name = path + n;
-		return lastfd;
-	}
-	if (lastfd != -1)
-		close(lastfd);
-	free(lastdir);
-	lastdir = xstrndup(path, n);
-	lastfd = open_parent(dirfd, path, name);
-	return lastfd;
+	return last[create].fd = fd;
 }
 
 /* 1 when the file holds c; *missing says when there is no such file */
@@ -494,74 +478,23 @@ stamp_files_hold(int dfd)
 {
 	char		 want[STATPART];
 	struct stat	 st;
-	const char	*slash;
-	char		*dir = NULL;
-	size_t		 i, dlen = 0;
-	int		 n = 0, pfd = -1, fd;
+	const char	*name;
+	size_t		 i;
+	int		 n = 0, fd;
 
 	for (i = 0; i < stamp.cap; i++) {
 		const struct stampent *se = &stamp.ent[i];
 
 		if (se->line == NULL)
 			continue;
-		/* files in one directory (types/...) under one descriptor,
-		 * opened without following a symbolic link */
-		if ((slash = strrchr(se->path, '/')) == NULL) {
-			fd = dfd;
-			slash = se->path - 1;
-		} else {
-			if (pfd == -1 || dlen != (size_t)(slash - se->path) ||
-			    memcmp(dir, se->path, dlen) != 0) {
-				if (pfd != -1)
-					close(pfd);
-				free(dir);
-				dlen = (size_t)(slash - se->path);
-				dir = xstrndup(se->path, dlen);
-				pfd = open_below(dfd, dir);
-			}
-			if ((fd = pfd) == -1)
-				break;
-		}
-		if (fstatat(fd, slash + 1, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		if ((fd = dir_of(dfd, se->path, &name, 0)) == -1 ||
+		    fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    !S_ISREG(st.st_mode) || stat_part(want, &st) !=
 		    se->statlen || memcmp(want, se->line, se->statlen) != 0)
 			break;
 		n++;
 	}
-	if (pfd != -1)
-		close(pfd);
-	free(dir);
 	return (size_t)n == stamp.n ? n : -1;
-}
-
-/*
- * The directory of path under dirfd as it is, neither created nor
- * reached through a symbolic link: -1 if there is none.  The last one
- * is kept, for the files of one directory (types/...) in a row.
- */
-static int
-look_dir(int dirfd, const char *path, const char **name)
-{
-	static char	*lastdir;
-	static int	 lastfd = -1, lastdirfd = -1;
-	const char	*slash = strrchr(path, '/');
-	size_t		 n = slash != NULL ? (size_t)(slash - path) : 0;
-
-	*name = slash != NULL ? slash + 1 : path;
-	if (dirfd == -1)
-		return -1;
-	if (slash == NULL)
-		return dirfd;
-	if (lastdir != NULL && lastdirfd == dirfd && strlen(lastdir) == n &&
-	    strncmp(lastdir, path, n) == 0)
-		return lastfd;
-	if (lastfd != -1)
-		close(lastfd);
-	free(lastdir);
-	lastdir = xstrndup(path, n);
-	lastdirfd = dirfd;
-	lastfd = open_below(dirfd, lastdir);
-	return lastfd;
 }
 
 /*
@@ -606,7 +539,7 @@ take(struct file *f, int dirfd)
 	int		 pfd, missing = 1;
 
 	f->fd = -1;
-	pfd = look_dir(dirfd, f->path, &name);
+	pfd = dir_of(dirfd, f->path, &name, 0);
 	if (pfd != -1 && (stamp_same(pfd, name, f->path, &f->d, &missing) ||
 	    (!missing && same_content(pfd, name, &f->content, &missing)))) {
 		f->same = 1;
@@ -925,7 +858,7 @@ main(int argc, char *argv[])
 				printf("unchanged %s\n", files[i].path);
 			continue;
 		}
-		pfd = parent_fd(dirfd, files[i].path, &name);
+		pfd = dir_of(dirfd, files[i].path, &name, 1);
 		if (files[i].fd == -1 ||
 		    commit_staged(&files[i], pfd, name) == -1)
 			write_atomic(pfd, name, files[i].path,
