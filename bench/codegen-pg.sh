@@ -117,9 +117,12 @@ measure() {
 		echo $(( t1 - t0 )) >> "$out/$name.wall"
 		[ $(( t1 - t0 )) -gt 30000000 ] && n=1
 		r=$(tail -n 1 "$out/rss")
+		# sluice: its own peak (time's %M is the largest of the
+		# whole tree) and each stage's, from the run record
 		if [ -f "$out/trace.jsonl" ]; then
-			r=$(( r + $(jq -s 'map(.max_rss_kb) | add' \
-			    "$out/trace.jsonl") ))
+			r=$(( $(tail -n 1 "$SLUICE_STATE_DIR/history.jsonl" |
+			    jq .sluice_rss_kb) + $(jq -s \
+			    'map(.max_rss_kb) | add' "$out/trace.jsonl") ))
 		fi
 		[ "$r" -gt "$kb" ] && kb=$r
 		i=$((i + 1))

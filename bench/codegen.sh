@@ -82,9 +82,12 @@ measure() {
 		t1=$(now_us)
 		echo $(( t1 - t0 )) >> "$out/$name.wall"
 		r=$(tail -n 1 "$out/rss")
+		# sluice: its own peak (time's %M is the largest of the
+		# whole tree) and each stage's, from the run record
 		if [ -f "$out/trace.jsonl" ]; then
-			r=$(( r + $(jq -s 'map(.max_rss_kb) | add' \
-			    "$out/trace.jsonl") ))
+			r=$(( $(tail -n 1 "$SLUICE_STATE_DIR/history.jsonl" |
+			    jq .sluice_rss_kb) + $(jq -s \
+			    'map(.max_rss_kb) | add' "$out/trace.jsonl") ))
 		fi
 		[ "$r" -gt "$kb" ] && kb=$r
 		i=$((i + 1))

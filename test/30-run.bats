@@ -142,9 +142,9 @@ JSON
 	assert_line "b	0	true	true	true	1"
 	[ "$(wc -l < t.jsonl)" -eq 2 ]
 	# sluice's own peak when it started a stage, which Linux counts in
-	# the stage's: a small coordinator keeps it from saying much
-	# (0 in a sanitizer build, which forks: the copy is what counts)
-	run -0 jq -r '(.rss_floor_kb >= 0) and (.max_rss_kb * 10 >= .rss_floor_kb * 9)' t.jsonl
+	# the stage's wait4 figure (0 in a sanitizer build, which forks);
+	# max_rss_kb is the program's own (monitor-1.15)
+	run -0 jq -r '.rss_floor_kb >= 0' t.jsonl
 	assert_output $'true\ntrue'
 	if ! ldd "$ROOT/bin/sluice" 2>/dev/null | grep -q libasan; then
 		run -0 jq -r '.rss_floor_kb > 0' t.jsonl

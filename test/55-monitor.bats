@@ -230,3 +230,26 @@ JSON
 	assert_output "true
 true"
 }
+
+@test "monitor-1.15: a stage smaller than sluice shows its own peak; a shell stage, its bigger child's" {
+	cat > p.json <<'JSON'
+{ "stages": {
+    "small": { "run": ["typemap"] },
+    "sh": { "run": "perl -e '$x = \"a\" x (50 * 1024 * 1024)'; true", "after": ["small"] } } }
+JSON
+	run -0 --separate-stderr sluice run -q --trace t.jsonl p.json
+	# the same program alone, under time(1), which forks (Linux then
+	# counts only the program's own peak); started by sluice's vfork
+	# child, wait4 would say sluice's own (about 1.3 MB, twice as much),
+	# the kernel's exit record says the program's
+	/usr/bin/time -f %M -o alone.txt "$ROOT/libexec/sluice/typemap" \
+	    < /dev/null
+	alone=$(tail -n 1 alone.txt)
+	got=$(jq 'select(.stage == "small") | .max_rss_kb' t.jsonl)
+	echo "alone $alone KiB, in sluice $got KiB, sluice $(record .sluice_rss_kb) KiB"
+	[ "$got" -ge "$((alone - 256))" ] && [ "$got" -le "$((alone + 256))" ]
+	run -0 jq 'select(.stage == "sh") | .max_rss_kb >= 51200' t.jsonl
+	assert_output true
+	run -0 record '.stages[0].proc.max_rss_kb == '"$got"', .sluice_rss_kb > 0'
+	assert_output $'true\ntrue'
+}

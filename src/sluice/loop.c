@@ -24,6 +24,7 @@
 
 #include "run.h"
 #include "stagecache.h"
+#include "taskstats.h"
 #include "util.h"
 #include "xalloc.h"
 #include "banned.h"
@@ -378,12 +379,9 @@ other_readers(struct engine *E, const struct rstage *P,
  * peak at it, so a stage's wait4 figure is never much below.  Not
  * getrusage(): that counts the peak of whatever started sluice too.
  */
-static long
-self_hwm_kb(void)
+long
+sluice_hwm_kb(int fresh)
 {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
-	return 0;	/* spawn.c forks there: the copy is what counts */
-#else
 	static int	 fd = -2;
 	static long	 kb;
 	static int64_t	 at;
@@ -393,7 +391,7 @@ self_hwm_kb(void)
 
 	if (fd == -2)
 		fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-	if (fd < 0 || (at != 0 && now - at < 5000000))
+	if (fd < 0 || (!fresh && at != 0 && now - at < 5000000))
 		return kb;
 	at = now;
 	if ((n = pread(fd, b, sizeof(b) - 1, 0)) <= 0)
@@ -402,6 +400,15 @@ self_hwm_kb(void)
 	if ((p = strstr(b, "\nVmHWM:")) != NULL)
 		kb = strtol(p + 7, NULL, 10);
 	return kb;
+}
+
+static long
+self_hwm_kb(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_UNDEFINED__)
+	return 0;	/* spawn.c forks there: the copy is what counts */
+#else
+	return sluice_hwm_kb(0);
 #endif
 }
 
@@ -582,6 +589,7 @@ start_one(struct engine *E, struct rstage *R)
 	R->in_bytes = R->nports > 0 && !R->ports[0].direct ? 0 : -1;
 	R->sampled_rss_kb = 0;
 	R->rss_floor_kb = self_hwm_kb();
+	R->own_rss_kb = -1;
 	R->orphan_cpu_us = 0;
 	R->timed_out = 0;
 	R->reaped = 0;
@@ -1227,6 +1235,34 @@ stage_by_pid(struct engine *E, pid_t pid)
 	return NULL;
 }
 
+/* an exit record of taskstats.c: the program's own peak */
+static void
+own_peak(void *arg, pid_t pid, long kb)
+{
+	struct rstage	*R = stage_by_pid(arg, pid);
+
+	if (R != NULL)
+		R->own_rss_kb = kb;
+}
+
+/*
+ * The peak of the stage's program rather than the one wait4 says,
+ * which is at least sluice's own when the stage started (see
+ * self_hwm_kb; with fork(2), that of the copy): unless it is clearly
+ * above sluice's peak, when it was the stage's or one of its
+ * descendants'.  A descendant smaller than sluice is not seen then.
+ */
+static void
+own_rss(struct rstage *R)
+{
+	long	 floor = sluice_hwm_kb(0);
+
+	if (floor < R->own_rss_kb)
+		floor = R->own_rss_kb;
+	if (R->own_rss_kb > 0 && R->ru.ru_maxrss <= floor + 256)
+		R->ru.ru_maxrss = R->own_rss_kb;
+}
+
 static void
 reap(struct engine *E)
 {
@@ -1242,6 +1278,8 @@ reap(struct engine *E)
 		    si.si_pid == 0)
 			break;
 		R = stage_by_pid(E, si.si_pid);
+		if (R != NULL)	/* queued before the zombie was */
+			taskstats_read(own_peak, E);
 		if (R != NULL && E->o->monitor == MON_FULL)
 			monitor_io_mark();	/* basic: wait4 only */
 		if (R == NULL)
@@ -1259,6 +1297,7 @@ reap(struct engine *E)
 		R->reaped = 1;
 		R->status = status;
 		R->ru = ru;
+		own_rss(R);
 		R->t_end = mono_ns();
 		E->running -= R->slots;
 		stage_set(E, R, PS_EXITED);
@@ -1937,6 +1976,8 @@ engine_run(struct pipeline *p, struct run_opts *o)
 	E.next_sample = E.t0 + o->sample_ns;
 	if (o->monitor == MON_FULL)
 		E.live = live_open(&E);
+	if (o->monitor != MON_OFF && o->executor != EXEC_SLURM)
+		(void)taskstats_open();
 	if (E.tty && !o->quiet)
 		E.expected_ns = monitor_expected_wall(&E);
 	if (o->executor == EXEC_SLURM)
@@ -1944,6 +1985,8 @@ engine_run(struct pipeline *p, struct run_opts *o)
 	else
 		loop(&E);
 	drain_children(&E);
+	taskstats_close();
+	E.self_rss_kb = sluice_hwm_kb(1);
 	monitor_run_final(&E);
 	drain_alert_cmds(&E);
 	sig = E.signo;

@@ -1155,6 +1155,8 @@ write_record(struct engine *E, struct buf *b, const char *status, int fd)
 	jw_int(&w, T.peak_kb);
 	jw_key(&w, "peak_sum_rss_kb");
 	jw_int(&w, T.peak_sum_kb);
+	jw_key(&w, "sluice_rss_kb");
+	jw_int(&w, E->self_rss_kb);
 	jw_key(&w, "utilisation");
 	jw_double(&w, T.wall_ns > 0 ? (double)T.cpu_us * 1000 / T.wall_ns : 0);
 	jw_key(&w, "efficiency");

@@ -142,6 +142,8 @@ struct rstage {
 	int64_t		 in_bytes;
 	long		 sampled_rss_kb;
 	long		 rss_floor_kb;
+	long		 own_rss_kb;	/* its program's own peak, from
+					   taskstats.c; -1: not known */
 	int64_t		 sampled_cpu_us;
 	int64_t		 orphan_cpu_us;
 	unsigned char	 fired[AM_COUNT]; /* alert levels fired, bits */
@@ -266,6 +268,7 @@ struct engine {
 	int		 status_shown;
 	int64_t		 t0;		/* monotonic start */
 	int64_t		 r0;		/* realtime start */
+	long		 self_rss_kb;	/* sluice's own peak, at the end */
 	char		*run_id;
 	char		*run_dir;	/* logs and run record */
 	FILE		*trace;
@@ -287,6 +290,9 @@ struct engine {
 
 /* loop.c */
 int	 engine_run(struct pipeline *, struct run_opts *);
+/* sluice's own peak resident size (VmHWM), read again at most every
+   5 ms unless fresh */
+long	 sluice_hwm_kb(int);
 void	 stage_set(struct engine *, struct rstage *, enum pstate);
 void	 stage_stderr(struct engine *, struct rstage *, const char *, size_t);
 void	 status_clear(struct engine *);
