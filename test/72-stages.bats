@@ -214,6 +214,44 @@ Album,Artist,Customer,Employee,Genre,Invoice,InvoiceLine,MediaType,Playlist,Play
 	assert_equal "$stderr" "render: 1 --path for 2 templates: give one for each, in the same order, or none"
 }
 
+@test "stages-4.5: render --all: sections over the records render as the records come, as over them all" {
+	cat > recs.jsonl <<'J'
+{"v":1,"kind":"table","name":"a"}
+{"v":1,"kind":"enum","name":"e1"}
+{"v":1,"kind":"table","name":"b"}
+{"v":1,"kind":"view","name":"v1"}
+{"v":1,"kind":"table","name":"c"}
+{"v":1,"kind":"other","name":"x"}
+J
+	# streamed, one record behind: @last is known when the next comes
+	cat > s.tmpl <<'T'
+T:{{#tables}}{{@index}}={{name}}{{#@first}}(first){{/@first}}{{^@last}},{{/@last}}{{/tables}}
+E:{{#enums}}{{name}}{{#@last}}.{{/@last}}{{/enums}}
+R:{{#records}}{{kind}}/{{name}}{{^@last}} {{/@last}}{{/records}}
+V:{{#views}}{{name}}{{/views}}
+T
+	expect='T:0=a(first),1=b,2=c
+E:e1.
+R:table/a enum/e1 table/b view/v1 table/c other/x
+V:v1'
+	run -0 sh -c 'sluice render --all s.tmpl < recs.jsonl | jq -r .content'
+	assert_output "$expect"
+	# a section that names a list of the records, and one outside a
+	# section: every record is kept, for both templates
+	printf '%s\n' '{{#tables}}{{name}}<{{#enums}}{{name}}{{/enums}}>{{/tables}}|{{^views}}none{{/views}}' > f.tmpl
+	run -0 sh -c 'sluice render --all s.tmpl f.tmpl < recs.jsonl | jq -r .content'
+	assert_output "$expect
+
+a<e1>b<e1>c<e1>|"
+	run -0 sh -c 'sluice render --all s.tmpl < /dev/null | jq -r .content'
+	assert_output $'T:\nE:\nR:\nV:'
+	# a bad record still names its line, and nothing is written
+	printf '{"v":1,"kind":"table","name":"d"}\n{"v":1,"kind":\n' >> recs.jsonl
+	run -65 --separate-stderr sh -c 'sluice render --all s.tmpl < recs.jsonl'
+	assert_output ""
+	[[ "$stderr" == "render: <stdin>:8:"* ]]
+}
+
 @test "stages-4.3: the template compiler (t-tmpl): sections, tests, partials, filters, standalone lines" {
 	[ -x "$ROOT/test/unit/t-tmpl" ] || skip "unit programs not built (make unit)"
 	cat > a.tmpl <<-'T'

@@ -1140,11 +1140,18 @@ jw_arr_end(struct jw *w)
 void
 json_escape(struct buf *b, const char *s, size_t n)
 {
+	buf_grow(b, n + 2);
+	buf_addc(b, '"');
+	json_escape_in(b, s, n);
+	buf_addc(b, '"');
+}
+
+void
+json_escape_in(struct buf *b, const char *s, size_t n)
+{
 	static const char hex[] = "0123456789abcdef";
 	size_t	 i, run = 0;
 
-	buf_grow(b, n + 2);
-	buf_addc(b, '"');
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
@@ -1167,7 +1174,6 @@ json_escape(struct buf *b, const char *s, size_t n)
 		}
 	}
 	buf_add(b, s + run, n - run);
-	buf_addc(b, '"');
 }
 
 void

@@ -99,5 +99,7 @@ void	jw_bool(struct jw *, int);
 void	jw_null(struct jw *);
 void	jw_raw(struct jw *, const char *, size_t);
 void	json_escape(struct buf *, const char *, size_t);
+/* the same without the quotes: pieces of one string, one after another */
+void	json_escape_in(struct buf *, const char *, size_t);
 
 #endif

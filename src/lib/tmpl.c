@@ -506,6 +506,39 @@ tmpl_names(const struct tmpl *t, void (*fn)(void *, const char *), void *arg)
 	names_of(t->nodes, t->nnodes, fn, arg);
 }
 
+/* the lists of records a schema root has (member() of V_SCHEMA) */
+static const char *const lists[] = { "tables", "views", "enums", "records" };
+
+static int
+is_list(const char *name)
+{
+	size_t	 i;
+
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++)
+		if (strcmp(name, lists[i]) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+note_list(void *arg, const char *name)
+{
+	if (is_list(name))
+		*(int *)arg = 1;
+}
+
+/* whether nodes may look up a list of the records (any part of any
+   name: a record's own member of that name would do, but may be
+   missing) */
+static int
+names_lists(const struct node *v, int n)
+{
+	int	 yes = 0;
+
+	names_of(v, n, note_list, &yes);
+	return yes;
+}
+
 /* --- rendering -------------------------------------------------------- */
 
 enum vkind { V_NONE, V_JSON, V_SCHEMA, V_RECS, V_INT, V_BOOL };
@@ -534,6 +567,20 @@ struct rstate {
 };
 
 static const char *const kinds[] = { "table", "view", "enum" };
+
+/* see tmpl_stream_new */
+struct tmpl_stream {
+	const struct tmpl *t;
+	struct sstream {
+		int		 node;	/* of t->nodes */
+		const char	*which;	/* kinds[], NULL: every record */
+		long		 idx;	/* records rendered */
+		const struct json *held; /* the last: is it the list's? */
+		struct buf	 out;
+	}		*s;
+	int		 n;
+	int		 whole;	/* nothing else needs the records */
+};
 
 /* record i is of kind which (NULL: any) */
 static int
@@ -872,4 +919,148 @@ tmpl_render(const struct tmpl *t, const struct tmpl_root *root,
 	render_nodes(&rs, t->nodes, t->nnodes, out);
 	buf_add(out, "", 0);
 	free(rs.kind);
+}
+
+/*
+ * Streaming: a section over a list of the records at the top of a
+ * template ({{#tables}} and the like) is rendered a record at a time,
+ * as they come, one behind (the last of the list is known only when
+ * the next comes, or at the end: @last), unless it names a list of the
+ * records itself.  When nothing else does, no record need be kept.
+ */
+struct tmpl_stream *
+tmpl_stream_new(const struct tmpl *t)
+{
+	struct tmpl_stream *st = xcalloc(1, sizeof(*st));
+	struct val	 root = { V_SCHEMA, NULL, -1, NULL, 0 }, v;
+	int		 k;
+
+	st->t = t;
+	st->whole = 1;
+	for (k = 0; k < t->nnodes; k++) {
+		const struct node *nd = &t->nodes[k];
+
+		if (nd->type != N_SECTION || nd->npath != 1 ||
+		    !is_list(nd->path[0]) || names_lists(nd->kids, nd->nkids)) {
+			if (names_lists(nd, 1))
+				st->whole = 0;
+			continue;
+		}
+		v = member(NULL, root, nd->path[0], (size_t)-1);
+		st->s = xreallocarray(st->s, (size_t)st->n + 1,
+		    sizeof(*st->s));
+		memset(&st->s[st->n], 0, sizeof(st->s[st->n]));
+		st->s[st->n].node = k;
+		st->s[st->n].which = v.which;
+		st->n++;
+	}
+	return st;
+}
+
+int
+tmpl_stream_whole(const struct tmpl_stream *st)
+{
+	return st->whole;
+}
+
+int
+tmpl_uses_records(const struct tmpl *t)
+{
+	return names_lists(t->nodes, t->nnodes);
+}
+
+/* the record a section holds, the last of its list or not */
+static void
+stream_one(struct tmpl_stream *st, struct sstream *s, int last)
+{
+	static const struct tmpl_root none;
+	struct rstate	 rs;
+	struct val	 root = { V_SCHEMA, NULL, -1, NULL, 0 };
+	struct val	 rec = { V_JSON, NULL, 0, NULL, 0 };
+	const struct node *nd = &st->t->nodes[s->node];
+
+	memset(&rs, 0, sizeof(rs));
+	rs.root = &none;
+	rec.j = s->held;
+	push(&rs, root, 0, 0, 0);
+	/* only @last looks at the count */
+	push(&rs, rec, 1, s->idx, s->idx + (last ? 1 : 2));
+	render_nodes(&rs, nd->kids, nd->nkids, &s->out);
+	s->idx++;
+	s->held = NULL;
+}
+
+void
+tmpl_stream_rec(struct tmpl_stream *st, const struct json *j)
+{
+	const char	*kind = NULL;
+	size_t		 k;
+	int		 i, t;
+
+	t = json_get_n(j, 0, "kind", 4);
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (json_eq(j, t, kinds[k]))
+			kind = kinds[k];
+	for (i = 0; i < st->n; i++) {
+		struct sstream *s = &st->s[i];
+
+		if (s->which != NULL && s->which != kind)
+			continue;
+		if (s->held != NULL)
+			stream_one(st, s, 0);
+		s->held = j;
+	}
+}
+
+int
+tmpl_stream_holds(const struct tmpl_stream *st, const struct json *j)
+{
+	int	 i;
+
+	for (i = 0; i < st->n; i++)
+		if (st->s[i].held == j)
+			return 1;
+	return 0;
+}
+
+void
+tmpl_stream_write(struct tmpl_stream *st, const struct tmpl_root *root,
+    void (*put)(void *, const char *, size_t), void *arg)
+{
+	struct rstate	 rs;
+	struct val	 v = { V_SCHEMA, NULL, -1, NULL, 0 };
+	struct buf	 b = { 0 };
+	int		 i, k;
+
+	for (i = 0; i < st->n; i++)
+		if (st->s[i].held != NULL)
+			stream_one(st, &st->s[i], 1);
+	memset(&rs, 0, sizeof(rs));
+	rs.root = root;
+	rec_kinds(&rs);
+	push(&rs, v, 0, 0, 0);
+	for (k = 0, i = 0; k < st->t->nnodes; k++)
+		if (i < st->n && st->s[i].node == k) {
+			put(arg, st->s[i].out.data, st->s[i].out.len);
+			buf_free(&st->s[i++].out);
+		} else {
+			buf_reset(&b);
+			render_nodes(&rs, &st->t->nodes[k], 1, &b);
+			put(arg, b.data, b.len);
+		}
+	buf_free(&b);
+	free(rs.kind);
+}
+
+void
+tmpl_stream_free(struct tmpl_stream *st)
+{
+	int	 i;
+
+	if (st == NULL)
+		return;
+	for (i = 0; i < st->n; i++)
+		buf_free(&st->s[i].out);
+	free(st->s);
+	free(st);
 }

@@ -46,5 +46,27 @@ struct tmpl_root {
 
 void		 tmpl_render(const struct tmpl *, const struct tmpl_root *,
 		    struct buf *);
+/* whether it looks up a list of the records of a schema root */
+int		 tmpl_uses_records(const struct tmpl *);
+
+/*
+ * The same for a schema root, with the sections over its records at
+ * the top rendered as the records come: tmpl_stream_rec for each, in
+ * the root's order, then tmpl_stream_write gives put, in pieces, what
+ * tmpl_render would write (without its '\0').  A record must live
+ * while tmpl_stream_holds it (until the next of its kind comes, or the
+ * end); when tmpl_stream_whole, the root need have no record at the
+ * end, else it must have them all.
+ */
+struct tmpl_stream;
+struct tmpl_stream *tmpl_stream_new(const struct tmpl *);
+void		 tmpl_stream_rec(struct tmpl_stream *, const struct json *);
+int		 tmpl_stream_holds(const struct tmpl_stream *,
+		    const struct json *);
+int		 tmpl_stream_whole(const struct tmpl_stream *);
+void		 tmpl_stream_write(struct tmpl_stream *,
+		    const struct tmpl_root *,
+		    void (*)(void *, const char *, size_t), void *);
+void		 tmpl_stream_free(struct tmpl_stream *);
 
 #endif

@@ -130,8 +130,44 @@ wanted(void *arg, const char *s, size_t n)
 /* a template and the template of its file's path */
 struct job {
 	struct tmpl	*tp, *pathtp;
+	struct tmpl_stream *st;		/* --all: tp as records come */
 	struct buf	 src, def;
 };
+
+/* --all, streamed: a record, with its own copy of the line */
+struct held {
+	struct json	 j;
+	char		*text;
+};
+
+/* a piece of a file's content, into its record, out as it fills */
+static void
+put_content(void *arg, const char *s, size_t n)
+{
+	json_escape_in(arg, s, n);
+	rec_spill(arg);
+}
+
+/* frees the records no template still holds; how many are left */
+static size_t
+release(const struct job *jobs, size_t njobs, struct held **h, size_t n)
+{
+	size_t	 i, k, w = 0;
+
+	for (i = 0; i < n; i++) {
+		for (k = 0; k < njobs; k++)
+			if (tmpl_stream_holds(jobs[k].st, &h[i]->j))
+				break;
+		if (k < njobs) {
+			h[w++] = h[i];
+			continue;
+		}
+		json_free(&h[i]->j);
+		free(h[i]->text);
+		free(h[i]);
+	}
+	return w;
+}
 
 static void
 compile_job(struct job *jb, const char *tname, const char *pathsrc, int all)
@@ -180,11 +216,12 @@ main(int argc, char *argv[])
 	struct recin	 rin = { STDIN_FILENO, NULL, 0, 0, 0 };
 	static struct reckeep keep = { .fd = STDIN_FILENO };
 	struct json	*recs = NULL;
+	struct held	**held = NULL;
 	const struct json **rp = NULL;
 	const char	*line, **paths = NULL;
 	char		*table;
-	size_t		 len, nrec = 0, i, njobs, npaths = 0;
-	int		 ch, k, lineno = 0, all = 0;
+	size_t		 len, nrec = 0, i, njobs, npaths = 0, nheld = 0;
+	int		 ch, k, lineno = 0, all = 0, stream = 1;
 
 	program_invocation_short_name = (char *)"render";
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -222,7 +259,45 @@ main(int argc, char *argv[])
 		    all);
 
 	memset(&root, 0, sizeof(root));
-	if (all) {
+	for (i = 0; all && i < njobs; i++) {
+		jobs[i].st = tmpl_stream_new(jobs[i].tp);
+		if (!tmpl_stream_whole(jobs[i].st) ||
+		    tmpl_uses_records(jobs[i].pathtp))
+			stream = 0;
+	}
+	if (all && stream) {
+		/* the templates' sections over the records rendered as the
+		   records come, which go once rendered: a few at a time */
+		while (rec_next(&rin, &line, &len)) {
+			struct held	*h;
+
+			lineno++;
+			if (len == 0)
+				continue;
+			h = xmalloc(sizeof(*h));
+			h->text = xmalloc(len);
+			memcpy(h->text, line, len);
+			(void)rec_parse(&h->j, "<stdin>", h->text, len, lineno);
+			for (i = 0; i < njobs; i++)
+				tmpl_stream_rec(jobs[i].st, &h->j);
+			held = xreallocarray(held, nheld + 1, sizeof(*held));
+			held[nheld++] = h;
+			nheld = release(jobs, njobs, held, nheld);
+		}
+		/* each file record written as its content comes */
+		for (i = 0; i < njobs; i++) {
+			buf_reset(&path);
+			tmpl_render(jobs[i].pathtp, &root, &path);
+			buf_adds(&out, "{\"v\":1,\"kind\":\"file\",\"path\":");
+			json_escape(&out, path.data, path.len);
+			buf_adds(&out, ",\"content\":\"");
+			tmpl_stream_write(jobs[i].st, &root, put_content, &out);
+			buf_adds(&out, "\"}\n");
+		}
+		for (i = 0; i < njobs; i++)	/* none holds a record now */
+			tmpl_stream_free(jobs[i].st);
+		nheld = release(jobs, 0, held, nheld);
+	} else if (all) {
 		/* one context of every record: all of them are kept, with
 		   the members the templates name (and "kind") */
 		add_name(NULL, "kind");
@@ -288,7 +363,10 @@ main(int argc, char *argv[])
 		json_free(&recs[i]);
 	free(recs);
 	free(rp);
+	free(held);
 	for (i = 0; i < njobs; i++) {
+		if (!stream)
+			tmpl_stream_free(jobs[i].st);
 		tmpl_free(jobs[i].tp);
 		tmpl_free(jobs[i].pathtp);
 		buf_free(&jobs[i].src);
