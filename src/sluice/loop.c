@@ -703,10 +703,11 @@ static void skip_stage(struct engine *, struct rstage *, const char *);
 static void close_ports(struct engine *, struct rstage *);
 
 /*
- * Readers of one producer start together: once one of them runs while
- * the producer does, the others start too, slots or not.  Their input
- * flows now; held back, it would be copied into sluice's memory and
- * spill files only to be read out again later.
+ * A reader of a producer that runs starts with it, slot or not, as a
+ * gang of plain pipes does: its input flows now; held back, it would
+ * be copied into sluice's memory and spill files only to be read out
+ * again later, and the reader's work would all come after the
+ * producer's instead of beside it.
  */
 /*
  * A gang about to start reads a cached producer that no reader was
@@ -757,8 +758,7 @@ rides_along(struct engine *E, const struct rstage *R)
 		for (k = 0; k < R->ports[i].nseg; k++) {
 			int	 p = R->ports[i].segs[k].producer;
 
-			if (p >= 0 && E->rs[p].state == PS_RUNNING &&
-			    other_readers(E, &E->rs[p], R, PS_RUNNING) > 0)
+			if (p >= 0 && E->rs[p].state == PS_RUNNING)
 				return 1;
 		}
 	return 0;
