@@ -54,6 +54,8 @@ struct file {
 	int		 same;		/* the file holds it already */
 	int		 missing;	/* there was no such file */
 	int		 fd;		/* staged in an unnamed file, or -1 */
+	struct stat	 st;		/* as committed, if have_st */
+	int		 have_st;
 };
 
 static int	 dosync, verbose;
@@ -587,6 +589,8 @@ commit_staged(struct file *f, int pfd, const char *name)
 		err(EX_CANTCREAT, "%s", f->path);
 	}
 done:
+	/* for the stamp: the link counted, nothing changes it after */
+	f->have_st = fstat(f->fd, &f->st) == 0;
 	if (close(f->fd) == -1)
 		err(EX_IOERR, "%s", f->path);
 	f->fd = -1;
@@ -703,6 +707,7 @@ main(int argc, char *argv[])
 	char		*parent;
 	size_t		 len, nfiles = 0, cap = 0, i;
 	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t, held, given;
+	int		 made;
 	int		 nwritten = 0, nsame = 0, npruned = 0;
 
 	program_invocation_short_name = (char *)"write";
@@ -839,14 +844,18 @@ main(int argc, char *argv[])
 		if (strcmp(sorted[i - 1], sorted[i]) == 0)
 			twice(files, nfiles, sorted[i]);
 
+	made = 0;
 	if (dirfd == -1) {
-		if (mkdir(dir, 0777) == -1 && errno != EEXIST)
+		if (mkdir(dir, 0777) == 0)
+			made = 1;
+		else if (errno != EEXIST)
 			err(EX_CANTCREAT, "%s", dir);
 		if ((dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
 		    -1)
 			err(EX_CANTCREAT, "%s", dir);
 	}
-	for (i = 0; i < nfiles; i++)
+	/* a directory made just now holds nothing to be wary of */
+	for (i = 0; !made && i < nfiles; i++)
 		if (*(why = bad_links(dirfd, files[i].path)) != '\0')
 			errx(EX_DATAERR, "'%s' is outside '%s' or unsafe: %s",
 			    files[i].path, dir, why);
@@ -913,8 +922,10 @@ main(int argc, char *argv[])
 		struct stat st;
 		char	 dh[DIGEST_HEXLEN], sp[STATPART];
 
-		if (fstatat(dirfd, files[i].path, &st, AT_SYMLINK_NOFOLLOW) ==
-		    -1)
+		if (files[i].have_st)
+			st = files[i].st;
+		else if (fstatat(dirfd, files[i].path, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1)
 			err(EX_IOERR, "%s", files[i].path);
 		buf_add(&out, sp, stat_part(sp, &st));
 		digest_hex(&files[i].d, dh);
