@@ -238,9 +238,9 @@ struct col {
 	const struct json *j;
 	int		 t;		/* the column object */
 	const char	*table;
-	char		*name;
-	char		*type;
-	char		*sql_type;
+	const char	*name;
+	const char	*type;
+	const char	*sql_type;
 	int		 array;
 	int		 null;
 	int		 has_default;
@@ -319,10 +319,16 @@ col_fields(const struct json *j, int c, struct colf *f)
 	}
 }
 
-static char *
-tok_str(const struct json *j, int t)
+/* a string member's value in b, or NULL */
+static const char *
+tok_buf(const struct json *j, int t, struct buf *b)
 {
-	return json_type(j, t) == JSON_STRING ? json_str(j, t) : NULL;
+	if (json_type(j, t) != JSON_STRING)
+		return NULL;
+	buf_reset(b);
+	json_str_buf(j, t, b);
+	buf_add(b, "", 0);
+	return b->data;
 }
 
 static int
@@ -467,10 +473,11 @@ map_column(const struct col *c, const char *precise, struct over *o)
 static const struct map *
 map_cached(const struct col *c)
 {
-	struct buf	 k = { 0 };
+	static struct buf k;	/* used again, unless a new entry keeps it */
 	struct map	*m;
 	unsigned	 h;
 
+	buf_reset(&k);
 	buf_adds(&k, c->type);
 	buf_addc(&k, '\x1f');
 	if (c->sql_type != NULL)
@@ -486,10 +493,8 @@ map_cached(const struct col *c)
 		    c->j->tok[c->enum_t].start));
 	h = hash(k.data) % (sizeof(cache) / sizeof(cache[0]));
 	for (m = cache[h]; m != NULL; m = m->next)
-		if (strcmp(m->key, k.data) == 0) {
-			buf_free(&k);
+		if (strcmp(m->key, k.data) == 0)
 			return m;
-		}
 	m = map_column(c, NULL, over_find(type_over, c->type) != NULL ?
 	    over_find(type_over, c->type) : c->sql_type != NULL ?
 	    over_find(type_over, c->sql_type) : NULL);
@@ -625,7 +630,10 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 {
 	struct buf	 tsn = { 0 }, omit = { 0 }, pk = { 0 }, tmp = { 0 },
 			 checkcol = { 0 }, checku = { 0 }, warn = { 0 };
-	char		*name, *schema, *qual = NULL, **cnames = NULL;
+	/* a column's strings, in buffers used again for the next */
+	static struct buf bname, btype, bsql, bcomment;
+	struct buf	 allpk = { 0 };	/* every column's, JSON strings */
+	char		*name, *schema, *qual = NULL;
 	char		**checks_col = NULL, **checks_u = NULL;
 	int		 cols, c, e, pkt, idx, nomit = 0, npk = 0, uses_json = 0;
 	int		 nchecks = 0, i, ncols = 0;
@@ -670,8 +678,8 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		const struct map *m;
 		struct map	*own = NULL;
 		struct over	*co;
-		char		*comment, *precise, *key;
-		const char	*create;
+		char		*precise;
+		const char	*comment, *create;
 
 		if (json_type(j, c) != JSON_OBJECT)
 			json_errx(j, c, "column: expected an object");
@@ -680,12 +688,12 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		col.t = c;
 		col.table = name;
 		col_fields(j, c, &f);
-		if ((col.name = tok_str(j, f.name)) == NULL)
+		if ((col.name = tok_buf(j, f.name, &bname)) == NULL)
 			json_errx(j, c, "column without a \"name\"");
-		if ((col.type = tok_str(j, f.type)) == NULL)
+		if ((col.type = tok_buf(j, f.type, &btype)) == NULL)
 			json_errx(j, c, "column '%s' without a \"type\"",
 			    col.name);
-		col.sql_type = tok_str(j, f.sql_type);
+		col.sql_type = tok_buf(j, f.sql_type, &bsql);
 		col.array = json_type(j, f.array) == JSON_TRUE;
 		col.null = json_type(j, f.null) == JSON_TRUE;
 		col.has_default = tok_present(j, f.def) ||
@@ -698,10 +706,15 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 			if (strcmp(checks_col[i], col.name) == 0)
 				col.check_values = checks_u[i];
 
-		comment = tok_str(j, f.comment);
+		comment = tok_buf(j, f.comment, &bcomment);
 		precise = comment_type(comment);
-		key = xasprintf("%s.%s", name, col.name);
-		co = col_over != NULL ? over_find(col_over, key) : NULL;
+		co = NULL;
+		if (col_over != NULL) {
+			char	*key = xasprintf("%s.%s", name, col.name);
+
+			co = over_find(col_over, key);
+			free(key);
+		}
 		if (precise != NULL || co != NULL) {
 			struct over *to = over_find(type_over, col.type);
 
@@ -712,15 +725,15 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		} else
 			m = map_cached(&col);
 		if (m->unknown)
-			warnx("%s:%d: %s: unknown type '%s': typed as string "
-			    "and left out of the Zero schema", inname, lineno,
-			    key, col.sql_type != NULL ? col.sql_type :
-			    col.type);
+			warnx("%s:%d: %s.%s: unknown type '%s': typed as "
+			    "string and left out of the Zero schema", inname,
+			    lineno, name, col.name, col.sql_type != NULL ?
+			    col.sql_type : col.type);
 		else if (m->zero == NULL)
-			warnx("%s:%d: %s: type '%s' is not replicated by "
+			warnx("%s:%d: %s.%s: type '%s' is not replicated by "
 			    "Zero: left out of the Zero schema", inname,
-			    lineno, key, col.sql_type != NULL ? col.sql_type :
-			    col.type);
+			    lineno, name, col.name, col.sql_type != NULL ?
+			    col.sql_type : col.type);
 		uses_json |= m->json;
 
 		/* splice the new fields before the column's closing brace */
@@ -731,8 +744,9 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 			buf_adds(&tmp, col.name);
 		else
 			ts_ident(&tmp, col.name);
-		cnames = xreallocarray(cnames, ncols + 1, sizeof(char *));
-		cnames[ncols++] = xstrdup(tmp.data);
+		if (ncols++ > 0)
+			buf_addc(&allpk, ',');
+		json_escape(&allpk, tmp.data, tmp.len);
 		add_str(o, "ts_name", tmp.data);
 		add_str(o, "zero_from", strcmp(tmp.data, col.name) == 0 ?
 		    NULL : col.name);
@@ -769,11 +783,6 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 			free(own);
 		}
 		free(precise);
-		free(comment);
-		free(key);
-		free(col.name);
-		free(col.type);
-		free(col.sql_type);
 	}
 	/* no usable primary key: a unique index, else every column */
 	if (npk == 0) {
@@ -802,11 +811,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	if (npk == 0 && !view) {
 		warnx("%s:%d: %s: no primary key or unique index: every "
 		    "column is the Zero primary key", inname, lineno, name);
-		for (i = 0; i < ncols; i++) {
-			if (i > 0)
-				buf_addc(&pk, ',');
-			json_escape(&pk, cnames[i], strlen(cnames[i]));
-		}
+		buf_add(&pk, allpk.data, allpk.len);
 	}
 	buf_add(o, j->text + pos, (size_t)j->tok[0].end - 1 - pos);
 	if ((tover = over_find(table_over, qual != NULL ? qual : name)) !=
@@ -829,9 +834,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	    pk.data != NULL ? pk.data : "", omit.data != NULL ? omit.data : "",
 	    uses_json ? ",\"ts_json\":true" : "");
 done:
-	for (i = 0; i < ncols; i++)
-		free(cnames[i]);
-	free(cnames);
+	buf_free(&allpk);
 	for (i = 0; i < nchecks; i++) {
 		free(checks_col[i]);
 		free(checks_u[i]);
