@@ -46,7 +46,11 @@ struct rule {
 	int		 bol;		/* matches only at the start */
 	int		 filter;	/* first holds every first byte */
 	unsigned char	 first[32];	/* bytes a match can start with */
-	int		 last;		/* the word's last byte, or -1 */
+	int		 eol;		/* every match ends at the $ */
+	int		 lastany;	/* may end with any byte: lastset
+					   rules nothing out */
+	unsigned char	 lastset[32];	/* bytes a match can end with */
+	int		 maxlen;	/* its longest match, -1: unbounded */
 };
 
 struct rules {
@@ -365,7 +369,13 @@ rx_sub(const struct rule *r, const char *w, size_t len, struct buf *out)
 	memset(&m, 0, sizeof(m));
 	m.s = w;
 	m.len = len;
-	for (start = 0; start <= len; start++) {
+	start = 0;
+	/* a match that ends at the end (no newline in w: apply) starts
+	 * no sooner than its longest length from there */
+	if (r->eol && r->maxlen >= 0 && len > (size_t)r->maxlen &&
+	    memchr(w, '\n', len) == NULL)
+		start = len - (size_t)r->maxlen;
+	for (; start <= len; start++) {
 		if (r->bol && start > 0 && w[start - 1] != '\n')
 			continue;
 		if (r->filter) {
@@ -454,22 +464,95 @@ first_bytes(const struct node *n, unsigned char *set)
 }
 
 /*
- * The byte (lower case) a word must end with for re to match, when re is
- * "...c$" with a plain letter or digit c and no | outside parentheses:
- * most rules, and a word's last byte then rules them out at once.  -1
- * otherwise.
+ * The bytes (lower case) a match of the sequence from n can end with,
+ * added to set; 1 when it may consume nothing (then the byte before it
+ * ends the match).  For a rule that ends with $, a word's last byte
+ * then rules most rules out at once.
  */
 static int
-last_byte(const char *re)
+last_bytes(const struct node *n, unsigned char *set)
+{
+	unsigned char	 g[32], r[32];
+	int		 i, k, gempty, rempty;
+
+	switch (n->type) {
+	case N_CHAR:
+	case N_CLASS:
+		memset(r, 0, sizeof(r));
+		if (last_bytes(n->next, r)) {
+			if (n->type == N_CHAR)
+				set_add(set, n->c);
+			else
+				for (i = 0; i < 32; i++)
+					set[i] |= n->set[i];
+		}
+		for (i = 0; i < 32; i++)
+			set[i] |= r[i];
+		return 0;
+	case N_BOL:
+	case N_EOL:
+		return last_bytes(n->next, set);
+	case N_GROUP:
+		memset(g, 0, sizeof(g));
+		gempty = n->min == 0;
+		for (k = 0; k < n->nalt; k++)
+			gempty |= last_bytes(n->alt[k], g);
+		memset(r, 0, sizeof(r));
+		rempty = last_bytes(n->next, r);
+		for (i = 0; i < 32; i++)
+			set[i] |= r[i] | (rempty ? g[i] : 0);
+		return rempty && gempty;
+	default:		/* N_MATCH, N_END */
+		return 1;
+	}
+}
+
+/*
+ * The longest match of the sequence from n to its end (the N_MATCH, or
+ * the N_END of the group it is an alternative of); -1 when unbounded.
+ */
+static int
+max_len(const struct node *n)
+{
+	int	 total = 0, best, m, k;
+
+	for (;;)
+		switch (n->type) {
+		case N_CHAR:
+		case N_CLASS:
+			total++;
+			n = n->next;
+			break;
+		case N_BOL:
+		case N_EOL:
+			n = n->next;
+			break;
+		case N_GROUP:
+			if (n->max == -1)
+				return -1;
+			for (k = 0, best = 0; k < n->nalt; k++) {
+				if ((m = max_len(n->alt[k])) == -1)
+					return -1;
+				if (m > best)
+					best = m;
+			}
+			total += best * n->max;
+			n = n->next;
+			break;
+		default:	/* N_MATCH, N_END */
+			return total;
+		}
+}
+
+/* whether re ends with $ and has no | outside parentheses */
+static int
+ends_at_eol(const char *re)
 {
 	size_t	 n = strlen(re), i;
-	int	 depth = 0, c;
+	int	 depth = 0;
 
-	if (n < 2 || re[n - 1] != '$')
-		return -1;
-	c = (unsigned char)re[n - 2];
-	if (!isalnum(c) || (n >= 3 && re[n - 3] == '\\'))
-		return -1;
+	if (n < 1 || re[n - 1] != '$' || (n >= 2 && re[n - 2] == '\\'))
+		return 0;
 	for (i = 0; i < n; i++) {
 		if (re[i] == '\\' && i + 1 < n)
 			i++;
@@ -486,9 +569,9 @@ last_byte(const char *re)
 		else if (re[i] == ')')
 			depth--;
 		else if (re[i] == '|' && depth == 0)
-			return -1;
+			return 0;
 	}
-	return tolower(c);
+	return 1;
 }
 
 static int
@@ -508,7 +591,10 @@ rule_add(struct rules *rs, const char *re, const char *rep)
 	rs->v[rs->n].rep = xstrdup(rep);
 	rs->v[rs->n].bol = n->type == N_BOL;
 	rs->v[rs->n].filter = first_bytes(n, rs->v[rs->n].first) == 0;
-	rs->v[rs->n].last = last_byte(re);
+	rs->v[rs->n].eol = ends_at_eol(re);
+	rs->v[rs->n].lastany = !rs->v[rs->n].eol ||
+	    last_bytes(n, rs->v[rs->n].lastset);
+	rs->v[rs->n].maxlen = max_len(n);
 	rs->n++;
 	return 0;
 }
@@ -732,8 +818,9 @@ apply(struct buf *out, const struct rules *rs, const char *w)
 	if (memchr(w, '\n', len) != NULL)
 		last = -1;
 	for (i = rs->n; i-- > 0; )
-		if ((last == -1 || rs->v[i].last == -1 ||
-		    rs->v[i].last == last) && rx_sub(&rs->v[i], w, len, out))
+		if ((last == -1 || rs->v[i].lastany ||
+		    (rs->v[i].lastset[last >> 3] & (1 << (last & 7)))) &&
+		    rx_sub(&rs->v[i], w, len, out))
 			return;
 	buf_add(out, w, len);
 }
