@@ -714,82 +714,130 @@ has(const char *lower, const char *w)
 	return strstr(lower, w) != NULL;
 }
 
+/* what rails_type makes of a declared type: the type, and the
+ * precision, scale or limit it sets to a and b */
+#define RT_PREC		1
+#define RT_SCALE	2
+#define RT_LIMIT	4
+struct rtype {
+	const char	*type;
+	int		 set;
+	long long	 a, b;
+};
+
 /* Rails' SQLite adapter type map, then SQLite's affinity rules */
-static const char *
-rails_type(struct schema *s, struct column *c, const char *decl)
+static void
+classify(const char *decl, struct rtype *r)
 {
 	char		 l[128];
 	const char	*paren;
 	size_t		 i;
-	long long	 a = -1, b = -1;
 	char		*e;
 
+	r->set = 0;
+	r->a = r->b = -1;
 	for (i = 0; decl[i] != '\0' && i < sizeof(l) - 1; i++)
 		l[i] = (char)tolower((unsigned char)decl[i]);
 	l[i] = '\0';
 	if ((paren = strchr(l, '(')) != NULL) {
-		a = strtoll(paren + 1, &e, 10);
+		r->a = strtoll(paren + 1, &e, 10);
 		if (e == paren + 1)
-			a = -1;
+			r->a = -1;
 		else if (*e == ',' || (*e == ' ' && strchr(e, ',') != NULL)) {
 			e = strchr(e, ',') + 1;
-			b = strtoll(e, &e, 10);
+			r->b = strtoll(e, &e, 10);
 		}
 	}
 	if (has(l, "decimal") || has(l, "numeric") || has(l, "number")) {
-		if (!has(l, "number")) {
-			SETX(s, c, precision, a);
-			SETX(s, c, scale, b);
-		}
-		return "decimal";
-	}
-	if (strncmp(l, "json", 4) == 0)
-		return "json";
-	if (has(l, "double"))
-		return "float";
-	if (has(l, "timestamp")) {
-		SETX(s, c, precision, a);
-		return "datetime";
-	}
-	if (has(l, "clob"))
-		return "text";
-	if (has(l, "blob"))
-		return "binary";
-	if (has(l, "int"))
-		return has(l, "bigint") || has(l, "int8") ? "bigint" :
+		if (!has(l, "number"))
+			r->set = RT_PREC | RT_SCALE;
+		r->type = "decimal";
+	} else if (strncmp(l, "json", 4) == 0)
+		r->type = "json";
+	else if (has(l, "double"))
+		r->type = "float";
+	else if (has(l, "timestamp")) {
+		r->set = RT_PREC;
+		r->type = "datetime";
+	} else if (has(l, "clob"))
+		r->type = "text";
+	else if (has(l, "blob"))
+		r->type = "binary";
+	else if (has(l, "int"))
+		r->type = has(l, "bigint") || has(l, "int8") ? "bigint" :
 		    "integer";
-	if (has(l, "float"))
-		return "float";
-	if (has(l, "datetime")) {
-		SETX(s, c, precision, a);
-		return "datetime";
-	}
-	if (has(l, "time")) {
-		SETX(s, c, precision, a);
-		return "time";
-	}
-	if (has(l, "date"))
-		return "date";
-	if (has(l, "text"))
-		return "text";
-	if (has(l, "binary")) {
-		SETX(s, c, limit, a);
-		return "binary";
-	}
-	if (has(l, "char")) {
-		SETX(s, c, limit, a);
-		return "string";
-	}
-	if (has(l, "bool"))
-		return "boolean";
-	if (has(l, "uuid"))
-		return "uuid";
+	else if (has(l, "float"))
+		r->type = "float";
+	else if (has(l, "datetime")) {
+		r->set = RT_PREC;
+		r->type = "datetime";
+	} else if (has(l, "time")) {
+		r->set = RT_PREC;
+		r->type = "time";
+	} else if (has(l, "date"))
+		r->type = "date";
+	else if (has(l, "text"))
+		r->type = "text";
+	else if (has(l, "binary")) {
+		r->set = RT_LIMIT;
+		r->type = "binary";
+	} else if (has(l, "char")) {
+		r->set = RT_LIMIT;
+		r->type = "string";
+	} else if (has(l, "bool"))
+		r->type = "boolean";
+	else if (has(l, "uuid"))
+		r->type = "uuid";
 	/* affinity: REAL, BLOB (no type), else NUMERIC */
-	if (has(l, "real") || has(l, "floa") || has(l, "doub"))
-		return "float";
-	if (*l == '\0')
-		return "binary";
-	return "decimal";
+	else if (has(l, "real") || has(l, "floa") || has(l, "doub"))
+		r->type = "float";
+	else if (*l == '\0')
+		r->type = "binary";
+	else
+		r->type = "decimal";
+}
+
+/*
+ * The Rails type of a declared type, setting the column's precision,
+ * scale or limit from it; the few distinct declarations of a schema
+ * are classified once each.
+ */
+static const char *
+rails_type(struct schema *s, struct column *c, const char *decl)
+{
+	static struct {
+		char		*decl;
+		struct rtype	 r;
+	}		 seen[256];
+	static int	 nseen;
+	const struct rtype *r;
+	struct rtype	 one;
+	unsigned	 h = 5381, k;
+	const char	*p;
+
+	for (p = decl; *p != '\0'; p++)
+		h = h * 33 + (unsigned char)*p;
+	for (k = h % 256; seen[k].decl != NULL && strcmp(seen[k].decl, decl);
+	    k = (k + 1) % 256)
+		;
+	if (seen[k].decl != NULL)
+		r = &seen[k].r;
+	else {
+		classify(decl, &one);
+		r = &one;
+		if (nseen < 192) {	/* room left to find the rest */
+			seen[k].decl = xstrdup(decl);
+			seen[k].r = one;
+			nseen++;
+		}
+	}
+	if (r->set & RT_PREC)
+		SETX(s, c, precision, r->a);
+	if (r->set & RT_SCALE)
+		SETX(s, c, scale, r->b);
+	if (r->set & RT_LIMIT)
+		SETX(s, c, limit, r->a);
+	return r->type;
 }
 
 static int
