@@ -13,6 +13,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <sysexits.h>
 
 #include "json.h"
@@ -426,7 +429,7 @@ fskipws(struct fstate *f)
 #define ONES	0x0101010101010101ULL
 #define HIGHS	0x8080808080808080ULL
 
-static int
+static inline __attribute__((__always_inline__)) int
 fstring(struct fstate *f)
 {
 	const char *s = f->s;
@@ -436,6 +439,25 @@ fstring(struct fstate *f)
 	for (;;) {
 		unsigned char c;
 
+#ifdef __SSE2__
+		/* sixteen plain bytes at a time (x86-64 always has SSE2):
+		 * no quote, backslash or control character among them;
+		 * else straight to the first that is one */
+		while (pos + 16 <= len) {
+			__m128i	 v = _mm_loadu_si128((const void *)(s + pos));
+			__m128i	 ctl = _mm_set1_epi8(0x1f);
+			unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+			    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+			    _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+
+			if (m != 0) {
+				pos += (size_t)__builtin_ctz(m);
+				goto found;
+			}
+			pos += 16;
+		}
+#endif
 		/* eight plain bytes at a time: no quote, backslash or
 		 * control character among them; else straight to the first
 		 * that is one (the lowest flag of each test is exact) */
@@ -455,6 +477,9 @@ fstring(struct fstate *f)
 			}
 			pos += 8;
 		}
+#ifdef __SSE2__
+found:
+#endif
 		if (pos >= len)
 			return -1;
 		c = (unsigned char)s[pos];
