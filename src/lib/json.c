@@ -396,7 +396,59 @@ struct fstate {
 	size_t		 len;
 	size_t		 pos;
 	struct json	*j;
+	int		 big;	/* an object of more keys than fvalue checks */
 };
+
+/*
+ * Duplicate keys, found as an object is parsed: its first FKEYS keys,
+ * hashed by their first eight bytes and length (the same are compared
+ * whole).  A duplicate fails the fast path (the slow one then names
+ * it); an object with more keys leaves them all to find_dupkey.
+ */
+#define FKEYS	16
+
+static inline uint64_t
+key_sig(const struct fstate *f, const jsmntok_t *k)
+{
+	size_t	 n = (size_t)(k->end - k->start);
+	uint64_t w = 0;
+
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	if ((size_t)k->start + 8 <= f->len) {
+		memcpy(&w, f->s + k->start, 8);
+		if (n < 8)
+			w &= ~0ULL >> (8 * (8 - n));
+	} else
+#endif
+		memcpy(&w, f->s + k->start, n < 8 ? n : 8);
+	return w ^ ((uint64_t)n << 59);
+}
+
+static int
+dup_among(const struct fstate *f, const int *key, const uint64_t *sig,
+    int n)
+{
+	const jsmntok_t *tok = f->j->tok;
+	unsigned char	 slot[2 * FKEYS];	/* key + 1, 0: free */
+	unsigned	 h;
+	int		 a, b;
+
+	memset(slot, 0, sizeof(slot));
+	for (a = 0; a < n; a++) {
+		h = (unsigned)((sig[a] * 0x9e3779b97f4a7c15ULL) >> 59);
+		for (; slot[h] != 0; h = (h + 1) % (2 * FKEYS)) {
+			b = slot[h] - 1;
+			if (sig[a] == sig[b] && tok[key[a]].end -
+			    tok[key[a]].start == tok[key[b]].end -
+			    tok[key[b]].start && memcmp(f->s +
+			    tok[key[a]].start, f->s + tok[key[b]].start,
+			    (size_t)(tok[key[a]].end - tok[key[a]].start)) == 0)
+				return 1;
+		}
+		slot[h] = (unsigned char)(a + 1);
+	}
+	return 0;
+}
 
 static inline int
 fnewtok(struct fstate *f, jsmntype_t type, size_t start)
@@ -574,7 +626,8 @@ static int
 fvalue(struct fstate *f, int depth)
 {
 	struct json *j = f->j;
-	int	 t, k, more = 0;
+	int	 t, k, more = 0, nk = 0, key[FKEYS];
+	uint64_t sig[FKEYS];
 
 	if (depth > JSON_MAXDEPTH)
 		return -1;
@@ -592,6 +645,11 @@ fvalue(struct fstate *f, int depth)
 			if (f->pos >= f->len || f->s[f->pos] != '"' ||
 			    (k = fstring(f)) == -1)
 				return -1;
+			if (nk < FKEYS) {
+				key[nk] = k;
+				sig[nk++] = key_sig(f, &j->tok[k]);
+			} else
+				f->big = 1;
 			j->tok[t].size++;
 			fskipws(f);
 			if (f->pos >= f->len || f->s[f->pos] != ':')
@@ -604,7 +662,7 @@ fvalue(struct fstate *f, int depth)
 			if ((more = fsep(f, '}')) != 1)
 				break;
 		}
-		if (more == -1)
+		if (more == -1 || (nk > 1 && dup_among(f, key, sig, nk)))
 			return -1;
 		break;
 	case '[':
@@ -629,11 +687,12 @@ fvalue(struct fstate *f, int depth)
 	return 0;
 }
 
-/* 0 and the tokens of a valid document, -1 otherwise (nothing kept) */
+/* 0 and the tokens of a valid document with no duplicate key, 1 if
+ * find_dupkey must still look, -1 otherwise (nothing kept) */
 static int
 fparse(struct json *j)
 {
-	struct fstate f = { j->text, j->len, 0, j };
+	struct fstate f = { j->text, j->len, 0, j, 0 };
 
 	if (j->len >= INT_MAX / 2)
 		return -1;
@@ -643,7 +702,7 @@ fparse(struct json *j)
 	if (fvalue(&f, 0) == 0) {
 		fskipws(&f);
 		if (f.pos == f.len)
-			return 0;
+			return f.big;
 	}
 	json_free(j);
 	return -1;
@@ -662,7 +721,9 @@ json_parse(struct json *j, const char *name, const char *text, size_t len,
 	j->text = text;
 	j->len = len;
 	j->line0 = line0;
-	if (fparse(j) == 0)
+	if ((r = fparse(j)) == 0)
+		return 0;
+	if (r == 1)
 		goto dupkeys;
 	if (vvalue(&v, 0) == 0) {
 		vskipws(&v);

@@ -236,6 +236,45 @@ main(int argc, char *argv[])
 		}
 		json_free(&j);
 	}
+	/* duplicate keys, in objects of 2 to 40 keys (those the fast
+	 * path checks itself and those it leaves to find_dupkey), alike
+	 * in length and first bytes: refused exactly when there is one */
+	{
+		char	 names[40][24];
+		int	 n, d, q, x, y, dup, bad = 0;
+
+		for (n = 2; n <= 40; n++)
+			for (d = 0; d < 40; d++) {
+				struct json j;
+				int	 l, c;
+
+				for (q = 0; q < n; q++) {
+					l = 1 + (int)rnd(10);
+					for (c = 0; c < l; c++)
+						names[q][c] = "ab\\"[rnd(2)];
+					snprintf(names[q] + l, 8, "%d", q);
+				}
+				x = (int)rnd((unsigned)n);
+				y = (int)rnd((unsigned)n);
+				if ((dup = (d & 1) && x != y))
+					memcpy(names[y], names[x], sizeof(names[y]));
+				buf_reset(&b);
+				buf_adds(&b, "[{\"o\":{");
+				for (q = 0; q < n; q++)
+					buf_printf(&b, "%s\"%s\":%d", q ? "," : "",
+					    names[q], q);
+				buf_adds(&b, "}}]");
+				if ((json_parse(&j, "t", b.data, b.len, 1) == -1) !=
+				    dup) {
+					printf("t-json: duplicate key %s: %s\n",
+					    dup ? "missed" : "seen", b.data);
+					bad = 1;
+				} else if (!dup)
+					json_free(&j);
+			}
+		if (bad)
+			return 1;
+	}
 	/* json_keep: the members named are kept at every depth, with
 	 * their values whole; the others go, and iteration still works */
 	{
