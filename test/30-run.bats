@@ -208,6 +208,23 @@ JSON
 	assert_output "true"
 }
 
+@test "run-1.14b: with every slot taken, a reader of a running producer still starts with it" {
+	# p holds the only slot until r has started; x, declared before r,
+	# waits for a slot and must not keep r from being looked at
+	cat > p.json <<'JSON'
+{ "stages": {
+    "y": { "run": ["true"] },
+    "p": { "run": "echo hi; timeout 10 sh -c 'until [ -e started ]; do sleep 0.01; done'" },
+    "x": { "run": ["true"], "after": ["p"] },
+    "r": { "run": "touch started; cat", "stdin": "p", "after": ["y"] } } }
+JSON
+	run -0 --separate-stderr sluice run -q -j 1 --trace t.jsonl p.json
+	assert_output "hi"
+	# r started while p ran
+	run -0 jq -s -r '(map(select(.stage == "r"))[0].start_us) < (map(select(.stage == "p"))[0].end_us)' t.jsonl
+	assert_output true
+}
+
 @test "run-1.15: a large fan-out to a slow consumer spills and completes" {
 	cat > p.json <<'JSON'
 { "jobs": 4, "stages": {

@@ -238,6 +238,9 @@ true"
     "sh": { "run": "perl -e '$x = \"a\" x (50 * 1024 * 1024)'; true", "after": ["small"] } } }
 JSON
 	run -0 --separate-stderr sluice run -q --trace t.jsonl p.json
+	run -0 record .rss_from
+	[ "$output" = taskstats ] ||
+	    skip "the kernel keeps its task statistics from us (CAP_NET_ADMIN, a container)"
 	# the same program alone, under time(1), which forks (Linux then
 	# counts only the program's own peak); started by sluice's vfork
 	# child, wait4 would say sluice's own (about 1.3 MB, twice as much),

@@ -1238,6 +1238,8 @@ json_escape_in(struct buf *b, const char *s, size_t n)
 	static const char hex[] = "0123456789abcdef";
 	size_t	 i, run = 0;
 
+	if (n == 0)		/* s may be NULL (an empty buffer) */
+		return;
 	for (i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 

@@ -782,7 +782,7 @@ schedule(struct engine *E)
 			continue;
 		if (E->running >= E->jobs && !R->cacheable &&
 		    !rides_along(E, R)) {
-			if (!E->any_cacheable && !E->any_fanout)
+			if (!E->any_cacheable && !E->any_rider)
 				break;	/* only cache hits need no slot */
 			continue;
 		}
@@ -1248,14 +1248,14 @@ own_peak(void *arg, pid_t pid, long kb)
 /*
  * The peak of the stage's program rather than the one wait4 says,
  * which is at least sluice's own when the stage started (see
- * self_hwm_kb; with fork(2), that of the copy): unless it is clearly
- * above sluice's peak, when it was the stage's or one of its
- * descendants'.  A descendant smaller than sluice is not seen then.
+ * self_hwm_kb): unless it is clearly above that, when it was the
+ * stage's or one of its descendants'.  A descendant smaller than
+ * sluice is not seen then.
  */
 static void
 own_rss(struct rstage *R)
 {
-	long	 floor = sluice_hwm_kb(0);
+	long	 floor = R->rss_floor_kb;
 
 	if (floor < R->own_rss_kb)
 		floor = R->own_rss_kb;
@@ -1612,8 +1612,6 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 	for (i = 0; i < E->n; i++) {
 		if (E->rs[i].st->map)
 			map_argv(E, &E->rs[i]);
-		if (E->rs[i].noutlets > 1)
-			E->any_fanout = 1;
 	}
 	/* plain pipes: gangs follow the topological order */
 	for (i = 0; i < E->n; i++) {
@@ -1632,6 +1630,19 @@ engine_init(struct engine *E, struct pipeline *p, struct run_opts *o)
 			E->rs[P->gang].gang_size++;
 		}
 	}
+	/* a reader of a producer outside its gang can start with it,
+	 * slot or not (rides_along) */
+	for (i = 0; i < E->n; i++)
+		for (k = 0; k < E->rs[i].nports; k++) {
+			const struct rport *pt = &E->rs[i].ports[k];
+			size_t	 g;
+
+			for (g = 0; g < pt->nseg; g++)
+				if (pt->segs[g].producer >= 0 &&
+				    E->rs[pt->segs[g].producer].gang !=
+				    E->rs[i].gang)
+					E->any_rider = 1;
+		}
 	/* sinks: sluice's stdout in declaration order; the first writes
 	 * to it directly */
 	E->out.fd = 1;
@@ -1762,6 +1773,7 @@ loop(struct engine *E)
 	struct rstage **who;
 	int	*kind;
 	size_t	 cap = 2 * E->n + E->n + 8;
+	int64_t	 next_sample = E->next_sample;
 
 	pfd = xcalloc(cap, sizeof(*pfd));
 	who = xcalloc(cap, sizeof(*who));
@@ -1867,6 +1879,12 @@ loop(struct engine *E)
 		monitor_alert_deadlines(E, now);
 		schedule(E);
 		monitor_sample(E, mono_ns());
+		/* exit records queue from the whole machine: read them
+		 * before they fill the socket */
+		if (E->next_sample != next_sample) {
+			next_sample = E->next_sample;
+			taskstats_read(own_peak, E);
+		}
 		if (E->running == 0 && !all_final(E)) {
 			/* nothing runs: whatever waits can never start */
 			for (i = 0; i < E->n; i++)
@@ -1977,7 +1995,7 @@ engine_run(struct pipeline *p, struct run_opts *o)
 	if (o->monitor == MON_FULL)
 		E.live = live_open(&E);
 	if (o->monitor != MON_OFF && o->executor != EXEC_SLURM)
-		(void)taskstats_open();
+		E.rss_own = taskstats_open() == 0;
 	if (E.tty && !o->quiet)
 		E.expected_ns = monitor_expected_wall(&E);
 	if (o->executor == EXEC_SLURM)

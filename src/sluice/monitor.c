@@ -1157,6 +1157,8 @@ write_record(struct engine *E, struct buf *b, const char *status, int fd)
 	jw_int(&w, T.peak_sum_kb);
 	jw_key(&w, "sluice_rss_kb");
 	jw_int(&w, E->self_rss_kb);
+	jw_key(&w, "rss_from");
+	jw_str(&w, E->rss_own ? "taskstats" : "wait4");
 	jw_key(&w, "utilisation");
 	jw_double(&w, T.wall_ns > 0 ? (double)T.cpu_us * 1000 / T.wall_ns : 0);
 	jw_key(&w, "efficiency");

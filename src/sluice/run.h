@@ -259,7 +259,8 @@ struct engine {
 	size_t		 nfinished;
 	size_t		 first_waiting;	/* no WAITING stage before it */
 	int		 any_cacheable;
-	int		 any_fanout;	/* a producer has two readers or more */
+	int		 any_rider;	/* a reader outside its producer's
+					   gang (rides_along) */
 	int		*active;	/* stages with a process or fds */
 	size_t		 nactive;
 	unsigned char	*in_active;
@@ -269,6 +270,7 @@ struct engine {
 	int64_t		 t0;		/* monotonic start */
 	int64_t		 r0;		/* realtime start */
 	long		 self_rss_kb;	/* sluice's own peak, at the end */
+	int		 rss_own;	/* stages' own peaks from taskstats.c */
 	char		*run_id;
 	char		*run_dir;	/* logs and run record */
 	FILE		*trace;

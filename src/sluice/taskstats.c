@@ -12,11 +12,13 @@
  * the parent is told of the exit, so it is already queued when reap()
  * sees the zombie.
  *
- * Listening is best effort: the kernel takes listeners only from its
- * first user and PID namespaces (not in most containers), may lack the
- * feature, and drops records when the socket's buffer is full (every
- * process that exits on the machine sends one).  Without a record,
- * wait4's figure stands, as before.  Nothing here ever fails a run.
+ * Listening is best effort: the kernel takes listeners only with
+ * CAP_NET_ADMIN (root) and from its first user and PID namespaces (not
+ * in most containers), may lack the feature, and drops records when
+ * the socket's buffer is full (every process that exits on the machine
+ * sends one: they are read at each reap and each sample).  Without a
+ * record, wait4's figure stands, as before.  Nothing here ever fails a
+ * run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -35,6 +37,7 @@
 #include "banned.h"
 
 static int	 tsfd = -1;
+static pid_t	 self;
 static uint16_t	 family;
 static uint32_t	 seq;
 static char	 cpus[64];	/* "0-N": the CPUs listened to */
@@ -124,8 +127,10 @@ drain(int wait_ms, uint32_t want_seq, int *acked,
 		got = recv(tsfd, u.b, sizeof(u.b), MSG_DONTWAIT);
 		if (got == 0)
 			return 0;
-		if (got < 0)	/* ENOBUFS: records were lost */
-			return errno == EAGAIN || errno == ENOBUFS ? 0 : -1;
+		if (got < 0 && errno == ENOBUFS)
+			continue;	/* some were lost: read on */
+		if (got < 0)
+			return errno == EAGAIN ? 0 : -1;
 		wait_ms = 0;
 		left = (size_t)got;
 		for (n = &u.n; NLMSG_OK(n, left); n = NLMSG_NEXT(n, left)) {
@@ -158,8 +163,11 @@ drain(int wait_ms, uint32_t want_seq, int *acked,
 			memcpy(&pid, pv, sizeof(pid));
 			memset(&ts, 0, sizeof(ts));
 			memcpy(&ts, sv, sl < sizeof(ts) ? sl : sizeof(ts));
+			/* only sluice's children: a process elsewhere may
+			 * have had the pid a stage has now */
 			if (sl >= offsetof(struct taskstats, hiwater_rss) +
-			    sizeof(ts.hiwater_rss) && fn != NULL)
+			    sizeof(ts.hiwater_rss) && fn != NULL &&
+			    ts.ac_ppid == (uint32_t)self)
 				fn(arg, (pid_t)pid, (long)ts.hiwater_rss);
 		}
 	}
@@ -219,7 +227,7 @@ int
 taskstats_open(void)
 {
 	struct sockaddr_nl sa;
-	int		 fd, rcv = 1 << 20, acked = 1;
+	int		 fd, rcv = 4 << 20, acked = 1;
 	ssize_t		 n;
 
 	if (tsfd != -1)
@@ -238,8 +246,13 @@ taskstats_open(void)
 	if ((tsfd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC,
 	    NETLINK_GENERIC)) == -1)
 		return -1;
-	/* records of exits elsewhere fill it between reaps */
-	(void)setsockopt(tsfd, SOL_SOCKET, SO_RCVBUF, &rcv, sizeof(rcv));
+	/* records of exits elsewhere fill it between reads (listening
+	 * takes the privilege that may set it beyond rmem_max) */
+	if (setsockopt(tsfd, SOL_SOCKET, SO_RCVBUFFORCE, &rcv,
+	    sizeof(rcv)) == -1)
+		(void)setsockopt(tsfd, SOL_SOCKET, SO_RCVBUF, &rcv,
+		    sizeof(rcv));
+	self = getpid();
 	memset(&sa, 0, sizeof(sa));
 	sa.nl_family = AF_NETLINK;
 	if (bind(tsfd, (struct sockaddr *)&sa, sizeof(sa)) == -1 ||

@@ -6,8 +6,11 @@
  * input line (a map stage).  With --all, the whole stream is one
  * context ("tables", "views", "enums", "records") and one file record
  * is written.  The path is itself a template (--path).  A bad template
- * leaves stdout empty; records are read and written one at a time
- * (with --all, all are read first, each parsed as it comes).
+ * leaves stdout empty; records are read and written one at a time.
+ * With --all, when the templates' sections over the records can all be
+ * rendered as the records come (tmpl_stream_new), they are, and each
+ * record goes once rendered; else every record is kept, parsed as it
+ * comes, and the templates applied at the end.
  */
 #include <err.h>
 #include <errno.h>
