@@ -416,8 +416,8 @@ key_sig(const struct fstate *f, const jsmntok_t *k)
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	if ((size_t)k->start + 8 <= f->len) {
 		memcpy(&w, f->s + k->start, 8);
-		if (n < 8)
-			w &= ~0ULL >> (8 * (8 - n));
+		if (n < 8)	/* the key's bytes only ("" has none) */
+			w &= n == 0 ? 0 : ~0ULL >> (8 * (8 - n));
 	} else
 #endif
 		memcpy(&w, f->s + k->start, n < 8 ? n : 8);
