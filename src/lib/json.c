@@ -481,6 +481,49 @@ fskipws(struct fstate *f)
 #define ONES	0x0101010101010101ULL
 #define HIGHS	0x8080808080808080ULL
 
+/*
+ * The first byte from pos on (before len) that a JSON string cannot
+ * hold as it is: a quote, a backslash or a control character; len if
+ * none.  Sixteen bytes at a time with SSE2 (x86-64 always has it),
+ * then eight (the lowest flag of each test is exact), then one.
+ */
+static inline __attribute__((__always_inline__)) size_t
+plain_end(const char *s, size_t pos, size_t len)
+{
+#ifdef __SSE2__
+	while (pos + 16 <= len) {
+		__m128i	 v = _mm_loadu_si128((const void *)(s + pos));
+		__m128i	 ctl = _mm_set1_epi8(0x1f);
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
+		    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
+		    _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+
+		if (m != 0)
+			return pos + (size_t)__builtin_ctz(m);
+		pos += 16;
+	}
+#endif
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	while (pos + 8 <= len) {
+		uint64_t w, q, b, m;
+
+		memcpy(&w, s + pos, 8);
+		q = w ^ (ONES * '"');
+		b = w ^ (ONES * '\\');
+		m = (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
+		    ((b - ONES) & ~b)) & HIGHS;
+		if (m != 0)
+			return pos + (size_t)__builtin_ctzll(m) / 8;
+		pos += 8;
+	}
+#endif
+	while (pos < len && (unsigned char)s[pos] >= 0x20 && s[pos] != '"' &&
+	    s[pos] != '\\')
+		pos++;
+	return pos;
+}
+
 static inline __attribute__((__always_inline__)) int
 fstring(struct fstate *f)
 {
@@ -491,47 +534,7 @@ fstring(struct fstate *f)
 	for (;;) {
 		unsigned char c;
 
-#ifdef __SSE2__
-		/* sixteen plain bytes at a time (x86-64 always has SSE2):
-		 * no quote, backslash or control character among them;
-		 * else straight to the first that is one */
-		while (pos + 16 <= len) {
-			__m128i	 v = _mm_loadu_si128((const void *)(s + pos));
-			__m128i	 ctl = _mm_set1_epi8(0x1f);
-			unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
-			    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
-			    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-			    _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
-
-			if (m != 0) {
-				pos += (size_t)__builtin_ctz(m);
-				goto found;
-			}
-			pos += 16;
-		}
-#endif
-		/* eight plain bytes at a time: no quote, backslash or
-		 * control character among them; else straight to the first
-		 * that is one (the lowest flag of each test is exact) */
-		while (pos + 8 <= len) {
-			uint64_t w, q, b, m;
-
-			memcpy(&w, s + pos, 8);
-			q = w ^ (ONES * '"');
-			b = w ^ (ONES * '\\');
-			m = (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-			    ((b - ONES) & ~b)) & HIGHS;
-			if (m != 0) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-				pos += (size_t)__builtin_ctzll(m) / 8;
-#endif
-				break;
-			}
-			pos += 8;
-		}
-#ifdef __SSE2__
-found:
-#endif
+		pos = plain_end(s, pos, len);
 		if (pos >= len)
 			return -1;
 		c = (unsigned char)s[pos];
@@ -1035,10 +1038,10 @@ json_str_buf(const struct json *j, int t, struct buf *b)
 	}
 	buf_grow(b, (size_t)(e - p));
 	while (p < e) {
-		const char *q = p;
+		const char *q = memchr(p, '\\', (size_t)(e - p));
 
-		while (q < e && *q != '\\')
-			q++;
+		if (q == NULL)
+			q = e;
 		buf_add(b, p, (size_t)(q - p));
 		if (q >= e)
 			break;
@@ -1240,11 +1243,9 @@ json_escape_in(struct buf *b, const char *s, size_t n)
 
 	if (n == 0)		/* s may be NULL (an empty buffer) */
 		return;
-	for (i = 0; i < n; i++) {
+	for (i = 0; (i = plain_end(s, i, n)) < n; i++) {
 		unsigned char c = (unsigned char)s[i];
 
-		if (c >= 0x20 && c != '"' && c != '\\')
-			continue;
 		buf_add(b, s + run, i - run);
 		run = i + 1;
 		switch (c) {
