@@ -40,6 +40,7 @@ struct node {
 	char		*text;		/* N_TEXT */
 	size_t		 len;
 	char		**path;		/* a.b.c split; "." alone: [""] */
+	unsigned	*phash;		/* their hashes (struct seen) */
 	size_t		*plen;		/* their lengths; (size_t)-1: one
 					   with a backslash (json_get) */
 	int		 npath;
@@ -49,6 +50,17 @@ struct node {
 	int		 nkids;
 	struct tmpl	*partial;
 };
+
+/* FNV-1a of a name */
+static unsigned
+name_hash(const char *s, size_t n)
+{
+	unsigned h = 2166136261u;
+
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*s++) * 16777619u;
+	return h;
+}
 
 struct tmpl {
 	char		*name;
@@ -153,6 +165,7 @@ parse_ref(struct parser *ps, const char *at, const char *s, size_t len,
 		nd->path = xcalloc(1, sizeof(char *));
 		nd->path[0] = xstrdup("");
 		nd->plen = xcalloc(1, sizeof(size_t));
+		nd->phash = xcalloc(1, sizeof(unsigned));
 		nd->npath = 1;
 	} else {
 		const char	*a = seg, *b;
@@ -169,6 +182,9 @@ parse_ref(struct parser *ps, const char *at, const char *s, size_t len,
 			    1, sizeof(char *));
 			nd->plen = xreallocarray(nd->plen, (size_t)nd->npath +
 			    1, sizeof(size_t));
+			nd->phash = xreallocarray(nd->phash, (size_t)nd->npath +
+			    1, sizeof(unsigned));
+			nd->phash[nd->npath] = name_hash(a, (size_t)(b - a));
 			nd->plen[nd->npath] = memchr(a, '\\', (size_t)(b - a)) !=
 			    NULL ? (size_t)-1 : (size_t)(b - a);
 			nd->path[nd->npath++] = xstrndup(a, (size_t)(b - a));
@@ -457,6 +473,7 @@ free_node(struct node *nd)
 		free(nd->path[k]);
 	free(nd->path);
 	free(nd->plen);
+	free(nd->phash);
 	free(nd->filt);
 	free_nodes(nd->kids, nd->nkids);
 	if (nd->partial != NULL)
@@ -564,6 +581,15 @@ struct rstate {
 	const char	**kind;		/* of each record: "table", ..., or
 					   NULL, looked up once */
 	long		 count[4];	/* records of each kind, and all */
+	/* members looked up already: a name is looked up in the same
+	 * object again and again (each column twice, the table's name in
+	 * every line that prints it), and a miss climbs every frame */
+	struct seen {
+		const struct json *j;
+		const char	*key;
+		unsigned	 hash;
+		int		 obj, t;
+	}		 seen[64];
 };
 
 static const char *const kinds[] = { "table", "view", "enum" };
@@ -611,14 +637,32 @@ rec_kinds(struct rstate *rs)
 }
 
 static struct val
-member(const struct rstate *rs, struct val v, const char *key, size_t n)
+member(struct rstate *rs, struct val v, const char *key, size_t n,
+    unsigned h)
 {
 	struct val	 r = { V_NONE, NULL, -1, NULL, 0 };
+	struct seen	*sn;
 	int		 t;
 
 	if (v.kind == V_JSON) {
-		if ((t = n == (size_t)-1 ? json_get(v.j, v.t, key) :
-		    json_get_n(v.j, v.t, key, n)) != -1) {
+		sn = rs == NULL ? NULL : &rs->seen[(h ^ (unsigned)v.t *
+		    0x9e3779b1u) >> 26];
+		if (sn != NULL && sn->j == v.j && sn->obj == v.t &&
+		    sn->hash == h && (sn->key == key ||
+		    strcmp(sn->key, key) == 0))
+			t = sn->t;
+		else {
+			t = n == (size_t)-1 ? json_get(v.j, v.t, key) :
+			    json_get_n(v.j, v.t, key, n);
+			if (sn != NULL) {
+				sn->j = v.j;
+				sn->key = key;
+				sn->hash = h;
+				sn->obj = v.t;
+				sn->t = t;
+			}
+		}
+		if (t != -1) {
 			r.kind = V_JSON;
 			r.j = v.j;
 			r.t = t;
@@ -634,12 +678,11 @@ member(const struct rstate *rs, struct val v, const char *key, size_t n)
 		else if (strcmp(key, "records") != 0)
 			r.kind = V_NONE;
 	}
-	(void)rs;
 	return r;
 }
 
 static struct val
-lookup(const struct rstate *rs, const struct node *nd)
+lookup(struct rstate *rs, const struct node *nd)
 {
 	struct val	 v = { V_NONE, NULL, -1, NULL, 0 };
 	const char	*k = nd->path[0];
@@ -666,12 +709,12 @@ lookup(const struct rstate *rs, const struct node *nd)
 		return v;
 	}
 	for (i = rs->nf - 1; i >= 0; i--) {
-		v = member(rs, rs->f[i].v, k, nd->plen[0]);
+		v = member(rs, rs->f[i].v, k, nd->plen[0], nd->phash[0]);
 		if (v.kind != V_NONE)
 			break;
 	}
 	for (p = 1; p < nd->npath && v.kind != V_NONE; p++)
-		v = member(rs, v, nd->path[p], nd->plen[p]);
+		v = member(rs, v, nd->path[p], nd->plen[p], nd->phash[p]);
 	return v;
 }
 
@@ -946,7 +989,7 @@ tmpl_stream_new(const struct tmpl *t)
 				st->whole = 0;
 			continue;
 		}
-		v = member(NULL, root, nd->path[0], (size_t)-1);
+		v = member(NULL, root, nd->path[0], (size_t)-1, 0);
 		st->s = xreallocarray(st->s, (size_t)st->n + 1,
 		    sizeof(*st->s));
 		memset(&st->s[st->n], 0, sizeof(st->s[st->n]));
