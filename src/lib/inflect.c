@@ -544,34 +544,18 @@ max_len(const struct node *n)
 		}
 }
 
-/* whether re ends with $ and has no | outside parentheses */
+/* whether every match of the compiled rule g (its top group) ends at
+ * a $: one alternative, whose last atom is the $ */
 static int
-ends_at_eol(const char *re)
+ends_at_eol(const struct node *g)
 {
-	size_t	 n = strlen(re), i;
-	int	 depth = 0;
+	const struct node *n, *last = NULL;
 
-	if (n < 1 || re[n - 1] != '$' || (n >= 2 && re[n - 2] == '\\'))
+	if (g->type != N_GROUP || g->nalt != 1)
 		return 0;
-	for (i = 0; i < n; i++) {
-		if (re[i] == '\\' && i + 1 < n)
-			i++;
-		else if (re[i] == '[') {	/* a class: | ( ) are plain */
-			if (i + 1 < n && re[i + 1] == '^')
-				i++;
-			if (i + 1 < n && re[i + 1] == ']')
-				i++;
-			while (i + 1 < n && re[i + 1] != ']')
-				i += re[i + 1] == '\\' ? 2 : 1;
-			i++;
-		} else if (re[i] == '(')
-			depth++;
-		else if (re[i] == ')')
-			depth--;
-		else if (re[i] == '|' && depth == 0)
-			return 0;
-	}
-	return 1;
+	for (n = g->alt[0]; n->type != N_END; n = n->next)
+		last = n;
+	return last != NULL && last->type == N_EOL;
 }
 
 static int
@@ -591,7 +575,7 @@ rule_add(struct rules *rs, const char *re, const char *rep)
 	rs->v[rs->n].rep = xstrdup(rep);
 	rs->v[rs->n].bol = n->type == N_BOL;
 	rs->v[rs->n].filter = first_bytes(n, rs->v[rs->n].first) == 0;
-	rs->v[rs->n].eol = ends_at_eol(re);
+	rs->v[rs->n].eol = ends_at_eol(n);
 	rs->v[rs->n].lastany = !rs->v[rs->n].eol ||
 	    last_bytes(n, rs->v[rs->n].lastset);
 	rs->v[rs->n].maxlen = max_len(n);

@@ -756,7 +756,8 @@ json_parse(struct json *j, const char *name, const char *text, size_t len,
 		json_free(j);
 		return -1;
 	}
-	/* here only if the validator and the fast path disagree */
+	/* here for a duplicate key the fast path found (the validator
+	 * does not look), or if the two ever disagree */
 	j->ntok = r;
 	j->next = xreallocarray(NULL, (size_t)r + 1, sizeof(int));
 	fill_next(j, 0);
