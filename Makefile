@@ -135,7 +135,8 @@ clean:
 # New inputs go to FUZZWORK (outside the tree); crashes to
 # test/fuzz/findings/, to be added to the corpus with a test.
 FUZZ_LIB  = src/stages/introspect/model.c src/stages/introspect/record.c \
-            src/lib/xalloc.c src/lib/buf.c src/lib/json.c src/lib/inflect.c
+            src/lib/xalloc.c src/lib/buf.c src/lib/json.c src/lib/inflect.c \
+            src/lib/util.c
 FUZZ_HDR  = src/stages/introspect/introspect.h \
             src/stages/introspect/rblex.h src/stages/introspect/sqllex.h
 FUZZ_RB   = test/fuzz/fuzz-schemarb.c src/stages/introspect/schemarb.c \

@@ -440,7 +440,7 @@ build_replay() {
 	    -I"$ROOT/src/stages/introspect" \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -o replay "$ROOT/test/fuzz/replay.c" "$ROOT/test/fuzz/$fuzz.c" \
-	    "$@" "$ROOT"/src/lib/{xalloc,buf,json,inflect}.c -lbsd
+	    "$@" "$ROOT"/src/lib/{xalloc,buf,json,inflect,util}.c -lbsd
 }
 
 @test "introspect-5.1: the fuzz corpus replays without a crash or leak" {

@@ -17,6 +17,7 @@
 #include "json.h"
 #include "rec.h"
 #include "tmpl.h"
+#include "util.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -50,17 +51,6 @@ struct node {
 	int		 nkids;
 	struct tmpl	*partial;
 };
-
-/* FNV-1a of a name */
-static unsigned
-name_hash(const char *s, size_t n)
-{
-	unsigned h = 2166136261u;
-
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*s++) * 16777619u;
-	return h;
-}
 
 struct tmpl {
 	char		*name;
@@ -184,7 +174,8 @@ parse_ref(struct parser *ps, const char *at, const char *s, size_t len,
 			    1, sizeof(size_t));
 			nd->phash = xreallocarray(nd->phash, (size_t)nd->npath +
 			    1, sizeof(unsigned));
-			nd->phash[nd->npath] = name_hash(a, (size_t)(b - a));
+			nd->phash[nd->npath] = (unsigned)hash_bytes(a,
+			    (size_t)(b - a));
 			nd->plen[nd->npath] = memchr(a, '\\', (size_t)(b - a)) !=
 			    NULL ? (size_t)-1 : (size_t)(b - a);
 			nd->path[nd->npath++] = xstrndup(a, (size_t)(b - a));

@@ -198,3 +198,14 @@ fd_sanitize_std(void)
 		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
 			_exit(71);
 }
+
+uint64_t
+hash_bytes(const void *p, size_t n)
+{
+	const unsigned char *k = p;
+	uint64_t	 h = 14695981039346656037ULL;
+
+	while (n-- > 0)
+		h = (h ^ *k++) * 1099511628211ULL;
+	return h;
+}

@@ -24,6 +24,9 @@ void	 fmt_size(int64_t, char *, size_t);
 /* closest of n candidates within a small edit distance, else NULL */
 const char *nearest_name(const char *, const char *const *, size_t);
 
+/* FNV-1a of n bytes */
+uint64_t hash_bytes(const void *, size_t);
+
 int	 set_nonblock(int, int);
 int	 write_all(int, const void *, size_t);	/* -1 and errno */
 void	 fd_sanitize_std(void);		/* open /dev/null on closed 0-2 */

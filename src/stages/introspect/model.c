@@ -14,6 +14,7 @@
 
 #include "buf.h"
 #include "inflect.h"
+#include "util.h"
 #include "xalloc.h"
 #include "introspect.h"
 #include "banned.h"
@@ -166,15 +167,6 @@ val_copy(struct arena *a, const struct val *v)
 	return c;
 }
 
-static size_t
-hash_mem(const char *k, size_t n)
-{
-	size_t	h = 14695981039346656037ULL;
-
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*k++) * 1099511628211ULL;
-	return h;
-}
 
 /*
  * The model's one copy of a string: names recur (every table has its
@@ -193,7 +185,7 @@ schema_intern(struct schema *s, const char *p, size_t n)
 		for (i = 0; i < s->icap; i++) {
 			if ((e = s->istr[i]) == NULL)
 				continue;
-			for (j = hash_mem(e, strlen(e)) & (ncap - 1);
+			for (j = (size_t)hash_bytes(e, strlen(e)) & (ncap - 1);
 			    nt[j] != NULL; j = (j + 1) & (ncap - 1))
 				;
 			nt[j] = e;
@@ -202,8 +194,8 @@ schema_intern(struct schema *s, const char *p, size_t n)
 		s->istr = nt;
 		s->icap = ncap;
 	}
-	for (i = hash_mem(p, n) & (s->icap - 1); (e = s->istr[i]) != NULL;
-	    i = (i + 1) & (s->icap - 1))
+	for (i = (size_t)hash_bytes(p, n) & (s->icap - 1);
+	    (e = s->istr[i]) != NULL; i = (i + 1) & (s->icap - 1))
 		if (strncmp(e, p, n) == 0 && e[n] == '\0')
 			return e;
 	s->ilen++;
@@ -213,7 +205,7 @@ schema_intern(struct schema *s, const char *p, size_t n)
 static size_t
 val_hash(const struct val *v)
 {
-	return hash_mem(v->s != NULL ? v->s : "", v->n) * 31 +
+	return (size_t)hash_bytes(v->s != NULL ? v->s : "", v->n) * 31 +
 	    (size_t)v->kind;
 }
 
