@@ -92,44 +92,85 @@ done
 
 now_us() { echo $(( $(date +%s%N) / 1000 )); }
 
+# one_run NAME CMD...: one timed run of CMD, its wall time (us)
+# appended to NAME.wall and the largest peak RSS so far kept in NAME.kb
+# (sluice: summed over its processes); 1 if it failed
+one_run() {
+	local name=$1 t0 t1 r old
+	shift
+	rm -rf "$gen" "$out/trace.jsonl" "$out/$name.ts"
+	t0=$(now_us)
+	if ! /usr/bin/time -f '%M' -o "$out/rss" "$@" >/dev/null \
+	    2>"$out/$name.err"; then
+		echo "codegen-pg.sh: $name failed:" \
+		    "$(grep -m1 -i error "$out/$name.err")" >&2
+		return 1
+	fi
+	t1=$(now_us)
+	echo $(( t1 - t0 )) >> "$out/$name.wall"
+	r=$(tail -n 1 "$out/rss")
+	# sluice: its own peak (time's %M is the largest of the whole
+	# tree) and each stage's, from the run record
+	if [ -f "$out/trace.jsonl" ]; then
+		r=$(( $(tail -n 1 "$SLUICE_STATE_DIR/history.jsonl" |
+		    jq .sluice_rss_kb) + $(jq -s 'map(.max_rss_kb) | add' \
+		    "$out/trace.jsonl") ))
+	fi
+	old=$(cat "$out/$name.kb")
+	[ "$r" -gt "$old" ] && echo "$r" > "$out/$name.kb"
+	return 0
+}
+
+# the median of NAME.wall, in ms
+median_ms() {
+	sort -n "$out/$1.wall" | awk '{ v[NR] = $1 } END {
+	    if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
+	    printf "%.1f", m / 1000 }'
+}
+
 # measure NAME CMD...: RUNS runs (one if a run takes over 30 s); sets
-# ms (median wall) and kb (max peak RSS, summed with the trace for
-# sluice)
+# ms (median wall) and kb (max peak RSS)
 measure() {
-	name=$1
+	local name=$1 i=0 n=$runs
 	shift
 	: > "$out/$name.wall"
-	kb=0
-	i=0
-	n=$runs
-	ms=failed
+	echo 0 > "$out/$name.kb"
+	ms=failed kb=0
 	while [ "$i" -lt "$n" ]; do
-		rm -rf "$gen" "$out/trace.jsonl" "$out/$name.ts"
-		t0=$(now_us)
-		if ! /usr/bin/time -f '%M' -o "$out/rss" "$@" >/dev/null \
-		    2>"$out/$name.err"; then
-			echo "codegen-pg.sh: $name failed:" \
-			    "$(grep -m1 -i error "$out/$name.err")" >&2
-			kb=0
-			return 0
-		fi
-		t1=$(now_us)
-		echo $(( t1 - t0 )) >> "$out/$name.wall"
-		[ $(( t1 - t0 )) -gt 30000000 ] && n=1
-		r=$(tail -n 1 "$out/rss")
-		# sluice: its own peak (time's %M is the largest of the
-		# whole tree) and each stage's, from the run record
-		if [ -f "$out/trace.jsonl" ]; then
-			r=$(( $(tail -n 1 "$SLUICE_STATE_DIR/history.jsonl" |
-			    jq .sluice_rss_kb) + $(jq -s \
-			    'map(.max_rss_kb) | add' "$out/trace.jsonl") ))
-		fi
-		[ "$r" -gt "$kb" ] && kb=$r
+		one_run "$name" "$@" || return 0
+		[ "$(tail -n 1 "$out/$name.wall")" -gt 30000000 ] && n=1
 		i=$((i + 1))
 	done
-	ms=$(sort -n "$out/$name.wall" | awk '{ v[NR] = $1 } END {
-	    if (NR % 2) m = v[(NR + 1) / 2]; else m = (v[NR / 2] + v[NR / 2 + 1]) / 2
-	    printf "%.1f", m / 1000 }')
+	ms=$(median_ms "$name")
+	kb=$(cat "$out/$name.kb")
+}
+
+# measure_pair NAME CMD... -- NAME2 CMD2...: the two in turn, RUNS runs
+# each, so that the machine's load at any moment weighs on both alike
+# (their ratio is a target); sets ms, kb and ms2, kb2
+measure_pair() {
+	local a=() b=() i=0 name name2
+	name=$1
+	shift
+	while [ "$1" != -- ]; do a+=("$1"); shift; done
+	shift
+	name2=$1
+	shift
+	b=("$@")
+	: > "$out/$name.wall"
+	: > "$out/$name2.wall"
+	echo 0 > "$out/$name.kb"
+	echo 0 > "$out/$name2.kb"
+	ms=failed kb=0 ms2=failed kb2=0
+	while [ "$i" -lt "$runs" ]; do
+		one_run "$name" "${a[@]}" || return 0
+		one_run "$name2" "${b[@]}" || return 0
+		i=$((i + 1))
+	done
+	ms=$(median_ms "$name")
+	kb=$(cat "$out/$name.kb")
+	ms2=$(median_ms "$name2")
+	kb2=$(cat "$out/$name2.kb")
 }
 
 row() {
@@ -150,10 +191,9 @@ for db in ${DBS:-lago danbooru t1000}; do
 	    --trace "$out/trace.jsonl" -D schema="$u" -D out="$gen" \
 	    "$top/examples/zero/pipeline.json"
 	s_ms=$ms s_kb=$kb
-	measure introspect "$top/libexec/sluice/introspect" "$u"
-	i_ms=$ms i_kb=$kb
-	measure floor "$out/floor" "$u"
-	f_ms=$ms f_kb=$kb
+	measure_pair introspect "$top/libexec/sluice/introspect" "$u" -- \
+	    floor "$out/floor" "$u"
+	i_ms=$ms i_kb=$kb f_ms=$ms2 f_kb=$kb2
 	measure kysely "$bin/kysely-codegen" --dialect postgres --url "$u" \
 	    --out-file "$out/kysely.ts"
 	k_ms=$ms k_kb=$kb
