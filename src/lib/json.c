@@ -542,10 +542,7 @@ fstring(struct fstate *f)
 			break;
 		if (c < 0x20)
 			return -1;
-		if (c != '\\') {
-			pos++;
-			continue;
-		}
+		/* else a backslash: plain_end stops at nothing else */
 		if (pos + 1 >= len)
 			return -1;
 		switch (s[pos + 1]) {
