@@ -212,6 +212,32 @@ c null b_id b id null null'
 	        ORDER BY m.rowid, f.id DESC" | tr '|' ' ')"
 }
 
+@test "introspect-2.10b: a foreign key to a later table gets its primary key; records stay in schema order" {
+	# records are written table by table as they are read: a key
+	# without columns to a table further on reads that table first
+	# (here one read through the pragmas: WITHOUT ROWID), then its
+	# record still comes in its own place
+	sqlite3 t.db <<'EOF'
+CREATE TABLE a (id INTEGER PRIMARY KEY, b_ref TEXT REFERENCES b,
+  me INT REFERENCES a, gone INT REFERENCES nowhere);
+CREATE TABLE b (code TEXT, n INT, x INT REFERENCES c,
+  PRIMARY KEY (code, n)) WITHOUT ROWID;
+CREATE TABLE c (k INTEGER PRIMARY KEY);
+EOF
+	run --separate-stderr introspect t.db
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | jq -r '.name as $t | "\($t): " + ([.foreign_keys[] | "\(.columns | join(",")) -> \(.to_table)(\(.to_columns | join(",")))"] | join(" "))')" \
+	    'a: b_ref -> b(code,n) me -> a(id) gone -> nowhere()
+b: x -> c(k)
+c: '
+	# --strict reads everything before it writes: the same records
+	run --separate-stderr introspect --strict t.db
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -c .name | tr '\n' ' ')" \
+	    '"a" "b" "c" '
+}
+
 @test "introspect-2.11: index columns read from CREATE INDEX equal sqlite3's pragma" {
 	sqlite3 t.db <<'EOF'
 CREATE TABLE t ("Id" INTEGER PRIMARY KEY, "Na""me" TEXT, [b c] INT, `d` INT,

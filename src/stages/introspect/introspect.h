@@ -200,6 +200,8 @@ struct table {
 	STAILQ_HEAD(, check) checks;
 	enum rec_kind	 kind;
 	int		 line;
+	int		 loaded;	/* a front-end's: read in full */
+	int		 emitted;	/* written by record_emit */
 };
 
 enum src_kind { SRC_NONE, SRC_SQLITE, SRC_SCHEMARB, SRC_PGSQL, SRC_PGLIVE };
@@ -234,6 +236,13 @@ struct schema {
 	struct val	**ival;
 	size_t		 vcap, vlen;
 	char		 err[512];	/* "file:line:col: message" */
+	/*
+	 * Records written as the front-end finishes them (record_emit),
+	 * when the caller sets out: a front-end that can stream them
+	 * calls it; the caller writes the rest at the end
+	 */
+	struct buf	*out;
+	int		 out_fd, out_errno;
 };
 
 void		 schema_init(struct schema *, const char *);
@@ -291,8 +300,15 @@ int		 pglive_load(struct schema *, const char *, const struct strv *,
 const char	*arena_singular(struct arena *, const char *);
 const char	*arena_plural(struct arena *, const char *);
 
-/* record.c: one JSON line per record, appended to the buffer */
+/*
+ * record.c: one JSON line per record, appended to the buffer;
+ * record_emit appends it to s->out (if set), writes that to s->out_fd
+ * once it holds 16 KiB (an error in s->out_errno) and marks the
+ * record emitted; record_flush writes what s->out holds
+ */
 void		 record_write(struct buf *, const struct schema *,
 		    const struct table *);
+void		 record_emit(struct schema *, struct table *);
+int		 record_flush(struct schema *);
 
 #endif

@@ -1,9 +1,13 @@
 /*
  * main.c: the introspect stage: a database schema to JSON Lines records
  * (sluice-records(5)), one per table, view or enum type.  Detects the
- * source kind from its content (or --from), runs the matching front-end
- * over the whole source, and only then writes every record, so a failed
- * run leaves nothing on stdout that could pass for a complete result.
+ * source kind from its content (or --from) and runs the matching
+ * front-end over the source.  The SQLite one writes each table's record
+ * as soon as it has read it (record_emit), once the whole list of
+ * statements has been read, so the next stage starts on them; the
+ * others, and any with --strict, only once the whole source is read.
+ * A failure after the first record exits non-zero (sluice run holds
+ * back the end of its output from the readers).
  * A new front-end is a file that fills a struct schema (introspect.h),
  * a detect rule and a case below.
  *
@@ -120,27 +124,19 @@ detect(const char *p, size_t n)
 	return SRC_NONE;
 }
 
+/* the records a front-end has not streamed, then what is buffered */
 static int
-write_records(const struct schema *s)
+write_records(struct schema *s)
 {
-	struct buf		 b = { 0 };
-	const struct table	*t;
+	struct table	*t;
 
-	STAILQ_FOREACH(t, &s->recs, link) {
-		record_write(&b, s, t);
-		if (b.len >= 16 * 1024) {
-			if (write_all(STDOUT_FILENO, b.data, b.len) == -1)
-				goto fail;
-			buf_reset(&b);
-		}
+	STAILQ_FOREACH(t, &s->recs, link)
+		record_emit(s, t);
+	if (record_flush(s) == -1) {
+		errno = s->out_errno;
+		return -1;
 	}
-	if (b.len > 0 && write_all(STDOUT_FILENO, b.data, b.len) == -1)
-		goto fail;
-	buf_free(&b);
 	return 0;
-fail:
-	buf_free(&b);
-	return -1;
 }
 
 int
@@ -156,7 +152,7 @@ main(int argc, char *argv[])
 	};
 	struct schema	 s;
 	struct strv	 schemas = { 0 };
-	struct buf	 in = { 0 };
+	struct buf	 in = { 0 }, out = { 0 };
 	struct stat	 st;
 	void		*map = NULL;
 	char		*list = NULL, *sp, *tok;
@@ -211,6 +207,14 @@ main(int argc, char *argv[])
 		kind = SRC_PGLIVE;
 	schema_init(&s, name);
 	s.views = views;
+	/*
+	 * Records go out as the front-end finishes them (the SQLite one
+	 * does), so the next stage starts on them; with --strict, only
+	 * once the whole source is read without a warning
+	 */
+	s.out_fd = STDOUT_FILENO;
+	if (!strict)
+		s.out = &out;
 	if (kind == SRC_PGLIVE) {
 		if (list == NULL)
 			list = xstrdup("public");
@@ -299,6 +303,7 @@ loaded:
 	if (strict && s.nwarn > 0)
 		errx(EX_DATAERR, "%s: %d warning%s with --strict", name,
 		    s.nwarn, s.nwarn == 1 ? "" : "s");
+	s.out = &out;
 	if (write_records(&s) == -1)
 		err(EX_IOERR, "write");
 #if !defined(__SANITIZE_ADDRESS__)
@@ -315,6 +320,7 @@ loaded:
 		(void)munmap(map, s.maplen);
 	schema_free(&s);
 	buf_free(&in);
+	buf_free(&out);
 	free(list);
 	return 0;
 }

@@ -7,10 +7,12 @@
  * always valid JSON text.  Exports record_write.
  */
 #include <err.h>
+#include <errno.h>
 #include <string.h>
 #include <sysexits.h>
 
 #include "buf.h"
+#include "util.h"
 #include "introspect.h"
 #include "banned.h"
 
@@ -570,4 +572,27 @@ record_write(struct buf *b, const struct schema *s, const struct table *t)
 	source(&w, s, t->line);
 	jw_obj_end(&w);
 	buf_addc(b, '\n');
+}
+
+int
+record_flush(struct schema *s)
+{
+	if (s->out == NULL || s->out_errno != 0)
+		return s->out_errno != 0 ? -1 : 0;
+	if (s->out->len > 0 &&
+	    write_all(s->out_fd, s->out->data, s->out->len) == -1)
+		s->out_errno = errno;
+	buf_reset(s->out);
+	return s->out_errno != 0 ? -1 : 0;
+}
+
+void
+record_emit(struct schema *s, struct table *t)
+{
+	if (s->out == NULL || t->emitted)
+		return;
+	record_write(s->out, s, t);
+	t->emitted = 1;
+	if (s->out->len >= 16 * 1024)
+		(void)record_flush(s);
 }

@@ -1318,18 +1318,61 @@ load_fkeys(struct sqlctx *x, struct table *t, const struct tinfo *ti)
 	return 0;
 }
 
-/* REFERENCES parent with no columns: the parent's primary key */
-static void
-resolve_fkeys(struct schema *s)
+/*
+ * A table's or view's columns and foreign keys, once: from its CREATE
+ * text when the tokenizer is sure of it, else the pragmas, annotated
+ * from the text
+ */
+static int
+load_table(struct sqlctx *x, struct table *t)
 {
-	struct table	*t, *to;
-	struct fkey	*f;
+	struct schema	*s = x->s;
+	struct tinfo	 ti;
+	int		 rc;
 
-	STAILQ_FOREACH(t, &s->recs, link)
-		STAILQ_FOREACH(f, &t->fks, link)
-			if (f->to_cols.n == 0 &&
-			    (to = schema_find(s, f->to_table)) != NULL)
-				f->to_cols = to->pk;
+	if (t->loaded)
+		return 0;
+	t->loaded = 1;
+	memset(&ti, 0, sizeof(ti));
+	if (t->kind == REC_TABLE && t->sql != NULL) {
+		ti.create = 1;
+		parse_create_table(s, t, t->sql, &ti);
+		if (ti.ok && !ti.unsure && t->ncols > 0 &&
+		    ti.nfk == ti.refs) {
+			text_columns(s, t, &ti);
+			return 0;
+		}
+		/* not sure of the text: the pragmas, annotated */
+		STAILQ_INIT(&t->cols);
+		STAILQ_INIT(&t->checks);
+		STAILQ_INIT(&t->fks);
+		t->ncols = 0;
+		t->pk.n = 0;
+		memset(&ti, 0, sizeof(ti));
+	}
+	if ((rc = load_columns(x, t)) != 0 || t->kind == REC_VIEW)
+		return rc;
+	if (t->sql != NULL)
+		parse_create_table(s, t, t->sql, &ti);
+	return load_fkeys(x, t, &ti);
+}
+
+/* REFERENCES parent with no columns: the parent's primary key */
+static int
+resolve_fkeys(struct sqlctx *x, struct table *t)
+{
+	struct table	*to;
+	struct fkey	*f;
+	int		 rc;
+
+	STAILQ_FOREACH(f, &t->fks, link)
+		if (f->to_cols.n == 0 &&
+		    (to = schema_find(x->s, f->to_table)) != NULL) {
+			if ((rc = load_table(x, to)) != 0)
+				return rc;
+			f->to_cols = to->pk;
+		}
+	return 0;
 }
 
 static int
@@ -1714,13 +1757,12 @@ load(struct sqlctx *x, enum reader how)
 {
 	struct schema	*s = x->s;
 	struct sqlrow	*o = NULL;
-	struct table	*t, **tabs = NULL;
+	struct table	*t;
 	struct index	**ixs = NULL;
 	const char	**sqls = NULL;
 	char		**virt = NULL, **shadow = NULL;
 	int		 n, nrow, nvirt = 0, nshadow = 0, i, j, nix, rc = 0;
 	int		*first = NULL, *link = NULL, ixcap = 0, ntab = 0;
-	struct tinfo	 ti;
 
 	if ((nrow = schema_rows(x, how, &o)) == -1) {
 		free(o);
@@ -1754,41 +1796,10 @@ load(struct sqlctx *x, enum reader how)
 		    !is_shadow(o[i].name, virt, nvirt, shadow, nshadow))
 			schema_add(s, REC_TABLE, o[i].name, 0)->sql = o[i].sql;
 	}
-	STAILQ_FOREACH(t, &s->recs, link) {
-		if (rc != 0)
-			break;
-		memset(&ti, 0, sizeof(ti));
-		if (t->kind == REC_TABLE && t->sql != NULL) {
-			ti.create = 1;
-			parse_create_table(s, t, t->sql, &ti);
-			if (ti.ok && !ti.unsure && t->ncols > 0 &&
-			    ti.nfk == ti.refs) {
-				text_columns(s, t, &ti);
-				continue;
-			}
-			/* not sure of the text: the pragmas, annotated */
-			STAILQ_INIT(&t->cols);
-			STAILQ_INIT(&t->checks);
-			STAILQ_INIT(&t->fks);
-			t->ncols = 0;
-			t->pk.n = 0;
-			memset(&ti, 0, sizeof(ti));
-		}
-		if ((rc = load_columns(x, t)) != 0)
-			break;
-		if (t->kind == REC_VIEW)
-			continue;
-		if (t->sql != NULL)
-			parse_create_table(s, t, t->sql, &ti);
-		rc = load_fkeys(x, t, &ti);
-	}
 	/* indexes in schema order, grouped by table: linked by position */
 	ntab = s->nrecs;
 	first = xcalloc((size_t)ntab + 1, sizeof(*first));
 	link = xcalloc((size_t)n + 1, sizeof(*link));
-	tabs = xcalloc((size_t)ntab + 1, sizeof(*tabs));
-	STAILQ_FOREACH(t, &s->recs, link)
-		tabs[t->seq] = t;
 	for (i = n - 1; rc == 0 && i >= 0; i--) {
 		if (strcmp(o[i].type, "index") != 0 ||
 		    (t = schema_find(s, o[i].tbl)) == NULL ||
@@ -1797,11 +1808,24 @@ load(struct sqlctx *x, enum reader how)
 		link[i] = first[t->seq];
 		first[t->seq] = i + 1;
 	}
-	for (i = 0; rc == 0 && i < ntab; i++) {
-		if (tabs[i]->kind != REC_TABLE)
+	/*
+	 * A table at a time, in schema order, written as soon as it is
+	 * complete (record_emit) so that the next stage starts on it: its
+	 * columns and foreign keys, its indexes, and the primary key of
+	 * a table a foreign key names without columns, read then if it
+	 * comes later
+	 */
+	STAILQ_FOREACH(t, &s->recs, link) {
+		if (rc != 0)
+			break;
+		if ((rc = load_table(x, t)) != 0)
+			break;
+		if (t->kind != REC_TABLE) {
+			record_emit(s, t);
 			continue;
+		}
 		nix = 0;
-		for (j = first[i]; j != 0; j = link[j - 1]) {
+		for (j = first[t->seq]; j != 0; j = link[j - 1]) {
 			if (nix == ixcap) {
 				ixcap = ixcap ? ixcap * 2 : 16;
 				ixs = xreallocarray(ixs, (size_t)ixcap,
@@ -1813,13 +1837,12 @@ load(struct sqlctx *x, enum reader how)
 			ixs[nix]->name = o[j - 1].name;
 			sqls[nix++] = o[j - 1].sql;
 		}
-		rc = load_indexes(x, tabs[i], ixs, sqls, nix);
+		if ((rc = load_indexes(x, t, ixs, sqls, nix)) == 0 &&
+		    (rc = resolve_fkeys(x, t)) == 0)
+			record_emit(s, t);
 	}
-	if (rc == 0)
-		resolve_fkeys(s);
 	free(first);
 	free(link);
-	free(tabs);
 	free(ixs);
 	free(sqls);
 	free(virt);
