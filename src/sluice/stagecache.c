@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -52,15 +53,19 @@ same_stat(const struct stat *a, const struct stat *b)
 }
 
 /*
- * A program's content digest, kept in DIR/programs (DIR: the cache
- * directory) under what stat(2) says of it: device, inode, size,
- * modification and change times.  Any write to the file changes its
- * change time, which nobody can set, so a line that matches is the
- * digest of the same bytes; a program is read whole only when it
- * changed (a static stage is about 1 MB, and every run computes the keys
- * of all its stages).  A line is added only when the file did not
- * change while it was read; one write(2) with O_APPEND each, so runs at
- * the same time add whole lines; past 64 KiB the file starts again.
+ * The content digest of a program or an input file, kept in
+ * DIR/programs (DIR: the cache directory) under what stat(2) says of
+ * it: device, inode, size, modification and change times.  Any write to
+ * the file changes its change time, which nobody can set, so a line that
+ * matches is the digest of the same bytes; a file is read whole only when
+ * it changed (a static stage is about 1 MB, a SQLite schema can be tens,
+ * and every run computes the keys of all its stages).  The change time
+ * has the kernel clock's coarse tick, though: a second write in the tick
+ * of the first keeps it.  So a line is added only for a file whose change
+ * time is older than the tick current before it was stat'ed (any later
+ * write then moves it), and that did not change while it was read; one
+ * write(2) with O_APPEND each, so runs at the same time add whole lines;
+ * past 64 KiB the file starts again.
  */
 #define PROGRAMS	"programs"
 
@@ -78,8 +83,17 @@ prog_line(struct buf *b, const struct stat *st, const char *path)
 }
 
 static int
-program_digest(const char *dir, const char *path, struct digest *d)
+settled(const struct stat *st, const struct timespec *tick)
 {
+	return st->st_ctim.tv_sec < tick->tv_sec ||
+	    (st->st_ctim.tv_sec == tick->tv_sec &&
+	    st->st_ctim.tv_nsec < tick->tv_nsec);
+}
+
+static int
+file_digest(const char *dir, const char *path, struct digest *d)
+{
+	struct timespec	 tick;
 	struct stat	 before, after;
 	struct buf	 want = { 0 }, line = { 0 };
 	char		 hex[DIGEST_HEXLEN], *file;
@@ -87,7 +101,9 @@ program_digest(const char *dir, const char *path, struct digest *d)
 	size_t		 len;
 	int		 fd, found = 0;
 
-	if (dir == NULL || stat(path, &before) == -1)
+	if (dir == NULL ||
+	    clock_gettime(CLOCK_REALTIME_COARSE, &tick) == -1 ||
+	    stat(path, &before) == -1 || !S_ISREG(before.st_mode))
 		return digest_file(path, d);
 	file = xasprintf("%s/%s", dir, PROGRAMS);
 	if (!progmemo_read) {
@@ -120,8 +136,8 @@ program_digest(const char *dir, const char *path, struct digest *d)
 			free(file);
 			return -1;
 		}
-		if (stat(path, &after) == 0 && same_stat(&before, &after) &&
-		    (fd = open(file, O_WRONLY | O_APPEND | O_CREAT |
+		if (settled(&before, &tick) && stat(path, &after) == 0 &&
+		    same_stat(&before, &after) && (fd = open(file, O_WRONLY | O_APPEND | O_CREAT |
 		    O_NOFOLLOW | O_CLOEXEC, 0600)) != -1) {
 			struct stat fs;
 
@@ -142,7 +158,7 @@ program_digest(const char *dir, const char *path, struct digest *d)
 
 /* the part of the key known before the run: -1 and a message if a
  * program or input file cannot be read; dir, when not NULL, is the cache
- * directory, where the digests of programs are kept */
+ * directory, where the digests of programs and input files are kept */
 int
 stagekey_base(const struct stage *st, const char *dir,
     struct digest *out, char *err, size_t errsz)
@@ -158,7 +174,7 @@ stagekey_base(const struct stage *st, const char *dir,
 	digest_adds(&c, num);
 	for (i = 0; i < st->argc; i++)
 		digest_adds(&c, st->argv[i]);
-	if (program_digest(dir, st->prog, &d) == -1) {
+	if (file_digest(dir, st->prog, &d) == -1) {
 		snprintf(err, errsz, "stage '%s': cannot read program '%s': %s",
 		    st->name, st->prog, strerror(errno));
 		digest_end(&c, &d);
@@ -178,7 +194,7 @@ stagekey_base(const struct stage *st, const char *dir,
 	digest_adds(&c, num);
 	for (i = 0; i < st->ninputs; i++) {
 		digest_adds(&c, st->inputs[i]);
-		if (digest_file(st->inputs[i], &d) == -1) {
+		if (file_digest(dir, st->inputs[i], &d) == -1) {
 			snprintf(err, errsz, "stage '%s': cannot read input "
 			    "'%s': %s", st->name, st->inputs[i],
 			    strerror(errno));
