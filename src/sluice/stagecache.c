@@ -137,8 +137,9 @@ file_digest(const char *dir, const char *path, struct digest *d)
 			return -1;
 		}
 		if (settled(&before, &tick) && stat(path, &after) == 0 &&
-		    same_stat(&before, &after) && (fd = open(file, O_WRONLY | O_APPEND | O_CREAT |
-		    O_NOFOLLOW | O_CLOEXEC, 0600)) != -1) {
+		    same_stat(&before, &after) && (fd = open(file,
+		    O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC,
+		    0600)) != -1) {
 			struct stat fs;
 
 			if (fstat(fd, &fs) == 0 && fs.st_size > 65536)
