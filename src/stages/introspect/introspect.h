@@ -208,6 +208,13 @@ enum src_kind { SRC_NONE, SRC_SQLITE, SRC_SCHEMARB, SRC_PGSQL, SRC_PGLIVE };
 
 struct schema {
 	struct arena	 a;
+	/*
+	 * What outlives a front-end's work on one table: interned strings,
+	 * shared values, the primary keys the SQLite front-end keeps (the
+	 * part of a that is a table's alone may be given back once its
+	 * record is written)
+	 */
+	struct arena	 keep;
 	const char	*file;		/* name for messages and records */
 	enum src_kind	 kind;
 	int		 views;		/* --views */

@@ -199,7 +199,7 @@ schema_intern(struct schema *s, const char *p, size_t n)
 		if (strncmp(e, p, n) == 0 && e[n] == '\0')
 			return e;
 	s->ilen++;
-	return s->istr[i] = arena_strndup(&s->a, p, n);
+	return s->istr[i] = arena_strndup(&s->keep, p, n);
 }
 
 static size_t
@@ -247,7 +247,7 @@ val_share(struct schema *s, const struct val *v)
 		if (e->kind == v->kind && e->n == v->n &&
 		    (v->n == 0 || memcmp(e->s, v->s, v->n) == 0))
 			return e;
-	e = arena_alloc(&s->a, sizeof(*e));
+	e = arena_alloc(&s->keep, sizeof(*e));
 	e->kind = v->kind;
 	e->n = v->n;
 	e->line = v->line;
@@ -275,6 +275,7 @@ schema_free(struct schema *s)
 	free(s->ival);
 	free(s->warn);
 	arena_free(&s->a);
+	arena_free(&s->keep);
 }
 
 static size_t

@@ -15,7 +15,10 @@
  * unless automatic or on expressions (index_list, index_xinfo).  The
  * text also gives what pragmas do not tell: AUTOINCREMENT, COLLATE,
  * CHECK, generated column expressions, index WHERE and expressions,
- * foreign key names.  Declared types map to Rails types the way Rails'
+ * foreign key names.  Each table's record is written as soon as it is
+ * read (record_emit), and what was allocated for it then goes back
+ * (release), so memory holds the statements and one table at a time.
+ * Declared types map to Rails types the way Rails'
  * SQLite adapter does, then by SQLite affinity.  Skipped: sqlite_*
  * tables, virtual tables and their shadow tables, views (unless
  * --views).
@@ -124,6 +127,7 @@ struct sqlctx {
 	const char	*live;		/* why SQLite's own locking: open_db */
 	int		 wal;		/* in WAL mode */
 	unsigned char	 change[4];	/* the file change counter */
+	int		 nloaded;	/* tables and views read: load_table */
 };
 
 /* --- a tokenizer for stored CREATE statements ---------------------- */
@@ -1323,16 +1327,35 @@ load_fkeys(struct sqlctx *x, struct table *t, const struct tinfo *ti)
  * text when the tokenizer is sure of it, else the pragmas, annotated
  * from the text
  */
+static int	load_table_text(struct sqlctx *, struct table *);
+
 static int
 load_table(struct sqlctx *x, struct table *t)
+{
+	struct strv	 pk = { 0 };
+	int		 i, rc;
+
+	if (t->loaded)
+		return 0;
+	t->loaded = 1;
+	x->nloaded++;
+	if ((rc = load_table_text(x, t)) != 0)
+		return rc;
+	/* kept apart: a later table's key may need it (resolve_fkeys) */
+	for (i = 0; i < t->pk.n; i++)
+		strv_add(&x->s->keep, &pk, schema_intern(x->s, t->pk.v[i],
+		    strlen(t->pk.v[i])));
+	t->pk = pk;
+	return 0;
+}
+
+static int
+load_table_text(struct sqlctx *x, struct table *t)
 {
 	struct schema	*s = x->s;
 	struct tinfo	 ti;
 	int		 rc;
 
-	if (t->loaded)
-		return 0;
-	t->loaded = 1;
 	memset(&ti, 0, sizeof(ti));
 	if (t->kind == REC_TABLE && t->sql != NULL) {
 		ti.create = 1;
@@ -1752,6 +1775,26 @@ schema_rows(struct sqlctx *x, enum reader how, struct sqlrow **out)
 	return lib_rows(x, out);
 }
 
+/*
+ * A table's record is written: what was allocated for it since m goes
+ * back, unless that includes other tables, read early (a key without
+ * columns to a table further on), or the record is kept for the end
+ * (--strict).  Its name, text and primary key stay (they were
+ * allocated before m, or are kept apart).
+ */
+static void
+release(struct schema *s, struct table *t, const struct arena_mark *m,
+    int others)
+{
+	if (!t->emitted || others > 0)
+		return;
+	arena_release(&s->a, m);
+	STAILQ_INIT(&t->cols);
+	STAILQ_INIT(&t->idx);
+	STAILQ_INIT(&t->fks);
+	STAILQ_INIT(&t->checks);
+}
+
 static int
 load(struct sqlctx *x, enum reader how)
 {
@@ -1816,12 +1859,18 @@ load(struct sqlctx *x, enum reader how)
 	 * comes later
 	 */
 	STAILQ_FOREACH(t, &s->recs, link) {
+		struct arena_mark	 m;
+		/* the tables read from here on that are not t */
+		int			 others = x->nloaded + !t->loaded;
+
 		if (rc != 0)
 			break;
+		arena_mark(&s->a, &m);
 		if ((rc = load_table(x, t)) != 0)
 			break;
 		if (t->kind != REC_TABLE) {
 			record_emit(s, t);
+			release(s, t, &m, x->nloaded - others);
 			continue;
 		}
 		nix = 0;
@@ -1838,8 +1887,10 @@ load(struct sqlctx *x, enum reader how)
 			sqls[nix++] = o[j - 1].sql;
 		}
 		if ((rc = load_indexes(x, t, ixs, sqls, nix)) == 0 &&
-		    (rc = resolve_fkeys(x, t)) == 0)
+		    (rc = resolve_fkeys(x, t)) == 0) {
 			record_emit(s, t);
+			release(s, t, &m, x->nloaded - others);
+		}
 	}
 	free(first);
 	free(link);
