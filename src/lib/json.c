@@ -1004,52 +1004,54 @@ hex4(const char *p)
 	return v;
 }
 
-static void
-put_utf8(struct buf *b, unsigned cp)
+/* cp as UTF-8 at w; returns the end */
+static char *
+put_utf8(char *w, unsigned cp)
 {
 	if (cp < 0x80)
-		buf_addc(b, (int)cp);
+		*w++ = (char)cp;
 	else if (cp < 0x800) {
-		buf_addc(b, (int)(0xc0 | (cp >> 6)));
-		buf_addc(b, (int)(0x80 | (cp & 0x3f)));
+		*w++ = (char)(0xc0 | (cp >> 6));
+		*w++ = (char)(0x80 | (cp & 0x3f));
 	} else if (cp < 0x10000) {
-		buf_addc(b, (int)(0xe0 | (cp >> 12)));
-		buf_addc(b, (int)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_addc(b, (int)(0x80 | (cp & 0x3f)));
+		*w++ = (char)(0xe0 | (cp >> 12));
+		*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
 	} else {
-		buf_addc(b, (int)(0xf0 | (cp >> 18)));
-		buf_addc(b, (int)(0x80 | ((cp >> 12) & 0x3f)));
-		buf_addc(b, (int)(0x80 | ((cp >> 6) & 0x3f)));
-		buf_addc(b, (int)(0x80 | (cp & 0x3f)));
+		*w++ = (char)(0xf0 | (cp >> 18));
+		*w++ = (char)(0x80 | ((cp >> 12) & 0x3f));
+		*w++ = (char)(0x80 | ((cp >> 6) & 0x3f));
+		*w++ = (char)(0x80 | (cp & 0x3f));
 	}
+	return w;
 }
 
-void
-json_str_buf(const struct json *j, int t, struct buf *b)
+/*
+ * The escaped string text [p, e) decoded to w; returns the end.  The
+ * result is never longer than the text (every escape is longer than
+ * what it stands for: six bytes for at most three, twelve for four),
+ * so w may be p itself.
+ */
+static char *
+unescape(const char *p, const char *e, char *w)
 {
-	const char *p = j->text + j->tok[t].start;
-	const char *e = j->text + j->tok[t].end;
-
-	if (j->tok[t].type != JSMN_STRING) {
-		buf_add(b, p, (size_t)(e - p));
-		return;
-	}
-	buf_grow(b, (size_t)(e - p));
 	while (p < e) {
 		const char *q = memchr(p, '\\', (size_t)(e - p));
 
 		if (q == NULL)
 			q = e;
-		buf_add(b, p, (size_t)(q - p));
+		if (w != p)
+			memmove(w, p, (size_t)(q - p));
+		w += q - p;
 		if (q >= e)
 			break;
 		p = q + 2;
 		switch (q[1]) {
-		case 'b': buf_addc(b, '\b'); break;
-		case 'f': buf_addc(b, '\f'); break;
-		case 'n': buf_addc(b, '\n'); break;
-		case 'r': buf_addc(b, '\r'); break;
-		case 't': buf_addc(b, '\t'); break;
+		case 'b': *w++ = '\b'; break;
+		case 'f': *w++ = '\f'; break;
+		case 'n': *w++ = '\n'; break;
+		case 'r': *w++ = '\r'; break;
+		case 't': *w++ = '\t'; break;
 		case 'u': {
 			unsigned cp = hex4(q + 2);
 
@@ -1066,14 +1068,40 @@ json_str_buf(const struct json *j, int t, struct buf *b)
 			}
 			if (cp >= 0xd800 && cp < 0xe000)
 				cp = 0xfffd;
-			put_utf8(b, cp);
+			w = put_utf8(w, cp);
 			break;
 		}
 		default:
-			buf_addc(b, q[1]);
+			*w++ = q[1];
 		}
 	}
+	return w;
+}
+
+void
+json_str_buf(const struct json *j, int t, struct buf *b)
+{
+	const char *p = j->text + j->tok[t].start;
+	const char *e = j->text + j->tok[t].end;
+
+	if (j->tok[t].type != JSMN_STRING) {
+		buf_add(b, p, (size_t)(e - p));
+		return;
+	}
+	buf_grow(b, (size_t)(e - p));
+	b->len = (size_t)(unescape(p, e, b->data + b->len) - b->data);
 	buf_cstr(b);
+}
+
+const char *
+json_str_inplace(struct json *j, int t, size_t *len)
+{
+	char	*p = (char *)(uintptr_t)(j->text + j->tok[t].start);
+	const char *e = j->text + j->tok[t].end;
+
+	*len = j->tok[t].type != JSMN_STRING ? (size_t)(e - p) :
+	    (size_t)(unescape(p, e, p) - p);
+	return p;
 }
 
 char *

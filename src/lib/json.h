@@ -63,6 +63,12 @@ int		 json_get_n(const struct json *, int, const char *, size_t);
 int		 json_eq(const struct json *, int, const char *);
 char		*json_str(const struct json *, int);	/* caller frees */
 void		 json_str_buf(const struct json *, int, struct buf *);
+/*
+ * token t, a string, decoded over its own text, which must be writable
+ * (a decoded string is never longer); its start and *len.  Anything
+ * that reads that token's text afterwards sees the decoded bytes.
+ */
+const char	*json_str_inplace(struct json *, int, size_t *);
 int		 json_int(const struct json *, int, long long *);
 int		 json_num(const struct json *, int, double *);
 void		 json_pos(const struct json *, int, int *, int *);

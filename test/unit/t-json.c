@@ -275,6 +275,48 @@ main(int argc, char *argv[])
 		if (bad)
 			return 1;
 	}
+	/* json_str_inplace decodes a string over its own text to what
+	 * json_str_buf gives, and leaves the text after it alone */
+	{
+		static const char *const lone[] = {
+			"\"\\uD83D\"", "\"\\uDE00x\"", "\"\\uD83D\\u0041\"",
+			"\"\\uD83D\\uDE00\\uD83D\"", "\"\"", "\"plain\"",
+		};
+		struct buf want = { 0 }, doc = { 0 };
+		int	 bad = 0;
+
+		for (i = 0; i < 3000 && !bad; i++) {
+			struct json j;
+			const char *p;
+			size_t	 n, tail;
+
+			buf_reset(&doc);
+			buf_addc(&doc, '[');
+			if (i < (int)(sizeof(lone) / sizeof(lone[0])))
+				buf_adds(&doc, lone[i]);
+			else
+				gen_string(&doc, 0, 0);
+			tail = doc.len;
+			buf_adds(&doc, ",\"\\n after\"]");
+			if (json_parse(&j, "t", doc.data, doc.len, 1) == -1) {
+				printf("t-json: in place: refused %s\n", doc.data);
+				return 1;
+			}
+			buf_reset(&want);
+			json_str_buf(&j, 1, &want);
+			p = json_str_inplace(&j, 1, &n);
+			if (n != want.len || memcmp(p, want.data, n) != 0 ||
+			    strcmp(doc.data + tail, ",\"\\n after\"]") != 0) {
+				printf("t-json: in place differs: %s\n", doc.data);
+				bad = 1;
+			}
+			json_free(&j);
+		}
+		buf_free(&want);
+		buf_free(&doc);
+		if (bad)
+			return 1;
+	}
 	/* json_keep: the members named are kept at every depth, with
 	 * their values whole; the others go, and iteration still works */
 	{

@@ -195,7 +195,8 @@ dir_of(int dirfd, const char *path, const char **name, int create)
 
 /* 1 when the file holds c; *missing says when there is no such file */
 static int
-same_content(int pfd, const char *name, const struct buf *c, int *missing)
+same_content(int pfd, const char *name, const char *c, size_t clen,
+    int *missing)
 {
 	struct stat	 st;
 	struct buf	 old = { 0 };
@@ -208,12 +209,12 @@ same_content(int pfd, const char *name, const struct buf *c, int *missing)
 		return 0;
 	}
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    (size_t)st.st_size != c->len) {
+	    (size_t)st.st_size != clen) {
 		close(fd);
 		return 0;
 	}
-	same = buf_readfd(&old, fd) == 0 && old.len == c->len &&
-	    (c->len == 0 || memcmp(old.data, c->data, c->len) == 0);
+	same = buf_readfd(&old, fd) == 0 && old.len == clen &&
+	    (clen == 0 || memcmp(old.data, c, clen) == 0);
 	close(fd);
 	buf_free(&old);
 	return same;
@@ -510,24 +511,25 @@ static int	 stagefd = -1;
 static long	 maxfd = 256;		/* staged up to this descriptor */
 
 static void
-stage(struct file *f, int pfd)
+stage(struct file *f, int pfd, const char *c, size_t clen)
 {
 	int	 fd;
 
 	f->fd = -1;
 	if (maxfd < 0 || (fd = openat(pfd != -1 ? pfd : stagefd, ".",
-	    O_TMPFILE | O_RDWR | O_CLOEXEC, 0666)) == -1)
-		return;			/* it stays in memory */
+	    O_TMPFILE | O_RDWR | O_CLOEXEC, 0666)) == -1) {
+		buf_add(&f->content, c, clen);	/* it waits in memory */
+		return;
+	}
 	if (fd > maxfd) {		/* descriptors left for the rest */
 		close(fd);
 		maxfd = -1;
+		buf_add(&f->content, c, clen);
 		return;
 	}
-	if (write_all(fd, f->content.data ? f->content.data : "",
-	    f->content.len) == -1)
+	if (write_all(fd, c, clen) == -1)
 		err(EX_IOERR, "%s", f->path);
 	f->fd = fd;
-	buf_free(&f->content);
 }
 
 /*
@@ -535,7 +537,7 @@ stage(struct file *f, int pfd)
  * stamp vouches for it, or its bytes are the same) or staged.
  */
 static void
-take(struct file *f, int dirfd)
+take(struct file *f, int dirfd, const char *c, size_t clen)
 {
 	const char	*name;
 	int		 pfd, missing = 1;
@@ -543,13 +545,12 @@ take(struct file *f, int dirfd)
 	f->fd = -1;
 	pfd = dir_of(dirfd, f->path, &name, 0);
 	if (pfd != -1 && (stamp_same(pfd, name, f->path, &f->d, &missing) ||
-	    (!missing && same_content(pfd, name, &f->content, &missing)))) {
+	    (!missing && same_content(pfd, name, c, clen, &missing)))) {
 		f->same = 1;
-		buf_free(&f->content);
 		return;
 	}
 	f->missing = pfd == -1 || missing;
-	stage(f, pfd);
+	stage(f, pfd, c, clen);
 }
 
 /*
@@ -703,9 +704,9 @@ main(int argc, char *argv[])
 	static struct file *files;
 	static char	**sorted;
 	struct json	 j;
-	const char	*p, *e, *line, *dir, *why, *name;
+	const char	*p, *e, *line, *dir, *why, *name, *content;
 	char		*parent;
-	size_t		 len, nfiles = 0, cap = 0, i;
+	size_t		 len, nfiles = 0, cap = 0, i, clen;
 	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t, held, given;
 	int		 made;
 	int		 nwritten = 0, nsame = 0, npruned = 0;
@@ -822,12 +823,11 @@ main(int argc, char *argv[])
 		if (json_type(&j, t) != JSON_STRING)
 			json_errx(&j, t == -1 ? 0 : t, "file record without a "
 			    "string \"content\"");
-		json_str_buf(&j, t, &files[nfiles].content);
-		digest_buf(files[nfiles].content.data != NULL ?
-		    files[nfiles].content.data : "", files[nfiles].content.len,
-		    &files[nfiles].d);
+		/* decoded where it was read: no copy of a large file */
+		content = json_str_inplace(&j, t, &clen);
+		digest_buf(content, clen, &files[nfiles].d);
 		json_free(&j);
-		take(&files[nfiles], dirfd);
+		take(&files[nfiles], dirfd, content, clen);
 		nfiles++;
 	}
 	digest_end(&dc, &din);
