@@ -143,12 +143,21 @@ struct held {
 	char		*text;
 };
 
-/* a piece of a file's content, into its record, out as it fills */
+/*
+ * A piece of a file's content, into its record, out as it fills: in
+ * slices, so that the record's buffer stays about REC_CHUNK however
+ * large the piece (a section of a 1,000-table schema is a megabyte)
+ */
 static void
 put_content(void *arg, const char *s, size_t n)
 {
-	json_escape_in(arg, s, n);
-	rec_spill(arg);
+	size_t	 k;
+
+	for (; n > 0; s += k, n -= k) {
+		k = n < REC_CHUNK ? n : REC_CHUNK;
+		json_escape_in(arg, s, k);
+		rec_spill(arg);
+	}
 }
 
 /* frees the records no template still holds; how many are left */
