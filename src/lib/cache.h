@@ -16,7 +16,9 @@
  *
  * Every call that can fail returns -1 and leaves a message in
  * cache_error(); the cache is an optimisation, so callers carry on.
- * The caller owns and closes what cache_open() returns.
+ * The caller owns and closes what cache_open() returns.  The library is
+ * for one thread of a process at a time (a blob is checked through one
+ * static buffer).
  */
 #ifndef CACHE_H
 #define CACHE_H
