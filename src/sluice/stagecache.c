@@ -385,6 +385,37 @@ needed(struct engine *E, const struct rstage *R, const struct digest **outd,
 	return 0;
 }
 
+/* the output digest of every stage, by index, for stagekey_final */
+static const struct digest **
+out_digests(const struct engine *E)
+{
+	const struct digest **outd;
+	size_t	 i;
+
+	outd = xcalloc(E->n + 1, sizeof(*outd));
+	for (i = 0; i < E->n; i++)
+		outd[i] = &E->rs[i].out_digest;
+	return outd;
+}
+
+/*
+ * R's hit, its blob opened and checked; if that fails, a warning (what
+ * failed, then what follows), R's entry dropped, and -1
+ */
+static int
+open_hit(struct engine *E, const struct rstage *R,
+    const struct cache_hit *hit, const char *then)
+{
+	int	 fd;
+
+	if ((fd = cache_open_blob(E->cache, hit)) == -1) {
+		warnx("stage '%s': %s%s", R->st->name, cache_error(E->cache),
+		    then);
+		cache_invalidate(E->cache, R->cat, &R->key);
+	}
+	return fd;
+}
+
 /* a hit left unopened: open (and check) its blob now that a reader that
  * did not hit needs it after all; -1 when it is gone or damaged */
 int
@@ -401,11 +432,8 @@ scache_open_unopened(struct engine *E, struct rstage *R)
 	hit.pack = R->hit_pack;
 	hit.off = R->hit_off;
 	hit.size = R->hit_size;
-	if ((fd = cache_open_blob(E->cache, &hit)) == -1) {
-		warnx("stage '%s': %s", R->st->name, cache_error(E->cache));
-		cache_invalidate(E->cache, R->cat, &R->key);
+	if ((fd = open_hit(E, R, &hit, "")) == -1)
 		return -1;
-	}
 	R->out_r = fd;
 	return 0;
 }
@@ -467,13 +495,10 @@ scache_resolve(struct engine *E, struct rstage *R)
 {
 	const struct digest **outd;
 	struct cache_hit hit;
-	size_t	 i;
 	int	 fd;
 
 	R->spec = 0;
-	outd = xcalloc(E->n + 1, sizeof(*outd));
-	for (i = 0; i < E->n; i++)
-		outd[i] = &E->rs[i].out_digest;
+	outd = out_digests(E);
 	stagekey_final(&R->key_base, R->st, outd, &R->key);
 	free(outd);
 	if (E->o->refresh) {
@@ -483,12 +508,8 @@ scache_resolve(struct engine *E, struct rstage *R)
 	}
 	if (cache_lookup(E->cache, R->cat, &R->key, &hit) != 1)
 		return 0;
-	if ((fd = cache_open_blob(E->cache, &hit)) == -1) {
-		warnx("stage '%s': %s; running it", R->st->name,
-		    cache_error(E->cache));
-		cache_invalidate(E->cache, R->cat, &R->key);
+	if ((fd = open_hit(E, R, &hit, "; running it")) == -1)
 		return 0;
-	}
 	R->spec_fd = fd;
 	R->cache_res = "hit";
 	R->out_digest = hit.content;
@@ -520,7 +541,6 @@ scache_try_hit(struct engine *E, struct rstage *R)
 {
 	const struct digest **outd;
 	struct cache_hit hit;
-	size_t	 i;
 	int	 fd, hit_fd, unopened = 0;
 
 	if (!R->cacheable)
@@ -532,9 +552,7 @@ scache_try_hit(struct engine *E, struct rstage *R)
 		R->cache_res = "miss";
 		return 0;
 	}
-	outd = xcalloc(E->n + 1, sizeof(*outd));
-	for (i = 0; i < E->n; i++)
-		outd[i] = &E->rs[i].out_digest;
+	outd = out_digests(E);
 	stagekey_final(&R->key_base, R->st, outd, &R->key);
 	fd = R->pre_fd;
 	R->pre_fd = -1;
@@ -568,12 +586,8 @@ scache_try_hit(struct engine *E, struct rstage *R)
 		R->hit_size = hit.size;
 		hit_fd = -1;
 	} else if (hit_fd == -2 &&
-	    (hit_fd = cache_open_blob(E->cache, &hit)) == -1) {
-		warnx("stage '%s': %s; running it", R->st->name,
-		    cache_error(E->cache));
-		cache_invalidate(E->cache, R->cat, &R->key);
+	    (hit_fd = open_hit(E, R, &hit, "; running it")) == -1)
 		return 0;
-	}
 	R->cache_res = "hit";
 	R->out_digest = hit.content;
 	R->digest_known = 1;

@@ -1860,8 +1860,8 @@ load(struct sqlctx *x, enum reader how)
 	 */
 	STAILQ_FOREACH(t, &s->recs, link) {
 		struct arena_mark	 m;
-		/* the tables read from here on that are not t */
-		int			 others = x->nloaded + !t->loaded;
+		/* the count of tables read once t is: more are others */
+		int			 base = x->nloaded + !t->loaded;
 
 		if (rc != 0)
 			break;
@@ -1870,7 +1870,7 @@ load(struct sqlctx *x, enum reader how)
 			break;
 		if (t->kind != REC_TABLE) {
 			record_emit(s, t);
-			release(s, t, &m, x->nloaded - others);
+			release(s, t, &m, x->nloaded - base);
 			continue;
 		}
 		nix = 0;
@@ -1889,7 +1889,7 @@ load(struct sqlctx *x, enum reader how)
 		if ((rc = load_indexes(x, t, ixs, sqls, nix)) == 0 &&
 		    (rc = resolve_fkeys(x, t)) == 0) {
 			record_emit(s, t);
-			release(s, t, &m, x->nloaded - others);
+			release(s, t, &m, x->nloaded - base);
 		}
 	}
 	free(first);

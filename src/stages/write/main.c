@@ -516,15 +516,15 @@ stage(struct file *f, int pfd, const char *c, size_t clen)
 	int	 fd;
 
 	f->fd = -1;
-	if (maxfd < 0 || (fd = openat(pfd != -1 ? pfd : stagefd, ".",
-	    O_TMPFILE | O_RDWR | O_CLOEXEC, 0666)) == -1) {
-		buf_add(&f->content, c, clen);	/* it waits in memory */
-		return;
-	}
+	fd = maxfd < 0 ? -1 : openat(pfd != -1 ? pfd : stagefd, ".",
+	    O_TMPFILE | O_RDWR | O_CLOEXEC, 0666);
 	if (fd > maxfd) {		/* descriptors left for the rest */
 		close(fd);
 		maxfd = -1;
-		buf_add(&f->content, c, clen);
+		fd = -1;
+	}
+	if (fd == -1) {
+		buf_add(&f->content, c, clen);	/* it waits in memory */
 		return;
 	}
 	if (write_all(fd, c, clen) == -1)
