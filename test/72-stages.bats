@@ -386,7 +386,7 @@ out: 0 written, 2 unchanged, 0 pruned'
 	printf '%s\n' "${d%?}e" > d2
 	SLUICE_STDIN_DIGEST_FD=5 run -0 sluice write --prune out < in.jsonl 5< d1
 	assert_output 'out: 2 written, 0 unchanged, 0 pruned'
-	assert_equal "$(head -n 1 out/.sluice-stamp)" "sluice-write-stamp 3 $d"
+	assert_equal "$(head -n 1 out/.sluice-stamp)" "sluice-write-stamp 4 $d"
 	# nothing on stdin, which read would have pruned all: not read
 	SLUICE_STDIN_DIGEST_FD=5 run -0 sluice write --prune out < /dev/null 5< d1
 	assert_output 'out: 0 written, 2 unchanged, 0 pruned'

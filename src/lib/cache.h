@@ -54,6 +54,11 @@ struct cache_stats {
 	struct cache_catstats cat[CACHE_MAXCAT];
 };
 
+struct cache_span {
+	size_t		 off;		/* SIZE_MAX: a miss */
+	size_t		 len;
+};
+
 struct cache_hit {
 	struct digest	 content;	/* of the stored bytes */
 	uint64_t	 size;
@@ -77,6 +82,8 @@ int	 cache_peek(struct cache *, int, const struct digest *,
 int	 cache_open_blob(struct cache *, const struct cache_hit *);
 int	 cache_get_buf(struct cache *, int, const struct digest *,
 	    struct buf *);				/* 1 hit, 0 miss */
+size_t	 cache_get_many(struct cache *, int, const struct digest *, size_t,
+	    struct buf *, struct cache_span *);		/* the hits */
 int	 cache_store_fd(struct cache *, int, const struct digest *, int,
 	    uint64_t, const struct digest *, int64_t);
 int	 cache_store_buf(struct cache *, int, const struct digest *,

@@ -39,6 +39,7 @@ struct line {
 	size_t		 n;
 	char		*out;		/* result, without '\n' */
 	size_t		 outn;
+	int		 cached;	/* out points into the hits */
 	struct digest	 key;
 };
 
@@ -144,7 +145,7 @@ cmd_map(int argc, char **argv)
 		{ "stage", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
-	struct buf in = { 0 };
+	struct buf in = { 0 }, hits = { 0 };
 	struct line *lines = NULL, **miss;
 	struct shard *sh;
 	struct cache *cache = NULL;
@@ -220,21 +221,27 @@ cmd_map(int argc, char **argv)
 			catid = cache_category(cache, cat, -1, 0);
 	}
 	miss = xcalloc(nlines + 1, sizeof(*miss));
-	for (i = 0; i < nlines; i++) {
-		struct buf hit = { 0 };
+	if (cache != NULL) {
+		struct digest *keys = xcalloc(nlines + 1, sizeof(*keys));
+		struct cache_span *span = xcalloc(nlines + 1, sizeof(*span));
 
-		if (cache != NULL) {
+		for (i = 0; i < nlines; i++) {
 			line_key(&base, lines[i].p, lines[i].n, &lines[i].key);
-			if (cache_get_buf(cache, catid, &lines[i].key,
-			    &hit) == 1) {
-				lines[i].outn = hit.len;
-				lines[i].out = buf_steal(&hit);
-				continue;
-			}
-			buf_free(&hit);
+			keys[i] = lines[i].key;
 		}
-		miss[nmiss++] = &lines[i];
+		(void)cache_get_many(cache, catid, keys, nlines, &hits, span);
+		for (i = 0; i < nlines; i++)
+			if (span[i].off != SIZE_MAX) {
+				lines[i].out = hits.data + span[i].off;
+				lines[i].outn = span[i].len;
+				lines[i].cached = 1;
+			}
+		free(keys);
+		free(span);
 	}
+	for (i = 0; i < nlines; i++)
+		if (!lines[i].cached)
+			miss[nmiss++] = &lines[i];
 	if (batch == 0)
 		batch = nmiss == 0 ? 1 : ((long long)nmiss + jobs - 1) / jobs;
 	nsh = (nmiss + (size_t)batch - 1) / (size_t)batch;
@@ -423,7 +430,9 @@ cmd_map(int argc, char **argv)
 	    "process%s\n", "map", nlines, nlines - nmiss, nmiss, nsh,
 	    nsh == 1 ? "" : "es");
 	for (i = 0; i < nlines; i++)
-		free(lines[i].out);
+		if (!lines[i].cached)
+			free(lines[i].out);
+	buf_free(&hits);
 	for (i = 0; i < nsh; i++) {
 		buf_free(&sh[i].inbuf);
 		buf_free(&sh[i].outbuf);

@@ -5,7 +5,10 @@
  *      current pack has no live value: they stay readable;
  *   2. a cache under a small size bound keeps its packs near the bound
  *      however much goes through it;
- *   3. a value damaged in its pack is a miss, never other bytes.
+ *   3. a value damaged in its pack is a miss, never other bytes;
+ *   4. cache_get_many: packed values in runs, a blob, a damaged value
+ *      and absent keys, each as cache_get_buf would give it, and the
+ *      statistics as for one lookup each.
  *   t-cache DIR        prints one line; exit 1 on a failure
  * SLUICE_CACHE_PACK_MAX must not be set (the test sets its own).
  */
@@ -134,8 +137,72 @@ main(int argc, char *argv[])
 	if (cache_get_buf(c, cat, &k, &b) != 0)
 		return fail("a damaged value was served", c);
 	cache_close(c);
+
+	/* 4: 50 packed values, one of them damaged, a 70,000-byte blob
+	 * and 10 keys never stored, asked for at once */
+	snprintf(dir, sizeof(dir), "%s/four", argv[1]);
+	c = cache_open(dir, 0, &unsafe);
+	cat = cache_category(c, "a", -1, 0);
+	{
+		static char big[70000];
+		struct digest keys[61];
+		struct cache_span span[61];
+		struct cache_stats st;
+		struct buf vals = { 0 };
+		size_t	 n;
+
+		for (i = 0; i < 50; i++) {
+			snprintf(v, sizeof(v), "value %d", i);
+			keys[i] = key(100 + i);
+			if (cache_store_buf(c, cat, &keys[i], v, strlen(v),
+			    0) == -1)
+				return fail("store", c);
+		}
+		memset(big, 'B', sizeof(big));
+		keys[50] = key(150);
+		if (cache_store_buf(c, cat, &keys[50], big, sizeof(big), 0) ==
+		    -1)
+			return fail("store a blob", c);
+		for (i = 51; i < 61; i++)
+			keys[i] = key(200 + i);
+		/* "value 25" is the 25th, after 0..24: "value N" is 7 bytes
+		 * up to 9, 8 after */
+		snprintf(dir, sizeof(dir), "%s/four/packs/1.pack", argv[1]);
+		if ((fd = open(dir, O_WRONLY)) == -1 ||
+		    pwrite(fd, "X", 1, 10 * 7 + 15 * 8 + 1) != 1)
+			return fail("cannot damage the pack", NULL);
+		close(fd);
+		n = cache_get_many(c, cat, keys, 61, &vals, span);
+		if (n != 50)
+			return fail("cache_get_many: not 50 hits", c);
+		for (i = 0; i < 61; i++) {
+			snprintf(v, sizeof(v), "value %d", i);
+			if (i == 25 || i > 50) {
+				if (span[i].off != SIZE_MAX)
+					return fail("a damaged or absent value "
+					    "was served", c);
+			} else if (i == 50) {
+				if (span[i].off == SIZE_MAX ||
+				    span[i].len != sizeof(big) ||
+				    memcmp(vals.data + span[i].off, big,
+				    sizeof(big)) != 0)
+					return fail("the blob was not served",
+					    c);
+			} else if (span[i].off == SIZE_MAX ||
+			    span[i].len != strlen(v) ||
+			    memcmp(vals.data + span[i].off, v, strlen(v)) != 0)
+				return fail("a packed value was not served", c);
+		}
+		if (cache_get_stats(c, &st) == -1 ||
+		    st.cat[cat].lookups != 61 || st.cat[cat].hits != 50 ||
+		    st.cat[cat].misses != 11)
+			return fail("cache_get_many's statistics", c);
+		buf_free(&vals);
+	}
+	cache_close(c);
 	buf_free(&b);
 	printf("t-cache: gc keeps live values, packs stay within twice the "
-	    "bound (%lld bytes), damage is a miss\n", bytes);
+	    "bound (%lld bytes), damage is a miss, many at once as one at a "
+	    "time\n", bytes);
 	return 0;
 }

@@ -44,18 +44,20 @@
 #define USAGE	"usage: sluice write [--prune] [--sync] [--verbose] dir\n"
 #define MANIFEST	".sluice-manifest"
 #define STAMP		".sluice-stamp"
-#define STAMP_HEAD	"sluice-write-stamp 3"
+#define STAMP_HEAD	"sluice-write-stamp 4"
 
 struct file {
 	char		*path;		/* first: sorted as strings */
 	struct buf	 content;	/* unless staged */
 	struct digest	 d;		/* of the content */
+	struct digest	 rd;		/* of its record's line */
 	int		 line;		/* of its record */
 	int		 same;		/* the file holds it already */
 	int		 missing;	/* there was no such file */
 	int		 fd;		/* staged in an unnamed file, or -1 */
 	struct stat	 st;		/* as committed, if have_st */
 	int		 have_st;
+	const struct stampent *se;	/* the stamp vouched for it as is */
 };
 
 static int	 dosync, verbose;
@@ -99,20 +101,37 @@ bad_path(const char *p)
 
 /*
  * Check that no existing component of path under dirfd is a symbolic
- * link (or a non-directory where a directory is needed).
+ * link (or a non-directory where a directory is needed).  The
+ * directory last found safe is not looked at again for the next file
+ * in it, nor is a last component the caller knows to be a regular file
+ * (file_ok: stat(2) without following links said so this run).
  */
 static const char *
-bad_links(int dirfd, const char *path)
+bad_links(int dirfd, const char *path, int file_ok)
 {
+	static char	*okdir;		/* the directory last found safe */
+	static int	 okfd = -1;
 	struct stat	 st;
-	char		*p = xstrdup(path), *s;
+	const char	*last = strrchr(path, '/');
+	size_t		 n = last != NULL ? (size_t)(last - path) : 0, skip = 0;
+	char		*p, *s;
 	const char	*why = "";
+	int		 dirs_ok = 0;	/* every directory on the way is */
 
-	for (s = p; ; ) {
+	if (last == NULL || (okdir != NULL && okfd == dirfd &&
+	    strlen(okdir) == n && strncmp(okdir, path, n) == 0)) {
+		if (file_ok)
+			return "";
+		skip = last != NULL ? n + 1 : 0;
+	}
+	p = xstrdup(path);
+	for (s = p + skip; ; ) {
 		char	*slash = strchr(s, '/');
 
 		if (slash != NULL)
 			*slash = '\0';
+		else
+			dirs_ok = 1;
 		if (fstatat(dirfd, p, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 			if (errno != ENOENT)
 				why = strerror(errno);
@@ -133,6 +152,11 @@ bad_links(int dirfd, const char *path)
 		}
 		*slash = '/';
 		s = slash + 1;
+	}
+	if (dirs_ok && last != NULL && skip == 0) {
+		free(okdir);
+		okdir = xstrndup(path, n);
+		okfd = dirfd;
 	}
 	free(p);
 	return why;
@@ -355,21 +379,27 @@ stat_part(char *b, const struct stat *st)
 
 /*
  * The stamp of the last run: its input's digest, then a line per file,
- * "ino size mtime ctime digest path", each as the run left it.  The
- * lines stay in the file's buffer; a digest is read when a file's
- * content is compared (stamp_same), not when the stamp holds.
+ * "ino size mtime ctime digest record path", each as the run left it:
+ * the digests of the content and of the line of its record.  The
+ * lines stay in the file's buffer; a digest is read when a record is
+ * looked up or a file's content compared (stamp_same), not when the
+ * stamp holds.  A record whose line is the same as last time, for a
+ * file as that run left it, is taken without being parsed (rec_same).
  */
 struct stampent {
 	const char	*line;		/* the stat part ends at dig */
 	size_t		 statlen;
 	const char	*dig;		/* hex, DIGEST_HEXLEN - 1 digits */
+	const char	*rdig;		/* the same, of the record */
 	const char	*path;		/* in line, NUL-terminated */
+	int		 held;		/* stat(2) said the same this run */
 };
 
 static struct {
 	char		 hex[DIGEST_HEXLEN];	/* the input's */
 	struct buf	 b;		/* the file */
 	struct stampent	*ent;		/* open-addressed by path */
+	struct stampent	**byrec;	/* the same, by record digest */
 	size_t		 cap, n;
 } stamp;
 
@@ -381,6 +411,35 @@ path_hash(const char *p)
 	while (*p != '\0')
 		h = h * 33 + (unsigned char)*p++;
 	return h;
+}
+
+static unsigned long
+hex_hash(const char *hex)
+{
+	unsigned long h = 0;
+	int	 i;
+
+	for (i = 0; i < 16; i++)
+		h = h * 16 + (unsigned long)(isdigit((unsigned char)hex[i]) ?
+		    hex[i] - '0' : hex[i] - 'a' + 10);
+	return h;
+}
+
+/* the entry of the file a record of that line made last time */
+static const struct stampent *
+rec_same(const struct digest *rd)
+{
+	char	 hex[DIGEST_HEXLEN];
+	size_t	 i;
+
+	if (stamp.cap == 0)
+		return NULL;
+	digest_hex(rd, hex);
+	for (i = hex_hash(hex) % stamp.cap; stamp.byrec[i] != NULL;
+	    i = (i + 1) % stamp.cap)
+		if (memcmp(stamp.byrec[i]->rdig, hex, DIGEST_HEXLEN - 1) == 0)
+			return stamp.byrec[i];
+	return NULL;
 }
 
 static const struct stampent *
@@ -403,7 +462,7 @@ stamp_load(int dfd)
 {
 	struct buf	*b = &stamp.b;
 	char		*p, *e, *nl, *sp, *line;
-	size_t		 nlines = 0, i;
+	size_t		 nlines = 0, i, r;
 	int		 fd, k;
 
 	if ((fd = openat(dfd, STAMP, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
@@ -422,34 +481,45 @@ stamp_load(int dfd)
 	memcpy(stamp.hex, p + strlen(STAMP_HEAD) + 1, DIGEST_HEXLEN - 1);
 	stamp.cap = nlines * 2 + 1;
 	stamp.ent = xcalloc(stamp.cap, sizeof(*stamp.ent));
+	stamp.byrec = xcalloc(stamp.cap, sizeof(*stamp.byrec));
 	for (p = nl + 1; p < e && (nl = memchr(p, '\n', (size_t)(e - p))) !=
 	    NULL; p = nl + 1) {
 		*nl = '\0';
 		line = p;
-		/* the digest follows the fourth space, the path the fifth */
+		/* the digests follow the fourth space, the path the sixth */
 		for (sp = line, k = 0; k < 4 && sp != NULL; k++)
 			if ((sp = strchr(sp, ' ')) != NULL)
 				sp++;
-		if (sp == NULL || (size_t)(nl - sp) < DIGEST_HEXLEN ||
-		    sp[DIGEST_HEXLEN - 1] != ' ' || sp[DIGEST_HEXLEN] == '\0' ||
-		    stamp_find(sp + DIGEST_HEXLEN) != NULL)
+		if (sp == NULL || (size_t)(nl - sp) < 2 * DIGEST_HEXLEN ||
+		    sp[DIGEST_HEXLEN - 1] != ' ' ||
+		    sp[2 * DIGEST_HEXLEN - 1] != ' ' ||
+		    sp[2 * DIGEST_HEXLEN] == '\0' ||
+		    stamp_find(sp + 2 * DIGEST_HEXLEN) != NULL)
 			continue;
-		for (i = path_hash(sp + DIGEST_HEXLEN) % stamp.cap;
+		for (i = path_hash(sp + 2 * DIGEST_HEXLEN) % stamp.cap;
 		    stamp.ent[i].line != NULL; i = (i + 1) % stamp.cap)
 			;
 		stamp.ent[i].line = line;
 		stamp.ent[i].statlen = (size_t)(sp - line);
 		stamp.ent[i].dig = sp;
-		stamp.ent[i].path = sp + DIGEST_HEXLEN;
+		stamp.ent[i].rdig = sp + DIGEST_HEXLEN;
+		stamp.ent[i].path = sp + 2 * DIGEST_HEXLEN;
 		stamp.n++;
+		for (r = hex_hash(sp + DIGEST_HEXLEN) % stamp.cap;
+		    stamp.byrec[r] != NULL; r = (r + 1) % stamp.cap)
+			;
+		stamp.byrec[r] = &stamp.ent[i];
 	}
 out:
 	close(fd);
 }
 
-/* the file is as the last run left it: same stat(2) figures, and what
- * it wrote there has digest d */
-static int
+/*
+ * The file is as the last run left it: same stat(2) figures, and what
+ * it wrote there has digest d.  The stamp entry that says so, or NULL.
+ * A file stamp_files_hold found as it was is not looked at again.
+ */
+static const struct stampent *
 stamp_same(int pfd, const char *name, const char *path,
     const struct digest *d, int *missing)
 {
@@ -459,21 +529,23 @@ stamp_same(int pfd, const char *name, const char *path,
 
 	*missing = 0;
 	if (se == NULL)
-		return 0;
+		return NULL;
 	digest_hex(d, hex);
 	if (memcmp(hex, se->dig, DIGEST_HEXLEN - 1) != 0)
-		return 0;
+		return NULL;
+	if (se->held)
+		return se;
 	if (fstatat(pfd, name, &st, AT_SYMLINK_NOFOLLOW) == -1) {
 		*missing = errno == ENOENT;
-		return 0;
+		return NULL;
 	}
 	return S_ISREG(st.st_mode) && stat_part(want, &st) == se->statlen &&
-	    memcmp(want, se->line, se->statlen) == 0;
+	    memcmp(want, se->line, se->statlen) == 0 ? se : NULL;
 }
 
 /*
  * Every file the stamp lists is as that run left it: -1 if not so,
- * else the number of files.  Looked at before the input is read, while
+ * else the number of files; each that is, is marked held.  Looked at before the input is read, while
  * the writer fills the pipe; the input's digest is compared after.
  */
 static int
@@ -486,7 +558,7 @@ stamp_files_hold(int dfd)
 	int		 n = 0, fd;
 
 	for (i = 0; i < stamp.cap; i++) {
-		const struct stampent *se = &stamp.ent[i];
+		struct stampent *se = &stamp.ent[i];
 
 		if (se->line == NULL)
 			continue;
@@ -494,7 +566,8 @@ stamp_files_hold(int dfd)
 		    fstatat(fd, name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
 		    !S_ISREG(st.st_mode) || stat_part(want, &st) !=
 		    se->statlen || memcmp(want, se->line, se->statlen) != 0)
-			break;
+			continue;
+		se->held = 1;
 		n++;
 	}
 	return (size_t)n == stamp.n ? n : -1;
@@ -544,7 +617,8 @@ take(struct file *f, int dirfd, const char *c, size_t clen)
 
 	f->fd = -1;
 	pfd = dir_of(dirfd, f->path, &name, 0);
-	if (pfd != -1 && (stamp_same(pfd, name, f->path, &f->d, &missing) ||
+	if (pfd != -1 && ((f->se = stamp_same(pfd, name, f->path, &f->d,
+	    &missing)) != NULL ||
 	    (!missing && same_content(pfd, name, c, clen, &missing)))) {
 		f->same = 1;
 		return;
@@ -698,7 +772,8 @@ main(int argc, char *argv[])
 	struct buf	 in = { 0 }, man = { 0 }, oldman = { 0 }, out = { 0 };
 	struct recin	 rin = { STDIN_FILENO, NULL, 0, 0, 0 };
 	struct digest_ctx dc;
-	struct digest	 din;
+	struct digest	 din, rd;
+	const struct stampent *se;
 	char		 hex[DIGEST_HEXLEN];
 	/* static: still reachable when an error exits (LeakSanitizer) */
 	static struct file *files;
@@ -786,6 +861,7 @@ main(int argc, char *argv[])
 			buf_free(&in);
 			buf_free(&stamp.b);
 			free(stamp.ent);
+			free(stamp.byrec);
 			digest_end(&dc, &din);
 			return 0;
 		}
@@ -800,6 +876,23 @@ main(int argc, char *argv[])
 		lineno++;
 		if (len == 0)
 			continue;
+		digest_buf(line, len, &rd);
+		if ((se = rec_same(&rd)) != NULL && se->held) {
+			/* last time's record for a file as it was left */
+			if (nfiles == cap) {
+				cap = cap * 2 + 64;
+				files = xreallocarray(files, cap,
+				    sizeof(*files));
+			}
+			memset(&files[nfiles], 0, sizeof(files[nfiles]));
+			files[nfiles].path = xstrdup(se->path);
+			files[nfiles].line = lineno;
+			files[nfiles].rd = rd;
+			files[nfiles].se = se;
+			files[nfiles].same = 1;
+			files[nfiles++].fd = -1;
+			continue;
+		}
 		k = rec_parse(&j, "<stdin>", line, len, lineno);
 		if (!json_eq(&j, k, "file")) {
 			json_free(&j);
@@ -816,6 +909,7 @@ main(int argc, char *argv[])
 			    "string \"path\"");
 		files[nfiles].path = json_str(&j, t);
 		files[nfiles].line = lineno;
+		files[nfiles].rd = rd;
 		if (*(why = bad_path(files[nfiles].path)) != '\0')
 			json_errx(&j, t, "'%s' is outside '%s': %s",
 			    files[nfiles].path, dir, why);
@@ -856,7 +950,8 @@ main(int argc, char *argv[])
 	}
 	/* a directory made just now holds nothing to be wary of */
 	for (i = 0; !made && i < nfiles; i++)
-		if (*(why = bad_links(dirfd, files[i].path)) != '\0')
+		if (*(why = bad_links(dirfd, files[i].path,
+		    files[i].se != NULL && files[i].se->held)) != '\0')
 			errx(EX_DATAERR, "'%s' is outside '%s' or unsafe: %s",
 			    files[i].path, dir, why);
 
@@ -901,7 +996,7 @@ main(int argc, char *argv[])
 			old = xstrndup(line, len);
 			if (*bad_path(old) == '\0' && bsearch(&old, sorted,
 			    nfiles, sizeof(char *), cmpstr) == NULL &&
-			    *bad_links(dirfd, old) == '\0' &&
+			    *bad_links(dirfd, old, 0) == '\0' &&
 			    unlinkat(dirfd, old, 0) == 0) {
 				npruned++;
 				if (verbose)
@@ -922,13 +1017,22 @@ main(int argc, char *argv[])
 		struct stat st;
 		char	 dh[DIGEST_HEXLEN], sp[STATPART];
 
-		if (files[i].have_st)
-			st = files[i].st;
-		else if (fstatat(dirfd, files[i].path, &st,
-		    AT_SYMLINK_NOFOLLOW) == -1)
-			err(EX_IOERR, "%s", files[i].path);
-		buf_add(&out, sp, stat_part(sp, &st));
-		digest_hex(&files[i].d, dh);
+		if (files[i].se != NULL && files[i].se->held) {
+			/* as stat(2) said this run: its line holds */
+			buf_add(&out, files[i].se->line, files[i].se->statlen);
+			buf_add(&out, files[i].se->dig, DIGEST_HEXLEN - 1);
+		} else {
+			if (files[i].have_st)
+				st = files[i].st;
+			else if (fstatat(dirfd, files[i].path, &st,
+			    AT_SYMLINK_NOFOLLOW) == -1)
+				err(EX_IOERR, "%s", files[i].path);
+			buf_add(&out, sp, stat_part(sp, &st));
+			digest_hex(&files[i].d, dh);
+			buf_adds(&out, dh);
+		}
+		buf_addc(&out, ' ');
+		digest_hex(&files[i].rd, dh);
 		buf_adds(&out, dh);
 		buf_addc(&out, ' ');
 		buf_adds(&out, files[i].path);
@@ -954,5 +1058,6 @@ main(int argc, char *argv[])
 	buf_free(&out);
 	buf_free(&stamp.b);
 	free(stamp.ent);
+	free(stamp.byrec);
 	return 0;
 }
