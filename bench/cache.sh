@@ -93,6 +93,7 @@ fi
 if ldd "$SLUICE" 2>/dev/null | grep -q 'libasan\|libubsan'; then
 	say "warning: $SLUICE is a sanitizer build; its times mean little"
 fi
+cc -O2 -o "$OUT/timed" bench/timed.c || die "cannot compile bench/timed.c"
 cc -O2 -D_GNU_SOURCE -Isrc/lib -o "$OUT/cache-micro" bench/cache-micro.c \
     "$OUT/libsluice.a" -lbsd -lxxhash -lm ||
     die "cannot compile bench/cache-micro.c against src/lib/libsluice.a"
@@ -108,17 +109,18 @@ unset CCACHE_DISABLE CCACHE_RECACHE CCACHE_PREFIX 2>/dev/null || true
 
 # helpers ----------------------------------------------------------------
 # timed OUTFILE CMD...: run CMD (stdout to OUTFILE, stderr to OUTFILE.err),
-# print its wall time in seconds; a failing tool ends the benchmark
+# print its wall time in seconds; a failing tool ends the benchmark.
+# Timed by bench/timed.c from its fork to its wait: bash's own fork and
+# exec around a command (about 1.3 ms here, EPOCHREALTIME around
+# `true`) are not the command's, and would be a quarter of a warm run
 timed() {
-	local out=$1 t0 t1
+	local out=$1 t
 	shift
-	t0=$EPOCHREALTIME
-	if ! "$@" > "$out" 2> "$out.err"; then
+	if ! t=$("$OUT/timed" "$out" "$out.err" "$@"); then
 		tail -20 "$out.err" >&2
 		die "failed: $*"
 	fi
-	t1=$EPOCHREALTIME
-	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.6f", b - a }'
+	printf '%s' "$t"
 }
 
 record() { echo "$2" >> "$OUT/times/$1"; }	# record NAME SECONDS
@@ -303,16 +305,17 @@ w2_sluice() {	# w2_sluice KIND
 	redone "$f.err" >> "$OUT/times/w2-sluice-$1.redone"
 }
 
-ccache_all() (	# compile every source with ccache, JOBS at a time
-	cd "$W2/obj" &&
-	    printf '%s\n' "$W2"/src/*.c |
-	    xargs -P "$JOBS" -n 1 ccache "$CC_REAL" -O2 -c
-)
+# compile every source with ccache, JOBS at a time (a script: timed
+# runs commands, not shell functions)
+cat > "$W2/ccache-all.sh" <<EOF
+cd "$W2/obj" && printf '%s\\n' "$W2"/src/*.c |
+    xargs -P "$JOBS" -n 1 ccache "$CC_REAL" -O2 -c
+EOF
 
 w2_ccache() {	# w2_ccache KIND
 	local t h0 h1
 	h0=$(ccache --print-stats 2>/dev/null | awk '$1 == "cache_miss" { print $2 }')
-	t=$(timed "$W2/ccache-$1" ccache_all)
+	t=$(timed "$W2/ccache-$1" sh "$W2/ccache-all.sh")
 	h1=$(ccache --print-stats 2>/dev/null | awk '$1 == "cache_miss" { print $2 }')
 	record "w2-ccache-$1" "$t"
 	echo $(( ${h1:-0} - ${h0:-0} )) >> "$OUT/times/w2-ccache-$1.redone"
