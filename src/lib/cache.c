@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -569,6 +570,44 @@ find(struct cache *c, const struct digest *key)
 	return -1;
 }
 
+/*
+ * find() through pread(2), the entry copied into *copy: a lookup reads
+ * a few slots, where a first touch of the mapping brings in a 64 KiB
+ * window of it (the kernel's fault-around), so that a process looking
+ * up a thousand keys once each (a map stage, a stage's own records)
+ * had most of the 20 MB of a default index in its resident memory.
+ * Under the lock, the file's pages are the mapping's.
+ */
+static int64_t
+find_read(struct cache *c, const struct digest *key, struct idx_ent *copy)
+{
+	struct idx_ent w[8];
+	uint64_t i = key->lo & (c->cap - 1), n = 0, m, k;
+	ssize_t	 r;
+
+	while (n < c->cap) {
+		m = c->cap - i < 8 ? c->cap - i : 8;
+		r = pread(c->fd, w, (size_t)m * sizeof(*w),
+		    (off_t)(IDX_HDRSIZE + i * sizeof(*w)));
+		if (r != (ssize_t)(m * sizeof(*w))) {
+			if ((r = find(c, key)) != -1)
+				*copy = c->ent[r];
+			return r;
+		}
+		for (k = 0; k < m && n < c->cap; k++, n++) {
+			if (w[k].state == ENT_EMPTY)
+				return -1;
+			if (w[k].key_hi == key->hi && w[k].key_lo == key->lo &&
+			    ent_ok(&w[k])) {
+				*copy = w[k];
+				return (int64_t)(i + k);
+			}
+		}
+		i = (i + m) & (c->cap - 1);
+	}
+	return -1;
+}
+
 static int
 expired(struct cache *c, const struct idx_ent *e)
 {
@@ -613,9 +652,13 @@ unlink_blob(struct cache *c, uint64_t hi, uint64_t lo)
  * 1,000 hits about 0.8 ms).
  */
 static void
-touch(struct cache *c, struct idx_ent *e, int64_t now)
+touch(struct cache *c, struct idx_ent *e, int64_t now,
+    const struct idx_ent *seen)
 {
-	if (now >= (int64_t)e->mtime && now - (int64_t)e->mtime < LRU_GRAIN)
+	/* judged by the copy a lookup read: the mapping's page is written
+	 * only when the entry moves */
+	if (now >= (int64_t)seen->mtime &&
+	    now - (int64_t)seen->mtime < LRU_GRAIN)
 		return;
 	e->atime = ++c->hdr->clock;
 	e->mtime = (uint32_t)now;
@@ -628,32 +671,31 @@ lookup_locked(struct cache *c, int cat, const struct digest *key,
     struct cache_hit *hit)
 {
 	int64_t	 i;
-	struct idx_ent *e;
+	struct idx_ent e;
 
 	c->hdr->cat[cat].lookups++;
-	i = find(c, key);
+	i = find_read(c, key, &e);
 	if (i == -1) {
 		c->hdr->cat[cat].misses++;
 		return 0;
 	}
-	e = &c->ent[i];
-	if (expired(c, e)) {
+	if (expired(c, &e)) {
 		/* its blob goes at the next gc, which sweeps */
-		c->hdr->cat[e->cat].expired++;
+		c->hdr->cat[e.cat].expired++;
 		c->hdr->cat[cat].misses++;
-		drop(c, e);
+		drop(c, &c->ent[i]);
 		return 0;
 	}
-	hit->content.hi = e->val_hi;
-	hit->content.lo = e->val_lo;
-	hit->size = e->size;
-	hit->cost_ns = (int64_t)e->cost_ms * 1000000;
-	hit->pack = e->pack;
-	hit->off = e->off;
-	touch(c, e, (int64_t)time(NULL));
+	hit->content.hi = e.val_hi;
+	hit->content.lo = e.val_lo;
+	hit->size = e.size;
+	hit->cost_ns = (int64_t)e.cost_ms * 1000000;
+	hit->pack = e.pack;
+	hit->off = e.off;
+	touch(c, &c->ent[i], (int64_t)time(NULL), &e);
 	c->hdr->cat[cat].hits++;
-	c->hdr->cat[cat].bytes_saved += e->size;
-	c->hdr->cat[cat].time_saved_ns += (uint64_t)e->cost_ms * 1000000;
+	c->hdr->cat[cat].bytes_saved += e.size;
+	c->hdr->cat[cat].time_saved_ns += (uint64_t)e.cost_ms * 1000000;
 	return 1;
 }
 
@@ -1297,6 +1339,104 @@ cache_store_buf(struct cache *c, int cat, const struct digest *key,
 	rc = cache_store_fd(c, cat, key, fd, n, &content, cost_ns);
 	close(fd);
 	return rc;
+}
+
+/*
+ * cache_store_buf for n values at once (a stage's records): the small
+ * ones appended to the packs in runs, one write(2) a run, all under one
+ * lock; a large one as cache_store_buf stores it.  Key i's value is
+ * vals->data + span[i].off, span[i].len bytes.  0, or -1 when one
+ * failed (cache_error says why; the others may be stored).
+ */
+int
+cache_store_many(struct cache *c, int cat, const struct digest *keys,
+    size_t n, const struct buf *vals, const struct cache_span *span)
+{
+	struct digest *content;
+	struct buf run = { 0 };
+	uint64_t cap, off;
+	uint32_t pack;
+	size_t	 i, k, r;
+	int	 rc = 0, large = 0;
+
+	if (!usable(c) || cat < 0)
+		return -1;
+	content = xcalloc(n + 1, sizeof(*content));
+	for (i = 0; i < n; i++) {
+		if (span[i].len > PACK_SMALL)
+			large |= cache_store_buf(c, cat, &keys[i],
+			    vals->data + span[i].off, span[i].len, 0);
+		else
+			digest_buf(vals->data + span[i].off, span[i].len,
+			    &content[i]);
+	}
+	cap = c->pack_max < (1u << 20) ? c->pack_max : (1u << 20);
+	lock(c);
+	for (i = 0; i < n && rc == 0; i = r) {
+		buf_reset(&run);
+		for (r = i; r < n; r++) {
+			if (span[r].len > PACK_SMALL)
+				continue;
+			if (run.len > 0 && run.len + span[r].len > cap)
+				break;
+			buf_add(&run, vals->data + span[r].off, span[r].len);
+		}
+		if (run.len == 0)
+			continue;
+		if (evict(c, cat, run.len) > 0)
+			pack_gc(c);
+		if (pack_append(c, run.data, run.len, &pack, &off) == -1) {
+			rc = -1;
+			break;
+		}
+		for (k = i; k < r; k++) {
+			if (span[k].len > PACK_SMALL)
+				continue;
+			if (insert(c, cat, &keys[k], &content[k], span[k].len,
+			    0, pack, off) == -1) {
+				rc = -1;
+				break;
+			}
+			off += span[k].len;
+		}
+	}
+	unlock(c);
+	buf_free(&run);
+	free(content);
+	return rc == -1 || large == -1 ? -1 : 0;
+}
+
+/*
+ * The cache a stage may keep its own records in, as sluice run hands it
+ * over to a cached stage: SLUICE_CACHE_DIR, SLUICE_CACHE_CATEGORY and
+ * SLUICE_CACHE_KEY (the stage's key without its input: its program,
+ * arguments, declared environment and input files), and
+ * SLUICE_CACHE_REFRESH (--refresh: store, but serve nothing).  The
+ * cache opened, its category in *cat, the key in *base; NULL when the
+ * stage runs without them (outside sluice, or uncached), or when the
+ * cache cannot be used: then a warning says why, and the stage runs
+ * uncached.
+ */
+struct cache *
+cache_for_stage(int *cat, struct digest *base, int *refresh)
+{
+	const char *dir = getenv("SLUICE_CACHE_DIR");
+	const char *name = getenv("SLUICE_CACHE_CATEGORY");
+	const char *key = getenv("SLUICE_CACHE_KEY");
+	struct cache *c;
+	int	 unsafe;
+
+	if (dir == NULL || name == NULL || key == NULL || *dir == '\0' ||
+	    digest_parse(key, base) == -1)
+		return NULL;
+	*refresh = getenv("SLUICE_CACHE_REFRESH") != NULL;
+	c = cache_open(dir, 0, &unsafe);
+	if (cache_error(c)[0] == '\0' &&
+	    (*cat = cache_category(c, name, -1, 0)) != -1)
+		return c;
+	warnx("%s; records not cached", cache_error(c));
+	cache_close(c);
+	return NULL;
 }
 
 int

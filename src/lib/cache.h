@@ -73,6 +73,8 @@ struct cache	*cache_open(const char *, uint64_t, int *);
 void		 cache_close(struct cache *);
 const char	*cache_error(const struct cache *);
 const char	*cache_dir_default(void);	/* static storage */
+/* the cache sluice run gives a cached stage for its own records */
+struct cache	*cache_for_stage(int *, struct digest *, int *);
 
 int	 cache_category(struct cache *, const char *, int64_t, uint32_t);
 int	 cache_lookup(struct cache *, int, const struct digest *,
@@ -88,6 +90,8 @@ int	 cache_store_fd(struct cache *, int, const struct digest *, int,
 	    uint64_t, const struct digest *, int64_t);
 int	 cache_store_buf(struct cache *, int, const struct digest *,
 	    const void *, size_t, int64_t);
+int	 cache_store_many(struct cache *, int, const struct digest *, size_t,
+	    const struct buf *, const struct cache_span *);
 int	 cache_tmpfile(struct cache *);
 void	 cache_count_miss(struct cache *, int);
 void	 cache_invalidate(struct cache *, int, const struct digest *);

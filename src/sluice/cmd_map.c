@@ -404,13 +404,25 @@ cmd_map(int argc, char **argv)
 			return 1;
 		}
 	}
-	for (i = 0; i < nmiss && cache != NULL; i++)
-		if (cache_store_buf(cache, catid, &miss[i]->key, miss[i]->out,
-		    miss[i]->outn, 0) == -1) {
+	if (cache != NULL && nmiss > 0) {
+		struct digest *keys = xcalloc(nmiss, sizeof(*keys));
+		struct cache_span *span = xcalloc(nmiss, sizeof(*span));
+		struct buf vals = { 0 };
+
+		for (i = 0; i < nmiss; i++) {
+			keys[i] = miss[i]->key;
+			span[i].off = vals.len;
+			span[i].len = miss[i]->outn;
+			buf_add(&vals, miss[i]->out, miss[i]->outn);
+		}
+		if (cache_store_many(cache, catid, keys, nmiss, &vals,
+		    span) == -1)
 			warnx("stage '%s': records not cached: %s", stage,
 			    cache_error(cache));
-			break;
-		}
+		buf_free(&vals);
+		free(keys);
+		free(span);
+	}
 	{
 		struct buf out = { 0 };
 
