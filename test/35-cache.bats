@@ -324,6 +324,25 @@ JSON
 	echo "$stderr" | grep -qx "bad: sluice: stage 'bad': the shard of lines 4-6 exited with status 3"
 }
 
+@test "map-1.6: a map stage's shards get their lines whole: misses among hits, pipes that fill, a last line without a newline" {
+	# 30,000 lines of about 100 bytes: each shard's input is more than
+	# a pipe holds; the second run hits every other line, so each
+	# shard's lines lie apart in the input
+	awk 'BEGIN { for (i = 1; i <= 30000; i++) printf "%06d %s\n", i, sprintf("%094d", i * 7) }' > all.txt
+	awk 'NR % 2' all.txt > half.txt
+	printf 'last-line-without-newline' >> all.txt
+	cat > p.json <<'JSON'
+{ "jobs": 2, "stages": {
+    "in": { "run": ["cat", "${f}"] },
+    "up": { "run": ["tr", "a-z0", "A-Z9"], "stdin": "in", "map": true, "cache": "m" } } }
+JSON
+	run -0 --separate-stderr sluice run -q -D f=half.txt p.json
+	assert_equal "$stderr" "up: map: 15000 records, 0 from the cache, 15000 in 2 processes"
+	run -0 --separate-stderr sluice run -q -D f=all.txt p.json
+	assert_equal "$stderr" "up: map: 30001 records, 15000 from the cache, 15001 in 2 processes"
+	assert_equal "$(printf '%s\n' "$output" | md5sum)" "$( (cat all.txt; echo) | tr a-z0 A-Z9 | md5sum)"
+}
+
 @test "map-1.4: change one record of 1,000 and only that record is processed again" {
 	seq 1 1000 | sed 's/^/table-/' > tables.txt
 	cat > p.json <<'JSON'

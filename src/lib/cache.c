@@ -19,7 +19,6 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <dirent.h>
-#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -578,22 +577,39 @@ find(struct cache *c, const struct digest *key)
  * had most of the 20 MB of a default index in its resident memory.
  * Under the lock, the file's pages are the mapping's.
  */
+#define SLOTS_READ	8
+
+/* slots i... into w, up to SLOTS_READ and not past the last: how many
+ * (at least one: the mapping's, should the read fail) */
+static uint64_t
+slots_read(struct cache *c, uint64_t i, struct idx_ent *w)
+{
+	uint64_t m = c->cap - i < SLOTS_READ ? c->cap - i : SLOTS_READ;
+
+	if (pread(c->fd, w, (size_t)m * sizeof(*w), (off_t)(IDX_HDRSIZE +
+	    i * sizeof(*w))) == (ssize_t)(m * sizeof(*w)))
+		return m;
+	w[0] = c->ent[i];
+	return 1;
+}
+
+/* slot i becomes e, written with pwrite(2) for the same reason */
+static void
+slot_write(struct cache *c, uint64_t i, const struct idx_ent *e)
+{
+	if (pwrite(c->fd, e, sizeof(*e), (off_t)(IDX_HDRSIZE +
+	    i * sizeof(*e))) != (ssize_t)sizeof(*e))
+		c->ent[i] = *e;
+}
+
 static int64_t
 find_read(struct cache *c, const struct digest *key, struct idx_ent *copy)
 {
-	struct idx_ent w[8];
+	struct idx_ent w[SLOTS_READ];
 	uint64_t i = key->lo & (c->cap - 1), n = 0, m, k;
-	ssize_t	 r;
 
 	while (n < c->cap) {
-		m = c->cap - i < 8 ? c->cap - i : 8;
-		r = pread(c->fd, w, (size_t)m * sizeof(*w),
-		    (off_t)(IDX_HDRSIZE + i * sizeof(*w)));
-		if (r != (ssize_t)(m * sizeof(*w))) {
-			if ((r = find(c, key)) != -1)
-				*copy = c->ent[r];
-			return r;
-		}
+		m = slots_read(c, i, w);
 		for (k = 0; k < m && n < c->cap; k++, n++) {
 			if (w[k].state == ENT_EMPTY)
 				return -1;
@@ -1174,37 +1190,46 @@ insert(struct cache *c, int cat, const struct digest *key,
     const struct digest *content, uint64_t size, int64_t cost_ns,
     uint32_t pack, uint64_t off)
 {
-	uint64_t i, n, slot = UINT64_MAX;
-	struct idx_ent *e;
+	struct idx_ent w[SLOTS_READ], ne, *e = &ne;
+	uint64_t i, n, m = 0, k = 0, slot = UINT64_MAX;
+	int	 slot_dead = 0;
 
 	/* packs whose values were evicted are given back at once */
 	if (evict(c, cat, size) > 0 && pack == 0)
 		pack_gc(c);
 	compact(c);
+	/* the slots are read and the entry written with pread/pwrite: a
+	 * store touches no page of the mapping (see find_read) */
 	for (i = key->lo & (c->cap - 1), n = 0; n < c->cap;
-	    i = (i + 1) & (c->cap - 1), n++) {
-		e = &c->ent[i];
-		if (e->state == ENT_EMPTY) {
+	    i = (i + 1) & (c->cap - 1), n++, k++) {
+		if (k == m) {
+			m = slots_read(c, i, w);
+			k = 0;
+		}
+		if (w[k].state == ENT_EMPTY) {
 			if (slot == UINT64_MAX)
 				slot = i;
 			break;
 		}
-		if (!ent_ok(e)) {
-			if (slot == UINT64_MAX)
+		if (!ent_ok(&w[k])) {
+			if (slot == UINT64_MAX) {
 				slot = i;
+				slot_dead = w[k].state == ENT_DEAD;
+			}
 			continue;
 		}
-		if (e->key_hi == key->hi && e->key_lo == key->lo) {
-			drop(c, e);	/* replaced */
-			if (slot == UINT64_MAX)
+		if (w[k].key_hi == key->hi && w[k].key_lo == key->lo) {
+			drop(c, &c->ent[i]);	/* replaced */
+			if (slot == UINT64_MAX) {
 				slot = i;
+				slot_dead = 1;
+			}
 			break;
 		}
 	}
 	if (slot == UINT64_MAX)
 		return fail(c, "cache index is full");
-	e = &c->ent[slot];
-	if (e->state == ENT_DEAD && c->hdr->dead > 0)
+	if (slot_dead && c->hdr->dead > 0)
 		c->hdr->dead--;
 	memset(e, 0, sizeof(*e));
 	e->key_hi = key->hi;
@@ -1221,6 +1246,7 @@ insert(struct cache *c, int cat, const struct digest *key,
 	e->cat = (uint8_t)cat;
 	e->state = ENT_VALID;
 	ent_seal(e);
+	slot_write(c, slot, e);
 	c->hdr->entries++;
 	c->hdr->bytes += size;
 	c->hdr->cat[cat].entries++;
@@ -1404,39 +1430,6 @@ cache_store_many(struct cache *c, int cat, const struct digest *keys,
 	buf_free(&run);
 	free(content);
 	return rc == -1 || large == -1 ? -1 : 0;
-}
-
-/*
- * The cache a stage may keep its own records in, as sluice run hands it
- * over to a cached stage: SLUICE_CACHE_DIR, SLUICE_CACHE_CATEGORY and
- * SLUICE_CACHE_KEY (the stage's key without its input: its program,
- * arguments, declared environment and input files), and
- * SLUICE_CACHE_REFRESH (--refresh: store, but serve nothing).  The
- * cache opened, its category in *cat, the key in *base; NULL when the
- * stage runs without them (outside sluice, or uncached), or when the
- * cache cannot be used: then a warning says why, and the stage runs
- * uncached.
- */
-struct cache *
-cache_for_stage(int *cat, struct digest *base, int *refresh)
-{
-	const char *dir = getenv("SLUICE_CACHE_DIR");
-	const char *name = getenv("SLUICE_CACHE_CATEGORY");
-	const char *key = getenv("SLUICE_CACHE_KEY");
-	struct cache *c;
-	int	 unsafe;
-
-	if (dir == NULL || name == NULL || key == NULL || *dir == '\0' ||
-	    digest_parse(key, base) == -1)
-		return NULL;
-	*refresh = getenv("SLUICE_CACHE_REFRESH") != NULL;
-	c = cache_open(dir, 0, &unsafe);
-	if (cache_error(c)[0] == '\0' &&
-	    (*cat = cache_category(c, name, -1, 0)) != -1)
-		return c;
-	warnx("%s; records not cached", cache_error(c));
-	cache_close(c);
-	return NULL;
 }
 
 int

@@ -73,8 +73,6 @@ struct cache	*cache_open(const char *, uint64_t, int *);
 void		 cache_close(struct cache *);
 const char	*cache_error(const struct cache *);
 const char	*cache_dir_default(void);	/* static storage */
-/* the cache sluice run gives a cached stage for its own records */
-struct cache	*cache_for_stage(int *, struct digest *, int *);
 
 int	 cache_category(struct cache *, const char *, int64_t, uint32_t);
 int	 cache_lookup(struct cache *, int, const struct digest *,

@@ -10,13 +10,16 @@
  * includes its shards) are the stage's.
  */
 #include <sys/signalfd.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,20 +40,23 @@ extern char **environ;
 struct line {
 	const char	*p;		/* into the input, without '\n' */
 	size_t		 n;
-	char		*out;		/* result, without '\n' */
+	const char	*out;		/* result, without '\n': into the hits
+					   or its shard's output */
 	size_t		 outn;
-	int		 cached;	/* out points into the hits */
+	int		 cached;
 	struct digest	 key;
 };
 
+/* a shard's input: its lines where they are in ours, a run of
+ * neighbours one iovec, written with writev(2) as its pipe takes them */
 struct shard {
 	size_t		 first;		/* index into the missed lines */
 	size_t		 n;
 	pid_t		 pid;
 	int		 in;		/* its stdin, our write end */
 	int		 out;		/* its stdout, our read end */
-	struct buf	 inbuf;
-	size_t		 inoff;
+	struct iovec	*iov;
+	size_t		 niov, iovi;	/* iovecs, and the next to write */
 	struct buf	 outbuf;
 	int		 status;
 	int		 reaped;
@@ -104,6 +110,61 @@ spawn_shard(struct shard *s, const char *prog, char **argv, sigset_t *old)
 	return pid;
 }
 
+/* the shard's lines as iovecs into the input, neighbours merged */
+static void
+shard_input(struct shard *s, struct line **miss)
+{
+	static const char nl[] = "\n";
+	size_t	 k;
+
+	s->iov = xcalloc(2 * s->n + 1, sizeof(*s->iov));
+	for (k = 0; k < s->n; k++) {
+		const struct line *l = miss[s->first + k];
+		struct iovec *v = s->niov > 0 ? &s->iov[s->niov - 1] : NULL;
+
+		if (l->p[l->n] != '\n') {	/* the last line, unended */
+			s->iov[s->niov].iov_base = (void *)(uintptr_t)l->p;
+			s->iov[s->niov++].iov_len = l->n;
+			s->iov[s->niov].iov_base = (void *)(uintptr_t)nl;
+			s->iov[s->niov++].iov_len = 1;
+		} else if (v != NULL && (const char *)v->iov_base +
+		    v->iov_len == l->p)
+			v->iov_len += l->n + 1;
+		else {
+			s->iov[s->niov].iov_base = (void *)(uintptr_t)l->p;
+			s->iov[s->niov++].iov_len = l->n + 1;
+		}
+	}
+}
+
+/* write what the shard's pipe takes: -1 when it is all written (or the
+ * shard will take no more), else 0 */
+static int
+shard_write(struct shard *s)
+{
+	ssize_t	 n;
+
+	while (s->iovi < s->niov) {
+		n = writev(s->in, s->iov + s->iovi, (int)(s->niov - s->iovi <
+		    IOV_MAX ? s->niov - s->iovi : IOV_MAX));
+		if (n == -1)
+			return errno == EAGAIN || errno == EINTR ? 0 : -1;
+		while (n > 0 && s->iovi < s->niov) {
+			struct iovec *v = &s->iov[s->iovi];
+
+			if ((size_t)n < v->iov_len) {
+				v->iov_base = (char *)v->iov_base + n;
+				v->iov_len -= (size_t)n;
+				n = 0;
+			} else {
+				n -= (ssize_t)v->iov_len;
+				s->iovi++;
+			}
+		}
+	}
+	return -1;
+}
+
 /* split a shard's output into its lines; -1 if the count is wrong */
 static int
 take_lines(struct shard *s, struct line **miss)
@@ -114,7 +175,7 @@ take_lines(struct shard *s, struct line **miss)
 	while (p < e && i < s->n) {
 		if ((nl = memchr(p, '\n', (size_t)(e - p))) == NULL)
 			nl = e;
-		miss[s->first + i]->out = xstrndup(p, (size_t)(nl - p));
+		miss[s->first + i]->out = p;
 		miss[s->first + i]->outn = (size_t)(nl - p);
 		i++;
 		p = nl < e ? nl + 1 : e;
@@ -265,13 +326,8 @@ cmd_map(int argc, char **argv)
 
 		while (!failed && next < nsh && active < (size_t)jobs) {
 			struct shard *s = &sh[next++];
-			size_t	 k;
 
-			for (k = 0; k < s->n; k++) {
-				buf_add(&s->inbuf, miss[s->first + k]->p,
-				    miss[s->first + k]->n);
-				buf_addc(&s->inbuf, '\n');
-			}
+			shard_input(s, miss);
 			spawn_shard(s, prog, argv, &old);
 			active++;
 		}
@@ -303,13 +359,7 @@ cmd_map(int argc, char **argv)
 			if (pfd[i].revents == 0)
 				continue;
 			if (pfd[i].fd == s->in) {
-				n = write(s->in, s->inbuf.data + s->inoff,
-				    s->inbuf.len - s->inoff);
-				if (n > 0)
-					s->inoff += (size_t)n;
-				if ((n == -1 && errno != EAGAIN &&
-				    errno != EINTR) ||
-				    s->inoff == s->inbuf.len) {
+				if (shard_write(s) == -1) {
 					close(s->in);	/* EOF, or EPIPE */
 					s->in = -1;
 				}
@@ -404,24 +454,29 @@ cmd_map(int argc, char **argv)
 			return 1;
 		}
 	}
-	if (cache != NULL && nmiss > 0) {
-		struct digest *keys = xcalloc(nmiss, sizeof(*keys));
-		struct cache_span *span = xcalloc(nmiss, sizeof(*span));
-		struct buf vals = { 0 };
+	/* each shard's new lines, from its output where they are */
+	for (i = 0; cache != NULL && i < nsh; i++) {
+		struct digest *keys = xcalloc(sh[i].n + 1, sizeof(*keys));
+		struct cache_span *span = xcalloc(sh[i].n + 1, sizeof(*span));
+		size_t	 k;
+		int	 rc;
 
-		for (i = 0; i < nmiss; i++) {
-			keys[i] = miss[i]->key;
-			span[i].off = vals.len;
-			span[i].len = miss[i]->outn;
-			buf_add(&vals, miss[i]->out, miss[i]->outn);
+		for (k = 0; k < sh[i].n; k++) {
+			const struct line *l = miss[sh[i].first + k];
+
+			keys[k] = l->key;
+			span[k].off = (size_t)(l->out - sh[i].outbuf.data);
+			span[k].len = l->outn;
 		}
-		if (cache_store_many(cache, catid, keys, nmiss, &vals,
-		    span) == -1)
-			warnx("stage '%s': records not cached: %s", stage,
-			    cache_error(cache));
-		buf_free(&vals);
+		rc = cache_store_many(cache, catid, keys, sh[i].n,
+		    &sh[i].outbuf, span);
 		free(keys);
 		free(span);
+		if (rc == -1) {
+			warnx("stage '%s': records not cached: %s", stage,
+			    cache_error(cache));
+			break;
+		}
 	}
 	{
 		struct buf out = { 0 };
@@ -441,12 +496,9 @@ cmd_map(int argc, char **argv)
 	fprintf(stderr, "%s: %zu records, %zu from the cache, %zu in %zu "
 	    "process%s\n", "map", nlines, nlines - nmiss, nmiss, nsh,
 	    nsh == 1 ? "" : "es");
-	for (i = 0; i < nlines; i++)
-		if (!lines[i].cached)
-			free(lines[i].out);
 	buf_free(&hits);
 	for (i = 0; i < nsh; i++) {
-		buf_free(&sh[i].inbuf);
+		free(sh[i].iov);
 		buf_free(&sh[i].outbuf);
 	}
 	free(sh);
