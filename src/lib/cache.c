@@ -105,6 +105,7 @@ struct cache {
 	struct idx_hdr	*hdr;
 	struct idx_ent	*ent;
 	uint64_t	 cap;
+	uint64_t	 nread;		/* lookups that read their slots */
 	char		 err[512];
 };
 
@@ -573,11 +574,14 @@ find(struct cache *c, const struct digest *key)
  * find() through pread(2), the entry copied into *copy: a lookup reads
  * a few slots, where a first touch of the mapping brings in a 64 KiB
  * window of it (the kernel's fault-around), so that a process looking
- * up a thousand keys once each (a map stage, a stage's own records)
- * had most of the 20 MB of a default index in its resident memory.
- * Under the lock, the file's pages are the mapping's.
+ * up a thousand keys once each (a map stage) had most of the 20 MB of a
+ * default index in its resident memory.  Under the lock, the file's
+ * pages are the mapping's.  A process past FIND_READ_MAX lookups has
+ * paid more in system calls than mapping the index costs once: it
+ * reads through the mapping from then on.
  */
 #define SLOTS_READ	8
+#define FIND_READ_MAX	4096
 
 /* slots i... into w, up to SLOTS_READ and not past the last: how many
  * (at least one: the mapping's, should the read fail) */
@@ -607,7 +611,13 @@ find_read(struct cache *c, const struct digest *key, struct idx_ent *copy)
 {
 	struct idx_ent w[SLOTS_READ];
 	uint64_t i = key->lo & (c->cap - 1), n = 0, m, k;
+	int64_t	 r;
 
+	if (++c->nread > FIND_READ_MAX) {
+		if ((r = find(c, key)) != -1)
+			*copy = c->ent[r];
+		return r;
+	}
 	while (n < c->cap) {
 		m = slots_read(c, i, w);
 		for (k = 0; k < m && n < c->cap; k++, n++) {
