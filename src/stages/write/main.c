@@ -545,8 +545,9 @@ stamp_same(int pfd, const char *name, const char *path,
 
 /*
  * Every file the stamp lists is as that run left it: -1 if not so,
- * else the number of files; each that is, is marked held.  Looked at before the input is read, while
- * the writer fills the pipe; the input's digest is compared after.
+ * else the number of files; each that is, is marked held.  Looked at
+ * before the input is read, while the writer fills the pipe; the
+ * input's digest is compared after.
  */
 static int
 stamp_files_hold(int dfd)
