@@ -379,6 +379,33 @@ out: 0 written, 2 unchanged, 0 pruned'
 	assert_equal "$stderr" "write: <stdin>:1:29: '.sluice-stamp' is outside 'out': the stamp's name"
 }
 
+@test "stages-5.4b: write: a record the same as last time is taken by its stamp line, but never a path the stamp should not hold" {
+	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"2"}\n' > in.jsonl
+	run -0 sluice write out < in.jsonl
+	# the stamp keeps each record line's digest: the same input with
+	# one line changed takes the other by it, unchanged
+	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"3"}\n' > in2.jsonl
+	run -0 sluice write --verbose out < in2.jsonl
+	assert_output 'unchanged a/b.ts
+written c.ts
+out: 1 written, 1 unchanged, 0 pruned'
+	run -0 awk 'NR > 1 { print $6, $7 }' out/.sluice-stamp
+	assert_line --index 0 --regexp '^[0-9a-f]{32} a/b.ts$'
+	# a stamp line edited to name a file outside, that stat(2) finds
+	# as the line says (a hard link, its figures written in): not
+	# used, so the record is read and keeps its own path
+	ln out/a/b.ts b.ts
+	sed -i "s|^[0-9]* [0-9]* [0-9.]* [0-9.]* \(.*\) a/b.ts\$|$(stat -c '%i %s %.9Y %.9Z' b.ts) \1 ../b.ts|" out/.sluice-stamp
+	run -0 grep -c ' \.\./b\.ts$' out/.sluice-stamp
+	assert_output 1
+	run -0 sluice write --verbose out < in.jsonl
+	assert_output 'unchanged a/b.ts
+written c.ts
+out: 1 written, 1 unchanged, 0 pruned'
+	assert_equal "$(cat out/.sluice-manifest)" 'a/b.ts
+c.ts'
+}
+
 @test "stages-5.6: write: with sluice's digest of the input as the stamp has it and the files as they were, the input is not read" {
 	printf '{"v":1,"kind":"file","path":"a/b.ts","content":"1"}\n{"v":1,"kind":"file","path":"c.ts","content":"2"}\n' > in.jsonl
 	d=0123456789abcdef0123456789abcdef

@@ -494,8 +494,9 @@ stamp_load(int dfd)
 		    sp[DIGEST_HEXLEN - 1] != ' ' ||
 		    sp[2 * DIGEST_HEXLEN - 1] != ' ' ||
 		    sp[2 * DIGEST_HEXLEN] == '\0' ||
+		    *bad_path(sp + 2 * DIGEST_HEXLEN) != '\0' ||
 		    stamp_find(sp + 2 * DIGEST_HEXLEN) != NULL)
-			continue;
+			continue;	/* not a line this program wrote */
 		for (i = path_hash(sp + 2 * DIGEST_HEXLEN) % stamp.cap;
 		    stamp.ent[i].line != NULL; i = (i + 1) % stamp.cap)
 			;
