@@ -736,3 +736,35 @@ JSON
 	printf '%s\n' "$stderr" | grep -qx 'up: ran-up'
 	assert_equal "$(jq -r 'select(.stage == "up") | .cache' t2.jsonl)" miss
 }
+
+@test "cache-1.26: hits go to their readers from the files, each reader at its own pace: none of their bytes is queued in sluice's memory" {
+	# a's and b's outputs, 21 and 24 MB, read back to three readers: one
+	# reads a then b (b waits for its turn), one reads a, one stops
+	# after 8 bytes of b; with -j 1 the readers start one at a time
+	cat > big.json <<'JSON'
+{ "jobs": 1, "stages": {
+    "a": { "run": ["seq", "1", "${n}"], "cache": "t" },
+    "b": { "run": ["seq", "3000001", "${m}"], "cache": "t" },
+    "all": { "run": ["md5sum"], "stdin": ["a", "b"] },
+    "count": { "run": ["wc", "-c"], "stdin": "a" },
+    "head": { "run": ["head", "-c", "8"], "stdin": "b" } } }
+JSON
+	rss() {	# sluice's own peak of its last run, KB
+		tail -n 1 "$SLUICE_STATE_DIR/history.jsonl" | jq .sluice_rss_kb
+	}
+	# the same pipeline on 10 lines, then on 6,000,000: cold, then warm
+	run -0 sluice run -q -D n=5 -D m=3000005 big.json
+	run -0 sluice run -q -D n=5 -D m=3000005 big.json
+	small=$(rss)
+	run -0 sluice run -q -D n=3000000 -D m=6000000 big.json
+	run -0 --separate-stderr sluice run -q -D n=3000000 -D m=6000000 big.json
+	large=$(rss)
+	assert_equal "$(tail -n 1 "$SLUICE_STATE_DIR/history.jsonl" | jq -c '[.stages[] | .cache.result]')" '["hit","hit","off","off","off"]'
+	assert_line --index 0 "$(seq 1 6000000 | md5sum)"
+	assert_line --index 1 "$(seq 1 3000000 | wc -c)"
+	assert_line --index 2 "3000001"
+	# 45 MB went through: sluice's own memory grew by less than 4 MB
+	# (queued, it had grown by about 11 MB)
+	[ $((large - small)) -lt 4096 ] ||
+	    fail "sluice's peak RSS went from $small to $large KB"
+}

@@ -364,6 +364,130 @@ pump_zero_copy(struct engine *E, struct rstage *P, int *drained)
 	return most;
 }
 
+/*
+ * A producer whose output is a file (a cache hit, a deferred stage's
+ * capture read back) needs no queue: each outlet reads the file at its
+ * own offset, with splice(2) into its pipe, when it is its turn and
+ * its pipe has room (and its reader has started); meanwhile the file
+ * waits.  (Through the copy path,
+ * what did not fit went into queues in memory: a warm run of the
+ * example read both blobs for write, 2.4 MB, into queues, and write,
+ * its stamp holding, read none of it.)  Not for an outlet to sluice's
+ * stdout, one kept for a retried reader, nor a producer whose bytes
+ * sluice must see: decided once, before its first byte moves.
+ */
+static int
+file_replay(struct engine *E, struct rstage *P)
+{
+	struct seg *sg;
+	off_t	 at;
+	size_t	 i;
+
+	if (P->fileplay != 0)
+		return P->fileplay == 1;
+	P->fileplay = -1;
+	if (P->out_is_pipe || P->hold || P->hash_out || P->defer ||
+	    P->capture != -1 || (at = lseek(P->out_r, 0, SEEK_CUR)) == -1)
+		return 0;
+	for (i = 0; i < noutlets(P); i++) {
+		struct rport *pt = outlet_port(E, P, i, &sg);
+
+		/* a reader not started yet has no pipe: it waits too */
+		if (outlet_open(pt) && (pt->is_stdout ||
+		    (pt->w != -1 && !pt->is_pipe) || sg->q.keep ||
+		    queue_pending(&sg->q) != 0 || sg->ahead != 0))
+			return 0;
+	}
+	for (i = 0; i < noutlets(P); i++) {
+		outlet_port(E, P, i, &sg);
+		sg->roff = at;
+	}
+	P->fileplay_max = at;
+	P->fileplay = 1;
+	return 1;
+}
+
+/* a file producer has an outlet to serve now (or none left to serve:
+ * then its end is to be seen); 0 while it waits for them */
+int
+fanout_file_waits(struct engine *E, struct rstage *P)
+{
+	struct seg *sg;
+	size_t	 i, live = 0;
+
+	if (P->fileplay != 1)
+		return 0;
+	for (i = 0; i < noutlets(P); i++) {
+		struct rport *pt = outlet_port(E, P, i, &sg);
+
+		if (!outlet_open(pt) || sg->eof)
+			continue;
+		live++;
+		if (pt->w != -1 && &pt->segs[pt->cur] == sg && !pt->full)
+			return 0;
+	}
+	return live > 0;
+}
+
+static void
+pump_file(struct engine *E, struct rstage *P)
+{
+	struct seg *sg;
+	size_t	 i, live = 0, moved = 0;
+	loff_t	 off;
+	ssize_t	 n;
+
+	for (i = 0; i < noutlets(P); i++) {
+		struct rport *pt = outlet_port(E, P, i, &sg);
+
+		if (!outlet_open(pt) || sg->eof)
+			continue;
+		live++;
+		while (pt->w != -1 && &pt->segs[pt->cur] == sg && !pt->full &&
+		    moved < PUMP_MAX) {
+			off = sg->roff;
+			n = splice(P->out_r, &off, pt->w, NULL,
+			    PUMP_MAX - moved, SPLICE_F_NONBLOCK);
+			if (n > 0) {
+				sg->roff = off;
+				moved += (size_t)n;
+				count_in(E, pt, n);
+				if (off > P->fileplay_max) {
+					if (P->state != PS_DONE)
+						P->out_bytes += off -
+						    P->fileplay_max;
+					P->fileplay_max = off;
+				}
+				continue;
+			}
+			if (n == 0) {		/* it has the whole file */
+				sg->eof = 1;
+				port_advance(E, pt);
+				live--;
+				break;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN) {	/* POLLOUT says when */
+				pt->full = 1;
+				break;
+			}
+			if (errno == EPIPE) {
+				fanout_port_close(E, pt);
+				live--;
+				break;
+			}
+			err(EX_OSERR, "stage '%s': splice to a reader",
+			    P->st->name);
+		}
+	}
+	if (live == 0) {
+		close(P->out_r);
+		P->out_r = -1;
+		fanout_producer_eof(E, P);
+	}
+}
+
 /* the producer's stdout is readable */
 void
 fanout_pump(struct engine *E, struct rstage *P)
@@ -373,6 +497,10 @@ fanout_pump(struct engine *E, struct rstage *P)
 	struct seg *sg;
 	int	 drained;
 
+	if (file_replay(E, P)) {
+		pump_file(E, P);
+		return;
+	}
 	while (P->out_r != -1 && moved < PUMP_MAX) {
 		if (fanout_stalled(E, P, mono_ns()) != 0)
 			return;		/* the pipe holds the bytes for now */

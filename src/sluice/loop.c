@@ -1798,7 +1798,15 @@ loop(struct engine *E)
 				who[np] = R;
 				kind[np++] = 1;
 			}
-			if (R->out_r != -1) {
+			if (R->out_r != -1 && R->fileplay == 1) {
+				/* a file: readable whenever a reader is */
+				if (!fanout_file_waits(E, R)) {
+					pfd[np].fd = R->out_r;
+					pfd[np].events = POLLIN;
+					who[np] = R;
+					kind[np++] = 2;
+				}
+			} else if (R->out_r != -1) {
 				int64_t	 again = fanout_stalled(E, R,
 				    mono_ns());
 

@@ -76,6 +76,8 @@ struct seg {				/* one producer's part of a port */
 	int		 direct;	/* written by the producer itself */
 	int64_t		 ahead;		/* bytes at the front of the
 					 * producer's pipe it has by tee */
+	int64_t		 roff;		/* read from a file producer up
+					 * to here (fanout.c: file_replay) */
 };
 
 struct rport {				/* an input descriptor of a stage */
@@ -155,6 +157,9 @@ struct rstage {
 	int		 cat;
 	int		 hash_out;	/* digest stdout as it passes */
 	int		 out_is_pipe;
+	int		 fileplay;	/* out_r, a file, read per outlet at
+					   its own offset: 1; 0 undecided */
+	int64_t		 fileplay_max;	/* the furthest offset read */
 	struct digest_ctx octx;
 	struct digest	 out_digest;
 	struct digest	 key_base;
@@ -313,6 +318,7 @@ void	 killpg_stage(struct rstage *, int);
 /* fanout.c */
 void	 fanout_pump(struct engine *, struct rstage *);
 int64_t	 fanout_stalled(struct engine *, struct rstage *, int64_t);
+int	 fanout_file_waits(struct engine *, struct rstage *);
 void	 fanout_port_write(struct engine *, struct rport *);
 int	 fanout_port_wants_out(const struct rport *);
 void	 fanout_producer_eof(struct engine *, struct rstage *);
