@@ -369,12 +369,12 @@ pump_zero_copy(struct engine *E, struct rstage *P, int *drained)
  * capture read back) needs no queue: each outlet reads the file at its
  * own offset, with splice(2) into its pipe, when it is its turn and
  * its pipe has room (and its reader has started); meanwhile the file
- * waits.  (Through the copy path,
- * what did not fit went into queues in memory: a warm run of the
- * example read both blobs for write, 2.4 MB, into queues, and write,
- * its stamp holding, read none of it.)  Not for an outlet to sluice's
- * stdout, one kept for a retried reader, nor a producer whose bytes
- * sluice must see: decided once, before its first byte moves.
+ * waits.  (Through the copy path, what did not fit went into queues in
+ * memory: a warm run of the example read both blobs for write, 2.4 MB,
+ * into queues, and write, its stamp holding, read none of it.)  Not for
+ * an outlet to sluice's stdout, one kept for a retried reader, nor a
+ * producer whose bytes sluice must see: decided once, before its first
+ * byte moves.
  */
 static int
 file_replay(struct engine *E, struct rstage *P)
