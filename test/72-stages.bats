@@ -275,6 +275,22 @@ partial: chat-people chatPeople chat_people
 X 01 |'it\\'s\\n'"
 }
 
+@test "stages-4.3b: the template compiler (t-tmpl): a name after a dot is the current value's only, never an enclosing one's" {
+	[ -x "$ROOT/test/unit/t-tmpl" ] || skip "unit programs not built (make unit)"
+	cat > a.tmpl <<-'T'
+	{{#columns}}
+	{{name}}: {{from}}|{{.from}}|{{#.from}}.from({{.}}){{/.from}}{{^.from}}own{{/.from}}|{{.meta.x}}
+	{{/columns}}
+	T
+	run -0 "$ROOT/test/unit/t-tmpl" a.tmpl <<< '{"from":"t","columns":[{"name":"a"},{"name":"b","from":"bee","meta":{"x":1}}]}'
+	assert_output "a: t||own|
+b: bee|bee|.from(bee)|1"
+	# an unclosed ".name" section says so, by that name
+	printf '{{#.from}}x\n' > b.tmpl
+	run -1 "$ROOT/test/unit/t-tmpl" b.tmpl <<< '{}'
+	assert_output "b.tmpl:1:1: unclosed section '.from': expected '{{/.from}}' before the end"
+}
+
 @test "stages-5.1: write: a path outside DIR is refused and nothing is written" {
 	for p in /etc/x ../x a/../../x ''; do
 		printf '{"v":1,"kind":"file","path":"ok.ts","content":"x"}\n{"v":1,"kind":"file","path":"%s","content":"x"}\n' "$p" > in.jsonl

@@ -130,6 +130,22 @@ add_text(struct node **v, int *n, const char *s, size_t len)
 	nd->len = len;
 }
 
+/* one more segment of nd's name: len bytes at a ("" for the current
+ * value) */
+static void
+add_seg(struct node *nd, const char *a, size_t len)
+{
+	nd->path = xreallocarray(nd->path, (size_t)nd->npath + 1,
+	    sizeof(char *));
+	nd->plen = xreallocarray(nd->plen, (size_t)nd->npath + 1,
+	    sizeof(size_t));
+	nd->phash = xreallocarray(nd->phash, (size_t)nd->npath + 1,
+	    sizeof(unsigned));
+	nd->phash[nd->npath] = (unsigned)hash_bytes(a, len);
+	nd->plen[nd->npath] = memchr(a, '\\', len) != NULL ? (size_t)-1 : len;
+	nd->path[nd->npath++] = xstrndup(a, len);
+}
+
 /* "a.b|camel|ts" into the node; 0, or -1 after fail() */
 static int
 parse_ref(struct parser *ps, const char *at, const char *s, size_t len,
@@ -160,6 +176,11 @@ parse_ref(struct parser *ps, const char *at, const char *s, size_t len,
 	} else {
 		const char	*a = seg, *b;
 
+		/* ".name": the current value's, never an enclosing one's */
+		if (*a == '.') {
+			add_seg(nd, a, 0);
+			a++;
+		}
 		for (;;) {
 			if ((b = memchr(a, '.', (size_t)(q - a))) == NULL)
 				b = q;
@@ -168,17 +189,7 @@ parse_ref(struct parser *ps, const char *at, const char *s, size_t len,
 				    seg);
 				return -1;
 			}
-			nd->path = xreallocarray(nd->path, (size_t)nd->npath +
-			    1, sizeof(char *));
-			nd->plen = xreallocarray(nd->plen, (size_t)nd->npath +
-			    1, sizeof(size_t));
-			nd->phash = xreallocarray(nd->phash, (size_t)nd->npath +
-			    1, sizeof(unsigned));
-			nd->phash[nd->npath] = (unsigned)hash_bytes(a,
-			    (size_t)(b - a));
-			nd->plen[nd->npath] = memchr(a, '\\', (size_t)(b - a)) !=
-			    NULL ? (size_t)-1 : (size_t)(b - a);
-			nd->path[nd->npath++] = xstrndup(a, (size_t)(b - a));
+			add_seg(nd, a, (size_t)(b - a));
 			if (b == q)
 				break;
 			a = b + 1;
@@ -221,7 +232,7 @@ join_path(const struct node *nd)
 	int		 i;
 
 	for (i = 0; i < nd->npath; i++) {
-		if (i > 0)
+		if (i > 1 || (i == 1 && nd->path[0][0] != '\0'))
 			buf_addc(&b, '.');
 		buf_adds(&b, nd->path[i][0] == '\0' ? "." : nd->path[i]);
 	}
@@ -679,9 +690,9 @@ lookup(struct rstate *rs, const struct node *nd)
 	const char	*k = nd->path[0];
 	int		 i, p;
 
-	if (k[0] == '\0')
-		return rs->f[rs->nf - 1].v;
-	if (k[0] == '@') {
+	if (k[0] == '\0')		/* ".", or ".a": the current value's */
+		v = rs->f[rs->nf - 1].v;
+	else if (k[0] == '@') {
 		for (i = rs->nf - 1; i >= 0; i--) {
 			if (!rs->f[i].loop)
 				continue;
@@ -698,12 +709,13 @@ lookup(struct rstate *rs, const struct node *nd)
 			return v;
 		}
 		return v;
-	}
-	for (i = rs->nf - 1; i >= 0; i--) {
-		v = member(rs, rs->f[i].v, k, nd->plen[0], nd->phash[0]);
-		if (v.kind != V_NONE)
-			break;
-	}
+	} else
+		for (i = rs->nf - 1; i >= 0; i--) {
+			v = member(rs, rs->f[i].v, k, nd->plen[0],
+			    nd->phash[0]);
+			if (v.kind != V_NONE)
+				break;
+		}
 	for (p = 1; p < nd->npath && v.kind != V_NONE; p++)
 		v = member(rs, v, nd->path[p], nd->plen[p], nd->phash[p]);
 	return v;
