@@ -294,7 +294,10 @@ EOF
 	assert_equal "$(printf '%s\n' "$output" | jq -r '.name as $t | .primary_key as $pk | .columns[] | .name as $n |
 	    [$t, $n, .sql_type, (if .null then 0 else 1 end),
 	     ([$pk | to_entries[] | select(.value == $n) | .key + 1] | first // 0)] | map(tostring) | join("|")')" \
-	    "$(sqlite3 t.db "SELECT m.name, x.name, x.type, x.\"notnull\", x.pk
+	    "$(sqlite3 t.db "SELECT m.name, x.name, x.type,
+	        CASE WHEN x.pk = 1 AND upper(x.type) = 'INTEGER' AND
+	            (SELECT count(*) FROM pragma_table_xinfo(m.name) y
+	             WHERE y.pk > 0) = 1 THEN 1 ELSE x.\"notnull\" END, x.pk
 	        FROM sqlite_schema m, pragma_table_xinfo(m.name) x
 	        WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%'
 	        ORDER BY m.rowid, x.cid")"

@@ -103,6 +103,33 @@ dump() {
 	dump out | golden codegen-chinook
 }
 
+@test "codegen-2.4: .from() names a column's own database name, never its table's; SQLite's INTEGER PRIMARY KEY is never null" {
+	# a table whose name is not an identifier: the table gets .from();
+	# a column gets one only for a name of its own that is not.  id,
+	# the rowid, is not null though it does not say NOT NULL
+	sqlite3 t.db 'CREATE TABLE "order-items" (id INTEGER PRIMARY KEY, "item name" TEXT NOT NULL, qty INTEGER);'
+	run -0 gen "$PWD/t.db" out
+	run -0 sed -n '/^const order_itemsTable/,/primaryKey/p' out/generated-schema.ts
+	assert_output "const order_itemsTable = table('order_items')
+  .from('order-items')
+  .columns({
+    id: number(),
+    item_name: string().from('item name'),
+    qty: number().optional(),
+  })
+  .primaryKey('id');"
+	run -0 sed -n '/^export interface OrderItemData/,/^}/p' out/types/order-item-data.ts
+	assert_output "export interface OrderItemData {
+  id: number;
+  item_name: string;
+  qty: number | null;
+}"
+	if [ -x "$TSC" ]; then
+		run -0 typecheck out
+		assert_output ''
+	fi
+}
+
 @test "codegen-2.3: output is deterministic: a second run writes nothing" {
 	run -0 gen "$ROOT/test/data/schemas/maybe.schema.rb" out
 	assert_output --partial ': 61 written, 0 unchanged, 0 pruned'

@@ -1013,11 +1013,12 @@ load_columns(struct sqlctx *x, struct table *t)
 		for (j = 0; j < pkn; j++)
 			if (pkpos[j] == i)
 				strv_add(&s->a, &t->pk, pkcol[j]);
-	/* INTEGER PRIMARY KEY is the rowid: assigned on insert */
+	/* INTEGER PRIMARY KEY is the rowid: assigned on insert, never
+	 * NULL, whatever the pragma says of a column without NOT NULL */
 	if (pkn == 1 && t->kind == REC_TABLE &&
 	    (c = table_column(t, t->pk.v[0])) != NULL &&
 	    strcasecmp(c->sql_type, "INTEGER") == 0)
-		c->auto_inc = 1;
+		c->auto_inc = c->notnull = 1;
 	return 0;
 }
 
@@ -1036,10 +1037,11 @@ text_columns(struct schema *s, struct table *t, const struct tinfo *ti)
 		sqlite_default(s, c, ti->dflt.v[i++]);
 	}
 	t->pk = ti->pk;
-	/* INTEGER PRIMARY KEY is the rowid: assigned on insert */
+	/* INTEGER PRIMARY KEY is the rowid: assigned on insert, never
+	 * NULL */
 	if (t->pk.n == 1 && (c = table_column(t, t->pk.v[0])) != NULL &&
 	    strcasecmp(c->sql_type, "INTEGER") == 0)
-		c->auto_inc = 1;
+		c->auto_inc = c->notnull = 1;
 }
 
 struct ilist {
