@@ -85,6 +85,21 @@ Order Items	OrderItemsSpaced	Order Items"
 	assert_equal "$stderr" "typemap: bad.json:1:20: 'not ok' is not a TypeScript identifier"
 }
 
+@test "stages-2.6b: typemap: two columns with one TypeScript name are refused; a columns override renames one, key and all" {
+	sqlite3 c.db 'create table t(id integer primary key, "item name" text, item_name text); create table u("e mail" text not null, x int); create unique index ue on u("e mail");'
+	run -65 --separate-stderr sh -c 'sluice introspect c.db | sluice typemap'
+	assert_output ''
+	assert_equal "$stderr" "typemap: <stdin>:1:218: columns 'item name' and 'item_name' of 't' both have the TypeScript name 'item_name': give one another name with --override ({\"columns\": {\"t.item_name\": {\"name\": \"...\"}}})"
+	# a rename keeps the type the column's type maps to
+	echo '{ "types": { "text": "Lorem" }, "columns": { "t.item_name": { "name": "itemName2" }, "u.e mail": { "name": "email" } } }' > o.json
+	run -0 sh -c 'sluice introspect c.db | sluice typemap --override o.json | jq -r "[.name, (.zero_pk | join(\",\")), (.columns[] | .ts_name, .ts_type, .zero_from // \"-\")] | @tsv"'
+	assert_output "t	id	id	number	-	item_name	Lorem | null	item name	itemName2	Lorem | null	item_name
+u	email	email	Lorem	e mail	x	number | null	-"
+	echo '{ "columns": { "t.item_name": { "name": "2nd" } } }' > bad.json
+	run -65 --separate-stderr sluice typemap --override bad.json < /dev/null
+	assert_equal "$stderr" "typemap: bad.json:1:41: '2nd' is not a TypeScript identifier"
+}
+
 @test "stages-2.5: an unknown record version is refused with its line, nothing written" {
 	for s in typemap relations write; do
 		printf '{"v":1,"kind":"enum","name":"e","values":[]}\n{"v":2,"kind":"table"}\n' > in.jsonl

@@ -53,6 +53,7 @@ struct map {
 struct over {
 	char		*key;		/* type name, or table.column */
 	char		*ts;		/* NULL: keep the default */
+	char		*name;		/* a column's TypeScript name, or NULL */
 	int		 zset;		/* zero given */
 	enum zkind	 zero;		/* Z_NONE: left out */
 	struct over	*next;
@@ -625,6 +626,61 @@ in_pk(const struct json *j, int pk, const char *name)
 	return 0;
 }
 
+/* the TypeScript names a table's columns got so far, and whose */
+struct strset {
+	char		**v;		/* ts, column, ts, column, ... */
+	size_t		 n, cap;
+};
+
+/* the TypeScript name column col got, or NULL */
+static const char *
+col_ts(const struct strset *ss, const char *col)
+{
+	size_t	 i;
+
+	for (i = 0; i < ss->n; i += 2)
+		if (strcmp(ss->v[i + 1], col) == 0)
+			return ss->v[i];
+	return NULL;
+}
+
+static void
+strset_free(struct strset *ss)
+{
+	size_t	 i;
+
+	for (i = 0; i < ss->n; i++)
+		free(ss->v[i]);
+	free(ss->v);
+}
+
+/*
+ * Exits 65 when another column of the table has the TypeScript name ts
+ * already ("item name" and item_name are both item_name): the interface
+ * and the Zero table would have one property twice.  --override gives
+ * one another name.
+ */
+static void
+col_name_once(const struct json *j, int c, const char *table,
+    const char *col, const char *ts, struct strset *ss)
+{
+	size_t	 i;
+
+	for (i = 0; i < ss->n; i += 2)
+		if (strcmp(ss->v[i], ts) == 0)
+			json_errx(j, c, "columns '%s' and '%s' of '%s' both "
+			    "have the TypeScript name '%s': give one another "
+			    "name with --override ({\"columns\": {\"%s.%s\": "
+			    "{\"name\": \"...\"}}})", ss->v[i + 1], col, table,
+			    ts, table, col);
+	if (ss->n + 2 > ss->cap) {
+		ss->cap = ss->cap * 2 + 16;
+		ss->v = xreallocarray(ss->v, ss->cap, sizeof(*ss->v));
+	}
+	ss->v[ss->n++] = xstrdup(ts);
+	ss->v[ss->n++] = xstrdup(col);
+}
+
 static void
 table(const struct json *j, int lineno, int view, struct buf *o)
 {
@@ -638,6 +694,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	int		 cols, c, e, pkt, idx, nomit = 0, npk = 0, uses_json = 0;
 	int		 nchecks = 0, i, ncols = 0;
 	const struct over *tover;
+	struct strset	 tsnames = { 0 };	/* the columns' TypeScript names */
 	size_t		 pos = 0;
 
 	if ((name = str_field(j, 0, "name")) == NULL)
@@ -677,7 +734,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		struct colf	 f;
 		const struct map *m;
 		struct map	*own = NULL;
-		struct over	*co;
+		struct over	*co, *tco;
 		char		*precise;
 		const char	*comment, *create;
 
@@ -715,12 +772,14 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 			co = over_find(col_over, key);
 			free(key);
 		}
-		if (precise != NULL || co != NULL) {
+		/* a column override that only renames leaves the type's */
+		tco = co != NULL && (co->ts != NULL || co->zset) ? co : NULL;
+		if (precise != NULL || tco != NULL) {
 			struct over *to = over_find(type_over, col.type);
 
-			if (co == NULL)
-				co = to;
-			own = map_column(&col, precise, co);
+			if (tco == NULL)
+				tco = to;
+			own = map_column(&col, precise, tco);
 			m = own;
 		} else
 			m = map_cached(&col);
@@ -740,10 +799,13 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		buf_add(o, j->text + pos, (size_t)(j->tok[c].end - 1) - pos);
 		pos = (size_t)j->tok[c].end - 1;
 		buf_reset(&tmp);
-		if (ts_is_ident(col.name))
+		if (co != NULL && co->name != NULL)
+			buf_adds(&tmp, co->name);
+		else if (ts_is_ident(col.name))
 			buf_adds(&tmp, col.name);
 		else
 			ts_ident(&tmp, col.name);
+		col_name_once(j, c, name, col.name, tmp.data, &tsnames);
 		if (ncols++ > 0)
 			buf_addc(&allpk, ',');
 		json_escape(&allpk, tmp.data, tmp.len);
@@ -797,9 +859,13 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 					continue;
 				JSON_FOREACH_ELEM(j, ic, k) {
 					char	*cn = json_str(j, k);
+					const char *tn = col_ts(&tsnames, cn);
 
 					buf_reset(&tmp);
-					ts_ident(&tmp, cn);
+					if (tn != NULL)	/* as its column has it */
+						buf_adds(&tmp, tn);
+					else
+						ts_ident(&tmp, cn);
 					if (npk++ > 0)
 						buf_addc(&pk, ',');
 					json_escape(&pk, tmp.data, tmp.len);
@@ -834,6 +900,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	    pk.data != NULL ? pk.data : "", omit.data != NULL ? omit.data : "",
 	    uses_json ? ",\"ts_json\":true" : "");
 done:
+	strset_free(&tsnames);
 	buf_free(&allpk);
 	for (i = 0; i < nchecks; i++) {
 		free(checks_col[i]);
@@ -963,6 +1030,17 @@ load_overrides(const char *path)
 					if (json_eq(&j, f, "ts") &&
 					    json_type(&j, fv) == JSON_STRING)
 						o->ts = json_str(&j, fv);
+					else if (cols && json_eq(&j, f,
+					    "name") && json_type(&j, fv) ==
+					    JSON_STRING) {
+						o->name = json_str(&j, fv);
+						if (!ts_is_ident(o->name))
+							json_errx(&j, fv,
+							    "'%s' is not a "
+							    "TypeScript "
+							    "identifier",
+							    o->name);
+					}
 					else if (json_eq(&j, f, "zero")) {
 						o->zset = 1;
 						if (json_type(&j, fv) ==
@@ -991,8 +1069,9 @@ load_overrides(const char *path)
 							    "\"json\" or null");
 					} else
 						json_errx(&j, f, "unknown "
-						    "field: expected \"ts\" or "
-						    "\"zero\"");
+						    "field: expected \"ts\", "
+						    "\"zero\" or (for a column) "
+						    "\"name\"");
 				}
 			} else
 				json_errx(&j, t, "expected a TypeScript type "
