@@ -626,59 +626,62 @@ in_pk(const struct json *j, int pk, const char *name)
 	return 0;
 }
 
-/* the TypeScript names a table's columns got so far, and whose */
+/*
+ * The TypeScript names a table's columns got so far: where each is in
+ * the output, quoted and escaped as add_str wrote it, and its column's
+ * token.  Emptied for every table; nothing is copied.
+ */
 struct strset {
-	char		**v;		/* ts, column, ts, column, ... */
+	size_t		*off, *len;
+	int		*tok;
 	size_t		 n, cap;
 };
 
-/* the TypeScript name column col got, or NULL */
-static const char *
-col_ts(const struct strset *ss, const char *col)
-{
-	size_t	 i;
-
-	for (i = 0; i < ss->n; i += 2)
-		if (strcmp(ss->v[i + 1], col) == 0)
-			return ss->v[i];
-	return NULL;
-}
-
-static void
-strset_free(struct strset *ss)
+/* the entry of the column named col, or -1 */
+static long
+col_ts(const struct json *j, const struct strset *ss, const char *col)
 {
 	size_t	 i;
 
 	for (i = 0; i < ss->n; i++)
-		free(ss->v[i]);
-	free(ss->v);
+		if (json_eq(j, json_get(j, ss->tok[i], "name"), col))
+			return (long)i;
+	return -1;
 }
 
 /*
- * Exits 65 when another column of the table has the TypeScript name ts
- * already ("item name" and item_name are both item_name): the interface
- * and the Zero table would have one property twice.  --override gives
- * one another name.
+ * Exits 65 when another column of the table has the TypeScript name
+ * that o holds from at already ("item name" and item_name are both
+ * item_name): the interface and the Zero table would have one property
+ * twice.  --override gives one another name.
  */
 static void
 col_name_once(const struct json *j, int c, const char *table,
-    const char *col, const char *ts, struct strset *ss)
+    const char *col, const char *ts, const struct buf *o, size_t at,
+    struct strset *ss)
 {
-	size_t	 i;
+	static char	*first;		/* reachable at the exit */
+	size_t		 len = o->len - at, i;
 
-	for (i = 0; i < ss->n; i += 2)
-		if (strcmp(ss->v[i], ts) == 0)
+	for (i = 0; i < ss->n; i++)
+		if (ss->len[i] == len &&
+		    memcmp(o->data + ss->off[i], o->data + at, len) == 0) {
+			first = str_field(j, ss->tok[i], "name");
 			json_errx(j, c, "columns '%s' and '%s' of '%s' both "
 			    "have the TypeScript name '%s': give one another "
 			    "name with --override ({\"columns\": {\"%s.%s\": "
-			    "{\"name\": \"...\"}}})", ss->v[i + 1], col, table,
-			    ts, table, col);
-	if (ss->n + 2 > ss->cap) {
-		ss->cap = ss->cap * 2 + 16;
-		ss->v = xreallocarray(ss->v, ss->cap, sizeof(*ss->v));
+			    "{\"name\": \"...\"}}})", first, col, table, ts,
+			    table, col);
+		}
+	if (ss->n == ss->cap) {
+		ss->cap = ss->cap * 2 + 64;
+		ss->off = xreallocarray(ss->off, ss->cap, sizeof(*ss->off));
+		ss->len = xreallocarray(ss->len, ss->cap, sizeof(*ss->len));
+		ss->tok = xreallocarray(ss->tok, ss->cap, sizeof(*ss->tok));
 	}
-	ss->v[ss->n++] = xstrdup(ts);
-	ss->v[ss->n++] = xstrdup(col);
+	ss->off[ss->n] = at;
+	ss->len[ss->n] = len;
+	ss->tok[ss->n++] = c;
 }
 
 static void
@@ -694,8 +697,8 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	int		 cols, c, e, pkt, idx, nomit = 0, npk = 0, uses_json = 0;
 	int		 nchecks = 0, i, ncols = 0;
 	const struct over *tover;
-	struct strset	 tsnames = { 0 };	/* the columns' TypeScript names */
-	size_t		 pos = 0;
+	static struct strset tsnames;	/* the columns' TypeScript names */
+	size_t		 pos = 0, at;
 
 	if ((name = str_field(j, 0, "name")) == NULL)
 		json_errx(j, 0, "table record without a \"name\"");
@@ -805,11 +808,12 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 			buf_adds(&tmp, col.name);
 		else
 			ts_ident(&tmp, col.name);
-		col_name_once(j, c, name, col.name, tmp.data, &tsnames);
 		if (ncols++ > 0)
 			buf_addc(&allpk, ',');
 		json_escape(&allpk, tmp.data, tmp.len);
+		at = o->len + strlen(",\"ts_name\":");
 		add_str(o, "ts_name", tmp.data);
+		col_name_once(j, c, name, col.name, tmp.data, o, at, &tsnames);
 		add_str(o, "zero_from", strcmp(tmp.data, col.name) == 0 ?
 		    NULL : col.name);
 		add_str(o, "ts_base", m->ts);
@@ -859,16 +863,20 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 					continue;
 				JSON_FOREACH_ELEM(j, ic, k) {
 					char	*cn = json_str(j, k);
-					const char *tn = col_ts(&tsnames, cn);
+					long	 tn = col_ts(j, &tsnames, cn);
 
-					buf_reset(&tmp);
-					if (tn != NULL)	/* as its column has it */
-						buf_adds(&tmp, tn);
-					else
-						ts_ident(&tmp, cn);
 					if (npk++ > 0)
 						buf_addc(&pk, ',');
-					json_escape(&pk, tmp.data, tmp.len);
+					if (tn != -1)	/* as its column has it */
+						buf_add(&pk, o->data +
+						    tsnames.off[tn],
+						    tsnames.len[tn]);
+					else {
+						buf_reset(&tmp);
+						ts_ident(&tmp, cn);
+						json_escape(&pk, tmp.data,
+						    tmp.len);
+					}
 					free(cn);
 				}
 				break;
@@ -900,7 +908,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	    pk.data != NULL ? pk.data : "", omit.data != NULL ? omit.data : "",
 	    uses_json ? ",\"ts_json\":true" : "");
 done:
-	strset_free(&tsnames);
+	tsnames.n = 0;
 	buf_free(&allpk);
 	for (i = 0; i < nchecks; i++) {
 		free(checks_col[i]);
