@@ -595,16 +595,22 @@ excluded(const char *name, const char *qual)
 	return 0;
 }
 
-/* a member; none for NULL (sluice-records(5): null is left out) */
-static void
+/* a member; none for NULL (sluice-records(5): null is left out).
+ * Where its value starts in o: the JSON string, quoted and escaped,
+ * runs from there to the end of o */
+static size_t
 add_str(struct buf *o, const char *key, const char *v)
 {
+	size_t	 at;
+
 	if (v == NULL)
-		return;
+		return o->len;
 	buf_add(o, ",\"", 2);
 	buf_adds(o, key);
 	buf_add(o, "\":", 2);
+	at = o->len;
 	json_escape(o, v, strlen(v));
+	return at;
 }
 
 static int
@@ -811,8 +817,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		if (ncols++ > 0)
 			buf_addc(&allpk, ',');
 		json_escape(&allpk, tmp.data, tmp.len);
-		at = o->len + strlen(",\"ts_name\":");
-		add_str(o, "ts_name", tmp.data);
+		at = add_str(o, "ts_name", tmp.data);
 		col_name_once(j, c, name, col.name, tmp.data, o, at, &tsnames);
 		add_str(o, "zero_from", strcmp(tmp.data, col.name) == 0 ?
 		    NULL : col.name);
