@@ -93,6 +93,22 @@ JSON
 	[ "$(grep -c 'static-pie linked' <<< "$output")" -eq 3 ]
 	run -0 file -b "$t/libexec/sluice/introspect"
 	[[ "$output" == *"dynamically linked"* ]]
+	# mk/hot.ld: the code a run touches comes first, exit code with it
+	local p hot
+	for p in bin/sluice libexec/sluice/render libexec/sluice/write; do
+		run -0 readelf -S -W "$t/$p"
+		hot=$(awk '$2 == ".text.hot" { print $4, $6 }' <<< "$output")
+		[ -n "$hot" ]
+		[[ "$output" == *" .fini.hot "* ]]
+		local lo=$((16#${hot% *})) len=$((16#${hot#* })) f a
+		for f in main malloc _start; do
+			a=$(nm "$t/$p" | awk -v f="$f" '$3 == f { print $1; exit }')
+			[ -n "$a" ] || fail "$p: no $f"
+			a=$((16#$a))
+			(( a >= lo && a < lo + len )) ||
+			    fail "$p: $f is outside .text.hot"
+		done
+	done
 	# the Zero example end to end with them
 	run -0 "$t/bin/sluice" run -q --no-cache -D schema="$ROOT/test/data/schemas/chinook.sqlite" \
 	    -D out="$BATS_TEST_TMPDIR/out" "$ROOT/examples/zero/pipeline.json"
