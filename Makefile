@@ -29,10 +29,11 @@ LIBS_introspect = -Wl,--as-needed -Wl,-Bstatic $(BSD_LIBS) -Wl,-Bdynamic
 # one); the rest follow STATIC (config.mk), which needs libbsd's -lmd
 DYNAMIC_introspect = yes
 STATIC_LIBS != test -z "$(STATIC)" || echo -lmd
-# a static program's code in the order of mk/hot.ld: what it runs first,
-# in few pages (mk/hotlist.sh says why and regenerates it)
-HOT_LD     = -Wl,-T,mk/hot.ld
+# a static program's code in the order of mk/hot/PROGRAM.ld: what it
+# runs first, in few pages (mk/hotlist.sh says why and regenerates them)
+HOT_LD      = $(if $(wildcard mk/hot/$(@F).ld),-Wl$(,)-T$(,)mk/hot/$(@F).ld)
 LINK_STATIC = $(STATIC) $(if $(STATIC),$(HOT_LD))
+, := ,
 
 UNIT_SRC  != ls test/unit/t-*.c 2>/dev/null
 UNIT_BIN   = $(UNIT_SRC:.c=)
@@ -66,13 +67,13 @@ $(COORD): $(COORD_OBJ)
 	rm -f $@
 	ar rcs $@ $(COORD_OBJ)
 
-bin/sluice: src/sluice/main.o $(COORD) $(LIB) mk/hot.ld
+bin/sluice: src/sluice/main.o $(COORD) $(LIB) $(wildcard mk/hot/sluice.ld)
 	@mkdir -p bin
 	$(CC) $(LDFLAGS) $(LINK_STATIC) -o $@ src/sluice/main.o $(COORD) $(LIB) \
 	    $(LDLIBS) $(STATIC_LIBS) -lm
 
 .SECONDEXPANSION:
-libexec/sluice/%: $$(addsuffix .o,$$(basename $$(wildcard src/stages/$$*/*.c))) $(LIB) mk/hot.ld
+libexec/sluice/%: $$(addsuffix .o,$$(basename $$(wildcard src/stages/$$*/*.c))) $(LIB) $$(wildcard mk/hot/$$*.ld)
 	@mkdir -p libexec/sluice
 	$(CC) $(LDFLAGS) $(if $(DYNAMIC_$*),,$(LINK_STATIC)) -o $@ $(filter %.o,$^) \
 	    $(LIB) $(LIBS_$*) $(LDLIBS) $(if $(DYNAMIC_$*),,$(STATIC_LIBS)) -lm
