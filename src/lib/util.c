@@ -209,3 +209,58 @@ hash_bytes(const void *p, size_t n)
 		h = (h ^ *k++) * 1099511628211ULL;
 	return h;
 }
+
+int
+proc_stat_field(const char *text, int n, unsigned long long *v)
+{
+	const char	*p;
+	char		*e;
+	int		 f;
+
+	if ((p = strrchr(text, ')')) == NULL || n < 3)
+		return -1;
+	p++;
+	for (f = 2; f < n; f++) {	/* p is before field f + 1 */
+		if (*p != ' ')
+			return -1;
+		p++;
+		if (f + 1 == n)
+			break;
+		while (*p != ' ' && *p != '\0')
+			p++;
+	}
+	if (*p == '-')			/* a negative count: none */
+		return -1;
+	errno = 0;
+	*v = strtoull(p, &e, 10);
+	if (e == p || errno != 0 || (*e != ' ' && *e != '\n' && *e != '\0'))
+		return -1;
+	return 0;
+}
+
+void
+fmt_utc_stamp(int64_t t, char *buf, size_t sz)
+{
+	int64_t	 days = t / 86400, secs = t % 86400, era, doe, yoe, doy, mp;
+	int64_t	 y, m, d;
+
+	if (secs < 0) {
+		secs += 86400;
+		days--;
+	}
+	/* the proleptic Gregorian calendar from day 0 = 1970-01-01, in
+	 * 400-year eras that start on March 1st (leap day last) */
+	days += 719468;
+	era = (days >= 0 ? days : days - 146096) / 146097;
+	doe = days - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	snprintf(buf, sz, "%04lld%02lld%02lldT%02lld%02lld%02lldZ",
+	    (long long)y, (long long)m, (long long)d,
+	    (long long)(secs / 3600), (long long)(secs / 60 % 60),
+	    (long long)(secs % 60));
+}

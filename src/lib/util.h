@@ -21,11 +21,25 @@ void	 fmt_duration(int64_t, char *, size_t);
 /* "3.1M", "512K", "17B" */
 void	 fmt_size(int64_t, char *, size_t);
 
+/*
+ * "20261130T221435Z": seconds since the epoch as a UTC date and time,
+ * without gmtime(3), which reads the time zone files on first use
+ */
+void	 fmt_utc_stamp(int64_t, char *, size_t);
+
 /* closest of n candidates within a small edit distance, else NULL */
 const char *nearest_name(const char *, const char *const *, size_t);
 
 /* FNV-1a of n bytes */
 uint64_t hash_bytes(const void *, size_t);
+
+/*
+ * field n (as proc(5) numbers them: 3 is the state) of the text of a
+ * /proc/PID/stat, as an unsigned number; -1 if it has no such field or
+ * the field is not a number.  The command name (field 2) may hold
+ * spaces and parentheses: fields are counted after its last ')'.
+ */
+int	 proc_stat_field(const char *, int, unsigned long long *);
 
 int	 set_nonblock(int, int);
 int	 write_all(int, const void *, size_t);	/* -1 and errno */

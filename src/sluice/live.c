@@ -48,7 +48,7 @@ live_dir(void)
 uint64_t
 live_proc_start(int64_t pid)
 {
-	char	 path[64], text[1024], *p;
+	char	 path[64], text[1024];
 	unsigned long long start = 0;
 	ssize_t	 n;
 	int	 fd;
@@ -61,9 +61,7 @@ live_proc_start(int64_t pid)
 	if (n <= 0)
 		return 0;
 	text[n] = '\0';
-	if ((p = strrchr(text, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %*u "
-	    "%*u %*d %*d %*d %*d %*d %*d %llu", &start) != 1)
+	if (proc_stat_field(text, 22, &start) == -1)	/* starttime */
 		return 0;
 	return start;
 }

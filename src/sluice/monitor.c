@@ -301,9 +301,8 @@ static int
 read_stat(pid_t pid, int64_t *cpu_us, long *rss_kb)
 {
 	static long tick, page_kb;
-	char	 path[64], text[1024], *p;
-	unsigned long long ut, st;
-	long	 rss;
+	char	 path[64], text[1024];
+	unsigned long long ut, st, rss;
 	ssize_t	 n;
 	int	 fd;
 
@@ -319,13 +318,13 @@ read_stat(pid_t pid, int64_t *cpu_us, long *rss_kb)
 	if (n <= 0)
 		return -1;
 	text[n] = '\0';
-	/* the command name may hold spaces: fields start after ") " */
-	if ((p = strrchr(text, ')')) == NULL ||
-	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu "
-	    "%llu %*d %*d %*d %*d %*d %*d %*u %*u %ld", &ut, &st, &rss) != 3)
+	/* utime, stime, rss (in pages) */
+	if (proc_stat_field(text, 14, &ut) == -1 ||
+	    proc_stat_field(text, 15, &st) == -1 ||
+	    proc_stat_field(text, 24, &rss) == -1)
 		return -1;
 	*cpu_us = (int64_t)((ut + st) * 1000000ULL / (unsigned long long)tick);
-	*rss_kb = rss * page_kb;
+	*rss_kb = (long)rss * page_kb;
 	return 0;
 }
 
@@ -820,13 +819,10 @@ mkdirs(const char *path, mode_t mode)
 int
 monitor_run_dir(struct engine *E)
 {
-	char	 stamp[32];
+	char	 stamp[96];	/* room for any year */
 	char	*state;
-	time_t	 t = time(NULL);
-	struct tm tm;
 
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y%m%dT%H%M%SZ", &tm);
+	fmt_utc_stamp((int64_t)time(NULL), stamp, sizeof(stamp));
 	E->run_id = xasprintf("%s-%d", stamp, (int)getpid());
 	if (E->o->trace != NULL &&
 	    (E->trace = fopen(E->o->trace, "we")) == NULL)
