@@ -64,6 +64,38 @@ Record<string, string> | null json<Record<string, string>>()
 string[] | null json<string[]>()"
 }
 
+@test "stages-2.5b: typemap: the Zero key is the primary key in its order, else a NOT NULL unique index; a table with neither is left out" {
+	cat > k.sql <<-'SQL'
+	CREATE TYPE public.mood AS ENUM ('happy', 'sad');
+	CREATE TABLE public.tags (k text NOT NULL, version integer NOT NULL, id integer NOT NULL,
+	    CONSTRAINT tags_pkey PRIMARY KEY (id, version, k));
+	CREATE TABLE public.blobs (hash bytea NOT NULL, n integer NOT NULL, slug text NOT NULL, alt text,
+	    CONSTRAINT blobs_pkey PRIMARY KEY (hash, n));
+	CREATE UNIQUE INDEX blobs_alt ON public.blobs USING btree (alt);
+	CREATE UNIQUE INDEX blobs_slug ON public.blobs USING btree (slug, n);
+	CREATE TABLE public.logs (msg text NOT NULL, payload bytea);
+	CREATE TABLE public.pairs (a integer, b integer NOT NULL);
+	CREATE UNIQUE INDEX pairs_ab ON public.pairs USING btree (a, b);
+	CREATE TABLE public.moods (id integer NOT NULL, moods public.mood[], opens_at time without time zone,
+	    email public.citext, CONSTRAINT moods_pkey PRIMARY KEY (id));
+	SQL
+	run -0 --separate-stderr sh -c 'sluice introspect k.sql | sluice typemap'
+	# blobs: its key holds a bytea (not in Zero): the NOT NULL unique
+	# index, not the one with a nullable column
+	run -0 jq -r 'select(.kind == "table") | [.name, (.zero_pk | join(","))] | @tsv' <<< "$output"
+	assert_output "tags	id,version,k
+blobs	slug,n
+moods	id"
+	assert_equal "$(grep -c 'Zero cannot sync it' <<< "$stderr")" 2
+	grep -qx "typemap: <stdin>:[0-9]*: logs: no primary key or unique index of NOT NULL columns that Zero replicates: left out (Zero cannot sync it)" <<< "$stderr"
+	grep -qx "typemap: <stdin>:[0-9]*: pairs: no primary key or unique index of NOT NULL columns that Zero replicates: left out (Zero cannot sync it)" <<< "$stderr"
+	run -0 sh -c 'sluice introspect k.sql | sluice typemap 2>/dev/null | jq -r "select(.name == \"moods\") | .columns[] | [.name, .ts_type, .zero // \"-\"] | @tsv"'
+	assert_output "id	number	number()
+moods	('happy' | 'sad')[] | null	json<('happy' | 'sad')[]>()
+opens_at	string | null	-
+email	string | null	-"
+}
+
 @test "stages-2.6: typemap: two tables with one TypeScript name are refused; a tables override renames one" {
 	sqlite3 c.db 'create table order_items(id integer primary key); create table "order-items"(id integer primary key); create table "Order Items"(id integer primary key);'
 	run -65 --separate-stderr sh -c 'sluice introspect c.db | sluice typemap'

@@ -117,7 +117,7 @@ struct tdef {
 /* Rails and SQL type names (lower case); Zero's replication decides */
 static const struct tdef tdefs[] = {
 	{ "string", "string", Z_STRING }, { "text", "string", Z_STRING },
-	{ "citext", "string", Z_STRING }, { "uuid", "string", Z_STRING },
+	{ "uuid", "string", Z_STRING },
 	{ "char", "string", Z_STRING }, { "character", "string", Z_STRING },
 	{ "varchar", "string", Z_STRING }, { "nvarchar", "string", Z_STRING },
 	{ "character varying", "string", Z_STRING },
@@ -137,10 +137,15 @@ static const struct tdef tdefs[] = {
 	{ "timestamptz", "number", Z_NUMBER },
 	{ "timestamp with time zone", "number", Z_NUMBER },
 	{ "timestamp without time zone", "number", Z_NUMBER },
-	{ "time", "number", Z_NUMBER }, { "timetz", "number", Z_NUMBER },
+
 	{ "json", "ReadonlyJSONValue", Z_JSON },
 	{ "jsonb", "ReadonlyJSONValue", Z_JSON },
 	/* kept in the interface as text, left out of the Zero schema */
+	{ "citext", "string", Z_NONE },
+	/* a time of day: the driver gives "12:30:00" */
+	{ "time", "string", Z_NONE }, { "timetz", "string", Z_NONE },
+	{ "time without time zone", "string", Z_NONE },
+	{ "time with time zone", "string", Z_NONE },
 	{ "binary", "string", Z_NONE }, { "blob", "string", Z_NONE },
 	{ "bytea", "string", Z_NONE }, { "tsvector", "string", Z_NONE },
 	{ "tsquery", "string", Z_NONE }, { "inet", "string", Z_NONE },
@@ -224,8 +229,9 @@ builder(enum zkind z, const char *ts, int array)
 
 	if (z == Z_NONE)
 		return NULL;
-	if (array)
-		return xasprintf("json<%s[]>()", ts);
+	if (array)		/* ('a' | 'b')[], not 'a' | 'b'[] */
+		return xasprintf(strchr(ts, ' ') != NULL ? "json<(%s)[]>()" :
+		    "json<%s[]>()", ts);
 	if (z == Z_ENUM)
 		return xasprintf("enumeration<%s>()", ts);
 	if (d != NULL && strcmp(d, ts) == 0)
@@ -640,8 +646,11 @@ in_pk(const struct json *j, int pk, const char *name)
 struct strset {
 	size_t		*off, *len;
 	int		*tok;
+	unsigned char	*flags;		/* CF_ below */
 	size_t		 n, cap;
 };
+#define CF_ZERO	1			/* in the Zero schema */
+#define CF_NULL	2			/* nullable */
 
 /* the entry of the column named col, or -1 */
 static long
@@ -684,10 +693,46 @@ col_name_once(const struct json *j, int c, const char *table,
 		ss->off = xreallocarray(ss->off, ss->cap, sizeof(*ss->off));
 		ss->len = xreallocarray(ss->len, ss->cap, sizeof(*ss->len));
 		ss->tok = xreallocarray(ss->tok, ss->cap, sizeof(*ss->tok));
+		ss->flags = xreallocarray(ss->flags, ss->cap,
+		    sizeof(*ss->flags));
 	}
 	ss->off[ss->n] = at;
 	ss->len[ss->n] = len;
+	ss->flags[ss->n] = 0;
 	ss->tok[ss->n++] = c;
+}
+
+/*
+ * The TypeScript names of the columns array arr names, in its order,
+ * into pk as JSON strings: their count, or -1 if one is not a column
+ * of the table in the Zero schema (or, with notnull, is nullable).
+ */
+static int
+key_cols(const struct json *j, int arr, const struct strset *ss,
+    const struct buf *o, struct buf *pk, int notnull)
+{
+	long	 tn;
+	int	 e, n = 0;
+
+	buf_reset(pk);
+	if (json_type(j, arr) != JSON_ARRAY)
+		return -1;
+	JSON_FOREACH_ELEM(j, arr, e) {
+		char	*cn;
+
+		if (json_type(j, e) != JSON_STRING)
+			return -1;
+		cn = json_str(j, e);
+		tn = col_ts(j, ss, cn);
+		free(cn);
+		if (tn == -1 || !(ss->flags[tn] & CF_ZERO) ||
+		    (notnull && (ss->flags[tn] & CF_NULL)))
+			return -1;
+		if (n++ > 0)
+			buf_addc(pk, ',');
+		buf_add(pk, o->data + ss->off[tn], ss->len[tn]);
+	}
+	return n;
 }
 
 static void
@@ -697,14 +742,13 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 			 checkcol = { 0 }, checku = { 0 }, warn = { 0 };
 	/* a column's strings, in buffers used again for the next */
 	static struct buf bname, btype, bsql, bcomment;
-	struct buf	 allpk = { 0 };	/* every column's, JSON strings */
 	char		*name, *schema, *qual = NULL;
 	char		**checks_col = NULL, **checks_u = NULL;
 	int		 cols, c, e, pkt, idx, nomit = 0, npk = 0, uses_json = 0;
-	int		 nchecks = 0, i, ncols = 0;
+	int		 nchecks = 0, i;
 	const struct over *tover;
 	static struct strset tsnames;	/* the columns' TypeScript names */
-	size_t		 pos = 0, at;
+	size_t		 pos = 0, at, start = o->len;
 
 	if ((name = str_field(j, 0, "name")) == NULL)
 		json_errx(j, 0, "table record without a \"name\"");
@@ -814,11 +858,10 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 			buf_adds(&tmp, col.name);
 		else
 			ts_ident(&tmp, col.name);
-		if (ncols++ > 0)
-			buf_addc(&allpk, ',');
-		json_escape(&allpk, tmp.data, tmp.len);
 		at = add_str(o, "ts_name", tmp.data);
 		col_name_once(j, c, name, col.name, tmp.data, o, at, &tsnames);
+		tsnames.flags[tsnames.n - 1] = (m->zero != NULL ? CF_ZERO : 0) |
+		    (col.null ? CF_NULL : 0);
 		add_str(o, "zero_from", strcmp(tmp.data, col.name) == 0 ?
 		    NULL : col.name);
 		add_str(o, "ts_base", m->ts);
@@ -843,11 +886,6 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 				buf_addc(&omit, ',');
 			json_escape(&omit, tmp.data, tmp.len);
 		}
-		if (in_pk(j, pkt, col.name) && m->zero != NULL) {
-			if (npk++ > 0)
-				buf_addc(&pk, ',');
-			json_escape(&pk, tmp.data, tmp.len);
-		}
 		if (own != NULL) {
 			free(own->ts);
 			free(own->zero);
@@ -855,42 +893,35 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		}
 		free(precise);
 	}
-	/* no usable primary key: a unique index, else every column */
-	if (npk == 0) {
-		idx = json_get(j, 0, "indexes");
-		if (json_type(j, idx) == JSON_ARRAY)
-			JSON_FOREACH_ELEM(j, idx, e) {
-				int	 ic = json_get(j, e, "columns"), k;
-
-				if (!bool_field(j, e, "unique") ||
-				    present(j, e, "where") ||
-				    json_type(j, ic) != JSON_ARRAY)
-					continue;
-				JSON_FOREACH_ELEM(j, ic, k) {
-					char	*cn = json_str(j, k);
-					long	 tn = col_ts(j, &tsnames, cn);
-
-					if (npk++ > 0)
-						buf_addc(&pk, ',');
-					if (tn != -1)	/* as its column has it */
-						buf_add(&pk, o->data +
-						    tsnames.off[tn],
-						    tsnames.len[tn]);
-					else {
-						buf_reset(&tmp);
-						ts_ident(&tmp, cn);
-						json_escape(&pk, tmp.data,
-						    tmp.len);
-					}
-					free(cn);
-				}
+	/*
+	 * The Zero primary key: the table's own, in its order, when Zero
+	 * replicates each of its columns; else the first unique index
+	 * (not partial) of such columns that are all NOT NULL, which is
+	 * what Zero syncs by.  A table with neither cannot be synced: it
+	 * is left out, warned, not given every column as a key (Zero
+	 * refuses a client schema that names such a table).
+	 */
+	npk = key_cols(j, pkt, &tsnames, o, &pk, 0);
+	idx = json_get(j, 0, "indexes");
+	if (npk <= 0 && json_type(j, idx) == JSON_ARRAY)
+		JSON_FOREACH_ELEM(j, idx, e) {
+			if (!bool_field(j, e, "unique") ||
+			    present(j, e, "where"))
+				continue;
+			if ((npk = key_cols(j, json_get(j, e, "columns"),
+			    &tsnames, o, &pk, 1)) > 0)
 				break;
-			}
-	}
-	if (npk == 0 && !view) {
-		warnx("%s:%d: %s: no primary key or unique index: every "
-		    "column is the Zero primary key", inname, lineno, name);
-		buf_add(&pk, allpk.data, allpk.len);
+		}
+	if (npk <= 0) {
+		buf_reset(&pk);
+		if (!view) {
+			warnx("%s:%d: %s: no primary key or unique index of "
+			    "NOT NULL columns that Zero replicates: left out "
+			    "(Zero cannot sync it)", inname, lineno,
+			    qual != NULL ? qual : name);
+			o->len = start;
+			goto done;
+		}
 	}
 	buf_add(o, j->text + pos, (size_t)j->tok[0].end - 1 - pos);
 	if ((tover = over_find(table_over, qual != NULL ? qual : name)) !=
@@ -914,7 +945,6 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	    uses_json ? ",\"ts_json\":true" : "");
 done:
 	tsnames.n = 0;
-	buf_free(&allpk);
 	for (i = 0; i < nchecks; i++) {
 		free(checks_col[i]);
 		free(checks_u[i]);
