@@ -223,6 +223,30 @@ tags	user	belongs_to"
 	assert_equal "$stderr" "render: bad3.tmpl:1:1: unknown filter 'nope': expected camel, pascal, snake, kebab, singular, plural, ts, upper, lower or json"
 }
 
+@test "stages-4.1b: render: sections nested too deep are refused; a partial is compiled once however often it is included; a missing one is named" {
+	echo '{"v":1,"kind":"table","name":"users","columns":[]}' > one.jsonl
+	awk 'BEGIN { for (i = 0; i < 5000; i++) printf "{{#nope}}"; printf "x"
+	    for (i = 0; i < 5000; i++) printf "{{/nope}}" }' > deep.tmpl
+	run -65 --separate-stderr sluice render deep.tmpl < one.jsonl
+	assert_output ''
+	assert_equal "$stderr" "render: deep.tmpl:1:901: sections nested more than 100 deep"
+	# p0 includes p1 ten times, p1 p2 ten times, ... p7 p8: 10^8
+	# inclusions, 9 templates; compiled per inclusion it would run for
+	# hours (and 10^8 compilations), so a bounded wait is the check
+	for i in 0 1 2 3 4 5 6 7; do
+		for k in 1 2 3 4 5 6 7 8 9 10; do
+			printf '{{#nope}}{{>p%d.tmpl}}{{/nope}}\n' $((i + 1))
+		done > "p$i.tmpl"
+	done
+	echo leaf > p8.tmpl
+	run -0 timeout 60 sluice render --path x p0.tmpl < one.jsonl
+	assert_output '{"v":1,"kind":"file","path":"x","table":"users","content":"\n\n\n\n\n\n\n\n\n\n"}'
+	run -0 timeout 60 sluice render --all --path x p0.tmpl < one.jsonl
+	echo '{{>nope.tmpl}}' > pm.tmpl
+	run -65 --separate-stderr sluice render pm.tmpl < one.jsonl
+	assert_equal "$stderr" "render: pm.tmpl:1:1: partial 'nope.tmpl' not found"
+}
+
 @test "stages-4.2: render: one file record per table, others pass through; --all is one" {
 	printf '{{name|singular|pascal}}\n' > n.tmpl
 	run -0 sh -c "sluice introspect '$SCHEMAS/maybe.schema.rb' | sluice render --path 'm/{{name|kebab}}.txt' n.tmpl | jq -r '[.kind, .path // .name, .content // \"\"] | @tsv' | head -3"
@@ -389,6 +413,26 @@ t'
 	assert_equal "$stderr" "write: <stdin>:3: 'a.ts' is written twice (first by the record of line 1): two tables whose names give the same path?"
 	assert_file_not_exists out/a.ts
 	assert_file_not_exists out/b.ts
+}
+
+@test "stages-5.3b: write: a file where another record needs a directory, a control character in a path, a FIFO at a path: refused, nothing written" {
+	printf '{"v":1,"kind":"file","path":"a/b","content":"1"}\n{"v":1,"kind":"file","path":"c","content":"2"}\n{"v":1,"kind":"file","path":"a","content":"3"}\n' > in.jsonl
+	run -65 --separate-stderr sluice write out < in.jsonl
+	assert_equal "$stderr" "write: <stdin>:1: 'a/b' needs 'a' to be a directory, but the record of line 3 writes a file there"
+	assert_not_exists out
+	# a newline would make two lines of the manifest: --prune would
+	# then remove a file named by its second part
+	mkdir out
+	echo mine > out/notes.txt
+	printf '%s\n' '{"v":1,"kind":"file","path":"gen\nnotes.txt","content":"g"}' > nl.jsonl
+	run -65 --separate-stderr sluice write out < nl.jsonl
+	assert_equal "$stderr" "write: <stdin>:1:29: 'gen\\nnotes.txt' is outside 'out': a control character in the path"
+	assert_equal "$(ls -A out)" "notes.txt"
+	mkfifo out/f
+	echo '{"v":1,"kind":"file","path":"f","content":"y"}' > f.jsonl
+	run -65 --separate-stderr timeout 60 sluice write out < f.jsonl
+	assert_equal "$stderr" "write: 'f' is outside 'out' or unsafe: not a regular file"
+	[ -p out/f ]
 }
 
 @test "stages-5.4: write: the same input over files as it left them is found by their stamp, a changed file is not" {

@@ -22,6 +22,7 @@
 #include "banned.h"
 
 #define MAXDEPTH	16	/* partial nesting */
+#define MAXNEST		100	/* section nesting in one template */
 #define MAXFRAME	64	/* section nesting while rendering */
 
 enum ntype { N_TEXT, N_VAR, N_SECTION, N_INVERTED, N_TEST, N_PARTIAL };
@@ -49,13 +50,18 @@ struct node {
 	int		 nfilt;
 	struct node	*kids;		/* section body */
 	int		 nkids;
-	struct tmpl	*partial;
+	struct tmpl	*partial;	/* one of the top template's parts */
 };
 
 struct tmpl {
 	char		*name;
 	struct node	*nodes;
 	int		 nnodes;
+	/* the top template's partials, each compiled once, whichever
+	   template or partial includes it and however often */
+	struct tmpl	**parts;
+	int		 nparts;
+	unsigned	 walk;		/* see names_of */
 };
 
 struct parser {
@@ -66,7 +72,9 @@ struct parser {
 	char		*err;
 	size_t		 errsz;
 	int		 depth;
+	int		 nest;		/* sections open */
 	int		 failed;
+	struct tmpl	*top;		/* owns the partials */
 };
 
 static void	free_nodes(struct node *, int);
@@ -239,7 +247,8 @@ join_path(const struct node *nd)
 	return buf_steal(&b);
 }
 
-static struct tmpl *compile(const char *, const char *, size_t, tmpl_loader,
+static struct tmpl *compile(struct tmpl *, const char *, const char *,
+    size_t, tmpl_loader,
 		    void *, char *, size_t, int);
 
 /*
@@ -253,7 +262,7 @@ parse(struct parser *ps, struct node **v, int *n, const struct node *sect,
 	const char	*t, *te, *body, *ls, *after;
 	struct node	*nd;
 	char		 sigil;
-	int		 standalone;
+	int		 standalone, i;
 
 	while (ps->p < ps->e && !ps->failed) {
 		if ((t = memmem(ps->p, (size_t)(ps->e - ps->p), "{{", 2)) ==
@@ -365,12 +374,20 @@ parse(struct parser *ps, struct node **v, int *n, const struct node *sect,
 			}
 			if (parse_ref(ps, t, s, (size_t)(se - s), nd) == -1)
 				return -1;
+			if (ps->nest >= MAXNEST) {
+				fail(ps, t, "sections nested more than %d deep",
+				    MAXNEST);
+				return -1;
+			}
 			{
 				struct node	*kids = NULL, copy;
-				int		 nk = 0, idx = *n - 1;
+				int		 nk = 0, idx = *n - 1, r;
 
 				copy = *nd;
-				if (parse(ps, &kids, &nk, &copy, t) == -1) {
+				ps->nest++;
+				r = parse(ps, &kids, &nk, &copy, t);
+				ps->nest--;
+				if (r == -1) {
 					free_nodes(kids, nk);
 					return -1;
 				}
@@ -399,13 +416,18 @@ parse(struct parser *ps, struct node **v, int *n, const struct node *sect,
 			    pname, &pb, &ppath) == -1) {
 				fail(ps, t, "partial '%s' not found", pname);
 				free(pname);
+				free(ppath);
 				buf_free(&pb);
 				return -1;
 			}
 			nd = add_node(v, n, N_PARTIAL);
-			nd->partial = compile(ppath, pb.data ? pb.data : "",
-			    pb.len, ps->load, ps->arg, ps->err, ps->errsz,
-			    ps->depth + 1);
+			for (i = 0; i < ps->top->nparts; i++)
+				if (strcmp(ps->top->parts[i]->name, ppath) == 0)
+					nd->partial = ps->top->parts[i];
+			if (nd->partial == NULL)
+				nd->partial = compile(ps->top, ppath, pb.data ?
+				    pb.data : "", pb.len, ps->load, ps->arg,
+				    ps->err, ps->errsz, ps->depth + 1);
 			free(pname);
 			free(ppath);
 			buf_free(&pb);
@@ -434,14 +456,16 @@ parse(struct parser *ps, struct node **v, int *n, const struct node *sect,
 	return ps->failed ? -1 : 0;
 }
 
+/* a template; a partial when top (which then owns it) is not NULL */
 static struct tmpl *
-compile(const char *name, const char *text, size_t len, tmpl_loader load,
-    void *arg, char *err, size_t errsz, int depth)
+compile(struct tmpl *top, const char *name, const char *text, size_t len,
+    tmpl_loader load, void *arg, char *err, size_t errsz, int depth)
 {
 	struct parser	 ps;
 	struct tmpl	*t = xcalloc(1, sizeof(*t));
 
 	memset(&ps, 0, sizeof(ps));
+	ps.top = top != NULL ? top : t;
 	ps.name = name;
 	ps.text = ps.p = text;
 	ps.e = text + len;
@@ -455,6 +479,11 @@ compile(const char *name, const char *text, size_t len, tmpl_loader load,
 		tmpl_free(t);
 		return NULL;
 	}
+	if (top != NULL) {
+		top->parts = xreallocarray(top->parts, (size_t)top->nparts + 1,
+		    sizeof(*top->parts));
+		top->parts[top->nparts++] = t;
+	}
 	return t;
 }
 
@@ -462,7 +491,7 @@ struct tmpl *
 tmpl_compile(const char *name, const char *text, size_t len,
     tmpl_loader load, void *arg, char *err, size_t errsz)
 {
-	return compile(name, text, len, load, arg, err, errsz, 0);
+	return compile(NULL, name, text, len, load, arg, err, errsz, 0);
 }
 
 static void
@@ -478,8 +507,6 @@ free_node(struct node *nd)
 	free(nd->phash);
 	free(nd->filt);
 	free_nodes(nd->kids, nd->nkids);
-	if (nd->partial != NULL)
-		tmpl_free(nd->partial);
 }
 
 static void
@@ -495,12 +522,19 @@ free_nodes(struct node *v, int n)
 void
 tmpl_free(struct tmpl *t)
 {
+	int	 i;
+
 	if (t == NULL)
 		return;
 	free_nodes(t->nodes, t->nnodes);
+	for (i = 0; i < t->nparts; i++)
+		tmpl_free(t->parts[i]);
+	free(t->parts);
 	free(t->name);
 	free(t);
 }
+
+static unsigned	names_walk;	/* the walk of names_of under way */
 
 static void
 names_of(const struct node *v, int n, void (*fn)(void *, const char *),
@@ -513,15 +547,20 @@ names_of(const struct node *v, int n, void (*fn)(void *, const char *),
 			if (v[i].path[k][0] != '\0' && v[i].path[k][0] != '@')
 				fn(arg, v[i].path[k]);
 		names_of(v[i].kids, v[i].nkids, fn, arg);
-		if (v[i].partial != NULL)
+		/* a partial once a walk (names_walk): one included
+		   ten times by ten others is looked at once, not 100 */
+		if (v[i].partial != NULL && v[i].partial->walk != names_walk) {
+			v[i].partial->walk = names_walk;
 			names_of(v[i].partial->nodes, v[i].partial->nnodes, fn,
 			    arg);
+		}
 	}
 }
 
 void
 tmpl_names(const struct tmpl *t, void (*fn)(void *, const char *), void *arg)
 {
+	names_walk++;
 	names_of(t->nodes, t->nnodes, fn, arg);
 }
 
@@ -554,6 +593,7 @@ names_lists(const struct node *v, int n)
 {
 	int	 yes = 0;
 
+	names_walk++;
 	names_of(v, n, note_list, &yes);
 	return yes;
 }

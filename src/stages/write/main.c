@@ -79,6 +79,10 @@ bad_path(const char *p)
 		return "empty path";
 	if (*p == '/')
 		return "absolute path";
+	/* the manifest and the stamp hold a path a line */
+	for (c = p; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			return "a control character in the path";
 	for (c = p; *c != '\0'; c = *e != '\0' ? e + 1 : e) {
 		if ((e = strchr(c, '/')) == NULL)
 			e = c + strlen(c);
@@ -227,8 +231,9 @@ same_content(int pfd, const char *name, const char *c, size_t clen,
 	int		 fd, same;
 
 	*missing = 0;
-	if ((fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) ==
-	    -1) {
+	/* O_NONBLOCK: a FIFO there must not block (bad_links refuses it) */
+	if ((fd = openat(pfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1) {
 		*missing = errno == ENOENT;
 		return 0;
 	}
@@ -325,6 +330,32 @@ twice(const struct file *files, size_t n, const char *path)
 			    path, first);
 	}
 	errx(EX_DATAERR, "'%s': written twice", path);
+}
+
+static int	cmpstr(const void *, const void *);
+
+/* a record whose path needs another's file as a directory: a and a/b */
+static void
+file_as_dir(const struct file *files, size_t n, char **sorted, size_t i)
+{
+	char	*p = xstrdup(files[i].path), *slash, **hit;
+	size_t	 k;
+
+	for (slash = strchr(p, '/'); slash != NULL;
+	    slash = strchr(slash + 1, '/')) {
+		*slash = '\0';
+		hit = bsearch(&p, sorted, n, sizeof(char *), cmpstr);
+		if (hit != NULL)
+			for (k = 0; k < n; k++)
+				if (strcmp(files[k].path, p) == 0)
+					errx(EX_DATAERR, "<stdin>:%d: '%s' "
+					    "needs '%s' to be a directory, but "
+					    "the record of line %d writes a "
+					    "file there", files[i].line,
+					    files[i].path, p, files[k].line);
+		*slash = '/';
+	}
+	free(p);
 }
 
 /* "ino size mtime ctime ": what stat(2) says of a file the last run
@@ -912,9 +943,15 @@ main(int argc, char *argv[])
 		files[nfiles].path = json_str(&j, t);
 		files[nfiles].line = lineno;
 		files[nfiles].rd = rd;
-		if (*(why = bad_path(files[nfiles].path)) != '\0')
+		if (*(why = bad_path(files[nfiles].path)) != '\0') {
+			struct buf	 q = { 0 };
+
+			/* a line of its own, whatever the path holds */
+			json_escape_in(&q, files[nfiles].path,
+			    strlen(files[nfiles].path));
 			json_errx(&j, t, "'%s' is outside '%s': %s",
-			    files[nfiles].path, dir, why);
+			    q.data != NULL ? q.data : "", dir, why);
+		}
 		t = json_get(&j, 0, "content");
 		if (json_type(&j, t) != JSON_STRING)
 			json_errx(&j, t == -1 ? 0 : t, "file record without a "
@@ -939,6 +976,8 @@ main(int argc, char *argv[])
 	for (i = 1; i < nfiles; i++)
 		if (strcmp(sorted[i - 1], sorted[i]) == 0)
 			twice(files, nfiles, sorted[i]);
+	for (i = 0; i < nfiles; i++)
+		file_as_dir(files, nfiles, sorted, i);
 
 	made = 0;
 	if (dirfd == -1) {
