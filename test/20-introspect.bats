@@ -927,3 +927,23 @@ EOF
 	assert_success
 	assert_output "replayed $n inputs"
 }
+
+@test "introspect-2.13: an INTEGER PRIMARY KEY is the rowid (never NULL, assigned) except in a WITHOUT ROWID table or declared DESC in the column" {
+	sqlite3 r.db 'CREATE TABLE wr(id INTEGER PRIMARY KEY, v TEXT) WITHOUT ROWID;
+	    CREATE TABLE d(id INTEGER PRIMARY KEY DESC, v TEXT);
+	    CREATE TABLE e(id INTEGER, v TEXT, PRIMARY KEY(id DESC));
+	    CREATE TABLE f(id integer primary key asc, v TEXT);'
+	# SQLite agrees: inserting no id fails, stores NULL, assigns 1, 1
+	run sqlite3 r.db "INSERT INTO wr(v) VALUES ('x')"
+	assert_failure
+	assert_equal "$(sqlite3 r.db "INSERT INTO d(v) VALUES ('x'); SELECT quote(id) FROM d")" NULL
+	assert_equal "$(sqlite3 r.db "INSERT INTO e(v) VALUES ('x'); INSERT INTO f(v) VALUES ('x'); SELECT e.id, f.id FROM e, f")" "1|1"
+	for reader in file libsqlite3; do
+		run -0 sh -c "SLUICE_SQLITE_READER=$reader sluice introspect r.db |
+		    jq -r '[.name, .columns[0].null, .columns[0].auto_increment // false] | @tsv'"
+		assert_output "wr	false	false
+d	true	false
+e	false	true
+f	false	true"
+	done
+}

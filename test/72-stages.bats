@@ -167,6 +167,45 @@ person	belongs_to	people	convention
 status	belongs_to	statuses	convention"
 }
 
+@test "stages-3.2b: relations: no convention join of a table's own key to itself, of a string to a number, or again beside a foreign key" {
+	cat > c.rb <<-'RB'
+	create_table "actors", primary_key: "actor_id" do |t|
+	  t.string "name"
+	end
+	create_table "users", id: :uuid do |t|
+	end
+	create_table "sessions", id: :serial do |t|
+	  t.string "session_id", null: false
+	  t.bigint "user_id"
+	end
+	create_table "memberships" do |t|
+	  t.bigint "organization_id"
+	end
+	create_table "organizations" do |t|
+	end
+	create_table "roles" do |t|
+	  t.bigint "membership_id"
+	  t.bigint "organization_id"
+	  t.bigint "actor_id"
+	end
+	add_foreign_key "roles", "memberships", column: ["membership_id", "organization_id"], primary_key: ["id", "organization_id"]
+	RB
+	# with typemap (ts_base) and without (type): the same joins
+	for tm in "sluice typemap" cat; do
+		run -0 sh -c "sluice introspect c.rb | $tm | sluice relations |
+		    jq -r 'select(.relations) | .name as \$t | .relations[] |
+		    [\$t, .name, .via, (.hops[0].source | join(\",\"))] | @tsv'"
+		assert_output "actors	roles	convention	actor_id
+memberships	organization	convention	organization_id
+memberships	roles	foreign_key	id,organization_id
+organizations	memberships	convention	id
+organizations	roles	convention	id
+roles	membership	foreign_key	membership_id,organization_id
+roles	organization	convention	organization_id
+roles	actor	convention	actor_id"
+	done
+}
+
 @test "stages-3.3: relations: records json.c reads (escapes, a bad foreign key) as the one-pass reader would" {
 	# escapes in a name and a key: the same relations as without
 	printf '%s\n' '{"v":1,"kind":"table","name":"users","primary_key":["id"],"columns":[{"name":"id"}]}' \

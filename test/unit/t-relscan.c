@@ -161,8 +161,14 @@ column_val(struct buf *b, const char *key, int depth)
 {
 	static const char *const zero[] = { "null", "\"string()\"", "1" };
 
+	static const char *const kinds[] = { "\"integer\"", "\"string\"",
+	    "\"number\"", "\"boolean\"", "\"uuid\"", "\"str\\u0069ng\"",
+	    "\"json\"", "5", "null" };
+
 	if (strcmp(key, "zero") == 0)
 		buf_adds(b, PICK(zero));
+	else if (strcmp(key, "type") == 0 || strcmp(key, "ts_base") == 0)
+		buf_adds(b, PICK(kinds));
 	else if (strcmp(key, "name") == 0 || strcmp(key, "ts_name") == 0) {
 		if (rnd(clean ? 60 : 10) == 0)
 			any(b, depth);
@@ -227,7 +233,7 @@ static void
 record_val(struct buf *b, const char *key, int depth)
 {
 	static const char *const colk[] = { "name", "ts_name", "zero",
-	    "type", "null", "default" };
+	    "type", "ts_base", "null", "default" };
 	static const char *const idxk[] = { "name", "unique", "where",
 	    "columns" };
 	static const char *const fkk[] = { "to_table", "to_schema",
@@ -345,6 +351,7 @@ differ(const struct tbl *a, const struct tbl *b)
 		    !same_str(a->col[i].ts, b->col[i].ts) ||
 		    a->col[i].len != b->col[i].len ||
 		    a->col[i].zero != b->col[i].zero ||
+		    a->col[i].kind != b->col[i].kind ||
 		    a->col[i].unique != b->col[i].unique)
 			return "a column";
 	if (!same_list(a->pk, a->npk, b->pk, b->npk))

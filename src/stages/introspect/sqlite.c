@@ -975,6 +975,40 @@ pragma_done(struct sqlctx *x, sqlite3_stmt *st, int rc)
 	return 0;
 }
 
+/*
+ * Whether a table's single INTEGER PRIMARY KEY column is its rowid (so
+ * assigned on insert, never NULL), as SQLite decides: not in a WITHOUT
+ * ROWID table, nor when declared "INTEGER PRIMARY KEY DESC" in the
+ * column (a quirk SQLite keeps; PRIMARY KEY (x DESC) is an alias).
+ * sql is the CREATE TABLE text, if known.
+ */
+static int
+rowid_alias(const char *sql)
+{
+	struct qtok	 t, a, b;
+	const char	*p = sql;
+	int		 depth = 0, closed = 0;
+
+	if (sql == NULL)
+		return 1;
+	for (p = qnext(p, &t); t.type != Q_END; p = qnext(p, &t)) {
+		if (qpunct(&t, '('))
+			depth++;
+		else if (qpunct(&t, ')') && --depth == 0)
+			closed = 1;
+		else if (depth == 1 && qis(&t, "PRIMARY")) {
+			(void)qnext(qnext(p, &a), &b);
+			if (qis(&a, "KEY") && qis(&b, "DESC"))
+				return 0;
+		} else if (closed && depth == 0 && qis(&t, "WITHOUT")) {
+			(void)qnext(p, &a);
+			if (qis(&a, "ROWID"))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 static int
 load_columns(struct sqlctx *x, struct table *t)
 {
@@ -1017,7 +1051,7 @@ load_columns(struct sqlctx *x, struct table *t)
 	 * NULL, whatever the pragma says of a column without NOT NULL */
 	if (pkn == 1 && t->kind == REC_TABLE &&
 	    (c = table_column(t, t->pk.v[0])) != NULL &&
-	    strcasecmp(c->sql_type, "INTEGER") == 0)
+	    strcasecmp(c->sql_type, "INTEGER") == 0 && rowid_alias(t->sql))
 		c->auto_inc = c->notnull = 1;
 	return 0;
 }
@@ -1040,7 +1074,7 @@ text_columns(struct schema *s, struct table *t, const struct tinfo *ti)
 	/* INTEGER PRIMARY KEY is the rowid: assigned on insert, never
 	 * NULL */
 	if (t->pk.n == 1 && (c = table_column(t, t->pk.v[0])) != NULL &&
-	    strcasecmp(c->sql_type, "INTEGER") == 0)
+	    strcasecmp(c->sql_type, "INTEGER") == 0 && rowid_alias(t->sql))
 		c->auto_inc = c->notnull = 1;
 }
 

@@ -46,6 +46,7 @@ struct tcol {
 	size_t		 len;		/* of name */
 	int		 zero;		/* in the Zero schema */
 	int		 unique;	/* alone in a unique index */
+	char		 kind;		/* col_kind: 'n', 's', 'b' or 0 */
 };
 
 struct fkey {
@@ -242,6 +243,40 @@ alist(const struct scan *s, int at, int n)
 }
 
 /* a table's facts into the arena */
+static int
+span_is(const struct span *sp, const char *s)
+{
+	return sp->p != NULL && sp->len == strlen(s) &&
+	    memcmp(sp->p, s, sp->len) == 0;
+}
+
+/*
+ * What values a column holds, for joining by convention: 'n' numbers,
+ * 's' strings, 'b' booleans, 0 not known.  typemap's ts_base says; else
+ * the normalized type (sluice-records(5)).
+ */
+static char
+col_kind(const struct scol *sc)
+{
+	static const char *const num[] = { "integer", "bigint", "smallint",
+	    "decimal", "float", "serial", "bigserial", NULL };
+	static const char *const str[] = { "string", "text", "uuid",
+	    "citext", NULL };
+	int	 i;
+
+	if (sc->ts_base.p != NULL)
+		return span_is(&sc->ts_base, "number") ? 'n' :
+		    span_is(&sc->ts_base, "string") ? 's' :
+		    span_is(&sc->ts_base, "boolean") ? 'b' : 0;
+	for (i = 0; num[i] != NULL; i++)
+		if (span_is(&sc->type, num[i]))
+			return 'n';
+	for (i = 0; str[i] != NULL; i++)
+		if (span_is(&sc->type, str[i]))
+			return 's';
+	return span_is(&sc->type, "boolean") ? 'b' : 0;
+}
+
 static struct tbl *
 tbl_make(const struct scan *s)
 {
@@ -278,6 +313,7 @@ tbl_make(const struct scan *s)
 			c->ts = astr_span(&sc->ts);
 		c->zero = sc->zero;
 		c->unique = 0;
+		c->kind = col_kind(sc);
 	}
 	t->npk = s->npk;
 	t->pk = alist(s, s->pk, s->npk);
@@ -374,6 +410,8 @@ tok_load(struct scan *s, const struct json *j)
 		if (sc->name.p == NULL)
 			json_errx(j, c, "column without a \"name\"");
 		tok_str(&sc->ts, j, json_get(j, c, "ts_name"));
+		tok_str(&sc->type, j, json_get(j, c, "type"));
+		tok_str(&sc->ts_base, j, json_get(j, c, "ts_base"));
 		/* typemap leaves a column out of Zero without a "zero" (or
 		 * with null): a "ts_name" says typemap has been */
 		z = json_get(j, c, "zero");
@@ -601,6 +639,22 @@ is_covered(struct tbl *t, const char *col)
 	return 0;
 }
 
+/* a relation of t already joins col, among others, to u */
+static int
+fk_joins(struct tbl *t, const char *col, const struct tbl *u)
+{
+	struct tcol	*c = col_find(t, col);
+	const char	*ts = c != NULL ? c->ts : col;
+	int		 i, k;
+
+	for (i = 0; i < t->nrel; i++)
+		if (t->rel[i].hop[0].to == u)
+			for (k = 0; k < t->rel[i].hop[0].nsrc; k++)
+				if (strcmp(t->rel[i].hop[0].src[k], ts) == 0)
+					return 1;
+	return 0;
+}
+
 static void
 find_belongs(struct tbl *t)
 {
@@ -658,8 +712,9 @@ find_belongs(struct tbl *t)
 		return;
 	/* <name>_id without a foreign key: the table plural(name) */
 	for (i = 0; i < t->ncol; i++) {
-		size_t	 len = t->col[i].len;
-		int	 poly;
+		size_t		 len = t->col[i].len;
+		struct tcol	*c;
+		int		 poly;
 
 		if (len <= 3 || strcmp(t->col[i].name + len - 3, "_id") != 0 ||
 		    is_covered(t, t->col[i].name))
@@ -684,6 +739,18 @@ find_belongs(struct tbl *t)
 		free(base);
 		free(pl);
 		if (u == NULL || u->npk != 1)
+			continue;
+		/* not a table's own key to itself (actor.actor_id) */
+		if (u == t && strcmp(t->pk[0], t->col[i].name) == 0)
+			continue;
+		/* nor a string to a number (session_id, a token, to
+		 * sessions.id; user_id bigint to a uuid users.id) */
+		if ((c = col_find(u, u->pk[0])) != NULL && c->kind != 0 &&
+		    t->col[i].kind != 0 && c->kind != t->col[i].kind)
+			continue;
+		/* nor again to the table a foreign key of it goes to
+		 * (with organization_id, to memberships) */
+		if (fk_joins(t, t->col[i].name, u))
 			continue;
 		belongs_to(t, &t->col[i].name, 1, u, u->pk, 1, "convention");
 	}

@@ -20,6 +20,7 @@ struct span {
 struct scol {
 	struct span	 name;
 	struct span	 ts;		/* ts_name, or p NULL */
+	struct span	 type, ts_base;	/* or p NULL */
 	int		 zero;		/* in the Zero schema */
 };
 

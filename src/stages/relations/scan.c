@@ -524,6 +524,12 @@ column(struct sc *c, int depth)
 			if (esc)
 				c->s->bad = 1;
 			tsname |= k.len != 4;
+		} else if (KEYIS(&k, "type") || KEYIS(&k, "ts_base")) {
+			if (str_value(c, depth + 1, k.len == 4 ? &col->type :
+			    &col->ts_base, &esc) == -1)
+				return -1;
+			if (esc)
+				c->s->bad = 1;	/* json.c decodes it */
 		} else if (KEYIS(&k, "zero")) {
 			if ((t = value(c, depth + 1)) == -1)
 				return -1;
