@@ -130,6 +130,30 @@ dump() {
 	fi
 }
 
+@test "codegen-2.5: a column Zero does not replicate is in no interface; a table Zero cannot sync has no file; the key is the primary key's order" {
+	cat > k.sql <<-'SQL'
+	CREATE TABLE public.tokens (k text NOT NULL, version integer NOT NULL, id integer NOT NULL,
+	    secret bytea NOT NULL, note text, CONSTRAINT tokens_pkey PRIMARY KEY (id, version, k));
+	CREATE TABLE public.logs (msg text NOT NULL);
+	SQL
+	run -0 gen "$PWD/k.sql" out
+	assert_equal "$(cd out && find . -type f -name "*.ts" | sort)" "./generated-schema.ts
+./index.ts
+./types/token-data.ts"
+	run -0 sed -n '/^export interface TokenData/,/^}/p' out/types/token-data.ts
+	assert_output "export interface TokenData {
+  k: string;
+  version: number;
+  id: number;
+  note: string | null;
+}"
+	grep -qx "  .primaryKey('id', 'version', 'k');" out/generated-schema.ts
+	if [ -x "$TSC" ]; then
+		run -0 typecheck out
+		assert_output ''
+	fi
+}
+
 @test "codegen-2.3: output is deterministic: a second run writes nothing" {
 	run -0 gen "$ROOT/test/data/schemas/maybe.schema.rb" out
 	assert_output --partial ': 61 written, 0 unchanged, 0 pruned'
