@@ -947,3 +947,23 @@ e	false	true
 f	false	true"
 	done
 }
+
+@test "introspect-1.20: an option warned as skipped is left out, not written as 0; a SQLite message quoting a statement stays on one line" {
+	printf 'ActiveRecord::Schema[7.1].define(version: 1) do\n  create_table "a" do |t|\n    t.string "x", limit: 99999999999999999999\n    t.decimal "y", precision: 0x10, scale: 2\n  end\nend\n' > l.rb
+	run -0 --separate-stderr sluice introspect l.rb
+	assert_equal "$stderr" "introspect: l.rb:3: column 'x': limit: expected an integer, skipped
+introspect: l.rb:4: column 'y': precision: expected an integer, skipped"
+	run -0 jq -c '.columns[1:] | map([.name, .limit, .precision, .scale])' <<< "$output"
+	assert_output '[["x",null,null,null],["y",null,null,2]]'
+	sqlite3 m.db 'CREATE TABLE t(a, b); PRAGMA writable_schema = ON;
+	    UPDATE sqlite_master SET sql = '"'"'CREATE TABLE t(a,
+	  "b TEXT,
+	  c INT
+	)'"'"' WHERE name = '"'"'t'"'"';'
+	for reader in file libsqlite3; do
+		run -65 --separate-stderr env SLUICE_SQLITE_READER=$reader sluice introspect m.db
+		assert_output ''
+		assert_equal "$(wc -l <<< "$stderr")" 1
+		[[ "$stderr" == "introspect: m.db: "*"unrecognized token"* ]]
+	done
+}

@@ -441,11 +441,15 @@ int
 schema_fail(struct schema *s, int line, int col, const char *fmt, ...)
 {
 	va_list	 ap;
-	char	 msg[400];
+	char	 msg[400], *p;
 
 	va_start(ap, fmt);
 	(void)vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
+	/* one line, whatever it quotes (libsqlite3 quotes the statement) */
+	for (p = msg; *p != '\0'; p++)
+		if (*p == '\n' || *p == '\r' || *p == '\t')
+			*p = ' ';
 	if (line > 0 && col > 0)
 		(void)snprintf(s->err, sizeof(s->err), "%s:%d:%d: %s",
 		    s->file, line, col, msg);

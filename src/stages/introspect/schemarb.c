@@ -570,13 +570,17 @@ vint(const struct val *v, int64_t *out)
 {
 	char		 b[32];
 	const char	*e;
+	int64_t		 n;
 
 	if (v == NULL || v->kind != V_NUM || v->n == 0 || v->n >= sizeof(b))
 		return -1;
 	memcpy(b, v->s, v->n);
 	b[v->n] = '\0';
-	*out = strtonum(b, 0, INT64_MAX, &e);
-	return e == NULL ? 0 : -1;
+	n = strtonum(b, 0, INT64_MAX, &e);
+	if (e != NULL)
+		return -1;	/* *out as it was: strtonum gives 0 */
+	*out = n;
+	return 0;
 }
 
 static int
