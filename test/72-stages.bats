@@ -143,6 +143,8 @@ u	email	email	Lorem	e mail	x	number | null	-"
 	run -65 --separate-stderr sh -c 'echo "{\"v\":2}" | sluice render --all x.tmpl 2>&1 >/dev/null; touch x.tmpl; echo "{\"v\":2,\"kind\":\"table\"}" | sluice render x.tmpl'
 	assert_equal "$stderr" "render: <stdin>:1:6: unknown record version 2: expected 1"
 	assert_file_not_exists out
+	run -65 --separate-stderr sluice typemap <<< '{"v":"1","kind":"table"}'
+	assert_equal "$stderr" 'typemap: <stdin>:1:6: "v": expected the number 1, found string'
 }
 
 @test "stages-3.1: relations: belongs_to, inverses, has_many through, polymorphic" {

@@ -194,6 +194,9 @@ rec_parse(struct json *j, const char *name, const char *line, size_t len,
 		    json_typename(json_type(j, 0)));
 	if ((t = json_get(j, 0, "v")) == -1)
 		json_errx(j, 0, "record without a version \"v\"");
+	if (json_type(j, t) != JSON_NUMBER)
+		json_errx(j, t, "\"v\": expected the number %d, found %s",
+		    REC_VERSION, json_typename(json_type(j, t)));
 	if (json_int(j, t, &v) == -1 || v != REC_VERSION)
 		json_errx(j, t, "unknown record version %.*s: expected %d",
 		    j->tok[t].end - j->tok[t].start, j->text + j->tok[t].start,
