@@ -20,6 +20,10 @@ teardown() {
 	for f in a.pid b.pid c.pid; do
 		[ -s "$f" ] && kill -KILL -- "-$(cat "$f")" 2>/dev/null
 	done
+	for f in bg.pid esc.pid; do	# single processes (signal-1.5, 1.6)
+		[ -s "$f" ] && kill -KILL "$(cat "$f")" 2>/dev/null
+	done
+	[ -s a.pid ] && kill -KILL "$(cat a.pid)" 2>/dev/null
 	return 0
 }
 
@@ -105,4 +109,38 @@ assert_all_gone() {
 	assert_equal "$st" 130
 	run -0 jq -r '.status // .run.status' r.json
 	assert_output interrupted
+}
+
+@test "signal-1.5: what a stage leaves running (holding its stderr, out of its process group) is ended with the run, and named" {
+	# bg: a background job keeps the stage's stdout and stderr open;
+	# esc: a process that moves to a process group of its own
+	cat > p.json <<'JSON'
+{ "name": "left", "stages": {
+    "bg": { "run": "sleep 300 & echo $! > bg.pid.tmp; mv bg.pid.tmp bg.pid; echo started" },
+    "esc": { "run": ["perl", "-e", "if (fork() == 0) { setpgrp(0, 0); open(my $f, '>', 'esc.pid.tmp'); print $f $$; close $f; rename 'esc.pid.tmp', 'esc.pid'; close STDOUT; close STDERR; exec 'sleep', '300' } wait_pid: while (!-s 'esc.pid') { select(undef, undef, undef, 0.01) } print qq(ok\n)"] } } }
+JSON
+	# bounded: a run that waited for them would take 300 s
+	run -0 --separate-stderr timeout 60 sluice run -q --grace 200ms p.json
+	assert_output "started
+ok"
+	grep -qx "sluice: stage 'bg' left processes running; terminating them" <<< "$stderr"
+	grep -qx "sluice: a process a stage started (pid $(cat esc.pid)) left its process group; terminating it" <<< "$stderr"
+	wait_until 5 sh -c '! kill -0 "$(cat bg.pid)" 2>/dev/null && ! kill -0 "$(cat esc.pid)" 2>/dev/null'
+}
+
+@test "signal-1.6: a signal also ends what an ended stage left holding its reader's input" {
+	cat > p.json <<'JSON'
+{ "name": "held", "stages": {
+    "a": { "run": "sleep 300 & echo $! > a.pid.tmp; mv a.pid.tmp a.pid" },
+    "b": { "run": ["cat"], "stdin": "a" } } }
+JSON
+	env --default-signal=INT,TERM,HUP sluice run --grace 200ms p.json \
+	    > out.txt 2> err.txt 3>&- &
+	spid=$!
+	wait_until 10 test -s a.pid
+	kill -TERM "$spid"
+	st=0
+	wait "$spid" || st=$?
+	assert_equal "$st" 143
+	wait_until 5 sh -c '! kill -0 "$(cat a.pid)" 2>/dev/null'
 }

@@ -196,9 +196,14 @@ safe_dir(struct cache *c, const char *path, int *unsafe)
 static int
 mkdir_p(const char *path)
 {
-	char	*p = xstrdup(path), *s;
+	char	*p, *s;
 	int	 rc = 0;
 
+	if (*path == '\0') {
+		errno = ENOENT;
+		return -1;
+	}
+	p = xstrdup(path);
 	for (s = p + 1; ; s++) {
 		if (*s == '/' || *s == '\0') {
 			char	 ch = *s;

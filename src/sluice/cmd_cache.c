@@ -144,6 +144,8 @@ cmd_cache(int argc, char **argv)
 	while ((ch = getopt_long(argc, argv, "+:", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'C':
+			if (*optarg == '\0')
+				errx(EX_USAGE, "--cache-dir: an empty path");
 			dir = optarg;
 			break;
 		case 'J':

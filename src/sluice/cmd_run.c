@@ -237,6 +237,8 @@ cmd_run(int argc, char **argv)
 			o.alert_cmd = optarg;
 			break;
 		case 'C':
+			if (*optarg == '\0')
+				errx(EX_USAGE, "--cache-dir: an empty path");
 			o.cache_dir = optarg;
 			break;
 		case 'E':	/* sluice-slurm(7) */
@@ -316,6 +318,8 @@ cmd_run(int argc, char **argv)
 			report = optarg;
 			break;
 		case 'S':
+			if (*optarg == '\0')
+				errx(EX_USAGE, "--state-dir: an empty path");
 			o.state_dir = optarg;
 			break;
 		case 'T':

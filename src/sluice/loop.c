@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <err.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -210,6 +211,28 @@ read_stderr(struct engine *E, struct rstage *R)
 		}
 		stage_stderr(E, R, E->iobuf, (size_t)n);
 	}
+}
+
+/*
+ * A stage's process is gone: all it wrote on stderr is in the pipe,
+ * read now.  A descendant that holds the pipe still (a background job,
+ * `sleep 60 &`) is not waited for: the stage ends with its process, and
+ * drain_children ends the descendant after the run.
+ */
+static void
+stderr_end(struct engine *E, struct rstage *R)
+{
+	if (R->err_r == -1)
+		return;
+	read_stderr(E, R);
+	if (R->err_r == -1)
+		return;
+	if (R->errline.len > 0) {
+		show_line(E, R, R->errline.data, R->errline.len);
+		buf_reset(&R->errline);
+	}
+	close(R->err_r);
+	R->err_r = -1;
 }
 
 /* dependencies */
@@ -845,7 +868,11 @@ stop_all(struct engine *E, int sig)
 			R->cancelled = 1;
 			R->killtime = now + E->o->grace_ns;
 			stage_set(E, R, PS_STOPPING);
-		} else if (R->state == PS_WAITING)
+		} else if (R->state == PS_EXITED && R->pid > 0)
+			/* its process is gone, what it started may hold
+			 * its stdout open: the group, not waited for */
+			(void)kill(-R->pid, sig);
+		else if (R->state == PS_WAITING)
 			skip_stage(E, R, "run stopped");
 	}
 }
@@ -1305,6 +1332,7 @@ reap(struct engine *E)
 			spec_finish(E, R);
 			continue;
 		}
+		stderr_end(E, R);
 		if (exit_ok(E, R)) {
 			release_hold(R);	/* its readers may end now */
 			fanout_exited_ok(E, R);
@@ -1938,6 +1966,68 @@ drain_alert_cmds(struct engine *E)
  * group) are measured when they end, and nothing is left running: their
  * groups get SIGTERM, then SIGKILL after the grace period.
  */
+/* whether process group g is a stage's (or an alert command's) */
+static int
+group_of(const struct engine *E, pid_t g, int alerts)
+{
+	size_t	 i;
+
+	for (i = 0; i < E->n; i++)
+		if (E->rs[i].pid > 0 && E->rs[i].pid == g)
+			return 1;
+	for (i = 0; alerts && i < E->nacmds; i++)
+		if (E->acmds[i].pid == g)
+			return 1;
+	return 0;
+}
+
+/*
+ * Stages' descendants that left their stage's process group: ours as
+ * subreaper (/proc/self/task/TID/children), whatever group they moved
+ * to.  Each is sent sig, its group too when it leads one; with warn,
+ * named.  Alert commands, still running, are not touched.
+ */
+static void
+signal_escaped(struct engine *E, int sig, int warn)
+{
+	char	 path[300], list[4096], *p, *e;
+	DIR	*d;
+	struct dirent *de;
+	ssize_t	 n;
+	long	 pid;
+	pid_t	 g;
+	int	 fd;
+
+	if ((d = opendir("/proc/self/task")) == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
+		    de->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+			continue;
+		n = read(fd, list, sizeof(list) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		list[n] = '\0';
+		for (p = list; (pid = strtol(p, &e, 10)) > 0; p = e) {
+			g = getpgid((pid_t)pid);
+			if (g == -1 || group_of(E, g, 1))
+				continue;	/* gone, or signaled by group */
+			if (warn)
+				warnx("a process a stage started (pid %ld) "
+				    "left its process group; terminating it",
+				    pid);
+			if (g == (pid_t)pid)
+				(void)kill(-g, sig);
+			(void)kill((pid_t)pid, sig);
+		}
+	}
+	closedir(d);
+}
+
 static void
 drain_children(struct engine *E)
 {
@@ -1964,14 +2054,16 @@ drain_children(struct engine *E)
 					warnx("stage '%s' left processes "
 					    "running; terminating them",
 					    E->rs[i].st->name);
+			signal_escaped(E, SIGTERM, 1);
 			deadline = now + E->o->grace_ns;
 			sent = 1;
 		} else if (now >= deadline) {
 			if (sent == 2)
-				break;		/* escaped its group: give up */
+				break;		/* unkillable: give up */
 			for (i = 0; i < E->n; i++)
 				if (E->rs[i].pid > 0)
 					kill(-E->rs[i].pid, SIGKILL);
+			signal_escaped(E, SIGKILL, 0);
 			deadline = now + E->o->grace_ns;
 			sent = 2;
 		}

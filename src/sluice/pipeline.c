@@ -1452,7 +1452,11 @@ pipeline_load(const char *path, const struct load_opts *o)
 		char	*s = subst(&L, &r);
 
 		free(p->cache_dir);
-		p->cache_dir = abspath(p->dir, s);
+		/* "" (a var given empty): no directory, not the file's */
+		p->cache_dir = *s != '\0' ? abspath(p->dir, s) : NULL;
+		if (p->cache_dir == NULL)
+			warnx("%s: cache_dir is empty: the default cache "
+			    "directory is used", p->path);
 		free(s);
 	}
 	resolve_slurm(&L);
