@@ -768,3 +768,26 @@ JSON
 	[ $((large - small)) -lt 4096 ] ||
 	    fail "sluice's peak RSS went from $small to $large KB"
 }
+
+@test "cache-1.30: an empty --cache-dir or --state-dir is a usage error, not a path" {
+	echo '{ "stages": { "a": { "run": ["true"], "cache": "x" } } }' > p.json
+	run -64 --separate-stderr sluice run --cache-dir '' p.json
+	assert_equal "$stderr" "sluice: --cache-dir: an empty path"
+	run -64 --separate-stderr sluice cache --cache-dir '' stats
+	assert_equal "$stderr" "sluice: --cache-dir: an empty path"
+	run -64 --separate-stderr sluice run --state-dir '' p.json
+	assert_equal "$stderr" "sluice: --state-dir: an empty path"
+}
+
+@test "cache-1.31: an index header whose entry count is flipped is counted again, not trusted (a run stores, gc runs)" {
+	echo '{ "stages": { "a": { "run": ["sh", "-c", "echo $$"], "cache": "x" } } }' > p.json
+	run -0 sluice run -q --cache-dir c p.json
+	# the header's entries (offset 24, after magic, version, size and
+	# capacity) set to 2^63 - 1
+	printf '\377\377\377\377\377\377\377\177' | dd of=c/index bs=1 seek=24 conv=notrunc 2> /dev/null
+	run -0 sluice run -q --refresh --cache-dir c p.json
+	run -0 sluice cache --cache-dir c gc
+	run -0 sluice cache --cache-dir c --json stats
+	run -0 jq '.entries' <<< "$output"
+	assert_output 1
+}

@@ -266,6 +266,35 @@ pack_rfd(struct cache *c, uint32_t n)
 	return fd;
 }
 
+/* the header's totals counted again from the slots (under the lock) */
+static void
+recount(struct cache *c)
+{
+	uint64_t i;
+
+	c->hdr->entries = c->hdr->bytes = 0;
+	for (i = 0; i < CACHE_MAXCAT; i++)
+		c->hdr->cat[i].entries = c->hdr->cat[i].bytes = 0;
+	for (i = 0; i < c->cap; i++)
+		if (ent_ok(&c->ent[i])) {
+			c->hdr->entries++;
+			c->hdr->bytes += c->ent[i].size;
+			c->hdr->cat[c->ent[i].cat].entries++;
+			c->hdr->cat[c->ent[i].cat].bytes += c->ent[i].size;
+		}
+}
+
+/*
+ * The header's count of entries, as a bound for arrays of them: never
+ * more than the slots, whatever a corrupted header says (its totals
+ * are counted again by cache_verify).
+ */
+static uint64_t
+nlive(const struct cache *c)
+{
+	return c->hdr->entries < c->cap ? c->hdr->entries : c->cap;
+}
+
 /* the value at (pack, off, size) into out, checked against content */
 static int
 pack_read(struct cache *c, uint32_t pack, uint64_t off, uint64_t size,
@@ -275,6 +304,9 @@ pack_read(struct cache *c, uint32_t pack, uint64_t off, uint64_t size,
 	ssize_t	 n;
 	int	 fd;
 
+	if (size > PACK_SMALL)		/* no packed value is larger */
+		return fail(c, "cache pack %u: the value at %llu is corrupt",
+		    pack, (unsigned long long)off);
 	if ((fd = pack_rfd(c, pack)) == -1)
 		return fail(c, "cache pack %u: %s", pack, strerror(errno));
 	buf_reset(out);
@@ -442,8 +474,9 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 		    sizeof(struct idx_ent)) {
 			unlock(c);
 			fail(c, "cache index in '%s' is not a sluice index "
-			    "(version %u); remove '%s/index' to start an empty "
-			    "cache", c->dir, h.version, c->dir);
+			    "of version %u (its header or size is wrong); "
+			    "remove '%s/index' to start an empty cache",
+			    c->dir, IDX_VERSION, c->dir);
 			close(c->fd);
 			c->fd = -1;
 			return c;
@@ -477,6 +510,9 @@ cache_open(const char *dir, uint64_t max_bytes, int *unsafe)
 		return c;
 	}
 	c->ent = (struct idx_ent *)((char *)c->hdr + IDX_HDRSIZE);
+	/* a count no index can hold: flipped bits; counted again */
+	if (sb.st_size != 0 && c->hdr->entries > c->cap)
+		recount(c);
 	if (sb.st_size == 0) {
 		c->hdr->version = IDX_VERSION;
 		c->hdr->hdrsize = IDX_HDRSIZE;
@@ -1137,8 +1173,8 @@ evict(struct cache *c, int cat, uint64_t incoming)
 	if (c->hdr->bytes + incoming <= max && c->hdr->entries < maxent &&
 	    (catmax == 0 || k->bytes + incoming <= catmax))
 		return 0;
-	v = xreallocarray(NULL, c->hdr->entries + 1, sizeof(*v));
-	for (i = 0; i < c->cap && n <= c->hdr->entries; i++)
+	v = xreallocarray(NULL, nlive(c) + 1, sizeof(*v));
+	for (i = 0; i < c->cap && n <= nlive(c); i++)
 		if (ent_ok(&c->ent[i])) {
 			v[n].atime = c->ent[i].atime;
 			v[n++].slot = i;
@@ -1180,9 +1216,9 @@ compact(struct cache *c)
 
 	if (c->hdr->dead < c->cap / 4)
 		return;
-	keep = xreallocarray(NULL, c->hdr->entries + 1, sizeof(*keep));
+	keep = xreallocarray(NULL, nlive(c) + 1, sizeof(*keep));
 	for (i = 0; i < c->cap; i++)
-		if (ent_ok(&c->ent[i]) && n <= c->hdr->entries)
+		if (ent_ok(&c->ent[i]) && n <= nlive(c))
 			keep[n++] = c->ent[i];
 	memset(c->ent, 0, c->cap * sizeof(*c->ent));
 	for (i = 0; i < n; i++) {
@@ -1495,8 +1531,8 @@ sweep(struct cache *c)
 	struct digest dg, *live;
 
 	/* the content digests still in use, sorted for bsearch */
-	live = xreallocarray(NULL, c->hdr->entries + 1, sizeof(*live));
-	for (i = 0; i < c->cap && n <= c->hdr->entries; i++)
+	live = xreallocarray(NULL, nlive(c) + 1, sizeof(*live));
+	for (i = 0; i < c->cap && n <= nlive(c); i++)
 		if (ent_ok(&c->ent[i]) && c->ent[i].pack == 0) {
 			live[n].hi = c->ent[i].val_hi;
 			live[n++].lo = c->ent[i].val_lo;
@@ -1731,18 +1767,7 @@ cache_verify(struct cache *c, int repair, uint64_t *checked,
 		close(fd);
 	}
 	if (repair) {
-		/* totals from what is left */
-		c->hdr->entries = c->hdr->bytes = 0;
-		for (i = 0; i < CACHE_MAXCAT; i++)
-			c->hdr->cat[i].entries = c->hdr->cat[i].bytes = 0;
-		for (i = 0; i < c->cap; i++)
-			if (ent_ok(&c->ent[i])) {
-				c->hdr->entries++;
-				c->hdr->bytes += c->ent[i].size;
-				c->hdr->cat[c->ent[i].cat].entries++;
-				c->hdr->cat[c->ent[i].cat].bytes +=
-				    c->ent[i].size;
-			}
+		recount(c);		/* totals from what is left */
 		compact(c);
 	}
 	unlock(c);
