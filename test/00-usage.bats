@@ -115,3 +115,15 @@ JSON
 	[ "$(ls "$BATS_TEST_TMPDIR/out/types" | wc -l)" -eq 11 ]
 	grep -q 'createSchema' "$BATS_TEST_TMPDIR/out/generated-schema.ts"
 }
+
+@test "usage-1.10: output that cannot be written is an error (74); a directory is not a program" {
+	[ -c /dev/full ] || skip "/dev/full is not the full device here"
+	for c in graph check; do
+		run -74 --separate-stderr sh -c "sluice $c '$ROOT/examples/wordfreq/pipeline.json' > /dev/full"
+		assert_equal "$stderr" "sluice: cannot write standard output: No space left on device"
+	done
+	mkdir adir
+	echo '{ "stages": { "a": { "run": ["./adir"] } } }' > p.json
+	run -65 --separate-stderr sluice check p.json
+	assert_equal "$stderr" "sluice: p.json:1:30: stage 'a': program './adir' not found or not executable"
+}

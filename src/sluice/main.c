@@ -209,12 +209,32 @@ exec_stage(int argc, char **argv)
 	    "help'", argv[0]);
 }
 
+/*
+ * What a command printed and could not write (a full disk) is an error,
+ * not a quiet success; a reader gone away (EPIPE, with SIGPIPE ignored
+ * by run) ends it quietly, as SIGPIPE would.
+ */
+static void
+check_stdout(void)
+{
+	if (fflush(stdout) != EOF && !ferror(stdout))
+		return;
+	if (errno == EPIPE)
+		_exit(EX_IOERR);
+	if (errno != 0)
+		warn("cannot write standard output");
+	else
+		warnx("cannot write standard output");
+	_exit(EX_IOERR);
+}
+
 int
 main(int argc, char *argv[])
 {
 	size_t	 i;
 
 	fd_sanitize_std();
+	(void)atexit(check_stdout);
 	if (argc < 2) {
 		print_synopsis(stderr, main_synopsis);
 		return EX_USAGE;

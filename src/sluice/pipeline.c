@@ -977,10 +977,14 @@ libexec_dir(void)
 	return dir;
 }
 
+/* an executable file: a directory has its x bit too, but no exec */
 static int
 is_exec(const char *path)
 {
-	return access(path, X_OK) == 0;
+	struct stat st;
+
+	return access(path, X_OK) == 0 && stat(path, &st) == 0 &&
+	    !S_ISDIR(st.st_mode);
 }
 
 char *
