@@ -143,3 +143,9 @@ JSON
 	run -0 sluice check p.json
 	assert_line "  a: sh -c 'x=1; echo \$x \${HOME}'"
 }
+
+@test "check-1.9: a var that is not a string, number or boolean names its place (and nothing leaks on the way out)" {
+	echo '{ "vars": { "a": null }, "stages": { "s": { "run": "echo" } } }' > p.json
+	run -65 --separate-stderr sluice check p.json
+	assert_equal "$stderr" "sluice: p.json:1:18: 'vars' expects string, number or boolean values, found null"
+}

@@ -312,6 +312,8 @@ JSON
 	run -1 --separate-stderr sluice run -q p.json
 	assert_output ""
 	echo "$stderr" | grep -qx "bad: sluice: stage 'bad' is a map stage but wrote 1 lines for 5 input lines (1-5)"
+	# nothing more: under the sanitizers, no leak report either
+	! grep -q Sanitizer <<< "$stderr"
 }
 
 @test "map-1.3: a failing shard fails the stage and names the lines" {
@@ -322,6 +324,7 @@ JSON
 JSON
 	run -1 --separate-stderr sluice run -q p.json
 	echo "$stderr" | grep -qx "bad: sluice: stage 'bad': the shard of lines 4-6 exited with status 3"
+	! grep -q Sanitizer <<< "$stderr"
 }
 
 @test "map-1.6: a map stage's shards get their lines whole: misses among hits, pipes that fill, a last line without a newline" {

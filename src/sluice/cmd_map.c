@@ -430,7 +430,7 @@ cmd_map(int argc, char **argv)
 					kill(sh[i].pid, SIGTERM);
 	}
 	if (failed)
-		return 1;
+		goto done;
 	for (i = 0; i < nsh; i++) {
 		while (sh[i].out != -1) {	/* output after the exit */
 			ssize_t	 n;
@@ -496,6 +496,7 @@ cmd_map(int argc, char **argv)
 	fprintf(stderr, "%s: %zu records, %zu from the cache, %zu in %zu "
 	    "process%s\n", "map", nlines, nlines - nmiss, nmiss, nsh,
 	    nsh == 1 ? "" : "es");
+done:
 	buf_free(&hits);
 	for (i = 0; i < nsh; i++) {
 		free(sh[i].iov);
@@ -506,5 +507,5 @@ cmd_map(int argc, char **argv)
 	free(lines);
 	buf_free(&in);
 	cache_close(cache);
-	return 0;
+	return failed ? 1 : 0;
 }

@@ -279,13 +279,14 @@ set_vars(struct loader *L, int t)
 
 	expect(L, t, JSON_OBJECT, "vars", "an object");
 	JSON_FOREACH_MEMBER(&L->j, t, k, v) {
-		char	*name = json_str(&L->j, k);
 		enum json_type ty = json_type(&L->j, v);
+		char	*name;
 
 		if (ty != JSON_STRING && ty != JSON_NUMBER && ty != JSON_TRUE &&
 		    ty != JSON_FALSE)
 			json_errx(&L->j, v, "'vars' expects string, number or "
 			    "boolean values, found %s", json_typename(ty));
+		name = json_str(&L->j, k);
 		for (i = 0; i < L->nvars; i++)
 			if (strcmp(L->vars[i].name, name) == 0)
 				break;
