@@ -145,6 +145,15 @@ u	email	email	Lorem	e mail	x	number | null	-"
 	assert_file_not_exists out
 	run -65 --separate-stderr sluice typemap <<< '{"v":"1","kind":"table"}'
 	assert_equal "$stderr" 'typemap: <stdin>:1:6: "v": expected the number 1, found string'
+	# a field of the wrong type says so, not that it is missing
+	run -65 --separate-stderr sluice typemap <<< '{"v":1,"kind":"table","name":7,"columns":[]}'
+	assert_equal "$stderr" 'typemap: <stdin>:1:30: "name": expected a string, found number'
+	run -65 --separate-stderr sluice typemap <<< '{"v":1,"kind":"table","name":"t","columns":[{"name":"id","type":5}]}'
+	assert_equal "$stderr" 'typemap: <stdin>:1:65: "type": expected a string, found number'
+	run -65 --separate-stderr sluice relations <<< '{"v":1,"kind":"table","name":"t","columns":["id"]}'
+	assert_equal "$stderr" 'relations: <stdin>:1:45: column: expected an object, found string'
+	run -65 --separate-stderr sluice relations <<< '{"v":1,"kind":"table","name":"t","columns":[{"name":null}]}'
+	assert_equal "$stderr" 'relations: <stdin>:1:45: column without a "name"'
 }
 
 @test "stages-3.1: relations: belongs_to, inverses, has_many through, polymorphic" {

@@ -286,3 +286,14 @@ ts_ident(struct buf *b, const char *s)
 		buf_addc(b, '_');
 	buf_cstr(b);
 }
+
+void
+rec_str_errx(const struct json *j, int obj, const char *key, const char *what)
+{
+	int	 t = json_get(j, obj, key);
+
+	if (t == -1 || json_type(j, t) == JSON_NULL)
+		json_errx(j, obj, "%s without a \"%s\"", what, key);
+	json_errx(j, t, "\"%s\": expected a string, found %s", key,
+	    json_typename(json_type(j, t)));
+}

@@ -66,6 +66,10 @@ int	 rec_line(const char **, const char *, const char **, size_t *);
 /* parse one line as a record; exits 65 unless it is an object with a
    known "v" and a string "kind"; returns the kind token */
 int	 rec_parse(struct json *, const char *, const char *, size_t, int);
+/* exits 65: obj's member key, a string, is missing ("WHAT without a
+   "key"") or is not a string ("key": expected a string, found ...) */
+void	 rec_str_errx(const struct json *, int, const char *, const char *)
+	    __attribute__((__noreturn__));
 /* write b to stdout; exits 74 on a write error */
 void	 rec_flush(const struct buf *);
 

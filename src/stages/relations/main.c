@@ -396,7 +396,7 @@ tok_load(struct scan *s, const struct json *j)
 	scan_reset(s);
 	tok_str(&s->name, j, json_get(j, 0, "name"));
 	if (s->name.p == NULL)
-		json_errx(j, 0, "table record without a \"name\"");
+		rec_str_errx(j, 0, "name", "table record");
 	tok_str(&s->schema, j, json_get(j, 0, "schema"));
 	tok_str(&s->ts, j, json_get(j, 0, "ts_name"));
 	cols = json_get(j, 0, "columns");
@@ -406,9 +406,12 @@ tok_load(struct scan *s, const struct json *j)
 	JSON_FOREACH_ELEM(j, cols, c) {
 		struct scol	*sc = scan_col(s);
 
+		if (json_type(j, c) != JSON_OBJECT)
+			json_errx(j, c, "column: expected an object, found %s",
+			    json_typename(json_type(j, c)));
 		tok_str(&sc->name, j, json_get(j, c, "name"));
 		if (sc->name.p == NULL)
-			json_errx(j, c, "column without a \"name\"");
+			rec_str_errx(j, c, "name", "column");
 		tok_str(&sc->ts, j, json_get(j, c, "ts_name"));
 		tok_str(&sc->type, j, json_get(j, c, "type"));
 		tok_str(&sc->ts_base, j, json_get(j, c, "ts_base"));

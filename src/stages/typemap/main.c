@@ -751,7 +751,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	size_t		 pos = 0, at, start = o->len;
 
 	if ((name = str_field(j, 0, "name")) == NULL)
-		json_errx(j, 0, "table record without a \"name\"");
+		rec_str_errx(j, 0, "name", "table record");
 	schema = str_field(j, 0, "schema");
 	if (schema != NULL)
 		qual = xasprintf("%s.%s", schema, name);
@@ -799,10 +799,13 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		col.table = name;
 		col_fields(j, c, &f);
 		if ((col.name = tok_buf(j, f.name, &bname)) == NULL)
-			json_errx(j, c, "column without a \"name\"");
-		if ((col.type = tok_buf(j, f.type, &btype)) == NULL)
+			rec_str_errx(j, c, "name", "column");
+		if ((col.type = tok_buf(j, f.type, &btype)) == NULL) {
+			if (f.type != -1 && json_type(j, f.type) != JSON_NULL)
+				rec_str_errx(j, c, "type", "column");
 			json_errx(j, c, "column '%s' without a \"type\"",
 			    col.name);
+		}
 		col.sql_type = tok_buf(j, f.sql_type, &bsql);
 		col.array = json_type(j, f.array) == JSON_TRUE;
 		col.null = json_type(j, f.null) == JSON_TRUE;
