@@ -451,7 +451,8 @@ cmd_map(int argc, char **argv)
 			    "for %zu input lines (%zu-%zu)", stage,
 			    count_lines(&sh[i].outbuf), sh[i].n,
 			    sh[i].first + 1, sh[i].first + sh[i].n);
-			return 1;
+			failed = 1;
+			goto done;
 		}
 	}
 	/* each shard's new lines, from its output where they are */
