@@ -264,3 +264,19 @@ fmt_utc_stamp(int64_t t, char *buf, size_t sz)
 	    (long long)(secs / 3600), (long long)(secs / 60 % 60),
 	    (long long)(secs % 60));
 }
+
+ssize_t
+read_text(const char *path, char *buf, size_t size)
+{
+	ssize_t	 n;
+	int	 fd;
+
+	if (size == 0 || (fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		return -1;
+	n = read(fd, buf, size - 1);
+	close(fd);
+	if (n <= 0)
+		return -1;
+	buf[n] = '\0';
+	return n;
+}

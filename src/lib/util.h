@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 int64_t	 mono_ns(void);			/* CLOCK_MONOTONIC */
 int64_t	 real_ns(void);			/* CLOCK_REALTIME */
@@ -40,6 +41,10 @@ uint64_t hash_bytes(const void *, size_t);
  * spaces and parentheses: fields are counted after its last ')'.
  */
 int	 proc_stat_field(const char *, int, unsigned long long *);
+
+/* a small file (of /proc) into buf, NUL-terminated: its length, or -1
+   when it cannot be read or is empty */
+ssize_t	 read_text(const char *, char *, size_t);
 
 int	 set_nonblock(int, int);
 int	 write_all(int, const void *, size_t);	/* -1 and errno */

@@ -50,17 +50,10 @@ live_proc_start(int64_t pid)
 {
 	char	 path[64], text[1024];
 	unsigned long long start = 0;
-	ssize_t	 n;
-	int	 fd;
 
 	snprintf(path, sizeof(path), "/proc/%lld/stat", (long long)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (read_text(path, text, sizeof(text)) == -1)
 		return 0;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	text[n] = '\0';
 	if (proc_stat_field(text, 22, &start) == -1)	/* starttime */
 		return 0;
 	return start;

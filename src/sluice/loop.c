@@ -1993,10 +1993,8 @@ signal_escaped(struct engine *E, int sig, int warn)
 	char	 path[300], list[4096], *p, *e;
 	DIR	*d;
 	struct dirent *de;
-	ssize_t	 n;
 	long	 pid;
 	pid_t	 g;
-	int	 fd;
 
 	if ((d = opendir("/proc/self/task")) == NULL)
 		return;
@@ -2005,13 +2003,8 @@ signal_escaped(struct engine *E, int sig, int warn)
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
 		    de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+		if (read_text(path, list, sizeof(list)) == -1)
 			continue;
-		n = read(fd, list, sizeof(list) - 1);
-		close(fd);
-		if (n <= 0)
-			continue;
-		list[n] = '\0';
 		for (p = list; (pid = strtol(p, &e, 10)) > 0; p = e) {
 			g = getpgid((pid_t)pid);
 			if (g == -1 || group_of(E, g, 1))

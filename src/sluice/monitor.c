@@ -303,21 +303,14 @@ read_stat(pid_t pid, int64_t *cpu_us, long *rss_kb)
 	static long tick, page_kb;
 	char	 path[64], text[1024];
 	unsigned long long ut, st, rss;
-	ssize_t	 n;
-	int	 fd;
 
 	if (tick == 0) {
 		tick = sysconf(_SC_CLK_TCK);
 		page_kb = sysconf(_SC_PAGESIZE) / 1024;
 	}
 	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (read_text(path, text, sizeof(text)) == -1)
 		return -1;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return -1;
-	text[n] = '\0';
 	/* utime, stime, rss (in pages) */
 	if (proc_stat_field(text, 14, &ut) == -1 ||
 	    proc_stat_field(text, 15, &st) == -1 ||
@@ -339,8 +332,7 @@ read_tree(pid_t pid, int64_t *cpu_us, long *rss_kb, int depth)
 	char	 path[64], list[4096], *p, *e;
 	int64_t	 c;
 	long	 r, kid;
-	ssize_t	 n;
-	int	 fd, kids = 0;
+	int	 kids = 0;
 
 	if (read_stat(pid, &c, &r) == -1)
 		return -1;
@@ -350,13 +342,8 @@ read_tree(pid_t pid, int64_t *cpu_us, long *rss_kb, int depth)
 		return 0;
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid,
 	    (int)pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (read_text(path, list, sizeof(list)) == -1)
 		return 0;
-	n = read(fd, list, sizeof(list) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	list[n] = '\0';
 	for (p = list; *p != '\0' && kids < 64; p = e, kids++) {
 		kid = strtol(p, &e, 10);
 		if (e == p)

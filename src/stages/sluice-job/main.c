@@ -360,18 +360,12 @@ read_io(struct jstage *S)
 	static const char *const keys[4] = { "rchar: ", "wchar: ",
 	    "read_bytes: ", "write_bytes: " };
 	char	 path[64], text[512];
-	ssize_t	 n;
-	int	 fd, i;
+	int	 i;
 
 	memset(S->io, 0, sizeof(S->io));
 	snprintf(path, sizeof(path), "/proc/%d/io", (int)S->pid);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
+	if (read_text(path, text, sizeof(text)) == -1)
 		return;
-	n = read(fd, text, sizeof(text) - 1);
-	close(fd);
-	if (n <= 0)
-		return;
-	text[n] = '\0';
 	for (i = 0; i < 4; i++) {
 		const char *p = strstr(text, keys[i]);
 
