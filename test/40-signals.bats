@@ -124,7 +124,7 @@ JSON
 	assert_output "started
 ok"
 	grep -qx "sluice: stage 'bg' left processes running; terminating them" <<< "$stderr"
-	grep -qx "sluice: a process a stage started (pid $(cat esc.pid)) left its process group; terminating it" <<< "$stderr"
+	grep -qx "sluice: a process the run started (pid $(cat esc.pid)) is still running outside the stages' process groups; terminating it" <<< "$stderr"
 	wait_until 5 sh -c '! kill -0 "$(cat bg.pid)" 2>/dev/null && ! kill -0 "$(cat esc.pid)" 2>/dev/null'
 }
 
@@ -139,6 +139,39 @@ JSON
 	spid=$!
 	wait_until 10 test -s a.pid
 	kill -TERM "$spid"
+	st=0
+	wait "$spid" || st=$?
+	assert_equal "$st" 143
+	wait_until 5 sh -c '! kill -0 "$(cat a.pid)" 2>/dev/null'
+}
+
+@test "signal-1.7: what a stage's process leaves writing (setsid's child) still writes all its output and stderr" {
+	cat > p.json <<'JSON'
+{ "name": "setsid", "stages": {
+    "a": { "run": ["setsid", "sh", "-c", "for i in 1 2 3; do echo line$i; echo log$i >&2; sleep 0.1; done"] },
+    "b": { "run": ["cat"], "stdin": "a" } } }
+JSON
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "line1
+line2
+line3"
+	assert_equal "$(grep -c '^a: log[123]$' <<< "$stderr")" 3
+}
+
+@test "signal-1.8: a leftover that ignores SIGTERM, holding an ended stage's output, gets SIGKILL after the grace period" {
+	cat > p.json <<'JSON'
+{ "name": "stubborn", "stages": {
+    "a": { "run": "sh -c 'trap \"\" INT TERM HUP; echo $$ > a.pid.tmp; mv a.pid.tmp a.pid; exec sleep 300' &" },
+    "b": { "run": ["cat"], "stdin": "a" },
+    "c": { "run": ["cat"], "stdin": "a" } } }
+JSON
+	env --default-signal=INT,TERM,HUP sluice run --grace 200ms p.json \
+	    > out.txt 2> err.txt 3>&- &
+	spid=$!
+	wait_until 10 test -s a.pid
+	kill -TERM "$spid"
+	# bounded: without SIGKILL the run would last the sleep's 300 s
+	wait_until 20 sh -c "! kill -0 $spid 2>/dev/null"
 	st=0
 	wait "$spid" || st=$?
 	assert_equal "$st" 143

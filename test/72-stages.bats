@@ -295,6 +295,13 @@ tags	user	belongs_to"
 	echo '{{>nope.tmpl}}' > pm.tmpl
 	run -65 --separate-stderr sluice render pm.tmpl < one.jsonl
 	assert_equal "$stderr" "render: pm.tmpl:1:1: partial 'nope.tmpl' not found"
+	# a chain c0 -> c1 -> ... -> c20 is too deep, also when part of it
+	# was compiled first from nearer the top
+	for i in $(seq 0 19); do echo "{{>c$((i + 1)).tmpl}}" > "c$i.tmpl"; done
+	echo leaf > c20.tmpl
+	echo '{{>c10.tmpl}}{{>c0.tmpl}}' > chain.tmpl
+	run -65 --separate-stderr sluice render chain.tmpl < one.jsonl
+	assert_equal "$stderr" "render: ./c9.tmpl:1:1: partial 'c10.tmpl': nested more than 16 deep"
 }
 
 @test "stages-4.2: render: one file record per table, others pass through; --all is one" {

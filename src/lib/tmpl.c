@@ -62,6 +62,7 @@ struct tmpl {
 	struct tmpl	**parts;
 	int		 nparts;
 	unsigned	 walk;		/* see names_of */
+	int		 height;	/* partials nested under it, at most */
 };
 
 struct parser {
@@ -72,6 +73,7 @@ struct parser {
 	char		*err;
 	size_t		 errsz;
 	int		 depth;
+	int		 height;	/* of what it compiles (struct tmpl) */
 	int		 nest;		/* sections open */
 	int		 failed;
 	struct tmpl	*top;		/* owns the partials */
@@ -424,6 +426,17 @@ parse(struct parser *ps, struct node **v, int *n, const struct node *sect,
 			for (i = 0; i < ps->top->nparts; i++)
 				if (strcmp(ps->top->parts[i]->name, ppath) == 0)
 					nd->partial = ps->top->parts[i];
+			/* compiled once, but as deep as it is included */
+			if (nd->partial != NULL && ps->depth + 1 +
+			    nd->partial->height > MAXDEPTH) {
+				fail(ps, t, "partial '%s': nested more than %d "
+				    "deep", pname, MAXDEPTH);
+				nd->partial = NULL;
+				free(pname);
+				free(ppath);
+				buf_free(&pb);
+				return -1;
+			}
 			if (nd->partial == NULL)
 				nd->partial = compile(ps->top, ppath, pb.data ?
 				    pb.data : "", pb.len, ps->load, ps->arg,
@@ -435,6 +448,8 @@ parse(struct parser *ps, struct node **v, int *n, const struct node *sect,
 				ps->failed = 1;
 				return -1;
 			}
+			if (nd->partial->height + 1 > ps->height)
+				ps->height = nd->partial->height + 1;
 			break;
 		}
 		default:
@@ -479,6 +494,7 @@ compile(struct tmpl *top, const char *name, const char *text, size_t len,
 		tmpl_free(t);
 		return NULL;
 	}
+	t->height = ps.height;
 	if (top != NULL) {
 		top->parts = xreallocarray(top->parts, (size_t)top->nparts + 1,
 		    sizeof(*top->parts));

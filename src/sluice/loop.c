@@ -216,23 +216,26 @@ read_stderr(struct engine *E, struct rstage *R)
 /*
  * A stage's process is gone: all it wrote on stderr is in the pipe,
  * read now.  A descendant that holds the pipe still (a background job,
- * `sleep 60 &`) is not waited for: the stage ends with its process, and
- * drain_children ends the descendant after the run.
+ * `sleep 60 &`, or what setsid(1) forked) is not waited for: the stage
+ * ends with its process (and its stdout), and drain_children ends the
+ * descendant after the run.  The pipe stays open and is read while the
+ * stage is polled, so such a descendant is never cut off by EPIPE.
  */
 static void
-stderr_end(struct engine *E, struct rstage *R)
+stderr_detach(struct engine *E, struct rstage *R)
 {
 	if (R->err_r == -1)
 		return;
 	read_stderr(E, R);
-	if (R->err_r == -1)
-		return;
-	if (R->errline.len > 0) {
-		show_line(E, R, R->errline.data, R->errline.len);
-		buf_reset(&R->errline);
-	}
-	close(R->err_r);
-	R->err_r = -1;
+	if (R->err_r != -1)
+		R->err_detached = 1;
+}
+
+/* the stage's stderr is done with, or not to be waited for */
+static int
+err_done(const struct rstage *R)
+{
+	return R->err_r == -1 || R->err_detached;
 }
 
 /* dependencies */
@@ -302,6 +305,7 @@ active_done(struct engine *E, const struct rstage *R)
 {
 	size_t	 k;
 
+	/* a detached stderr is read while it lasts (stderr_detach) */
 	if (!is_final(R->state) || R->err_r != -1 || R->out_r != -1)
 		return 0;
 	for (k = 0; k < R->nports; k++)
@@ -576,6 +580,9 @@ start_one(struct engine *E, struct rstage *R)
 	char	*prog = NULL, **argv = NULL;
 
 	mkpipe(p);
+	if (R->err_r != -1)		/* a retry: the last attempt's */
+		close(R->err_r);
+	R->err_detached = 0;
 	R->err_r = p[0];
 	R->child_err = p[1];
 	(void)fcntl(R->err_r, F_SETFL, O_NONBLOCK);	/* a fresh pipe */
@@ -853,6 +860,8 @@ signame(int sig)
 	return buf;
 }
 
+static int	group_alive(pid_t);
+
 static void
 stop_all(struct engine *E, int sig)
 {
@@ -868,11 +877,14 @@ stop_all(struct engine *E, int sig)
 			R->cancelled = 1;
 			R->killtime = now + E->o->grace_ns;
 			stage_set(E, R, PS_STOPPING);
-		} else if (R->state == PS_EXITED && R->pid > 0)
+		} else if (R->state == PS_EXITED && R->pid > 0 &&
+		    group_alive(R->pid)) {
 			/* its process is gone, what it started may hold
-			 * its stdout open: the group, not waited for */
+			 * its stdout open: the group, SIGKILL after the
+			 * grace period (deadlines) */
 			(void)kill(-R->pid, sig);
-		else if (R->state == PS_WAITING)
+			R->killtime = now + E->o->grace_ns;
+		} else if (R->state == PS_WAITING)
 			skip_stage(E, R, "run stopped");
 	}
 }
@@ -1179,7 +1191,7 @@ try_finish(struct engine *E, struct rstage *R)
 	size_t	 i, k;
 	struct rstage *bad = NULL;
 
-	if (R->state != PS_EXITED || R->out_r != -1 || R->err_r != -1)
+	if (R->state != PS_EXITED || R->out_r != -1 || !err_done(R))
 		return;
 	for (i = 0; i < R->nports; i++)
 		for (k = 0; k < R->ports[i].nseg; k++) {
@@ -1332,7 +1344,7 @@ reap(struct engine *E)
 			spec_finish(E, R);
 			continue;
 		}
-		stderr_end(E, R);
+		stderr_detach(E, R);
 		if (exit_ok(E, R)) {
 			release_hold(R);	/* its readers may end now */
 			fanout_exited_ok(E, R);
@@ -1423,6 +1435,14 @@ deadlines(struct engine *E, int64_t now)
 	for (i = 0; i < E->nactive; i++) {
 		struct rstage *R = &E->rs[E->active[i]];
 
+		if (R->reaped && R->state == PS_EXITED && R->killtime != 0 &&
+		    now >= R->killtime) {
+			/* stop_all: what it left ignored the signal */
+			if (group_alive(R->pid))
+				(void)kill(-R->pid, SIGKILL);
+			R->killtime = 0;
+			continue;
+		}
 		if (R->reaped || R->pid <= 0)
 			continue;
 		if (R->state == PS_RUNNING && R->deadline != 0 &&
@@ -1449,7 +1469,7 @@ next_deadline(struct engine *E)
 
 		d = R->state == PS_RUNNING ? R->deadline : R->killtime;
 
-		if (R->reaped || d == 0)
+		if ((R->reaped && R->state != PS_EXITED) || d == 0)
 			continue;
 		if (t == 0 || d < t)
 			t = d;
@@ -1775,7 +1795,7 @@ all_final(struct engine *E)
 	if (E->nfinished < E->n)
 		return 0;
 	for (i = 0; i < E->n; i++)
-		if (E->rs[i].err_r != -1 || E->rs[i].out_r != -1)
+		if (!err_done(&E->rs[i]) || E->rs[i].out_r != -1)
 			return 0;
 	return !fanout_port_wants_out(&E->out);
 }
@@ -1905,7 +1925,7 @@ loop(struct engine *E)
 			default:
 				fanout_port_write(E, &who[i]->ports[kind[i] - 3]);
 			}
-			if (kind[i] >= 1 && kind[i] <= 2 && who[i]->err_r == -1 &&
+			if (kind[i] >= 1 && kind[i] <= 2 && err_done(who[i]) &&
 			    who[i]->out_r == -1)
 				try_finish(E, who[i]);
 		}
@@ -1982,19 +2002,20 @@ group_of(const struct engine *E, pid_t g, int alerts)
 }
 
 /*
- * Stages' descendants that left their stage's process group: ours as
- * subreaper (/proc/self/task/TID/children), whatever group they moved
- * to.  Each is sent sig, its group too when it leads one; with warn,
- * named.  Alert commands, still running, are not touched.
+ * Calls fn for each child of ours (orphans of stages are ours, as
+ * subreaper), from /proc/self/task/TID/children, read whole: a list cut
+ * short would end in part of a pid.
  */
 static void
-signal_escaped(struct engine *E, int sig, int warn)
+each_child(void (*fn)(pid_t, void *), void *arg)
 {
-	char	 path[300], list[4096], *p, *e;
+	char	 path[300], *e;
+	const char *p;
+	struct buf list = { 0 };
 	DIR	*d;
 	struct dirent *de;
 	long	 pid;
-	pid_t	 g;
+	int	 fd;
 
 	if ((d = opendir("/proc/self/task")) == NULL)
 		return;
@@ -2003,27 +2024,92 @@ signal_escaped(struct engine *E, int sig, int warn)
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
 		    de->d_name);
-		if (read_text(path, list, sizeof(list)) == -1)
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 			continue;
-		for (p = list; (pid = strtol(p, &e, 10)) > 0; p = e) {
-			g = getpgid((pid_t)pid);
-			if (g == -1 || group_of(E, g, 1))
-				continue;	/* gone, or signaled by group */
-			if (warn)
-				warnx("a process a stage started (pid %ld) "
-				    "left its process group; terminating it",
-				    pid);
-			if (g == (pid_t)pid)
-				(void)kill(-g, sig);
-			(void)kill((pid_t)pid, sig);
-		}
+		buf_reset(&list);
+		if (buf_readfd(&list, fd) == 0)
+			for (p = buf_cstr(&list);
+			    (pid = strtol(p, &e, 10)) > 0; p = e)
+				fn((pid_t)pid, arg);
+		close(fd);
 	}
 	closedir(d);
+	buf_free(&list);
+}
+
+struct grp {
+	pid_t	 g;
+	int	 found;
+};
+
+static void
+in_group(pid_t pid, void *arg)
+{
+	struct grp *gr = arg;
+
+	if (getpgid(pid) == gr->g)
+		gr->found = 1;
+}
+
+/*
+ * Whether a stage's process group, its leader reaped, still has a
+ * member: one of our children (what the stage left is ours).  Only then
+ * may it be signalled: an empty group's id may be any new process's.
+ */
+static int
+group_alive(pid_t g)
+{
+	struct grp gr = { g, 0 };
+
+	each_child(in_group, &gr);
+	return gr.found;
+}
+
+struct esc {
+	struct engine	*E;
+	int		 sig, warn;
+};
+
+static void
+escaped_one(pid_t pid, void *arg)
+{
+	struct esc *x = arg;
+	pid_t	 g = getpgid(pid);
+
+	if (g == -1 || group_of(x->E, g, 1))
+		return;		/* gone, or signalled by its group */
+	if (x->warn)
+		warnx("a process the run started (pid %ld) is still running "
+		    "outside the stages' process groups; terminating it",
+		    (long)pid);
+	if (g == pid)
+		(void)kill(-g, x->sig);
+	(void)kill(pid, x->sig);
+}
+
+/*
+ * What stages left outside their process groups (setsid, a retried
+ * attempt's, an ended alert command's background job): sent sig by
+ * pid, its group too when it leads one.  Alert commands still running
+ * are not touched.
+ */
+static void
+signal_escaped(struct engine *E, int sig, int warn)
+{
+	struct esc x = { E, sig, warn };
+
+	each_child(escaped_one, &x);
 }
 
 static void
 drain_children(struct engine *E)
 {
+	size_t	 k;
+
+	/* what stages' leftovers said and nobody has read yet */
+	for (k = 0; k < E->n; k++)
+		if (E->rs[k].err_r != -1)
+			read_stderr(E, &E->rs[k]);
 	struct pollfd pfd;
 	int64_t	 deadline = 0;
 	int	 sent = 0;
@@ -2043,6 +2129,7 @@ drain_children(struct engine *E)
 		if (sent == 0) {
 			for (i = 0; i < E->n; i++)
 				if (E->rs[i].pid > 0 &&
+				    group_alive(E->rs[i].pid) &&
 				    kill(-E->rs[i].pid, SIGTERM) == 0)
 					warnx("stage '%s' left processes "
 					    "running; terminating them",
@@ -2054,7 +2141,8 @@ drain_children(struct engine *E)
 			if (sent == 2)
 				break;		/* unkillable: give up */
 			for (i = 0; i < E->n; i++)
-				if (E->rs[i].pid > 0)
+				if (E->rs[i].pid > 0 &&
+				    group_alive(E->rs[i].pid))
 					kill(-E->rs[i].pid, SIGKILL);
 			signal_escaped(E, SIGKILL, 0);
 			deadline = now + E->o->grace_ns;

@@ -217,15 +217,20 @@ exec_stage(int argc, char **argv)
 static void
 check_stdout(void)
 {
-	if (fflush(stdout) != EOF && !ferror(stdout))
-		return;
-	if (errno == EPIPE)
-		_exit(EX_IOERR);
-	if (errno != 0)
+	int	 e;
+
+	errno = 0;
+	if (fflush(stdout) == EOF) {
+		if ((e = errno) == EPIPE)
+			_exit(EX_IOERR);
+		errno = e;
 		warn("cannot write standard output");
-	else
+		_exit(EX_IOERR);
+	}
+	if (ferror(stdout)) {	/* an earlier write; its errno is gone */
 		warnx("cannot write standard output");
-	_exit(EX_IOERR);
+		_exit(EX_IOERR);
+	}
 }
 
 int
