@@ -128,21 +128,29 @@ ok"
 	wait_until 5 sh -c '! kill -0 "$(cat bg.pid)" 2>/dev/null && ! kill -0 "$(cat esc.pid)" 2>/dev/null'
 }
 
+# p.json's stage a leaves a process (pid in a.pid) holding its output:
+# SIGTERM to sluice ends the run with 143 and that process too, within
+# a bound (the process would otherwise live 300 s)
+term_leftover() {
+	env --default-signal=INT,TERM,HUP sluice run --grace 200ms p.json \
+	    > out.txt 2> err.txt 3>&- &
+	spid=$!
+	wait_until 10 test -s a.pid
+	kill -TERM "$spid"
+	wait_until 20 sh -c "! kill -0 $spid 2>/dev/null"
+	st=0
+	wait "$spid" || st=$?
+	assert_equal "$st" 143
+	wait_until 5 sh -c '! kill -0 "$(cat a.pid)" 2>/dev/null'
+}
+
 @test "signal-1.6: a signal also ends what an ended stage left holding its reader's input" {
 	cat > p.json <<'JSON'
 { "name": "held", "stages": {
     "a": { "run": "sleep 300 & echo $! > a.pid.tmp; mv a.pid.tmp a.pid" },
     "b": { "run": ["cat"], "stdin": "a" } } }
 JSON
-	env --default-signal=INT,TERM,HUP sluice run --grace 200ms p.json \
-	    > out.txt 2> err.txt 3>&- &
-	spid=$!
-	wait_until 10 test -s a.pid
-	kill -TERM "$spid"
-	st=0
-	wait "$spid" || st=$?
-	assert_equal "$st" 143
-	wait_until 5 sh -c '! kill -0 "$(cat a.pid)" 2>/dev/null'
+	term_leftover
 }
 
 @test "signal-1.7: what a stage's process leaves writing (setsid's child) still writes all its output and stderr" {
@@ -165,15 +173,5 @@ line3"
     "b": { "run": ["cat"], "stdin": "a" },
     "c": { "run": ["cat"], "stdin": "a" } } }
 JSON
-	env --default-signal=INT,TERM,HUP sluice run --grace 200ms p.json \
-	    > out.txt 2> err.txt 3>&- &
-	spid=$!
-	wait_until 10 test -s a.pid
-	kill -TERM "$spid"
-	# bounded: without SIGKILL the run would last the sleep's 300 s
-	wait_until 20 sh -c "! kill -0 $spid 2>/dev/null"
-	st=0
-	wait "$spid" || st=$?
-	assert_equal "$st" 143
-	wait_until 5 sh -c '! kill -0 "$(cat a.pid)" 2>/dev/null'
+	term_leftover
 }
