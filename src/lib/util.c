@@ -34,19 +34,36 @@ static int64_t
 parse_unit(const char *s, const char *const *units, const double *scale,
     int nunits, int unit_required)
 {
-	char	*end;
+	char	 num[64];
+	const char *end = s;
 	double	 v;
 	int64_t	 r;
-	int	 i;
+	int	 i, frac = 0;
 
 	if (s == NULL || *s < '0' || *s > '9')
 		return -1;
+	/* digits, maybe a fraction: no exponent, hex or sign (strtod
+	   would take "1e3s" as 1000 seconds) */
+	while (*end >= '0' && *end <= '9')
+		end++;
+	if (*end == '.') {
+		frac = 1;
+		if (*++end < '0' || *end > '9')
+			return -1;
+		while (*end >= '0' && *end <= '9')
+			end++;
+	}
+	if ((size_t)(end - s) >= sizeof(num))
+		return -1;
+	memcpy(num, s, (size_t)(end - s));
+	num[end - s] = '\0';
 	errno = 0;
-	v = strtod(s, &end);
-	if (errno != 0 || end == s || !isfinite(v))
+	v = strtod(num, NULL);
+	if (errno != 0 || !isfinite(v))
 		return -1;
 	if (*end == '\0') {
-		if (unit_required)
+		/* bytes are whole: "1.5" is not 1 */
+		if (unit_required || frac)
 			return -1;
 		return v > 9.2e18 ? -1 : (int64_t)v;
 	}
@@ -57,7 +74,9 @@ parse_unit(const char *s, const char *const *units, const double *scale,
 				return -1;
 			/* llround(v) for v >= 0, without libm */
 			r = (int64_t)v;
-			return v - (double)r >= 0.5 ? r + 1 : r;
+			r = v - (double)r >= 0.5 ? r + 1 : r;
+			/* less than one unit of what is kept: not 0 */
+			return r == 0 && v > 0 ? -1 : r;
 		}
 	return -1;
 }

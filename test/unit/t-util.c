@@ -3,7 +3,8 @@
  * strftime, over fixed dates and a sweep of 400 years in steps that
  * hit every day of the year and time of day) and proc_stat_field (on
  * made-up /proc/PID/stat lines whose command names hold spaces and
- * parentheses, and on this process's own against sscanf).  Prints
+ * parentheses, and on this process's own against sscanf), and
+ * parse_duration_ns and parse_size on their grammar.  Prints
  * "ok N" and exits 0, or names the first mismatch and exits 1.
  */
 #include <stdint.h>
@@ -91,6 +92,40 @@ main(void)
 	    !field_is("1 (x)", 3, 0, 0) ||
 	    !field_is("1 (x) S 12x 3", 4, 0, 0))
 		return 1;
+
+	/* durations and sizes: the documented grammar, nothing else */
+	{
+		static const struct { const char *s; int64_t ns; } dur[] = {
+			{ "150ms", 150000000 }, { "2s", 2000000000 },
+			{ "1.5m", 90000000000LL }, { "250us", 250000 },
+			{ "0s", 0 }, { "7d", 604800000000000LL },
+			{ "1e3s", -1 }, { "0x10s", -1 }, { "1.s", -1 },
+			{ ".5s", -1 }, { "-1s", -1 }, { "5", -1 },
+			{ "0.0000001ns", -1 }, { "1 s", -1 }, { "", -1 },
+		};
+		static const struct { const char *s; int64_t n; } sz[] = {
+			{ "1024", 1024 }, { "512K", 524288 },
+			{ "2GiB", 2147483648LL }, { "1.5M", 1572864 },
+			{ "0", 0 }, { "1.5", -1 }, { "1e3", -1 },
+			{ "0.1B", -1 }, { "1MB ", -1 },
+		};
+
+		for (i = 0; i < sizeof(dur) / sizeof(dur[0]); i++, checked++)
+			if (parse_duration_ns(dur[i].s) != dur[i].ns) {
+				printf("parse_duration_ns(\"%s\"): %lld, "
+				    "expected %lld\n", dur[i].s, (long long)
+				    parse_duration_ns(dur[i].s),
+				    (long long)dur[i].ns);
+				return 1;
+			}
+		for (i = 0; i < sizeof(sz) / sizeof(sz[0]); i++, checked++)
+			if (parse_size(sz[i].s) != sz[i].n) {
+				printf("parse_size(\"%s\"): %lld, expected "
+				    "%lld\n", sz[i].s, (long long)
+				    parse_size(sz[i].s), (long long)sz[i].n);
+				return 1;
+			}
+	}
 
 	/* this process: the same utime and stime as sscanf reads */
 	if ((f = fopen("/proc/self/stat", "r")) != NULL) {
