@@ -149,3 +149,9 @@ JSON
 	run -65 --separate-stderr sluice check p.json
 	assert_equal "$stderr" "sluice: p.json:1:18: 'vars' expects string, number or boolean values, found null"
 }
+
+@test "check-1.10: a pipeline file that starts with a byte order mark says so" {
+	printf '\357\273\277{ "stages": { "a": { "run": "echo" } } }' > p.json
+	run -65 --separate-stderr sluice check p.json
+	assert_equal "$stderr" "sluice: p.json:1:1: a byte order mark (U+FEFF) starts the text: JSON has none; save it without"
+}

@@ -967,3 +967,16 @@ introspect: l.rb:4: column 'y': precision: expected an integer, skipped"
 		[[ "$stderr" == "introspect: m.db: "*"unrecognized token"* ]]
 	done
 }
+
+@test "introspect-1.21: a byte order mark an editor put before a schema.rb or structure.sql is skipped, as Ruby and psql skip it" {
+	printf '\357\273\277ActiveRecord::Schema[7.1].define(version: 1) do\n  create_table "a" do |t|\n    t.string "x"\n  end\nend\n' > b.rb
+	printf '\357\273\277CREATE TABLE public.t (id integer NOT NULL);\n' > b.sql
+	for f in b.rb:a b.sql:t; do
+		run -0 --separate-stderr sluice introspect "${f%:*}"
+		assert_equal "$stderr" ''
+		run -0 jq -r '.name' <<< "$output"
+		assert_output "${f#*:}"
+		run -0 sh -c "sluice introspect - < ${f%:*} | jq -r .name"
+		assert_output "${f#*:}"
+	done
+}

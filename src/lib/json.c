@@ -721,6 +721,13 @@ json_parse(struct json *j, const char *name, const char *text, size_t len,
 	j->text = text;
 	j->len = len;
 	j->line0 = line0;
+	/* an editor's, which "expected a JSON value" would not explain */
+	if (len >= 3 && memcmp(text, "\xef\xbb\xbf", 3) == 0) {
+		snprintf(j->err, sizeof(j->err), "%s:%d:1: a byte order mark "
+		    "(U+FEFF) starts the text: JSON has none; save it without",
+		    name, line0 > 0 ? line0 : 1);
+		return -1;
+	}
 	if ((r = fparse(j)) == 0)
 		return 0;
 	if (r == 1)

@@ -139,6 +139,14 @@ write_records(struct schema *s)
 	return 0;
 }
 
+/* the length of a UTF-8 byte order mark at the start (an editor's,
+   which Ruby and psql skip), or 0 */
+static size_t
+bom(const char *t, size_t n)
+{
+	return n >= 3 && memcmp(t, "\xef\xbb\xbf", 3) == 0 ? 3 : 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -253,7 +261,8 @@ main(int argc, char *argv[])
 			    name);
 		in.len = (size_t)n;
 		if (kind == SRC_NONE)
-			kind = detect(in.data, in.len);
+			kind = detect(in.data + bom(in.data, in.len),
+			    in.len - bom(in.data, in.len));
 		/*
 		 * A schema.rb file is mapped, not read: the parser lets
 		 * go of the pages it has read (schema_source_done).
@@ -275,22 +284,27 @@ main(int argc, char *argv[])
 		(void)close(fd);
 	}
 	if (kind == SRC_NONE)
-		kind = detect(in.data ? in.data : "", in.len);
+		kind = in.data == NULL ? detect("", 0) : detect(in.data +
+		    bom(in.data, in.len), in.len - bom(in.data, in.len));
 
 	switch (kind) {
 	case SRC_SQLITE:
 		rc = sqlite_load(&s, path, strcmp(path, "-") == 0 ?
 		    in.data : NULL, in.len);
 		break;
-	case SRC_SCHEMARB:
-		if (map != NULL)
-			rc = schemarb_load(&s, map, s.maplen);
-		else
-			rc = schemarb_load(&s, in.data ? in.data : "", in.len);
+	case SRC_SCHEMARB: {
+		const char *t = map != NULL ? map : in.data ? in.data : "";
+		size_t	 tn = map != NULL ? s.maplen : in.len;
+
+		rc = schemarb_load(&s, t + bom(t, tn), tn - bom(t, tn));
 		break;
-	case SRC_PGSQL:
-		rc = pgsql_load(&s, in.data ? in.data : "", in.len);
+	}
+	case SRC_PGSQL: {
+		const char *t = in.data ? in.data : "";
+
+		rc = pgsql_load(&s, t + bom(t, in.len), in.len - bom(t, in.len));
 		break;
+	}
 	default:
 		rc = schema_fail(&s, 1, 1, "expected a SQLite database, a "
 		    "Rails schema.rb or a PostgreSQL structure.sql");
