@@ -73,6 +73,13 @@ JSON
 	assert_line "  gen: seq 7"
 	run -64 --separate-stderr sluice check -D novalue p.json
 	assert_equal "$stderr" "sluice: -D expects name=value, found 'novalue'"
+	# a name no ${...} could refer to
+	run -64 --separate-stderr sluice check -D '1a=v' p.json
+	assert_equal "$stderr" "sluice: -D '1a': a variable name is letters, digits and _, not starting with a digit"
+	echo '{ "vars": { "a b": "x" }, "stages": { "s": { "run": "echo" } } }' > v.json
+	run -65 --separate-stderr sluice check v.json
+	assert_equal "$stderr" 'sluice: v.json:1:13: '"'"'vars'"'"': a variable name is letters, digits and _, not starting with a digit (${name} could never name it)'
+
 }
 
 @test "check-1.6: a profile overlays jobs and stage settings; SLUICE_PROFILE picks it" {

@@ -1386,8 +1386,10 @@ job_control(struct engine *E, int sig)
 	size_t	 i;
 
 	status_clear(E);
+	/* running stages, and what ended ones left running */
 	for (i = 0; i < E->n; i++)
-		if (E->rs[i].pid > 0 && !E->rs[i].reaped)
+		if (E->rs[i].pid > 0 && (!E->rs[i].reaped ||
+		    (E->rs[i].state == PS_EXITED && group_alive(E->rs[i].pid))))
 			kill(-E->rs[i].pid, sig == SIGTSTP ? SIGSTOP : SIGCONT);
 	if (sig == SIGTSTP)
 		raise(SIGSTOP);

@@ -271,6 +271,8 @@ set_env(struct loader *L, int t, struct rawenv **envp, size_t *nenvp)
 	}
 }
 
+static int	var_name_ok(const char *, size_t);
+
 static void
 set_vars(struct loader *L, int t)
 {
@@ -287,6 +289,12 @@ set_vars(struct loader *L, int t)
 			json_errx(&L->j, v, "'vars' expects string, number or "
 			    "boolean values, found %s", json_typename(ty));
 		name = json_str(&L->j, k);
+		if (!var_name_ok(name, strlen(name))) {
+			free(name);
+			json_errx(&L->j, k, "'vars': a variable name is "
+			    "letters, digits and _, not starting with a digit "
+			    "(${name} could never name it)");
+		}
 		for (i = 0; i < L->nvars; i++)
 			if (strcmp(L->vars[i].name, name) == 0)
 				break;
@@ -893,6 +901,18 @@ isident(int c, int first)
 	    (!first && c >= '0' && c <= '9');
 }
 
+/* a name ${name} can refer to */
+static int
+var_name_ok(const char *s, size_t n)
+{
+	size_t	 i;
+
+	for (i = 0; i < n; i++)
+		if (!isident((unsigned char)s[i], i == 0))
+			return 0;
+	return n > 0;
+}
+
 /* ${name} -> value, $${ -> ${; errors point at the string (tok) */
 static char *
 subst(struct loader *L, const struct rawstr *r)
@@ -1448,6 +1468,10 @@ pipeline_load(const char *path, const struct load_opts *o)
 		if (eq == NULL || eq == o->defines[i])
 			errx(EX_USAGE, "-D expects name=value, found '%s'",
 			    o->defines[i]);
+		if (!var_name_ok(o->defines[i], (size_t)(eq - o->defines[i])))
+			errx(EX_USAGE, "-D '%.*s': a variable name is letters, "
+			    "digits and _, not starting with a digit",
+			    (int)(eq - o->defines[i]), o->defines[i]);
 		name = xstrndup(o->defines[i], (size_t)(eq - o->defines[i]));
 		add_var(&L, name, eq + 1);
 		free(name);
