@@ -980,3 +980,11 @@ introspect: l.rb:4: column 'y': precision: expected an integer, skipped"
 		assert_output "${f#*:}"
 	done
 }
+
+@test "introspect-3.20: a structure.sql foreign key whose column counts differ is skipped with a warning" {
+	printf 'CREATE TABLE public.t (id integer NOT NULL, a integer, b integer);\nALTER TABLE ONLY public.t\n    ADD CONSTRAINT fk FOREIGN KEY (a, b) REFERENCES public.t(id);\n' > fk.sql
+	run -0 --separate-stderr sluice introspect fk.sql
+	assert_equal "$stderr" "introspect: fk.sql:2: table 't': foreign key 'fk': 2 columns reference 1, skipped"
+	run -0 jq -c '.foreign_keys' <<< "$output"
+	assert_output '[]'
+}

@@ -932,6 +932,15 @@ constraint(struct pg *p, struct table *t, const char *name,
 		else
 			name_list(p, &f->cols);
 		references(p, f);
+		if (f->cols.n != f->to_cols.n) {
+			/* PostgreSQL refuses it: not a key to join on */
+			schema_warn(p->s, ln, "table '%s': foreign key '%s': "
+			    "%d column%s reference%s %d, skipped", t->name,
+			    name != NULL ? name : "", f->cols.n,
+			    f->cols.n == 1 ? "" : "s", f->cols.n == 1 ? "s" :
+			    "", f->to_cols.n);
+			STAILQ_REMOVE(&t->fks, f, fkey, link);
+		}
 	} else if (accept(p, "exclude")) {
 		/* an exclusion constraint: no field in the record */
 		while (!at_end(p) && !punct(p, ',') && !punct(p, ')')) {
