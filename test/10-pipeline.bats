@@ -162,3 +162,11 @@ JSON
 	run -65 --separate-stderr sluice check p.json
 	assert_equal "$stderr" "sluice: p.json:1:1: a byte order mark (U+FEFF) starts the text: JSON has none; save it without"
 }
+
+@test "check-1.11: cache_hit_rate is an alert of the run, refused in a stage's alerts" {
+	echo '{ "stages": { "s": { "run": "echo", "alerts": { "cache_hit_rate": { "warn": 0.5 } } } } }' > p.json
+	run -65 --separate-stderr sluice check p.json
+	assert_equal "$stderr" "sluice: p.json:1:49: 'cache_hit_rate' is an alert of the run: put it in the pipeline's 'alerts'"
+	echo '{ "alerts": { "cache_hit_rate": { "warn": 0.5 } }, "stages": { "s": { "run": "echo" } } }' > q.json
+	run -0 sluice check q.json
+}

@@ -427,6 +427,10 @@ set_alerts(struct loader *L, int t, int stage)
 		if (m == -1)
 			unknown_field(L, k, metric_names, AM_COUNT,
 			    " in 'alerts'");
+		/* the run's hit rate: a stage has none of its own */
+		if (m == AM_CACHE_HIT_RATE && stage != -1)
+			json_errx(&L->j, k, "'cache_hit_rate' is an alert of "
+			    "the run: put it in the pipeline's 'alerts'");
 		expect(L, v, JSON_OBJECT, metric_names[m],
 		    "an object of levels (info, warn, crit)");
 		JSON_FOREACH_MEMBER(&L->j, v, lk, lv) {
