@@ -423,7 +423,8 @@ parse(struct parser *ps, struct node **v, int *n, const struct node *sect,
 				return -1;
 			}
 			nd = add_node(v, n, N_PARTIAL);
-			for (i = 0; i < ps->top->nparts; i++)
+			for (i = 0; i < ps->top->nparts &&
+			    nd->partial == NULL; i++)
 				if (strcmp(ps->top->parts[i]->name, ppath) == 0)
 					nd->partial = ps->top->parts[i];
 			/* compiled once, but as deep as it is included */

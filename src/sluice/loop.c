@@ -1988,16 +1988,16 @@ drain_alert_cmds(struct engine *E)
  * group) are measured when they end, and nothing is left running: their
  * groups get SIGTERM, then SIGKILL after the grace period.
  */
-/* whether process group g is a stage's (or an alert command's) */
+/* whether process group g is a stage's or a running alert command's */
 static int
-group_of(const struct engine *E, pid_t g, int alerts)
+group_of(const struct engine *E, pid_t g)
 {
 	size_t	 i;
 
 	for (i = 0; i < E->n; i++)
 		if (E->rs[i].pid > 0 && E->rs[i].pid == g)
 			return 1;
-	for (i = 0; alerts && i < E->nacmds; i++)
+	for (i = 0; i < E->nacmds; i++)
 		if (E->acmds[i].pid == g)
 			return 1;
 	return 0;
@@ -2078,7 +2078,7 @@ escaped_one(pid_t pid, void *arg)
 	struct esc *x = arg;
 	pid_t	 g = getpgid(pid);
 
-	if (g == -1 || group_of(x->E, g, 1))
+	if (g == -1 || group_of(x->E, g))
 		return;		/* gone, or signalled by its group */
 	if (x->warn)
 		warnx("a process the run started (pid %ld) is still running "

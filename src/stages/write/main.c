@@ -332,30 +332,48 @@ twice(const struct file *files, size_t n, const char *path)
 	errx(EX_DATAERR, "'%s': written twice", path);
 }
 
-static int	cmpstr(const void *, const void *);
+/* whether the first len bytes of p are one of the n sorted paths */
+static int
+in_sorted(char *const *sorted, size_t n, const char *p, size_t len)
+{
+	size_t	 lo = 0, hi = n, m;
+	int	 c;
+
+	while (lo < hi) {
+		m = lo + (hi - lo) / 2;
+		if ((c = strncmp(sorted[m], p, len)) == 0)
+			c = sorted[m][len] != '\0';	/* longer: after */
+		if (c == 0)
+			return 1;
+		if (c < 0)
+			lo = m + 1;
+		else
+			hi = m;
+	}
+	return 0;
+}
 
 /* a record whose path needs another's file as a directory: a and a/b */
 static void
 file_as_dir(const struct file *files, size_t n, char **sorted, size_t i)
 {
-	char	*p = xstrdup(files[i].path), *slash, **hit;
-	size_t	 k;
+	const char *path = files[i].path, *slash;
+	size_t	 k, len;
 
-	for (slash = strchr(p, '/'); slash != NULL;
+	for (slash = strchr(path, '/'); slash != NULL;
 	    slash = strchr(slash + 1, '/')) {
-		*slash = '\0';
-		hit = bsearch(&p, sorted, n, sizeof(char *), cmpstr);
-		if (hit != NULL)
-			for (k = 0; k < n; k++)
-				if (strcmp(files[k].path, p) == 0)
-					errx(EX_DATAERR, "<stdin>:%d: '%s' "
-					    "needs '%s' to be a directory, but "
-					    "the record of line %d writes a "
-					    "file there", files[i].line,
-					    files[i].path, p, files[k].line);
-		*slash = '/';
+		len = (size_t)(slash - path);
+		if (!in_sorted(sorted, n, path, len))
+			continue;
+		for (k = 0; k < n; k++)
+			if (strncmp(files[k].path, path, len) == 0 &&
+			    files[k].path[len] == '\0')
+				errx(EX_DATAERR, "<stdin>:%d: '%s' needs "
+				    "'%.*s' to be a directory, but the record "
+				    "of line %d writes a file there",
+				    files[i].line, path, (int)len, path,
+				    files[k].line);
 	}
-	free(p);
 }
 
 /* "ino size mtime ctime ": what stat(2) says of a file the last run
