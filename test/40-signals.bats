@@ -17,7 +17,7 @@ JSON
 teardown() {
 	local f
 	[ -n "${spid:-}" ] && kill -KILL "$spid" 2>/dev/null
-	for f in a.pid b.pid c.pid; do
+	for f in a.pid b.pid c.pid d.pid; do
 		[ -s "$f" ] && kill -KILL -- "-$(cat "$f")" 2>/dev/null
 	done
 	for f in bg.pid esc.pid; do	# single processes (signal-1.5, 1.6)
@@ -174,4 +174,48 @@ line3"
     "c": { "run": ["cat"], "stdin": "a" } } }
 JSON
 	term_leftover
+}
+
+# pid's process has ended (a zombie not yet reaped by init counts)
+proc_gone() {
+	! ps -o stat= -p "$1" | grep -qv '^Z'
+}
+
+@test "signal-1.9: SIGKILL to sluice still ends its stages' processes (SIGTERM from the kernel)" {
+	cat > p.json <<'JSON'
+{ "name": "orphans", "jobs": 4, "stages": {
+    "a": { "run": "echo $$ > a.pid.tmp; mv a.pid.tmp a.pid; exec sleep 300" },
+    "c": { "run": ["sh", "-c", "echo $$ > c.pid.tmp; mv c.pid.tmp c.pid; exec sleep 300"] },
+    "d": { "run": "echo $$ > d.pid.tmp; mv d.pid.tmp d.pid; exec cat", "stdin": "c" } } }
+JSON
+	sluice run p.json > out.txt 2> err.txt 3>&- &
+	spid=$!
+	wait_until 10 test -s a.pid -a -s c.pid -a -s d.pid
+	for f in a.pid c.pid d.pid; do
+		if proc_gone "$(cat "$f")"; then
+			echo "stage process of $f ended before the test killed sluice"
+			return 1
+		fi
+	done
+	kill -KILL "$spid"
+	st=0
+	wait "$spid" || st=$?
+	assert_equal "$st" 137
+	for f in a.pid c.pid d.pid; do
+		wait_until 5 proc_gone "$(cat "$f")"
+	done
+}
+
+@test "signal-1.10: SIGQUIT is passed on like SIGTERM (exit 131, nothing left)" {
+	signal_pipeline
+	env --default-signal=INT,TERM,HUP,QUIT sluice run --grace 200ms p.json \
+	    > out.txt 2> err.txt 3>&- &
+	spid=$!
+	wait_until 10 test -s a.pid -a -s b.pid -a -s c.pid
+	kill -QUIT "$spid"
+	st=0
+	wait "$spid" || st=$?
+	assert_equal "$st" 131
+	assert_all_gone
+	grep -q '^sluice: sig: interrupted by SIGQUIT' err.txt
 }

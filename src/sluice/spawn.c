@@ -2,7 +2,8 @@
  * spawn.c: start one stage process.  vfork(2) + execve(2): the cheapest
  * spawn Linux has (glibc's posix_spawn resets all 64 signal dispositions
  * one by one).  Everything is prepared before vfork; the child only
- * makes system calls: its own process group, SIGPIPE back to default,
+ * makes system calls: its own process group, SIGTERM when sluice dies,
+ * SIGPIPE back to default,
  * the signal mask of before sluice blocked signals, its descriptors
  * (sources are first moved above every target number, if one sits on
  * a target), cwd (unless it is the coordinator's), memory limit, exec.
@@ -10,6 +11,7 @@
  * with it, or (fork) on a close-on-exec pipe.
  * Sanitizer builds use fork(2): ASan does not follow a vfork child.
  */
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <linux/close_range.h>
 #include <sys/wait.h>
@@ -157,6 +159,7 @@ struct spawnargs {
 	const char	*cwd;		/* NULL: the coordinator's own */
 	char		**env;
 	int		 errpipe;	/* fork: -1 with vfork */
+	pid_t		 parent;	/* sluice */
 	volatile int	 result[2];	/* vfork: step and errno */
 };
 
@@ -175,6 +178,12 @@ child(struct spawnargs *a)
 	int	 i, e[2], step = SPAWN_STEP_FDS, errpipe = a->errpipe;
 
 	setpgid(0, 0);
+	/* a sluice that dies without ending the run (SIGKILL, SIGQUIT, a
+	 * crash) takes its stages along: the kernel sends SIGTERM (which
+	 * survives exec) when the parent goes; if it is gone already,
+	 * nobody waits for this one */
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != a->parent)
+		_exit(127);
 	signal(SIGPIPE, SIG_DFL);
 	if (a->move) {
 		/* sources (and the errno pipe, open until exec) first go
@@ -327,6 +336,7 @@ spawn_stage(struct engine *E, struct rstage *R, int *step)
 	a.nmap = nmap;
 	a.maxfd = maxfd;
 	a.result[0] = a.result[1] = 0;
+	a.parent = getpid();
 	if ((pid = fork_exec(&a)) == -1)
 		err(EX_OSERR, "cannot start stage '%s'", R->st->name);
 	R->pid = pid;
