@@ -154,6 +154,27 @@ dump() {
 	fi
 }
 
+@test "codegen-2.6: a column named __proto__ gets another property name (a literal's __proto__ key sets the prototype); empty names are left out, warned" {
+	sqlite3 e.db 'CREATE TABLE t ("" int, "__proto__" text, id integer primary key);
+	    CREATE TABLE "" (id integer primary key);'
+	run -0 --separate-stderr gen "$PWD/e.db" out
+	assert_equal "$(cd out && find . -type f -name "*.ts" | sort)" "./generated-schema.ts
+./index.ts
+./types/t-data.ts"
+	grep -qx "    proto_: string().from('__proto__').optional()," out/generated-schema.ts
+	run -0 sed -n '/^export interface TData/,/^}/p' out/types/t-data.ts
+	assert_output "export interface TData {
+  proto_: string | null;
+  id: number;
+}"
+	grep -qx 'typemap: <stdin>:1: t: a column with an empty name: left out of the Zero schema' <<< "$stderr"
+	grep -qx 'typemap: <stdin>:2: a table with an empty name: left out' <<< "$stderr"
+	if [ -x "$TSC" ]; then
+		run -0 typecheck out
+		assert_output ''
+	fi
+}
+
 @test "codegen-2.3: output is deterministic: a second run writes nothing" {
 	run -0 gen "$ROOT/test/data/schemas/maybe.schema.rb" out
 	assert_output --partial ': 61 written, 0 unchanged, 0 pruned'

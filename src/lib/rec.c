@@ -251,12 +251,17 @@ identch(int c, int first)
 	return isalpha(c) || c == '_' || c == '$' || (!first && isdigit(c));
 }
 
+/*
+ * __proto__ is a valid identifier that an object literal key cannot be:
+ * { __proto__: x } (quoted or not) sets the object's prototype, so the
+ * property would be lost.  It is given another name (ts_ident).
+ */
 int
 ts_is_ident(const char *s)
 {
 	const unsigned char *p = (const unsigned char *)s;
 
-	if (*p == '\0' || !identch(*p, 1))
+	if (*p == '\0' || !identch(*p, 1) || strcmp(s, "__proto__") == 0)
 		return 0;
 	for (p++; *p != '\0'; p++)
 		if (!identch(*p, 0))
@@ -285,6 +290,11 @@ ts_ident(struct buf *b, const char *s)
 	if (b->len == start)
 		buf_addc(b, '_');
 	buf_cstr(b);
+	if (strcmp(b->data + start, "__proto__") == 0) {
+		b->len = start;
+		buf_adds(b, "proto_");
+		buf_cstr(b);
+	}
 }
 
 void

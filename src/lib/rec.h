@@ -75,9 +75,11 @@ void	 rec_flush(const struct buf *);
 
 /* a TypeScript string literal in single quotes */
 void	 ts_quote(struct buf *, const char *, size_t);
-/* 1 when s is a valid identifier ([A-Za-z_$][A-Za-z0-9_$]*) */
+/* 1 when s is a valid identifier ([A-Za-z_$][A-Za-z0-9_$]*) and a
+   usable object key (not __proto__) */
 int	 ts_is_ident(const char *);
-/* s made an identifier: runs of other characters become "_" */
+/* s made an identifier: runs of other characters become "_";
+   __proto__ becomes proto_ */
 void	 ts_ident(struct buf *, const char *);
 
 #endif

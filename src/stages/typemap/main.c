@@ -757,6 +757,12 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		qual = xasprintf("%s.%s", schema, name);
 	if (excluded(name, qual))
 		goto done;
+	if (name[0] == '\0') {
+		/* Zero replicates from PostgreSQL, which has none */
+		warnx("%s:%d: a table with an empty name: left out", inname,
+		    lineno);
+		goto done;
+	}
 	cols = json_get(j, 0, "columns");
 	if (json_type(j, cols) != JSON_ARRAY)
 		json_errx(j, cols == -1 ? 0 : cols,
@@ -789,7 +795,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		struct map	*own = NULL;
 		struct over	*co, *tco;
 		char		*precise;
-		const char	*comment, *create;
+		const char	*comment, *create, *zb;
 
 		if (json_type(j, c) != JSON_OBJECT)
 			json_errx(j, c, "column: expected an object");
@@ -839,12 +845,18 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 			m = own;
 		} else
 			m = map_cached(&col);
+		zb = m->zero;
 		if (m->unknown)
 			warnx("%s:%d: %s.%s: unknown type '%s': typed as "
 			    "string and left out of the Zero schema", inname,
 			    lineno, name, col.name, col.sql_type != NULL ?
 			    col.sql_type : col.type);
-		else if (m->zero == NULL)
+		else if (col.name[0] == '\0' && zb != NULL) {
+			/* Zero replicates from PostgreSQL, which has none */
+			warnx("%s:%d: %s: a column with an empty name: left "
+			    "out of the Zero schema", inname, lineno, name);
+			zb = NULL;
+		} else if (m->zero == NULL)
 			warnx("%s:%d: %s.%s: type '%s' is not replicated by "
 			    "Zero: left out of the Zero schema", inname,
 			    lineno, name, col.name, col.sql_type != NULL ?
@@ -863,7 +875,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 			ts_ident(&tmp, col.name);
 		at = add_str(o, "ts_name", tmp.data);
 		col_name_once(j, c, name, col.name, tmp.data, o, at, &tsnames);
-		tsnames.flags[tsnames.n - 1] = (m->zero != NULL ? CF_ZERO : 0) |
+		tsnames.flags[tsnames.n - 1] = (zb != NULL ? CF_ZERO : 0) |
 		    (col.null ? CF_NULL : 0);
 		add_str(o, "zero_from", strcmp(tmp.data, col.name) == 0 ?
 		    NULL : col.name);
@@ -873,7 +885,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		if (col.null)
 			buf_adds(&warn, " | null");
 		add_str(o, "ts_type", warn.data);
-		add_str(o, "zero", m->zero);
+		add_str(o, "zero", zb);
 		if (col.auto_inc || col.generated || is_timestamp(col.name) ||
 		    (col.has_default && in_pk(j, pkt, col.name)))
 			create = "omit";
