@@ -988,3 +988,22 @@ introspect: l.rb:4: column 'y': precision: expected an integer, skipped"
 	run -0 jq -c '.foreign_keys' <<< "$output"
 	assert_output '[]'
 }
+
+@test "introspect-3.21: what PostgreSQL refuses of an enum (a label twice, ADD VALUE of a label it has, to an unknown enum or next to an unknown label) is warned" {
+	cat > en.sql <<-'SQL'
+	CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'sad', 'happy');
+	ALTER TYPE public.mood ADD VALUE 'meh' BEFORE 'nosuch';
+	ALTER TYPE public.mood ADD VALUE 'ok';
+	ALTER TYPE public.mood ADD VALUE IF NOT EXISTS 'ok';
+	ALTER TYPE public.nosuch ADD VALUE 'x';
+	ALTER TYPE public.mood ADD VALUE 'great' AFTER 'happy';
+	CREATE TABLE public.t (id bigint NOT NULL, m public.mood);
+	SQL
+	run -0 --separate-stderr sluice introspect en.sql
+	assert_equal "$stderr" "introspect: en.sql:1: enum 'mood': label 'sad' is given twice, the second skipped
+introspect: en.sql:2: enum 'mood' has no label 'nosuch' to put 'meh' before: put last
+introspect: en.sql:3: enum 'mood' has the label 'ok' already: skipped
+introspect: en.sql:5: ALTER TYPE: no enum 'nosuch' is created before: value 'x' skipped"
+	run -0 jq -c 'select(.kind == "enum") | .values' <<< "$output"
+	assert_output '["sad","ok","happy","great","meh"]'
+}

@@ -227,11 +227,14 @@ name_list(struct pg *p, struct strv *sv)
 	expect_punct(p, ')');
 }
 
-static void
+/* 1 when the statement says IF NOT EXISTS */
+static int
 if_not_exists(struct pg *p)
 {
-	if (accept2(p, "if", "not"))
-		expect(p, "exists");
+	if (!accept2(p, "if", "not"))
+		return 0;
+	expect(p, "exists");
+	return 1;
 }
 
 /* the statement's remaining tokens describe nothing we keep */
@@ -1277,6 +1280,18 @@ create_index(struct pg *p, int unique)
 
 /* --- other statements -------------------------------------------------- */
 
+/* is v among the first n labels of enum e */
+static int
+enum_has(const struct table *e, const char *v, int n)
+{
+	int	 i;
+
+	for (i = 0; i < n; i++)
+		if (strcmp(e->values.v[i], v) == 0)
+			return 1;
+	return 0;
+}
+
 static void
 create_type(struct pg *p)
 {
@@ -1302,10 +1317,17 @@ create_type(struct pg *p)
 	if (accept_punct(p, ')'))
 		return;
 	do {
+		const char *v;
+
 		if (cur(p)->type != S_STRING)
 			bad(p, "a string");
-		strv_add(&p->s->a, &e->values, sqllex_text(&p->l, &p->s->a,
-		    cur(p)));
+		v = sqllex_text(&p->l, &p->s->a, cur(p));
+		/* PostgreSQL refuses the statement */
+		if (enum_has(e, v, e->values.n))
+			schema_warn(p->s, line(p, cur(p)), "enum '%s': label "
+			    "'%s' is given twice, the second skipped", key, v);
+		else
+			strv_add(&p->s->a, &e->values, v);
 		p->i++;
 	} while (accept_punct(p, ','));
 	expect_punct(p, ')');
@@ -1316,38 +1338,52 @@ static void
 alter_type(struct pg *p)
 {
 	struct table	*e;
+	struct stok	*st = cur(p), *wt;
 	const char	*key, *v, *w;
-	int		 i, k, after;
+	int		 i, k, after, ine;
 
 	key = qname(p, NULL, NULL);
 	if (!accept2(p, "add", "value")) {
 		skip_rest(p);
 		return;
 	}
-	if_not_exists(p);
+	ine = if_not_exists(p);
 	if (cur(p)->type != S_STRING)
 		bad(p, "a string");
 	v = sqllex_text(&p->l, &p->s->a, cur(p));
 	p->i++;
-	if ((e = schema_find_enum(p->s, key)) == NULL)
+	/* what PostgreSQL refuses is warned and skipped */
+	if ((e = schema_find_enum(p->s, key)) == NULL) {
+		schema_warn(p->s, line(p, st), "ALTER TYPE: no enum '%s' is "
+		    "created before: value '%s' skipped", key, v);
+		skip_rest(p);
 		return;
-	for (i = 0; i < e->values.n; i++)
-		if (strcmp(e->values.v[i], v) == 0)
-			return;
+	}
+	if (enum_has(e, v, e->values.n)) {
+		if (!ine)
+			schema_warn(p->s, line(p, st), "enum '%s' has the "
+			    "label '%s' already: skipped", key, v);
+		skip_rest(p);
+		return;
+	}
 	strv_add(&p->s->a, &e->values, v);
 	if (!is(p, "before") && !is(p, "after"))
 		return;
 	after = accept(p, "after");
 	(void)accept(p, "before");
-	if (cur(p)->type != S_STRING)
+	if ((wt = cur(p))->type != S_STRING)
 		bad(p, "a string");
 	w = sqllex_text(&p->l, &p->tmp, cur(p));
 	p->i++;
 	for (i = 0; i < e->values.n - 1; i++)
 		if (strcmp(e->values.v[i], w) == 0)
 			break;
-	if (i == e->values.n - 1)
+	if (i == e->values.n - 1) {
+		schema_warn(p->s, line(p, wt), "enum '%s' has no label '%s' "
+		    "to put '%s' %s: put last", key, w, v, after ? "after" :
+		    "before");
 		return;
+	}
 	i += after;
 	for (k = e->values.n - 1; k > i; k--)
 		e->values.v[k] = e->values.v[k - 1];
