@@ -794,3 +794,32 @@ JSON
 	run -0 jq '.entries' <<< "$output"
 	assert_output 1
 }
+
+@test "cache-1.32: a directory planted at a blob's name: an empty one is replaced, another one named on every store, never served" {
+	cache_pipeline
+	sluice run -q p.json > /dev/null 2>&1
+	f=$(ls -d "$SLUICE_CACHE_DIR"/blobs/*/* | sort | head -n 1)
+	g=$(ls -d "$SLUICE_CACHE_DIR"/blobs/*/* | sort | tail -n 1)
+	[ "$f" != "$g" ]
+	rm "$f" "$g"
+	mkdir "$f" "$g"
+	touch "$g/keep"
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "3
+ALPHA
+BETA
+GAMMA"
+	# the stage whose blob is the full directory runs, and says why
+	# its output is not stored; the empty directory is a file again
+	grep -qx "sluice: stage '[a-z]*': cache blob '$g' is not a regular file; running it" <<< "$stderr"
+	grep -qx "sluice: stage '[a-z]*': output not cached: cannot store a cache blob: '$g' is a directory (Directory not empty); remove it" <<< "$stderr"
+	run -0 sluice cache verify
+	[ -f "$f" ]
+	[ -f "$g/keep" ]
+	rm -r "$g"
+	run -0 --separate-stderr sluice run -q p.json
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$(ran)" 0
+	assert_equal "$stderr" "read (cached): ran-read
+upper (cached): ran-upper"
+}

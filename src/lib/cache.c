@@ -707,7 +707,9 @@ unlink_blob(struct cache *c, uint64_t hi, uint64_t lo)
 	char	 path[4096];
 
 	blob_path(c, &d, path, sizeof(path));
-	(void)unlink(path);
+	/* an empty directory planted at its name goes too */
+	if (unlink(path) == -1 && errno == EISDIR)
+		(void)rmdir(path);
 }
 
 /*
@@ -900,8 +902,11 @@ cache_open_blob(struct cache *c, const struct cache_hit *hit)
 	blob_path(c, &hit->content, path, sizeof(path));
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
 		return fail(c, "cache blob '%s': %s", path, strerror(errno));
-	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode) ||
-	    (uint64_t)sb.st_size != hit->size) {
+	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
+		close(fd);
+		return fail(c, "cache blob '%s' is not a regular file", path);
+	}
+	if ((uint64_t)sb.st_size != hit->size) {
 		close(fd);
 		return fail(c, "cache blob '%s' has the wrong size", path);
 	}
@@ -1346,7 +1351,7 @@ cache_store_fd(struct cache *c, int cat, const struct digest *key, int fd,
 {
 	char	 path[4096], dir[4096], src[64];
 	struct stat sb;
-	int	 rc;
+	int	 rc, there;
 
 	if (!usable(c) || cat < 0)
 		return -1;
@@ -1357,9 +1362,17 @@ cache_store_fd(struct cache *c, int cat, const struct digest *key, int fd,
 		return fail(c, "cannot create '%s': %s", dir, strerror(errno));
 	/* the same content may be there already; a damaged copy of it is
 	 * replaced, never trusted for its name */
-	if (lstat(path, &sb) == -1 || !S_ISREG(sb.st_mode) ||
+	if ((there = lstat(path, &sb) == 0) == 0 || !S_ISREG(sb.st_mode) ||
 	    (uint64_t)sb.st_size != size || !intact_at(path, size, content)) {
 		char	 tmp[4200];
+
+		/* a directory there is not ours: an empty one is removed,
+		 * another one named (rename cannot replace it) */
+		if (there && S_ISDIR(sb.st_mode) && rmdir(path) == -1 &&
+		    errno != ENOENT)
+			return fail(c, "cannot store a cache blob: '%s' is a "
+			    "directory (%s); remove it", path,
+			    strerror(errno));
 
 		/* link the anonymous file under a temporary name, then
 		 * rename: a complete blob or none */
