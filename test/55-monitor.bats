@@ -256,3 +256,14 @@ JSON
 	run -0 record '.stages[0].proc.max_rss_kb == '"$got"', .sluice_rss_kb > 0'
 	assert_output $'true\ntrue'
 }
+
+@test "monitor-1.16: a trace file that fills up is warned about once, and the run goes on" {
+	cat > p.json <<'JSON'
+{ "stages": { "a": { "run": ["echo", "one"] },
+              "b": { "run": ["tr", "a-z", "A-Z"], "stdin": "a" },
+              "c": { "run": ["cat"], "stdin": "b" } } }
+JSON
+	run -0 --separate-stderr sluice run -q --trace /dev/full p.json
+	assert_output ONE
+	assert_equal "$stderr" "sluice: trace file '/dev/full': no more lines written to it: No space left on device"
+}

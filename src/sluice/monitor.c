@@ -203,8 +203,13 @@ trace_proc(struct engine *E, struct rstage *R, const struct procrec *pr)
 	jw_obj_end(&w);
 	buf_addc(&b, '\n');
 	if (fwrite(b.data, 1, b.len, E->trace) != b.len ||
-	    fflush(E->trace) != 0)
-		warn("trace file");
+	    fflush(E->trace) != 0) {
+		/* once: the next line would fail the same way */
+		warn("trace file '%s': no more lines written to it",
+		    E->o->trace);
+		fclose(E->trace);
+		E->trace = NULL;
+	}
 	buf_free(&b);
 }
 
