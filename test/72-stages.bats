@@ -5,6 +5,13 @@
 
 load helper
 
+# stages-5.7 makes a directory immutable: never left so (bats could not
+# remove it)
+teardown() {
+	[ -n "${imm:-}" ] && chattr -i "$imm" 2>/dev/null
+	return 0
+}
+
 SCHEMAS="$ROOT/test/data/schemas"
 
 @test "stages-1.1: each stage prints its usage on --usage and exits 64 on a bad option" {
@@ -614,4 +621,25 @@ c.ts'
 	assert_file_not_exists out/c.ts
 	assert_file_exists out/mine.ts
 	assert_file_exists out/a/b.ts
+}
+
+@test "stages-5.7: write: files committed before a failure (a directory that takes no file) are in the manifest, so --prune still knows them" {
+	mkdir -p out/sub
+	chattr +i out/sub 2>/dev/null || skip "no immutable attribute on this file system"
+	imm=$PWD/out/sub
+	rec() { printf '{"v":1,"kind":"file","path":"%s","content":"%s"}\n' "$1" "$2"; }
+	rec x.ts x | sluice write out
+	{ rec a.ts a; rec sub/b.ts b; rec c.ts c; } > in.jsonl
+	run -73 --separate-stderr sluice write --prune out < in.jsonl
+	assert_equal "$stderr" "write: sub/b.ts: Operation not permitted"
+	chattr -i "$imm"
+	assert_equal "$(cat out/a.ts)" a
+	assert_file_not_exists out/c.ts
+	assert_equal "$(cat out/.sluice-manifest)" "a.ts
+x.ts"
+	assert_equal "$(ls -A out | grep -c sluice-tmp)" "0"
+	rec y.ts y | sluice write --prune out
+	assert_file_not_exists out/a.ts
+	assert_file_not_exists out/x.ts
+	assert_equal "$(cat out/y.ts)" y
 }

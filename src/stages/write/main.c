@@ -810,6 +810,59 @@ more_files(void)
 	    (long)rl.rlim_cur - 64;
 }
 
+/*
+ * Files committed before a failure (a full disk, a directory that
+ * cannot be made) stay, each whole.  So that --prune still knows them,
+ * the exit that follows writes a manifest of the last one's paths and
+ * the ones committed so far, as the normal end would have (a failure
+ * to write it changes nothing more).
+ */
+static struct {
+	int		 dirfd;		/* -1: not committing */
+	const struct buf *old;
+	const struct file *files;
+	size_t		 done;		/* files[0..done) are in place */
+} rescue = { -1, NULL, NULL, 0 };
+
+static void
+rescue_manifest(void)
+{
+	struct buf	 b = { 0 };
+	const char	*p, *e, *line;
+	char		**v, tmp[64];
+	size_t		 n = 0, i, len;
+	int		 fd;
+
+	if (rescue.dirfd == -1)
+		return;
+	v = xreallocarray(NULL, rescue.done + 1, sizeof(*v));
+	for (i = 0; i < rescue.done; i++)
+		v[n++] = xstrdup(rescue.files[i].path);
+	p = rescue.old->data;
+	e = p + rescue.old->len;
+	while (p != NULL && rec_line(&p, e, &line, &len))
+		if (len > 0) {
+			v = xreallocarray(v, n + 1, sizeof(*v));
+			v[n++] = xstrndup(line, len);
+		}
+	qsort(v, n, sizeof(*v), cmpstr);
+	for (i = 0; i < n; i++)
+		if (i == 0 || strcmp(v[i - 1], v[i]) != 0) {
+			buf_adds(&b, v[i]);
+			buf_addc(&b, '\n');
+		}
+	snprintf(tmp, sizeof(tmp), ".sluice-tmp.%ld.m", (long)getpid());
+	if ((fd = openat(rescue.dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_NOFOLLOW | O_CLOEXEC, 0666)) != -1 && (write_all(fd, b.data !=
+	    NULL ? b.data : "", b.len) == -1 || close(fd) == -1 ||
+	    renameat(rescue.dirfd, tmp, rescue.dirfd, MANIFEST) == -1))
+		(void)unlinkat(rescue.dirfd, tmp, 0);
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+	buf_free(&b);
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -834,7 +887,7 @@ main(int argc, char *argv[])
 	char		*parent;
 	size_t		 len, nfiles = 0, cap = 0, i, clen;
 	int		 ch, k, lineno = 0, prune = 0, dirfd, pfd, t, held, given;
-	int		 made;
+	int		 made, mfd;
 	int		 nwritten = 0, nsame = 0, npruned = 0;
 
 	program_invocation_short_name = (char *)"write";
@@ -1014,7 +1067,18 @@ main(int argc, char *argv[])
 			errx(EX_DATAERR, "'%s' is outside '%s' or unsafe: %s",
 			    files[i].path, dir, why);
 
+	/* the last manifest, known before anything is committed */
+	if ((mfd = openat(dirfd, MANIFEST, O_RDONLY | O_NOFOLLOW |
+	    O_CLOEXEC)) != -1) {
+		(void)buf_readfd(&oldman, mfd);
+		close(mfd);
+	}
+	rescue.dirfd = dirfd;
+	rescue.old = &oldman;
+	rescue.files = files;
+	atexit(rescue_manifest);
 	for (i = 0; i < nfiles; i++) {
+		rescue.done = i;
 		if (files[i].same) {
 			nsame++;
 			if (verbose)
@@ -1031,19 +1095,12 @@ main(int argc, char *argv[])
 			printf("written %s\n", files[i].path);
 	}
 
+	rescue.dirfd = -1;	/* all in place: the usual manifest */
+
 	/* the manifest: what this run produced, sorted */
 	for (i = 0; i < nfiles; i++) {
 		buf_adds(&man, sorted[i]);
 		buf_addc(&man, '\n');
-	}
-	{
-		int	 mfd;
-
-		if ((mfd = openat(dirfd, MANIFEST, O_RDONLY | O_NOFOLLOW |
-		    O_CLOEXEC)) != -1) {
-			(void)buf_readfd(&oldman, mfd);
-			close(mfd);
-		}
 	}
 	if (prune && oldman.len > 0) {
 		const char	*op = oldman.data, *oe = op + oldman.len;
