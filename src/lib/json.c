@@ -84,10 +84,37 @@ ishex(int c)
 	    (c >= 'A' && c <= 'F');
 }
 
+size_t
+json_utf8_len(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t	 k, len;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;	/* a continuation byte, or never used */
+	if (n < len)
+		return 0;
+	for (k = 1; k < len; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) ||	/* overlong */
+	    (p[0] == 0xed && p[1] > 0x9f) ||	/* a surrogate */
+	    (p[0] == 0xf0 && p[1] < 0x90) ||	/* overlong */
+	    (p[0] == 0xf4 && p[1] > 0x8f))	/* above U+10FFFF */
+		return 0;
+	return len;
+}
+
 static int
 vstring(struct vstate *v)
 {
-	size_t	 start = v->pos;
+	size_t	 start = v->pos, n;
 	int	 i;
 
 	v->pos++;		/* opening quote */
@@ -105,6 +132,14 @@ vstring(struct vstate *v)
 			return vfail(v, v->pos, c == '\n' ?
 			    "unterminated string" :
 			    "control character in string");
+		if (c >= 0x80) {
+			if ((n = json_utf8_len(v->s + v->pos, v->len -
+			    v->pos)) == 0)
+				return vfail(v, v->pos, "invalid UTF-8 in "
+				    "string");
+			v->pos += n;
+			continue;
+		}
 		if (c != '\\') {
 			v->pos++;
 			continue;
@@ -483,9 +518,10 @@ fskipws(struct fstate *f)
 
 /*
  * The first byte from pos on (before len) that a JSON string cannot
- * hold as it is: a quote, a backslash or a control character; len if
- * none.  Sixteen bytes at a time with SSE2 (x86-64 always has it),
- * then eight (the lowest flag of each test is exact), then one.
+ * hold as it is: a quote, a backslash or a control character, or that
+ * starts UTF-8 to check (0x80 and above); len if none.  Sixteen bytes
+ * at a time with SSE2 (x86-64 always has it), then eight (the lowest
+ * flag of each test is exact), then one.
  */
 static inline __attribute__((__always_inline__)) size_t
 plain_end(const char *s, size_t pos, size_t len)
@@ -494,10 +530,12 @@ plain_end(const char *s, size_t pos, size_t len)
 	while (pos + 16 <= len) {
 		__m128i	 v = _mm_loadu_si128((const void *)(s + pos));
 		__m128i	 ctl = _mm_set1_epi8(0x1f);
-		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		/* the high bit of a byte of UTF-8 counts too */
+		unsigned m = (unsigned)_mm_movemask_epi8(_mm_or_si128(v,
+		    _mm_or_si128(
 		    _mm_or_si128(_mm_cmpeq_epi8(v, _mm_set1_epi8('"')),
 		    _mm_cmpeq_epi8(v, _mm_set1_epi8('\\'))),
-		    _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl)));
+		    _mm_cmpeq_epi8(_mm_max_epu8(v, ctl), ctl))));
 
 		if (m != 0)
 			return pos + (size_t)__builtin_ctz(m);
@@ -512,14 +550,14 @@ plain_end(const char *s, size_t pos, size_t len)
 		q = w ^ (ONES * '"');
 		b = w ^ (ONES * '\\');
 		m = (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-		    ((b - ONES) & ~b)) & HIGHS;
+		    ((b - ONES) & ~b) | w) & HIGHS;
 		if (m != 0)
 			return pos + (size_t)__builtin_ctzll(m) / 8;
 		pos += 8;
 	}
 #endif
-	while (pos < len && (unsigned char)s[pos] >= 0x20 && s[pos] != '"' &&
-	    s[pos] != '\\')
+	while (pos < len && (unsigned char)s[pos] >= 0x20 &&
+	    (unsigned char)s[pos] < 0x80 && s[pos] != '"' && s[pos] != '\\')
 		pos++;
 	return pos;
 }
@@ -542,6 +580,14 @@ fstring(struct fstate *f)
 			break;
 		if (c < 0x20)
 			return -1;
+		if (c >= 0x80) {
+			size_t	 n = json_utf8_len(s + pos, len - pos);
+
+			if (n == 0)
+				return -1;
+			pos += n;
+			continue;
+		}
 		/* else a backslash: plain_end stops at nothing else */
 		if (pos + 1 >= len)
 			return -1;
@@ -1278,9 +1324,18 @@ json_escape_in(struct buf *b, const char *s, size_t n)
 		return;
 	for (i = 0; (i = plain_end(s, i, n)) < n; i++) {
 		unsigned char c = (unsigned char)s[i];
+		size_t	 u;
 
+		if (c >= 0x80 && (u = json_utf8_len(s + i, n - i)) > 0) {
+			i += u - 1;	/* UTF-8 goes as it is */
+			continue;
+		}
 		buf_add(b, s + run, i - run);
 		run = i + 1;
+		if (c >= 0x80) {	/* not UTF-8: JSON text must be */
+			buf_add(b, "\xef\xbf\xbd", 3);	/* U+FFFD */
+			continue;
+		}
 		switch (c) {
 		case '"': buf_add(b, "\\\"", 2); break;
 		case '\\': buf_add(b, "\\\\", 2); break;

@@ -141,7 +141,9 @@ same_as_jsmn(struct json *j, const char *s, size_t n)
 static void
 mutate(struct buf *b)
 {
-	static const char set[] = "{}[],:\"\\ \n0-.eEtfnu1a\x01";
+	/* UTF-8 lead and continuation bytes too */
+	static const char set[] = "{}[],:\"\\ \n0-.eEtfnu1a\x01"
+	    "\xc3\x80\xed\xf4\xa0";
 	size_t	 at;
 	char	 c = set[rnd(sizeof(set) - 1)];
 

@@ -284,7 +284,9 @@ record(struct buf *b)
 static void
 mutate(struct buf *b)
 {
-	static const char set[] = "{}[],:\"\\ \n0-.eEtfnu1a\x01";
+	/* UTF-8 lead and continuation bytes too */
+	static const char set[] = "{}[],:\"\\ \n0-.eEtfnu1a\x01"
+	    "\xc3\x80\xed\xf4\xa0";
 	size_t	 at = rnd((unsigned)b->len);
 	char	 c = set[rnd(sizeof(set) - 1)];
 	const char *p;

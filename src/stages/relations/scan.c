@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json.h"
 #include "xalloc.h"
 #include "relations.h"
 #include "banned.h"
@@ -77,8 +78,9 @@ ishex(int ch)
 #define ONES	0x0101010101010101ULL
 #define HIGHS	0x8080808080808080ULL
 
-/* the bytes among eight that are a quote, a backslash or a control
- * character: their high bits (above the first, a borrow may set more) */
+/* the bytes among eight that are a quote, a backslash, a control
+ * character or UTF-8 (0x80 and above): their high bits (above the
+ * first, a borrow may set more) */
 static uint64_t
 special8(const char *p)
 {
@@ -88,7 +90,7 @@ special8(const char *p)
 	q = w ^ (ONES * '"');
 	b = w ^ (ONES * '\\');
 	return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-	    ((b - ONES) & ~b)) & HIGHS;
+	    ((b - ONES) & ~b) | w) & HIGHS;
 }
 
 /* at '"': the string's raw bytes; *esc when it holds an escape */
@@ -118,6 +120,14 @@ string(struct sc *c, struct span *out, int *esc)
 			break;
 		if (ch < 0x20)
 			return -1;
+		if (ch >= 0x80) {
+			size_t	 n = json_utf8_len(p, (size_t)(e - p));
+
+			if (n == 0)
+				return -1;	/* json.c says where */
+			p += n;
+			continue;
+		}
 		if (ch != '\\') {
 			p++;
 			continue;

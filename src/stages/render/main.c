@@ -155,6 +155,10 @@ put_content(void *arg, const char *s, size_t n)
 
 	for (; n > 0; s += k, n -= k) {
 		k = n < REC_CHUNK ? n : REC_CHUNK;
+		/* a piece ends between characters, not inside one */
+		while (k < n && k > REC_CHUNK - 4 &&
+		    ((unsigned char)s[k] & 0xc0) == 0x80)
+			k--;
 		json_escape_in(arg, s, k);
 		rec_spill(arg);
 	}
