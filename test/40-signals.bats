@@ -30,11 +30,19 @@ teardown() {
 # start sluice in the background with the signal's default disposition
 # (a non-interactive shell makes background jobs ignore SIGINT)
 start_sluice() {
-	env --default-signal=INT,TERM,HUP sluice run --grace 200ms p.json \
+	env --default-signal=INT,TERM,HUP,QUIT sluice run --grace 200ms p.json \
 	    > out.txt 2> err.txt 3>&- &
 	spid=$!
 	# the stages write their pid files (atomically) once they run
 	wait_until 10 test -s a.pid -a -s b.pid -a -s c.pid
+}
+
+# kill_and_wait SIG STATUS: send SIG to sluice, which must exit STATUS
+kill_and_wait() {
+	local st=0
+	kill "-$1" "$spid"
+	wait "$spid" || st=$?
+	assert_equal "$st" "$2"
 }
 
 group_gone() {
@@ -63,10 +71,7 @@ assert_all_gone() {
 @test "signal-1.1: SIGINT stops every stage, exits 130 and records the run as interrupted" {
 	signal_pipeline
 	start_sluice
-	kill -INT "$spid"
-	st=0
-	wait "$spid" || st=$?
-	assert_equal "$st" 130
+	kill_and_wait INT 130
 	assert_all_gone
 	run -0 jq -r '[.status, .signal, ([.stages[].state] | join(","))] | @tsv' \
 	    "$SLUICE_STATE_DIR/history.jsonl"
@@ -77,10 +82,7 @@ assert_all_gone() {
 @test "signal-1.2: SIGTERM exits 143; a stage that ignores it is killed after the grace period" {
 	signal_pipeline
 	start_sluice
-	kill -TERM "$spid"
-	st=0
-	wait "$spid" || st=$?
-	assert_equal "$st" 143
+	kill_and_wait TERM 143
 	assert_all_gone
 	run -0 jq -r '.stages[] | select(.name == "b") | .proc.signal' \
 	    "$SLUICE_STATE_DIR/history.jsonl"
@@ -90,10 +92,7 @@ assert_all_gone() {
 @test "signal-1.3: SIGHUP is forwarded too (exit 129)" {
 	signal_pipeline
 	start_sluice
-	kill -HUP "$spid"
-	st=0
-	wait "$spid" || st=$?
-	assert_equal "$st" 129
+	kill_and_wait HUP 129
 	assert_all_gone
 }
 
@@ -103,10 +102,7 @@ assert_all_gone() {
 	    --report "$BATS_TEST_TMPDIR/r.json" p.json > out.txt 2> err.txt 3>&- &
 	spid=$!
 	wait_until 10 test -s a.pid -a -s b.pid -a -s c.pid
-	kill -INT "$spid"
-	st=0
-	wait "$spid" || st=$?
-	assert_equal "$st" 130
+	kill_and_wait INT 130
 	run -0 jq -r '.status // .run.status' r.json
 	assert_output interrupted
 }
@@ -197,10 +193,7 @@ JSON
 			return 1
 		fi
 	done
-	kill -KILL "$spid"
-	st=0
-	wait "$spid" || st=$?
-	assert_equal "$st" 137
+	kill_and_wait KILL 137
 	for f in a.pid c.pid d.pid; do
 		wait_until 5 proc_gone "$(cat "$f")"
 	done
@@ -208,14 +201,8 @@ JSON
 
 @test "signal-1.10: SIGQUIT is passed on like SIGTERM (exit 131, nothing left)" {
 	signal_pipeline
-	env --default-signal=INT,TERM,HUP,QUIT sluice run --grace 200ms p.json \
-	    > out.txt 2> err.txt 3>&- &
-	spid=$!
-	wait_until 10 test -s a.pid -a -s b.pid -a -s c.pid
-	kill -QUIT "$spid"
-	st=0
-	wait "$spid" || st=$?
-	assert_equal "$st" 131
+	start_sluice
+	kill_and_wait QUIT 131
 	assert_all_gone
 	grep -q '^sluice: sig: interrupted by SIGQUIT' err.txt
 }
