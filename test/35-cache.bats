@@ -823,3 +823,23 @@ GAMMA"
 	assert_equal "$stderr" "read (cached): ran-read
 upper (cached): ran-upper"
 }
+
+@test "cache-1.33: a FIFO planted at a blob's name is not waited on: the stage runs and its blob is stored again" {
+	cache_pipeline
+	sluice run -q p.json > /dev/null 2>&1
+	for f in "$SLUICE_CACHE_DIR"/blobs/*/*; do
+		rm "$f"
+		mkfifo "$f"
+	done
+	# bounded: a reader that waited on the FIFO would never end
+	run -0 --separate-stderr timeout 60 sluice run -q p.json
+	assert_output "3
+ALPHA
+BETA
+GAMMA"
+	grep -q "cache blob '.*' is not a regular file; running it" <<< "$stderr"
+	for f in "$SLUICE_CACHE_DIR"/blobs/*/*; do
+		[ -f "$f" ]
+	done
+	run -0 sluice cache verify
+}

@@ -900,7 +900,9 @@ cache_open_blob(struct cache *c, const struct cache_hit *hit)
 		return fail(c, "cache value in pack %u is not a blob file",
 		    hit->pack);
 	blob_path(c, &hit->content, path, sizeof(path));
-	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+	/* O_NONBLOCK: a FIFO planted there is not waited on */
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK |
+	    O_CLOEXEC)) == -1)
 		return fail(c, "cache blob '%s': %s", path, strerror(errno));
 	if (fstat(fd, &sb) == -1 || !S_ISREG(sb.st_mode)) {
 		close(fd);

@@ -676,6 +676,9 @@ start_one(struct engine *E, struct rstage *R)
 		else if (step == SPAWN_STEP_FDS)
 			R->reason = xasprintf("cannot set up its descriptors: "
 			    "%s", strerror(errno));
+		else if (step == SPAWN_STEP_PDEATH)
+			R->reason = xasprintf("cannot ask for SIGTERM when "
+			    "sluice dies: %s", strerror(errno));
 		else
 			R->reason = xasprintf("cannot run '%s': %s",
 			    R->st->prog, strerror(errno));

@@ -313,7 +313,8 @@ void	 print_failure(struct engine *, struct rstage *);
 void	 slurm_loop(struct engine *);
 
 /* spawn.c: which step of starting a stage failed */
-enum { SPAWN_STEP_FDS = 1, SPAWN_STEP_CWD, SPAWN_STEP_LIMIT, SPAWN_STEP_EXEC };
+enum { SPAWN_STEP_FDS = 1, SPAWN_STEP_CWD, SPAWN_STEP_LIMIT, SPAWN_STEP_EXEC,
+    SPAWN_STEP_PDEATH };
 int	 spawn_stage(struct engine *, struct rstage *, int *);
 void	 killpg_stage(struct rstage *, int);
 

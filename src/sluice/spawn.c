@@ -178,12 +178,16 @@ child(struct spawnargs *a)
 	int	 i, e[2], step = SPAWN_STEP_FDS, errpipe = a->errpipe;
 
 	setpgid(0, 0);
-	/* a sluice that dies without ending the run (SIGKILL, SIGQUIT, a
-	 * crash) takes its stages along: the kernel sends SIGTERM (which
-	 * survives exec) when the parent goes; if it is gone already,
-	 * nobody waits for this one */
-	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1 || getppid() != a->parent)
+	/* a sluice that dies without ending the run (SIGKILL, a crash)
+	 * takes its stages along: the kernel sends SIGTERM (which survives
+	 * exec) when the parent goes; if it is gone already, nobody waits
+	 * for this one */
+	step = SPAWN_STEP_PDEATH;
+	if (prctl(PR_SET_PDEATHSIG, SIGTERM) == -1)
+		goto fail;
+	if (getppid() != a->parent)
 		_exit(127);
+	step = SPAWN_STEP_FDS;
 	signal(SIGPIPE, SIG_DFL);
 	if (a->move) {
 		/* sources (and the errno pipe, open until exec) first go

@@ -224,6 +224,28 @@ main(int argc, char *argv[])
 		if (check("fixed", &b, &accepted) == -1)
 			return 1;
 	}
+	/* UTF-8 at each boundary of RFC 3629's table: length, or 0 */
+	{
+		static const struct { const char *s; size_t len; } u[] = {
+			{ "\xc1\xbf", 0 }, { "\xc2\x80", 2 }, { "\xdf\xbf", 2 },
+			{ "\xe0\x9f\xbf", 0 }, { "\xe0\xa0\x80", 3 },
+			{ "\xed\x9f\xbf", 3 }, { "\xed\xa0\x80", 0 },
+			{ "\xee\x80\x80", 3 }, { "\xef\xbf\xbf", 3 },
+			{ "\xf0\x8f\xbf\xbf", 0 }, { "\xf0\x90\x80\x80", 4 },
+			{ "\xf4\x8f\xbf\xbf", 4 }, { "\xf4\x90\x80\x80", 0 },
+			{ "\xf5\x80\x80\x80", 0 }, { "\x80", 0 }, { "\xff", 0 },
+			{ "\xc3", 0 }, { "\xe6\x97", 0 }, { "\xc3\xc3", 0 },
+			{ "\xe6\x97\x41", 0 },
+		};
+
+		for (k = 0; k < sizeof(u) / sizeof(u[0]); k++)
+			if (json_utf8_len(u[k].s, strlen(u[k].s)) != u[k].len) {
+				printf("t-json: UTF-8 case %zu: length %zu, "
+				    "not %zu\n", k, json_utf8_len(u[k].s,
+				    strlen(u[k].s)), u[k].len);
+				return 1;
+			}
+	}
 	/* a key's escapes: "a\\b" in the text is the three bytes a\b */
 	{
 		static const char doc[] = "{\"a\\\\b\":1,\"c\":2}";

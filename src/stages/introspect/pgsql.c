@@ -1366,24 +1366,26 @@ alter_type(struct pg *p)
 		skip_rest(p);
 		return;
 	}
-	strv_add(&p->s->a, &e->values, v);
-	if (!is(p, "before") && !is(p, "after"))
+	if (!is(p, "before") && !is(p, "after")) {
+		strv_add(&p->s->a, &e->values, v);
 		return;
+	}
 	after = accept(p, "after");
 	(void)accept(p, "before");
 	if ((wt = cur(p))->type != S_STRING)
 		bad(p, "a string");
 	w = sqllex_text(&p->l, &p->tmp, cur(p));
 	p->i++;
-	for (i = 0; i < e->values.n - 1; i++)
+	for (i = 0; i < e->values.n; i++)
 		if (strcmp(e->values.v[i], w) == 0)
 			break;
-	if (i == e->values.n - 1) {
+	if (i == e->values.n) {
 		schema_warn(p->s, line(p, wt), "enum '%s' has no label '%s' "
-		    "to put '%s' %s: put last", key, w, v, after ? "after" :
+		    "to put '%s' %s: skipped", key, w, v, after ? "after" :
 		    "before");
 		return;
 	}
+	strv_add(&p->s->a, &e->values, v);
 	i += after;
 	for (k = e->values.n - 1; k > i; k--)
 		e->values.v[k] = e->values.v[k - 1];

@@ -821,30 +821,61 @@ static struct {
 	int		 dirfd;		/* -1: not committing */
 	const struct buf *old;
 	const struct file *files;
+	size_t		 n;
 	size_t		 done;		/* files[0..done) are in place */
-} rescue = { -1, NULL, NULL, 0 };
+} rescue = { -1, NULL, NULL, 0, 0 };
+
+/* the rescue's list: p as a string of its own, or nothing (at exit:
+   no err(3) for a failed malloc) */
+static void
+rescue_add(char ***v, size_t *n, const char *p, size_t len)
+{
+	char	**nv, *c;
+
+	if ((c = strndup(p, len)) == NULL)
+		return;
+	if ((nv = reallocarray(*v, *n + 1, sizeof(**v))) == NULL) {
+		free(c);
+		return;
+	}
+	*v = nv;
+	(*v)[(*n)++] = c;
+}
 
 static void
 rescue_manifest(void)
 {
 	struct buf	 b = { 0 };
 	const char	*p, *e, *line;
-	char		**v, tmp[64];
+	const struct file *f;
+	struct stat	 st;
+	char		**v = NULL, tmp[64];
 	size_t		 n = 0, i, len;
 	int		 fd;
 
 	if (rescue.dirfd == -1)
 		return;
-	v = xreallocarray(NULL, rescue.done + 1, sizeof(*v));
+	/* the last stamp would vouch for the files as the last run left
+	 * them, and the next run would not look at the manifest */
+	(void)unlinkat(rescue.dirfd, STAMP, 0);
 	for (i = 0; i < rescue.done; i++)
-		v[n++] = xstrdup(rescue.files[i].path);
+		rescue_add(&v, &n, rescue.files[i].path,
+		    strlen(rescue.files[i].path));
+	/* the file being committed, if it is there now and was not
+	 * before (one there before may be someone else's) */
+	f = rescue.done < rescue.n ? &rescue.files[rescue.done] : NULL;
+	if (f != NULL && f->missing && fstatat(rescue.dirfd, f->path, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0)
+		rescue_add(&v, &n, f->path, strlen(f->path));
 	p = rescue.old->data;
 	e = p + rescue.old->len;
 	while (p != NULL && rec_line(&p, e, &line, &len))
-		if (len > 0) {
-			v = xreallocarray(v, n + 1, sizeof(*v));
-			v[n++] = xstrndup(line, len);
-		}
+		if (len > 0)
+			rescue_add(&v, &n, line, len);
+	if (n == 0) {
+		free(v);
+		return;
+	}
 	qsort(v, n, sizeof(*v), cmpstr);
 	for (i = 0; i < n; i++)
 		if (i == 0 || strcmp(v[i - 1], v[i]) != 0) {
@@ -853,10 +884,16 @@ rescue_manifest(void)
 		}
 	snprintf(tmp, sizeof(tmp), ".sluice-tmp.%ld.m", (long)getpid());
 	if ((fd = openat(rescue.dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, 0666)) != -1 && (write_all(fd, b.data !=
-	    NULL ? b.data : "", b.len) == -1 || close(fd) == -1 ||
-	    renameat(rescue.dirfd, tmp, rescue.dirfd, MANIFEST) == -1))
+	    O_NOFOLLOW | O_CLOEXEC, 0666)) == -1)
+		warn("%s: cannot list the files written before the error",
+		    MANIFEST);
+	else if (write_all(fd, b.data != NULL ? b.data : "", b.len) == -1 ||
+	    close(fd) == -1 || renameat(rescue.dirfd, tmp, rescue.dirfd,
+	    MANIFEST) == -1) {
+		warn("%s: cannot list the files written before the error",
+		    MANIFEST);
 		(void)unlinkat(rescue.dirfd, tmp, 0);
+	}
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
@@ -1076,6 +1113,7 @@ main(int argc, char *argv[])
 	rescue.dirfd = dirfd;
 	rescue.old = &oldman;
 	rescue.files = files;
+	rescue.n = nfiles;
 	atexit(rescue_manifest);
 	for (i = 0; i < nfiles; i++) {
 		rescue.done = i;
