@@ -19,6 +19,7 @@
 #include <sysexits.h>
 
 #include "json.h"
+#include "util.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -84,33 +85,6 @@ ishex(int c)
 	    (c >= 'A' && c <= 'F');
 }
 
-size_t
-json_utf8_len(const char *s, size_t n)
-{
-	const unsigned char *p = (const unsigned char *)s;
-	size_t	 k, len;
-
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4;
-	else
-		return 0;	/* a continuation byte, or never used */
-	if (n < len)
-		return 0;
-	for (k = 1; k < len; k++)
-		if ((p[k] & 0xc0) != 0x80)
-			return 0;
-	if ((p[0] == 0xe0 && p[1] < 0xa0) ||	/* overlong */
-	    (p[0] == 0xed && p[1] > 0x9f) ||	/* a surrogate */
-	    (p[0] == 0xf0 && p[1] < 0x90) ||	/* overlong */
-	    (p[0] == 0xf4 && p[1] > 0x8f))	/* above U+10FFFF */
-		return 0;
-	return len;
-}
-
 static int
 vstring(struct vstate *v)
 {
@@ -133,7 +107,7 @@ vstring(struct vstate *v)
 			    "unterminated string" :
 			    "control character in string");
 		if (c >= 0x80) {
-			if ((n = json_utf8_len(v->s + v->pos, v->len -
+			if ((n = utf8_len(v->s + v->pos, v->len -
 			    v->pos)) == 0)
 				return vfail(v, v->pos, "invalid UTF-8 in "
 				    "string");
@@ -581,7 +555,7 @@ fstring(struct fstate *f)
 		if (c < 0x20)
 			return -1;
 		if (c >= 0x80) {
-			size_t	 n = json_utf8_len(s + pos, len - pos);
+			size_t	 n = utf8_len(s + pos, len - pos);
 
 			if (n == 0)
 				return -1;
@@ -1326,16 +1300,19 @@ json_escape_in(struct buf *b, const char *s, size_t n)
 		unsigned char c = (unsigned char)s[i];
 		size_t	 u;
 
-		if (c >= 0x80 && (u = json_utf8_len(s + i, n - i)) > 0) {
-			i += u - 1;	/* UTF-8 goes as it is */
+		if (c >= 0x80) {
+			if ((u = utf8_len(s + i, n - i)) > 0) {
+				i += u - 1;	/* UTF-8 goes as it is */
+				continue;
+			}
+			/* not UTF-8, which JSON text must be: U+FFFD */
+			buf_add(b, s + run, i - run);
+			buf_add(b, "\xef\xbf\xbd", 3);
+			run = i + 1;
 			continue;
 		}
 		buf_add(b, s + run, i - run);
 		run = i + 1;
-		if (c >= 0x80) {	/* not UTF-8: JSON text must be */
-			buf_add(b, "\xef\xbf\xbd", 3);	/* U+FFFD */
-			continue;
-		}
 		switch (c) {
 		case '"': buf_add(b, "\\\"", 2); break;
 		case '\\': buf_add(b, "\\\\", 2); break;

@@ -110,9 +110,5 @@ void	json_escape(struct buf *, const char *, size_t);
 /* the same without the quotes: pieces of one string, one after another
    (each piece whole characters) */
 void	json_escape_in(struct buf *, const char *, size_t);
-/* the length of the UTF-8 sequence at p (its first byte 0x80 or above,
-   n bytes there), or 0 when it is not valid UTF-8 (RFC 3629: no
-   overlong form, no surrogate, nothing above U+10FFFF) */
-size_t	json_utf8_len(const char *p, size_t n);
 
 #endif

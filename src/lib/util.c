@@ -299,3 +299,30 @@ read_text(const char *path, char *buf, size_t size)
 	buf[n] = '\0';
 	return n;
 }
+
+size_t
+utf8_len(const char *s, size_t n)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t	 k, len;
+
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4;
+	else
+		return 0;	/* a continuation byte, or never used */
+	if (n < len)
+		return 0;
+	for (k = 1; k < len; k++)
+		if ((p[k] & 0xc0) != 0x80)
+			return 0;
+	if ((p[0] == 0xe0 && p[1] < 0xa0) ||	/* overlong */
+	    (p[0] == 0xed && p[1] > 0x9f) ||	/* a surrogate */
+	    (p[0] == 0xf0 && p[1] < 0x90) ||	/* overlong */
+	    (p[0] == 0xf4 && p[1] > 0x8f))	/* above U+10FFFF */
+		return 0;
+	return len;
+}

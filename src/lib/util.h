@@ -50,4 +50,9 @@ int	 set_nonblock(int, int);
 int	 write_all(int, const void *, size_t);	/* -1 and errno */
 void	 fd_sanitize_std(void);		/* open /dev/null on closed 0-2 */
 
+/* the length of the UTF-8 sequence at p (its first byte 0x80 or above,
+   n bytes there), or 0 when it is not valid UTF-8 (RFC 3629: no
+   overlong form, no surrogate, nothing above U+10FFFF) */
+size_t	 utf8_len(const char *p, size_t n);
+
 #endif

@@ -239,9 +239,9 @@ main(int argc, char *argv[])
 		};
 
 		for (k = 0; k < sizeof(u) / sizeof(u[0]); k++)
-			if (json_utf8_len(u[k].s, strlen(u[k].s)) != u[k].len) {
+			if (utf8_len(u[k].s, strlen(u[k].s)) != u[k].len) {
 				printf("t-json: UTF-8 case %zu: length %zu, "
-				    "not %zu\n", k, json_utf8_len(u[k].s,
+				    "not %zu\n", k, utf8_len(u[k].s,
 				    strlen(u[k].s)), u[k].len);
 				return 1;
 			}

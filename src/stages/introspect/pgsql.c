@@ -1280,16 +1280,16 @@ create_index(struct pg *p, int unique)
 
 /* --- other statements -------------------------------------------------- */
 
-/* is v among the first n labels of enum e */
+/* the index of label v among the first n of enum e, or -1 */
 static int
-enum_has(const struct table *e, const char *v, int n)
+enum_index(const struct table *e, const char *v, int n)
 {
 	int	 i;
 
 	for (i = 0; i < n; i++)
 		if (strcmp(e->values.v[i], v) == 0)
-			return 1;
-	return 0;
+			return i;
+	return -1;
 }
 
 static void
@@ -1323,7 +1323,7 @@ create_type(struct pg *p)
 			bad(p, "a string");
 		v = sqllex_text(&p->l, &p->s->a, cur(p));
 		/* PostgreSQL refuses the statement */
-		if (enum_has(e, v, e->values.n))
+		if (enum_index(e, v, e->values.n) != -1)
 			schema_warn(p->s, line(p, cur(p)), "enum '%s': label "
 			    "'%s' is given twice, the second skipped", key, v);
 		else
@@ -1359,7 +1359,7 @@ alter_type(struct pg *p)
 		skip_rest(p);
 		return;
 	}
-	if (enum_has(e, v, e->values.n)) {
+	if (enum_index(e, v, e->values.n) != -1) {
 		if (!ine)
 			schema_warn(p->s, line(p, st), "enum '%s' has the "
 			    "label '%s' already: skipped", key, v);
@@ -1376,10 +1376,7 @@ alter_type(struct pg *p)
 		bad(p, "a string");
 	w = sqllex_text(&p->l, &p->tmp, cur(p));
 	p->i++;
-	for (i = 0; i < e->values.n; i++)
-		if (strcmp(e->values.v[i], w) == 0)
-			break;
-	if (i == e->values.n) {
+	if ((i = enum_index(e, w, e->values.n)) == -1) {
 		schema_warn(p->s, line(p, wt), "enum '%s' has no label '%s' "
 		    "to put '%s' %s: skipped", key, w, v, after ? "after" :
 		    "before");

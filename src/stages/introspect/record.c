@@ -137,36 +137,6 @@ jw_int(struct jw *w, long long v)
 	jw_raw(w, p, (size_t)(d + sizeof(d) - p));
 }
 
-/* length of the valid UTF-8 sequence at s, or 0 */
-static size_t
-utf8_len(const unsigned char *s, size_t n)
-{
-	size_t		 len, i;
-	unsigned long	 cp;
-
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xc2 && s[0] <= 0xdf)
-		len = 2, cp = s[0] & 0x1f;
-	else if (s[0] >= 0xe0 && s[0] <= 0xef)
-		len = 3, cp = s[0] & 0x0f;
-	else if (s[0] >= 0xf0 && s[0] <= 0xf4)
-		len = 4, cp = s[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (s[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) ||
-	    (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 /*
  * A JSON string: '"', '\\' and control bytes escaped as json_escape
  * does, bytes that are not valid UTF-8 replaced by U+FFFD; runs of
@@ -192,7 +162,7 @@ str(struct jw *w, const char *s, size_t n)
 			continue;
 		}
 		if (c >= 0x80) {
-			if ((k = utf8_len(p, (size_t)(e - p))) == 0) {
+			if ((k = utf8_len((const char *)p, (size_t)(e - p))) == 0) {
 				memcpy(o, "\xef\xbf\xbd", 3);
 				o += 3;
 				p++;

@@ -20,7 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "json.h"
+#include "util.h"
 #include "xalloc.h"
 #include "relations.h"
 #include "banned.h"
@@ -121,7 +121,7 @@ string(struct sc *c, struct span *out, int *esc)
 		if (ch < 0x20)
 			return -1;
 		if (ch >= 0x80) {
-			size_t	 n = json_utf8_len(p, (size_t)(e - p));
+			size_t	 n = utf8_len(p, (size_t)(e - p));
 
 			if (n == 0)
 				return -1;	/* json.c says where */

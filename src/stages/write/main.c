@@ -279,16 +279,17 @@ write_new(int pfd, const char *name, const char *path, const struct buf *c)
 	return 0;
 }
 
-/* an existing file is replaced by a temporary one renamed over it */
-static void
-write_atomic(int pfd, const char *name, const char *path,
-    const struct buf *c, int missing)
+/*
+ * c in place of name under pfd, through a temporary file renamed over
+ * it: 0, or the exit status of the step that failed (errno says why;
+ * nothing is left behind).
+ */
+static int
+replace_file(int pfd, const char *name, const struct buf *c)
 {
 	char	 tmp[64];
-	int	 fd, i;
+	int	 fd, i, e, bad;
 
-	if (missing && write_new(pfd, name, path, c) == 0)
-		return;
 	for (i = 0; ; i++) {
 		snprintf(tmp, sizeof(tmp), ".sluice-tmp.%ld.%d",
 		    (long)getpid(), i);
@@ -296,19 +297,38 @@ write_atomic(int pfd, const char *name, const char *path,
 		    O_NOFOLLOW | O_CLOEXEC, 0666)) != -1)
 			break;
 		if (errno != EEXIST || i > 100)
-			err(EX_CANTCREAT, "%s", path);
+			return EX_CANTCREAT;
 	}
-	if (write_all(fd, c->data ? c->data : "", c->len) == -1 ||
-	    (dosync && fsync(fd) == -1) || close(fd) == -1) {
-		(void)unlinkat(pfd, tmp, 0);
-		err(EX_IOERR, "%s", path);
+	bad = write_all(fd, c->data ? c->data : "", c->len) == -1 ||
+	    (dosync && fsync(fd) == -1);
+	e = errno;
+	if (close(fd) == -1 && !bad) {
+		bad = 1;
+		e = errno;
 	}
-	if (renameat(pfd, tmp, pfd, name) == -1) {
+	if (bad || renameat(pfd, tmp, pfd, name) == -1) {
+		if (!bad)
+			e = errno;
 		(void)unlinkat(pfd, tmp, 0);
-		err(EX_CANTCREAT, "%s", path);
+		errno = e;
+		return bad ? EX_IOERR : EX_CANTCREAT;
 	}
 	if (dosync && fsync(pfd) == -1)
-		err(EX_IOERR, "%s", path);
+		return EX_IOERR;
+	return 0;
+}
+
+/* an existing file is replaced by a temporary one renamed over it */
+static void
+write_atomic(int pfd, const char *name, const char *path,
+    const struct buf *c, int missing)
+{
+	int	 st;
+
+	if (missing && write_new(pfd, name, path, c) == 0)
+		return;
+	if ((st = replace_file(pfd, name, c)) != 0)
+		err(st, "%s", path);
 }
 
 /* two records name one path: say which, by their lines */
@@ -815,7 +835,7 @@ more_files(void)
  * cannot be made) stay, each whole.  So that --prune still knows them,
  * the exit that follows writes a manifest of the last one's paths and
  * the ones committed so far, as the normal end would have (a failure
- * to write it changes nothing more).
+ * to write it is warned about and changes nothing more).
  */
 static struct {
 	int		 dirfd;		/* -1: not committing */
@@ -849,9 +869,8 @@ rescue_manifest(void)
 	const char	*p, *e, *line;
 	const struct file *f;
 	struct stat	 st;
-	char		**v = NULL, tmp[64];
+	char		**v = NULL;
 	size_t		 n = 0, i, len;
-	int		 fd;
 
 	if (rescue.dirfd == -1)
 		return;
@@ -882,18 +901,9 @@ rescue_manifest(void)
 			buf_adds(&b, v[i]);
 			buf_addc(&b, '\n');
 		}
-	snprintf(tmp, sizeof(tmp), ".sluice-tmp.%ld.m", (long)getpid());
-	if ((fd = openat(rescue.dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_NOFOLLOW | O_CLOEXEC, 0666)) == -1)
+	if (replace_file(rescue.dirfd, MANIFEST, &b) != 0)
 		warn("%s: cannot list the files written before the error",
 		    MANIFEST);
-	else if (write_all(fd, b.data != NULL ? b.data : "", b.len) == -1 ||
-	    close(fd) == -1 || renameat(rescue.dirfd, tmp, rescue.dirfd,
-	    MANIFEST) == -1) {
-		warn("%s: cannot list the files written before the error",
-		    MANIFEST);
-		(void)unlinkat(rescue.dirfd, tmp, 0);
-	}
 	for (i = 0; i < n; i++)
 		free(v[i]);
 	free(v);
