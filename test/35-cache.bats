@@ -843,3 +843,73 @@ GAMMA"
 	done
 	run -0 sluice cache verify
 }
+
+# spec_pipeline: make -> up (cached) -> mid (cached) -> show, and
+# up -> peek (show and peek not cached).  make waits (5 s at most) for up to have written its first
+# 300,000 lines before it ends; up, once its input ended, waits the same
+# way for mid to have started.  Only a stage started before the one it
+# reads has ended lets that one say "overlap".
+spec_pipeline() {
+	cat > waitfor <<'SH'
+#!/bin/bash
+for i in $(seq 100); do [ -e "$1" ] && break; read -r -t 0.05 <> <(:) || true; done
+[ -e "$1" ] && echo overlap >&2
+exit 0
+SH
+	chmod +x waitfor
+	cat > p.json <<'JSON'
+{ "stages": {
+  "make": { "run": ["bash", "-c", "cat in.txt; ./waitfor upwrote; echo end"], "inputs": ["in.txt"], "cache": "x" },
+  "up": { "run": ["bash", "-c", "seq 1 300000; touch upwrote; tr a-z A-Z; ./waitfor midstarted"], "stdin": "make", "cache": "x" },
+  "mid": { "run": "touch midstarted; cat", "stdin": "up", "cache": "x" },
+  "show": { "run": ["cksum"], "stdin": "mid" },
+  "peek": { "run": ["cksum"], "stdin": "up" } } }
+JSON
+	printf 'a\nb\n' > in.txt
+	want=$({ seq 1 300000; printf 'A\nB\nEND\n'; } | cksum)
+	want="$want
+$want"
+}
+
+@test "cache-1.34: a chain of cached stages that re-run starts one after another as each one's key misses; a reader that is not cached never sees a speculative stage's bytes" {
+	spec_pipeline
+	run -0 --separate-stderr sluice run -q --trace t1.jsonl p.json
+	assert_output "$want"
+	# up read make while it ran, mid read up while it ran
+	printf '%s\n' "$stderr" | grep -qx 'make: overlap'
+	printf '%s\n' "$stderr" | grep -qx 'up: overlap'
+	assert_equal "$(jq -r .cache t1.jsonl | sort | uniq -c | tr -s ' ')" ' 3 miss
+ 2 off'
+	# make runs again and writes the same bytes: up, started with it
+	# (and had written 300,000 lines that peek never saw), hits
+	rm upwrote midstarted
+	sed -i 's/echo end/true; echo end/' p.json
+	run -0 --separate-stderr sluice run -q --trace t2.jsonl p.json
+	assert_output "$want"
+	printf '%s\n' "$stderr" | grep -qx 'make: overlap'
+	assert_equal "$(jq -r 'select(.stage == "up") | .cache' t2.jsonl)" hit
+	assert_equal "$(jq -r 'select(.stage == "mid") | .cache' t2.jsonl)" hit
+	[ ! -e midstarted ]
+}
+
+@test "cache-1.35: a speculative stage whose capture hits a full disk runs on as a miss: its reader got its bytes, and gets the rest, not the stored copy again" {
+	mnt=$BATS_TEST_TMPDIR/small
+	mkdir -m 0700 "$mnt"
+	mount -t tmpfs -o size=24m,mode=0700 tmpfs "$mnt" ||
+	    skip "cannot mount a tmpfs here"
+	spec_pipeline
+	run -0 --separate-stderr sluice run -q --cache-dir "$mnt/cache" p.json
+	assert_output "$want"
+	# no room left at all; make runs again, the same bytes
+	dd if=/dev/zero of="$mnt/fill" bs=64k 2> /dev/null || true
+	rm upwrote midstarted
+	sed -i 's/echo end/true; echo end/' p.json
+	run -0 --separate-stderr sluice run -q --cache-dir "$mnt/cache" --trace t.jsonl p.json
+	assert_output "$want"
+	printf '%s\n' "$stderr" | grep -q "^sluice: stage 'up': cannot write to the cache (No space left on device); not storing its output$"
+	printf '%s\n' "$stderr" | grep -qx 'make: overlap'
+	assert_equal "$(jq -r 'select(.stage == "up") | .cache' t.jsonl)" miss
+	rm "$mnt/fill"
+	run -0 sluice cache --cache-dir "$mnt/cache" verify
+	assert_output --regexp '^verify: [0-9]+ entries checked, 0 corrupt$'
+}

@@ -1182,6 +1182,11 @@ spec_settle(struct engine *E, struct rstage *R)
 		return;
 	}
 	R->spec = 0;
+	/* a miss: what it wrote so far goes to its readers, and the rest
+	 * as it comes, so that they need not wait for it to end (those
+	 * that are cached start speculatively in turn) */
+	if (R->defer && R->capture != -1 && R->state == PS_RUNNING)
+		fanout_undefer(E, R, R->capture, R->capture_size);
 	if (R->specerr.len > 0)
 		show_stderr(E, R, R->specerr.data, R->specerr.len);
 	buf_free(&R->specerr);

@@ -182,6 +182,9 @@ struct rstage {
 					   (its producers ran): see spec_ok */
 	int		 spec_hit;	/* ... and that key hit: stopped */
 	int		 spec_fd;	/* the hit's stored stdout, or -1 */
+	int		 spec_seen;	/* ... but a reader may have read some
+					   of its output (not deferred, or its
+					   capture failed): it cannot hit */
 	struct buf	 specerr;	/* its stderr until its key is known */
 	int		 defer;		/* every reader waits for it to end:
 					   its stdout goes to the capture

@@ -457,13 +457,15 @@ scache_producers_final(struct engine *E, const struct rstage *R)
 
 /*
  * May R start while the stages it reads run, before its key is known
- * (speculatively)?  Only a cached stage without retries whose every
- * reader waits for it (they read its output from its capture once it
- * has ended: scache_defer), under the local executor: if its key then
- * hits, it is stopped and its output is the stored one, which nobody
- * had seen any of; if not, it had a head start.  So a stage of a chain
- * of cached stages whose first one re-runs need not wait for it to end
- * to start, and early cutoff still holds.
+ * (speculatively)?  Only a cached stage without retries whose output
+ * goes to other stages through sluice, under the local executor.  Its
+ * readers see none of its output until its key is known (scache_defer;
+ * cached readers do not even start): if the key then hits, it is
+ * stopped and its output is the stored one; if not, it had a head
+ * start, and what it wrote so far goes to its readers, then the rest
+ * as it comes (spec_settle).  So no stage of a chain of cached stages
+ * whose first one re-runs waits for the one before it to end, and
+ * early cutoff still holds.
  */
 int
 scache_spec_ok(struct engine *E, const struct rstage *R)
@@ -471,17 +473,11 @@ scache_spec_ok(struct engine *E, const struct rstage *R)
 	size_t	 i;
 
 	if (!R->cacheable || R->st->retries > 0 || R->noutlets == 0 ||
-	    E->o->executor == EXEC_SLURM)
+	    R->direct_out || E->o->executor == EXEC_SLURM)
 		return 0;
-	for (i = 0; i < R->noutlets; i++) {
-		const struct rstage *C;
-
+	for (i = 0; i < R->noutlets; i++)
 		if (R->outlets[i].stage < 0)
 			return 0;
-		C = &E->rs[R->outlets[i].stage];
-		if (!C->cacheable && C->st->retries == 0)
-			return 0;
-	}
 	return 1;
 }
 
@@ -501,6 +497,10 @@ scache_resolve(struct engine *E, struct rstage *R)
 	outd = out_digests(E);
 	stagekey_final(&R->key_base, R->st, outd, &R->key);
 	free(outd);
+	if (R->spec_seen) {	/* a reader has some of its bytes */
+		cache_count_miss(E->cache, R->cat);
+		return 0;
+	}
 	if (E->o->refresh) {
 		cache_count_miss(E->cache, R->cat);
 		R->cache_res = "refresh";
@@ -631,9 +631,11 @@ scache_out(struct engine *E, struct rstage *R, const char *p, size_t n)
 		if (write_all(R->capture, p, n) == -1) {
 			warnx("stage '%s': cannot write to the cache (%s); not "
 			    "storing its output", R->st->name, strerror(errno));
-			if (R->defer)	/* its readers need those bytes */
+			if (R->defer) {	/* its readers need those bytes */
 				fanout_undefer(E, R, R->capture,
 				    R->capture_size);
+				R->spec_seen = R->spec;
+			}
 			close(R->capture);
 			R->capture = -1;
 		} else
@@ -750,11 +752,12 @@ scache_done(struct engine *E, struct rstage *R)
 
 /*
  * Defer a stage that starts with a capture when every reader waits for
- * it to succeed (cached ones, retried ones: see stage_ready): its
- * output is not copied into their queues (memory, then spill files)
- * while it runs, only into the capture, which they read afterwards.
- * Not with the Slurm executor, which passes outputs in files of its
- * own, nor for a stage held for its own retries.
+ * it to succeed (cached ones, retried ones: see stage_ready), and a
+ * speculative one whatever its readers: its output is not copied into
+ * their queues (memory, then spill files) while it runs, only into the
+ * capture, which they read afterwards (or once its key missed:
+ * spec_settle).  Not with the Slurm executor, which passes outputs in
+ * files of its own, nor for a stage held for its own retries.
  */
 void
 scache_defer(struct engine *E, struct rstage *R)
@@ -762,22 +765,29 @@ scache_defer(struct engine *E, struct rstage *R)
 	size_t	 i;
 
 	R->defer = 0;
+	R->spec_seen = 0;
 	if (R->capture == -1 || R->hold || R->direct_out ||
 	    R->noutlets == 0 || E->o->executor == EXEC_SLURM)
-		return;
+		goto out;
 	for (i = 0; i < R->noutlets; i++) {
 		const struct rstage *C;
 
 		if (R->outlets[i].stage < 0)
-			return;
+			goto out;
 		C = &E->rs[R->outlets[i].stage];
-		if ((!C->cacheable && C->st->retries == 0) ||
-		    C->state != PS_WAITING)
-			return;
+		if (C->state != PS_WAITING)
+			goto out;
+		if (R->spec)	/* none may see it before its key */
+			continue;
+		if (!C->cacheable && C->st->retries == 0)
+			goto out;
 		/* a reader that may start before it ends reads it as it
-		 * comes (a speculative stage's own readers wait) */
-		if (!R->spec && scache_spec_ok(E, C))
-			return;
+		 * comes */
+		if (scache_spec_ok(E, C))
+			goto out;
 	}
 	R->defer = 1;
+out:
+	/* a speculative one that cannot be deferred runs as a miss */
+	R->spec_seen = R->spec && !R->defer;
 }
