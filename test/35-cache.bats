@@ -913,3 +913,67 @@ $want"
 	run -0 sluice cache --cache-dir "$mnt/cache" verify
 	assert_output --regexp '^verify: [0-9]+ entries checked, 0 corrupt$'
 }
+
+@test "cache-1.36: render --all in a cached stage keeps each record's pieces: a changed record is rendered again, the others come from the cache, and the output is the uncached one" {
+	cat > p.json <<'JSON'
+{ "stages": {
+  "recs": { "run": ["cat", "recs.jsonl"], "inputs": ["recs.jsonl"], "cache": "recs" },
+  "all": { "run": ["render", "--all", "--path", "out.txt", "t.tmpl"], "stdin": "recs", "inputs": ["t.tmpl"], "cache": "pieces" } } }
+JSON
+	# b's piece names its place in the list (@index, under a section
+	# that is no list): rendered each time, one behind, never stored;
+	# @last of a record's own list is its own business
+	cat > t.tmpl <<'T'
+{{#tables}}
+{{name}}:{{#cols}} {{.}}{{^@last}},{{/@last}}{{/cols}}{{#note}} [{{@index}}]{{/note}}
+{{/tables}}
+end
+T
+	rec() { printf '{"v":1,"kind":"table","name":"%s","cols":[%s]%s}\n' "$@"; }
+	{ rec a '"x","y"' ''; rec b '"z"' ',"note":"n"'; rec c '"w"' ''; } > recs.jsonl
+	pieces() {	# lookups hits stores of the category
+		sluice cache --json stats |
+		    jq -r '.categories[] | select(.name == "pieces") | "\(.lookups) \(.hits) \(.stores)"'
+	}
+	same_as_uncached() {
+		run -0 sluice run -q --no-cache p.json
+		assert_equal "$(jq -r .content <<< "$output")" "$1"
+	}
+	run -0 --separate-stderr sluice run -q p.json
+	want='a: x, y
+b: z [1]
+c: w
+end'
+	assert_equal "$(jq -r .content <<< "$output")" "$want"
+	same_as_uncached "$want"
+	# the stage's own lookup and store; a's and c's pieces stored
+	assert_equal "$(pieces)" '4 0 3'
+	# c changed: a from the cache, b rendered again, c stored anew
+	{ rec a '"x","y"' ''; rec b '"z"' ',"note":"n"'; rec c '"v"' ''; } > recs.jsonl
+	run -0 --separate-stderr sluice run -q p.json
+	want='a: x, y
+b: z [1]
+c: v
+end'
+	assert_equal "$(jq -r .content <<< "$output")" "$want"
+	same_as_uncached "$want"
+	assert_equal "$(pieces)" '8 1 5'
+	# a record in front: b's place moves, the others' pieces hold
+	{ rec n '' ''; rec a '"x","y"' ''; rec b '"z"' ',"note":"n"'; rec c '"v"' ''; } > recs.jsonl
+	run -0 --separate-stderr sluice run -q p.json
+	want='n:
+a: x, y
+b: z [2]
+c: v
+end'
+	assert_equal "$(jq -r .content <<< "$output")" "$want"
+	same_as_uncached "$want"
+	assert_equal "$(pieces)" '13 3 7'
+	# --refresh: stored again, none served
+	run -0 --separate-stderr sluice run -q --refresh p.json
+	assert_equal "$(jq -r .content <<< "$output")" "$want"
+	assert_equal "$(pieces)" '14 3 11'
+	# by hand, outside sluice: no cache, the same bytes
+	run -0 sluice render --all --path out.txt t.tmpl < recs.jsonl
+	assert_equal "$(jq -r .content <<< "$output")" "$want"
+}

@@ -426,6 +426,46 @@ b: bee|bee|.from(bee)|1"
 	assert_output "b.tmpl:1:1: unclosed section '.from': expected '{{/.from}}' before the end"
 }
 
+@test "stages-4.3c: the template compiler (t-tmpl): a record's pieces made at once, as render --all caches them, give the same text; those that name the record's place are streamed" {
+	[ -x "$ROOT/test/unit/t-tmpl" ] || skip "unit programs not built (make unit)"
+	# tables: @last of a record's own list is its own; @index under a
+	# section that is no list is the record's place (b and d); records:
+	# every kind, @first of the record itself (all of them)
+	cat > a.tmpl <<-'T'
+	head
+	{{#tables}}
+	{{name}}:{{#cols}} {{.}}{{^@last}},{{/@last}}{{/cols}}{{#note}} [{{@index}}]{{/note}}
+	{{/tables}}
+	{{#enums}}
+	enum {{name}}
+	{{/enums}}
+	end
+	T
+	cat > in.jsonl <<-'J'
+	{"kind":"table","name":"a","cols":["x","y"]}
+	{"kind":"table","name":"b","cols":["z"],"note":"n"}
+	{"kind":"enum","name":"e"}
+	{"kind":"table","name":"c","cols":[]}
+	{"kind":"table","name":"d","cols":["w"],"note":"m"}
+	J
+	run -0 --separate-stderr "$ROOT/test/unit/t-tmpl" a.tmpl --pieces < in.jsonl
+	want="head
+a: x, y
+b: z [1]
+c:
+d: w [3]
+enum e
+end"
+	assert_output "$want"
+	assert_equal "$stderr" "pieces: 3 of 5 records"
+	run -0 "$ROOT/test/unit/t-tmpl" a.tmpl --all < in.jsonl
+	assert_output "$want"
+	printf '{{#records}}{{^@first}},{{/@first}}{{name}}{{/records}}\n' > b.tmpl
+	run -0 --separate-stderr "$ROOT/test/unit/t-tmpl" b.tmpl --pieces < in.jsonl
+	assert_output "a,b,e,c,d"
+	assert_equal "$stderr" "pieces: 0 of 5 records"
+}
+
 @test "stages-5.1: write: a path outside DIR is refused and nothing is written" {
 	for p in /etc/x ../x a/../../x ''; do
 		printf '{"v":1,"kind":"file","path":"ok.ts","content":"x"}\n{"v":1,"kind":"file","path":"%s","content":"x"}\n' "$p" > in.jsonl

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <dirent.h>
+#include <err.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -535,6 +536,40 @@ usable(struct cache *c)
 	if (c == NULL || c->hdr == NULL)
 		return 0;
 	return 1;
+}
+
+/*
+ * For a stage that caches work of its own (per record, per type): the
+ * cache sluice ran it with, if it is a cached stage of a pipeline.
+ * sluice says so in its environment: SLUICE_CACHE_KEY (the stage's key
+ * without its input: program, arguments, env, inputs files), and
+ * SLUICE_CACHE_DIR and SLUICE_CACHE_CATEGORY; SLUICE_CACHE_REFRESH=1
+ * for --refresh (*refresh: store, never hit).  The stage's own keys
+ * must start from *base, so that whatever sluice's key covers changes
+ * them too.  NULL, with nothing said, when there is none (run by hand,
+ * not cached, --no-cache); NULL with a warning when it cannot be
+ * opened: the stage works without it.
+ */
+struct cache *
+cache_for_stage(int *cat, struct digest *base, int *refresh)
+{
+	const char	*k = getenv("SLUICE_CACHE_KEY");
+	const char	*dir = getenv("SLUICE_CACHE_DIR");
+	const char	*name = getenv("SLUICE_CACHE_CATEGORY");
+	const char	*r = getenv("SLUICE_CACHE_REFRESH");
+	struct cache	*c;
+	int		 unsafe;
+
+	if (k == NULL || dir == NULL || *dir != '/' || name == NULL ||
+	    *name == '\0' || digest_parse(k, base) == -1)
+		return NULL;
+	*refresh = r != NULL && strcmp(r, "1") == 0;
+	c = cache_open(dir, 0, &unsafe);
+	if (c->err[0] == '\0' && (*cat = cache_category(c, name, -1, 0)) != -1)
+		return c;
+	warnx("%s; not cached", c->err);
+	cache_close(c);
+	return NULL;
 }
 
 void

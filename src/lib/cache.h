@@ -74,6 +74,9 @@ void		 cache_close(struct cache *);
 const char	*cache_error(const struct cache *);
 const char	*cache_dir_default(void);	/* static storage */
 
+/* the cache sluice gives a cached stage, or NULL: see cache.c */
+struct cache	*cache_for_stage(int *, struct digest *, int *);
+
 int	 cache_category(struct cache *, const char *, int64_t, uint32_t);
 int	 cache_lookup(struct cache *, int, const struct digest *,
 	    struct cache_hit *);			/* 1 hit, 0 miss */

@@ -8,6 +8,7 @@
  */
 #include <ctype.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -640,6 +641,9 @@ struct rstate {
 	const char	**kind;		/* of each record: "table", ..., or
 					   NULL, looked up once */
 	long		 count[4];	/* records of each kind, and all */
+	int		 posframe;	/* a frame whose place in its list is
+					   watched (tmpl_stream_pieces), or 0 */
+	int		 posused;	/* ... and an @ name looked at it */
 	/* members looked up already: a name is looked up in the same
 	 * object again and again (each column twice, the table's name in
 	 * every line that prints it), and a miss climbs every frame */
@@ -753,6 +757,8 @@ lookup(struct rstate *rs, const struct node *nd)
 		for (i = rs->nf - 1; i >= 0; i--) {
 			if (!rs->f[i].loop)
 				continue;
+			if (i == rs->posframe && rs->posframe > 0)
+				rs->posused = 1;
 			if (strcmp(k, "@index") == 0) {
 				v.kind = V_INT;
 				v.n = rs->f[i].idx;
@@ -1093,17 +1099,112 @@ stream_one(struct tmpl_stream *st, struct sstream *s, int last)
 	s->held = NULL;
 }
 
+/* the kind of a record, as kinds[] has it, or NULL */
+static const char *
+rec_kind(const struct json *j)
+{
+	size_t	 k;
+	int	 t = json_get_n(j, 0, "kind", 4);
+
+	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
+		if (json_eq(j, t, kinds[k]))
+			return kinds[k];
+	return NULL;
+}
+
+/*
+ * A record's pieces, rendered now rather than one behind, for a cache
+ * (render --all): for each of st's sections, a 4-byte length (in the
+ * machine's order) and the piece, or PIECE_NONE if the record is not of
+ * that section's list.  Only a piece that does not depend on where the
+ * record is in its list can be made before the next record comes, or
+ * kept for another run: if one looks at @index, @first or @last of the
+ * record's own frame (nested lists' are the record's own business), b
+ * is left as it was and -1 returned.
+ */
+#define PIECE_NONE	UINT32_MAX
+
+int
+tmpl_stream_pieces(const struct tmpl_stream *st, const struct json *j,
+    struct buf *b)
+{
+	static const struct tmpl_root none;
+	struct rstate	 rs;
+	struct val	 root = { V_SCHEMA, NULL, -1, NULL, 0 };
+	struct val	 rec = { V_JSON, NULL, 0, NULL, 0 };
+	const char	*kind = rec_kind(j);
+	size_t		 len0 = b->len, at;
+	uint32_t	 n;
+	int		 i;
+
+	rec.j = j;
+	for (i = 0; i < st->n; i++) {
+		const struct sstream *s = &st->s[i];
+		const struct node *nd = &st->t->nodes[s->node];
+
+		at = b->len;
+		n = PIECE_NONE;
+		buf_add(b, &n, sizeof(n));
+		if (s->which != NULL && s->which != kind)
+			continue;
+		memset(&rs, 0, sizeof(rs));
+		rs.root = &none;
+		rs.posframe = 1;
+		push(&rs, root, 0, 0, 0);
+		push(&rs, rec, 1, s->idx, s->idx + 2);
+		render_nodes(&rs, nd->kids, nd->nkids, b);
+		if (rs.posused) {
+			b->len = len0;
+			return -1;
+		}
+		n = (uint32_t)(b->len - at - sizeof(n));
+		memcpy(b->data + at, &n, sizeof(n));
+	}
+	return 0;
+}
+
+/*
+ * Pieces that tmpl_stream_pieces made go in, each after what its
+ * section has so far (a record held there is rendered first): the
+ * bytes of p they took, or -1 when p does not hold st's pieces (then
+ * nothing changed).  With apply 0, only that check.
+ */
+long
+tmpl_stream_put(struct tmpl_stream *st, const char *p, size_t len,
+    int apply)
+{
+	size_t	 off = 0;
+	uint32_t n;
+	int	 i;
+
+	for (i = 0; i < st->n; i++) {
+		if (len - off < sizeof(n))
+			return -1;
+		memcpy(&n, p + off, sizeof(n));
+		off += sizeof(n);
+		if (n == PIECE_NONE)
+			continue;
+		if (n > len - off)
+			return -1;
+		if (apply) {
+			struct sstream *s = &st->s[i];
+
+			if (s->held != NULL)
+				stream_one(st, s, 0);
+			buf_add(&s->out, p + off, n);
+			s->idx++;
+		}
+		off += n;
+	}
+	return (long)off;
+}
+
 void
 tmpl_stream_rec(struct tmpl_stream *st, const struct json *j)
 {
-	const char	*kind = NULL;
-	size_t		 k;
-	int		 i, t;
+	const char	*kind = rec_kind(j);
+	int		 i;
 
-	t = json_get_n(j, 0, "kind", 4);
-	for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++)
-		if (json_eq(j, t, kinds[k]))
-			kind = kinds[k];
 	for (i = 0; i < st->n; i++) {
 		struct sstream *s = &st->s[i];
 

@@ -68,5 +68,10 @@ void		 tmpl_stream_write(struct tmpl_stream *,
 		    const struct tmpl_root *,
 		    void (*)(void *, const char *, size_t), void *);
 void		 tmpl_stream_free(struct tmpl_stream *);
+/* a record's pieces now, for a cache; put them in later, in order */
+int		 tmpl_stream_pieces(const struct tmpl_stream *,
+		    const struct json *, struct buf *);
+long		 tmpl_stream_put(struct tmpl_stream *, const char *, size_t,
+		    int);
 
 #endif

@@ -295,6 +295,8 @@ struct engine {
 	int64_t		 next_sample;
 	struct live	*live;
 	struct cache	*cache;
+	char		*cache_env;	/* SLUICE_CACHE_DIR=, absolute, for
+					   cached stages (cache_for_stage) */
 	int		 errcat;	/* the "stderr" category, -1 */
 	struct jobacct	*acct;		/* by gang head; NULL: local */
 	char		 iobuf[65536];

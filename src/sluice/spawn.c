@@ -70,7 +70,18 @@ own_var(const char *s)
 	return strncmp(s, "SLUICE_STAGE=", 13) == 0 ||
 	    strncmp(s, "SLUICE_ATTEMPT=", 15) == 0 ||
 	    strncmp(s, "SLUICE_RUN_ID=", 14) == 0 ||
-	    strncmp(s, "SLUICE_STDIN_DIGEST_FD=", 23) == 0;
+	    strncmp(s, "SLUICE_STDIN_DIGEST_FD=", 23) == 0 ||
+	    strncmp(s, "SLUICE_CACHE_KEY=", 17) == 0 ||
+	    strncmp(s, "SLUICE_CACHE_CATEGORY=", 22) == 0 ||
+	    strncmp(s, "SLUICE_CACHE_REFRESH=", 21) == 0;
+}
+
+/* sluice gives a cached stage its cache (cache_for_stage): then the
+ * directory is sluice's, not one it inherited */
+static int
+cache_given(const struct engine *E, const struct rstage *R)
+{
+	return R->cacheable && E->cache != NULL && E->cache_env != NULL;
 }
 
 static void
@@ -96,16 +107,17 @@ make_env(struct engine *E, struct rstage *R)
 {
 	struct stage *st = R->st;
 	size_t	 n = 0, i, k, need, len;
-	int	 w;
+	int	 w, given;
 
 	env_base();
-	need = envc.nbase + st->nenv + 5;
+	given = cache_given(E, R);
+	need = envc.nbase + st->nenv + 9;
 	if (need > envc.capvec) {
 		free(envc.vec);
 		envc.vec = xcalloc(need, sizeof(char *));
 		envc.capvec = need;
 	}
-	if (st->nenv == 0) {
+	if (st->nenv == 0 && !given) {
 		memcpy(envc.vec, envc.base, envc.nbase * sizeof(char *));
 		n = envc.nbase;
 	} else
@@ -114,6 +126,8 @@ make_env(struct engine *E, struct rstage *R)
 			size_t	 klen = eq != NULL ? (size_t)(eq - v) :
 			    strlen(v);
 
+			if (given && strncmp(v, "SLUICE_CACHE_DIR=", 17) == 0)
+				continue;
 			for (k = 0; k < st->nenv; k++)
 				if (strncmp(st->env[k], v, klen) == 0 &&
 				    st->env[k][klen] == '=')
@@ -122,9 +136,13 @@ make_env(struct engine *E, struct rstage *R)
 				envc.vec[n++] = envc.base[i];
 		}
 	for (k = 0; k < st->nenv; k++)
-		if (!own_var(st->env[k]))
+		if (!own_var(st->env[k]) && (!given ||
+		    strncmp(st->env[k], "SLUICE_CACHE_DIR=", 17) != 0))
 			envc.vec[n++] = st->env[k];
-	len = strlen(st->name) + strlen(E->run_id) + 64 + DIGEST_HEXLEN + 24;
+	if (given)
+		envc.vec[n++] = E->cache_env;
+	len = strlen(st->name) + strlen(E->run_id) + 64 + DIGEST_HEXLEN + 24 +
+	    (given ? strlen(st->cache) + 2 * DIGEST_HEXLEN + 64 : 0);
 	if (len > envc.capown) {
 		free(envc.own);
 		envc.own = xmalloc(len);
@@ -144,6 +162,25 @@ make_env(struct engine *E, struct rstage *R)
 		(void)snprintf(envc.vec[n], len - (size_t)(envc.vec[n] -
 		    envc.own), "SLUICE_STDIN_DIGEST_FD=%d", R->dig_fd);
 		n++;
+	}
+	if (given) {
+		char	 hex[DIGEST_HEXLEN];
+
+		digest_hex(&R->key_base, hex);
+		envc.vec[n] = envc.vec[n - 1] + strlen(envc.vec[n - 1]) + 1;
+		(void)snprintf(envc.vec[n], len - (size_t)(envc.vec[n] -
+		    envc.own), "SLUICE_CACHE_KEY=%s%cSLUICE_CACHE_CATEGORY=%s",
+		    hex, '\0', st->cache);
+		n++;
+		envc.vec[n] = envc.vec[n - 1] + strlen(envc.vec[n - 1]) + 1;
+		n++;
+		if (E->o->refresh) {
+			envc.vec[n] = envc.vec[n - 1] +
+			    strlen(envc.vec[n - 1]) + 1;
+			(void)snprintf(envc.vec[n], len - (size_t)(envc.vec[n] -
+			    envc.own), "SLUICE_CACHE_REFRESH=1");
+			n++;
+		}
 	}
 	envc.vec[n] = NULL;
 	return envc.vec;

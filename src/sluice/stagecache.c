@@ -259,7 +259,7 @@ void
 scache_init(struct engine *E)
 {
 	struct pipeline *p = E->p;
-	char	 msg[1024];
+	char	 msg[1024], *dir;
 	size_t	 i, k, s;
 	int	 any = 0, unsafe;
 
@@ -283,6 +283,12 @@ scache_init(struct engine *E)
 	if ((E->errcat = cache_category(E->cache, "stderr", -1, 0)) == -1)
 		warnx("%s; stderr of cached stages not kept",
 		    cache_error(E->cache));
+	/* for the stages themselves (cache_for_stage), whatever their
+	 * directory: opened, so it exists */
+	if ((dir = realpath(scache_dir(p, E->o), NULL)) != NULL) {
+		E->cache_env = xasprintf("SLUICE_CACHE_DIR=%s", dir);
+		free(dir);
+	}
 	for (i = 0; i < E->n; i++) {
 		struct rstage *R = &E->rs[i];
 		const struct cache_cat *cc;
@@ -326,6 +332,8 @@ scache_close(struct engine *E)
 	}
 	cache_close(E->cache);
 	E->cache = NULL;
+	free(E->cache_env);
+	E->cache_env = NULL;
 }
 
 /*

@@ -20,9 +20,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "cache.h"
+#include "digest.h"
 #include "json.h"
 #include "rec.h"
 #include "tmpl.h"
@@ -39,12 +42,26 @@ usage(int status)
 	exit(status);
 }
 
+/* every template's text, partials and paths too: for the cache's keys */
+static struct digest_ctx sources;
+
+static void
+source(const char *what, const char *text, size_t len)
+{
+	uint64_t n = len;
+
+	digest_adds(&sources, what);
+	digest_add(&sources, &n, sizeof(n));
+	digest_add(&sources, text, len);
+}
+
 /* partials are files beside the template that names them */
 static int
 load(void *arg, const char *from, const char *name, struct buf *b,
     char **path)
 {
 	char	*d;
+	int	 r;
 
 	(void)arg;
 	if (name[0] == '/')
@@ -54,7 +71,9 @@ load(void *arg, const char *from, const char *name, struct buf *b,
 		*path = xasprintf("%s/%s", dirname(d), name);
 		free(d);
 	}
-	return buf_readfile(b, *path);
+	if ((r = buf_readfile(b, *path)) == 0)
+		source(*path, b->data != NULL ? b->data : "", b->len);
+	return r;
 }
 
 static void
@@ -195,6 +214,7 @@ compile_job(struct job *jb, const char *tname, const char *pathsrc, int all)
 	if (buf_readfile(&jb->src, tname) == -1)
 		err(errno == ENOENT || errno == EACCES ? EX_NOINPUT : EX_IOERR,
 		    "%s", tname);
+	source("template", jb->src.data ? jb->src.data : "", jb->src.len);
 	if ((jb->tp = tmpl_compile(tname, jb->src.data ? jb->src.data : "",
 	    jb->src.len, load, NULL, errbuf, sizeof(errbuf))) == NULL)
 		errx(EX_DATAERR, "%s", errbuf);
@@ -212,9 +232,100 @@ compile_job(struct job *jb, const char *tname, const char *pathsrc, int all)
 		free(tmp);
 		pathsrc = jb->def.data;
 	}
+	source("path", pathsrc, strlen(pathsrc));
 	if ((jb->pathtp = tmpl_compile("--path", pathsrc, strlen(pathsrc), NULL,
 	    NULL, errbuf, sizeof(errbuf))) == NULL)
 		errx(EX_USAGE, "%s", errbuf);
+}
+
+/*
+ * --all, streamed, in a pipeline that caches this stage (sluice's key
+ * for it without its input, cache_for_stage): each record's pieces of
+ * the templates' sections over the records, stored under that key, the
+ * templates' texts and the record's bytes.  A record that hits is not
+ * even parsed.  One whose pieces depend on its place in the list
+ * (@first, @last, @index of the record itself) is rendered one behind,
+ * as without the cache, and not stored.
+ */
+struct piececache {
+	struct cache	*c;
+	int		 cat, refresh;
+	struct digest	 base, srcs;
+	struct buf	 v;
+};
+
+static void
+piece_key(const struct piececache *pc, const char *line, size_t len,
+    struct digest *key)
+{
+	struct digest_ctx c;
+
+	digest_begin(&c);
+	digest_adds(&c, "render --all pieces 1");
+	digest_add(&c, &pc->base, sizeof(pc->base));
+	digest_add(&c, &pc->srcs, sizeof(pc->srcs));
+	digest_add(&c, line, len);
+	digest_end(&c, key);
+}
+
+/* a record's pieces into every template's sections: 0, or -1 when they
+ * are not what the templates need (nothing changed then) */
+static int
+put_pieces(struct job *jobs, size_t njobs, const char *p, size_t len)
+{
+	size_t	 i, off = 0;
+	long	 n;
+
+	for (i = 0; i < njobs; i++) {
+		if ((n = tmpl_stream_put(jobs[i].st, p + off, len - off,
+		    0)) == -1)
+			return -1;
+		off += (size_t)n;
+	}
+	if (off != len)
+		return -1;
+	for (i = 0, off = 0; i < njobs; i++)
+		off += (size_t)tmpl_stream_put(jobs[i].st, p + off, len - off,
+		    1);
+	return 0;
+}
+
+/* 1 when the record was served or rendered into its pieces here */
+static int
+cached_record(struct piececache *pc, struct job *jobs, size_t njobs,
+    const char *line, size_t len, int lineno)
+{
+	struct digest	 key;
+	struct json	 j;
+	struct timespec	 t0, t1;
+	size_t		 i;
+
+	piece_key(pc, line, len, &key);
+	buf_reset(&pc->v);
+	if (!pc->refresh && cache_get_buf(pc->c, pc->cat, &key, &pc->v) == 1 &&
+	    put_pieces(jobs, njobs, pc->v.data, pc->v.len) == 0)
+		return 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	(void)rec_parse(&j, "<stdin>", line, len, lineno);
+	buf_reset(&pc->v);
+	for (i = 0; i < njobs; i++)
+		if (tmpl_stream_pieces(jobs[i].st, &j, &pc->v) == -1)
+			break;
+	json_free(&j);
+	if (i < njobs)
+		return 0;
+	if (put_pieces(jobs, njobs, pc->v.data, pc->v.len) == -1)
+		errx(EX_SOFTWARE, "<stdin>:%d: pieces that do not fit",
+		    lineno);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (cache_store_buf(pc->c, pc->cat, &key, pc->v.data, pc->v.len,
+	    (t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec -
+	    t0.tv_nsec) == -1) {
+		warnx("%s; records no longer cached", cache_error(pc->c));
+		cache_close(pc->c);
+		pc->c = NULL;
+	}
+	return 1;
 }
 
 int
@@ -227,6 +338,7 @@ main(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	struct buf	 out = { 0 }, path = { 0 }, content = { 0 };
+	struct piececache pc = { 0 };
 	struct job	*jobs;
 	struct tmpl_root root;
 	struct recin	 rin = { STDIN_FILENO, NULL, 0, 0, 0 };
@@ -270,9 +382,11 @@ main(int argc, char *argv[])
 		errx(EX_USAGE, "%zu --path for %zu templates: give one for "
 		    "each, in the same order, or none", npaths, njobs);
 	jobs = xcalloc(njobs, sizeof(*jobs));
+	digest_begin(&sources);
 	for (i = 0; i < njobs; i++)
 		compile_job(&jobs[i], argv[i], npaths > 0 ? paths[i] : NULL,
 		    all);
+	digest_end(&sources, &pc.srcs);
 
 	memset(&root, 0, sizeof(root));
 	for (i = 0; all && i < njobs; i++) {
@@ -284,12 +398,18 @@ main(int argc, char *argv[])
 	if (all && stream) {
 		/* the templates' sections over the records rendered as the
 		   records come, which go once rendered: a few at a time */
+		pc.c = cache_for_stage(&pc.cat, &pc.base, &pc.refresh);
 		while (rec_next(&rin, &line, &len)) {
 			struct held	*h;
 
 			lineno++;
 			if (len == 0)
 				continue;
+			if (pc.c != NULL && cached_record(&pc, jobs, njobs,
+			    line, len, lineno)) {
+				nheld = release(jobs, njobs, held, nheld);
+				continue;
+			}
 			h = xmalloc(sizeof(*h));
 			h->text = xmalloc(len);
 			memcpy(h->text, line, len);
@@ -313,6 +433,8 @@ main(int argc, char *argv[])
 		for (i = 0; i < njobs; i++)	/* none holds a record now */
 			tmpl_stream_free(jobs[i].st);
 		nheld = release(jobs, 0, held, nheld);
+		cache_close(pc.c);
+		buf_free(&pc.v);
 	} else if (all) {
 		/* one context of every record: all of them are kept, with
 		   the members the templates name (and "kind") */
