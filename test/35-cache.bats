@@ -935,40 +935,34 @@ T
 		sluice cache --json stats |
 		    jq -r '.categories[] | select(.name == "pieces") | "\(.lookups) \(.hits) \(.stores)"'
 	}
-	same_as_uncached() {
+	# step WANT PIECES: a run gives WANT, as an uncached one does, and
+	# the category's counts are then PIECES
+	step() {
+		run -0 --separate-stderr sluice run -q p.json
+		assert_equal "$(jq -r .content <<< "$output")" "$1"
 		run -0 sluice run -q --no-cache p.json
 		assert_equal "$(jq -r .content <<< "$output")" "$1"
+		assert_equal "$(pieces)" "$2"
 	}
-	run -0 --separate-stderr sluice run -q p.json
-	want='a: x, y
+	# the stage's own lookup and store; a's and c's pieces stored
+	step 'a: x, y
 b: z [1]
 c: w
-end'
-	assert_equal "$(jq -r .content <<< "$output")" "$want"
-	same_as_uncached "$want"
-	# the stage's own lookup and store; a's and c's pieces stored
-	assert_equal "$(pieces)" '4 0 3'
+end' '4 0 3'
 	# c changed: a from the cache, b rendered again, c stored anew
 	{ rec a '"x","y"' ''; rec b '"z"' ',"note":"n"'; rec c '"v"' ''; } > recs.jsonl
-	run -0 --separate-stderr sluice run -q p.json
-	want='a: x, y
+	step 'a: x, y
 b: z [1]
 c: v
-end'
-	assert_equal "$(jq -r .content <<< "$output")" "$want"
-	same_as_uncached "$want"
-	assert_equal "$(pieces)" '8 1 5'
+end' '8 1 5'
 	# a record in front: b's place moves, the others' pieces hold
 	{ rec n '' ''; rec a '"x","y"' ''; rec b '"z"' ',"note":"n"'; rec c '"v"' ''; } > recs.jsonl
-	run -0 --separate-stderr sluice run -q p.json
 	want='n:
 a: x, y
 b: z [2]
 c: v
 end'
-	assert_equal "$(jq -r .content <<< "$output")" "$want"
-	same_as_uncached "$want"
-	assert_equal "$(pieces)" '13 3 7'
+	step "$want" '13 3 7'
 	# --refresh: stored again, none served
 	run -0 --separate-stderr sluice run -q --refresh p.json
 	assert_equal "$(jq -r .content <<< "$output")" "$want"
