@@ -1119,8 +1119,8 @@ rec_kind(const struct json *j)
  * that section's list.  Only a piece that does not depend on where the
  * record is in its list can be made before the next record comes, or
  * kept for another run: if one looks at @index, @first or @last of the
- * record's own frame (nested lists' are the record's own business), b
- * is left as it was and -1 returned.
+ * record's own frame (nested lists' are the record's own business), or
+ * one is 4 GiB or more, b is left as it was and -1 returned.
  */
 #define PIECE_NONE	UINT32_MAX
 
@@ -1153,7 +1153,7 @@ tmpl_stream_pieces(const struct tmpl_stream *st, const struct json *j,
 		push(&rs, root, 0, 0, 0);
 		push(&rs, rec, 1, s->idx, s->idx + 2);
 		render_nodes(&rs, nd->kids, nd->nkids, b);
-		if (rs.posused) {
+		if (rs.posused || b->len - at - sizeof(n) >= PIECE_NONE) {
 			b->len = len0;
 			return -1;
 		}
