@@ -1078,22 +1078,31 @@ tmpl_uses_records(const struct tmpl *t)
 	return names_lists(t->nodes, t->nnodes);
 }
 
+/* the frames of a record in a section over a list, at idx of count:
+ * the root (no records: see tmpl_stream_new), then the record (1) */
+static void
+stream_frames(struct rstate *rs, const struct json *j, long idx, long count)
+{
+	static const struct tmpl_root none;
+	struct val	 root = { V_SCHEMA, NULL, -1, NULL, 0 };
+	struct val	 rec = { V_JSON, NULL, 0, NULL, 0 };
+
+	memset(rs, 0, sizeof(*rs));
+	rs->root = &none;
+	rec.j = j;
+	push(rs, root, 0, 0, 0);
+	push(rs, rec, 1, idx, count);
+}
+
 /* the record a section holds, the last of its list or not */
 static void
 stream_one(struct tmpl_stream *st, struct sstream *s, int last)
 {
-	static const struct tmpl_root none;
 	struct rstate	 rs;
-	struct val	 root = { V_SCHEMA, NULL, -1, NULL, 0 };
-	struct val	 rec = { V_JSON, NULL, 0, NULL, 0 };
 	const struct node *nd = &st->t->nodes[s->node];
 
-	memset(&rs, 0, sizeof(rs));
-	rs.root = &none;
-	rec.j = s->held;
-	push(&rs, root, 0, 0, 0);
 	/* only @last looks at the count */
-	push(&rs, rec, 1, s->idx, s->idx + (last ? 1 : 2));
+	stream_frames(&rs, s->held, s->idx, s->idx + (last ? 1 : 2));
 	render_nodes(&rs, nd->kids, nd->nkids, &s->out);
 	s->idx++;
 	s->held = NULL;
@@ -1128,16 +1137,12 @@ int
 tmpl_stream_pieces(const struct tmpl_stream *st, const struct json *j,
     struct buf *b)
 {
-	static const struct tmpl_root none;
 	struct rstate	 rs;
-	struct val	 root = { V_SCHEMA, NULL, -1, NULL, 0 };
-	struct val	 rec = { V_JSON, NULL, 0, NULL, 0 };
 	const char	*kind = rec_kind(j);
 	size_t		 len0 = b->len, at;
 	uint32_t	 n;
 	int		 i;
 
-	rec.j = j;
 	for (i = 0; i < st->n; i++) {
 		const struct sstream *s = &st->s[i];
 		const struct node *nd = &st->t->nodes[s->node];
@@ -1147,11 +1152,8 @@ tmpl_stream_pieces(const struct tmpl_stream *st, const struct json *j,
 		buf_add(b, &n, sizeof(n));
 		if (s->which != NULL && s->which != kind)
 			continue;
-		memset(&rs, 0, sizeof(rs));
-		rs.root = &none;
+		stream_frames(&rs, j, s->idx, s->idx + 2);
 		rs.posframe = 1;
-		push(&rs, root, 0, 0, 0);
-		push(&rs, rec, 1, s->idx, s->idx + 2);
 		render_nodes(&rs, nd->kids, nd->nkids, b);
 		if (rs.posused || b->len - at - sizeof(n) >= PIECE_NONE) {
 			b->len = len0;

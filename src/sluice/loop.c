@@ -224,18 +224,16 @@ read_stderr(struct engine *E, struct rstage *R)
 static void
 stderr_detach(struct engine *E, struct rstage *R)
 {
-	if (R->err_r == -1)
-		return;
-	read_stderr(E, R);
 	if (R->err_r != -1)
-		R->err_detached = 1;
+		read_stderr(E, R);
 }
 
-/* the stage's stderr is done with, or not to be waited for */
+/* the stage's stderr is done with, or, its process gone (stderr_detach),
+ * not to be waited for */
 static int
 err_done(const struct rstage *R)
 {
-	return R->err_r == -1 || R->err_detached;
+	return R->err_r == -1 || R->reaped;
 }
 
 /* dependencies */
@@ -580,9 +578,14 @@ start_one(struct engine *E, struct rstage *R)
 	char	*prog = NULL, **argv = NULL;
 
 	mkpipe(p);
-	if (R->err_r != -1)		/* a retry: the last attempt's */
-		close(R->err_r);
-	R->err_detached = 0;
+	if (R->err_r != -1) {	/* a retry: the last attempt's, after what
+				 * its leftovers said so far */
+		read_stderr(E, R);
+		if (R->errline.len > 0)
+			show_line(E, R, R->errline.data, R->errline.len);
+		if (R->err_r != -1)
+			close(R->err_r);
+	}
 	R->err_r = p[0];
 	R->child_err = p[1];
 	(void)fcntl(R->err_r, F_SETFL, O_NONBLOCK);	/* a fresh pipe */
@@ -865,6 +868,17 @@ signame(int sig)
 
 static int	group_alive(pid_t);
 
+/*
+ * sig to what a stage whose process is gone left in its group, if any
+ * is left (group_alive: only then is the id still the group's): 1 when
+ * sent.  killpg_stage signals a group whose leader is not reaped yet.
+ */
+static int
+killpg_left(const struct rstage *R, int sig)
+{
+	return R->pid > 0 && group_alive(R->pid) && kill(-R->pid, sig) == 0;
+}
+
 static void
 stop_all(struct engine *E, int sig)
 {
@@ -880,12 +894,10 @@ stop_all(struct engine *E, int sig)
 			R->cancelled = 1;
 			R->killtime = now + E->o->grace_ns;
 			stage_set(E, R, PS_STOPPING);
-		} else if (R->state == PS_EXITED && R->pid > 0 &&
-		    group_alive(R->pid)) {
+		} else if (R->state == PS_EXITED && killpg_left(R, sig)) {
 			/* its process is gone, what it started may hold
 			 * its stdout open: the group, SIGKILL after the
 			 * grace period (deadlines) */
-			(void)kill(-R->pid, sig);
 			R->killtime = now + E->o->grace_ns;
 		} else if (R->state == PS_WAITING)
 			skip_stage(E, R, "run stopped");
@@ -1395,10 +1407,15 @@ job_control(struct engine *E, int sig)
 
 	status_clear(E);
 	/* running stages, and what ended ones left running */
-	for (i = 0; i < E->n; i++)
-		if (E->rs[i].pid > 0 && (!E->rs[i].reaped ||
-		    (E->rs[i].state == PS_EXITED && group_alive(E->rs[i].pid))))
-			kill(-E->rs[i].pid, sig == SIGTSTP ? SIGSTOP : SIGCONT);
+	for (i = 0; i < E->n; i++) {
+		struct rstage *R = &E->rs[i];
+		int	 s = sig == SIGTSTP ? SIGSTOP : SIGCONT;
+
+		if (!R->reaped)
+			killpg_stage(R, s);
+		else if (R->state == PS_EXITED)
+			(void)killpg_left(R, s);
+	}
 	if (sig == SIGTSTP)
 		raise(SIGSTOP);
 }
@@ -1448,8 +1465,7 @@ deadlines(struct engine *E, int64_t now)
 		if (R->reaped && R->state == PS_EXITED && R->killtime != 0 &&
 		    now >= R->killtime) {
 			/* stop_all: what it left ignored the signal */
-			if (group_alive(R->pid))
-				(void)kill(-R->pid, SIGKILL);
+			(void)killpg_left(R, SIGKILL);
 			R->killtime = 0;
 			continue;
 		}
@@ -2025,7 +2041,6 @@ each_child(void (*fn)(pid_t, void *), void *arg)
 	DIR	*d;
 	struct dirent *de;
 	long	 pid;
-	int	 fd;
 
 	if ((d = opendir("/proc/self/task")) == NULL)
 		return;
@@ -2034,14 +2049,11 @@ each_child(void (*fn)(pid_t, void *), void *arg)
 			continue;
 		snprintf(path, sizeof(path), "/proc/self/task/%s/children",
 		    de->d_name);
-		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
-			continue;
 		buf_reset(&list);
-		if (buf_readfd(&list, fd) == 0)
+		if (buf_readfile(&list, path) == 0)
 			for (p = buf_cstr(&list);
 			    (pid = strtol(p, &e, 10)) > 0; p = e)
 				fn((pid_t)pid, arg);
-		close(fd);
 	}
 	closedir(d);
 	buf_free(&list);
@@ -2111,20 +2123,26 @@ signal_escaped(struct engine *E, int sig, int warn)
 	each_child(escaped_one, &x);
 }
 
+/* what stages' leftovers said and nobody has read yet */
 static void
-drain_children(struct engine *E)
+read_leftovers(struct engine *E)
 {
 	size_t	 k;
 
-	/* what stages' leftovers said and nobody has read yet */
 	for (k = 0; k < E->n; k++)
 		if (E->rs[k].err_r != -1)
 			read_stderr(E, &E->rs[k]);
+}
+
+static void
+drain_children(struct engine *E)
+{
 	struct pollfd pfd;
 	int64_t	 deadline = 0;
 	int	 sent = 0;
 	size_t	 i;
 
+	read_leftovers(E);
 	for (;;) {
 		siginfo_t si;
 		int64_t	 now;
@@ -2138,9 +2156,7 @@ drain_children(struct engine *E)
 		now = mono_ns();
 		if (sent == 0) {
 			for (i = 0; i < E->n; i++)
-				if (E->rs[i].pid > 0 &&
-				    group_alive(E->rs[i].pid) &&
-				    kill(-E->rs[i].pid, SIGTERM) == 0)
+				if (killpg_left(&E->rs[i], SIGTERM))
 					warnx("stage '%s' left processes "
 					    "running; terminating them",
 					    E->rs[i].st->name);
@@ -2151,9 +2167,7 @@ drain_children(struct engine *E)
 			if (sent == 2)
 				break;		/* unkillable: give up */
 			for (i = 0; i < E->n; i++)
-				if (E->rs[i].pid > 0 &&
-				    group_alive(E->rs[i].pid))
-					kill(-E->rs[i].pid, SIGKILL);
+				(void)killpg_left(&E->rs[i], SIGKILL);
 			signal_escaped(E, SIGKILL, 0);
 			deadline = now + E->o->grace_ns;
 			sent = 2;
@@ -2165,6 +2179,7 @@ drain_children(struct engine *E)
 			err(EX_OSERR, "poll");
 		read_signals(E);
 	}
+	read_leftovers(E);	/* and what they said as they ended */
 }
 
 int

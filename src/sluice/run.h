@@ -123,8 +123,6 @@ struct rstage {
 					   end of input from a failed stage */
 	int		 hold;		/* output released only on success */
 	int		 err_r;		/* stderr read end, -1 at EOF */
-	int		 err_detached;	/* its process is gone: err_r read
-					   while it lasts, never waited for */
 	int		 child_err;
 	struct buf	 errline;	/* partial stderr line */
 	struct buf	 tail;		/* last lines of stderr */

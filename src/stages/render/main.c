@@ -290,35 +290,36 @@ put_pieces(struct job *jobs, size_t njobs, const char *p, size_t len)
 	return 0;
 }
 
-/* 1 when the record was served or rendered into its pieces here */
+/* a record that hit (its key in *key): its pieces put in, 1 */
 static int
-cached_record(struct piececache *pc, struct job *jobs, size_t njobs,
-    const char *line, size_t len, int lineno)
+piece_hit(struct piececache *pc, struct job *jobs, size_t njobs,
+    const char *line, size_t len, struct digest *key)
 {
-	struct digest	 key;
-	struct json	 j;
+	piece_key(pc, line, len, key);
+	buf_reset(&pc->v);
+	return !pc->refresh && cache_get_buf(pc->c, pc->cat, key, &pc->v) ==
+	    1 && put_pieces(jobs, njobs, pc->v.data, pc->v.len) == 0;
+}
+
+/* one that missed: 1 when its pieces were made, put in and stored, 0
+ * when they depend on its place (it is streamed instead) */
+static int
+piece_store(struct piececache *pc, struct job *jobs, size_t njobs,
+    const struct json *j, const struct digest *key, int lineno)
+{
 	struct timespec	 t0, t1;
 	size_t		 i;
 
-	piece_key(pc, line, len, &key);
-	buf_reset(&pc->v);
-	if (!pc->refresh && cache_get_buf(pc->c, pc->cat, &key, &pc->v) == 1 &&
-	    put_pieces(jobs, njobs, pc->v.data, pc->v.len) == 0)
-		return 1;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
-	(void)rec_parse(&j, "<stdin>", line, len, lineno);
 	buf_reset(&pc->v);
 	for (i = 0; i < njobs; i++)
-		if (tmpl_stream_pieces(jobs[i].st, &j, &pc->v) == -1)
-			break;
-	json_free(&j);
-	if (i < njobs)
-		return 0;
+		if (tmpl_stream_pieces(jobs[i].st, j, &pc->v) == -1)
+			return 0;
 	if (put_pieces(jobs, njobs, pc->v.data, pc->v.len) == -1)
 		errx(EX_SOFTWARE, "<stdin>:%d: pieces that do not fit",
 		    lineno);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (cache_store_buf(pc->c, pc->cat, &key, pc->v.data, pc->v.len,
+	if (cache_store_buf(pc->c, pc->cat, key, pc->v.data, pc->v.len,
 	    (t1.tv_sec - t0.tv_sec) * 1000000000LL + t1.tv_nsec -
 	    t0.tv_nsec) == -1) {
 		warnx("%s; records no longer cached", cache_error(pc->c));
@@ -401,12 +402,13 @@ main(int argc, char *argv[])
 		pc.c = cache_for_stage(&pc.cat, &pc.base, &pc.refresh);
 		while (rec_next(&rin, &line, &len)) {
 			struct held	*h;
+			struct digest	 key;
 
 			lineno++;
 			if (len == 0)
 				continue;
-			if (pc.c != NULL && cached_record(&pc, jobs, njobs,
-			    line, len, lineno)) {
+			if (pc.c != NULL && piece_hit(&pc, jobs, njobs, line,
+			    len, &key)) {
 				nheld = release(jobs, njobs, held, nheld);
 				continue;
 			}
@@ -414,8 +416,11 @@ main(int argc, char *argv[])
 			h->text = xmalloc(len);
 			memcpy(h->text, line, len);
 			(void)rec_parse(&h->j, "<stdin>", h->text, len, lineno);
-			for (i = 0; i < njobs; i++)
-				tmpl_stream_rec(jobs[i].st, &h->j);
+			/* made into pieces, no template holds it: released */
+			if (pc.c == NULL || !piece_store(&pc, jobs, njobs,
+			    &h->j, &key, lineno))
+				for (i = 0; i < njobs; i++)
+					tmpl_stream_rec(jobs[i].st, &h->j);
 			held = xreallocarray(held, nheld + 1, sizeof(*held));
 			held[nheld++] = h;
 			nheld = release(jobs, njobs, held, nheld);

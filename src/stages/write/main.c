@@ -896,12 +896,20 @@ rescue_manifest(void)
 		return;
 	}
 	qsort(v, n, sizeof(*v), cmpstr);
-	for (i = 0; i < n; i++)
-		if (i == 0 || strcmp(v[i - 1], v[i]) != 0) {
-			buf_adds(&b, v[i]);
-			buf_addc(&b, '\n');
-		}
-	if (replace_file(rescue.dirfd, MANIFEST, &b) != 0)
+	/* sized at once: buf_add would call err(3) if memory ran out,
+	 * and an exit handler must not exit */
+	for (i = 0, len = 0; i < n; i++)
+		len += strlen(v[i]) + 1;
+	if ((b.data = malloc(len)) != NULL) {
+		b.cap = len;
+		for (i = 0; i < n; i++)
+			if (i == 0 || strcmp(v[i - 1], v[i]) != 0) {
+				memcpy(b.data + b.len, v[i], strlen(v[i]));
+				b.len += strlen(v[i]);
+				b.data[b.len++] = '\n';
+			}
+	}
+	if (b.data == NULL || replace_file(rescue.dirfd, MANIFEST, &b) != 0)
 		warn("%s: cannot list the files written before the error",
 		    MANIFEST);
 	for (i = 0; i < n; i++)
