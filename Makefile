@@ -24,7 +24,7 @@ STAGE_OBJ  = $(STAGE_SRC:.c=.o)
 # links only the libraries it calls (not libm), and libbsd's archive
 # (four small functions): two shared libraries fewer to load, about
 # 250 KiB less memory at start-up
-LIBS_introspect = -Wl,--as-needed -Wl,-Bstatic $(BSD_LIBS) -Wl,-Bdynamic
+LIBS_introspect = -Wl,--as-needed -Wl,-Bstatic $(BSD_LIBS) -lmd -Wl,-Bdynamic
 # stages that dlopen(3) a library stay dynamic (static glibc cannot load
 # one); the rest follow STATIC (config.mk), which needs libbsd's -lmd
 DYNAMIC_introspect = yes

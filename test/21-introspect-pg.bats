@@ -175,6 +175,145 @@ table billing invoices'
 	assert_equal "$(wc -l < two.jsonl)" 180
 }
 
+# nolib: a directory whose libpq.so.5 cannot be loaded; with it in
+# LD_LIBRARY_PATH, only a run that needs libpq fails
+nolib() {
+	mkdir -p nolib
+	: > nolib/libpq.so.5
+	LD_LIBRARY_PATH=$PWD/nolib "$@"
+}
+
+# wait_for CMD...: until CMD succeeds, for up to 10 s (a server's reload
+# is asynchronous)
+wait_for() {
+	local i
+	for i in $(seq 100); do
+		"$@" > /dev/null 2>&1 && return 0
+		read -r -t 0.1 <> <(:) || true
+	done
+	echo "wait_for: $* did not succeed in 10 s" >&2
+	return 1
+}
+
+@test "pg-1.12: the built-in client reads, without libpq, the records libpq gives, over TCP and a Unix socket; the rest is libpq's" {
+	url="postgres://postgres@127.0.0.1:$PGPORT/lago"
+	SLUICE_LIBPQ=1 introspect "$url" > libpq.jsonl
+	assert_equal "$(wc -l < libpq.jsonl)" 180
+	nolib run --separate-stderr introspect "$url"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$output" "$(cat libpq.jsonl)"
+	# the socket in the server's directory, named by the URL's query
+	sock="postgres:///lago?host=$PG_DIR&sslmode=prefer"
+	SLUICE_LIBPQ=1 introspect "$sock" > libpq-sock.jsonl
+	assert_equal "$(jq -r .source.file libpq-sock.jsonl | sort -u)" \
+	    "postgres://$PG_DIR:$PGPORT/lago"
+	nolib run --separate-stderr introspect "$sock"
+	assert_success
+	assert_equal "$output" "$(cat libpq-sock.jsonl)"
+	# PG* variables alone, and localhost
+	PGDATABASE=lago PGHOST=localhost nolib run --separate-stderr \
+	    introspect --from postgres ''
+	assert_failure 69
+	assert_regex "$stderr" 'cannot load libpq\.so\.5'
+	PGDATABASE=lago PGHOST=localhost nolib run --separate-stderr \
+	    introspect "postgres://"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | jq -r .source.file | sort -u)" \
+	    "postgres://localhost:$PGPORT/lago"
+	# what it leaves to libpq: a keyword string, TLS required, a
+	# parameter or variable it does not know, a host elsewhere, and
+	# a connection it could not make (libpq tries again)
+	for conninfo in "host=127.0.0.1 port=$PGPORT dbname=lago user=postgres" \
+	    "$url?sslmode=require" "$url?options=-cgeqo%3Doff" \
+	    "postgres://postgres@192.0.2.1:$PGPORT/lago?connect_timeout=2" \
+	    "postgres://postgres@127.0.0.1:1/lago"; do
+		nolib run --separate-stderr introspect "$conninfo"
+		assert_failure 69
+		assert_regex "$stderr" 'cannot load libpq\.so\.5'
+	done
+	PGOPTIONS=-cgeqo=off nolib run --separate-stderr introspect "$url"
+	assert_failure 69
+	SLUICE_LIBPQ=1 nolib run --separate-stderr introspect "$url"
+	assert_failure 69
+	assert_output ''
+}
+
+@test "pg-1.13: SCRAM-SHA-256, MD5 and a clear password by the built-in client; a wrong or missing one is refused by libpq (exit 77)" {
+	hba=$PG_DIR/data/pg_hba.conf
+	cp "$hba" hba.orig
+	{
+		echo 'host all pw_scram 127.0.0.1/32 scram-sha-256'
+		echo 'host all pw_md5 127.0.0.1/32 md5'
+		echo 'host all pw_clear 127.0.0.1/32 password'
+		cat hba.orig
+	} > hba.new
+	# written in place: the file keeps its owner
+	cat hba.new > "$hba"
+	pg_psql -c "CREATE ROLE pw_scram LOGIN PASSWORD 's@cr:t/1'" \
+	    -c "SET password_encryption = 'md5'" \
+	    -c "CREATE ROLE pw_md5 LOGIN PASSWORD 'md5 pass'" \
+	    -c "CREATE ROLE pw_clear LOGIN PASSWORD 'clear'" \
+	    -c "SELECT pg_reload_conf()" postgres > /dev/null
+	wait_for eval '! PGPASSWORD=no psql -X -h 127.0.0.1 -U pw_scram -d postgres -c "SELECT 1"'
+	base=127.0.0.1:$PGPORT/constructs
+	nolib run --separate-stderr introspect \
+	    "postgres://pw_scram:s%40cr%3At%2F1@$base"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 5
+	PGPASSWORD='md5 pass' nolib run --separate-stderr introspect \
+	    "postgres://pw_md5@$base"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 5
+	nolib run --separate-stderr introspect \
+	    "postgres://pw_clear:clear@$base?sslmode=disable"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 5
+	# refused: libpq's message, never the password
+	run --separate-stderr introspect "postgres://pw_scram:wrong@$base"
+	assert_failure 77
+	assert_output ''
+	assert_regex "$stderr" "^introspect: postgres://$base: cannot connect: .*password authentication failed for user \"pw_scram\""
+	refute_regex "$stderr" 'wrong'
+	HOME=$PWD run --separate-stderr introspect "postgres://pw_md5@$base"
+	assert_failure 77
+	assert_regex "$stderr" 'no password supplied'
+	# the password in ~/.pgpass: libpq's to read
+	printf '127.0.0.1:%s:constructs:pw_scram:s@cr\\:t/1\n' "$PGPORT" > .pgpass
+	chmod 600 .pgpass
+	HOME=$PWD run --separate-stderr introspect "postgres://pw_scram@$base"
+	assert_success
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 5
+	cat hba.orig > "$hba"
+	pg_psql -c "DROP ROLE pw_scram" -c "DROP ROLE pw_md5" \
+	    -c "DROP ROLE pw_clear" -c "SELECT pg_reload_conf()" postgres > /dev/null
+}
+
+@test "pg-1.14: a server that offers TLS is left to libpq, which takes it" {
+	command -v openssl > /dev/null || skip "no openssl to make a certificate"
+	d=$PG_DIR/data
+	openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 \
+	    -nodes -keyout "$d/server.key" -out "$d/server.crt" \
+	    -subj /CN=127.0.0.1 -days 2 2> /dev/null
+	chmod 600 "$d/server.key"
+	[ "$(id -u)" -ne 0 ] || chown postgres: "$d/server.key" "$d/server.crt"
+	pg_psql -c "ALTER SYSTEM SET ssl = on" -c "SELECT pg_reload_conf()" \
+	    postgres > /dev/null
+	url="postgres://postgres@127.0.0.1:$PGPORT/constructs"
+	wait_for psql -X "$url?sslmode=require" -c "SELECT 1"
+	nolib run --separate-stderr introspect "$url"
+	assert_failure 69
+	assert_regex "$stderr" 'cannot load libpq\.so\.5'
+	run --separate-stderr introspect "$url"
+	pg_psql -c "ALTER SYSTEM RESET ssl" -c "SELECT pg_reload_conf()" \
+	    postgres > /dev/null
+	wait_for eval '! psql -X "$url?sslmode=require" -c "SELECT 1"'
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | wc -l)" 5
+}
+
 @test "pg-1.8: a refused connection names host, port and database, never the password" {
 	run -66 --separate-stderr introspect 'postgres://me:s3cret@127.0.0.1:1/shop'
 	assert_output ''

@@ -1,6 +1,6 @@
 /*
  * pglive.c: the live PostgreSQL front-end of introspect.  Exports
- * pglive_load(): connect with libpq (URL or keyword string, PG*
+ * pglive_load(): connect (pgwire.c or libpq: URL or keyword string, PG*
  * variables honoured), read the whole database in a fixed handful of
  * catalog queries (enum labels, relations, columns, comments,
  * constraints, operator classes, indexes, and the definitions only the
@@ -12,9 +12,12 @@
  * and q_idx_fast) is read by pgsql.c, so a database and its
  * structure.sql give the same records.
  *
- * libpq is not linked: it is loaded with dlopen(3) here, on the first
- * live source, so the stage starts without it (libpq costs some
- * milliseconds and megabytes at start-up) for every other source.
+ * The connections are made by pgwire.c, introspect's own client of the
+ * protocol, where it can make them alone (a URL to this machine, no
+ * TLS, ...), else by libpq, which is not linked: it is loaded with
+ * dlopen(3) here, only then, so the stage starts without it (libpq
+ * costs some milliseconds and megabytes at start-up).  When the
+ * built-in client cannot connect, libpq tries again and says why.
  * Messages name the server as postgres://host:port/database, never
  * the user's URL, which may hold a password.
  */
@@ -31,33 +34,12 @@
 #include "buf.h"
 #include "xalloc.h"
 #include "introspect.h"
+#include "pgwire.h"
 #include "banned.h"
 
 #define LIBPQ	"libpq.so.5"
 
-static struct {
-	__typeof__(PQconnectdbParams)	*connectdbParams;
-	__typeof__(PQstatus)		*status;
-	__typeof__(PQerrorMessage)	*errorMessage;
-	__typeof__(PQconnectionNeedsPassword) *needsPassword;
-	__typeof__(PQfinish)		*finish;
-	__typeof__(PQhost)		*host;
-	__typeof__(PQport)		*port;
-	__typeof__(PQdb)		*db;
-	__typeof__(PQexecParams)	*execParams;
-	__typeof__(PQresultStatus)	*resultStatus;
-	__typeof__(PQresultErrorField)	*resultErrorField;
-	__typeof__(PQntuples)		*ntuples;
-	__typeof__(PQnfields)		*nfields;
-	__typeof__(PQgetvalue)		*getvalue;
-	__typeof__(PQgetisnull)		*getisnull;
-	__typeof__(PQclear)		*clear;
-	__typeof__(PQserverVersion)	*serverVersion;
-	__typeof__(PQescapeLiteral)	*escapeLiteral;
-	__typeof__(PQfreemem)		*freemem;
-	__typeof__(PQsendQuery)		*sendQuery;
-	__typeof__(PQgetResult)		*getResult;
-} pq;
+static struct pqapi pq;
 
 static const struct {
 	const char	*name;
@@ -375,10 +357,11 @@ static const char q_idx[] = RELS
 static int
 load_libpq(struct schema *s)
 {
-	void	*h;
-	size_t	 i;
+	static int	 loaded;
+	void		*h;
+	size_t		 i;
 
-	if (pq.connectdbParams != NULL)
+	if (loaded)
 		return 0;
 	if ((h = dlopen(LIBPQ, RTLD_LAZY | RTLD_LOCAL)) == NULL)
 		return schema_fail(s, 0, 0, "cannot load %s for a live "
@@ -390,6 +373,7 @@ load_libpq(struct schema *s)
 			return schema_fail(s, 0, 0, "%s: no symbol '%s'",
 			    LIBPQ, syms[i].name);
 		}
+	loaded = 1;
 	return 0;
 }
 
@@ -1446,18 +1430,34 @@ pglive_load(struct schema *s, const char *conninfo,
 	struct live	 x;
 	struct keys_conn kc;
 	PGresult	*r;
-	int		 rc = -1;
+	int		 native, rc = -1;
 
 	s->kind = SRC_PGLIVE;
 	s->file = "postgres";
 	*status = EX_UNAVAILABLE;
-	if (load_libpq(s) == -1)
+	/* the built-in client where it can (pgwire.c), libpq otherwise */
+	native = getenv("SLUICE_LIBPQ") == NULL && pgwire_usable(conninfo);
+	if (native)
+		pgwire_api(&pq);
+	else if (load_libpq(s) == -1)
 		return -1;
 	memset(&x, 0, sizeof(x));
 	x.s = s;
 	x.status = status;
-	if (connect_db(&x, &kc, conninfo) == -1)
-		goto done;
+	if (connect_db(&x, &kc, conninfo) == -1) {
+		if (!native)
+			goto done;
+		/*
+		 * libpq tries again, from the start: it may know a way in
+		 * (TLS, a password file, ...), and if not, its message is
+		 * the one to give
+		 */
+		pq.finish(x.conn);
+		x.conn = x.main.c = NULL;
+		*status = EX_UNAVAILABLE;
+		if (load_libpq(s) == -1 || connect_db(&x, &kc, conninfo) == -1)
+			goto done;
+	}
 	if ((x.params[0] = schema_array(&x, schemas)) == NULL)
 		goto done;
 	choose_queries(&x);
