@@ -78,9 +78,11 @@ libexec/sluice/%: $$(addsuffix .o,$$(basename $$(wildcard src/stages/$$*/*.c))) 
 	$(CC) $(LDFLAGS) $(if $(DYNAMIC_$*),,$(LINK_STATIC)) -o $@ $(filter %.o,$^) \
 	    $(LIB) $(LIBS_$*) $(LDLIBS) $(if $(DYNAMIC_$*),,$(STATIC_LIBS)) -lm
 
+# t-pgwire compares introspect's URL reader with libpq's
+UNIT_LIBS_t-pgwire = -lpq -lmd
 test/unit/t-%: test/unit/t-%.c $(COORD) $(LIB)
 	$(CC) $(CPPFLAGS) -Isrc/sluice $(CFLAGS) $(LDFLAGS) -o $@ $< \
-	    $(COORD) $(LIB) $(LDLIBS) -lm
+	    $(COORD) $(LIB) $(UNIT_LIBS_$(@F)) $(LDLIBS) -lm
 
 unit: $(UNIT_BIN)
 

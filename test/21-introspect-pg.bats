@@ -314,6 +314,15 @@ wait_for() {
 	assert_equal "$(printf '%s\n' "$output" | wc -l)" 5
 }
 
+@test "pg-1.15: every URL the built-in client takes, libpq reads the same way (t-pgwire)" {
+	[ -x "$ROOT/test/unit/t-pgwire" ] || skip "unit programs not built (make unit)"
+	run -0 "$ROOT/test/unit/t-pgwire"
+	assert_regex "$output" '^t-pgwire: 29 listed and 200000 random URLs: [0-9]+ taken, [0-9]+ declined, all as libpq reads them$'
+	# a fair share of both: the random URLs reach each way
+	[[ "$output" =~ ([0-9]+)\ taken,\ ([0-9]+)\ declined ]]
+	(( BASH_REMATCH[1] > 20000 && BASH_REMATCH[2] > 20000 ))
+}
+
 @test "pg-1.8: a refused connection names host, port and database, never the password" {
 	run -66 --separate-stderr introspect 'postgres://me:s3cret@127.0.0.1:1/shop'
 	assert_output ''

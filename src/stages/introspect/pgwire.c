@@ -109,7 +109,7 @@ decode(const char *s, size_t n)
 	return r;
 }
 
-/* set *field to s[0..n) decoded, once */
+/* set *field to s[0..n) decoded (a parameter replaces the URL's) */
 static int
 set_field(char **field, const char *s, size_t n)
 {
@@ -128,7 +128,9 @@ url_params(const char *p, char **sslmode, char **timeout)
 
 	for (; *p != '\0' && rc == 0; p = *amp == '&' ? amp + 1 : amp) {
 		amp = p + strcspn(p, "&");
-		if ((eq = memchr(p, '=', (size_t)(amp - p))) == NULL)
+		/* key=value, one '=' (libpq refuses a second) */
+		if ((eq = memchr(p, '=', (size_t)(amp - p))) == NULL ||
+		    memchr(eq + 1, '=', (size_t)(amp - eq - 1)) != NULL)
 			return -1;
 		if ((key = decode(p, (size_t)(eq - p))) == NULL)
 			return -1;
@@ -168,23 +170,26 @@ parse_url(const char *url, char **sslmode, char **timeout)
 		p = url + 13;
 	else
 		return -1;	/* a keyword string: libpq's */
-	end = p + strcspn(p, "/?");
-	if ((at = memchr(p, '@', (size_t)(end - p))) != NULL) {
-		if (memchr(at + 1, '@', (size_t)(end - at - 1)) != NULL)
-			return -1;
+	/* as libpq reads it: an @ before the first / ends the user part */
+	for (at = p; *at != '\0' && *at != '@' && *at != '/'; at++)
+		continue;
+	if (*at == '@') {
+		/* user[:password]; an empty one is unset, as for libpq */
 		colon = memchr(p, ':', (size_t)(at - p));
-		if (set_field(&cfg.user, p, (size_t)((colon != NULL ? colon :
-		    at) - p)) == -1 || *cfg.user == '\0')
+		end = colon != NULL ? colon : at;
+		if (end > p && set_field(&cfg.user, p, (size_t)(end - p)) == -1)
 			return -1;
-		if (colon != NULL && set_field(&cfg.password, colon + 1,
-		    (size_t)(at - colon - 1)) == -1)
+		if (colon != NULL && at > colon + 1 && set_field(&cfg.password,
+		    colon + 1, (size_t)(at - colon - 1)) == -1)
 			return -1;
 		p = at + 1;
 	}
+	end = p + strcspn(p, "/?");
 	if (memchr(p, ',', (size_t)(end - p)) != NULL)
 		return -1;	/* several hosts */
 	if (*p == '[') {
-		if ((hend = memchr(p, ']', (size_t)(end - p))) == NULL)
+		if ((hend = memchr(p, ']', (size_t)(end - p))) == NULL ||
+		    hend == p + 1)
 			return -1;
 		host = p + 1;
 		colon = hend + 1 < end && hend[1] == ':' ? hend + 1 : NULL;
