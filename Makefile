@@ -127,7 +127,7 @@ clean:
 	rm -f $(ALL_OBJ) $(ALL_OBJ:.o=.d) $(LIB) $(COORD) bin/sluice $(STAGE_BIN) \
 	    $(UNIT_BIN) .build-flags man/mandoc.db
 	rm -rf test/fuzz/*.o test/fuzz/fuzz-schemarb test/fuzz/fuzz-sql \
-	    test/fuzz/fuzz-sqlfile
+	    test/fuzz/fuzz-sqlfile test/fuzz/fuzz-pgwire
 
 .PHONY: all deps check lint demo install uninstall dist clean unit FORCE
 
@@ -136,8 +136,9 @@ clean:
 # --- introspect: fuzzing (make fuzz) -------------------------------------
 # libFuzzer targets for the schema.rb tokenizer and parser (seeded from
 # test/fuzz/corpus-schemarb and the test data) and the SQL tokenizer and
-# structure.sql parser (test/fuzz/corpus-sql and test/data/sql), and the
-# SQLite file reader (test/fuzz/corpus-sqlfile: small databases),
+# structure.sql parser (test/fuzz/corpus-sql and test/data/sql), the
+# SQLite file reader (test/fuzz/corpus-sqlfile: small databases) and
+# the PostgreSQL protocol client (test/fuzz/corpus-pgwire: servers),
 # FUZZTIME seconds each (default 600).
 # New inputs go to FUZZWORK (outside the tree); crashes to
 # test/fuzz/findings/, to be added to the corpus with a test.
@@ -152,11 +153,14 @@ FUZZ_SQL  = test/fuzz/fuzz-sql.c src/stages/introspect/pgsql.c \
             src/stages/introspect/sqllex.c $(FUZZ_LIB)
 FUZZ_SQLFILE = test/fuzz/fuzz-sqlfile.c src/stages/introspect/sqlfile.c \
             $(FUZZ_LIB)
+# pgwire.c is included by its target
+FUZZ_PGWIRE = test/fuzz/fuzz-pgwire.c src/lib/xalloc.c src/lib/buf.c
 FUZZTIME  = 600
 # the real dumps the tests keep seed the fuzzers too (no copies)
 FUZZSEED_schemarb = test/data/schemas test/data/rb
 FUZZSEED_sql      = test/data/sql test/data/schemas
 FUZZSEED_sqlfile  =
+FUZZSEED_pgwire   =
 FUZZWORK  = $${TMPDIR:-/tmp}/sluice-fuzz
 FUZZCC    = clang -g -O1 -fsanitize=fuzzer,address,undefined \
             -fno-sanitize-recover=all $(CPPFLAGS) \
@@ -168,8 +172,11 @@ test/fuzz/fuzz-sql: $(FUZZ_SQL) $(FUZZ_HDR)
 test/fuzz/fuzz-sqlfile: $(FUZZ_SQLFILE) $(FUZZ_HDR) \
             src/stages/introspect/sqlfile.h
 	$(FUZZCC) -o $@ $(FUZZ_SQLFILE) $(BSD_LIBS)
-fuzz: fuzz-schemarb fuzz-sql fuzz-sqlfile
-fuzz-schemarb fuzz-sql fuzz-sqlfile: $$@-bin
+test/fuzz/fuzz-pgwire: $(FUZZ_PGWIRE) src/stages/introspect/pgwire.c \
+            src/stages/introspect/pgwire.h
+	$(FUZZCC) -o $@ $(FUZZ_PGWIRE) -lmd $(BSD_LIBS)
+fuzz: fuzz-schemarb fuzz-sql fuzz-sqlfile fuzz-pgwire
+fuzz-schemarb fuzz-sql fuzz-sqlfile fuzz-pgwire: $$@-bin
 	mkdir -p test/fuzz/findings $(FUZZWORK)/$@
 	test/fuzz/$@ -max_total_time=$(FUZZTIME) -max_len=65536 \
 	    -artifact_prefix=test/fuzz/findings/ $(FUZZWORK)/$@ \
@@ -177,6 +184,7 @@ fuzz-schemarb fuzz-sql fuzz-sqlfile: $$@-bin
 fuzz-schemarb-bin: test/fuzz/fuzz-schemarb
 fuzz-sql-bin: test/fuzz/fuzz-sql
 fuzz-sqlfile-bin: test/fuzz/fuzz-sqlfile
-.PHONY: fuzz fuzz-schemarb fuzz-sql fuzz-sqlfile fuzz-schemarb-bin \
-	fuzz-sql-bin fuzz-sqlfile-bin
+fuzz-pgwire-bin: test/fuzz/fuzz-pgwire
+.PHONY: fuzz fuzz-schemarb fuzz-sql fuzz-sqlfile fuzz-pgwire \
+	fuzz-schemarb-bin fuzz-sql-bin fuzz-sqlfile-bin fuzz-pgwire-bin
 # --- end introspect fuzzing ----------------------------------------------

@@ -469,7 +469,7 @@ build_replay() {
 	    -I"$ROOT/src/stages/introspect" \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -o replay "$ROOT/test/fuzz/replay.c" "$ROOT/test/fuzz/$fuzz.c" \
-	    "$@" "$ROOT"/src/lib/{xalloc,buf,json,inflect,util}.c -lbsd
+	    "$@" "$ROOT"/src/lib/{xalloc,buf,json,inflect,util}.c -lbsd -lmd
 }
 
 @test "introspect-5.1: the fuzz corpus replays without a crash or leak" {
@@ -926,6 +926,18 @@ EOF
 	run ./replay "$@"
 	assert_success
 	assert_output "replayed $n inputs"
+}
+
+@test "introspect-5.4: the PostgreSQL protocol client's fuzz corpus replays without a crash or leak" {
+	# pgwire.c is included by its fuzz target
+	build_replay fuzz-pgwire
+	set -- "$ROOT"/test/fuzz/corpus-pgwire/*
+	n=$#
+	run --separate-stderr ./replay "$@"
+	assert_success
+	assert_output "replayed $n inputs"
+	# the notices the servers of the corpus send, as libpq prints them
+	assert_regex "$stderr" $'WARNING:  Watch out\nDETAIL:  A detail'
 }
 
 @test "introspect-2.13: an INTEGER PRIMARY KEY is the rowid (never NULL, assigned) except in a WITHOUT ROWID table or declared DESC in the column" {

@@ -44,6 +44,9 @@
 #define PROTO_3_0	196608
 #define SSL_REQUEST	80877103
 #define MSG_MAX		(1U << 30)	/* larger is a broken stream */
+#ifndef SCRAM_ITER_MAX
+#define SCRAM_ITER_MAX	100000000	/* the server's count of rounds */
+#endif
 
 /* how to connect, from the URL and PG* variables (pgwire_usable) */
 static struct {
@@ -695,7 +698,7 @@ scram_final(PGconn *c, struct scram *sc, const unsigned char *p,
 	if (r == NULL || s == NULL || it == NULL || rl <= cl ||
 	    strncmp(r, cn, cl) != 0 ||
 	    (saltlen = b64_dec(s, sl, salt, sizeof(salt) - 4)) <= 0 ||
-	    (iters = strtol(it, NULL, 10)) < 1 || iters > 100000000) {
+	    (iters = strtol(it, NULL, 10)) < 1 || iters > SCRAM_ITER_MAX) {
 		fail(c, "malformed SCRAM message from the server");
 		goto done;
 	}
@@ -896,8 +899,9 @@ version_of(const char *v)
 	    major * 10000 + minor * 100 + rev);
 }
 
+/* from the TLS request to ReadyForQuery, on c's connected socket */
 static int
-start(PGconn *c, const char *fallback_app)
+handshake(PGconn *c, const char *fallback_app)
 {
 	struct scram	 sc = { 0, { 0 }, { 0 }, { 0 } };
 	struct buf	 b = { 0 };
@@ -906,8 +910,6 @@ start(PGconn *c, const char *fallback_app)
 	int		 type, rc = -1, done = 0;
 	char		 ans;
 
-	if (open_socket(c) == -1)
-		goto out;
 	if (cfg.ssl) {
 		add32(&b, 8);
 		add32(&b, SSL_REQUEST);
@@ -983,6 +985,12 @@ out:
 	buf_free(&sc.auth);
 	explicit_bzero(sc.salted, sizeof(sc.salted));
 	return rc;
+}
+
+static int
+start(PGconn *c, const char *fallback_app)
+{
+	return open_socket(c) == -1 ? -1 : handshake(c, fallback_app);
 }
 
 /*
