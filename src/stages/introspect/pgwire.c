@@ -44,6 +44,7 @@
 #define PROTO_3_0	196608
 #define SSL_REQUEST	80877103
 #define MSG_MAX		(1U << 30)	/* larger is a broken stream */
+#define START_MSG_MAX	65536		/* before ReadyForQuery */
 #ifndef SCRAM_ITER_MAX
 #define SCRAM_ITER_MAX	100000000	/* the server's count of rounds */
 #endif
@@ -437,7 +438,11 @@ put(PGconn *c, const void *p, size_t n)
 	return 0;
 }
 
-/* at least need unread bytes in c->in */
+/*
+ * At least need unread bytes in c->in.  The buffer grows with what
+ * comes, never to the length a message's header claims before its
+ * bytes are there.
+ */
 static int
 fill(PGconn *c, size_t need)
 {
@@ -449,8 +454,8 @@ fill(PGconn *c, size_t need)
 		c->off = 0;
 	}
 	while (c->in.len - c->off < need) {
-		if (c->in.cap - c->in.len < 65536 || c->in.cap - c->off <= need)
-			buf_grow(&c->in, need > 65536 ? need : 65536);
+		if (c->in.cap - c->in.len < 65536)
+			buf_grow(&c->in, 65536);
 		r = recv(c->fd, c->in.data + c->in.len,
 		    c->in.cap - c->in.len - 1, 0);
 		if (r > 0)
@@ -491,7 +496,8 @@ next_msg(PGconn *c, int *type, const unsigned char **body, uint32_t *len)
 		return -1;
 	p = (const unsigned char *)c->in.data + c->off;
 	n = be32(p + 1);
-	if (n < 4 || n > MSG_MAX)
+	if (n < 4 || n > (c->status == CONNECTION_OK ? MSG_MAX :
+	    START_MSG_MAX))
 		return fail(c, "invalid message length from the server");
 	if (fill(c, (size_t)n + 1) == -1)
 		return -1;
