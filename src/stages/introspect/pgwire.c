@@ -418,6 +418,20 @@ wait_fd(PGconn *c, short events)
 	}
 }
 
+/*
+ * After send(2) or recv(2) gave r: 0 to go on (bytes moved, or it
+ * waited for more to be possible), -1 if the connection is gone
+ */
+static int
+moved(PGconn *c, ssize_t r, short events)
+{
+	if (r > 0)
+		return 0;
+	if (r == -1 && (errno == EAGAIN || errno == EINTR))
+		return wait_fd(c, events);
+	return fail(c, "server closed the connection unexpectedly");
+}
+
 static int
 put(PGconn *c, const void *p, size_t n)
 {
@@ -425,15 +439,13 @@ put(PGconn *c, const void *p, size_t n)
 	ssize_t		 w;
 
 	while (n > 0) {
-		if ((w = send(c->fd, b, n, MSG_NOSIGNAL)) > 0) {
+		w = send(c->fd, b, n, MSG_NOSIGNAL);
+		if (moved(c, w, POLLOUT) == -1)
+			return -1;
+		if (w > 0) {
 			b += w;
 			n -= (size_t)w;
-		} else if (w == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_fd(c, POLLOUT) == -1)
-				return -1;
-		} else
-			return fail(c, "server closed the connection "
-			    "unexpectedly");
+		}
 	}
 	return 0;
 }
@@ -458,14 +470,10 @@ fill(PGconn *c, size_t need)
 			buf_grow(&c->in, 65536);
 		r = recv(c->fd, c->in.data + c->in.len,
 		    c->in.cap - c->in.len - 1, 0);
+		if (moved(c, r, POLLIN) == -1)
+			return -1;
 		if (r > 0)
 			c->in.len += (size_t)r;
-		else if (r == -1 && (errno == EAGAIN || errno == EINTR)) {
-			if (wait_fd(c, POLLIN) == -1)
-				return -1;
-		} else
-			return fail(c, "server closed the connection "
-			    "unexpectedly");
 	}
 	return 0;
 }
