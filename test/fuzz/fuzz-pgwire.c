@@ -11,7 +11,8 @@
  * exchange, and a count of SCRAM rounds over 4096 is refused (as a
  * real one over SCRAM_ITER_MAX).  pgwire.c is included, not linked, to
  * reach its static functions.  Built by `make fuzz-pgwire`; replayed
- * without libFuzzer by replay.c.
+ * without libFuzzer by replay.c.  With FUZZ_PGWIRE_SAY set, it prints
+ * for each input "connected", or the first line of why not.
  */
 #define getentropy	fuzz_entropy
 #define SCRAM_ITER_MAX	4096
@@ -33,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	PGresult	*r;
 	const char	*v[1] = { "{1,2}" };
 	size_t		 bytes = 0;
-	int		 sv[2], i, j;
+	int		 sv[2], i, j, ok;
 
 	if (n < 1 || n > 65536 ||
 	    socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1)
@@ -55,7 +56,11 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	c = xcalloc(1, sizeof(*c));
 	c->fd = sv[0];
 	c->status = CONNECTION_BAD;
-	if (handshake(c, "fuzz") == 0 && w_sendQuery(c, "SELECT 1") == 1) {
+	ok = handshake(c, "fuzz") == 0;
+	if (getenv("FUZZ_PGWIRE_SAY") != NULL)
+		printf("%.*s\n", ok ? 9 : (int)strcspn(w_errorMessage(c), "\n"),
+		    ok ? "connected" : w_errorMessage(c));
+	if (ok && w_sendQuery(c, "SELECT 1") == 1) {
 		while ((r = w_getResult(c)) != NULL) {
 			for (i = 0; i < w_ntuples(r); i++)
 				for (j = 0; j < w_nfields(r); j++)

@@ -921,7 +921,7 @@ handshake(PGconn *c, const char *fallback_app)
 	struct buf	 b = { 0 };
 	const unsigned char *p;
 	uint32_t	 n;
-	int		 type, rc = -1, done = 0;
+	int		 type, rc = -1, done = 0, authed = 0;
 	char		 ans;
 
 	if (cfg.ssl) {
@@ -959,19 +959,24 @@ handshake(PGconn *c, const char *fallback_app)
 			goto out;
 		switch (type) {
 		case 'R':
-			if (n < 4)
+			if (n < 4 || authed)
 				goto bad;
 			if ((rc = authenticate(c, &sc, be32(p), p + 4,
 			    n - 4)) == -1)
 				goto out;
+			authed = rc == 1;
 			rc = -1;
 			break;
 		case 'S':	/* name, NUL, value, NUL */
+			if (!authed)
+				goto bad;
 			if (n > 15 && p[n - 1] == '\0' &&
 			    memcmp(p, "server_version", 15) == 0)
 				c->version = version_of((const char *)p + 15);
 			break;
 		case 'K':
+			if (!authed)
+				goto bad;
 			break;
 		case 'N':
 			notice(p, n);
@@ -980,7 +985,9 @@ handshake(PGconn *c, const char *fallback_app)
 			buf_reset(&c->err);
 			format_fields(&c->err, p, n, NULL);
 			goto out;
-		case 'Z':
+		case 'Z':	/* as libpq: only once authenticated */
+			if (!authed)
+				goto bad;
 			done = 1;
 			break;
 		default:
