@@ -370,6 +370,8 @@ newval(struct pg *p, enum val_kind k, const char *s)
 }
 
 /* h[key] = val in a HASH value (created on first use) */
+/* key's value in hash *h: a key given twice (a clause written twice) is
+ * one key, its last value, so that a record never repeats a key */
 static void
 hash_set(struct pg *p, struct val **h, const char *key, struct val *val)
 {
@@ -377,6 +379,12 @@ hash_set(struct pg *p, struct val **h, const char *key, struct val *val)
 
 	if (*h == NULL)
 		*h = newval(p, V_HASH, NULL);
+	for (e = (*h)->kid; e != NULL && e->next != NULL; e = e->next->next)
+		if (e->kind == V_SYM && strcmp(e->s, key) == 0) {
+			val->next = e->next->next;
+			e->next = val;
+			return;
+		}
 	k = newval(p, V_SYM, key);
 	k->next = val;
 	if ((*h)->kid == NULL)
