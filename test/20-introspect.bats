@@ -946,7 +946,7 @@ EOF
 	# or missing server proof is not
 	for f in trust tls-refused cleartext md5 scram scram-bad-signature \
 	    scram-skipped scram-ready-early tls-offered unknown-auth \
-	    startup-error oom-claimed-length; do
+	    startup-error oom-claimed-length password-asked-again; do
 		printf '%s: ' "$f"
 		FUZZ_PGWIRE_SAY=1 ./replay "$ROOT/test/fuzz/corpus-pgwire/$f" \
 		    2> /dev/null | head -n 1
@@ -962,7 +962,8 @@ scram-ready-early: unexpected message from the server
 tls-offered: the server offers TLS
 unknown-auth: an authentication method this client does not speak
 startup-error: FATAL:  password authentication failed for user "u"
-oom-claimed-length: invalid message length from the server'
+oom-claimed-length: invalid message length from the server
+password-asked-again: a password asked for twice'
 }
 
 @test "introspect-2.13: an INTEGER PRIMARY KEY is the rowid (never NULL, assigned) except in a WITHOUT ROWID table or declared DESC in the column" {

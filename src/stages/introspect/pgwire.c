@@ -661,6 +661,7 @@ scram_attr(const char *m, const char *a, size_t *len)
 }
 
 struct scram {
+	int		 asked;		/* a password was asked for */
 	int		 step;		/* messages sent; 3 once verified */
 	struct buf	 first_bare;	/* client-first-message-bare */
 	struct buf	 auth;		/* AuthMessage */
@@ -809,8 +810,13 @@ authenticate(PGconn *c, struct scram *sc, uint32_t code,
 		    fail(c, "SCRAM exchange not completed");
 	if ((code == 11 && sc->step != 1) || (code == 12 && sc->step != 2))
 		return fail(c, "SCRAM message out of turn");
-	if (cfg.password == NULL && (code == 3 || code == 5 || code == 10))
-		return fail(c, "a password is needed");
+	if (code == 3 || code == 5 || code == 10) {
+		/* once: a server that asks again is not answered forever */
+		if (sc->asked++)
+			return fail(c, "a password asked for twice");
+		if (cfg.password == NULL)
+			return fail(c, "a password is needed");
+	}
 	switch (code) {
 	case 3:		/* cleartext */
 		buf_add(&b, cfg.password, strlen(cfg.password) + 1);
@@ -917,7 +923,7 @@ version_of(const char *v)
 static int
 handshake(PGconn *c, const char *fallback_app)
 {
-	struct scram	 sc = { 0, { 0 }, { 0 }, { 0 } };
+	struct scram	 sc = { 0, 0, { 0 }, { 0 }, { 0 } };
 	struct buf	 b = { 0 };
 	const unsigned char *p;
 	uint32_t	 n;
