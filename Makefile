@@ -154,7 +154,8 @@ FUZZ_SQL  = test/fuzz/fuzz-sql.c src/stages/introspect/pgsql.c \
 FUZZ_SQLFILE = test/fuzz/fuzz-sqlfile.c src/stages/introspect/sqlfile.c \
             $(FUZZ_LIB)
 # pgwire.c is included by its target
-FUZZ_PGWIRE = test/fuzz/fuzz-pgwire.c src/lib/xalloc.c src/lib/buf.c
+FUZZ_PGWIRE = test/fuzz/fuzz-pgwire.c src/lib/xalloc.c src/lib/buf.c \
+            src/lib/util.c
 FUZZTIME  = 600
 # the real dumps the tests keep seed the fuzzers too (no copies)
 FUZZSEED_schemarb = test/data/schemas test/data/rb

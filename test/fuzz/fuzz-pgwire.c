@@ -58,7 +58,7 @@ LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 	c->status = CONNECTION_BAD;
 	/* no one reads what the client sends: should that fill the
 	 * socket, the client gives up instead of waiting for ever */
-	c->deadline = now_ms() + 2000;
+	c->deadline = mono_ns() + 2000000000;
 	ok = handshake(c, "fuzz") == 0;
 	if (getenv("FUZZ_PGWIRE_SAY") != NULL)
 		printf("%.*s\n", ok ? 9 : (int)strcspn(w_errorMessage(c), "\n"),

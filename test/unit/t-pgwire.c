@@ -49,7 +49,7 @@ compare(const char *url)
 {
 	PQconninfoOption *o, *k;
 	const char	*mine;
-	char		*sslmode = NULL, *timeout = NULL, *e = NULL;
+	char		*sslmode = NULL, *timeout = NULL, *e = NULL, **f;
 	int		 rc = 1;
 
 	cfg_free();
@@ -65,24 +65,8 @@ compare(const char *url)
 		goto done;
 	}
 	for (k = o; k->keyword != NULL; k++) {
-		if (strcmp(k->keyword, "host") == 0)
-			mine = cfg.host;
-		else if (strcmp(k->keyword, "port") == 0)
-			mine = cfg.port;
-		else if (strcmp(k->keyword, "dbname") == 0)
-			mine = cfg.db;
-		else if (strcmp(k->keyword, "user") == 0)
-			mine = cfg.user;
-		else if (strcmp(k->keyword, "password") == 0)
-			mine = cfg.password;
-		else if (strcmp(k->keyword, "application_name") == 0)
-			mine = cfg.app;
-		else if (strcmp(k->keyword, "sslmode") == 0)
-			mine = sslmode;
-		else if (strcmp(k->keyword, "connect_timeout") == 0)
-			mine = timeout;
-		else
-			mine = NULL;
+		f = param_field(k->keyword, &sslmode, &timeout);
+		mine = f != NULL ? *f : NULL;
 		if ((mine == NULL) != (k->val == NULL) ||
 		    (mine != NULL && strcmp(mine, k->val) != 0)) {
 			printf("t-pgwire: %s: %s is [%s], libpq reads [%s]\n",

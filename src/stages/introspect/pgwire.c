@@ -33,10 +33,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
+#include "util.h"
 #include "xalloc.h"
 #include "pgwire.h"
 #include "banned.h"
@@ -67,7 +67,7 @@ struct pg_conn {
 	struct buf	 in;		/* what was read, from off on unread */
 	size_t		 off;
 	struct buf	 err;		/* PQerrorMessage() */
-	int64_t		 deadline;	/* ms on CLOCK_MONOTONIC, 0 for none */
+	int64_t		 deadline;	/* mono_ns(), 0 for none */
 };
 
 struct pg_result {
@@ -121,12 +121,32 @@ set_field(char **field, const char *s, size_t n)
 	return (*field = decode(s, n)) == NULL ? -1 : 0;
 }
 
+/*
+ * Where a parameter this client knows is kept (sslmode and timeout:
+ * the caller's), NULL for any other
+ */
+static char **
+param_field(const char *key, char **sslmode, char **timeout)
+{
+	static const char *const keys[] = { "host", "port", "dbname",
+	    "user", "password", "application_name", "sslmode",
+	    "connect_timeout" };
+	char		**fields[] = { &cfg.host, &cfg.port, &cfg.db, &cfg.user,
+	    &cfg.password, &cfg.app, sslmode, timeout };
+	size_t		  i;
+
+	for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return fields[i];
+	return NULL;
+}
+
 /* the query string's parameters, those this client knows */
 static int
 url_params(const char *p, char **sslmode, char **timeout)
 {
 	const char	*amp, *eq;
-	char		*key;
+	char		*key, **f;
 	size_t		 n;
 	int		 rc = 0;
 
@@ -139,24 +159,9 @@ url_params(const char *p, char **sslmode, char **timeout)
 		if ((key = decode(p, (size_t)(eq - p))) == NULL)
 			return -1;
 		n = (size_t)(amp - eq - 1);
-		if (strcmp(key, "host") == 0)
-			rc = set_field(&cfg.host, eq + 1, n);
-		else if (strcmp(key, "port") == 0)
-			rc = set_field(&cfg.port, eq + 1, n);
-		else if (strcmp(key, "dbname") == 0)
-			rc = set_field(&cfg.db, eq + 1, n);
-		else if (strcmp(key, "user") == 0)
-			rc = set_field(&cfg.user, eq + 1, n);
-		else if (strcmp(key, "password") == 0)
-			rc = set_field(&cfg.password, eq + 1, n);
-		else if (strcmp(key, "application_name") == 0)
-			rc = set_field(&cfg.app, eq + 1, n);
-		else if (strcmp(key, "sslmode") == 0)
-			rc = set_field(sslmode, eq + 1, n);
-		else if (strcmp(key, "connect_timeout") == 0)
-			rc = set_field(timeout, eq + 1, n);
-		else
-			rc = -1;	/* libpq's to handle */
+		/* one libpq's to handle: not this client's */
+		f = param_field(key, sslmode, timeout);
+		rc = f != NULL ? set_field(f, eq + 1, n) : -1;
 		free(key);
 	}
 	return rc;
@@ -382,15 +387,6 @@ done:
 
 /* --- bytes in and out -------------------------------------------------- */
 
-static int64_t
-now_ms(void)
-{
-	struct timespec	ts;
-
-	(void)clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int
 fail(PGconn *c, const char *m)
 {
@@ -405,12 +401,15 @@ static int
 wait_fd(PGconn *c, short events)
 {
 	struct pollfd	 p = { c->fd, events, 0 };
+	int64_t		 left;
 	int		 ms = -1, n;
 
 	for (;;) {
-		if (c->deadline != 0 && (ms = (int)(c->deadline -
-		    now_ms())) <= 0)
-			return fail(c, "timeout expired");
+		if (c->deadline != 0) {
+			if ((left = c->deadline - mono_ns()) <= 0)
+				return fail(c, "timeout expired");
+			ms = (int)((left + 999999) / 1000000);
+		}
 		if ((n = poll(&p, 1, ms)) > 0)
 			return 0;
 		if (n == -1 && errno != EINTR)
@@ -1038,7 +1037,7 @@ w_connectdbParams(const char *const *keys, const char *const *vals,
 		if (strcmp(keys[i], "fallback_application_name") == 0)
 			app = vals[i];
 	if (cfg.timeout > 0)
-		c->deadline = now_ms() + cfg.timeout * 1000;
+		c->deadline = mono_ns() + (int64_t)cfg.timeout * 1000000000;
 	(void)start(c, app);
 	c->deadline = 0;
 	return c;
