@@ -971,3 +971,28 @@ end'
 	run -0 sluice render --all --path out.txt t.tmpl < recs.jsonl
 	assert_equal "$(jq -r .content <<< "$output")" "$want"
 }
+
+@test "cache-1.37: a cached stage read by uncached readers of different speeds, one stopped for a while: each gets every byte in order, and the stored copy is the same bytes" {
+	cat > p.json <<'JSON'
+{ "jobs": 5, "stages": {
+    "src": { "run": "echo ran-src >&2; seq 1 3000000", "cache": "schema" },
+    "whole": { "run": ["cksum"], "stdin": "src", "cache": false },
+    "small": { "run": "dd bs=1000 status=none | cksum", "stdin": "src", "cache": false },
+    "stopped": { "run": "read -r x < gate; cksum", "stdin": "src", "cache": false },
+    "open": { "run": "echo go > gate", "after": ["whole"], "cache": false } } }
+JSON
+	mkfifo gate
+	want=$(seq 1 3000000 | cksum)
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "$want
+$want
+$want"
+	assert_equal "$(ran)" 1
+	# what was stored while the readers took it is what they got
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output "$want
+$want
+$want"
+	assert_equal "$(ran)" 0
+	run -0 sluice cache verify
+}

@@ -255,8 +255,9 @@ all_closed(struct engine *E, struct rstage *P)
 
 /*
  * Zero-copy: tee(2) the front of the producer's pipe into each outlet
- * that keeps up, then drop from it (splice to /dev/null) what every
- * one of them has.  An outlet whose pipe took less is "ahead" by what
+ * that keeps up, then drop from it what every one of them has (splice
+ * to /dev/null, or read(2) when sluice must see the bytes: a digest or
+ * a capture for the cache; a copy in, none out).  An outlet whose pipe took less is "ahead" by what
  * it took: those bytes stay in the producer's pipe until the others
  * have them too (tee always starts at the front), so nothing is copied
  * and the producer waits in its own pipe, bounded by its size.  An
@@ -274,12 +275,13 @@ pump_zero_copy(struct engine *E, struct rstage *P, int *drained)
 	ssize_t	 m, n, most = -1, done;
 	struct seg *sg;
 	size_t	 i, k, nfast = 0, nslow = 0, nout = noutlets(P);
-	int	 avail = 0, behind = 0;
+	int	 avail = 0, behind = 0, seen;
 	int64_t	 now = mono_ns();
 
 	*drained = 0;
-	if (P->hold || P->hash_out || P->defer)
-		return 0;	/* its bytes must be seen: the copy path */
+	if (P->hold || P->defer)
+		return 0;	/* its bytes wait: the copy path */
+	seen = P->hash_out || P->capture != -1;
 	for (i = 0; i < nout; i++) {
 		struct rport *pt = outlet_port(E, P, i, &sg);
 
@@ -297,7 +299,7 @@ pump_zero_copy(struct engine *E, struct rstage *P, int *drained)
 	}
 	if (nfast == 0)
 		return 0;
-	if (nfast == 1 && nslow == 0 && fastseg[0]->ahead == 0) {
+	if (nfast == 1 && nslow == 0 && fastseg[0]->ahead == 0 && !seen) {
 		n = splice(P->out_r, NULL, fast[0]->w, NULL, PUMP_MAX,
 		    SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
 		if (n == 0)
@@ -341,8 +343,10 @@ pump_zero_copy(struct engine *E, struct rstage *P, int *drained)
 		/* nobody open is left at the front, or one is full */
 		return most == -1 ? 0 : behind ? -2 : 0;
 	/* every fast outlet has the first `most' bytes: the slow ones get
-	 * a copy, then they leave the producer's pipe */
-	if (nslow == 0) {
+	 * a copy, and the digest and capture see them (one copy into
+	 * sluice, none out to the fast ones), then they leave the
+	 * producer's pipe */
+	if (nslow == 0 && !seen) {
 		n = splice(P->out_r, NULL, E->devnull, NULL, (size_t)most,
 		    SPLICE_F_MOVE);
 		if (n != most)
@@ -354,6 +358,8 @@ pump_zero_copy(struct engine *E, struct rstage *P, int *drained)
 			    (size_t)(most - done));
 			if (n <= 0)
 				err(EX_OSERR, "read from a stage");
+			if (seen)
+				scache_out(E, P, E->iobuf, (size_t)n);
 			for (k = 0; k < nslow; k++)
 				outlet_put(E, P, slow[k], slowseg[k], E->iobuf,
 				    (size_t)n);
