@@ -996,3 +996,59 @@ $want"
 	assert_equal "$(ran)" 0
 	run -0 sluice cache verify
 }
+
+@test "cache-1.38: typemap in a cached stage keeps each table record's result: only changed records are mapped again, warnings come with their line now, enums and override bytes are in the key, and the output is the uncached one" {
+	cat > p.json <<'JSON'
+{ "stages": {
+  "recs": { "run": ["cat", "recs.jsonl"], "inputs": ["recs.jsonl"], "cache": "recs" },
+  "typemap": { "run": ["typemap", "--override", "o.json"], "stdin": "recs", "cache": "tm" } } }
+JSON
+	rec() { printf '{"v":1,"kind":"table","name":"%s","primary_key":["id"],"columns":[{"name":"id","type":"integer","null":false}%s]}\n' "$@"; }
+	mood='{"v":1,"kind":"enum","name":"mood","values":["ok","sad"]}'
+	a=',{"name":"raw","type":"binary","null":true}'
+	b=',{"name":"m","type":"enum","enum":{"name":"mood"},"null":false}'
+	{ echo "$mood"; rec a "$a"; rec b "$b"; rec c ',{"name":"t","type":"string","null":true}'; } > recs.jsonl
+	echo '{}' > o.json
+	counts() {	# lookups hits stores of the category
+		sluice cache --json stats |
+		    jq -r '.categories[] | select(.name == "tm") | "\(.lookups) \(.hits) \(.stores)"'
+	}
+	# step TYPES COUNTS: a run gives the uncached output, whose tables'
+	# column types are TYPES, and the category's counts are then COUNTS
+	step() {
+		run -0 --separate-stderr sluice run -q --no-cache p.json
+		want=$output
+		run -0 --separate-stderr sluice run -q p.json
+		assert_equal "$output" "$want"
+		assert_equal "$(jq -c 'select(.kind == "table") | [.name, [.columns[] | .ts_type]]' <<< "$output" | tr '\n' ' ')" "$1"
+		assert_equal "$(counts)" "$2"
+	}
+	# the stage's own lookup and store, and the three tables'
+	step '["a",["number","string | null"]] ["b",["number","'"'ok' | 'sad'"'"]] ["c",["number","string | null"]] ' '4 0 4'
+	assert_equal "$stderr" "typemap: <stdin>:2: a.raw: type 'binary' is not replicated by Zero: left out of the Zero schema"
+	# c changed: a and b from the cache, a's warning said again
+	{ echo "$mood"; rec a "$a"; rec b "$b"; rec c ',{"name":"t","type":"text","null":false}'; } > recs.jsonl
+	step '["a",["number","string | null"]] ["b",["number","'"'ok' | 'sad'"'"]] ["c",["number","string"]] ' '8 2 6'
+	assert_equal "$stderr" "typemap: <stdin>:2: a.raw: type 'binary' is not replicated by Zero: left out of the Zero schema"
+	# a table in front: the others hit, a's warning names its line now
+	{ echo "$mood"; rec n ''; rec a "$a"; rec b "$b"; rec c ',{"name":"t","type":"text","null":false}'; } > recs.jsonl
+	step '["n",["number"]] ["a",["number","string | null"]] ["b",["number","'"'ok' | 'sad'"'"]] ["c",["number","string"]] ' '13 5 8'
+	assert_equal "$stderr" "typemap: <stdin>:3: a.raw: type 'binary' is not replicated by Zero: left out of the Zero schema"
+	# the enum changed: every table after it is mapped again
+	mood='{"v":1,"kind":"enum","name":"mood","values":["ok","sad","mad"]}'
+	{ echo "$mood"; rec n ''; rec a "$a"; rec b "$b"; rec c ',{"name":"t","type":"text","null":false}'; } > recs.jsonl
+	step '["n",["number"]] ["a",["number","string | null"]] ["b",["number","'"'ok' | 'sad' | 'mad'"'"]] ["c",["number","string"]] ' '18 5 13'
+	# the override file's bytes changed, not its name (not one of the
+	# stage's inputs: n changed too, so that the stage runs): all again
+	echo '{"types":{"text":"Txt"}}' > o.json
+	{ echo "$mood"; rec n ',{"name":"u","type":"integer","null":false}'; rec a "$a"; rec b "$b"; rec c ',{"name":"t","type":"text","null":false}'; } > recs.jsonl
+	step '["n",["number","number"]] ["a",["number","string | null"]] ["b",["number","'"'ok' | 'sad' | 'mad'"'"]] ["c",["number","Txt"]] ' '23 5 18'
+	# a new table takes a's TypeScript name: a's kept result is not
+	# used, and the run fails as an uncached one does
+	{ echo "$mood"; rec a ''; rec n ''; rec a "$a"; rec b "$b"; rec c ',{"name":"t","type":"text","null":false}'; } > recs.jsonl
+	run -1 --separate-stderr sluice run -q --no-cache p.json
+	want=$(grep -o "tables 'a' (line 2) and 'a' both.*" <<< "$stderr")
+	[ -n "$want" ]
+	run -1 --separate-stderr sluice run -q p.json
+	assert_equal "$(grep -o "tables 'a' (line 2) and 'a' both.*" <<< "$stderr")" "$want"
+}

@@ -8,12 +8,15 @@
  *
  * The mapping of a column depends only on its type fields, so it is
  * computed once per distinct type and cached; comment @type tags and
- * per-column overrides bypass the cache.  All output is kept until the
- * input has been read and checked: a bad record leaves stdout empty.
+ * per-column overrides bypass the cache.  In a pipeline that caches
+ * this stage, each table record's result is kept in sluice's cache
+ * too (see cached_records): a record that comes again is not parsed.
  */
 #include <err.h>
 #include <errno.h>
 #include <fnmatch.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <getopt.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -23,6 +26,8 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "cache.h"
+#include "digest.h"
 #include "json.h"
 #include "rec.h"
 #include "xalloc.h"
@@ -89,11 +94,50 @@ static char		**includes, **excludes;
 static int		 nincludes, nexcludes, all_tables;
 static const char	*inname = "<stdin>";
 
+/* the cache sluice gives this stage (cache_for_stage), and what a
+ * record's result needs besides its bytes */
+static struct {
+	struct cache	*c;
+	int		 cat, refresh;
+	struct digest	 base;		/* the stage's key without stdin */
+	struct digest	 overs;		/* the override files' bytes */
+	int		 keep;		/* a record's warnings are kept */
+	struct buf	 warns;		/* ... here, one a line */
+	struct buf	 claim_ts, claim_table;	/* the name it claimed */
+} rc;
+
 static void __attribute__((__noreturn__))
 usage(int status)
 {
 	fputs(USAGE, status == 0 ? stdout : stderr);
 	exit(status);
+}
+
+/* a record's warning: "<stdin>:LINE: " and the message, which a kept
+ * result keeps without the line (the record may come on another) */
+static void __attribute__((__format__(__printf__, 2, 3)))
+twarn(int lineno, const char *fmt, ...)
+{
+	struct buf	 m = { 0 };
+	va_list		 ap;
+	int		 n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		err(EX_SOFTWARE, "vsnprintf");
+	buf_grow(&m, (size_t)n + 1);
+	va_start(ap, fmt);
+	(void)vsnprintf(m.data, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	m.len = (size_t)n;
+	warnx("%s:%d: %s", inname, lineno, m.data);
+	if (rc.keep) {
+		buf_add(&rc.warns, m.data, m.len);
+		buf_addc(&rc.warns, '\n');
+	}
+	buf_free(&m);
 }
 
 static unsigned
@@ -759,8 +803,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		goto done;
 	if (name[0] == '\0') {
 		/* Zero replicates from PostgreSQL, which has none */
-		warnx("%s:%d: a table with an empty name: left out", inname,
-		    lineno);
+		twarn(lineno, "a table with an empty name: left out");
 		goto done;
 	}
 	cols = json_get(j, 0, "columns");
@@ -847,20 +890,20 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 			m = map_cached(&col);
 		zb = m->zero;
 		if (m->unknown)
-			warnx("%s:%d: %s.%s: unknown type '%s': typed as "
-			    "string and left out of the Zero schema", inname,
-			    lineno, name, col.name, col.sql_type != NULL ?
-			    col.sql_type : col.type);
+			twarn(lineno, "%s.%s: unknown type '%s': typed as "
+			    "string and left out of the Zero schema", name,
+			    col.name, col.sql_type != NULL ? col.sql_type :
+			    col.type);
 		else if (col.name[0] == '\0' && zb != NULL) {
 			/* Zero replicates from PostgreSQL, which has none */
-			warnx("%s:%d: %s: a column with an empty name: left "
-			    "out of the Zero schema", inname, lineno, name);
+			twarn(lineno, "%s: a column with an empty name: left "
+			    "out of the Zero schema", name);
 			zb = NULL;
 		} else if (m->zero == NULL)
-			warnx("%s:%d: %s.%s: type '%s' is not replicated by "
-			    "Zero: left out of the Zero schema", inname,
-			    lineno, name, col.name, col.sql_type != NULL ?
-			    col.sql_type : col.type);
+			twarn(lineno, "%s.%s: type '%s' is not replicated by "
+			    "Zero: left out of the Zero schema", name,
+			    col.name, col.sql_type != NULL ? col.sql_type :
+			    col.type);
 		uses_json |= m->json;
 
 		/* splice the new fields before the column's closing brace */
@@ -930,10 +973,10 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	if (npk <= 0) {
 		buf_reset(&pk);
 		if (!view) {
-			warnx("%s:%d: %s: no primary key or unique index of "
+			twarn(lineno, "%s: no primary key or unique index of "
 			    "NOT NULL columns that Zero replicates: left out "
-			    "(Zero cannot sync it)", inname, lineno,
-			    qual != NULL ? qual : name);
+			    "(Zero cannot sync it)", qual != NULL ? qual :
+			    name);
 			o->len = start;
 			goto done;
 		}
@@ -1023,6 +1066,19 @@ table_names(const struct json *j, int v)
 	}
 }
 
+/* the table that has the TypeScript name ts, or NULL */
+static struct seen *
+name_owner(const char *ts)
+{
+	struct seen	*n;
+
+	for (n = seen[hash(ts) % (sizeof(seen) / sizeof(seen[0]))];
+	    n != NULL; n = n->next)
+		if (strcmp(n->ts, ts) == 0)
+			return n;
+	return NULL;
+}
+
 /* exits 65 when another table has the TypeScript name ts already */
 static void
 claim_name(const struct json *j, const char *ts, const char *table, int line)
@@ -1030,13 +1086,18 @@ claim_name(const struct json *j, const char *ts, const char *table, int line)
 	struct seen	**sp = &seen[hash(ts) % (sizeof(seen) /
 			    sizeof(seen[0]))], *n;
 
-	for (n = *sp; n != NULL; n = n->next)
-		if (strcmp(n->ts, ts) == 0)
-			json_errx(j, 0, "tables '%s' (line %d) and '%s' both "
-			    "have the TypeScript name '%s': give one another "
-			    "name with --override ({\"tables\": {\"%s\": "
-			    "\"...\"}}) or leave it out with --exclude",
-			    n->table, n->line, table, ts, table);
+	if ((n = name_owner(ts)) != NULL)
+		json_errx(j, 0, "tables '%s' (line %d) and '%s' both "
+		    "have the TypeScript name '%s': give one another "
+		    "name with --override ({\"tables\": {\"%s\": "
+		    "\"...\"}}) or leave it out with --exclude",
+		    n->table, n->line, table, ts, table);
+	if (rc.keep) {
+		buf_reset(&rc.claim_ts);
+		buf_adds(&rc.claim_ts, ts);
+		buf_reset(&rc.claim_table);
+		buf_adds(&rc.claim_table, table);
+	}
 	n = xcalloc(1, sizeof(*n));
 	n->ts = xstrdup(ts);
 	n->table = xstrdup(table);
@@ -1144,8 +1205,226 @@ load_overrides(const char *path)
 		}
 	}
 	json_free(&j);
+	/* a kept record's result depends on every override file's bytes */
+	{
+		struct digest_ctx c;
+
+		digest_begin(&c);
+		digest_add(&c, &rc.overs, sizeof(rc.overs));
+		digest_add(&c, b.data != NULL ? b.data : "", b.len);
+		digest_end(&c, &rc.overs);
+	}
 	/* the override strings point into their own copies */
 	buf_free(&b);
+}
+
+/* --- results kept in sluice's cache ------------------------------------ */
+
+#define BATCH	256		/* records looked up (and stored) at once */
+
+/* a line whose kind is known from its first bytes, as introspect writes
+ * them ("kind" is one member: a record never repeats one) */
+static int
+canonical_table(const char *p, size_t n)
+{
+	static const char *const pre[] = {
+		"{\"v\":1,\"kind\":\"table\",", "{\"v\":1,\"kind\":\"view\","
+	};
+	size_t	 i;
+
+	for (i = 0; i < sizeof(pre) / sizeof(pre[0]); i++)
+		if (n > strlen(pre[i]) && memcmp(p, pre[i], strlen(pre[i])) == 0)
+			return 1;
+	return 0;
+}
+
+static void
+put_u32(struct buf *b, size_t n)
+{
+	uint32_t v = (uint32_t)n;
+
+	buf_add(b, &v, sizeof(v));
+}
+
+static int
+get_part(const char **p, const char *e, const char **s, size_t *n)
+{
+	uint32_t v;
+
+	if ((size_t)(e - *p) < sizeof(v))
+		return -1;
+	memcpy(&v, *p, sizeof(v));
+	*p += sizeof(v);
+	if ((size_t)(e - *p) < v)
+		return -1;
+	*s = *p;
+	*n = v;
+	*p += v;
+	return 0;
+}
+
+/*
+ * A kept result (value: the claimed TypeScript name, its table, the
+ * warnings, each part after its length, then the output) put to use for
+ * the record on line lineno: 1, or 0 when it cannot be (a name another
+ * table took since, a malformed value): then the record is done again,
+ * to fail as it would.
+ */
+static int
+kept_result(const char *v, size_t n, int lineno, struct buf *o)
+{
+	const char	*end = v + n, *ts, *tab, *w, *we, *nl;
+	size_t		 tsn, tabn, wn;
+	char		*t1, *t2;
+
+	if (get_part(&v, end, &ts, &tsn) == -1 ||
+	    get_part(&v, end, &tab, &tabn) == -1 ||
+	    get_part(&v, end, &w, &wn) == -1 ||
+	    memchr(ts, '\0', tsn) != NULL || memchr(tab, '\0', tabn) != NULL)
+		return 0;
+	if (tsn > 0) {
+		t1 = xstrndup(ts, tsn);
+		if (name_owner(t1) != NULL) {
+			free(t1);
+			return 0;
+		}
+		t2 = xstrndup(tab, tabn);
+		claim_name(NULL, t1, t2, lineno);
+		free(t1);
+		free(t2);
+	}
+	for (we = w + wn; w < we; w = nl + 1) {
+		if ((nl = memchr(w, '\n', (size_t)(we - w))) == NULL)
+			nl = we;
+		warnx("%s:%d: %.*s", inname, lineno, (int)(nl - w), w);
+	}
+	buf_add(o, v, (size_t)(end - v));
+	return 1;
+}
+
+/* one record as it comes, without the cache */
+static void
+record(const char *line, size_t len, int lineno, struct buf *o)
+{
+	struct json	 j;
+	int		 k;
+
+	k = rec_parse(&j, inname, line, len, lineno);
+	if (json_eq(&j, k, "table") || json_eq(&j, k, "view"))
+		table(&j, lineno, json_eq(&j, k, "view"), o);
+	else {
+		if (json_eq(&j, k, "enum"))
+			enum_record(&j);
+		buf_add(o, line, len);
+		buf_addc(o, '\n');
+	}
+	json_free(&j);
+}
+
+struct kline {
+	const char	*p;
+	size_t		 n;
+	int		 lineno;
+	int		 keyed;		/* a table record with a key */
+	struct digest	 key;
+};
+
+/*
+ * In a pipeline that caches this stage (sluice's key for it without its
+ * input, cache_for_stage), a table record's result is kept under that
+ * key, the override files' bytes, every record before it that is not
+ * such a table record (enums, whose types later columns take) and its
+ * own bytes: its output line, the TypeScript name it claims and its
+ * warnings.  One that hits is not parsed; its warnings are said again
+ * with its line now.  Records are looked up and stored BATCH at a time,
+ * in order, so output still goes as input comes.
+ */
+static void
+cached_records(struct buf *out)
+{
+	struct reckeep	 in = { STDIN_FILENO, NULL, 0, 0, 0, 0, 0, NULL, 0 };
+	struct kline	 kl[BATCH];
+	struct digest	 keys[BATCH], skeys[BATCH], chain = { 0, 0 };
+	struct cache_span span[BATCH], sspan[BATCH];
+	struct buf	 vals = { 0 }, svals = { 0 };
+	struct digest_ctx c;
+	const char	*line;
+	size_t		 len, n, nk, ns, i, k, start;
+	int		 lineno = 0, more = 1;
+
+	while (more) {
+		for (n = 0, nk = 0; n < BATCH &&
+		    (more = rec_keep_next(&in, &line, &len)); n++) {
+			kl[n].p = line;
+			kl[n].n = len;
+			kl[n].lineno = ++lineno;
+			kl[n].keyed = len > 0 && canonical_table(line, len);
+			if (len == 0)
+				continue;
+			digest_begin(&c);
+			if (kl[n].keyed) {
+				digest_adds(&c, "typemap record 1");
+				digest_add(&c, &rc.base, sizeof(rc.base));
+				digest_add(&c, &rc.overs, sizeof(rc.overs));
+				digest_add(&c, &chain, sizeof(chain));
+				digest_add(&c, line, len);
+				digest_end(&c, &kl[n].key);
+				keys[nk++] = kl[n].key;
+			} else {	/* later records may depend on it */
+				digest_add(&c, &chain, sizeof(chain));
+				digest_add(&c, line, len);
+				digest_end(&c, &chain);
+			}
+		}
+		buf_reset(&vals);
+		if (nk > 0 && !rc.refresh)
+			(void)cache_get_many(rc.c, rc.cat, keys, nk, &vals,
+			    span);
+		else
+			for (k = 0; k < nk; k++)
+				span[k].off = SIZE_MAX;
+		buf_reset(&svals);
+		for (i = 0, k = 0, ns = 0; i < n; i++) {
+			if (kl[i].n == 0)
+				continue;
+			if (!kl[i].keyed) {
+				record(kl[i].p, kl[i].n, kl[i].lineno, out);
+				rec_spill(out);
+				continue;
+			}
+			if (span[k].off != SIZE_MAX && kept_result(vals.data +
+			    span[k].off, span[k].len, kl[i].lineno, out)) {
+				k++;
+				rec_spill(out);
+				continue;
+			}
+			k++;
+			rc.keep = 1;
+			buf_reset(&rc.warns);
+			buf_reset(&rc.claim_ts);
+			buf_reset(&rc.claim_table);
+			start = out->len;
+			record(kl[i].p, kl[i].n, kl[i].lineno, out);
+			rc.keep = 0;
+			sspan[ns].off = svals.len;
+			put_u32(&svals, rc.claim_ts.len);
+			buf_add(&svals, rc.claim_ts.data, rc.claim_ts.len);
+			put_u32(&svals, rc.claim_table.len);
+			buf_add(&svals, rc.claim_table.data, rc.claim_table.len);
+			put_u32(&svals, rc.warns.len);
+			buf_add(&svals, rc.warns.data, rc.warns.len);
+			buf_add(&svals, out->data + start, out->len - start);
+			sspan[ns].len = svals.len - sspan[ns].off;
+			skeys[ns++] = kl[i].key;
+			rec_spill(out);
+		}
+		if (ns > 0 && cache_store_many(rc.c, rc.cat, skeys, ns, &svals,
+		    sspan) == -1)
+			warnx("%s; not stored", cache_error(rc.c));
+	}
+	buf_free(&vals);
+	buf_free(&svals);
+	rec_keep_done(&in);
 }
 
 int
@@ -1161,10 +1440,9 @@ main(int argc, char *argv[])
 	};
 	struct recin	 in = { STDIN_FILENO, NULL, 0, 0, 0 };
 	struct buf	 out = { 0 };
-	struct json	 j;
 	const char	*line;
 	size_t		 len;
-	int		 ch, k, lineno = 0;
+	int		 ch, lineno = 0;
 
 	program_invocation_short_name = (char *)"typemap";
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
@@ -1194,24 +1472,19 @@ main(int argc, char *argv[])
 	if (optind != argc)
 		usage(EX_USAGE);
 
-	while (rec_next(&in, &line, &len)) {
-		lineno++;
-		if (len == 0)
-			continue;
-		k = rec_parse(&j, inname, line, len, lineno);
-		if (json_eq(&j, k, "table") || json_eq(&j, k, "view"))
-			table(&j, lineno, json_eq(&j, k, "view"), &out);
-		else {
-			if (json_eq(&j, k, "enum"))
-				enum_record(&j);
-			buf_add(&out, line, len);
-			buf_addc(&out, '\n');
+	if ((rc.c = cache_for_stage(&rc.cat, &rc.base, &rc.refresh)) != NULL)
+		cached_records(&out);
+	else
+		while (rec_next(&in, &line, &len)) {
+			lineno++;
+			if (len == 0)
+				continue;
+			record(line, len, lineno, &out);
+			rec_spill(&out);
 		}
-		json_free(&j);
-		rec_spill(&out);
-	}
 	rec_flush(&out);
 	buf_free(&out);
 	rec_done(&in);
+	cache_close(rc.c);
 	return 0;
 }
