@@ -257,15 +257,16 @@ all_closed(struct engine *E, struct rstage *P)
  * Zero-copy: tee(2) the front of the producer's pipe into each outlet
  * that keeps up, then drop from it what every one of them has (splice
  * to /dev/null, or read(2) when sluice must see the bytes: a digest or
- * a capture for the cache; a copy in, none out).  An outlet whose pipe took less is "ahead" by what
- * it took: those bytes stay in the producer's pipe until the others
- * have them too (tee always starts at the front), so nothing is copied
- * and the producer waits in its own pipe, bounded by its size.  An
- * outlet whose pipe is full holds the producer (fanout_stalled) until
- * it drains (POLLOUT), or until its reader stops for STALL_NS: then it
- * is served from a queue like the slow ones.  Returns the bytes taken
- * from the producer's pipe (*drained: all it held); 0: take the copy
- * path; -1 at EOF; -2: wait for a reader.
+ * a capture for the cache; a copy in, none out).  An outlet whose pipe
+ * took less is "ahead" by what it took: those bytes stay in the
+ * producer's pipe until the others have them too (tee always starts at
+ * the front), so nothing is copied and the producer waits in its own
+ * pipe, bounded by its size.  An outlet whose pipe is full holds the
+ * producer (fanout_stalled) until it drains (POLLOUT), or until its
+ * reader stops for STALL_NS: then it is served from a queue like the
+ * slow ones.  Returns the bytes taken from the producer's pipe
+ * (*drained: all it held); 0: take the copy path; -1 at EOF; -2: wait
+ * for a reader.
  */
 static ssize_t
 pump_zero_copy(struct engine *E, struct rstage *P, int *drained)

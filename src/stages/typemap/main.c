@@ -1342,7 +1342,7 @@ struct kline {
 static void
 cached_records(struct buf *out)
 {
-	struct reckeep	 in = { STDIN_FILENO, NULL, 0, 0, 0, 0, 0, NULL, 0 };
+	struct reckeep	 in = { .fd = STDIN_FILENO };
 	struct kline	 kl[BATCH];
 	struct digest	 keys[BATCH], skeys[BATCH], chain = { 0, 0 };
 	struct cache_span span[BATCH], sspan[BATCH];
@@ -1350,7 +1350,7 @@ cached_records(struct buf *out)
 	struct digest_ctx c;
 	const char	*line;
 	size_t		 len, n, nk, ns, i, k, start;
-	int		 lineno = 0, more = 1;
+	int		 lineno = 0, more = 1, told = 0;
 
 	while (more) {
 		for (n = 0, nk = 0; n < BATCH &&
@@ -1419,8 +1419,8 @@ cached_records(struct buf *out)
 			rec_spill(out);
 		}
 		if (ns > 0 && cache_store_many(rc.c, rc.cat, skeys, ns, &svals,
-		    sspan) == -1)
-			warnx("%s; not stored", cache_error(rc.c));
+		    sspan) == -1 && !told++)
+			warnx("%s; records not stored", cache_error(rc.c));
 	}
 	buf_free(&vals);
 	buf_free(&svals);
