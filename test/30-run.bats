@@ -272,15 +272,7 @@ JSON
 }
 
 @test "run-1.18: fan-out to readers of different speeds, one stopped for a while, gives each every byte in order" {
-	cat > p.json <<'JSON'
-{ "jobs": 5, "stages": {
-    "src": { "run": ["seq", "1", "3000000"] },
-    "whole": { "run": ["cksum"], "stdin": "src" },
-    "small": { "run": "dd bs=1000 status=none | cksum", "stdin": "src" },
-    "stopped": { "run": "read -r x < gate; cksum", "stdin": "src" },
-    "open": { "run": "echo go > gate", "after": ["whole"] } } }
-JSON
-	mkfifo gate
+	speeds_pipeline "seq 1 3000000" "" ""
 	want=$(seq 1 3000000 | cksum)
 	run -0 --separate-stderr sluice run -q p.json
 	assert_output "$want

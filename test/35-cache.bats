@@ -973,15 +973,8 @@ end'
 }
 
 @test "cache-1.37: a cached stage read by uncached readers of different speeds, one stopped for a while: each gets every byte in order, and the stored copy is the same bytes" {
-	cat > p.json <<'JSON'
-{ "jobs": 5, "stages": {
-    "src": { "run": "echo ran-src >&2; seq 1 3000000", "cache": "schema" },
-    "whole": { "run": ["cksum"], "stdin": "src", "cache": false },
-    "small": { "run": "dd bs=1000 status=none | cksum", "stdin": "src", "cache": false },
-    "stopped": { "run": "read -r x < gate; cksum", "stdin": "src", "cache": false },
-    "open": { "run": "echo go > gate", "after": ["whole"], "cache": false } } }
-JSON
-	mkfifo gate
+	speeds_pipeline "echo ran-src >&2; seq 1 3000000" ', "cache": "schema"' \
+	    ', "cache": false'
 	want=$(seq 1 3000000 | cksum)
 	run -0 --separate-stderr sluice run -q p.json
 	assert_output "$want

@@ -49,3 +49,19 @@ golden() {
 	fi
 	diff -u "$f" -
 }
+
+# speeds_pipeline SRCRUN SRCFIELDS READERFIELDS: p.json, where src runs
+# SRCRUN (printing 1 to 3,000,000) and three readers of different speeds
+# check what they got, one stopped until "whole" ends (a FIFO, gate);
+# the FIELDS go into src's and each reader's object
+speeds_pipeline() {
+	cat > p.json <<JSON
+{ "jobs": 5, "stages": {
+    "src": { "run": "$1"$2 },
+    "whole": { "run": ["cksum"], "stdin": "src"$3 },
+    "small": { "run": "dd bs=1000 status=none | cksum", "stdin": "src"$3 },
+    "stopped": { "run": "read -r x < gate; cksum", "stdin": "src"$3 },
+    "open": { "run": "echo go > gate", "after": ["whole"]$3 } } }
+JSON
+	mkfifo gate
+}
