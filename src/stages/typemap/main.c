@@ -113,8 +113,18 @@ usage(int status)
 	exit(status);
 }
 
+/* a length as the 4 bytes before a part of a kept result */
+static void
+put_u32(struct buf *b, size_t n)
+{
+	uint32_t v = (uint32_t)n;
+
+	buf_add(b, &v, sizeof(v));
+}
+
 /* a record's warning: "<stdin>:LINE: " and the message, which a kept
- * result keeps without the line (the record may come on another) */
+ * result keeps without the line (the record may come on another),
+ * after its length */
 static void __attribute__((__format__(__printf__, 2, 3)))
 twarn(int lineno, const char *fmt, ...)
 {
@@ -134,8 +144,8 @@ twarn(int lineno, const char *fmt, ...)
 	m.len = (size_t)n;
 	warnx("%s:%d: %s", inname, lineno, m.data);
 	if (rc.keep) {
+		put_u32(&rc.warns, m.len);
 		buf_add(&rc.warns, m.data, m.len);
-		buf_addc(&rc.warns, '\n');
 	}
 	buf_free(&m);
 }
@@ -1238,14 +1248,6 @@ canonical_table(const char *p, size_t n)
 	return 0;
 }
 
-static void
-put_u32(struct buf *b, size_t n)
-{
-	uint32_t v = (uint32_t)n;
-
-	buf_add(b, &v, sizeof(v));
-}
-
 static int
 get_part(const char **p, const char *e, const char **s, size_t *n)
 {
@@ -1273,8 +1275,8 @@ get_part(const char **p, const char *e, const char **s, size_t *n)
 static int
 kept_result(const char *v, size_t n, int lineno, struct buf *o)
 {
-	const char	*end = v + n, *ts, *tab, *w, *we, *nl;
-	size_t		 tsn, tabn, wn;
+	const char	*end = v + n, *ts, *tab, *w, *we, *m, *x;
+	size_t		 tsn, tabn, wn, mn;
 	char		*t1, *t2;
 
 	if (get_part(&v, end, &ts, &tsn) == -1 ||
@@ -1282,6 +1284,10 @@ kept_result(const char *v, size_t n, int lineno, struct buf *o)
 	    get_part(&v, end, &w, &wn) == -1 ||
 	    memchr(ts, '\0', tsn) != NULL || memchr(tab, '\0', tabn) != NULL)
 		return 0;
+	/* the warnings, each after its length, fill their part exactly */
+	for (m = w, we = w + wn; m < we; )
+		if (get_part(&m, we, &x, &mn) == -1)
+			return 0;
 	if (tsn > 0) {
 		t1 = xstrndup(ts, tsn);
 		if (name_owner(t1) != NULL) {
@@ -1293,11 +1299,8 @@ kept_result(const char *v, size_t n, int lineno, struct buf *o)
 		free(t1);
 		free(t2);
 	}
-	for (we = w + wn; w < we; w = nl + 1) {
-		if ((nl = memchr(w, '\n', (size_t)(we - w))) == NULL)
-			nl = we;
-		warnx("%s:%d: %.*s", inname, lineno, (int)(nl - w), w);
-	}
+	while (w < we && get_part(&w, we, &m, &mn) == 0)
+		warnx("%s:%d: %.*s", inname, lineno, (int)mn, m);
 	buf_add(o, v, (size_t)(end - v));
 	return 1;
 }
