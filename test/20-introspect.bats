@@ -576,6 +576,34 @@ introspect: unknown.structure.sql:14: table 'posts' is created twice, second def
 	assert_equal "${stderr##*$'\n'}" 'introspect: unknown.structure.sql: 9 warnings with --strict'
 }
 
+@test "introspect-6.11: a foreign key that names no columns references its table's primary key, declared before or after it; one to a table without a key, or not in the source, is warned and dropped" {
+	run --separate-stderr introspect --strict "$SQL/fk-no-columns.structure.sql"
+	assert_success
+	assert_equal "$stderr" ''
+	assert_equal "$(printf '%s\n' "$output" | jq -c 'select(.foreign_keys) | .name as $t | .foreign_keys[] | [$t, .name, .columns, .to_schema, .to_table, .to_columns]')" \
+'["kids","kids_parent_fk",["parent_code"],null,"parents",["code"]]
+["kids","kids_pair_fk",["pair_a","pair_b"],"s","pairs",["a","b"]]
+["toys","toys_owner_fk",["owner"],null,"parents",["code"]]
+["toys","toys_kid_fk",["kid"],null,"kids",["id"]]'
+	cat > bad.sql <<'SQL'
+CREATE TABLE nokey (x integer);
+CREATE TABLE pairs (a integer, b integer, PRIMARY KEY (a, b));
+CREATE TABLE kids (
+    id bigint PRIMARY KEY,
+    a integer CONSTRAINT kids_nokey_fk REFERENCES nokey,
+    b integer CONSTRAINT kids_gone_fk REFERENCES gone,
+    c integer CONSTRAINT kids_pairs_fk REFERENCES pairs
+);
+SQL
+	run --separate-stderr introspect bad.sql
+	assert_success
+	assert_equal "$stderr" "\
+introspect: bad.sql:5: table 'kids': foreign key 'kids_nokey_fk' to 'nokey' names no columns and 'nokey' has no primary key, skipped
+introspect: bad.sql:6: table 'kids': foreign key 'kids_gone_fk' to 'gone' names no columns and 'gone' is not a table of the source, skipped
+introspect: bad.sql:7: table 'kids': foreign key 'kids_pairs_fk': 1 column references 2, skipped"
+	assert_equal "$(printf '%s\n' "$output" | jq -c 'select(.name == "kids") | .foreign_keys')" '[]'
+}
+
 @test "introspect-6.6: views are records only with --views" {
 	run introspect "$DATA/lago.structure.sql"
 	assert_equal "$(printf '%s\n' "$output" | jq -s 'map(select(.kind == "view")) | length')" 0

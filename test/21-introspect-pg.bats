@@ -32,6 +32,7 @@ setup_file() {
 		load_db "$db" "$DATA/$db.structure.sql"
 	done
 	load_db constructs "$SQL/constructs.structure.sql"
+	load_db fknocols "$SQL/fk-no-columns.structure.sql"
 }
 
 teardown_file() {
@@ -97,6 +98,17 @@ refused() {
 	assert_success
 	printf '%s\n' "$output" | norm > live.jsonl
 	introspect "$SQL/constructs.structure.sql" | norm > file.jsonl
+	diff -u file.jsonl live.jsonl
+}
+
+@test "pg-1.16: foreign keys that name no columns: the server's resolution equals the file's" {
+	assert_equal "$(refused fknocols)" ''
+	run --separate-stderr introspect --strict --schema public,s \
+	    "postgresql://postgres@127.0.0.1:$PGPORT/fknocols"
+	assert_success
+	printf '%s\n' "$output" | norm > live.jsonl
+	assert_equal "$(jq -c 'select(.name == "toys") | .foreign_keys | map(.to_columns)' live.jsonl)" '[["id"],["code"]]'
+	introspect --strict "$SQL/fk-no-columns.structure.sql" | norm > file.jsonl
 	diff -u file.jsonl live.jsonl
 }
 

@@ -832,8 +832,22 @@ references(struct pg *p, struct fkey *f)
 		else
 			break;
 	}
-	if (f->to_cols.n == 0)
-		strv_add(&p->s->a, &f->to_cols, "id");
+	/* no columns: the referenced table's primary key (finish) */
+}
+
+/* a foreign key whose columns are not as many as those it names is
+ * refused by PostgreSQL (not a key to join on): warned and dropped, 0 */
+static int
+fk_counts(struct schema *s, struct table *t, struct fkey *f)
+{
+	if (f->cols.n == f->to_cols.n)
+		return 1;
+	schema_warn(s, f->line, "table '%s': foreign key '%s': %d column%s "
+	    "reference%s %d, skipped", t->name, f->name != NULL ? f->name :
+	    "", f->cols.n, f->cols.n == 1 ? "" : "s", f->cols.n == 1 ? "s" :
+	    "", f->to_cols.n);
+	STAILQ_REMOVE(&t->fks, f, fkey, link);
+	return 0;
 }
 
 /* the tail after a key: INCLUDE, WITH, USING INDEX TABLESPACE, ... */
@@ -943,15 +957,8 @@ constraint(struct pg *p, struct table *t, const char *name,
 		else
 			name_list(p, &f->cols);
 		references(p, f);
-		if (f->cols.n != f->to_cols.n) {
-			/* PostgreSQL refuses it: not a key to join on */
-			schema_warn(p->s, ln, "table '%s': foreign key '%s': "
-			    "%d column%s reference%s %d, skipped", t->name,
-			    name != NULL ? name : "", f->cols.n,
-			    f->cols.n == 1 ? "" : "s", f->cols.n == 1 ? "s" :
-			    "", f->to_cols.n);
-			STAILQ_REMOVE(&t->fks, f, fkey, link);
-		}
+		if (f->to_cols.n > 0)	/* else once all is read */
+			(void)fk_counts(p->s, t, f);
 	} else if (accept(p, "exclude")) {
 		/* an exclusion constraint: no field in the record */
 		while (!at_end(p) && !punct(p, ',') && !punct(p, ')')) {
@@ -1780,6 +1787,41 @@ one_statement(struct pg *p)
 
 /* --- after the whole source ------------------------------------------ */
 
+/*
+ * REFERENCES parent with no columns names parent's primary key, which
+ * may be declared after the key (ALTER TABLE ... ADD PRIMARY KEY, at
+ * the end of a pg_dump): resolved once everything is read.  A key to
+ * a parent the source does not define, or to one without a primary
+ * key, is warned and dropped.
+ */
+static void
+resolve_fkeys(struct schema *s, struct table *t)
+{
+	struct table	*to;
+	struct fkey	*f, *next;
+	const char	*key;
+
+	STAILQ_FOREACH_SAFE(f, &t->fks, link, next) {
+		if (f->to_cols.n > 0)
+			continue;
+		key = f->to_schema == NULL ? f->to_table :
+		    arena_printf(&s->a, "%s.%s", f->to_schema, f->to_table);
+		if ((to = schema_find(s, key)) != NULL &&
+		    to->kind == REC_TABLE && to->pk.n > 0) {
+			f->to_cols = to->pk;
+			(void)fk_counts(s, t, f);
+			continue;
+		}
+		/* PostgreSQL refuses it; nothing to join on */
+		schema_warn(s, f->line, "table '%s': foreign key '%s' to '%s' "
+		    "names no columns and '%s' %s, skipped", t->key,
+		    f->name != NULL ? f->name : "", key, key, to == NULL ||
+		    to->kind != REC_TABLE ? "is not a table of the source" :
+		    "has no primary key");
+		STAILQ_REMOVE(&t->fks, f, fkey, link);
+	}
+}
+
 static void
 finish(struct pg *p)
 {
@@ -1798,6 +1840,7 @@ finish(struct pg *p)
 	STAILQ_FOREACH_SAFE(t, &s->recs, link, next) {
 		if (t->kind != REC_TABLE)
 			continue;
+		resolve_fkeys(s, t);
 		for (i = 0; i < t->pk.n; i++)
 			if ((c = table_column(t, t->pk.v[i])) == NULL)
 				schema_warn(s, t->line, "table '%s': primary "
