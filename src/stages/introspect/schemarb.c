@@ -711,6 +711,36 @@ static const char *const types[] = {
 	NULL
 };
 
+/* the index of t in types[], or -1: open addressing over a hash of
+ * the names, built at the first call (every column asks, three times) */
+static int
+type_index(const char *t)
+{
+	static short	 slot[256];	/* index + 1, 0: empty */
+	static int	 built;
+	const unsigned char *c;
+	unsigned	 h;
+	size_t		 i;
+
+	if (!built) {
+		for (i = 0; types[i] != NULL; i++) {
+			for (h = 2166136261u, c = (const unsigned char *)
+			    types[i]; *c != '\0'; c++)
+				h = (h ^ *c) * 16777619u;
+			for (h &= 255; slot[h] != 0; h = (h + 1) & 255)
+				;
+			slot[h] = (short)(i + 1);
+		}
+		built = 1;
+	}
+	for (h = 2166136261u, c = (const unsigned char *)t; *c != '\0'; c++)
+		h = (h ^ *c) * 16777619u;
+	for (h &= 255; slot[h] != 0; h = (h + 1) & 255)
+		if (strcmp(types[slot[h] - 1], t) == 0)
+			return slot[h] - 1;
+	return -1;
+}
+
 static const char *
 norm_type(const char *t, int *auto_inc)
 {
@@ -724,26 +754,28 @@ norm_type(const char *t, int *auto_inc)
 		{ "longblob", "binary" }, { "unsigned_integer", "integer" },
 		{ "unsigned_bigint", "bigint" },
 	};
+	static const char *to[sizeof(types) / sizeof(types[0])];
+	static int	 built;
 	size_t	i;
+	int	k;
 
+	if (!built) {
+		for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+			to[type_index(map[i][0])] = map[i][1];
+		built = 1;
+	}
+	if ((k = type_index(t)) == -1)
+		return t;
 	if (strcmp(t, "serial") == 0 || strcmp(t, "bigserial") == 0 ||
 	    strcmp(t, "primary_key") == 0)
 		*auto_inc = 1;
-	for (i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcmp(t, map[i][0]) == 0)
-			return map[i][1];
-	return t;
+	return to[k] != NULL ? to[k] : t;
 }
 
 static int
 known_type(const char *t)
 {
-	const char *const *k;
-
-	for (k = types; *k != NULL; k++)
-		if (strcmp(*k, t) == 0)
-			return 1;
-	return 0;
+	return type_index(t) != -1;
 }
 
 static const char *const col_known[] = {
@@ -853,12 +885,9 @@ column_opts(struct parser *p, struct table *t, struct column *col,
 static const char *
 intern_type(struct parser *p, const char *t)
 {
-	const char *const *k;
+	int	 k = type_index(t);
 
-	for (k = types; *k != NULL; k++)
-		if (strcmp(*k, t) == 0)
-			return *k;
-	return arena_strdup(&p->s->a, t);
+	return k != -1 ? types[k] : arena_strdup(&p->s->a, t);
 }
 
 static struct column *
