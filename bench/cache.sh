@@ -6,7 +6,10 @@
 #      a cold run (empty cache, no output), a warm run (nothing changed)
 #      and a run after one table changed; also the same pipeline with
 #      every stage but `write` cached, to show what the DAG leaves on
-#      the table.  If examples/zero is missing or fails, a synthetic
+#      the table, and the shape's floor: the same DAG whose stages only
+#      cat the bytes examples/zero's stages write (with every stage
+#      stored again, and without the cache).  If examples/zero is
+#      missing or fails, a synthetic
 #      compile-like pipeline takes its place (1,000 records through an
 #      awk map stage that does real work per record); the table says
 #      which one ran.
@@ -360,6 +363,46 @@ micro() {
 	rm -rf "$OUT/micro"	# a large index: do not keep it
 }
 
+# the shape's floor: the same DAG whose stages only pass on the bytes
+# examples/zero's stages write on the schema (cat), every stage run and
+# stored again (--refresh), and without the cache.  A run after a change
+# that reaches every stage cannot be faster than this while each stage
+# reads and writes the whole schema.
+shape_floor() {
+	local F=$W1/floor lx=${SLUICE_LIBEXEC:-$ROOT/libexec/sluice} i t
+	rm -rf "$F"
+	mkdir -p "$F"
+	"$lx/introspect" "$W1/schema0.rb" > "$F/a.jsonl" &&
+	    "$lx/typemap" < "$F/a.jsonl" > "$F/b.jsonl" &&
+	    "$lx/relations" < "$F/b.jsonl" > "$F/c.jsonl" &&
+	    (cd "$W1" && "$lx/render" --path \
+	    'types/{{name|singular|kebab}}-data.ts' data.ts.tmpl \
+	    < "$F/c.jsonl" > "$F/d.jsonl" && "$lx/render" --all --path \
+	    generated-schema.ts --path index.ts schema.ts.tmpl index.ts.tmpl \
+	    < "$F/c.jsonl" > "$F/e.jsonl") ||
+	    die "shape floor: the stages failed by hand"
+	cat > "$F/p.json" <<-'EOF'
+	{ "name": "shape-floor", "stages": {
+	  "a": { "run": "cat a.jsonl", "inputs": ["a.jsonl"], "cache": "schema" },
+	  "b": { "run": "cat > /dev/null; cat b.jsonl", "stdin": "a", "cache": "typemap" },
+	  "c": { "run": "cat > /dev/null; cat c.jsonl", "stdin": "b", "cache": "typemap" },
+	  "d": { "run": "cat > /dev/null; cat d.jsonl", "stdin": "c", "cache": "template" },
+	  "e": { "run": "cat > /dev/null; cat e.jsonl", "stdin": "c", "cache": "template" },
+	  "w": { "run": "cat > /dev/null", "stdin": ["d", "e"], "cache": false } } }
+	EOF
+	# an index there already, as for a change run
+	timed "$F/out" "$SLUICE" run -q -j "$JOBS" --cache-dir "$F/cache" \
+	    "$F/p.json" > /dev/null
+	for ((i = 1; i <= ROUNDS; i++)); do
+		t=$(timed "$F/out" "$SLUICE" run -q -j "$JOBS" --refresh \
+		    --cache-dir "$F/cache" "$F/p.json")
+		record floor-refresh "$t"
+		t=$(timed "$F/out" "$SLUICE" run -q -j "$JOBS" --no-cache \
+		    "$F/p.json")
+		record floor-nocache "$t"
+	done
+}
+
 # run --------------------------------------------------------------------
 T_START=$EPOCHREALTIME
 LOAD0=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -372,6 +415,10 @@ for ((r = 1; r <= ROUNDS; r++)); do
 	say "round $r/$ROUNDS: $CFILES C files, sluice map and ccache"
 	w2_round "$r"
 done
+if [ "$ZERO" = 1 ]; then
+	say "the shape's floor: the same DAG of cat stages"
+	shape_floor
+fi
 say "cache-micro: store and lookups up to ${MICRO_SIZES##* } entries"
 micro
 LOAD1=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -420,6 +467,13 @@ report() {
 	if [ "$ZERO" = 1 ]; then
 		row "examples/zero $TABLES tables" w1-pipeline "$TABLES"
 		row "  same, every stage but write cached" w1-allcached "$TABLES"
+		c=$(median w1-pipeline-cold)
+		printf '%-40s %s %s\n' "  shape floor: cat stages, all stored" \
+		    "$(fmt_t "$(median floor-refresh)")" \
+		    "$(pct "$(median floor-refresh)" "$c") of cold"
+		printf '%-40s %s %s\n' "  shape floor: cat stages, no cache" \
+		    "$(fmt_t "$(median floor-nocache)")" \
+		    "$(pct "$(median floor-nocache)" "$c") of cold"
 	else
 		row "synthetic map, $NSYN records" w1-pipeline "$NSYN"
 	fi
@@ -427,6 +481,7 @@ report() {
 	row "compile $CFILES C files: ccache (anchor)" w2-ccache "$CFILES"
 	echo
 	echo "(redone: records the map stage processed again, resp. ccache misses, in the 1-changed run)"
+	[ "$ZERO" = 1 ] && echo "(shape floor: the same DAG whose stages only cat the bytes examples/zero's stages write; a change that reaches every stage costs at least this while each stage reads the whole schema)"
 	echo
 	echo "workload 1 per stage, last round (run record: cache result, wall ms, CPU ms):"
 	for v in $W1_VARIANTS; do
