@@ -1343,36 +1343,45 @@ struct kline {
  * in order, so output still goes as input comes.
  */
 static void
-cached_records(struct buf *out)
+cached_records(struct recin *in, struct buf *out)
 {
-	struct reckeep	 in = { .fd = STDIN_FILENO };
 	struct kline	 kl[BATCH];
 	struct digest	 keys[BATCH], skeys[BATCH], chain = { 0, 0 };
 	struct cache_span span[BATCH], sspan[BATCH];
-	struct buf	 vals = { 0 }, svals = { 0 };
+	struct buf	 vals = { 0 }, svals = { 0 }, batch = { 0 };
 	struct digest_ctx c;
 	const char	*line;
-	size_t		 len, n, nk, ns, i, k, start;
+	size_t		 len, n, nk, ns, i, k, start, off[BATCH];
 	int		 lineno = 0, more = 1, told = 0;
 
 	while (more) {
-		for (n = 0, nk = 0; n < BATCH &&
-		    (more = rec_keep_next(&in, &line, &len)); n++) {
-			kl[n].p = line;
+		/* a batch of lines copied out of the reader's buffer, which
+		 * the next line reuses: memory stays a batch's */
+		buf_reset(&batch);
+		for (n = 0; n < BATCH && (more = rec_next(in, &line, &len));
+		    n++) {
+			off[n] = batch.len;
+			buf_add(&batch, line, len);
 			kl[n].n = len;
-			kl[n].lineno = ++lineno;
-			kl[n].keyed = len > 0 && canonical_table(line, len);
+		}
+		for (i = 0; i < n; i++)
+			kl[i].p = batch.data + off[i];
+		for (i = 0, nk = 0; i < n; i++) {
+			line = kl[i].p;
+			len = kl[i].n;
+			kl[i].lineno = ++lineno;
+			kl[i].keyed = len > 0 && canonical_table(line, len);
 			if (len == 0)
 				continue;
 			digest_begin(&c);
-			if (kl[n].keyed) {
+			if (kl[i].keyed) {
 				digest_adds(&c, "typemap record 1");
 				digest_add(&c, &rc.base, sizeof(rc.base));
 				digest_add(&c, &rc.overs, sizeof(rc.overs));
 				digest_add(&c, &chain, sizeof(chain));
 				digest_add(&c, line, len);
-				digest_end(&c, &kl[n].key);
-				keys[nk++] = kl[n].key;
+				digest_end(&c, &kl[i].key);
+				keys[nk++] = kl[i].key;
 			} else {	/* later records may depend on it */
 				digest_add(&c, &chain, sizeof(chain));
 				digest_add(&c, line, len);
@@ -1427,7 +1436,7 @@ cached_records(struct buf *out)
 	}
 	buf_free(&vals);
 	buf_free(&svals);
-	rec_keep_done(&in);
+	buf_free(&batch);
 }
 
 int
@@ -1476,7 +1485,7 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 
 	if ((rc.c = cache_for_stage(&rc.cat, &rc.base, &rc.refresh)) != NULL)
-		cached_records(&out);
+		cached_records(&in, &out);
 	else
 		while (rec_next(&in, &line, &len)) {
 			lineno++;
