@@ -286,6 +286,8 @@ struct tinfo {
 	 * says whether the text was all understood.
 	 */
 	int		 create, ok, unsure, nfk;
+	int		 pk_desc;	/* a column's PRIMARY KEY DESC: no
+					   rowid alias (see rowid_alias) */
 	struct strv	 dflt, pk, fkcols;
 };
 
@@ -598,9 +600,14 @@ parse_create_table(struct schema *s, struct table *tb, const char *sql,
 				first = 0;
 				if (ti->pk.n > 0)
 					ti->unsure = 1;
-				else if (col != NULL)
+				else if (col != NULL) {
+					struct qtok	 k, d;
+
 					strv_add(&s->a, &ti->pk, col->name);
-				else {
+					(void)qnext(qnext(p, &k), &d);
+					ti->pk_desc = qis(&k, "KEY") &&
+					    qis(&d, "DESC");
+				} else {
 					p = qnext(p, &t);	/* KEY */
 					p = qnext(p, &t);
 					if (!qpunct(&t, '(') ||
@@ -1072,9 +1079,10 @@ text_columns(struct schema *s, struct table *t, const struct tinfo *ti)
 	}
 	t->pk = ti->pk;
 	/* INTEGER PRIMARY KEY is the rowid: assigned on insert, never
-	 * NULL */
+	 * NULL (the text was understood: not WITHOUT ROWID, which is
+	 * unsure, so only the column's DESC is left of rowid_alias) */
 	if (t->pk.n == 1 && (c = table_column(t, t->pk.v[0])) != NULL &&
-	    strcasecmp(c->sql_type, "INTEGER") == 0 && rowid_alias(t->sql))
+	    strcasecmp(c->sql_type, "INTEGER") == 0 && !ti->pk_desc)
 		c->auto_inc = c->notnull = 1;
 }
 
