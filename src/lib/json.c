@@ -619,7 +619,7 @@ fprimitive(struct fstate *f)
 
 /* after a member or element: 1 when a comma says more come, 0 at the
  * closing bracket (not consumed), -1 otherwise (a trailing comma too) */
-static int
+static inline __attribute__((__always_inline__)) int
 fsep(struct fstate *f, char close)
 {
 	fskipws(f);
@@ -632,7 +632,7 @@ fsep(struct fstate *f, char close)
 }
 
 /* the token of an object or array opened here; 1 when it is empty */
-static int
+static inline __attribute__((__always_inline__)) int
 fopen_brace(struct fstate *f, jsmntype_t type, char close,
     int *t)
 {
