@@ -22,6 +22,10 @@ load_db() {
 }
 
 setup_file() {
+	# one server for the file, whose configuration some tests change
+	# for a while (pg_hba.conf in pg-1.13, ssl in pg-1.14): the tests
+	# of this file run one at a time, whatever --jobs says
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 	pg_start "$BATS_FILE_TMPDIR/pg"
 	# log each statement with the client's name, to count queries
 	pg_psql -c "ALTER SYSTEM SET log_statement = 'all'" \
