@@ -20,6 +20,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "plain.h"
 #include "util.h"
 #include "xalloc.h"
 #include "relations.h"
@@ -75,44 +76,17 @@ ishex(int ch)
 	    (ch >= 'A' && ch <= 'F');
 }
 
-#define ONES	0x0101010101010101ULL
-#define HIGHS	0x8080808080808080ULL
-
-/* the bytes among eight that are a quote, a backslash, a control
- * character or UTF-8 (0x80 and above): their high bits (above the
- * first, a borrow may set more) */
-static uint64_t
-special8(const char *p)
-{
-	uint64_t	 w, q, b;
-
-	memcpy(&w, p, 8);
-	q = w ^ (ONES * '"');
-	b = w ^ (ONES * '\\');
-	return (((w - ONES * 0x20) & ~w) | ((q - ONES) & ~q) |
-	    ((b - ONES) & ~b) | w) & HIGHS;
-}
-
 /* at '"': the string's raw bytes; *esc when it holds an escape */
 static int
 string(struct sc *c, struct span *out, int *esc)
 {
 	const char	*p = c->p + 1, *e = c->e;
-	uint64_t	 m;
 	unsigned char	 ch;
 
 	*esc = 0;
 	for (;;) {
-		/* eight bytes at a time to the first special one */
-		while (e - p >= 8) {
-			if ((m = special8(p)) != 0) {
-#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
-				p += __builtin_ctzll(m) >> 3;
-#endif
-				break;
-			}
-			p += 8;
-		}
+		/* sixteen bytes at a time to the first special one */
+		p += plain_end(p, 0, (size_t)(e - p));
 		if (p >= e)
 			return -1;
 		ch = (unsigned char)*p;
