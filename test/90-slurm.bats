@@ -7,6 +7,11 @@ load helper
 load slurm
 
 setup_file() {
+	# one cluster for the file, whose queue some tests count or wait to
+	# see empty (a warm rerun submits nothing, fail-fast's cancelled
+	# jobs end): the tests of this file run one at a time, whatever
+	# --jobs says
+	export BATS_NO_PARALLELIZE_WITHIN_FILE=true
 	# a short path: munged's socket must fit in sun_path
 	SLURM_DIR=$(mktemp -d /tmp/sluice-slurm.XXXXXX)
 	export SLURM_DIR
