@@ -11,16 +11,8 @@
  */
 #include "../../src/lib/json.c"
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static unsigned
-rnd(unsigned n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
-}
+#define RND_SEED	0x9e3779b97f4a7c15ULL
+#include "rnd.h"
 
 static void
 ws(struct buf *b)

@@ -82,16 +82,8 @@ done:
 	return rc;
 }
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-
-static unsigned
-next(unsigned n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
-}
+#define RND_SEED	0x9e3779b97f4a7c15ULL
+#include "rnd.h"
 
 /* a random URL: a scheme, then pieces that URLs trip on */
 static void
@@ -104,12 +96,12 @@ random_url(struct buf *b)
 		"password=", "sslmode=", "application_name=",
 		"connect_timeout=", "options=", "disable", "/tmp", " ", "x",
 	};
-	int	i, n = 1 + (int)next(12);
+	int	i, n = 1 + (int)rnd(12);
 
 	buf_reset(b);
-	buf_adds(b, next(2) ? "postgres://" : "postgresql://");
+	buf_adds(b, rnd(2) ? "postgres://" : "postgresql://");
 	for (i = 0; i < n; i++)
-		buf_adds(b, piece[next(sizeof(piece) / sizeof(piece[0]))]);
+		buf_adds(b, piece[rnd(sizeof(piece) / sizeof(piece[0]))]);
 }
 
 int

@@ -15,17 +15,10 @@ int	relations_main(int, char *[]);
 #undef main
 #include "../../src/stages/relations/scan.c"
 
-static uint64_t rng = 0x2545f4914f6cdd1dULL;
-static int	 clean;		/* a record as typemap writes them */
+#define RND_SEED	0x2545f4914f6cdd1dULL
+#include "rnd.h"
 
-static unsigned
-rnd(unsigned n)
-{
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return (unsigned)(rng % n);
-}
+static int	 clean;		/* a record as typemap writes them */
 
 static const char *
 pick(const char *const *v, size_t n)

@@ -578,9 +578,10 @@ static void
 hmac256(const void *key, size_t klen, const void *msg, size_t mlen,
     uint8_t out[SHA256_DIGEST_LENGTH])
 {
+	static const uint8_t xpad[2] = { 0x36, 0x5c };	/* inner, outer */
 	SHA2_CTX	 ctx;
 	uint8_t		 k[SHA256_BLOCK_LENGTH] = { 0 }, pad[SHA256_BLOCK_LENGTH];
-	size_t		 i;
+	size_t		 i, pass;
 
 	if (klen > sizeof(k)) {
 		SHA256Init(&ctx);
@@ -588,18 +589,18 @@ hmac256(const void *key, size_t klen, const void *msg, size_t mlen,
 		SHA256Final(k, &ctx);
 	} else
 		memcpy(k, key, klen);
-	for (i = 0; i < sizeof(k); i++)
-		pad[i] = k[i] ^ 0x36;
-	SHA256Init(&ctx);
-	SHA256Update(&ctx, pad, sizeof(pad));
-	SHA256Update(&ctx, msg, mlen);
-	SHA256Final(out, &ctx);
-	for (i = 0; i < sizeof(k); i++)
-		pad[i] = k[i] ^ 0x5c;
-	SHA256Init(&ctx);
-	SHA256Update(&ctx, pad, sizeof(pad));
-	SHA256Update(&ctx, out, SHA256_DIGEST_LENGTH);
-	SHA256Final(out, &ctx);
+	/* H(k ^ outer, H(k ^ inner, msg)) */
+	for (pass = 0; pass < 2; pass++) {
+		for (i = 0; i < sizeof(k); i++)
+			pad[i] = k[i] ^ xpad[pass];
+		SHA256Init(&ctx);
+		SHA256Update(&ctx, pad, sizeof(pad));
+		if (pass == 0)
+			SHA256Update(&ctx, msg, mlen);
+		else
+			SHA256Update(&ctx, out, SHA256_DIGEST_LENGTH);
+		SHA256Final(out, &ctx);
+	}
 }
 
 static const char b64[] =
