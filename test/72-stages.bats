@@ -267,6 +267,33 @@ user	belongs_to	users	user_id	id"
 tags	user	belongs_to"
 }
 
+@test "stages-3.6: relations: input beyond --buffer-size waits in TMPDIR, not in memory; the output is the same from memory, a file, a full or a missing TMPDIR" {
+	"$ROOT/bench/gen-schema" 1000 sql | sqlite3 s.db
+	sluice introspect s.db | sluice typemap > t.jsonl
+	size=$(wc -c < t.jsonl)
+	sluice relations --buffer-size 1G < t.jsonl > mem.jsonl
+	assert_equal "$(wc -l < mem.jsonl)" 1000
+	assert_equal "$(jq -c 'select(.name == "table_2") | [.relations[].name]' mem.jsonl)" '["parent","owner_table_3s","parent_table_4s","parent_table_5s"]'
+	peak() { /usr/bin/time -f %M -o rss sluice relations "$@" < t.jsonl > out.jsonl; cmp out.jsonl mem.jsonl; cat rss; }
+	inmem=$(peak --buffer-size 1G)
+	spilled=$(peak)
+	# the 256K default keeps at most that much of the input (in KB)
+	[ $((inmem - spilled)) -gt $((size / 1024 * 3 / 4)) ] ||
+	    fail "peak RSS ${spilled} KB spilled vs ${inmem} KB in memory, input $((size / 1024)) KB"
+	peak --buffer-size 1 >/dev/null
+	TMPDIR=$PWD/missing peak --buffer-size 1 >/dev/null
+	mkdir small
+	if mount -t tmpfs -o size=64k,mode=0700 tmpfs small 2>/dev/null; then
+		# the file fills up: what it holds comes back into memory
+		TMPDIR=$PWD/small peak --buffer-size 1 >/dev/null
+		assert_equal "$(find small -type f | wc -l)" 0
+		umount small
+	fi
+	run -64 --separate-stderr sluice relations --buffer-size lots < t.jsonl
+	assert_output ''
+	assert_equal "$stderr" "relations: --buffer-size: 'lots': expected a size (256K, 4M, 1G)"
+}
+
 @test "stages-4.1: render: an unclosed section names template:line:col, nothing written" {
 	printf 'x\n{{#columns}}\n{{name}}\n' > bad.tmpl
 	run -65 --separate-stderr sh -c "sluice introspect '$SCHEMAS/campfire.schema.rb' | sluice render bad.tmpl"

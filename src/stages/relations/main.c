@@ -9,8 +9,9 @@
  * when present).  Output waits for all input: a bad record leaves
  * stdout empty.
  *
- * Memory: the input stays (each record is written again as it came,
- * the new fields spliced in before its closing brace); of a table only
+ * Memory: the input is kept (each record is written again as it came,
+ * the new fields spliced in before its closing brace), in memory up to
+ * --buffer-size and beyond that in a file (spill.c); of a table only
  * its facts (relations.h) are kept, in an arena, read by scan.c in one
  * pass, or from json.c's tokens for a record scan.c leaves to it.
  * Output goes out in chunks once every record has been read.
@@ -35,7 +36,11 @@
 #include "relations.h"
 #include "banned.h"
 
-#define USAGE	"usage: sluice relations [--no-conventions]\n"
+#define USAGE	\
+	"usage: sluice relations [--no-conventions] [--buffer-size size]\n"
+
+/* input kept in memory before it spills to TMPDIR (--buffer-size) */
+#define BUFFER_SIZE	(256 * 1024)
 
 /* an arena chunk; output is written once about this much is ready */
 #define CHUNK	65536
@@ -98,7 +103,7 @@ struct tbl {
 };
 
 struct line {
-	const char	*p;
+	size_t		 off;		/* in the spill */
 	size_t		 len;
 	struct tbl	*t;		/* or NULL: passed through */
 };
@@ -1018,18 +1023,21 @@ int
 main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
+		{ "buffer-size", required_argument, NULL, 'S' },
 		{ "no-conventions", no_argument, NULL, 'n' },
 		{ "usage", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	/* static: what lives until the process ends stays reachable */
-	static struct reckeep rd = { .fd = STDIN_FILENO };
+	static struct recin rd = { .fd = STDIN_FILENO };
+	static struct spill sp = { .bound = BUFFER_SIZE, .fd = -1 };
 	static struct scan sc;
 	static struct line *lines;
 	static struct tbl **tables;
 	struct tbl	*t;
 	struct json	 j;
 	const char	*line;
+	int64_t		 sz;
 	size_t		 len, nlines = 0, caplines = 0, ntables = 0;
 	size_t		 captables = 0, i;
 	int		 ch, k, lineno = 0, view;
@@ -1041,6 +1049,12 @@ main(int argc, char *argv[])
 		case 'n':
 			conventions = 0;
 			break;
+		case 'S':
+			if ((sz = parse_size(optarg)) < 0)
+				errx(EX_USAGE, "--buffer-size: '%s': expected "
+				    "a size (256K, 4M, 1G)", optarg);
+			sp.bound = (size_t)sz;
+			break;
 		case 'u':
 			usage(0);
 		default:
@@ -1051,7 +1065,7 @@ main(int argc, char *argv[])
 		usage(EX_USAGE);
 
 	/* scanned as they come, while the stage before still writes */
-	while (rec_keep_next(&rd, &line, &len)) {
+	while (rec_next(&rd, &line, &len)) {
 		lineno++;
 		if (len == 0)
 			continue;
@@ -1059,7 +1073,7 @@ main(int argc, char *argv[])
 			caplines = caplines < 256 ? 256 : caplines * 2;
 			lines = xreallocarray(lines, caplines, sizeof(*lines));
 		}
-		lines[nlines].p = line;
+		lines[nlines].off = spill_add(&sp, line, len);
 		lines[nlines].len = len;
 		lines[nlines].t = NULL;
 		if (scan_record(&sc, line, len) == 0) {
@@ -1110,17 +1124,22 @@ main(int argc, char *argv[])
 		add_inverses(tables[i]);
 	for (i = 0; i < ntables; i++)
 		add_through(tables[i]);
+	rec_done(&rd);
+	spill_end(&sp);
 	for (i = 0; i < nlines; i++) {
-		size_t	 start = gen.len;
+		size_t	 start;
+		const char *p;
 
 		/* gen's part goes by offset: a flush here would lose it */
 		if (niov > NIOV - 2)
 			out_flush();
+		p = spill_get(&sp, lines[i].off, lines[i].len, out_flush);
+		start = gen.len;
 		if (lines[i].t != NULL) {
-			out_add(lines[i].p, lines[i].t->end, 0);
+			out_add(p, lines[i].t->end, 0);
 			emit(&gen, lines[i].t);
 		} else {
-			out_add(lines[i].p, lines[i].len, 0);
+			out_add(p, lines[i].len, 0);
 			buf_addc(&gen, '\n');
 		}
 		out_add((const void *)(uintptr_t)start, gen.len - start, 1);

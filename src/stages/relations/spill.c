@@ -1,0 +1,182 @@
+/*
+ * spill.c: the relations stage's copy of its input, which it must keep
+ * until every record has been read: in memory up to a bound
+ * (--buffer-size), beyond it in an unlinked file in TMPDIR, as sort(1)
+ * does, so a schema of any size costs a bounded amount of memory.  A
+ * file that cannot be made or written (TMPDIR missing, full) brings
+ * what it holds back into memory: the stage goes on, unbounded.
+ * Lines come back in the order they went in, through a window that
+ * slides over the file.
+ */
+#include <err.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "xalloc.h"
+#include "relations.h"
+#include "banned.h"
+
+/* written to the file in pieces of this much */
+#define SPILL_PIECE	65536
+
+static int
+spill_open(void)
+{
+	const char *dir = getenv("TMPDIR");
+	char	*path;
+	int	 fd;
+
+	if (dir == NULL || *dir == '\0')
+		dir = "/tmp";
+	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) != -1)
+		return fd;
+	/* a file system without O_TMPFILE: a named file, unlinked */
+	path = xasprintf("%s/sluice-relations.XXXXXX", dir);
+	if ((fd = mkostemp(path, O_CLOEXEC)) != -1)
+		(void)unlink(path);
+	free(path);
+	return fd;
+}
+
+static int
+write_all(int fd, const char *p, size_t n)
+{
+	ssize_t	 w;
+
+	while (n > 0) {
+		if ((w = write(fd, p, n)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* n bytes at off of the file into p; exits on an error, as the stage
+   cannot go on without its input */
+static void
+read_at(int fd, char *p, size_t n, off_t off)
+{
+	ssize_t	 r;
+
+	while (n > 0) {
+		if ((r = pread(fd, p, n, off)) == -1) {
+			if (errno == EINTR)
+				continue;
+			err(EX_IOERR, "reading back the spilled input");
+		}
+		if (r == 0)
+			errx(EX_IOERR, "reading back the spilled input: the "
+			    "file is shorter than what was written to it");
+		p += r;
+		n -= (size_t)r;
+		off += r;
+	}
+}
+
+/* the file failed: all of it back into memory, which holds on */
+static void
+to_memory(struct spill *s)
+{
+	size_t	 n = (size_t)s->flushed;
+	char	*p = xmalloc(n + s->len + 1);
+
+	read_at(s->fd, p, n, 0);
+	memcpy(p + n, s->mem, s->len);
+	free(s->mem);
+	s->mem = p;
+	s->cap = n + s->len + 1;
+	s->len += n;
+	s->flushed = 0;
+	(void)close(s->fd);
+	s->fd = -1;
+	s->failed = 1;
+}
+
+static void
+flush(struct spill *s)
+{
+	if (s->len == 0)
+		return;
+	if (write_all(s->fd, s->mem, s->len) == -1) {
+		to_memory(s);
+		return;
+	}
+	s->flushed += (off_t)s->len;
+	s->len = 0;
+}
+
+size_t
+spill_add(struct spill *s, const char *p, size_t n)
+{
+	size_t	 off = (size_t)s->flushed + s->len;
+
+	if (s->fd == -1 && !s->failed && s->len + n + 1 > s->bound) {
+		if ((s->fd = spill_open()) == -1)
+			s->failed = 1;	/* memory it is */
+		else
+			flush(s);
+	}
+	if (s->fd != -1 && s->len + n + 1 > SPILL_PIECE)
+		flush(s);
+	if (s->len + n + 1 > s->cap) {
+		size_t	 cap = s->cap < 4096 ? 4096 : s->cap;
+
+		while (cap < s->len + n + 1)
+			cap *= 2;
+		if (s->fd != -1 && cap > SPILL_PIECE && n + 1 <= SPILL_PIECE)
+			cap = SPILL_PIECE;
+		s->mem = xreallocarray(s->mem, cap, 1);
+		s->cap = cap;
+	}
+	memcpy(s->mem + s->len, p, n);
+	s->len += n;
+	s->mem[s->len++] = '\n';
+	return off;
+}
+
+void
+spill_end(struct spill *s)
+{
+	if (s->fd != -1)
+		flush(s);
+	if (s->fd != -1) {	/* the buffer becomes the reading window */
+		s->len = 0;
+		s->win = 0;
+	}
+}
+
+const char *
+spill_get(struct spill *s, size_t off, size_t n, void (*before)(void))
+{
+	size_t	 want, have;
+
+	if (s->fd == -1)
+		return s->mem + off;
+	if (off >= s->win && off + n <= s->win + s->len)
+		return s->mem + (off - s->win);
+	/* what still points into the window goes first */
+	if (before != NULL)
+		before();
+	want = n > SPILL_PIECE * 4 ? n : SPILL_PIECE * 4;
+	have = (size_t)s->flushed - off;
+	if (want > have)
+		want = have;
+	if (want > s->cap) {
+		free(s->mem);
+		s->mem = xmalloc(want);
+		s->cap = want;
+	}
+	read_at(s->fd, s->mem, want, (off_t)off);
+	s->win = off;
+	s->len = want;
+	return s->mem;
+}
