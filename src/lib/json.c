@@ -457,8 +457,10 @@ dup_among(const struct fstate *f, const int *key, const uint64_t *sig,
 	return 0;
 }
 
-static inline int
-fnewtok(struct fstate *f, jsmntype_t type, size_t start)
+/* a token (its end known, or -1 for a container until it closes);
+   next[t] says t + 1 until a container's closing sets it */
+static inline __attribute__((__always_inline__)) int
+fnewtok(struct fstate *f, jsmntype_t type, size_t start, int end)
 {
 	struct json *j = f->j;
 	int	 t;
@@ -471,15 +473,13 @@ fnewtok(struct fstate *f, jsmntype_t type, size_t start)
 		    sizeof(int));
 	}
 	t = j->ntok++;
-	j->tok[t].type = type;
-	j->tok[t].start = (int)start;
-	j->tok[t].end = -1;
-	j->tok[t].size = 0;
+	j->tok[t] = (jsmntok_t){ .type = type, .start = (int)start,
+	    .end = end, .size = 0 };
 	j->next[t] = t + 1;
 	return t;
 }
 
-static inline void
+static inline __attribute__((__always_inline__)) void
 fskipws(struct fstate *f)
 {
 	f->pos = skipws(f->s, f->len, f->pos);
@@ -531,38 +531,79 @@ fstring(struct fstate *f)
 			return -1;
 		}
 	}
-	t = fnewtok(f, JSMN_STRING, f->pos + 1);
-	f->j->tok[t].end = (int)pos;
+	t = fnewtok(f, JSMN_STRING, f->pos + 1, (int)pos);
 	f->pos = pos + 1;
 	return t;
 }
 
-static int
+/* the end of the number at pos, as vnumber reads it; 0 if none */
+static inline __attribute__((__always_inline__)) size_t
+fnumber(const char *s, size_t pos, size_t len)
+{
+	if (pos < len && s[pos] == '-')
+		pos++;
+	if (pos >= len || !isdigitc(s[pos]))
+		return 0;
+	if (s[pos] == '0')
+		pos++;
+	else
+		while (pos < len && isdigitc(s[pos]))
+			pos++;
+	if (pos < len && s[pos] == '.') {
+		pos++;
+		if (pos >= len || !isdigitc(s[pos]))
+			return 0;
+		while (pos < len && isdigitc(s[pos]))
+			pos++;
+	}
+	if (pos < len && (s[pos] == 'e' || s[pos] == 'E')) {
+		pos++;
+		if (pos < len && (s[pos] == '+' || s[pos] == '-'))
+			pos++;
+		if (pos >= len || !isdigitc(s[pos]))
+			return 0;
+		while (pos < len && isdigitc(s[pos]))
+			pos++;
+	}
+	if (pos < len && (isalnum((unsigned char)s[pos]) || s[pos] == '.' ||
+	    s[pos] == '_'))
+		return 0;
+	return pos;
+}
+
+/* true, false, null or a number, as vliteral and vnumber take them */
+static inline __attribute__((__always_inline__)) int
 fprimitive(struct fstate *f)
 {
-	struct vstate v = { f->s, f->len, f->pos, NULL, 0 };
-	int	 r, t;
+	const char *s = f->s;
+	size_t	 pos = f->pos, len = f->len, end;
 
-	switch (f->s[f->pos]) {
+	switch (s[pos]) {
 	case 't':
-		r = vliteral(&v, "true");
+		if (len - pos < 4 || memcmp(s + pos, "true", 4) != 0)
+			return -1;
+		end = pos + 4;
 		break;
 	case 'f':
-		r = vliteral(&v, "false");
+		if (len - pos < 5 || memcmp(s + pos, "false", 5) != 0)
+			return -1;
+		end = pos + 5;
 		break;
 	case 'n':
-		r = vliteral(&v, "null");
+		if (len - pos < 4 || memcmp(s + pos, "null", 4) != 0)
+			return -1;
+		end = pos + 4;
 		break;
 	default:
-		if (f->s[f->pos] != '-' && !isdigitc(f->s[f->pos]))
+		if ((end = fnumber(s, pos, len)) == 0)
 			return -1;
-		r = vnumber(&v);
+		goto number;
 	}
-	if (r == -1)
+	if (end < len && isalnum((unsigned char)s[end]))
 		return -1;
-	t = fnewtok(f, JSMN_PRIMITIVE, f->pos);
-	f->j->tok[t].end = (int)v.pos;
-	f->pos = v.pos;
+number:
+	(void)fnewtok(f, JSMN_PRIMITIVE, pos, (int)end);
+	f->pos = end;
 	return 0;
 }
 
@@ -571,6 +612,15 @@ fprimitive(struct fstate *f)
 static inline __attribute__((__always_inline__)) int
 fsep(struct fstate *f, char close)
 {
+	const char *s = f->s;
+	size_t	 pos = f->pos, len = f->len;
+
+	/* records have no white space: the test is the common path */
+	if (pos < len && s[pos] == ',' && pos + 1 < len &&
+	    (unsigned char)s[pos + 1] > ' ') {
+		f->pos = pos + 1;
+		return s[pos + 1] == close ? -1 : 1;
+	}
 	fskipws(f);
 	if (f->pos < f->len && f->s[f->pos] == ',') {
 		f->pos++;
@@ -585,19 +635,32 @@ static inline __attribute__((__always_inline__)) int
 fopen_brace(struct fstate *f, jsmntype_t type, char close,
     int *t)
 {
-	*t = fnewtok(f, type, f->pos);
+	*t = fnewtok(f, type, f->pos, -1);
 	f->pos++;
 	fskipws(f);
 	return f->pos < f->len && f->s[f->pos] == close;
 }
 
-static int
+/* a container's closing bracket at f->pos */
+static inline __attribute__((__always_inline__)) void
+fclose_brace(struct fstate *f, int t)
+{
+	f->pos++;
+	f->j->tok[t].end = (int)f->pos;
+	f->j->next[t] = f->j->ntok;
+}
+
+static int	fobject(struct fstate *, int);
+static int	farray(struct fstate *, int);
+
+/*
+ * A value at depth (0 for the document; the limit counts scalars too,
+ * as vvalue does): scalars here, in the caller's loop, containers by
+ * a call, each with a frame of its own size.
+ */
+static inline __attribute__((__always_inline__)) int
 fvalue(struct fstate *f, int depth)
 {
-	struct json *j = f->j;
-	int	 t, k, more = 0, nk = 0, key[FKEYS];
-	uint64_t sig[FKEYS];
-
 	if (depth > JSON_MAXDEPTH)
 		return -1;
 	fskipws(f);
@@ -607,52 +670,77 @@ fvalue(struct fstate *f, int depth)
 	case '"':
 		return fstring(f) == -1 ? -1 : 0;
 	case '{':
-		if (fopen_brace(f, JSMN_OBJECT, '}', &t))
-			break;
-		for (;;) {
-			fskipws(f);
-			if (f->pos >= f->len || f->s[f->pos] != '"' ||
-			    (k = fstring(f)) == -1)
-				return -1;
-			if (nk < FKEYS) {
-				key[nk] = k;
-				sig[nk++] = key_sig(f, &j->tok[k]);
-			} else
-				f->big = 1;
-			j->tok[t].size++;
+		return fobject(f, depth);
+	case '[':
+		return farray(f, depth);
+	default:
+		return fprimitive(f);
+	}
+}
+
+static int
+fobject(struct fstate *f, int depth)
+{
+	struct json *j = f->j;
+	int	 t, k, more, nk = 0, key[FKEYS];
+	uint64_t sig[FKEYS];
+
+	if (fopen_brace(f, JSMN_OBJECT, '}', &t)) {
+		fclose_brace(f, t);
+		return 0;
+	}
+	for (;;) {
+		fskipws(f);
+		if (f->pos >= f->len || f->s[f->pos] != '"' ||
+		    (k = fstring(f)) == -1)
+			return -1;
+		if (nk < FKEYS) {
+			key[nk] = k;
+			sig[nk++] = key_sig(f, &j->tok[k]);
+		} else
+			f->big = 1;
+		j->tok[t].size++;
+		j->tok[k].size = 1;
+		if (f->pos < f->len && f->s[f->pos] == ':')
+			f->pos++;	/* the usual case */
+		else {
 			fskipws(f);
 			if (f->pos >= f->len || f->s[f->pos] != ':')
 				return -1;
 			f->pos++;
-			j->tok[k].size = 1;
-			if (fvalue(f, depth + 1) == -1)
-				return -1;
-			j->next[k] = j->ntok;
-			if ((more = fsep(f, '}')) != 1)
-				break;
 		}
-		if (more == -1 || (nk > 1 && dup_among(f, key, sig, nk)))
+		if (fvalue(f, depth + 1) == -1)
 			return -1;
-		break;
-	case '[':
-		if (fopen_brace(f, JSMN_ARRAY, ']', &t))
+		j->next[k] = j->ntok;
+		if ((more = fsep(f, '}')) != 1)
 			break;
-		for (;;) {
-			if (fvalue(f, depth + 1) == -1)
-				return -1;
-			j->tok[t].size++;
-			if ((more = fsep(f, ']')) != 1)
-				break;
-		}
-		if (more == -1)
-			return -1;
-		break;
-	default:
-		return fprimitive(f);
 	}
-	f->pos++;		/* the closing bracket */
-	j->tok[t].end = (int)f->pos;
-	j->next[t] = j->ntok;
+	if (more == -1 || (nk > 1 && dup_among(f, key, sig, nk)))
+		return -1;
+	fclose_brace(f, t);
+	return 0;
+}
+
+static int
+farray(struct fstate *f, int depth)
+{
+	struct json *j = f->j;
+	int	 t, more;
+
+	if (fopen_brace(f, JSMN_ARRAY, ']', &t)) {
+		fclose_brace(f, t);
+		return 0;
+	}
+	for (;;) {
+		if (fvalue(f, depth + 1) == -1)
+			return -1;
+		j->tok[t].size++;
+		if ((more = fsep(f, ']')) != 1)
+			break;
+	}
+	if (more == -1)
+		return -1;
+	fclose_brace(f, t);
 	return 0;
 }
 

@@ -20,6 +20,7 @@
 #include <err.h>
 #include <errno.h>
 #include <getopt.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,6 +33,7 @@
 #include "inflect.h"
 #include "json.h"
 #include "rec.h"
+#include "util.h"
 #include "xalloc.h"
 #include "relations.h"
 #include "banned.h"

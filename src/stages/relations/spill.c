@@ -17,6 +17,7 @@
 #include <sysexits.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "xalloc.h"
 #include "relations.h"
 #include "banned.h"
@@ -41,23 +42,6 @@ spill_open(void)
 		(void)unlink(path);
 	free(path);
 	return fd;
-}
-
-static int
-write_all(int fd, const char *p, size_t n)
-{
-	ssize_t	 w;
-
-	while (n > 0) {
-		if ((w = write(fd, p, n)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
 }
 
 /* n bytes at off of the file into p; exits on an error, as the stage
