@@ -5,7 +5,7 @@
 include config.mk
 
 LIB_SRC   = src/lib/xalloc.c src/lib/buf.c src/lib/json.c src/lib/digest.c \
-            src/lib/cache.c \
+            src/lib/cache.c src/lib/spill.c \
             src/lib/util.c src/lib/inflect.c src/lib/rec.c src/lib/tmpl.c
 LIB_OBJ   = $(LIB_SRC:.c=.o)
 LIB       = src/lib/libsluice.a

@@ -267,31 +267,47 @@ user	belongs_to	users	user_id	id"
 tags	user	belongs_to"
 }
 
-@test "stages-3.6: relations: input beyond --buffer-size waits in TMPDIR, not in memory; the output is the same from memory, a file, a full or a missing TMPDIR" {
-	"$ROOT/bench/gen-schema" 1000 sql | sqlite3 s.db
-	sluice introspect s.db | sluice typemap > t.jsonl
-	size=$(wc -c < t.jsonl)
-	sluice relations --buffer-size 1G < t.jsonl > mem.jsonl
-	assert_equal "$(wc -l < mem.jsonl)" 1000
-	assert_equal "$(jq -c 'select(.name == "table_2") | [.relations[].name]' mem.jsonl)" '["parent","owner_table_3s","parent_table_4s","parent_table_5s"]'
-	peak() { /usr/bin/time -f %M -o rss sluice relations "$@" < t.jsonl > out.jsonl; cmp out.jsonl mem.jsonl; cat rss; }
-	inmem=$(peak --buffer-size 1G)
-	spilled=$(peak)
-	# the 256K default keeps at most that much of the input (in KB)
-	[ $((inmem - spilled)) -gt $((size / 1024 * 3 / 4)) ] ||
-	    fail "peak RSS ${spilled} KB spilled vs ${inmem} KB in memory, input $((size / 1024)) KB"
-	peak --buffer-size 1 >/dev/null
-	TMPDIR=$PWD/missing peak --buffer-size 1 >/dev/null
-	mkdir small
+# spill_check STAGE ARGS...: STAGE ARGS < in.jsonl, whose output
+# (mem.jsonl, made with --buffer-size 1G) holds BYTES bytes the stage
+# keeps until its input ends: with the 256K default its peak RSS is
+# below that of keeping them all by three quarters of them at least,
+# and the output is the same from memory, a file, a missing TMPDIR and
+# one that fills up; a size that does not parse is a usage error
+spill_check() {
+	local stage=$1 inmem spilled
+	shift
+	peak() { /usr/bin/time -f %M -o rss sluice "$stage" "$@" < in.jsonl > out.jsonl; cmp out.jsonl mem.jsonl; cat rss; }
+	inmem=$(peak --buffer-size 1G "$@")
+	spilled=$(peak "$@")
+	[ $((inmem - spilled)) -gt $((BYTES / 1024 * 3 / 4)) ] ||
+	    fail "$stage: peak RSS ${spilled} KB spilled vs ${inmem} KB in memory, $((BYTES / 1024)) KB kept"
+	peak --buffer-size 1 "$@" >/dev/null
+	TMPDIR=$PWD/missing peak --buffer-size 1 "$@" >/dev/null
+	mkdir -p small
 	if mount -t tmpfs -o size=64k,mode=0700 tmpfs small 2>/dev/null; then
 		# the file fills up: what it holds comes back into memory
-		TMPDIR=$PWD/small peak --buffer-size 1 >/dev/null
+		TMPDIR=$PWD/small peak --buffer-size 1 "$@" >/dev/null
 		assert_equal "$(find small -type f | wc -l)" 0
 		umount small
 	fi
-	run -64 --separate-stderr sluice relations --buffer-size lots < t.jsonl
+	run -64 --separate-stderr sluice "$stage" --buffer-size lots "$@" < in.jsonl
 	assert_output ''
-	assert_equal "$stderr" "relations: --buffer-size: 'lots': expected a size (256K, 4M, 1G)"
+	assert_equal "$stderr" "$stage: --buffer-size: 'lots': expected a size (256K, 4M, 1G)"
+}
+
+# big_schema: in.jsonl, typemap's records of bench/gen-schema's 1,000
+# tables (3.8 MB)
+big_schema() {
+	"$ROOT/bench/gen-schema" 1000 sql | sqlite3 s.db
+	sluice introspect s.db | sluice typemap > in.jsonl
+}
+
+@test "stages-3.6: relations: input beyond --buffer-size waits in TMPDIR, not in memory; the output is the same from memory, a file, a full or a missing TMPDIR" {
+	big_schema
+	sluice relations --buffer-size 1G < in.jsonl > mem.jsonl
+	assert_equal "$(wc -l < mem.jsonl)" 1000
+	assert_equal "$(jq -c 'select(.name == "table_2") | [.relations[].name]' mem.jsonl)" '["parent","owner_table_3s","parent_table_4s","parent_table_5s"]'
+	BYTES=$(wc -c < in.jsonl) spill_check relations
 }
 
 @test "stages-4.1: render: an unclosed section names template:line:col, nothing written" {
@@ -412,6 +428,18 @@ a<e1>b<e1>c<e1>|"
 	run -65 --separate-stderr sh -c 'sluice render --all s.tmpl < recs.jsonl'
 	assert_output ""
 	[[ "$stderr" == "render: <stdin>:8:"* ]]
+}
+
+@test "stages-4.5b: render --all: rendered text beyond --buffer-size waits in TMPDIR until the end; the output is the same from memory, a file, a full or a missing TMPDIR" {
+	big_schema
+	sluice relations < in.jsonl > r.jsonl
+	mv r.jsonl in.jsonl
+	cp "$ROOT"/examples/zero/*.tmpl .
+	set -- --all --path generated-schema.ts --path index.ts schema.ts.tmpl index.ts.tmpl
+	sluice render --buffer-size 1G "$@" < in.jsonl > mem.jsonl
+	assert_equal "$(jq -r .path mem.jsonl)" $'generated-schema.ts\nindex.ts'
+	assert_equal "$(jq -r 'select(.path == "generated-schema.ts") | .content' mem.jsonl | grep -c '^const table_[0-9]*Table = table(')" 1000
+	BYTES=$(jq -r .content mem.jsonl | wc -c) spill_check render "$@"
 }
 
 @test "stages-4.3: the template compiler (t-tmpl): sections, tests, partials, filters, standalone lines" {

@@ -17,6 +17,7 @@
 #include "inflect.h"
 #include "json.h"
 #include "rec.h"
+#include "spill.h"
 #include "tmpl.h"
 #include "util.h"
 #include "xalloc.h"
@@ -666,10 +667,32 @@ struct tmpl_stream {
 		long		 idx;	/* records rendered */
 		const struct json *held; /* the last: is it the list's? */
 		struct buf	 out;
+		/* what went to the spill before out, in order */
+		struct piece {
+			size_t	 off, len;
+		}		*sp;
+		size_t		 nsp;
 	}		*s;
 	int		 n;
 	int		 whole;	/* nothing else needs the records */
+	struct spill	*spill;	/* or NULL: all in out */
 };
+
+/* a section's text goes to the spill in pieces of about this much */
+#define SPILL_AT	65536
+
+/* while records come: what a section has rendered, to the spill once
+   there is enough of it */
+static void
+spill_out(struct tmpl_stream *st, struct sstream *s)
+{
+	if (st->spill == NULL || s->out.len < SPILL_AT)
+		return;
+	s->sp = xreallocarray(s->sp, s->nsp + 1, sizeof(*s->sp));
+	s->sp[s->nsp].off = spill_add(st->spill, s->out.data, s->out.len);
+	s->sp[s->nsp++].len = s->out.len;
+	buf_reset(&s->out);
+}
 
 /* record i is of kind which (NULL: any) */
 static int
@@ -1195,6 +1218,7 @@ tmpl_stream_put(struct tmpl_stream *st, const char *p, size_t len,
 				stream_one(st, s, 0);
 			buf_add(&s->out, p + off, n);
 			s->idx++;
+			spill_out(st, s);
 		}
 		off += n;
 	}
@@ -1212,10 +1236,18 @@ tmpl_stream_rec(struct tmpl_stream *st, const struct json *j)
 
 		if (s->which != NULL && s->which != kind)
 			continue;
-		if (s->held != NULL)
+		if (s->held != NULL) {
 			stream_one(st, s, 0);
+			spill_out(st, s);
+		}
 		s->held = j;
 	}
+}
+
+void
+tmpl_stream_spill(struct tmpl_stream *st, struct spill *sp)
+{
+	st->spill = sp;
 }
 
 int
@@ -1247,8 +1279,14 @@ tmpl_stream_write(struct tmpl_stream *st, const struct tmpl_root *root,
 	push(&rs, v, 0, 0, 0);
 	for (k = 0, i = 0; k < st->t->nnodes; k++)
 		if (i < st->n && st->s[i].node == k) {
-			put(arg, st->s[i].out.data, st->s[i].out.len);
-			buf_free(&st->s[i++].out);
+			struct sstream *s = &st->s[i++];
+			size_t	 c;
+
+			for (c = 0; c < s->nsp; c++)
+				put(arg, spill_get(st->spill, s->sp[c].off,
+				    s->sp[c].len, NULL, NULL), s->sp[c].len);
+			put(arg, s->out.data, s->out.len);
+			buf_free(&s->out);
 		} else {
 			buf_reset(&b);
 			render_nodes(&rs, &st->t->nodes[k], 1, &b);
@@ -1265,8 +1303,10 @@ tmpl_stream_free(struct tmpl_stream *st)
 
 	if (st == NULL)
 		return;
-	for (i = 0; i < st->n; i++)
+	for (i = 0; i < st->n; i++) {
 		buf_free(&st->s[i].out);
+		free(st->s[i].sp);
+	}
 	free(st->s);
 	free(st);
 }

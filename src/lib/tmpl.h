@@ -59,7 +59,11 @@ int		 tmpl_uses_records(const struct tmpl *);
  * end, else it must have them all.
  */
 struct tmpl_stream;
+struct spill;
 struct tmpl_stream *tmpl_stream_new(const struct tmpl *);
+/* the sections' text beyond a piece goes to sp as records come; the
+   caller ends it (spill_end) before tmpl_stream_write reads it back */
+void		 tmpl_stream_spill(struct tmpl_stream *, struct spill *);
 void		 tmpl_stream_rec(struct tmpl_stream *, const struct json *);
 int		 tmpl_stream_holds(const struct tmpl_stream *,
 		    const struct json *);

@@ -14,7 +14,6 @@ int	relations_main(int, char *[]);
 #include "../../src/stages/relations/main.c"
 #undef main
 #include "../../src/stages/relations/scan.c"
-#include "../../src/stages/relations/spill.c"
 
 #define RND_SEED	0x2545f4914f6cdd1dULL
 #include "rnd.h"

@@ -11,7 +11,7 @@
  *
  * Memory: the input is kept (each record is written again as it came,
  * the new fields spliced in before its closing brace), in memory up to
- * --buffer-size and beyond that in a file (spill.c); of a table only
+ * --buffer-size and beyond that in a file (spill.h); of a table only
  * its facts (relations.h) are kept, in an arena, read by scan.c in one
  * pass, or from json.c's tokens for a record scan.c leaves to it.
  * Output goes out in chunks once every record has been read.
@@ -33,6 +33,7 @@
 #include "inflect.h"
 #include "json.h"
 #include "rec.h"
+#include "spill.h"
 #include "util.h"
 #include "xalloc.h"
 #include "relations.h"
@@ -938,6 +939,13 @@ out_flush(void)
 }
 
 static void
+out_flush_cb(void *arg)
+{
+	(void)arg;
+	out_flush();
+}
+
+static void
 out_add(const void *p, size_t len, int in_gen)
 {
 	if (len == 0)
@@ -1032,7 +1040,8 @@ main(int argc, char *argv[])
 	};
 	/* static: what lives until the process ends stays reachable */
 	static struct recin rd = { .fd = STDIN_FILENO };
-	static struct spill sp = { .bound = BUFFER_SIZE, .fd = -1 };
+	static struct spill sp = { .bound = BUFFER_SIZE,
+	    .ahead = 4 * 65536, .fd = -1 };
 	static struct scan sc;
 	static struct line *lines;
 	static struct tbl **tables;
@@ -1076,6 +1085,7 @@ main(int argc, char *argv[])
 			lines = xreallocarray(lines, caplines, sizeof(*lines));
 		}
 		lines[nlines].off = spill_add(&sp, line, len);
+		(void)spill_add(&sp, "\n", 1);
 		lines[nlines].len = len;
 		lines[nlines].t = NULL;
 		if (scan_record(&sc, line, len) == 0) {
@@ -1135,7 +1145,8 @@ main(int argc, char *argv[])
 		/* gen's part goes by offset: a flush here would lose it */
 		if (niov > NIOV - 2)
 			out_flush();
-		p = spill_get(&sp, lines[i].off, lines[i].len, out_flush);
+		p = spill_get(&sp, lines[i].off, lines[i].len, out_flush_cb,
+		    NULL);
 		start = gen.len;
 		if (lines[i].t != NULL) {
 			out_add(p, lines[i].t->end, 0);

@@ -11,7 +11,6 @@
 #define RELATIONS_H
 
 #include <stddef.h>
-#include <sys/types.h>
 
 struct span {
 	const char	*p;		/* NULL: absent or not a string */
@@ -63,29 +62,5 @@ struct span *scan_uniq(struct scan *);
 struct sfk *scan_fk(struct scan *);
 /* empties the facts (keeps the arrays) */
 void	 scan_reset(struct scan *);
-
-/*
- * The input kept until every record is read (spill.c): in memory up to
- * bound bytes, beyond that in an unlinked file in TMPDIR.  Zeroed with
- * fd -1 and bound set, it is ready.
- */
-struct spill {
-	size_t		 bound;
-	int		 fd;		/* the file, or -1: all in mem */
-	int		 failed;	/* no file: memory from now on */
-	char		*mem;		/* bytes not in the file yet; after
-					   spill_end, the reading window */
-	size_t		 len, cap;
-	off_t		 flushed;	/* bytes in the file */
-	size_t		 win;		/* offset of the window's first byte */
-};
-/* a line appended, with its newline; returns its offset */
-size_t	 spill_add(struct spill *, const char *, size_t);
-/* no more lines: ready to be read back */
-void	 spill_end(struct spill *);
-/* n bytes at off, after spill_end, valid until the next call (before
-   is called first when the window must move); lines are read in the
-   order they were added */
-const char *spill_get(struct spill *, size_t, size_t, void (*)(void));
 
 #endif

@@ -28,12 +28,18 @@
 #include "digest.h"
 #include "json.h"
 #include "rec.h"
+#include "spill.h"
 #include "tmpl.h"
+#include "util.h"
 #include "xalloc.h"
 #include "banned.h"
 
 #define USAGE \
-	"usage: sluice render [--all] [--path template ...] template ...\n"
+	"usage: sluice render [--all] [--buffer-size size] [--path template ...]\n" \
+	"                     template ...\n"
+
+/* --all: rendered text kept in memory before it spills to TMPDIR */
+#define BUFFER_SIZE	(256 * 1024)
 
 static void __attribute__((__noreturn__))
 usage(int status)
@@ -334,12 +340,15 @@ main(int argc, char *argv[])
 {
 	static const struct option longopts[] = {
 		{ "all", no_argument, NULL, 'a' },
+		{ "buffer-size", required_argument, NULL, 'S' },
 		{ "path", required_argument, NULL, 'p' },
 		{ "usage", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct buf	 out = { 0 }, path = { 0 }, content = { 0 };
 	struct piececache pc = { 0 };
+	struct spill	 sp = { .bound = BUFFER_SIZE, .fd = -1 };
+	int64_t		 sz;
 	struct job	*jobs;
 	struct tmpl_root root;
 	struct recin	 rin = { STDIN_FILENO, NULL, 0, 0, 0 };
@@ -362,6 +371,12 @@ main(int argc, char *argv[])
 			paths = xreallocarray(paths, npaths + 1,
 			    sizeof(*paths));
 			paths[npaths++] = optarg;
+			break;
+		case 'S':
+			if ((sz = parse_size(optarg)) < 0)
+				errx(EX_USAGE, "--buffer-size: '%s': expected "
+				    "a size (256K, 4M, 1G)", optarg);
+			sp.bound = (size_t)sz;
 			break;
 		case 'u':
 			usage(0);
@@ -400,6 +415,8 @@ main(int argc, char *argv[])
 		/* the templates' sections over the records rendered as the
 		   records come, which go once rendered: a few at a time */
 		pc.c = cache_for_stage(&pc.cat, &pc.base, &pc.refresh);
+		for (i = 0; i < njobs; i++)
+			tmpl_stream_spill(jobs[i].st, &sp);
 		while (rec_next(&rin, &line, &len)) {
 			struct held	*h;
 			struct digest	 key;
@@ -426,6 +443,7 @@ main(int argc, char *argv[])
 			nheld = release(jobs, njobs, held, nheld);
 		}
 		/* each file record written as its content comes */
+		spill_end(&sp);
 		for (i = 0; i < njobs; i++) {
 			buf_reset(&path);
 			tmpl_render(jobs[i].pathtp, &root, &path);
@@ -437,6 +455,7 @@ main(int argc, char *argv[])
 		}
 		for (i = 0; i < njobs; i++)	/* none holds a record now */
 			tmpl_stream_free(jobs[i].st);
+		spill_free(&sp);
 		nheld = release(jobs, 0, held, nheld);
 		cache_close(pc.c);
 		buf_free(&pc.v);

@@ -1,12 +1,7 @@
 /*
- * spill.c: the relations stage's copy of its input, which it must keep
- * until every record has been read: in memory up to a bound
- * (--buffer-size), beyond it in an unlinked file in TMPDIR, as sort(1)
- * does, so a schema of any size costs a bounded amount of memory.  A
- * file that cannot be made or written (TMPDIR missing, full) brings
- * what it holds back into memory: the stage goes on, unbounded.
- * Lines come back in the order they went in, through a window that
- * slides over the file.
+ * spill.c: bytes a stage must keep until its input ends, in memory up
+ * to a bound, beyond it in an unlinked file in TMPDIR, as sort(1) does;
+ * see spill.h.
  */
 #include <err.h>
 #include <errno.h>
@@ -19,10 +14,11 @@
 
 #include "util.h"
 #include "xalloc.h"
-#include "relations.h"
+#include "spill.h"
 #include "banned.h"
 
-/* written to the file in pieces of this much */
+/* written to the file in pieces of this much; read back at least this
+   much at a time unless told otherwise */
 #define SPILL_PIECE	65536
 
 static int
@@ -37,7 +33,7 @@ spill_open(void)
 	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) != -1)
 		return fd;
 	/* a file system without O_TMPFILE: a named file, unlinked */
-	path = xasprintf("%s/sluice-relations.XXXXXX", dir);
+	path = xasprintf("%s/sluice-spill.XXXXXX", dir);
 	if ((fd = mkostemp(path, O_CLOEXEC)) != -1)
 		(void)unlink(path);
 	free(path);
@@ -99,31 +95,31 @@ flush(struct spill *s)
 }
 
 size_t
-spill_add(struct spill *s, const char *p, size_t n)
+spill_add(struct spill *s, const void *p, size_t n)
 {
 	size_t	 off = (size_t)s->flushed + s->len;
 
-	if (s->fd == -1 && !s->failed && s->len + n + 1 > s->bound) {
+	if (s->fd == -1 && !s->failed && s->len + n > s->bound) {
 		if ((s->fd = spill_open()) == -1)
 			s->failed = 1;	/* memory it is */
 		else
 			flush(s);
 	}
-	if (s->fd != -1 && s->len + n + 1 > SPILL_PIECE)
+	if (s->fd != -1 && s->len + n > SPILL_PIECE)
 		flush(s);
-	if (s->len + n + 1 > s->cap) {
+	if (s->len + n > s->cap) {
 		size_t	 cap = s->cap < 4096 ? 4096 : s->cap;
 
-		while (cap < s->len + n + 1)
+		while (cap < s->len + n)
 			cap *= 2;
-		if (s->fd != -1 && cap > SPILL_PIECE && n + 1 <= SPILL_PIECE)
+		if (s->fd != -1 && cap > SPILL_PIECE && n <= SPILL_PIECE)
 			cap = SPILL_PIECE;
 		s->mem = xreallocarray(s->mem, cap, 1);
 		s->cap = cap;
 	}
-	memcpy(s->mem + s->len, p, n);
+	if (n > 0)
+		memcpy(s->mem + s->len, p, n);
 	s->len += n;
-	s->mem[s->len++] = '\n';
 	return off;
 }
 
@@ -139,9 +135,10 @@ spill_end(struct spill *s)
 }
 
 const char *
-spill_get(struct spill *s, size_t off, size_t n, void (*before)(void))
+spill_get(struct spill *s, size_t off, size_t n, void (*before)(void *),
+    void *arg)
 {
-	size_t	 want, have;
+	size_t	 want, have, ahead = s->ahead > 0 ? s->ahead : SPILL_PIECE;
 
 	if (s->fd == -1)
 		return s->mem + off;
@@ -149,8 +146,8 @@ spill_get(struct spill *s, size_t off, size_t n, void (*before)(void))
 		return s->mem + (off - s->win);
 	/* what still points into the window goes first */
 	if (before != NULL)
-		before();
-	want = n > SPILL_PIECE * 4 ? n : SPILL_PIECE * 4;
+		before(arg);
+	want = n > ahead ? n : ahead;
 	have = (size_t)s->flushed - off;
 	if (want > have)
 		want = have;
@@ -163,4 +160,17 @@ spill_get(struct spill *s, size_t off, size_t n, void (*before)(void))
 	s->win = off;
 	s->len = want;
 	return s->mem;
+}
+
+void
+spill_free(struct spill *s)
+{
+	if (s->fd != -1)
+		(void)close(s->fd);
+	free(s->mem);
+	s->fd = -1;
+	s->mem = NULL;
+	s->len = s->cap = 0;
+	s->flushed = 0;
+	s->win = 0;
 }
