@@ -21,8 +21,8 @@
    much at a time unless told otherwise */
 #define SPILL_PIECE	65536
 
-static int
-spill_open(void)
+int
+spill_tmpfile(const char **where)
 {
 	const char *dir = getenv("TMPDIR");
 	char	*path;
@@ -30,6 +30,8 @@ spill_open(void)
 
 	if (dir == NULL || *dir == '\0')
 		dir = "/tmp";
+	if (where != NULL)
+		*where = dir;
 	if ((fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600)) != -1)
 		return fd;
 	/* a file system without O_TMPFILE: a named file, unlinked */
@@ -100,7 +102,7 @@ spill_add(struct spill *s, const void *p, size_t n)
 	size_t	 off = (size_t)s->flushed + s->len;
 
 	if (s->fd == -1 && !s->failed && s->len + n > s->bound) {
-		if ((s->fd = spill_open()) == -1)
+		if ((s->fd = spill_tmpfile(NULL)) == -1)
 			s->failed = 1;	/* memory it is */
 		else
 			flush(s);

@@ -35,5 +35,8 @@ void	 spill_end(struct spill *);
 const char *spill_get(struct spill *, size_t, size_t, void (*)(void *),
 	    void *);
 void	 spill_free(struct spill *);
+/* an unlinked file in TMPDIR (or /tmp, the directory in *dir): its
+   descriptor, or -1 and errno */
+int	 spill_tmpfile(const char **dir);
 
 #endif

@@ -14,9 +14,10 @@
 #include <unistd.h>
 
 #include "run.h"
+#include "spill.h"
 #include "banned.h"
 
-#define QUEUE_MEM	(4 << 20)
+#define QUEUE_MEM	(256 << 10)
 
 void
 queue_init(struct queue *q, int keep)
@@ -54,21 +55,11 @@ queue_pending(const struct queue *q)
 static int
 spill_open(void)
 {
-	const char *dir = getenv("TMPDIR");
-	char	 path[4096];
+	const char *dir;
 	int	 fd;
 
-	if (dir == NULL || *dir == '\0')
-		dir = "/tmp";
-	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
-	if (fd != -1)
-		return fd;
-	if ((size_t)snprintf(path, sizeof(path), "%s/sluice-spill.XXXXXX",
-	    dir) >= sizeof(path))
-		errx(EX_OSERR, "TMPDIR too long");
-	if ((fd = mkostemp(path, O_CLOEXEC)) == -1)
+	if ((fd = spill_tmpfile(&dir)) == -1)
 		err(EX_OSERR, "cannot create a spill file in '%s'", dir);
-	unlink(path);
 	return fd;
 }
 
