@@ -144,7 +144,7 @@ clean:
 # test/fuzz/findings/, to be added to the corpus with a test.
 FUZZ_LIB  = src/stages/introspect/model.c src/stages/introspect/record.c \
             src/lib/xalloc.c src/lib/buf.c src/lib/json.c src/lib/inflect.c \
-            src/lib/util.c
+            src/lib/util.c src/lib/spill.c
 FUZZ_HDR  = src/stages/introspect/introspect.h \
             src/stages/introspect/rblex.h src/stages/introspect/sqllex.h
 FUZZ_RB   = test/fuzz/fuzz-schemarb.c src/stages/introspect/schemarb.c \

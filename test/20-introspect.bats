@@ -469,7 +469,7 @@ build_replay() {
 	    -I"$ROOT/src/stages/introspect" \
 	    -fsanitize=address,undefined -fno-sanitize-recover=all \
 	    -o replay "$ROOT/test/fuzz/replay.c" "$ROOT/test/fuzz/$fuzz.c" \
-	    "$@" "$ROOT"/src/lib/{xalloc,buf,json,inflect,util}.c -lbsd -lmd
+	    "$@" "$ROOT"/src/lib/{xalloc,buf,json,inflect,util,spill}.c -lbsd -lmd
 }
 
 @test "introspect-5.1: the fuzz corpus replays without a crash or leak" {
@@ -945,6 +945,24 @@ EOF
 	run -65 --separate-stderr env SLUICE_SQLITE_READER=mmap introspect u.db
 	assert_output ''
 	assert_equal "$stderr" "introspect: u.db: SLUICE_SQLITE_READER: unknown reader 'mmap': expected 'auto', 'file' or 'libsqlite3'"
+}
+
+@test "introspect-7.11: beyond 64 KiB, a SQLite file's CREATE statements wait in TMPDIR, not in memory, each read back when its table is: the records are the same from memory, a file, a full or a missing TMPDIR" {
+	"$ROOT/bench/gen-schema" 1000 sql | sqlite3 s.db
+	text=$(sqlite3 s.db "SELECT sum(length(sql)) FROM sqlite_schema")
+	SLUICE_SQLITE_READER=libsqlite3 introspect s.db > lib.jsonl
+	assert_equal "$(wc -l < lib.jsonl)" 1000
+	peak() { /usr/bin/time -f %M -o rss introspect s.db > out.jsonl; cmp out.jsonl lib.jsonl; cat rss; }
+	inmem=$(TMPDIR=$PWD/missing peak)
+	spilled=$(peak)
+	[ $((inmem - spilled)) -gt $((text / 1024 * 3 / 4)) ] ||
+	    fail "peak RSS ${spilled} KB spilled vs ${inmem} KB in memory, $((text / 1024)) KB of statements"
+	mkdir small
+	if mount -t tmpfs -o size=64k,mode=0700 tmpfs small 2>/dev/null; then
+		TMPDIR=$PWD/small peak >/dev/null
+		assert_equal "$(find small -type f | wc -l)" 0
+		umount small
+	fi
 }
 
 @test "introspect-5.3: the SQLite file fuzz corpus replays without a crash or leak" {

@@ -26,6 +26,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "spill.h"
 #include "xalloc.h"
 #include "introspect.h"
 #include "sqlfile.h"
@@ -166,6 +167,8 @@ record(struct rd *r, const unsigned char *p, size_t n)
 {
 	const unsigned char	*end = p + n, *h, *hend, *body;
 	const char		*v[5] = { NULL, NULL, NULL, NULL, NULL };
+	size_t			 sqloff = 0, sqllen = 0;
+	int			 spilled = 0, virt = 0;
 	uint64_t		 hs, t;
 	int64_t			 len;
 	size_t			 k;
@@ -184,8 +187,16 @@ record(struct rd *r, const unsigned char *p, size_t n)
 		if (i != 3 && t != 0) {
 			if (t < 13 || t % 2 == 0)
 				return fail(r, "a schema value that is not text");
-			v[i] = arena_strndup(r->a, (const char *)body,
-			    (size_t)len);
+			if (i == 4 && r->f->text != NULL) {
+				sqloff = spill_add(r->f->text, body,
+				    (size_t)len);
+				sqllen = (size_t)len;
+				spilled = 1;
+				virt = r->f->virt((const char *)body,
+				    (size_t)len);
+			} else
+				v[i] = arena_strndup(r->a, (const char *)body,
+				    (size_t)len);
 		}
 		body += len;
 	}
@@ -198,6 +209,10 @@ record(struct rd *r, const unsigned char *p, size_t n)
 	r->rows[r->n].name = v[1];
 	r->rows[r->n].tbl = v[2];
 	r->rows[r->n].sql = v[4];
+	r->rows[r->n].sqloff = sqloff;
+	r->rows[r->n].sqllen = sqllen;
+	r->rows[r->n].spilled = spilled;
+	r->rows[r->n].virt = virt;
 	r->n++;
 	return 0;
 }

@@ -9,10 +9,16 @@
 #include <stdint.h>
 
 struct arena;
+struct spill;
 
-/* one row of sqlite_schema; NULL for an SQL NULL */
+/* one row of sqlite_schema; NULL for an SQL NULL.  With a spill for
+   the text (sqlfile.text), sql is NULL and the text is there: sqllen
+   bytes at sqloff (spilled 1) */
 struct sqlrow {
 	const char	*type, *name, *tbl, *sql;
+	size_t		 sqloff, sqllen;
+	int		 spilled;
+	int		 virt;		/* spilled: what sqlfile.virt said */
 };
 
 /*
@@ -24,6 +30,10 @@ struct sqlfile {
 	const unsigned char	*mem;
 	int			 fd;
 	uint64_t		 len;
+	struct spill		*text;	/* for the sql column, or NULL */
+	/* with text: asked of each statement as it is read (len bytes,
+	   not NUL-terminated) */
+	int			(*virt)(const char *, size_t);
 };
 
 /*

@@ -40,6 +40,7 @@
 #include "xalloc.h"
 #include "introspect.h"
 #include "sqlfile.h"
+#include "spill.h"
 #include "banned.h"
 
 /*
@@ -128,7 +129,16 @@ struct sqlctx {
 	int		 wal;		/* in WAL mode */
 	unsigned char	 change[4];	/* the file change counter */
 	int		 nloaded;	/* tables and views read: load_table */
+	/* the file's CREATE statements wait in a spill (the rows keep
+	   where), each read into the arena when its table is loaded */
+	struct spill	 text;
+	const struct sqlrow *rows;
+	int		*rowof;		/* a table's row by seq, or -1 */
+	int		 nrowof;
 };
+
+/* beyond this much, the CREATE statements wait in TMPDIR */
+#define TEXT_MEM	(64 * 1024)
 
 /* --- a tokenizer for stored CREATE statements ---------------------- */
 
@@ -1373,6 +1383,17 @@ load_fkeys(struct sqlctx *x, struct table *t, const struct tinfo *ti)
  */
 static int	load_table_text(struct sqlctx *, struct table *);
 
+/* row r's text: as read, or from the spill into the arena */
+static const char *
+row_sql(struct sqlctx *x, const struct sqlrow *r)
+{
+	if (!r->spilled)
+		return r->sql;
+	return arena_strndup(&x->s->a, spill_get(&x->text, r->sqloff,
+	    r->sqllen, NULL, NULL), r->sqllen);
+}
+
+
 static int
 load_table(struct sqlctx *x, struct table *t)
 {
@@ -1383,6 +1404,8 @@ load_table(struct sqlctx *x, struct table *t)
 		return 0;
 	t->loaded = 1;
 	x->nloaded++;
+	if (t->seq < x->nrowof && x->rowof[t->seq] != -1)
+		t->sql = row_sql(x, &x->rows[x->rowof[t->seq]]);
 	if ((rc = load_table_text(x, t)) != 0)
 		return rc;
 	/* kept apart: a later table's key may need it (resolve_fkeys) */
@@ -1455,6 +1478,23 @@ is_virtual(const char *sql)
 		return 0;
 	p = qnext(p, &t);
 	return qis(&t, "VIRTUAL");
+}
+
+/* is_virtual of n bytes of text, for sqlfile as it reads them */
+static int
+text_virtual(const char *sql, size_t n)
+{
+	static struct buf b;
+
+	buf_reset(&b);
+	buf_add(&b, sql, n);
+	return is_virtual(buf_cstr(&b));
+}
+
+static int
+row_virtual(const struct sqlrow *r)
+{
+	return r->spilled ? r->virt : is_virtual(r->sql);
 }
 
 /* shadow tables: from PRAGMA table_list, and by the fts/rtree names */
@@ -1763,6 +1803,7 @@ lib_rows(struct sqlctx *x, struct sqlrow **out)
 		o[n].name = col_text(s, st, 1);
 		o[n].tbl = col_text(s, st, 2);
 		o[n].sql = col_text(s, st, 3);
+		o[n].spilled = 0;
 		n++;
 	}
 	sqlite3_finalize(st);
@@ -1793,7 +1834,10 @@ schema_rows(struct sqlctx *x, enum reader how, struct sqlrow **out)
 		f.mem = x->data;
 		f.fd = x->fd;
 		f.len = x->len;
+		f.text = &x->text;
+		f.virt = text_virtual;
 		n = sqlfile_schema(&f, &x->s->a, out, &why);
+		spill_end(&x->text);
 		if (n >= 0 && x->data == NULL &&
 		    (pread(x->fd, h, sizeof(h), 0) != (ssize_t)sizeof(h) ||
 		    memcmp(h + 24, x->change, sizeof(x->change)) != 0)) {
@@ -1855,11 +1899,12 @@ load(struct sqlctx *x, enum reader how)
 		free(o);
 		return -1;
 	}
+	x->rows = o;
 	for (i = n = 0; i < nrow; i++) {
 		if (o[i].type == NULL || o[i].name == NULL || o[i].tbl == NULL)
 			continue;
 		o[n] = o[i];
-		if (strcmp(o[n].type, "table") == 0 && is_virtual(o[n].sql)) {
+		if (strcmp(o[n].type, "table") == 0 && row_virtual(&o[n])) {
 			virt = xreallocarray(virt, (size_t)nvirt + 1,
 			    sizeof(*virt));
 			virt[nvirt++] = (char *)o[n].name;
@@ -1877,11 +1922,22 @@ load(struct sqlctx *x, enum reader how)
 		    schema_find(s, o[i].name) != NULL)
 			continue;
 		if (strcmp(o[i].type, "view") == 0 && s->views)
-			schema_add(s, REC_VIEW, o[i].name, 0)->sql = o[i].sql;
+			t = schema_add(s, REC_VIEW, o[i].name, 0);
 		else if (strcmp(o[i].type, "table") == 0 &&
-		    !is_virtual(o[i].sql) &&
+		    !row_virtual(&o[i]) &&
 		    !is_shadow(o[i].name, virt, nvirt, shadow, nshadow))
-			schema_add(s, REC_TABLE, o[i].name, 0)->sql = o[i].sql;
+			t = schema_add(s, REC_TABLE, o[i].name, 0);
+		else
+			continue;
+		/* the text when it is loaded (load_table) */
+		t->sql = o[i].sql;
+		while (t->seq >= x->nrowof) {
+			x->rowof = xreallocarray(x->rowof,
+			    (size_t)x->nrowof + 128, sizeof(*x->rowof));
+			for (j = 0; j < 128; j++)
+				x->rowof[x->nrowof++] = -1;
+		}
+		x->rowof[t->seq] = o[i].spilled ? i : -1;
 	}
 	/* indexes in schema order, grouped by table: linked by position */
 	ntab = s->nrecs;
@@ -1928,7 +1984,7 @@ load(struct sqlctx *x, enum reader how)
 			}
 			ixs[nix] = arena_alloc(&s->a, sizeof(**ixs));
 			ixs[nix]->name = o[j - 1].name;
-			sqls[nix++] = o[j - 1].sql;
+			sqls[nix++] = row_sql(x, &o[j - 1]);
 		}
 		if ((rc = load_indexes(x, t, ixs, sqls, nix)) == 0 &&
 		    (rc = resolve_fkeys(x, t)) == 0) {
@@ -1943,6 +1999,7 @@ load(struct sqlctx *x, enum reader how)
 	free(virt);
 	free(shadow);
 	free(o);
+	x->rows = NULL;
 	return rc;
 }
 
@@ -1961,6 +2018,9 @@ sqlite_load(struct schema *s, const char *path, const void *data,
 	int		 rc;
 
 	memset(&x, 0, sizeof(x));
+	x.text.fd = -1;
+	x.text.bound = TEXT_MEM;
+	x.text.ahead = 4096;
 	x.s = s;
 	x.path = path;
 	x.data = data;
@@ -1980,6 +2040,8 @@ sqlite_load(struct schema *s, const char *path, const void *data,
 	if (rc == 0)
 		rc = load(&x, how);
 	buf_free(&x.q);
+	spill_free(&x.text);
+	free(x.rowof);
 	if (x.db != NULL)
 		sqlite3_close(x.db);
 	if (x.fd != -1)
