@@ -269,7 +269,7 @@ tags	user	belongs_to"
 
 # spill_check STAGE ARGS...: STAGE ARGS < in.jsonl, whose output
 # (mem.jsonl, made with --buffer-size 1G) holds BYTES bytes the stage
-# keeps until its input ends: with the 256K default its peak RSS is
+# keeps until its input ends: with the 64K default its peak RSS is
 # below that of keeping them all by three quarters of them at least,
 # and the output is the same from memory, a file, a missing TMPDIR and
 # one that fills up; a size that does not parse is a usage error

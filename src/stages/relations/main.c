@@ -43,17 +43,18 @@
 	"usage: sluice relations [--no-conventions] [--buffer-size size]\n"
 
 /* input kept in memory before it spills to TMPDIR (--buffer-size) */
-#define BUFFER_SIZE	(256 * 1024)
+#define BUFFER_SIZE	(64 * 1024)
 
 /* an arena chunk; output is written once about this much is ready */
 #define CHUNK	65536
 
+/* 24 bytes: a 1,000-table schema has some 15,000 of them */
 struct tcol {
 	const char	*name;
 	const char	*ts;
-	size_t		 len;		/* of name */
-	int		 zero;		/* in the Zero schema */
-	int		 unique;	/* alone in a unique index */
+	uint32_t	 len;		/* of name */
+	unsigned char	 zero;		/* in the Zero schema */
+	unsigned char	 unique;	/* alone in a unique index */
 	char		 kind;		/* col_kind: 'n', 's', 'b' or 0 */
 };
 
@@ -311,7 +312,7 @@ tbl_make(const struct scan *s)
 
 		c = &t->col[i];
 		c->name = astr_span(&sc->name);
-		c->len = sc->name.len;
+		c->len = (uint32_t)sc->name.len;
 		if (sc->ts.p == NULL)
 			c->ts = ident(c->name);
 		else if (sc->ts.len == sc->name.len &&
@@ -319,7 +320,7 @@ tbl_make(const struct scan *s)
 			c->ts = c->name;
 		else
 			c->ts = astr_span(&sc->ts);
-		c->zero = sc->zero;
+		c->zero = sc->zero != 0;
 		c->unique = 0;
 		c->kind = col_kind(sc);
 	}
@@ -1041,7 +1042,7 @@ main(int argc, char *argv[])
 	/* static: what lives until the process ends stays reachable */
 	static struct recin rd = { .fd = STDIN_FILENO };
 	static struct spill sp = { .bound = BUFFER_SIZE,
-	    .ahead = 4 * 65536, .fd = -1 };
+	    .ahead = 65536, .fd = -1 };
 	static struct scan sc;
 	static struct line *lines;
 	static struct tbl **tables;

@@ -39,7 +39,7 @@
 	"                     template ...\n"
 
 /* --all: rendered text kept in memory before it spills to TMPDIR */
-#define BUFFER_SIZE	(256 * 1024)
+#define BUFFER_SIZE	(64 * 1024)
 
 static void __attribute__((__noreturn__))
 usage(int status)
