@@ -29,8 +29,8 @@
 #include "banned.h"
 
 #define PUMP_MAX	(1 << 20)	/* bytes per call, then poll again */
-#define STALL_BYTES	(1 << 20)	/* a reader this far behind ... */
-#define STALL_NS	100000000LL	/* ... that read in the last 100ms */
+#define STALL_NS	100000000LL	/* a reader STALL_BYTES behind (run.h)
+					   that read in the last 100ms */
 
 static struct rport *
 outlet_port(struct engine *E, const struct rstage *P, size_t i,
@@ -318,6 +318,11 @@ pump_zero_copy(struct engine *E, struct rstage *P, int *drained)
 		return 0;	/* EOF or unknown: the copy path tells */
 	if (avail > PUMP_MAX)
 		avail = PUMP_MAX;
+	/* a copy for those behind at most STALL_BYTES at a time: with the
+	 * STALL_BYTES a queue may hold before the producer waits, it stays
+	 * within QUEUE_MEM, in memory */
+	if (nslow > 0 && avail > STALL_BYTES)
+		avail = STALL_BYTES;
 	/* the outlets at the front take what they can */
 	for (i = 0; i < nfast; i++) {
 		if (fastseg[i]->ahead == 0) {

@@ -1,8 +1,8 @@
 /*
  * queue.c: byte queues between a producer and a consumer that cannot
- * take the bytes now.  Up to QUEUE_MEM bytes stay in memory; beyond that
- * the queue spills to an unlinked temporary file, so a slow consumer
- * costs disk, never a deadlock.  In keep mode nothing is discarded, so
+ * take the bytes now.  Up to QUEUE_MEM bytes (run.h) stay in memory;
+ * beyond that the queue spills to an unlinked temporary file, so a slow
+ * consumer costs disk, never a deadlock.  In keep mode nothing is discarded, so
  * a retried consumer can be fed the same bytes again (queue_rewind).
  */
 #include <err.h>
@@ -17,7 +17,6 @@
 #include "spill.h"
 #include "banned.h"
 
-#define QUEUE_MEM	(256 << 10)
 
 void
 queue_init(struct queue *q, int keep)

@@ -29,6 +29,15 @@ enum pstate {
 	PS_SKIPPED	/* never started: upstream failed or run stopped */
 };
 
+/*
+ * A reader that keeps reading but is STALL_BYTES behind holds its
+ * producer back (fanout_stalled); those behind get copies of at most
+ * STALL_BYTES at a time, so a queue that keeps up stays within
+ * QUEUE_MEM, in memory; one that stops reading spills beyond it.
+ */
+#define STALL_BYTES	(256 << 10)
+#define QUEUE_MEM	(2 * STALL_BYTES)
+
 /* a byte stream: spill file [0, spill_len) then mem; rd: read cursor */
 struct queue {
 	struct buf	 mem;
