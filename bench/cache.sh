@@ -377,7 +377,7 @@ shape_floor() {
 	    "$lx/relations" < "$F/b.jsonl" > "$F/c.jsonl" &&
 	    (cd "$W1" && "$lx/render" --path \
 	    'types/{{name|singular|kebab}}-data.ts' data.ts.tmpl \
-	    < "$F/c.jsonl" > "$F/d.jsonl" && "$lx/render" --all --path \
+	    < "$F/b.jsonl" > "$F/d.jsonl" && "$lx/render" --all --path \
 	    generated-schema.ts --path index.ts schema.ts.tmpl index.ts.tmpl \
 	    < "$F/c.jsonl" > "$F/e.jsonl") ||
 	    die "shape floor: the stages failed by hand"
@@ -386,7 +386,7 @@ shape_floor() {
 	  "a": { "run": "cat a.jsonl", "inputs": ["a.jsonl"], "cache": "schema" },
 	  "b": { "run": "cat > /dev/null; cat b.jsonl", "stdin": "a", "cache": "typemap" },
 	  "c": { "run": "cat > /dev/null; cat c.jsonl", "stdin": "b", "cache": "typemap" },
-	  "d": { "run": "cat > /dev/null; cat d.jsonl", "stdin": "c", "cache": "template" },
+	  "d": { "run": "cat > /dev/null; cat d.jsonl", "stdin": "b", "cache": "template" },
 	  "e": { "run": "cat > /dev/null; cat e.jsonl", "stdin": "c", "cache": "template" },
 	  "w": { "run": "cat > /dev/null", "stdin": ["d", "e"], "cache": false } } }
 	EOF
