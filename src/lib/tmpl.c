@@ -945,7 +945,11 @@ push(struct rstate *rs, struct val v, int loop, long idx, long count)
 static void
 render_nodes(struct rstate *rs, const struct node *v, int n, struct buf *out)
 {
-	struct buf	 a = { 0 }, b = { 0 }, tmp;
+	/* a variable's text and its filters' results: used up before any
+	   nested call, so one pair serves every depth (static: what lives
+	   until the process ends stays reachable) */
+	static struct buf a, b;
+	struct buf	 tmp;
 	struct val	 val, e = { V_NONE, NULL, -1, NULL, 0 };
 	long		 count, idx;
 	size_t		 i;
@@ -1026,8 +1030,6 @@ render_nodes(struct rstate *rs, const struct node *v, int n, struct buf *out)
 			break;
 		}
 	}
-	buf_free(&a);
-	buf_free(&b);
 }
 
 void
