@@ -293,6 +293,14 @@ spill_check() {
 	run -64 --separate-stderr sluice "$stage" --buffer-size lots "$@" < in.jsonl
 	assert_output ''
 	assert_equal "$stderr" "$stage: --buffer-size: 'lots': expected a size (256K, 4M, 1G)"
+	# a bad last record, all before it spilled: its line named, nothing
+	# written, no file left in TMPDIR
+	{ cat in.jsonl; echo '{"v":1,"kind":'; } > bad.jsonl
+	mkdir -p tmpd
+	TMPDIR=$PWD/tmpd run -65 --separate-stderr sluice "$stage" --buffer-size 1 "$@" < bad.jsonl
+	assert_output ''
+	[[ "$stderr" == "$stage: <stdin>:$(wc -l < bad.jsonl):"* ]] || fail "$stderr"
+	assert_equal "$(ls -A tmpd)" ''
 }
 
 # big_schema: in.jsonl, typemap's records of bench/gen-schema's 1,000
@@ -302,7 +310,7 @@ big_schema() {
 	sluice introspect s.db | sluice typemap > in.jsonl
 }
 
-@test "stages-3.6: relations: input beyond --buffer-size waits in TMPDIR, not in memory; the output is the same from memory, a file, a full or a missing TMPDIR" {
+@test "stages-3.6: relations: input beyond --buffer-size waits in TMPDIR, not in memory; the output is the same from memory, a file, a full or a missing TMPDIR; a bad record leaves nothing" {
 	big_schema
 	sluice relations --buffer-size 1G < in.jsonl > mem.jsonl
 	assert_equal "$(wc -l < mem.jsonl)" 1000
@@ -430,7 +438,7 @@ a<e1>b<e1>c<e1>|"
 	[[ "$stderr" == "render: <stdin>:8:"* ]]
 }
 
-@test "stages-4.5b: render --all: rendered text beyond --buffer-size waits in TMPDIR until the end; the output is the same from memory, a file, a full or a missing TMPDIR" {
+@test "stages-4.5b: render --all: rendered text beyond --buffer-size waits in TMPDIR until the end; the output is the same from memory, a file, a full or a missing TMPDIR; a bad record leaves nothing" {
 	big_schema
 	sluice relations < in.jsonl > r.jsonl
 	mv r.jsonl in.jsonl
