@@ -164,6 +164,17 @@ spill_get(struct spill *s, size_t off, size_t n, void (*before)(void *),
 	return s->mem;
 }
 
+size_t
+spill_size(const char *arg)
+{
+	int64_t	 n;
+
+	if ((n = parse_size(arg)) < 0)
+		errx(EX_USAGE, "--buffer-size: '%s': expected a size (256K, "
+		    "4M, 1G)", arg);
+	return (size_t)n;
+}
+
 void
 spill_free(struct spill *s)
 {

@@ -35,6 +35,9 @@ void	 spill_end(struct spill *);
 const char *spill_get(struct spill *, size_t, size_t, void (*)(void *),
 	    void *);
 void	 spill_free(struct spill *);
+/* a --buffer-size argument ("64K", "4M", "1G"); exits 64 saying what
+   was expected when it does not parse */
+size_t	 spill_size(const char *);
 /* an unlinked file in TMPDIR (or /tmp, the directory in *dir): its
    descriptor, or -1 and errno */
 int	 spill_tmpfile(const char **dir);

@@ -34,7 +34,6 @@
 #include "json.h"
 #include "rec.h"
 #include "spill.h"
-#include "util.h"
 #include "xalloc.h"
 #include "relations.h"
 #include "banned.h"
@@ -1049,7 +1048,6 @@ main(int argc, char *argv[])
 	struct tbl	*t;
 	struct json	 j;
 	const char	*line;
-	int64_t		 sz;
 	size_t		 len, nlines = 0, caplines = 0, ntables = 0;
 	size_t		 captables = 0, i;
 	int		 ch, k, lineno = 0, view;
@@ -1062,10 +1060,7 @@ main(int argc, char *argv[])
 			conventions = 0;
 			break;
 		case 'S':
-			if ((sz = parse_size(optarg)) < 0)
-				errx(EX_USAGE, "--buffer-size: '%s': expected "
-				    "a size (256K, 4M, 1G)", optarg);
-			sp.bound = (size_t)sz;
+			sp.bound = spill_size(optarg);
 			break;
 		case 'u':
 			usage(0);

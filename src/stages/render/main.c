@@ -30,7 +30,6 @@
 #include "rec.h"
 #include "spill.h"
 #include "tmpl.h"
-#include "util.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -348,7 +347,6 @@ main(int argc, char *argv[])
 	struct buf	 out = { 0 }, path = { 0 }, content = { 0 };
 	struct piececache pc = { 0 };
 	struct spill	 sp = { .bound = BUFFER_SIZE, .fd = -1 };
-	int64_t		 sz;
 	struct job	*jobs;
 	struct tmpl_root root;
 	struct recin	 rin = { STDIN_FILENO, NULL, 0, 0, 0 };
@@ -373,10 +371,7 @@ main(int argc, char *argv[])
 			paths[npaths++] = optarg;
 			break;
 		case 'S':
-			if ((sz = parse_size(optarg)) < 0)
-				errx(EX_USAGE, "--buffer-size: '%s': expected "
-				    "a size (256K, 4M, 1G)", optarg);
-			sp.bound = (size_t)sz;
+			sp.bound = spill_size(optarg);
 			break;
 		case 'u':
 			usage(0);
