@@ -43,7 +43,7 @@ spill_tmpfile(const char **where)
 }
 
 /* n bytes at off of the file into p; exits on an error, as the stage
-   cannot go on without its input */
+   cannot go on without what it kept */
 static void
 read_at(int fd, char *p, size_t n, off_t off)
 {
@@ -53,11 +53,11 @@ read_at(int fd, char *p, size_t n, off_t off)
 		if ((r = pread(fd, p, n, off)) == -1) {
 			if (errno == EINTR)
 				continue;
-			err(EX_IOERR, "reading back the spilled input");
+			err(EX_IOERR, "reading back the spill file in TMPDIR");
 		}
 		if (r == 0)
-			errx(EX_IOERR, "reading back the spilled input: the "
-			    "file is shorter than what was written to it");
+			errx(EX_IOERR, "reading back the spill file in TMPDIR: "
+			    "it is shorter than what was written to it");
 		p += r;
 		n -= (size_t)r;
 		off += r;
@@ -142,6 +142,8 @@ spill_get(struct spill *s, size_t off, size_t n, void (*before)(void *),
 {
 	size_t	 want, have, ahead = s->ahead > 0 ? s->ahead : SPILL_PIECE;
 
+	if (n == 0)		/* there may be no buffer at all */
+		return "";
 	if (s->fd == -1)
 		return s->mem + off;
 	if (off >= s->win && off + n <= s->win + s->len)

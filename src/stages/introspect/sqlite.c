@@ -1393,7 +1393,6 @@ row_sql(struct sqlctx *x, const struct sqlrow *r)
 	    r->sqllen, NULL, NULL), r->sqllen);
 }
 
-
 static int
 load_table(struct sqlctx *x, struct table *t)
 {

@@ -9,7 +9,8 @@
  * leaves stdout empty; records are read and written one at a time.
  * With --all, when the templates' sections over the records can all be
  * rendered as the records come (tmpl_stream_new), they are, and each
- * record goes once rendered; else every record is kept, parsed as it
+ * record goes once rendered (the rendered text beyond --buffer-size
+ * waits in TMPDIR, spill.h); else every record is kept, parsed as it
  * comes, and the templates applied at the end.
  */
 #include <err.h>
