@@ -636,33 +636,26 @@ belongs_to(struct tbl *t, const char *const *cols, int n, struct tbl *u,
 	r->hop[0].ndst = nu;
 }
 
+/*
+ * A relation of t already joins col: to u among other columns (u not
+ * NULL), or to any table alone (NULL): a key of its own covers it.
+ */
 static int
-is_covered(struct tbl *t, const char *col)
+joins(struct tbl *t, const char *col, const struct tbl *u)
 {
 	struct tcol	*c = col_find(t, col);
 	const char	*ts = c != NULL ? c->ts : col;
-	int		 i;
-
-	for (i = 0; i < t->nrel; i++)
-		if (t->rel[i].hop[0].nsrc == 1 &&
-		    strcmp(t->rel[i].hop[0].src[0], ts) == 0)
-			return 1;
-	return 0;
-}
-
-/* a relation of t already joins col, among others, to u */
-static int
-fk_joins(struct tbl *t, const char *col, const struct tbl *u)
-{
-	struct tcol	*c = col_find(t, col);
-	const char	*ts = c != NULL ? c->ts : col;
+	const struct hop *h;
 	int		 i, k;
 
-	for (i = 0; i < t->nrel; i++)
-		if (t->rel[i].hop[0].to == u)
-			for (k = 0; k < t->rel[i].hop[0].nsrc; k++)
-				if (strcmp(t->rel[i].hop[0].src[k], ts) == 0)
-					return 1;
+	for (i = 0; i < t->nrel; i++) {
+		h = &t->rel[i].hop[0];
+		if (u != NULL ? h->to != u : h->nsrc != 1)
+			continue;
+		for (k = 0; k < h->nsrc; k++)
+			if (strcmp(h->src[k], ts) == 0)
+				return 1;
+	}
 	return 0;
 }
 
@@ -728,7 +721,7 @@ find_belongs(struct tbl *t)
 		int		 poly;
 
 		if (len <= 3 || strcmp(t->col[i].name + len - 3, "_id") != 0 ||
-		    is_covered(t, t->col[i].name))
+		    joins(t, t->col[i].name, NULL))
 			continue;
 		buf_reset(&b);
 		buf_add(&b, t->col[i].name, len - 3);
@@ -761,7 +754,7 @@ find_belongs(struct tbl *t)
 			continue;
 		/* nor again to the table a foreign key of it goes to
 		 * (with organization_id, to memberships) */
-		if (fk_joins(t, t->col[i].name, u))
+		if (joins(t, t->col[i].name, u))
 			continue;
 		belongs_to(t, &t->col[i].name, 1, u, u->pk, 1, "convention");
 	}
