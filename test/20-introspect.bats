@@ -955,7 +955,7 @@ EOF
 	peak() { /usr/bin/time -f %M -o rss introspect s.db > out.jsonl; cmp out.jsonl lib.jsonl; cat rss; }
 	inmem=$(TMPDIR=$PWD/missing peak)
 	spilled=$(peak)
-	[ $((inmem - spilled)) -gt $((text / 1024 * 3 / 4)) ] ||
+	[ $((inmem - spilled)) -gt $((text / 1024 / 2)) ] ||
 	    fail "peak RSS ${spilled} KB spilled vs ${inmem} KB in memory, $((text / 1024)) KB of statements"
 	mkdir small
 	if mount -t tmpfs -o size=64k,mode=0700 tmpfs small 2>/dev/null; then
