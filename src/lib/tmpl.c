@@ -621,12 +621,16 @@ names_lists(const struct node *v, int n)
 
 enum vkind { V_NONE, V_JSON, V_SCHEMA, V_RECS, V_INT, V_BOOL };
 
+/* 16 bytes, so that it is passed and returned in two registers (a
+   larger one went through the stack, and its copies stalled lookup) */
 struct val {
+	union {
+		const struct json *j;	/* V_JSON */
+		const char	*which;	/* V_RECS: kind filter, NULL: all */
+		long		 n;	/* V_INT, V_BOOL */
+	};
+	int		 t;		/* V_JSON: the token */
 	enum vkind	 kind;
-	const struct json *j;
-	int		 t;
-	const char	*which;		/* V_RECS: kind filter, NULL: all */
-	long		 n;		/* V_INT, V_BOOL */
 };
 
 struct frame {
@@ -726,7 +730,7 @@ static struct val
 member(struct rstate *rs, struct val v, const char *key, size_t n,
     unsigned h)
 {
-	struct val	 r = { V_NONE, NULL, -1, NULL, 0 };
+	struct val	 r = { .t = -1, .kind = V_NONE };
 	struct seen	*sn;
 	int		 t;
 
@@ -770,7 +774,7 @@ member(struct rstate *rs, struct val v, const char *key, size_t n,
 static struct val
 lookup(struct rstate *rs, const struct node *nd)
 {
-	struct val	 v = { V_NONE, NULL, -1, NULL, 0 };
+	struct val	 v = { .t = -1, .kind = V_NONE };
 	const char	*k = nd->path[0];
 	int		 i, p;
 
@@ -950,7 +954,7 @@ render_nodes(struct rstate *rs, const struct node *v, int n, struct buf *out)
 	   until the process ends stays reachable) */
 	static struct buf a, b;
 	struct buf	 tmp;
-	struct val	 val, e = { V_NONE, NULL, -1, NULL, 0 };
+	struct val	 val, e = { .t = -1, .kind = V_NONE };
 	long		 count, idx;
 	size_t		 i;
 	int		 k, f, el, nf0;
@@ -1037,7 +1041,7 @@ tmpl_render(const struct tmpl *t, const struct tmpl_root *root,
     struct buf *out)
 {
 	struct rstate	 rs;
-	struct val	 v = { V_NONE, NULL, -1, NULL, 0 };
+	struct val	 v = { .t = -1, .kind = V_NONE };
 
 	memset(&rs, 0, sizeof(rs));
 	rs.root = root;
@@ -1066,7 +1070,7 @@ struct tmpl_stream *
 tmpl_stream_new(const struct tmpl *t)
 {
 	struct tmpl_stream *st = xcalloc(1, sizeof(*st));
-	struct val	 root = { V_SCHEMA, NULL, -1, NULL, 0 }, v;
+	struct val	 root = { .t = -1, .kind = V_SCHEMA }, v;
 	int		 k;
 
 	st->t = t;
@@ -1109,8 +1113,8 @@ static void
 stream_frames(struct rstate *rs, const struct json *j, long idx, long count)
 {
 	static const struct tmpl_root none;
-	struct val	 root = { V_SCHEMA, NULL, -1, NULL, 0 };
-	struct val	 rec = { V_JSON, NULL, 0, NULL, 0 };
+	struct val	 root = { .t = -1, .kind = V_SCHEMA };
+	struct val	 rec = { .t = 0, .kind = V_JSON };
 
 	memset(rs, 0, sizeof(*rs));
 	rs->root = &none;
@@ -1268,7 +1272,7 @@ tmpl_stream_write(struct tmpl_stream *st, const struct tmpl_root *root,
     void (*put)(void *, const char *, size_t), void *arg)
 {
 	struct rstate	 rs;
-	struct val	 v = { V_SCHEMA, NULL, -1, NULL, 0 };
+	struct val	 v = { .t = -1, .kind = V_SCHEMA };
 	struct buf	 b = { 0 };
 	int		 i, k;
 
