@@ -677,7 +677,8 @@ inlist(const struct val *k, const char *const *list)
  */
 static void
 check_opts(struct parser *p, const struct call *c, const char *what,
-    const char *const *known, const char *const *kept, struct val **extra)
+    const char *name, const char *const *known, const char *const *kept,
+    struct val **extra)
 {
 	struct val	*k;
 
@@ -690,8 +691,13 @@ check_opts(struct parser *p, const struct call *c, const char *what,
 			keep_opt(p, extra, k, k->next);
 			continue;
 		}
-		schema_warn(p->s, k->line, "%s: unknown option '%s', skipped",
-		    what, keyname(p, k));
+		/* "column 'x'": named only here, not for every column */
+		if (name != NULL)
+			schema_warn(p->s, k->line, "%s '%s': unknown option "
+			    "'%s', skipped", what, name, keyname(p, k));
+		else
+			schema_warn(p->s, k->line, "%s: unknown option '%s', "
+			    "skipped", what, keyname(p, k));
 	}
 }
 
@@ -834,12 +840,10 @@ column_opts(struct parser *p, struct table *t, struct column *col,
 {
 	struct val	*v, *kept = NULL;
 	const char	*str;
-	char		 what[300];
 	int64_t		 n;
 	int		 ai = 0;
 
-	(void)snprintf(what, sizeof(what), "column '%s'", col->name);
-	check_opts(p, c, what, col_known, col_kept, &kept);
+	check_opts(p, c, "column", col->name, col_known, col_kept, &kept);
 	if (kept != NULL)
 		colx(p->s, col)->options = kept;
 	if ((v = opt(c, "null")) != NULL)
@@ -967,7 +971,7 @@ t_timestamps(struct parser *p, struct table *t, const struct call *c)
 	int64_t		 n;
 	int		 i;
 
-	check_opts(p, c, "t.timestamps", known, NULL, NULL);
+	check_opts(p, c, "t.timestamps", NULL, known, NULL, NULL);
 	for (i = 0; i < 2; i++) {
 		col = add_column(p, t, names[i], "datetime", c->line);
 		col->notnull = (v = opt(c, "null")) == NULL ||
@@ -1066,7 +1070,7 @@ index_def(struct parser *p, struct table *t, const struct call *c,
 		STAILQ_REMOVE(&t->idx, ix, index, link);
 		return;
 	}
-	check_opts(p, c, "index", known, kept, &kept_v);
+	check_opts(p, c, "index", NULL, known, kept, &kept_v);
 	SETIX(p->s, ix, options, kept_v);
 	if (IXX(ix)->expr == NULL)
 		ix->name = index_name(p, t, &ix->cols, opt(c, "name"));
@@ -1094,7 +1098,7 @@ check_def(struct parser *p, struct table *t, const struct call *c,
 		    "expression string, skipped");
 		return;
 	}
-	check_opts(p, c, "check_constraint", known, NULL, NULL);
+	check_opts(p, c, "check_constraint", NULL, known, NULL, NULL);
 	ck = table_add_check(p->s, t, c->line);
 	ck->expr = vstr(p, expr);
 	ck->name = vstr(p, opt(c, "name"));
@@ -1200,7 +1204,7 @@ t_references(struct parser *p, struct table *t, const struct call *c)
 		    c->name);
 		return;
 	}
-	check_opts(p, c, c->name, known, NULL, NULL);
+	check_opts(p, c, c->name, NULL, known, NULL, NULL);
 	type = (v = opt(c, "type")) != NULL && vstr(p, v) != NULL ?
 	    vstr(p, v) : "bigint";
 	poly = vbool(opt(c, "polymorphic"));
@@ -1362,7 +1366,7 @@ create_table(struct parser *p, struct call *c)
 		goto skip;
 	}
 	t = schema_add(p->s, REC_TABLE, name, c->line);
-	check_opts(p, c, "create_table", known, NULL, NULL);
+	check_opts(p, c, "create_table", NULL, known, NULL, NULL);
 	t->comment = vstr(p, opt(c, "comment"));
 	id = opt(c, "id");
 	pk = opt(c, "primary_key");
@@ -1422,7 +1426,7 @@ add_foreign_key(struct parser *p, const struct call *c)
 	}
 	if ((t = table_arg(p, c)) == NULL)
 		return;
-	check_opts(p, c, "add_foreign_key", known, NULL, NULL);
+	check_opts(p, c, "add_foreign_key", NULL, known, NULL, NULL);
 	f = table_add_fkey(p->s, t, c->line);
 	split_name(p, to, &f->to_schema, &f->to_table);
 	if (opt(c, "column") != NULL &&
