@@ -31,12 +31,6 @@ buf_grow(struct buf *b, size_t more)
 }
 
 void
-buf_adds(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-void
 buf_printf(struct buf *b, const char *fmt, ...)
 {
 	va_list	 ap;

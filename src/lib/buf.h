@@ -16,7 +16,6 @@ struct buf {
 };
 
 void	 buf_grow(struct buf *, size_t);
-void	 buf_adds(struct buf *, const char *);
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((__format__(__printf__, 2, 3)));
 void	 buf_reset(struct buf *);
@@ -37,6 +36,13 @@ buf_add(struct buf *b, const void *p, size_t n)
 		memcpy(b->data + b->len, p, n);
 	b->len += n;
 	b->data[b->len] = '\0';
+}
+
+/* inline too, so that strlen of a literal is a constant */
+static inline void
+buf_adds(struct buf *b, const char *s)
+{
+	buf_add(b, s, strlen(s));
 }
 
 static inline void
