@@ -1010,13 +1010,9 @@ json_eq(const struct json *j, int t, const char *s)
 static int	get_key(const struct json *, int, const char *, size_t, int);
 
 int
-json_get(const struct json *j, int obj, const char *key)
+json_get_slash(const struct json *j, int obj, const char *key, size_t n)
 {
-	size_t	 n = strlen(key);
-
-	if (memchr(key, '\\', n) != NULL)
-		return get_key(j, obj, key, n, 1);
-	return json_get_n(j, obj, key, n);
+	return get_key(j, obj, key, n, 1);
 }
 
 int

@@ -14,6 +14,7 @@
 
 #include <stdint.h>
 #include <stddef.h>
+#include <string.h>
 
 /* no parent links: nothing reads them, and a token is 16 bytes, not 20
    (a record set kept whole, as render --all keeps it, is mostly tokens) */
@@ -57,9 +58,19 @@ void		 json_keep(struct json *, int (*)(void *, const char *,
 enum json_type	 json_type(const struct json *, int);
 const char	*json_typename(enum json_type);
 int		 json_next(const struct json *, int);
-int		 json_get(const struct json *, int, const char *);
 /* the same for a key of n bytes, without a backslash */
 int		 json_get_n(const struct json *, int, const char *, size_t);
+/* ... and with one (the key as JSON text would spell it, unescaped) */
+int		 json_get_slash(const struct json *, int, const char *, size_t);
+/* inline, so that a literal key's length and escapes are constants */
+static inline int
+json_get(const struct json *j, int obj, const char *key)
+{
+	size_t	 n = strlen(key);
+
+	return memchr(key, '\\', n) != NULL ?
+	    json_get_slash(j, obj, key, n) : json_get_n(j, obj, key, n);
+}
 int		 json_eq(const struct json *, int, const char *);
 char		*json_str(const struct json *, int);	/* caller frees */
 void		 json_str_buf(const struct json *, int, struct buf *);
