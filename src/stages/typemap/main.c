@@ -372,7 +372,7 @@ col_fields(const struct json *j, int c, struct colf *f)
 
 		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
 			if (esc ? json_eq(j, k, keys[i].key) :
-			    keys[i].len == kl &&
+			    keys[i].len == kl && kp[0] == keys[i].key[0] &&
 			    memcmp(kp, keys[i].key, kl) == 0) {
 				*(int *)(void *)((char *)f + keys[i].off) = v;
 				break;
