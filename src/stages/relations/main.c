@@ -538,11 +538,14 @@ name_used(const struct tbl *t, const char *name)
 {
 	int	 i;
 
+	/* the first byte rules most out without a call */
 	for (i = 0; i < t->ncol; i++)
-		if (strcmp(t->col[i].ts, name) == 0)
+		if (t->col[i].ts[0] == name[0] &&
+		    strcmp(t->col[i].ts, name) == 0)
 			return 1;
 	for (i = 0; i < t->nrel; i++)
-		if (strcmp(t->rel[i].name, name) == 0)
+		if (t->rel[i].name[0] == name[0] &&
+		    strcmp(t->rel[i].name, name) == 0)
 			return 1;
 	return 0;
 }
