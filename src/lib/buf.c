@@ -31,26 +31,36 @@ buf_grow(struct buf *b, size_t more)
 }
 
 void
-buf_printf(struct buf *b, const char *fmt, ...)
+buf_vprintf(struct buf *b, const char *fmt, va_list ap)
 {
-	va_list	 ap;
+	va_list	 aq;
 	size_t	 room;
 	int	 n;
 
 	/* one pass when it fits in what is left, else grow and redo */
 	room = b->cap > b->len ? b->cap - b->len : 0;
-	va_start(ap, fmt);
-	n = vsnprintf(room > 0 ? b->data + b->len : NULL, room, fmt, ap);
-	va_end(ap);
+	va_copy(aq, ap);
+	n = vsnprintf(room > 0 ? b->data + b->len : NULL, room, fmt, aq);
+	va_end(aq);
 	if (n < 0)
 		err(EX_OSERR, "vsnprintf");
 	if ((size_t)n >= room) {
 		buf_grow(b, (size_t)n);
-		va_start(ap, fmt);
-		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-		va_end(ap);
+		va_copy(aq, ap);
+		vsnprintf(b->data + b->len, (size_t)n + 1, fmt, aq);
+		va_end(aq);
 	}
 	b->len += (size_t)n;
+}
+
+void
+buf_printf(struct buf *b, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	va_start(ap, fmt);
+	buf_vprintf(b, fmt, ap);
+	va_end(ap);
 }
 
 void

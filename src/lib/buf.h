@@ -6,6 +6,7 @@
 #ifndef BUF_H
 #define BUF_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -18,6 +19,8 @@ struct buf {
 void	 buf_grow(struct buf *, size_t);
 void	 buf_printf(struct buf *, const char *, ...)
 	    __attribute__((__format__(__printf__, 2, 3)));
+void	 buf_vprintf(struct buf *, const char *, va_list)
+	    __attribute__((__format__(__printf__, 2, 0)));
 void	 buf_reset(struct buf *);
 void	 buf_free(struct buf *);
 char	*buf_steal(struct buf *);

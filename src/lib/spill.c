@@ -36,8 +36,11 @@ spill_tmpfile(const char **where)
 		return fd;
 	/* a file system without O_TMPFILE: a named file, unlinked */
 	path = xasprintf("%s/sluice-spill.XXXXXX", dir);
-	if ((fd = mkostemp(path, O_CLOEXEC)) != -1)
-		(void)unlink(path);
+	/* one that cannot be unlinked at once is not filled: it stays */
+	if ((fd = mkostemp(path, O_CLOEXEC)) != -1 && unlink(path) == -1) {
+		(void)close(fd);
+		fd = -1;
+	}
 	free(path);
 	return fd;
 }

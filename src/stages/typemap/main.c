@@ -130,18 +130,10 @@ twarn(int lineno, const char *fmt, ...)
 {
 	struct buf	 m = { 0 };
 	va_list		 ap;
-	int		 n;
 
 	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
+	buf_vprintf(&m, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		err(EX_SOFTWARE, "vsnprintf");
-	buf_grow(&m, (size_t)n + 1);
-	va_start(ap, fmt);
-	(void)vsnprintf(m.data, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	m.len = (size_t)n;
 	warnx("%s:%d: %s", inname, lineno, m.data);
 	if (rc.keep) {
 		put_u32(&rc.warns, m.len);
