@@ -213,16 +213,17 @@ syn_change() {
 	    "$W1/records0.txt" > "$W1/records.txt"
 }
 
-# run_w1 VARIANT KIND ROUND: one run of workload 1
+# run_w1 VARIANT KIND ROUND: one run of workload 1.  Not -q, which
+# would hide the line a map stage prints of its records (redone)
 run_w1() {
 	local v=$1 kind=$2 r=$3 f=$W1/run-$1-$2 t
 	if [ "$ZERO" = 1 ]; then
-		t=$(timed "$f" "$SLUICE" run -q -j "$JOBS" \
+		t=$(timed "$f" "$SLUICE" run -j "$JOBS" \
 		    --cache-dir "$W1/cache-$v" -D schema="$W1/schema.rb" \
 		    -D out="$GEN/out-$v" "$W1/$v.json")
 		dirsum "$GEN/out-$v" > "$f.sum"
 	else
-		t=$(timed "$f" "$SLUICE" run -q -j "$JOBS" \
+		t=$(timed "$f" "$SLUICE" run -j "$JOBS" \
 		    --cache-dir "$W1/cache-$v" "$W1/$v.json")
 		md5sum < "$f" | cut -c1-32 > "$f.sum"
 	fi
@@ -300,9 +301,9 @@ cat > "$W2/pipeline.json" <<EOF
 } }
 EOF
 
-w2_sluice() {	# w2_sluice KIND
+w2_sluice() {	# w2_sluice KIND (not -q: see run_w1)
 	local f=$W2/sluice-$1 t
-	t=$(timed "$f" "$SLUICE" run -q -j "$JOBS" --cache-dir "$W2/cache" \
+	t=$(timed "$f" "$SLUICE" run -j "$JOBS" --cache-dir "$W2/cache" \
 	    "$W2/pipeline.json")
 	record "w2-sluice-$1" "$t"
 	redone "$f.err" >> "$OUT/times/w2-sluice-$1.redone"

@@ -20,6 +20,11 @@ cache_pipeline() {
 JSON
 }
 
+# the map stages' lines of what came from the cache (not with -q)
+maplines() {
+	printf '%s\n' "$stderr" | grep ': map: ' || true
+}
+
 ran() {
 	printf '%s\n' "$stderr" | grep -c '^[a-z]*: ran-' || true
 }
@@ -298,9 +303,9 @@ JSON
     "gen": { "run": ["seq", "1", "100"] },
     "sq": { "run": ["awk", "{ print $1 * $1 }"], "stdin": "gen", "map": true, "batch": 7 } } }
 JSON
-	run -0 --separate-stderr sluice run -q p.json
+	run -0 --separate-stderr sluice run p.json
 	assert_equal "$output" "$(seq 1 100 | awk '{ print $1 * $1 }')"
-	assert_equal "$stderr" "sq: map: 100 records, 0 from the cache, 100 in 15 processes"
+	assert_equal "$(maplines)" "sq: map: 100 records, 0 from the cache, 100 in 15 processes"
 }
 
 @test "map-1.2: a map stage that does not write one line per line fails" {
@@ -339,14 +344,14 @@ JSON
     "in": { "run": ["cat", "${f}"] },
     "up": { "run": ["tr", "a-z0", "A-Z9"], "stdin": "in", "map": true, "cache": "m" } } }
 JSON
-	run -0 --separate-stderr sluice run -q -D f=half.txt p.json
-	assert_equal "$stderr" "up: map: 15000 records, 0 from the cache, 15000 in 2 processes"
-	run -0 --separate-stderr sluice run -q -D f=all.txt p.json
-	assert_equal "$stderr" "up: map: 30001 records, 15000 from the cache, 15001 in 2 processes"
+	run -0 --separate-stderr sluice run -D f=half.txt p.json
+	assert_equal "$(maplines)" "up: map: 15000 records, 0 from the cache, 15000 in 2 processes"
+	run -0 --separate-stderr sluice run -D f=all.txt p.json
+	assert_equal "$(maplines)" "up: map: 30001 records, 15000 from the cache, 15001 in 2 processes"
 	assert_equal "$(printf '%s\n' "$output" | md5sum)" "$( (cat all.txt; echo) | tr a-z0 A-Z9 | md5sum)"
 }
 
-@test "map-1.4: change one record of 1,000 and only that record is processed again" {
+@test "map-1.4: change one record of 1,000 and only that record is processed again (and, with -q, nothing says so)" {
 	seq 1 1000 | sed 's/^/table-/' > tables.txt
 	cat > p.json <<'JSON'
 { "jobs": 2, "stages": {
@@ -354,15 +359,24 @@ JSON
     "render": { "run": ["awk", "{ print \"rendered \" $0 }"], "stdin": "tables", "map": true, "cache": "template" },
     "count": { "run": ["wc", "-l"], "stdin": "render" } } }
 JSON
-	run -0 --separate-stderr sluice run -q p.json
+	run -0 --separate-stderr sluice run p.json
 	assert_output 1000
-	assert_equal "$stderr" "render: map: 1000 records, 0 from the cache, 1000 in 2 processes"
+	assert_equal "$(maplines)" "render: map: 1000 records, 0 from the cache, 1000 in 2 processes"
 	sed -i 's/^table-500$/table-500-changed/' tables.txt
-	run -0 --separate-stderr sluice run -q p.json
+	run -0 --separate-stderr sluice run p.json
 	assert_output 1000
-	assert_equal "$stderr" "render: map: 1000 records, 999 from the cache, 1 in 1 process"
+	assert_equal "$(maplines)" "render: map: 1000 records, 999 from the cache, 1 in 1 process"
 	run -0 --separate-stderr sluice run -q p.json
 	assert_equal "$stderr" ""
+	# -q: a record processed again, and no line says so
+	sed -i 's/^table-7$/table-7-changed/' tables.txt
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output 1000
+	assert_equal "$stderr" ""
+	# ... but it was stored: the next change is the only one processed
+	sed -i 's/^table-8$/table-8-changed/' tables.txt
+	run -0 --separate-stderr sluice run p.json
+	assert_equal "$(maplines)" "render: map: 1000 records, 999 from the cache, 1 in 1 process"
 }
 
 @test "cache-1.14: preload also runs the stages a cached stage waits for with after" {
@@ -448,11 +462,11 @@ JSON
     "double": { "run": ["awk", "{ print $1 * 2 }"], "stdin": "lines", "after": ["lines"], "map": true },
     "count": { "run": "wc -l; touch done", "stdin": "double" } } }
 JSON
-	run -0 --separate-stderr sluice run -q p.json
+	run -0 --separate-stderr sluice run p.json
 	assert_output 1000
 	# of the four slots, hold has one and count, which starts with
 	# double to read its output, another
-	assert_equal "$stderr" "double: map: 1000 records, 0 from the cache, 1000 in 2 processes"
+	assert_equal "$(maplines)" "double: map: 1000 records, 0 from the cache, 1000 in 2 processes"
 }
 
 @test "cache-1.17: small values go to packs, not a file each; a damaged one is made again; clear and gc remove unused packs" {
@@ -477,10 +491,10 @@ JSON
 	run -1 sluice cache verify
 	assert_output "verify: 201 entries checked, 1 corrupt (removed)"
 	sed -i 's/^rec-100$/rec-100-changed/' recs.txt
-	run -0 --separate-stderr sluice run -q p.json
+	run -0 --separate-stderr sluice run p.json
 	assert_line --index 0 "REC-1"
 	assert_line --index 99 "REC-100-CHANGED"
-	assert_equal "$stderr" "up: map: 200 records, 198 from the cache, 2 in 2 processes"
+	assert_equal "$(maplines)" "up: map: 200 records, 198 from the cache, 2 in 2 processes"
 	run -0 sluice cache verify
 	assert_output "verify: 203 entries checked, 0 corrupt"
 	# clearing the category leaves no pack behind
@@ -490,8 +504,8 @@ JSON
 	run -0 sluice cache --json stats
 	run -0 jq -r '.entries' <<< "$output"
 	assert_output 0
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" "up: map: 200 records, 0 from the cache, 200 in 2 processes"
+	run -0 --separate-stderr sluice run p.json
+	assert_equal "$(maplines)" "up: map: 200 records, 0 from the cache, 200 in 2 processes"
 }
 
 @test "cache-1.18: gc moves the values still in use out of a mostly unused pack" {
@@ -523,7 +537,7 @@ JSON
 	assert_output "gc: 0 expired, 0 unreferenced files removed"
 	# b1's records still come from the cache
 	sed -i 's/^b-20$/b-20-changed/' b1.txt
-	run -0 --separate-stderr sluice run -q -j1 p.json
+	run -0 --separate-stderr sluice run -j1 p.json
 	assert_line "B-20-CHANGED"
 	printf '%s\n' "$stderr" | grep -qx "b1: map: 20 records, 19 from the cache, 1 in 1 process"
 }
@@ -677,6 +691,28 @@ $(seq 1 1200000 | cksum)"
 	run -0 sluice run -q --trace t2.jsonl p.json
 	assert_output "$want"
 	assert_equal "$(jq -r .cache t2.jsonl | sort | uniq -c | tr -s ' ')" ' 3 hit'
+}
+
+@test "cache-1.23b: a cached stage that ran is read back from its capture by each reader at its own pace: one that reads only once the other is done gets the bytes from the file, not from a queue spilled to TMPDIR" {
+	command -v strace > /dev/null || skip "strace is not installed (make deps)"
+	# sum reads nothing until count has read everything and opened
+	# the FIFO: through sluice's queues, 7 MB would wait for it
+	mkfifo gate
+	cat > p.json <<'JSON'
+{ "stages": {
+  "make": { "run": ["seq", "1", "1200000"], "cache": "x" },
+  "count": { "run": "wc -l; echo > gate", "stdin": "make", "cache": "x" },
+  "sum": { "run": "read go < gate; cksum", "stdin": "make", "cache": "x" } } }
+JSON
+	mkdir spill
+	TMPDIR=$PWD/spill ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 \
+	    run -0 strace -f -e trace=openat,open -o tr.txt sluice run -q p.json
+	assert_output "1200000
+$(seq 1 1200000 | cksum)"
+	# the stages' opens are in the trace too (the FIFO's)
+	grep -q '"gate"' tr.txt
+	run grep -c "$PWD/spill" tr.txt
+	assert_output 0
 }
 
 @test "cache-1.24: SLUICE_STDIN_DIGEST_FD gives a stage the digest of its input once its producers have ended, the same for the same bytes, never inherited" {

@@ -203,6 +203,7 @@ cmd_map(int argc, char **argv)
 		{ "jobs", required_argument, NULL, 'j' },
 		{ "key", required_argument, NULL, 'k' },
 		{ "prog", required_argument, NULL, 'p' },
+		{ "quiet", no_argument, NULL, 'q' },
 		{ "stage", required_argument, NULL, 's' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -215,7 +216,7 @@ cmd_map(int argc, char **argv)
 	const char *errstr;
 	size_t	 nlines = 0, nmiss = 0, i, next = 0, nsh, active = 0, cap = 0;
 	long long jobs = 1, batch = 0;
-	int	 c, catid = -1, have_key = 0, sfd, failed = 0;
+	int	 c, catid = -1, have_key = 0, sfd, failed = 0, quiet = 0;
 	sigset_t set, old;
 	char	*p, *e;
 
@@ -245,6 +246,9 @@ cmd_map(int argc, char **argv)
 			break;
 		case 'p':
 			prog = optarg;
+			break;
+		case 'q':
+			quiet = 1;
 			break;
 		case 's':
 			stage = optarg;
@@ -494,9 +498,10 @@ cmd_map(int argc, char **argv)
 		}
 		buf_free(&out);
 	}
-	fprintf(stderr, "%s: %zu records, %zu from the cache, %zu in %zu "
-	    "process%s\n", "map", nlines, nlines - nmiss, nmiss, nsh,
-	    nsh == 1 ? "" : "es");
+	if (!quiet)
+		fprintf(stderr, "%s: %zu records, %zu from the cache, %zu in "
+		    "%zu process%s\n", "map", nlines, nlines - nmiss, nmiss,
+		    nsh, nsh == 1 ? "" : "es");
 done:
 	buf_free(&hits);
 	for (i = 0; i < nsh; i++) {

@@ -385,8 +385,10 @@ pump_zero_copy(struct engine *E, struct rstage *P, int *drained)
  * memory: a warm run of the example read both blobs for write, 2.4 MB,
  * into queues, and write, its stamp holding, read none of it.)  Not for
  * an outlet to sluice's stdout, one kept for a retried reader, nor a
- * producer whose bytes sluice must see: decided once, before its first
- * byte moves.
+ * producer whose bytes sluice must see: decided before the first byte
+ * of each out_r moves (a deferred stage's pipe is not replayed, the
+ * capture that takes its place once it ends is: each change of out_r
+ * sets fileplay back to 0).
  */
 static int
 file_replay(struct engine *E, struct rstage *P)

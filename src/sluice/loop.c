@@ -596,6 +596,7 @@ start_one(struct engine *E, struct rstage *R)
 	} else {
 		mkpipe_big(p);
 		R->out_r = p[0];
+		R->fileplay = 0;
 		R->child_out = p[1];
 		(void)fcntl(R->out_r, F_SETFL, O_NONBLOCK);
 	}
@@ -1167,6 +1168,7 @@ spec_finish(struct engine *E, struct rstage *R)
 	R->out_r = R->spec_fd;
 	R->spec_fd = -1;
 	R->out_is_pipe = 0;
+	R->fileplay = 0;	/* a file now: see file_replay */
 	stage_set(E, R, PS_CACHED);
 	R->spec_hit = 0;
 	monitor_cached(E, R);
@@ -1574,6 +1576,8 @@ map_argv(struct engine *E, struct rstage *R)
 	if (R->st->batch > 0)
 		v[n++] = xasprintf("--batch=%lld", R->st->batch);
 	v[n++] = xasprintf("--stage=%s", R->st->name);
+	if (E->o->quiet)
+		v[n++] = xstrdup("--quiet");
 	if (R->cacheable) {
 		digest_hex(&R->key_base, hex);
 		v[n++] = xasprintf("--cache-dir=%s", scache_dir(E->p, E->o));

@@ -167,7 +167,9 @@ struct rstage {
 	int		 hash_out;	/* digest stdout as it passes */
 	int		 out_is_pipe;
 	int		 fileplay;	/* out_r, a file, read per outlet at
-					   its own offset: 1; 0 undecided */
+					   its own offset: 1; through the
+					   copy path: -1; 0 undecided (set
+					   back whenever out_r changes) */
 	int64_t		 fileplay_max;	/* the furthest offset read */
 	struct digest_ctx octx;
 	struct digest	 out_digest;

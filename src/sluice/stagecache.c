@@ -443,6 +443,7 @@ scache_open_unopened(struct engine *E, struct rstage *R)
 	if ((fd = open_hit(E, R, &hit, "")) == -1)
 		return -1;
 	R->out_r = fd;
+	R->fileplay = 0;
 	return 0;
 }
 
@@ -601,6 +602,7 @@ scache_try_hit(struct engine *E, struct rstage *R)
 	R->digest_known = 1;
 	R->out_r = hit_fd;
 	R->out_is_pipe = 0;
+	R->fileplay = 0;
 	R->hash_out = 0;		/* the digest is known */
 	R->cost_saved_ns = hit.cost_ns;
 	return 1;
@@ -748,6 +750,7 @@ scache_done(struct engine *E, struct rstage *R)
 		R->defer = 0;
 		R->out_r = R->capture;
 		R->out_is_pipe = 0;
+		R->fileplay = 0;	/* a file now: see file_replay */
 		R->hash_out = 0;
 		R->capture = -1;
 		return;
