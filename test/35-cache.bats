@@ -715,6 +715,135 @@ $(seq 1 1200000 | cksum)"
 	assert_output 0
 }
 
+# a stage that writes files: "put" says on stderr when it ran
+outputs_pipeline() {
+	cat > p.json <<'JSON'
+{ "stages": {
+    "src": { "run": ["cat", "in.txt"], "inputs": ["in.txt"], "cache": "x" },
+    "put": { "run": "mkdir -p out/sub; cat > out/sub/a.txt; echo b > out/b.txt; echo ran-put >&2; echo put-done",
+             "stdin": "src", "outputs": ["out", "missing.txt"], "cache": "files" } } }
+JSON
+	echo hello > in.txt
+}
+
+@test "outputs-1.1: a stage with outputs does not run while its key and its files are as its last run left them; a file changed, added or removed makes it run" {
+	outputs_pipeline
+	run -0 --separate-stderr sluice run -q p.json
+	assert_output put-done
+	assert_equal "$stderr" "put: ran-put"
+	# as it left them: nothing runs, nothing is replayed
+	run -0 --separate-stderr sluice run -q --trace t.jsonl p.json
+	assert_output ''
+	assert_equal "$stderr" ""
+	assert_equal "$(jq -r 'select(.stage == "put") | .cache' t.jsonl)" hit
+	run -0 sluice run -n p.json
+	assert_line --partial "put: sh -c 'mkdir -p out/sub; cat > out/sub/a.txt; echo b > out/b.txt; echo ran-put >&2; echo put-done' < src (from the cache)"
+	# removed
+	rm out/sub/a.txt
+	run -0 sluice run -n p.json
+	assert_line --partial "< src (cache: its outputs changed)"
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "put: ran-put"
+	assert_equal "$(cat out/sub/a.txt)" hello
+	# the same size and modification time, other bytes: the change
+	# time tells
+	m=$(stat -c %y out/b.txt)
+	echo c > out/b.txt
+	touch -d "$m" out/b.txt
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "put: ran-put"
+	assert_equal "$(cat out/b.txt)" b
+	# added, deep down
+	echo x > out/sub/extra
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "put: ran-put"
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" ""
+	# a declared output that was missing appears
+	echo y > missing.txt
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "put: ran-put"
+	# replaced by a symbolic link to the same content
+	mv out/b.txt b.saved
+	ln -s ../b.saved out/b.txt
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "put: ran-put"
+	# its input changed
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" ""
+	echo bye > in.txt
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "put: ran-put"
+	assert_equal "$(cat out/sub/a.txt)" bye
+}
+
+@test "outputs-1.2: --refresh and --no-cache run a stage with outputs; a failed run stores nothing; statistics count its hits and misses" {
+	outputs_pipeline
+	run -0 --separate-stderr sluice run -q p.json
+	run -0 --separate-stderr sluice run -q --refresh p.json
+	assert_equal "$stderr" "put: ran-put"
+	run -0 --separate-stderr sluice run -q --no-cache p.json
+	assert_equal "$stderr" "put: ran-put"
+	# the cache did not see that run, which changed the files
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "put: ran-put"
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" ""
+	# misses: the first run and --refresh (src ran: put could not look
+	# before it started) and the one after --no-cache; one hit
+	run -0 sluice cache --json stats
+	assert_equal "$(jq -c '.categories[] | select(.name == "files") | [.lookups, .hits, .misses, .stores]' <<< "$output")" "[4,1,3,3]"
+	# a run that fails leaves nothing that makes the next one hit
+	sed -i 's/echo put-done/echo put-done; exit 3/' p.json
+	run -1 --separate-stderr sluice run -q p.json
+	rm out/b.txt
+	sed -i 's/; exit 3//' p.json
+	run -0 --separate-stderr sluice run -q p.json
+	assert_equal "$stderr" "put: ran-put"
+	assert_file_exists out/b.txt
+}
+
+@test "outputs-1.3: a stage with outputs streams its input as its producers run, and its key is stored once they end" {
+	# src is not cached and blocks until put has started and read a line:
+	# put must not wait for src to end
+	mkfifo gate
+	cat > p.json <<'JSON'
+{ "stages": {
+    "src": { "run": "echo first; read go < gate; echo second" },
+    "put": { "run": "read l; echo > gate; mkdir -p out; { echo \"$l\"; cat; } > out/a.txt",
+             "stdin": "src", "outputs": "out", "cache": "files" } } }
+JSON
+	run -0 timeout 20 sluice run -q p.json
+	assert_equal "$(cat out/a.txt)" "first
+second"
+	run -0 --separate-stderr timeout 20 sluice run -q --trace t.jsonl p.json
+	# src runs again (not cached) and writes the same: put's key is the
+	# same, but it cannot know before src ends, and runs
+	assert_equal "$(jq -r 'select(.stage == "put") | .cache' t.jsonl)" miss
+}
+
+@test "outputs-1.4: \"outputs\" is checked: a file or a list of them, no empty name, and no stage may read a stage that has it" {
+	cat > p.json <<'JSON'
+{ "stages": {
+    "put": { "run": ["true"], "outputs": 3 } } }
+JSON
+	run -65 sluice run p.json
+	assert_output "sluice: p.json:2:42: 'outputs' expects a list of files, found number"
+	cat > p.json <<'JSON'
+{ "stages": {
+    "put": { "run": ["true"], "outputs": [""] } } }
+JSON
+	run -65 sluice run p.json
+	assert_output "sluice: p.json:2:43: 'outputs' expects a file or directory, found an empty string"
+	cat > p.json <<'JSON'
+{ "stages": {
+    "put": { "run": ["true"], "outputs": "out" },
+    "read": { "run": ["cat"], "stdin": "put" } } }
+JSON
+	run -65 sluice run p.json
+	assert_output "sluice: p.json:3:40: stage 'read' reads 'put', which has \"outputs\": a stage that writes files is read by no stage"
+}
+
 @test "cache-1.24: SLUICE_STDIN_DIGEST_FD gives a stage the digest of its input once its producers have ended, the same for the same bytes, never inherited" {
 	cat > p.json <<'JSON'
 { "stages": {

@@ -175,10 +175,25 @@ dump() {
 	fi
 }
 
-@test "codegen-2.3: output is deterministic: a second run writes nothing" {
+@test "codegen-2.3: output is deterministic: a second run writes nothing; with the files as they were, write does not even start" {
 	run -0 gen "$ROOT/test/data/schemas/maybe.schema.rb" out
 	assert_output --partial ': 61 written, 0 unchanged, 0 pruned'
+	find out -type f -exec stat -c '%n %i %Y.%y %Z' {} + | sort > before
+	# its key and its files are as the first run left them: a hit
 	run -0 gen "$ROOT/test/data/schemas/maybe.schema.rb" out
+	assert_output ''
+	run -0 jq -r '.stages[] | select(.name == "write") | .cache.result' \
+	    "$(ls -td "$SLUICE_STATE_DIR"/runs/*/ | head -1)/run.json"
+	assert_output hit
+	find out -type f -exec stat -c '%n %i %Y.%y %Z' {} + | sort > after
+	run -0 diff before after
+	# a file taken away: write runs, and writes only that one
+	rm out/types/account-data.ts
+	run -0 gen "$ROOT/test/data/schemas/maybe.schema.rb" out
+	assert_output --partial ': 1 written, 60 unchanged, 0 pruned'
+	# with the cache off it always runs, and finds nothing to do
+	run -0 sluice run -q --no-cache -D schema="$ROOT/test/data/schemas/maybe.schema.rb" \
+	    -D out="$PWD/out" "$ROOT/examples/zero/pipeline.json"
 	assert_output --partial ': 0 written, 61 unchanged, 0 pruned'
 }
 

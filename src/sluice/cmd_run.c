@@ -35,6 +35,17 @@ parse_level(const char *s)
 	return -1;
 }
 
+/* the outputs of st are as the run that stored hit left them */
+static int
+same_outputs(const struct stage *st, const struct cache_hit *hit)
+{
+	struct digest s, d;
+
+	outputs_stamp(st, &s);
+	digest_buf(&s, sizeof(s), &d);
+	return d.hi == hit->content.hi && d.lo == hit->content.lo;
+}
+
 /* what would run, and which cached stages would come from the cache:
  * a stage's key is known when each of its producers would hit too */
 static void
@@ -89,7 +100,11 @@ dry_run(struct pipeline *p, const struct run_opts *o, int jobs)
 				note = " (cache: an input cannot be read)";
 			else {
 				stagekey_final(&base, st, outp, &key);
-				if (cache_peek(c, cat, &key, &hit) == 1) {
+				if (st->noutputs > 0 &&
+				    cache_peek(c, cat, &key, &hit) == 1 &&
+				    !same_outputs(st, &hit))
+					note = " (cache: its outputs changed)";
+				else if (cache_peek(c, cat, &key, &hit) == 1) {
 					outd[st->idx] = hit.content;
 					known[st->idx] = 1;
 					note = " (from the cache)";

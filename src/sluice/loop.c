@@ -267,7 +267,11 @@ stage_ready(struct engine *E, struct rstage *R)
 				return -1;
 			if (P->state == PS_WAITING)
 				return 0;
-			if ((P->hold || R->st->retries > 0 || R->cacheable) &&
+			/* a cached stage needs its producers' digests for its
+			 * key; one with outputs does not wait for them: it
+			 * runs as they run, and its key is stored after */
+			if ((P->hold || R->st->retries > 0 ||
+			    (R->cacheable && R->st->noutputs == 0)) &&
 			    P->state != PS_DONE && P->state != PS_CACHED &&
 			    !spec_on(E, R, P))
 				return 0;

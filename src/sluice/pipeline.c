@@ -62,6 +62,8 @@ struct rawstage {
 	struct rawstr	*inputs;
 	size_t		 ninputs;
 	int		 inputs_set;
+	struct rawstr	*outputs;
+	size_t		 noutputs;
 	struct rawenv	*env;
 	size_t		 nenv;
 	struct rawstr	 cwd;
@@ -104,7 +106,8 @@ static const char *const executor_names[] = { "local", "slurm" };
 static const char *const cat_fields[] = { "ttl", "share" };
 static const char *const stage_fields[] = {
 	"run", "stdin", "fds", "after", "inputs", "env", "cwd", "cache",
-	"map", "batch", "timeout", "memory_limit", "retries", "alerts"
+	"map", "batch", "timeout", "memory_limit", "retries", "alerts",
+	"outputs"
 };
 static const char *const metric_names[AM_COUNT] = {
 	"wall", "cpu", "max_rss", "error_rate", "cache_hit_rate"
@@ -560,6 +563,27 @@ set_run(struct loader *L, struct rawstage *r, int t)
 		    "found an empty string");
 }
 
+/* "inputs", "outputs": a file, or a list of them; replaces any before */
+static void
+get_paths(struct loader *L, int v, const char *field, struct rawstr **out,
+    size_t *n)
+{
+	int	 e;
+
+	free_rawstrs(*out, *n);
+	*out = NULL;
+	*n = 0;
+	if (json_type(&L->j, v) == JSON_STRING) {
+		*out = xmalloc(sizeof(**out));
+		(*out)[(*n)++] = get_rawstr(L, v, field);
+		return;
+	}
+	expect(L, v, JSON_ARRAY, field, "a list of files");
+	*out = xreallocarray(NULL, (size_t)L->j.tok[v].size + 1, sizeof(**out));
+	JSON_FOREACH_ELEM(&L->j, v, e)
+		(*out)[(*n)++] = get_rawstr(L, e, field);
+}
+
 /* fields of one stage object; used for the stage and profile overlays */
 static void
 parse_stage(struct loader *L, int si, int obj)
@@ -567,7 +591,7 @@ parse_stage(struct loader *L, int si, int obj)
 	struct stage *st = &L->p->stages[si];
 	struct rawstage *r = &L->raw[si];
 	char	 where[256];
-	int	 k, v, e;
+	int	 k, v;
 
 	snprintf(where, sizeof(where), " in stage '%s'", st->name);
 	if (json_type(&L->j, obj) != JSON_OBJECT)
@@ -594,21 +618,7 @@ parse_stage(struct loader *L, int si, int obj)
 			get_refs(L, v, "after", &r->after, &r->nafter);
 			break;
 		case 4:
-			free_rawstrs(r->inputs, r->ninputs);
-			r->inputs = NULL;
-			r->ninputs = 0;
-			if (json_type(&L->j, v) == JSON_STRING) {
-				r->inputs = xmalloc(sizeof(*r->inputs));
-				r->inputs[r->ninputs++] = get_rawstr(L, v,
-				    "inputs");
-				break;
-			}
-			expect(L, v, JSON_ARRAY, "inputs", "a list of files");
-			r->inputs = xreallocarray(NULL,
-			    (size_t)L->j.tok[v].size + 1, sizeof(*r->inputs));
-			JSON_FOREACH_ELEM(&L->j, v, e)
-				r->inputs[r->ninputs++] = get_rawstr(L, e,
-				    "inputs");
+			get_paths(L, v, "inputs", &r->inputs, &r->ninputs);
 			break;
 		case 5:
 			set_env(L, v, &r->env, &r->nenv);
@@ -653,6 +663,9 @@ parse_stage(struct loader *L, int si, int obj)
 			break;
 		case 13:
 			set_alerts(L, v, si);
+			break;
+		case 14:
+			get_paths(L, v, "outputs", &r->outputs, &r->noutputs);
 			break;
 		default:
 			unknown_field(L, k, stage_fields, NELEM(stage_fields),
@@ -1161,6 +1174,17 @@ resolve_stage(struct loader *L, int si, const struct load_opts *o)
 		st->inputs[i] = abspath(p->dir, s);
 		free(s);
 	}
+	st->noutputs = r->noutputs;
+	st->outputs = xcalloc(r->noutputs + 1, sizeof(char *));
+	for (i = 0; i < r->noutputs; i++) {
+		char	*s = subst(L, &r->outputs[i]);
+
+		if (*s == '\0')
+			json_errx(&L->j, r->outputs[i].tok, "'outputs' expects "
+			    "a file or directory, found an empty string");
+		st->outputs[i] = abspath(p->dir, s);
+		free(s);
+	}
 	/* pipeline-wide env first, the stage's own after it (it wins) */
 	st->env = xcalloc(L->nenv + r->nenv + 1, sizeof(char *));
 	for (i = 0; i < L->nenv; i++) {
@@ -1193,6 +1217,12 @@ resolve_stage(struct loader *L, int si, const struct load_opts *o)
 			pt->src[k] = resolve_ref(L, &r->ports[i].refs[k]);
 			json_pos(&L->j, r->ports[i].refs[k].tok,
 			    &pt->srcpos[k].line, &pt->srcpos[k].col);
+			if (L->raw[pt->src[k]].noutputs > 0)
+				json_errx(&L->j, r->ports[i].refs[k].tok,
+				    "stage '%s' reads '%s', which has "
+				    "\"outputs\": a stage that writes files "
+				    "is read by no stage", st->name,
+				    r->ports[i].refs[k].name);
 			for (e = 0; e < k; e++)
 				if (pt->src[e] == pt->src[k])
 					json_errx(&L->j,
@@ -1312,6 +1342,7 @@ loader_free(struct loader *L)
 		free(r->ports);
 		free_refs(r->after, r->nafter);
 		free_rawstrs(r->inputs, r->ninputs);
+		free_rawstrs(r->outputs, r->noutputs);
 		for (k = 0; k < r->nenv; k++) {
 			free(r->env[k].key);
 			free(r->env[k].val.s);
@@ -1535,6 +1566,7 @@ pipeline_free(struct pipeline *p)
 		free(st->after);
 		free(st->afterpos);
 		free_strv(st->inputs, st->ninputs);
+		free_strv(st->outputs, st->noutputs);
 		free_strv(st->env, st->nenv);
 		free(st->cwd);
 		free(st->cache);

@@ -69,6 +69,8 @@ struct stage {
 	size_t		 nafter;
 	char		**inputs;	/* absolute paths */
 	size_t		 ninputs;
+	char		**outputs;	/* files it writes: absolute paths */
+	size_t		 noutputs;
 	char		**env;		/* "KEY=VALUE" */
 	size_t		 nenv;
 	char		*cwd;		/* absolute */

@@ -203,6 +203,8 @@ struct rstage {
 	int64_t		 errcap_lost;	/* bytes past ERRCAP_MAX */
 	const char	*cache_res;	/* "off", "miss", "hit", "refresh" */
 	int64_t		 cost_saved_ns;
+	int		 ostamp_done;	/* ostamp: its "outputs" as they are */
+	struct digest	 ostamp;
 	int		 unopened;	/* a hit whose stored stdout no reader
 					   needed when it hit: not opened */
 	uint32_t	 hit_pack;	/* where it is, to open it after all */

@@ -624,7 +624,9 @@ take_output(struct slurm *S, struct rstage *R)
 	R->out_bytes = sb.st_size;
 	if (digest_file(path, &R->out_digest) == -1)
 		warn("%s", path);
-	if (R->cacheable && E->cache != NULL) {
+	if (R->cacheable && E->cache != NULL && R->st->noutputs > 0)
+		scache_done(E, R);	/* its files, not its stdout */
+	else if (R->cacheable && E->cache != NULL) {
 		if ((tmp = cache_tmpfile(E->cache)) == -1 ||
 		    copy_fd(fd, tmp) == -1 ||
 		    cache_store_fd(E->cache, R->cat, &R->key, tmp,

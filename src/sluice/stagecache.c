@@ -12,8 +12,15 @@
  * stage wrote to stderr is stored too, in the category "stderr" under
  * a key derived from the stage's, and a hit replays it, each line
  * tagged "NAME (cached):".
+ *
+ * A stage with "outputs" writes files, not a stream (no stage reads
+ * it): what is stored for its key is a digest of those files as it left
+ * them (outputs_stamp), and it hits only while they are still so; then
+ * it does not run, and nothing of it is replayed.
  */
 #include <sys/stat.h>
+#include <sys/mman.h>
+#include <dirent.h>
 #include <err.h>
 #include <stdint.h>
 #include <errno.h>
@@ -204,8 +211,155 @@ stagekey_base(const struct stage *st, const char *dir,
 		}
 		digest_add(&c, &d, sizeof(d));
 	}
+	if (st->noutputs > 0) {		/* keys of other stages unchanged */
+		snprintf(num, sizeof(num), "outputs %zu", st->noutputs);
+		digest_adds(&c, num);
+		for (i = 0; i < st->noutputs; i++)
+			digest_adds(&c, st->outputs[i]);
+	}
 	digest_end(&c, out);
 	return 0;
+}
+
+/*
+ * What lstat(2) says of an entry, for outputs_stamp: a file edited in
+ * place changes its change time even when its size and modification
+ * time are put back, and one replaced changes its inode.
+ */
+static void
+stamp_stat(struct digest_ctx *c, const char *name, const struct stat *sb)
+{
+	uint64_t v[8];
+
+	v[0] = (uint64_t)sb->st_mode;
+	v[1] = (uint64_t)sb->st_dev;
+	v[2] = (uint64_t)sb->st_ino;
+	v[3] = (uint64_t)sb->st_size;
+	v[4] = (uint64_t)sb->st_mtim.tv_sec;
+	v[5] = (uint64_t)sb->st_mtim.tv_nsec;
+	v[6] = (uint64_t)sb->st_ctim.tv_sec;
+	v[7] = (uint64_t)sb->st_ctim.tv_nsec;
+	digest_adds(c, name);
+	digest_add(c, v, sizeof(v));
+}
+
+static int
+namecmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* every entry under the directory open at dfd (closed), by name */
+static void
+stamp_dir(struct digest_ctx *c, int dfd, int depth)
+{
+	struct dirent *de;
+	struct stat sb;
+	DIR	*d;
+	char	**names = NULL;
+	size_t	 n = 0, cap = 0, i;
+	int	 sub;
+
+	if ((d = fdopendir(dfd)) == NULL) {
+		close(dfd);
+		digest_adds(c, "unreadable");
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (n == cap) {
+			cap = cap == 0 ? 64 : cap * 2;
+			names = xreallocarray(names, cap, sizeof(*names));
+		}
+		names[n++] = xstrdup(de->d_name);
+	}
+	if (n > 1)
+		qsort(names, n, sizeof(*names), namecmp);
+	digest_adds(c, "{");
+	for (i = 0; i < n; i++) {
+		if (fstatat(dirfd(d), names[i], &sb, AT_SYMLINK_NOFOLLOW) ==
+		    -1) {
+			digest_adds(c, names[i]);
+			digest_adds(c, "gone");
+			continue;
+		}
+		stamp_stat(c, names[i], &sb);
+		if (!S_ISDIR(sb.st_mode))
+			continue;
+		if (depth >= 64 || (sub = openat(dirfd(d), names[i],
+		    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+			digest_adds(c, "unreadable");
+		else
+			stamp_dir(c, sub, depth + 1);
+	}
+	digest_adds(c, "}");
+	closedir(d);
+	for (i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/*
+ * The files and directories a stage names in "outputs", as they are:
+ * each path and everything under it, by name, with its type, inode,
+ * size and modification and change times, in one digest.  A symbolic
+ * link is itself, not followed; a missing path is said so.
+ */
+void
+outputs_stamp(const struct stage *st, struct digest *out)
+{
+	struct digest_ctx c;
+	struct stat sb;
+	size_t	 i;
+	int	 fd;
+
+	digest_begin(&c);
+	digest_adds(&c, "sluice-outputs-v1");
+	for (i = 0; i < st->noutputs; i++) {
+		if (lstat(st->outputs[i], &sb) == -1) {
+			digest_adds(&c, st->outputs[i]);
+			digest_adds(&c, errno == ENOENT ? "missing" :
+			    "unreadable");
+			continue;
+		}
+		stamp_stat(&c, st->outputs[i], &sb);
+		if (!S_ISDIR(sb.st_mode))
+			continue;
+		if ((fd = open(st->outputs[i], O_RDONLY | O_DIRECTORY |
+		    O_NOFOLLOW | O_CLOEXEC)) == -1)
+			digest_adds(&c, "unreadable");
+		else
+			stamp_dir(&c, fd, 0);
+	}
+	digest_end(&c, out);
+}
+
+/* R's outputs as they are now, looked at once a run */
+static const struct digest *
+ostamp(struct rstage *R)
+{
+	if (!R->ostamp_done) {
+		outputs_stamp(R->st, &R->ostamp);
+		R->ostamp_done = 1;
+	}
+	return &R->ostamp;
+}
+
+/* key is stored for a stage with outputs, which are still as they were
+ * when it was stored (the stored bytes are the stamp; their digest,
+ * the entry's, is compared) */
+static int
+outputs_current(struct engine *E, struct rstage *R, const struct digest *key,
+    struct cache_hit *hit)
+{
+	struct digest want;
+
+	if (cache_peek(E->cache, R->cat, key, hit) != 1)
+		return 0;
+	digest_buf(ostamp(R), sizeof(R->ostamp), &want);
+	return want.hi == hit->content.hi && want.lo == hit->content.lo;
 }
 
 /* the whole key, once every producer's output digest is known */
@@ -307,7 +461,9 @@ scache_init(struct engine *E)
 			errx(EX_NOINPUT, "%s", msg);
 		R->cacheable = 1;
 		E->any_cacheable = 1;
-		R->hash_out = 1;
+		/* what a stage with outputs writes on stdout is shown, not
+		   stored: no stage reads it */
+		R->hash_out = R->st->noutputs == 0;
 		/* its producers' bytes make its key */
 		for (k = 0; k < R->st->nports; k++)
 			for (s = 0; s < R->st->ports[k].nsrc; s++)
@@ -373,6 +529,12 @@ needed(struct engine *E, const struct rstage *R, const struct digest **outd,
 					return 1;
 			}
 		stagekey_final(&C->key_base, C->st, outd, &key);
+		if (C->st->noutputs > 0) {
+			/* it hits, and needs no bytes, or runs */
+			if (!outputs_current(E, C, &key, &hit))
+				return 1;
+			continue;
+		}
 		if (cache_peek(E->cache, C->cat, &key, &hit) != 1 ||
 		    hit.pack != 0)
 			return 1;
@@ -544,6 +706,40 @@ scache_spec_drop(struct engine *E, struct rstage *R)
 	(void)E;
 }
 
+/*
+ * A stage with outputs hits while they are as the run that stored its
+ * key left them: it does not run, and what it would have written on
+ * stdout reads empty.
+ */
+static int
+outputs_hit(struct engine *E, struct rstage *R)
+{
+	struct cache_hit hit;
+	int	 fd;
+
+	R->cache_res = "miss";
+	if (E->o->refresh) {
+		cache_count_miss(E->cache, R->cat);
+		R->cache_res = "refresh";
+		return 0;
+	}
+	if (!outputs_current(E, R, &R->key, &hit) ||
+	    (fd = memfd_create("sluice-outputs", MFD_CLOEXEC)) == -1) {
+		cache_count_miss(E->cache, R->cat);
+		return 0;
+	}
+	(void)cache_lookup(E->cache, R->cat, &R->key, &hit);	/* its use */
+	R->cache_res = "hit";
+	digest_buf("", 0, &R->out_digest);
+	R->digest_known = 1;
+	R->out_r = fd;
+	R->out_is_pipe = 0;
+	R->fileplay = 0;
+	R->hash_out = 0;
+	R->cost_saved_ns = hit.cost_ns;
+	return 1;
+}
+
 /* compute the key; 1 and the stage is CACHED with its blob as stdout */
 int
 scache_try_hit(struct engine *E, struct rstage *R)
@@ -561,8 +757,18 @@ scache_try_hit(struct engine *E, struct rstage *R)
 		R->cache_res = "miss";
 		return 0;
 	}
+	if (R->st->noutputs > 0 && !scache_producers_final(E, R)) {
+		/* it starts with them: a miss, its key known at the end */
+		cache_count_miss(E->cache, R->cat);
+		R->cache_res = "miss";
+		return 0;
+	}
 	outd = out_digests(E);
 	stagekey_final(&R->key_base, R->st, outd, &R->key);
+	if (R->st->noutputs > 0) {
+		free(outd);
+		return outputs_hit(E, R);
+	}
 	fd = R->pre_fd;
 	R->pre_fd = -1;
 	R->cache_res = "miss";
@@ -627,7 +833,8 @@ scache_started(struct engine *E, struct rstage *R)
 		close(R->capture);
 		R->capture = -1;
 	}
-	if (R->cacheable && (R->capture = cache_tmpfile(E->cache)) == -1)
+	if (R->cacheable && R->st->noutputs == 0 &&
+	    (R->capture = cache_tmpfile(E->cache)) == -1)
 		warnx("stage '%s': %s", R->st->name, cache_error(E->cache));
 }
 
@@ -672,7 +879,8 @@ scache_err(struct engine *E, struct rstage *R, const char *p, size_t n)
 
 	/* a map stage's lines are its shards' and its own summary of
 	 * what came from the cache: not worth replaying */
-	if (E->cache == NULL || E->errcat == -1 || R->st->map)
+	if (E->cache == NULL || E->errcat == -1 || R->st->map ||
+	    R->st->noutputs > 0)
 		return;
 	buf_add(&R->errcap, p, n < room ? n : room);
 	if (n > room)
@@ -736,6 +944,20 @@ scache_done(struct engine *E, struct rstage *R)
 		digest_end(&R->octx, &R->out_digest);
 		R->digest_known = 1;
 	}
+	if (R->cacheable && R->st->noutputs > 0) {
+		const struct digest **outd = out_digests(E);
+
+		/* its producers have ended: its key; and its files as it
+		 * left them are what that key stands for */
+		stagekey_final(&R->key_base, R->st, outd, &R->key);
+		free(outd);
+		R->ostamp_done = 0;
+		if (cache_store_buf(E->cache, R->cat, &R->key, ostamp(R),
+		    sizeof(R->ostamp), R->t_end - R->t_start) == -1)
+			warnx("stage '%s': its outputs not recorded in the "
+			    "cache: %s", R->st->name, cache_error(E->cache));
+		return;
+	}
 	if (R->capture == -1)
 		return;
 	if (!R->sigpipe_ok && cache_store_fd(E->cache, R->cat, &R->key,
@@ -790,7 +1012,9 @@ scache_defer(struct engine *E, struct rstage *R)
 			goto out;
 		if (R->spec)	/* none may see it before its key */
 			continue;
-		if (!C->cacheable && C->st->retries == 0)
+		/* one with outputs reads as it comes, as an uncached one */
+		if ((!C->cacheable || C->st->noutputs > 0) &&
+		    C->st->retries == 0)
 			goto out;
 		/* a reader that may start before it ends reads it as it
 		 * comes */
