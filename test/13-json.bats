@@ -42,6 +42,18 @@ load helper
 	printf '{"name": "x\xff", "stages": {}}\n' > p.json
 	run -65 sluice check p.json
 	assert_output "sluice: p.json:1:12: invalid UTF-8 in string"
+	# the same as \u escapes: a surrogate that is not half of a pair
+	# (alone, high then no low, low first); a pair passes
+	for bad in '\ud800' '\ud83dx' '\udc00\ud83d' '\ud83d\ud83d'; do
+		printf '{"v":1,"kind":"table","name":"ab%s","columns":[]}\n' "$bad" > bad.jsonl
+		for stage in typemap relations; do
+			run -65 --separate-stderr sluice "$stage" < bad.jsonl
+			assert_equal "$stderr" "$stage: <stdin>:1:33: a \\u escape of a surrogate that is not half of a pair: not UTF-8"
+		done
+	done
+	echo '{"v":1,"kind":"table","name":"ab\ud83d\ude00","columns":[]}' > pair.jsonl
+	run -0 sh -c 'sluice relations < pair.jsonl | jq -r .name'
+	assert_output "$(printf 'ab\xf0\x9f\x98\x80')"
 }
 
 @test "json-1.4: writers keep UTF-8 whole, across render's 64 KiB pieces too, and write bytes that are not UTF-8 as U+FFFD" {

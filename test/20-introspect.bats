@@ -169,12 +169,17 @@ EOF
 	assert_equal "$(ls)" 't.db'
 }
 
-@test "introspect-2.9: a SQLite database on stdin" {
+@test "introspect-2.9: a SQLite database on stdin, or named by a path that is a pipe" {
 	make_db
 	run --separate-stderr introspect - < t.db
 	assert_success
 	assert_equal "$(printf '%s\n' "$output" | jq -r .source.file | sort -u)" 'stdin'
 	assert_equal "$(printf '%s\n' "$output" | counts)" "$(sqlite_counts t.db)"
+	# a pipe cannot be opened again: read whole, as stdin
+	run -0 --separate-stderr sh -c 'cat t.db | introspect /dev/stdin'
+	assert_equal "$(printf '%s\n' "$output" | jq -c 'del(.source)')" \
+	    "$(introspect t.db | jq -c 'del(.source)')"
+	assert_equal "$(printf '%s\n' "$output" | jq -r .source.file | sort -u)" '/dev/stdin'
 }
 
 @test "introspect-2.10: SQLite foreign key names come from the CREATE TABLE text" {

@@ -69,6 +69,14 @@ job_targets"
 Record<string, string> | null json<Record<string, string>>()
 1 | 2 | 3 | null number<1 | 2 | 3>()
 string[] | null json<string[]>()"
+	# a type goes into the code as it is: not empty, on one line
+	echo '{ "types": { "jsonb": " " } }' > e.json
+	run -65 --separate-stderr sh -c 'sluice introspect s.rb | sluice typemap --override e.json'
+	assert_equal "$stderr" "typemap: e.json:1:23: expected a TypeScript type, found an empty string"
+	assert_output ''
+	printf '{ "columns": { "jobs.meta": { "ts": "x;\\n}" } } }\n' > n.json
+	run -65 --separate-stderr sh -c 'sluice introspect s.rb | sluice typemap --override n.json'
+	assert_equal "$stderr" "typemap: n.json:1:37: expected a TypeScript type on one line, found a control character"
 }
 
 @test "stages-2.5b: typemap: the Zero key is the primary key in its order, else a NOT NULL unique index; a table with neither is left out" {
@@ -330,6 +338,43 @@ big_schema() {
 	printf '{{a|nope}}' > bad3.tmpl
 	run -65 --separate-stderr sluice render bad3.tmpl < /dev/null
 	assert_equal "$stderr" "render: bad3.tmpl:1:1: unknown filter 'nope': expected camel, pascal, snake, kebab, singular, plural, ts, upper, lower or json"
+	# a NUL byte (it once cut a piece of text short of its length, and
+	# the rest was read past its end)
+	printf 'a\0b{{name}}' > nul.tmpl
+	run -65 --separate-stderr sh -c "echo '{\"v\":1,\"kind\":\"table\",\"name\":\"t\"}' | sluice render nul.tmpl"
+	assert_output ''
+	assert_equal "$stderr" "render: nul.tmpl:1:2: a NUL byte: a template is text"
+	# a name with a line break in it: still one line
+	printf 'x\n{{#a\nb}}y' > nl.tmpl
+	run -65 --separate-stderr sluice render nl.tmpl < /dev/null
+	assert_equal "$stderr" "render: nl.tmpl:2:1: unclosed section 'a b': expected '{{/a b}}' before the end"
+	printf '{{>no\nsuch}}' > nl2.tmpl
+	run -65 --separate-stderr sluice render nl2.tmpl < /dev/null
+	assert_equal "$stderr" "render: nl2.tmpl:1:1: partial 'no such' not found"
+	# a path that comes out empty names no file
+	echo x > x.tmpl
+	echo '{"v":1,"kind":"table","name":"t"}' > t.jsonl
+	run -65 --separate-stderr sluice render --path '{{nope}}' x.tmpl < t.jsonl
+	assert_equal "$stderr" "render: <stdin>:1:1: the path of the file of 'x.tmpl' is empty (a name --path needs that the record lacks?)"
+	assert_output ''
+	run -65 --separate-stderr sluice render --all --path '{{nope}}' x.tmpl < t.jsonl
+	assert_equal "$stderr" "render: the path of the file of 'x.tmpl' is empty"
+	assert_output ''
+	# a template that cannot be read: 66
+	run -66 --separate-stderr sluice render "$PWD" < t.jsonl
+	assert_equal "$stderr" "render: $PWD: Is a directory"
+}
+
+@test "stages-1.9: a stage whose stdout is closed fails (74) instead of writing into a file it opened later; write's closed stdin is an error too" {
+	sluice introspect "$SCHEMAS/campfire.schema.rb" > i.jsonl
+	sluice typemap < i.jsonl > t.jsonl
+	for s in "introspect $SCHEMAS/campfire.schema.rb" "typemap" "relations" "render --all $ROOT/examples/zero/schema.ts.tmpl"; do
+		run -74 --separate-stderr sh -c "sluice $s < t.jsonl >&-"
+		assert_equal "$stderr" "${s%% *}: write: Bad file descriptor"
+	done
+	run -74 --separate-stderr sh -c "sluice write out <&-"
+	assert_equal "$stderr" "write: read: Bad file descriptor"
+	assert_file_not_exists out
 }
 
 @test "stages-4.1b: render: sections nested too deep are refused; a partial is compiled once however often it is included; a missing one is named" {
@@ -583,7 +628,7 @@ t'
 	assert_file_not_exists out/b.ts
 }
 
-@test "stages-5.3b: write: a file where another record needs a directory, a control character in a path, a FIFO at a path: refused, nothing written" {
+@test "stages-5.3b: write: a file where another record needs a directory, a control character in a path, a name longer than NAME_MAX, a FIFO at a path: refused, nothing written" {
 	printf '{"v":1,"kind":"file","path":"a/b","content":"1"}\n{"v":1,"kind":"file","path":"c","content":"2"}\n{"v":1,"kind":"file","path":"a","content":"3"}\n' > in.jsonl
 	run -65 --separate-stderr sluice write out < in.jsonl
 	assert_equal "$stderr" "write: <stdin>:1: 'a/b' needs 'a' to be a directory, but the record of line 3 writes a file there"
@@ -595,6 +640,13 @@ t'
 	printf '%s\n' '{"v":1,"kind":"file","path":"gen\nnotes.txt","content":"g"}' > nl.jsonl
 	run -65 --separate-stderr sluice write out < nl.jsonl
 	assert_equal "$stderr" "write: <stdin>:1:29: 'gen\\nnotes.txt' is outside 'out': a control character in the path"
+	assert_equal "$(ls -A out)" "notes.txt"
+	# a name the file system would refuse is refused with the records,
+	# before any directory is made
+	long=$(printf 'b%.0s' $(seq 1 256))
+	printf '{"v":1,"kind":"file","path":"a.ts","content":"a"}\n{"v":1,"kind":"file","path":"sub/%s","content":"x"}\n' "$long" > long.jsonl
+	run -65 --separate-stderr sluice write out < long.jsonl
+	assert_equal "$stderr" "write: <stdin>:2:29: 'sub/$long' is outside 'out': a part of the path longer than NAME_MAX (255 bytes)"
 	assert_equal "$(ls -A out)" "notes.txt"
 	mkfifo out/f
 	echo '{"v":1,"kind":"file","path":"f","content":"y"}' > f.jsonl

@@ -83,6 +83,38 @@ ishex(int c)
 	    (c >= 'A' && c <= 'F');
 }
 
+/* the UTF-16 unit of the 4 hex digits at p (checked already) */
+static unsigned
+unit4(const char *p)
+{
+	unsigned u = 0;
+	int	 i;
+
+	for (i = 0; i < 4; i++)
+		u = u << 4 | (unsigned)(p[i] <= '9' ? p[i] - '0' :
+		    (p[i] | 0x20) - 'a' + 10);
+	return u;
+}
+
+/*
+ * After a \u escape of unit u at p (p at the backslash, e the end): 6
+ * when it stands alone, 12 with the low surrogate that follows a high
+ * one, 0 for a surrogate that is not half of a pair (not UTF-8)
+ */
+static inline __attribute__((__always_inline__)) size_t
+u_escape(const char *p, const char *e, unsigned u)
+{
+	unsigned lo;
+
+	if (u < 0xd800 || u > 0xdfff)
+		return 6;
+	if (u > 0xdbff || e - p < 12 || p[6] != '\\' || p[7] != 'u' ||
+	    !ishex(p[8]) || !ishex(p[9]) || !ishex(p[10]) || !ishex(p[11]))
+		return 0;
+	lo = unit4(p + 8);
+	return lo >= 0xdc00 && lo <= 0xdfff ? 12 : 0;
+}
+
 static int
 vstring(struct vstate *v)
 {
@@ -132,7 +164,12 @@ vstring(struct vstate *v)
 			if (strncmp(v->s + v->pos + 2, "0000", 4) == 0)
 				return vfail(v, v->pos,
 				    "NUL character (\\u0000) not allowed");
-			v->pos += 6;
+			if ((n = u_escape(v->s + v->pos, v->s + v->len,
+			    unit4(v->s + v->pos + 2))) == 0)
+				return vfail(v, v->pos, "a \\u escape of a "
+				    "surrogate that is not half of a pair: "
+				    "not UTF-8");
+			v->pos += n;
 			break;
 		default:
 			return vfail(v, v->pos, "invalid escape in string");
@@ -525,7 +562,14 @@ fstring(struct fstate *f)
 			    !ishex(s[pos + 5]) || memcmp(s + pos + 2, "0000",
 			    4) == 0)
 				return -1;
-			pos += 6;
+			{
+				size_t	 n = u_escape(s + pos, s + len,
+				    unit4(s + pos + 2));
+
+				if (n == 0)
+					return -1;
+				pos += n;
+			}
 			break;
 		default:
 			return -1;

@@ -100,6 +100,15 @@ pos_of(const struct parser *ps, const char *at, int *line, int *col)
 	}
 }
 
+/* a message is one line: a name quoted in it may hold a line break */
+static void
+oneline(char *m)
+{
+	for (; *m != '\0'; m++)
+		if ((unsigned char)*m < ' ')
+			*m = ' ';
+}
+
 static void __attribute__((__format__(__printf__, 3, 4)))
 fail(struct parser *ps, const char *at, const char *fmt, ...)
 {
@@ -116,6 +125,7 @@ fail(struct parser *ps, const char *at, const char *fmt, ...)
 	pos_of(ps, at, &line, &col);
 	snprintf(ps->err, ps->errsz, "%s:%d:%d: %s", ps->name, line, col,
 	    msg);
+	oneline(ps->err);
 }
 
 static struct node *
@@ -481,6 +491,7 @@ compile(struct tmpl *top, const char *name, const char *text, size_t len,
 {
 	struct parser	 ps;
 	struct tmpl	*t = xcalloc(1, sizeof(*t));
+	const char	*at;
 
 	memset(&ps, 0, sizeof(ps));
 	ps.top = top != NULL ? top : t;
@@ -493,6 +504,12 @@ compile(struct tmpl *top, const char *name, const char *text, size_t len,
 	ps.errsz = errsz;
 	ps.depth = depth;
 	t->name = xstrdup(name);
+	/* text: a NUL would cut a piece short of its length */
+	if ((at = memchr(text, '\0', len)) != NULL) {
+		fail(&ps, at, "a NUL byte: a template is text");
+		tmpl_free(t);
+		return NULL;
+	}
 	if (parse(&ps, &t->nodes, &t->nnodes, NULL, NULL) == -1) {
 		tmpl_free(t);
 		return NULL;

@@ -207,15 +207,24 @@ write_all(int fd, const void *p, size_t n)
 	return 0;
 }
 
+/*
+ * A closed standard descriptor gets /dev/null, so that no file opened
+ * later takes its number (a spill file as "stdout").  For a stage
+ * (strict) it is opened the other way round: reading a closed stdin and
+ * writing a closed stdout fail (EBADF), as they would have, rather than
+ * read nothing or lose the output with exit 0.
+ */
 void
-fd_sanitize_std(void)
+fd_sanitize_std(int strict)
 {
-	int	 fd;
+	int	 fd, mode;
 
-	for (fd = 0; fd < 3; fd++)
+	for (fd = 0; fd < 3; fd++) {
+		mode = (fd == 0) == (strict != 0) ? O_WRONLY : O_RDONLY;
 		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
-		    open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) != fd)
+		    open("/dev/null", mode) != fd)
 			_exit(71);
+	}
 }
 
 uint64_t

@@ -48,7 +48,7 @@ ssize_t	 read_text(const char *, char *, size_t);
 
 int	 set_nonblock(int, int);
 int	 write_all(int, const void *, size_t);	/* -1 and errno */
-void	 fd_sanitize_std(void);		/* open /dev/null on closed 0-2 */
+void	 fd_sanitize_std(int);		/* closed 0-2: /dev/null */
 
 /* the length of the UTF-8 sequence at p (its first byte 0x80 or above,
    n bytes there), or 0 when it is not valid UTF-8 (RFC 3629: no

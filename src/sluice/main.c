@@ -233,12 +233,28 @@ check_stdout(void)
 	}
 }
 
+/* `sluice NAME` that runs a stage program, not one of the commands */
+static int
+runs_stage(int argc, char *argv[])
+{
+	size_t	 i;
+
+	if (argc < 2 || argv[1][0] == '-' || strcmp(argv[1], "help") == 0 ||
+	    strcmp(argv[1], "__map") == 0)
+		return 0;
+	for (i = 0; i < NCOMMANDS; i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return 0;
+	return 1;
+}
+
 int
 main(int argc, char *argv[])
 {
 	size_t	 i;
 
-	fd_sanitize_std();
+	/* a stage gets what a stage started alone would: see util.c */
+	fd_sanitize_std(runs_stage(argc, argv));
 	(void)atexit(check_stdout);
 	if (argc < 2) {
 		print_synopsis(stderr, main_synopsis);

@@ -203,7 +203,7 @@ main(int argc, char *argv[])
 		"{\"a\":}", "[,1]", "{,}", "nul", "null1", "1x", "[1]]",
 		"{\"a\":1}}", "\"abc", "\"abcdefghijklmnopqrstuvwxyz\\",
 		"{\"\\\"\":[true,false,null]}", "[[[[[]]]]]", "{1:2}",
-		"\"\xe2\x80\xa8 é\"", "[\"a\" , \"b\"\n]", "\"\\uD83D\"",
+		"\"\xe2\x80\xa8 é\"", "[\"a\" , \"b\"\n]", "\"\\uD83D\"", "\"\\uD83D\\uDE00\"",
 	};
 	struct buf b = { 0 };
 	long	 rounds = argc > 1 ? strtol(argv[1], NULL, 10) : 20000, r;
@@ -295,11 +295,26 @@ main(int argc, char *argv[])
 	 * json_str_buf gives, and leaves the text after it alone */
 	{
 		static const char *const lone[] = {
+			"\"\\uD83D\\uDE00\"", "\"x\\uD83D\\uDE00y\"",
+			"\"\\u00e9\\n\"", "\"\"", "\"plain\"",
+		};
+		/* a surrogate that is not half of a pair is not UTF-8 */
+		static const char *const unpaired[] = {
 			"\"\\uD83D\"", "\"\\uDE00x\"", "\"\\uD83D\\u0041\"",
-			"\"\\uD83D\\uDE00\\uD83D\"", "\"\"", "\"plain\"",
+			"\"\\uD83D\\uDE00\\uD83D\"", "\"\\uDE00\\uD83D\"",
 		};
 		struct buf want = { 0 }, doc = { 0 };
 		int	 bad = 0;
+
+		for (k = 0; k < sizeof(unpaired) / sizeof(unpaired[0]); k++) {
+			struct json j;
+
+			if (json_parse(&j, "t", unpaired[k], strlen(unpaired[k]),
+			    1) == 0 || slow_ok(unpaired[k], strlen(unpaired[k]))) {
+				printf("t-json: accepted %s\n", unpaired[k]);
+				return 1;
+			}
+		}
 
 		for (i = 0; i < 3000 && !bad; i++) {
 			struct json j;

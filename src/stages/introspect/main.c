@@ -168,9 +168,10 @@ main(int argc, char *argv[])
 	const char	*path, *name;
 	ssize_t		 n;
 	int		 ch, fd, strict = 0, views = 0, rc, status = EX_DATAERR;
+	int		 inmem = 0;	/* a SQLite file read into in */
 
 	program_invocation_short_name = (char *)"introspect";
-	fd_sanitize_std();
+	fd_sanitize_std(1);
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'f':
@@ -250,6 +251,7 @@ main(int argc, char *argv[])
 	if (strcmp(path, "-") == 0) {
 		if (buf_readfd(&in, STDIN_FILENO) == -1)
 			err(EX_IOERR, "%s", name);
+		inmem = 1;
 	} else {
 		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) == -1)
 			err(errno == ENOENT || errno == EACCES ||
@@ -276,8 +278,12 @@ main(int argc, char *argv[])
 			s.maplen = (size_t)st.st_size;
 		} else
 			map = NULL;
-		if (map == NULL && (kind == SRC_SCHEMARB || kind == SRC_PGSQL ||
-		    (kind == SRC_NONE &&
+		/* a pipe (/dev/stdin, <(...)) cannot be opened again by
+		 * name: all of it in memory, as stdin */
+		if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+			inmem = 1;
+		if (map == NULL && (inmem || kind == SRC_SCHEMARB ||
+		    kind == SRC_PGSQL || (kind == SRC_NONE &&
 		    memchr(in.data, '\0', in.len) == NULL)) &&
 		    buf_readfd(&in, fd) == -1)
 			err(EX_IOERR, "%s", name);
@@ -289,8 +295,7 @@ main(int argc, char *argv[])
 
 	switch (kind) {
 	case SRC_SQLITE:
-		rc = sqlite_load(&s, path, strcmp(path, "-") == 0 ?
-		    in.data : NULL, in.len);
+		rc = sqlite_load(&s, path, inmem ? in.data : NULL, in.len);
 		break;
 	case SRC_SCHEMARB: {
 		const char *t = map != NULL ? map : in.data ? in.data : "";

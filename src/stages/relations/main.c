@@ -34,6 +34,7 @@
 #include "json.h"
 #include "rec.h"
 #include "spill.h"
+#include "util.h"
 #include "xalloc.h"
 #include "relations.h"
 #include "banned.h"
@@ -1050,6 +1051,7 @@ main(int argc, char *argv[])
 	unsigned	 h;
 
 	program_invocation_short_name = (char *)"relations";
+	fd_sanitize_std(1);
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'n':

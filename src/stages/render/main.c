@@ -31,6 +31,7 @@
 #include "rec.h"
 #include "spill.h"
 #include "tmpl.h"
+#include "util.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -160,7 +161,21 @@ struct job {
 	struct tmpl	*tp, *pathtp;
 	struct tmpl_stream *st;		/* --all: tp as records come */
 	struct buf	 src, def;
+	const char	*tname;
 };
+
+/* a file needs a name: an empty path (a name the record lacks) is the
+   record's error (j), or with --all the template's */
+static void
+path_given(const struct job *jb, const struct buf *path, const struct json *j)
+{
+	if (path->len > 0)
+		return;
+	if (j != NULL)
+		json_errx(j, 0, "the path of the file of '%s' is empty (a "
+		    "name --path needs that the record lacks?)", jb->tname);
+	errx(EX_DATAERR, "the path of the file of '%s' is empty", jb->tname);
+}
 
 /* --all, streamed: a record, with its own copy of the line */
 struct held {
@@ -217,9 +232,10 @@ compile_job(struct job *jb, const char *tname, const char *pathsrc, int all)
 	const char *base;
 	size_t	 len;
 
+	jb->tname = tname;
 	if (buf_readfile(&jb->src, tname) == -1)
-		err(errno == ENOENT || errno == EACCES ? EX_NOINPUT : EX_IOERR,
-		    "%s", tname);
+		err(errno == ENOENT || errno == EACCES || errno == EISDIR ?
+		    EX_NOINPUT : EX_IOERR, "%s", tname);
 	source("template", jb->src.data ? jb->src.data : "", jb->src.len);
 	if ((jb->tp = tmpl_compile(tname, jb->src.data ? jb->src.data : "",
 	    jb->src.len, load, NULL, errbuf, sizeof(errbuf))) == NULL)
@@ -361,6 +377,7 @@ main(int argc, char *argv[])
 	int		 ch, k, lineno = 0, all = 0, stream = 1;
 
 	program_invocation_short_name = (char *)"render";
+	fd_sanitize_std(1);
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':
@@ -443,6 +460,7 @@ main(int argc, char *argv[])
 		for (i = 0; i < njobs; i++) {
 			buf_reset(&path);
 			tmpl_render(jobs[i].pathtp, &root, &path);
+			path_given(&jobs[i], &path, NULL);
 			buf_adds(&out, "{\"v\":1,\"kind\":\"file\",\"path\":");
 			json_escape(&out, path.data, path.len);
 			buf_adds(&out, ",\"content\":\"");
@@ -483,6 +501,7 @@ main(int argc, char *argv[])
 			buf_reset(&path);
 			buf_reset(&content);
 			tmpl_render(jobs[i].pathtp, &root, &path);
+			path_given(&jobs[i], &path, NULL);
 			tmpl_render(jobs[i].tp, &root, &content);
 			file_record(&out, NULL, &path, &content);
 		}
@@ -504,6 +523,7 @@ main(int argc, char *argv[])
 				buf_reset(&path);
 				buf_reset(&content);
 				tmpl_render(jobs[0].pathtp, &root, &path);
+				path_given(&jobs[0], &path, &j);
 				tmpl_render(jobs[0].tp, &root, &content);
 				k = json_get(&j, 0, "name");
 				if (json_type(&j, k) != JSON_STRING)

@@ -545,7 +545,7 @@ main(int argc, char **argv)
 	size_t	 i;
 	int	 all_ok;
 
-	fd_sanitize_std();
+	fd_sanitize_std(0);
 	if (argc == 2 && (strcmp(argv[1], "--usage") == 0 ||
 	    strcmp(argv[1], "--help") == 0)) {
 		printf("usage: sluice-job jobfile\n");

@@ -30,6 +30,7 @@
 #include "digest.h"
 #include "json.h"
 #include "rec.h"
+#include "util.h"
 #include "xalloc.h"
 #include "banned.h"
 
@@ -1044,6 +1045,22 @@ enum_record(const struct json *j)
 
 /* --- the override file ------------------------------------------------ */
 
+/* a TypeScript type from the override file goes into the code as it
+   is: something, on one line */
+static void
+check_ts(const struct json *j, int t, const char *ts)
+{
+	const char	*p;
+
+	if (ts[strspn(ts, " ")] == '\0')
+		json_errx(j, t, "expected a TypeScript type, found an empty "
+		    "string");
+	for (p = ts; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			json_errx(j, t, "expected a TypeScript type on one "
+			    "line, found a control character");
+}
+
 /* "tables": { "name" or "schema.name": "TsName" } */
 static void
 table_names(const struct json *j, int v)
@@ -1144,13 +1161,16 @@ load_overrides(const char *path)
 			o->key = json_str(&j, k);
 			if (cols && strchr(o->key, '.') == NULL)
 				json_errx(&j, k, "expected \"table.column\"");
-			if (json_type(&j, t) == JSON_STRING)
+			if (json_type(&j, t) == JSON_STRING) {
 				o->ts = json_str(&j, t);
-			else if (json_type(&j, t) == JSON_OBJECT) {
+				check_ts(&j, t, o->ts);
+			} else if (json_type(&j, t) == JSON_OBJECT) {
 				JSON_FOREACH_MEMBER(&j, t, f, fv) {
 					if (json_eq(&j, f, "ts") &&
-					    json_type(&j, fv) == JSON_STRING)
+					    json_type(&j, fv) == JSON_STRING) {
 						o->ts = json_str(&j, fv);
+						check_ts(&j, fv, o->ts);
+					}
 					else if (cols && json_eq(&j, f,
 					    "name") && json_type(&j, fv) ==
 					    JSON_STRING) {
@@ -1449,6 +1469,7 @@ main(int argc, char *argv[])
 	int		 ch, lineno = 0;
 
 	program_invocation_short_name = (char *)"typemap";
+	fd_sanitize_std(1);
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'a':

@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <libgen.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -79,6 +80,8 @@ bad_path(const char *p)
 		return "empty path";
 	if (*p == '/')
 		return "absolute path";
+	if (strlen(p) >= PATH_MAX)
+		return "longer than PATH_MAX";
 	/* the manifest and the stamp hold a path a line */
 	for (c = p; *c != '\0'; c++)
 		if ((unsigned char)*c < 0x20 || *c == 0x7f)
@@ -88,6 +91,9 @@ bad_path(const char *p)
 			e = c + strlen(c);
 		if (e == c)
 			return "empty path component";
+		if (e - c > NAME_MAX)
+			return "a part of the path longer than NAME_MAX (255 "
+			    "bytes)";
 		if ((e - c == 1 && c[0] == '.') || (e - c == 2 &&
 		    c[0] == '.' && c[1] == '.'))
 			return "'.' or '..' in the path";
@@ -946,6 +952,7 @@ main(int argc, char *argv[])
 	int		 nwritten = 0, nsame = 0, npruned = 0;
 
 	program_invocation_short_name = (char *)"write";
+	fd_sanitize_std(1);
 	while ((ch = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (ch) {
 		case 'p':
