@@ -203,6 +203,7 @@ struct rstage {
 	int64_t		 errcap_lost;	/* bytes past ERRCAP_MAX */
 	const char	*cache_res;	/* "off", "miss", "hit", "refresh" */
 	int64_t		 cost_saved_ns;
+	struct digest	 peek_content;	/* its output if it hits (others_known) */
 	int		 ostamp_done;	/* ostamp: its "outputs" as they are */
 	struct digest	 ostamp;
 	int		 unopened;	/* a hit whose stored stdout no reader

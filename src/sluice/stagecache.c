@@ -492,6 +492,69 @@ scache_close(struct engine *E)
 	E->cache_env = NULL;
 }
 
+/* P's output digest is known: it ended, or a look ahead put it in outd */
+static int
+known(const struct rstage *P, const struct digest **outd)
+{
+	return P->state == PS_CACHED || P->state == PS_DONE ||
+	    outd[P->st->idx] != &P->out_digest;
+}
+
+/*
+ * Q's output digest, known or, if Q has not started and would hit (its
+ * producers' digests known or found so in turn, its key stored), found
+ * now: 1 and outd holds it.  So of two stored stages read by one whose
+ * key is stored too, neither need be opened.  outd is the caller's to
+ * put back.
+ */
+static int
+lookahead(struct engine *E, struct rstage *Q, const struct digest **outd,
+    int depth)
+{
+	struct cache_hit hit;
+	struct digest	 key;
+	size_t		 k, s;
+
+	if (known(Q, outd))
+		return 1;
+	if (depth > 32 || Q->state != PS_WAITING || !Q->cacheable ||
+	    Q->st->noutputs > 0 || E->o->refresh)
+		return 0;
+	for (k = 0; k < Q->st->nports; k++)
+		for (s = 0; s < Q->st->ports[k].nsrc; s++)
+			if (!lookahead(E, &E->rs[Q->st->ports[k].src[s]], outd,
+			    depth + 1))
+				return 0;
+	stagekey_final(&Q->key_base, Q->st, outd, &key);
+	if (cache_peek(E->cache, Q->cat, &key, &hit) != 1)
+		return 0;
+	Q->peek_content = hit.content;
+	outd[Q->st->idx] = &Q->peek_content;
+	return 1;
+}
+
+/* C's key, when every digest it needs is known or found: 1 */
+static int
+key_ahead(struct engine *E, struct rstage *C, const struct digest **outd,
+    int depth, struct digest *key)
+{
+	const struct digest **saved;
+	size_t	 k, s;
+	int	 ok = 1;
+
+	saved = xcalloc(E->n + 1, sizeof(*saved));
+	memcpy(saved, outd, E->n * sizeof(*outd));
+	for (k = 0; ok && k < C->st->nports; k++)
+		for (s = 0; ok && s < C->st->ports[k].nsrc; s++)
+			ok = lookahead(E, &E->rs[C->st->ports[k].src[s]], outd,
+			    depth);
+	if (ok)
+		stagekey_final(&C->key_base, C->st, outd, key);
+	memcpy(outd, saved, E->n * sizeof(*outd));
+	free(saved);
+	return ok;
+}
+
 /*
  * Will a reader of R need the stored bytes of R's hit?  Not when every
  * reader is a cached stage whose key, known now (outd holds R's content
@@ -506,7 +569,7 @@ needed(struct engine *E, const struct rstage *R, const struct digest **outd,
 {
 	struct cache_hit hit;
 	struct digest	 key;
-	size_t		 i, k, s;
+	size_t		 i;
 	int		 fd, need;
 
 	if (R->noutlets == 0 || depth > 32)
@@ -519,16 +582,8 @@ needed(struct engine *E, const struct rstage *R, const struct digest **outd,
 		C = &E->rs[R->outlets[i].stage];
 		if (!C->cacheable || C->state != PS_WAITING)
 			return 1;
-		for (k = 0; k < C->st->nports; k++)
-			for (s = 0; s < C->st->ports[k].nsrc; s++) {
-				const struct rstage *Q =
-				    &E->rs[C->st->ports[k].src[s]];
-
-				if (Q != R && Q->state != PS_CACHED &&
-				    Q->state != PS_DONE)
-					return 1;
-			}
-		stagekey_final(&C->key_base, C->st, outd, &key);
+		if (!key_ahead(E, C, outd, depth, &key))
+			return 1;
 		if (C->st->noutputs > 0) {
 			/* it hits, and needs no bytes, or runs */
 			if (!outputs_current(E, C, &key, &hit))
