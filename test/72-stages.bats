@@ -79,6 +79,20 @@ string[] | null json<string[]>()"
 	assert_equal "$stderr" "typemap: n.json:1:37: expected a TypeScript type on one line, found a control character"
 }
 
+@test "stages-2.7: a record through typemap or relations twice is refused, not given each key twice" {
+	sluice introspect "$SCHEMAS/campfire.schema.rb" | sluice typemap > t.jsonl
+	run -65 --separate-stderr sh -c 'sluice typemap < t.jsonl'
+	assert_output ''
+	[[ "$stderr" =~ ^typemap:\ \<stdin\>:1:[0-9]+:\ a\ table\ with\ \"ts_name\"\ already:\ typemap\ adds\ it\ \(a\ record\ goes\ through\ typemap\ once\)$ ]]
+	echo '{"v":1,"kind":"table","name":"t","primary_key":["id"],"columns":[{"name":"id","type":"integer","null":false,"zero":"x"}]}' > z.jsonl
+	run -65 --separate-stderr sluice typemap < z.jsonl
+	assert_equal "$stderr" "typemap: <stdin>:1:109: a column with \"zero\" already: typemap adds it (a record goes through typemap once)"
+	sluice relations < t.jsonl > r.jsonl
+	run -65 --separate-stderr sh -c 'sluice relations < r.jsonl'
+	assert_output ''
+	[[ "$stderr" =~ ^relations:\ \<stdin\>:1:[0-9]+:\ a\ table\ record\ with\ \"relations\"\ already:\ relations\ adds\ it\ \(a\ record\ goes\ through\ relations\ once\)$ ]]
+}
+
 @test "stages-2.5b: typemap: the Zero key is the primary key in its order, else a NOT NULL unique index; a table with neither is left out" {
 	cat > k.sql <<-'SQL'
 	CREATE TYPE public.mood AS ENUM ('happy', 'sad');
@@ -369,7 +383,9 @@ big_schema() {
 	sluice introspect "$SCHEMAS/campfire.schema.rb" > i.jsonl
 	sluice typemap < i.jsonl > t.jsonl
 	for s in "introspect $SCHEMAS/campfire.schema.rb" "typemap" "relations" "render --all $ROOT/examples/zero/schema.ts.tmpl"; do
-		run -74 --separate-stderr sh -c "sluice $s < t.jsonl >&-"
+		in=t.jsonl
+		[ "$s" = typemap ] && in=i.jsonl
+		run -74 --separate-stderr sh -c "sluice $s < $in >&-"
 		assert_equal "$stderr" "${s%% *}: write: Bad file descriptor"
 	done
 	run -74 --separate-stderr sh -c "sluice write out <&-"

@@ -1099,6 +1099,16 @@ main(int argc, char *argv[])
 				nlines++;
 				continue;
 			}
+			/* scan_record leaves a record that has them to this
+			 * path: a record through relations twice would hold
+			 * each key twice, which every reader refuses */
+			if (!view && ((k = json_get(&j, 0, "relations")) !=
+			    -1 || (k = json_get(&j, 0, "polymorphic")) != -1))
+				json_errx(&j, k - 1, "a table record with "
+				    "\"%.*s\" already: relations adds it (a "
+				    "record goes through relations once)",
+				    j.tok[k - 1].end - j.tok[k - 1].start,
+				    j.text + j.tok[k - 1].start);
 			tok_load(&sc, &j);
 			t = tbl_make(&sc);
 			json_free(&j);

@@ -691,6 +691,11 @@ scan_record(struct scan *s, const char *line, size_t len)
 		} else if (KEYIS(&k, "foreign_keys")) {
 			if (foreign_keys(&c, 1) == -1)
 				return -1;
+		} else if (KEYIS(&k, "relations") ||
+		    KEYIS(&k, "polymorphic")) {
+			s->bad = 1;	/* main's slow path says why */
+			if (value(&c, 1) == -1)
+				return -1;
 		} else if (value(&c, 1) == -1)
 			return -1;
 	}

@@ -333,6 +333,7 @@ present(const struct json *j, int obj, const char *key)
 struct colf {
 	int	 name, type, sql_type, array, null, def, def_expr, auto_inc,
 		 generated, enum_t, comment;
+	int	 added;		/* one of the members typemap adds */
 };
 
 static void
@@ -353,6 +354,12 @@ col_fields(const struct json *j, int c, struct colf *f)
 		{ "generated", 9, offsetof(struct colf, generated) },
 		{ "enum", 4, offsetof(struct colf, enum_t) },
 		{ "comment", 7, offsetof(struct colf, comment) },
+		{ "ts_name", 7, offsetof(struct colf, added) },
+		{ "ts_base", 7, offsetof(struct colf, added) },
+		{ "ts_type", 7, offsetof(struct colf, added) },
+		{ "zero", 4, offsetof(struct colf, added) },
+		{ "create", 6, offsetof(struct colf, added) },
+		{ "create_optional", 15, offsetof(struct colf, added) },
 	};
 	size_t	 i;
 	int	 k, v;
@@ -782,6 +789,32 @@ key_cols(const struct json *j, int arr, const struct strset *ss,
 	return n;
 }
 
+/*
+ * The members typemap adds are not there yet (v: the value of one that
+ * is, or -1): a record through typemap twice would hold each key twice,
+ * which every reader refuses
+ */
+static void
+added_once(const struct json *j, int v, const char *what)
+{
+	if (v != -1)
+		json_errx(j, v - 1, "a %s with \"%.*s\" already: typemap adds "
+		    "it (a record goes through typemap once)", what,
+		    j->tok[v - 1].end - j->tok[v - 1].start,
+		    j->text + j->tok[v - 1].start);
+}
+
+static void
+table_added_once(const struct json *j)
+{
+	static const char *const f[] = { "ts_name", "zero_from", "zero_pk",
+	    "create_omit", "ts_json" };
+	size_t	 i;
+
+	for (i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+		added_once(j, json_get(j, 0, f[i]), "table");
+}
+
 static void
 table(const struct json *j, int lineno, int view, struct buf *o)
 {
@@ -813,6 +846,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 	if (json_type(j, cols) != JSON_ARRAY)
 		json_errx(j, cols == -1 ? 0 : cols,
 		    "\"columns\": expected an array");
+	table_added_once(j);
 	pkt = json_get(j, 0, "primary_key");
 
 	/* CHECK (col IN ('a', 'b')) constraints give enum values */
@@ -850,6 +884,7 @@ table(const struct json *j, int lineno, int view, struct buf *o)
 		col.t = c;
 		col.table = name;
 		col_fields(j, c, &f);
+		added_once(j, f.added, "column");
 		if ((col.name = tok_buf(j, f.name, &bname)) == NULL)
 			rec_str_errx(j, c, "name", "column");
 		if ((col.type = tok_buf(j, f.type, &btype)) == NULL) {
