@@ -602,8 +602,14 @@ end"
 	mkdir -p out && ln -s /tmp out/link
 	printf '{"v":1,"kind":"file","path":"ok.ts","content":"x"}\n{"v":1,"kind":"file","path":"link/x.ts","content":"x"}\n' > in.jsonl
 	run -65 --separate-stderr sluice write out < in.jsonl
-	assert_equal "$stderr" "write: 'link/x.ts' is outside 'out' or unsafe: a symbolic link on the way"
+	assert_equal "$stderr" "write: <stdin>:2: 'link/x.ts' is outside 'out' or unsafe: a symbolic link on the way"
 	assert_file_not_exists out/ok.ts
+	# the file itself a link
+	ln -s /tmp/nowhere out/self.ts
+	echo '{"v":1,"kind":"file","path":"self.ts","content":"x"}' > self.jsonl
+	run -65 --separate-stderr sluice write out < self.jsonl
+	assert_equal "$stderr" "write: <stdin>:1: 'self.ts' is outside 'out' or unsafe: a symbolic link there"
+	rm out/self.ts
 }
 
 @test "stages-5.5: write: records are staged as they come; a bad one late leaves no trace; more records than descriptors" {
@@ -667,7 +673,7 @@ t'
 	mkfifo out/f
 	echo '{"v":1,"kind":"file","path":"f","content":"y"}' > f.jsonl
 	run -65 --separate-stderr timeout 60 sluice write out < f.jsonl
-	assert_equal "$stderr" "write: 'f' is outside 'out' or unsafe: not a regular file"
+	assert_equal "$stderr" "write: <stdin>:1: 'f' is outside 'out' or unsafe: not a regular file"
 	[ -p out/f ]
 }
 
@@ -713,7 +719,7 @@ out: 0 written, 2 unchanged, 0 pruned'
 	ln -s a.real out/a
 	run -65 --separate-stderr sluice write out < in.jsonl
 	assert_output ''
-	assert_equal "$stderr" "write: 'a/b.ts' is outside 'out' or unsafe: a symbolic link on the way"
+	assert_equal "$stderr" "write: <stdin>:1: 'a/b.ts' is outside 'out' or unsafe: a symbolic link on the way"
 	rm out/a
 	mv out/a.real out/a
 	# the stamp is not a path a record may name

@@ -148,7 +148,8 @@ bad_links(int dirfd, const char *path, int file_ok)
 			break;
 		}
 		if (S_ISLNK(st.st_mode)) {
-			why = "a symbolic link on the way";
+			why = slash == NULL ? "a symbolic link there" :
+			    "a symbolic link on the way";
 			break;
 		}
 		if (slash == NULL) {
@@ -1126,8 +1127,9 @@ main(int argc, char *argv[])
 	for (i = 0; !made && i < nfiles; i++)
 		if (*(why = bad_links(dirfd, files[i].path,
 		    files[i].se != NULL && files[i].se->held)) != '\0')
-			errx(EX_DATAERR, "'%s' is outside '%s' or unsafe: %s",
-			    files[i].path, dir, why);
+			errx(EX_DATAERR, "<stdin>:%d: '%s' is outside '%s' or "
+			    "unsafe: %s", files[i].line, files[i].path, dir,
+			    why);
 
 	/* the last manifest, known before anything is committed */
 	if ((mfd = openat(dirfd, MANIFEST, O_RDONLY | O_NOFOLLOW |
