@@ -131,6 +131,9 @@ ALPHA
 BETA
 GAMMA"
 	printf '%s\n' "$stderr" | grep -q "is corrupt; running it"
+	# those hits saved nothing: counted as misses, with no bytes saved
+	run -0 sluice cache --json stats
+	assert_equal "$(jq -c '[.categories[] | select(.name != "stderr") | [.hits, .bytes_saved, .time_saved_ms]] | unique' <<< "$output")" "[[0,0,0]]"
 	# stdout and stderr of both stages, stored again over the damaged
 	# files of the same names
 	run -0 sluice cache verify
@@ -306,6 +309,16 @@ JSON
 	run -0 --separate-stderr sluice run p.json
 	assert_equal "$output" "$(seq 1 100 | awk '{ print $1 * $1 }')"
 	assert_equal "$(maplines)" "sq: map: 100 records, 0 from the cache, 100 in 15 processes"
+	# a last line without a newline stays so, however many shards
+	cat > p.json <<'JSON'
+{ "stages": {
+    "gen": { "run": "printf 'a\\nb\\nc'" },
+    "up": { "run": ["tr", "a-z", "A-Z"], "stdin": "gen", "map": true } } }
+JSON
+	for j in 1 2 3; do
+		sluice run -q -j$j p.json > out.$j
+		assert_equal "$(od -c < out.$j)" "$(printf 'a\nb\nc' | tr a-z A-Z | od -c)"
+	done
 }
 
 @test "map-1.2: a map stage that does not write one line per line fails" {

@@ -206,3 +206,27 @@ JSON
 	assert_all_gone
 	grep -q '^sluice: sig: interrupted by SIGQUIT' err.txt
 }
+
+@test "signal-1.11: a process a stage left in a session of its own, holding the stage's stdout open, does not keep an interrupted run waiting" {
+	cat > p.json <<'JSON'
+{ "name": "esc", "stages": {
+    "e": { "run": "setsid sleep 300 & echo $! > esc.pid.tmp; mv esc.pid.tmp esc.pid; echo hi" },
+    "r1": { "run": ["cat"], "stdin": "e" },
+    "r2": { "run": ["cat"], "stdin": "e" } } }
+JSON
+	for sig in INT TERM; do
+		rm -f esc.pid
+		env --default-signal=INT,TERM sluice run --grace 200ms p.json \
+		    > out.txt 2> err.txt 3>&- &
+		spid=$!
+		wait_until 10 test -s esc.pid
+		kill "-$sig" "$spid"
+		# it ends, by the signal, within the grace period and a bit
+		wait_until 10 sh -c "! kill -0 $spid 2>/dev/null || grep -q ' Z' /proc/$spid/stat"
+		st=0
+		wait "$spid" || st=$?
+		assert_equal "$st" "$([ "$sig" = INT ] && echo 130 || echo 143)"
+		grep -q "is still running outside the stages' process groups; terminating it" err.txt
+		wait_until 5 sh -c '! kill -0 "$(cat esc.pid)" 2>/dev/null'
+	done
+}

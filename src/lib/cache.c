@@ -857,11 +857,22 @@ drop_key(struct cache *c, int cat, const struct digest *key, int bad,
 	if (!usable(c) || cat < 0)
 		return;
 	lock(c);
+	i = find(c, key);
 	if (bad) {
-		c->hdr->cat[cat].hits--;
-		c->hdr->cat[cat].misses++;
+		/* the hit saved nothing after all */
+		struct idx_cat *k = &c->hdr->cat[cat];
+		uint64_t size = at != NULL ? at->size : i != -1 ?
+		    c->ent[i].size : 0;
+		uint64_t cost = at != NULL ? (uint64_t)at->cost_ns : i != -1 ?
+		    (uint64_t)c->ent[i].cost_ms * 1000000 : 0;
+
+		k->hits--;
+		k->misses++;
+		k->bytes_saved -= size < k->bytes_saved ? size : k->bytes_saved;
+		k->time_saved_ns -= cost < k->time_saved_ns ? cost :
+		    k->time_saved_ns;
 	}
-	if ((i = find(c, key)) != -1) {
+	if (i != -1) {
 		e = &c->ent[i];
 		if (at == NULL || (e->pack == at->pack && e->off == at->off &&
 		    e->val_hi == at->content.hi &&

@@ -488,7 +488,10 @@ cmd_map(int argc, char **argv)
 
 		for (i = 0; i < nlines; i++) {
 			buf_add(&out, lines[i].out, lines[i].outn);
-			buf_addc(&out, '\n');
+			/* a last line without a newline, as the input's is:
+			   the output does not hang on -j */
+			if (i + 1 < nlines || in.data[in.len - 1] == '\n')
+				buf_addc(&out, '\n');
 			if (out.len >= 65536 || i + 1 == nlines) {
 				if (buf_writefd(&out, 1) == -1)
 					err(EX_IOERR, "stage '%s': output",

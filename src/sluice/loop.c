@@ -884,6 +884,8 @@ killpg_left(const struct rstage *R, int sig)
 	return R->pid > 0 && group_alive(R->pid) && kill(-R->pid, sig) == 0;
 }
 
+static void	signal_escaped(struct engine *, int, int);
+
 static void
 stop_all(struct engine *E, int sig)
 {
@@ -899,14 +901,18 @@ stop_all(struct engine *E, int sig)
 			R->cancelled = 1;
 			R->killtime = now + E->o->grace_ns;
 			stage_set(E, R, PS_STOPPING);
-		} else if (R->state == PS_EXITED && killpg_left(R, sig)) {
+		} else if (R->state == PS_EXITED) {
 			/* its process is gone, what it started may hold
-			 * its stdout open: the group, SIGKILL after the
-			 * grace period (deadlines) */
+			 * its stdout open, in its group or out of it (below):
+			 * SIGKILL after the grace period (deadlines) */
+			(void)killpg_left(R, sig);
 			R->killtime = now + E->o->grace_ns;
 		} else if (R->state == PS_WAITING)
 			skip_stage(E, R, "run stopped");
 	}
+	/* what left its stage's group (setsid) would keep a pipe open,
+	   and the run waiting for its end, for ever */
+	signal_escaped(E, sig, 1);
 }
 
 void
@@ -1472,6 +1478,7 @@ deadlines(struct engine *E, int64_t now)
 		    now >= R->killtime) {
 			/* stop_all: what it left ignored the signal */
 			(void)killpg_left(R, SIGKILL);
+			signal_escaped(E, SIGKILL, 0);
 			R->killtime = 0;
 			continue;
 		}
