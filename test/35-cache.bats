@@ -739,6 +739,16 @@ JSON
 	echo hello > in.txt
 }
 
+# a run of outputs_pipeline in which put runs (1) or hits (0)
+put_ran() {
+	run -0 --separate-stderr sluice run -q p.json
+	if [ "$1" = 1 ]; then
+		assert_equal "$stderr" "put: ran-put"
+	else
+		assert_equal "$stderr" ""
+	fi
+}
+
 @test "outputs-1.1: a stage with outputs does not run while its key and its files are as its last run left them; a file changed, added or removed makes it run" {
 	outputs_pipeline
 	run -0 --separate-stderr sluice run -q p.json
@@ -755,38 +765,30 @@ JSON
 	rm out/sub/a.txt
 	run -0 sluice run -n p.json
 	assert_line --partial "< src (cache: its outputs changed)"
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" "put: ran-put"
+	put_ran 1
 	assert_equal "$(cat out/sub/a.txt)" hello
 	# the same size and modification time, other bytes: the change
 	# time tells
 	m=$(stat -c %y out/b.txt)
 	echo c > out/b.txt
 	touch -d "$m" out/b.txt
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" "put: ran-put"
+	put_ran 1
 	assert_equal "$(cat out/b.txt)" b
 	# added, deep down
 	echo x > out/sub/extra
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" "put: ran-put"
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" ""
+	put_ran 1
+	put_ran 0
 	# a declared output that was missing appears
 	echo y > missing.txt
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" "put: ran-put"
+	put_ran 1
 	# replaced by a symbolic link to the same content
 	mv out/b.txt b.saved
 	ln -s ../b.saved out/b.txt
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" "put: ran-put"
+	put_ran 1
 	# its input changed
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" ""
+	put_ran 0
 	echo bye > in.txt
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" "put: ran-put"
+	put_ran 1
 	assert_equal "$(cat out/sub/a.txt)" bye
 }
 
@@ -798,10 +800,8 @@ JSON
 	run -0 --separate-stderr sluice run -q --no-cache p.json
 	assert_equal "$stderr" "put: ran-put"
 	# the cache did not see that run, which changed the files
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" "put: ran-put"
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" ""
+	put_ran 1
+	put_ran 0
 	# misses: the first run and --refresh (src ran: put could not look
 	# before it started) and the one after --no-cache; one hit
 	run -0 sluice cache --json stats
@@ -811,8 +811,7 @@ JSON
 	run -1 --separate-stderr sluice run -q p.json
 	rm out/b.txt
 	sed -i 's/; exit 3//' p.json
-	run -0 --separate-stderr sluice run -q p.json
-	assert_equal "$stderr" "put: ran-put"
+	put_ran 1
 	assert_file_exists out/b.txt
 }
 
