@@ -854,6 +854,12 @@ JSON
 JSON
 	run -65 sluice run p.json
 	assert_output "sluice: p.json:3:40: stage 'read' reads 'put', which has \"outputs\": a stage that writes files is read by no stage"
+	cat > p.json <<'JSON'
+{ "stages": {
+    "put": { "run": ["true"], "map": true, "outputs": "out" } } }
+JSON
+	run -65 sluice run p.json
+	assert_output "sluice: p.json:2:55: stage 'put' is a map stage: its work is its output lines, not files (\"outputs\")"
 }
 
 @test "cache-1.24: SLUICE_STDIN_DIGEST_FD gives a stage the digest of its input once its producers have ended, the same for the same bytes, never inherited" {

@@ -1124,6 +1124,10 @@ resolve_stage(struct loader *L, int si, const struct load_opts *o)
 			json_errx(&L->j, r->ports[i].tok, "stage '%s' is a map "
 			    "stage: it reads its records on stdin only, not "
 			    "on fd %d", st->name, r->ports[i].fd);
+	if (st->map && r->noutputs > 0)
+		json_errx(&L->j, r->outputs[0].tok, "stage '%s' is a map "
+		    "stage: its work is its output lines, not files "
+		    "(\"outputs\")", st->name);
 	json_pos(&L->j, r->runtok, &st->runpos.line, &st->runpos.col);
 	st->cwd = r->cwd.s != NULL ? subst(L, &r->cwd) : NULL;
 	if (st->cwd != NULL) {
