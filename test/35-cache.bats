@@ -862,6 +862,34 @@ JSON
 	assert_output "sluice: p.json:2:55: stage 'put' is a map stage: its work is its output lines, not files (\"outputs\")"
 }
 
+@test "cache-1.23c: a cached stage whose readers all went away before its end is not stored: the rest of its output was never seen" {
+	# gen writes only once rd has closed its input and gone
+	mkfifo gate
+	cat > p.json <<'JSON'
+{ "stages": {
+  "gen": { "run": "read go < gate; printf 'hello\\nworld\\n'", "cache": "x" },
+  "rd": { "run": "exec 0<&-; echo > gate; echo reader-done", "stdin": "gen" } } }
+JSON
+	run -0 --separate-stderr timeout 20 sluice run -q p.json
+	assert_output reader-done
+	run -0 sluice cache --json stats
+	assert_equal "$(jq -c '.categories[] | select(.name == "x") | [.stores, .entries]' <<< "$output")" "[0,0]"
+	# the same gen, read whole: it runs, and its whole output is stored
+	cat > p.json <<'JSON'
+{ "stages": {
+  "gen": { "run": "read go < gate; printf 'hello\\nworld\\n'", "cache": "x" },
+  "open": { "run": "echo > gate" },
+  "rd": { "run": ["cat"], "stdin": "gen" } } }
+JSON
+	run -0 --separate-stderr timeout 20 sluice run -q p.json
+	assert_output "hello
+world"
+	run -0 sluice run -n p.json
+	assert_line --regexp "^  gen: sh -c .* \\(from the cache\\)$"
+	run -0 sluice cache --json stats
+	assert_equal "$(jq -c '.categories[] | select(.name == "x") | [.stores, .entries]' <<< "$output")" "[1,1]"
+}
+
 @test "cache-1.24: SLUICE_STDIN_DIGEST_FD gives a stage the digest of its input once its producers have ended, the same for the same bytes, never inherited" {
 	cat > p.json <<'JSON'
 { "stages": {

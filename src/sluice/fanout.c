@@ -519,6 +519,10 @@ fanout_pump(struct engine *E, struct rstage *P)
 		if (fanout_stalled(E, P, mono_ns()) != 0)
 			return;		/* the pipe holds the bytes for now */
 		if (all_closed(E, P)) {
+			/* what is left unread is not seen: a digest or a
+			   capture of it would stand for less than it wrote */
+			if (P->state != PS_DONE && P->state != PS_CACHED)
+				P->out_cut = 1;
 			close(P->out_r);
 			P->out_r = -1;
 			fanout_producer_eof(E, P);

@@ -624,6 +624,7 @@ start_one(struct engine *E, struct rstage *R)
 	R->hold = R->st->retries > 0;
 	R->exited_ok = 0;
 	R->out_bytes = 0;
+	R->out_cut = 0;
 	R->in_bytes = R->nports > 0 && !R->ports[0].direct ? 0 : -1;
 	R->sampled_rss_kb = 0;
 	R->rss_floor_kb = self_hwm_kb();

@@ -145,6 +145,8 @@ struct rstage {
 	int		 timed_out;
 	int		 cancelled;	/* stopped because of another stage */
 	int		 sigpipe_ok;
+	int		 out_cut;	/* its stdout closed before its end:
+					   every reader went away */
 	char		*reason;	/* why it failed */
 	int		 counted;	/* finished in the [n/N] count */
 	struct procrec	*procs;		/* every attempt, in order */

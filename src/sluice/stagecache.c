@@ -987,6 +987,21 @@ scache_replay_err(struct engine *E, struct rstage *R)
 	buf_free(&b);
 }
 
+/* R's output was cut short, or that of a stage it read */
+static int
+cut_short(const struct engine *E, const struct rstage *R)
+{
+	size_t	 k, s;
+
+	if (R->out_cut)
+		return 1;
+	for (k = 0; k < R->st->nports; k++)
+		for (s = 0; s < R->st->ports[k].nsrc; s++)
+			if (E->rs[R->st->ports[k].src[s]].out_cut)
+				return 1;
+	return 0;
+}
+
 /*
  * The stage succeeded: its digest is final; store a cacheable output.
  * A deferred one's readers read it from its capture now, stored or not
@@ -998,6 +1013,19 @@ scache_done(struct engine *E, struct rstage *R)
 	if (R->octx.state != NULL) {
 		digest_end(&R->octx, &R->out_digest);
 		R->digest_known = 1;
+	}
+	if (R->cacheable && cut_short(E, R)) {
+		/* its output, or the input its key stands for, was cut
+		   short when its readers went away: nothing to store */
+		R->digest_known = 0;
+		if (R->capture != -1) {
+			if (R->defer)
+				fanout_undefer(E, R, R->capture,
+				    R->capture_size);
+			close(R->capture);
+			R->capture = -1;
+		}
+		return;
 	}
 	if (R->cacheable && R->st->noutputs > 0) {
 		const struct digest **outd = out_digests(E);
