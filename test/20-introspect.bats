@@ -180,6 +180,9 @@ EOF
 	assert_equal "$(printf '%s\n' "$output" | jq -c 'del(.source)')" \
 	    "$(introspect t.db | jq -c 'del(.source)')"
 	assert_equal "$(printf '%s\n' "$output" | jq -r .source.file | sort -u)" '/dev/stdin'
+	# a device is not read to an end it does not have
+	run -65 --separate-stderr timeout 20 introspect /dev/zero
+	assert_equal "$stderr" "introspect: /dev/zero:1:1: expected a SQLite database, a Rails schema.rb or a PostgreSQL structure.sql"
 }
 
 @test "introspect-2.10: SQLite foreign key names come from the CREATE TABLE text" {

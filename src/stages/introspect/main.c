@@ -279,8 +279,10 @@ main(int argc, char *argv[])
 		} else
 			map = NULL;
 		/* a pipe (/dev/stdin, <(...)) cannot be opened again by
-		 * name: all of it in memory, as stdin */
-		if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode))
+		 * name: all of it in memory, as stdin (not a device such
+		 * as /dev/zero, which would never end) */
+		if (fstat(fd, &st) == 0 && (S_ISFIFO(st.st_mode) ||
+		    S_ISSOCK(st.st_mode)))
 			inmem = 1;
 		if (map == NULL && (inmem || kind == SRC_SCHEMARB ||
 		    kind == SRC_PGSQL || (kind == SRC_NONE &&
