@@ -83,35 +83,43 @@ ishex(int c)
 	    (c >= 'A' && c <= 'F');
 }
 
-/* the UTF-16 unit of the 4 hex digits at p (checked already) */
 static unsigned
-unit4(const char *p)
+hex4(const char *p)
 {
-	unsigned u = 0;
+	unsigned v = 0;
 	int	 i;
 
-	for (i = 0; i < 4; i++)
-		u = u << 4 | (unsigned)(p[i] <= '9' ? p[i] - '0' :
-		    (p[i] | 0x20) - 'a' + 10);
-	return u;
+	for (i = 0; i < 4; i++) {
+		int c = p[i];
+
+		v <<= 4;
+		if (c >= '0' && c <= '9')
+			v |= (unsigned)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v |= (unsigned)(c - 'a' + 10);
+		else
+			v |= (unsigned)(c - 'A' + 10);
+	}
+	return v;
 }
 
 /*
- * After a \u escape of unit u at p (p at the backslash, e the end): 6
- * when it stands alone, 12 with the low surrogate that follows a high
- * one, 0 for a surrogate that is not half of a pair (not UTF-8)
+ * The length of the \u escape at p (p at the backslash, its 4 digits
+ * checked, e the end): 6 when it stands alone, 12 with the low
+ * surrogate that follows a high one, 0 for a surrogate that is not half
+ * of a pair (not UTF-8)
  */
 static inline __attribute__((__always_inline__)) size_t
-u_escape(const char *p, const char *e, unsigned u)
+u_escape(const char *p, const char *e)
 {
-	unsigned lo;
+	unsigned u = hex4(p + 2), lo;
 
 	if (u < 0xd800 || u > 0xdfff)
 		return 6;
 	if (u > 0xdbff || e - p < 12 || p[6] != '\\' || p[7] != 'u' ||
 	    !ishex(p[8]) || !ishex(p[9]) || !ishex(p[10]) || !ishex(p[11]))
 		return 0;
-	lo = unit4(p + 8);
+	lo = hex4(p + 8);
 	return lo >= 0xdc00 && lo <= 0xdfff ? 12 : 0;
 }
 
@@ -164,8 +172,7 @@ vstring(struct vstate *v)
 			if (strncmp(v->s + v->pos + 2, "0000", 4) == 0)
 				return vfail(v, v->pos,
 				    "NUL character (\\u0000) not allowed");
-			if ((n = u_escape(v->s + v->pos, v->s + v->len,
-			    unit4(v->s + v->pos + 2))) == 0)
+			if ((n = u_escape(v->s + v->pos, v->s + v->len)) == 0)
 				return vfail(v, v->pos, "a \\u escape of a "
 				    "surrogate that is not half of a pair: "
 				    "not UTF-8");
@@ -563,8 +570,7 @@ fstring(struct fstate *f)
 			    4) == 0)
 				return -1;
 			{
-				size_t	 n = u_escape(s + pos, s + len,
-				    unit4(s + pos + 2));
+				size_t	 n = u_escape(s + pos, s + len);
 
 				if (n == 0)
 					return -1;
@@ -1086,26 +1092,6 @@ get_key(const struct json *j, int obj, const char *key, size_t n, int slash)
 			return v;
 	}
 	return -1;
-}
-
-static unsigned
-hex4(const char *p)
-{
-	unsigned v = 0;
-	int	 i;
-
-	for (i = 0; i < 4; i++) {
-		int c = p[i];
-
-		v <<= 4;
-		if (c >= '0' && c <= '9')
-			v |= (unsigned)(c - '0');
-		else if (c >= 'a' && c <= 'f')
-			v |= (unsigned)(c - 'a' + 10);
-		else
-			v |= (unsigned)(c - 'A' + 10);
-	}
-	return v;
 }
 
 /* cp as UTF-8 at w; returns the end */

@@ -220,7 +220,10 @@ fd_sanitize_std(int strict)
 	int	 fd, mode;
 
 	for (fd = 0; fd < 3; fd++) {
-		mode = (fd == 0) == (strict != 0) ? O_WRONLY : O_RDONLY;
+		if (strict)		/* unusable: stdin only for writing */
+			mode = fd == 0 ? O_WRONLY : O_RDONLY;
+		else
+			mode = fd == 0 ? O_RDONLY : O_WRONLY;
 		if (fcntl(fd, F_GETFD) == -1 && errno == EBADF &&
 		    open("/dev/null", mode) != fd)
 			_exit(71);

@@ -35,24 +35,13 @@ parse_level(const char *s)
 	return -1;
 }
 
-/* the outputs of st are as the run that stored hit left them */
-static int
-same_outputs(const struct stage *st, const struct cache_hit *hit)
-{
-	struct digest s, d;
-
-	outputs_stamp(st, &s);
-	digest_buf(&s, sizeof(s), &d);
-	return d.hi == hit->content.hi && d.lo == hit->content.lo;
-}
-
 /* what would run, and which cached stages would come from the cache:
  * a stage's key is known when each of its producers would hit too */
 static void
 dry_run(struct pipeline *p, const struct run_opts *o, int jobs)
 {
 	struct cache *c = NULL;
-	struct digest *outd, base, key;
+	struct digest *outd, base, key, stamp;
 	const struct digest **outp;
 	unsigned char *known;
 	char	 msg[1024], *line;
@@ -100,16 +89,16 @@ dry_run(struct pipeline *p, const struct run_opts *o, int jobs)
 				note = " (cache: an input cannot be read)";
 			else {
 				stagekey_final(&base, st, outp, &key);
-				if (st->noutputs > 0 &&
-				    cache_peek(c, cat, &key, &hit) == 1 &&
-				    !same_outputs(st, &hit))
+				if (cache_peek(c, cat, &key, &hit) != 1)
+					note = " (cache: miss)";
+				else if (st->noutputs > 0 && !outputs_as_stored(
+				    outputs_stamp(st, &stamp), &hit))
 					note = " (cache: its outputs changed)";
-				else if (cache_peek(c, cat, &key, &hit) == 1) {
+				else {
 					outd[st->idx] = hit.content;
 					known[st->idx] = 1;
 					note = " (from the cache)";
-				} else
-					note = " (cache: miss)";
+				}
 			}
 		}
 		line[strcspn(line, "\n")] = '\0';

@@ -305,9 +305,10 @@ stamp_dir(struct digest_ctx *c, int dfd, int depth)
  * The files and directories a stage names in "outputs", as they are:
  * each path and everything under it, by name, with its type, inode,
  * size and modification and change times, in one digest.  A symbolic
- * link is itself, not followed; a missing path is said so.
+ * link is itself, not followed; a missing path is said so.  Into out,
+ * which it returns.
  */
-void
+const struct digest *
 outputs_stamp(const struct stage *st, struct digest *out)
 {
 	struct digest_ctx c;
@@ -334,6 +335,7 @@ outputs_stamp(const struct stage *st, struct digest *out)
 			stamp_dir(&c, fd, 0);
 	}
 	digest_end(&c, out);
+	return out;
 }
 
 /* R's outputs as they are now, looked at once a run */
@@ -347,19 +349,25 @@ ostamp(struct rstage *R)
 	return &R->ostamp;
 }
 
+/* the stamp of a stage's outputs is what hit stores (its bytes are the
+ * stamp: their digest, the entry's, is compared) */
+int
+outputs_as_stored(const struct digest *stamp, const struct cache_hit *hit)
+{
+	struct digest d;
+
+	digest_buf(stamp, sizeof(*stamp), &d);
+	return d.hi == hit->content.hi && d.lo == hit->content.lo;
+}
+
 /* key is stored for a stage with outputs, which are still as they were
- * when it was stored (the stored bytes are the stamp; their digest,
- * the entry's, is compared) */
+ * when it was stored */
 static int
 outputs_current(struct engine *E, struct rstage *R, const struct digest *key,
     struct cache_hit *hit)
 {
-	struct digest want;
-
-	if (cache_peek(E->cache, R->cat, key, hit) != 1)
-		return 0;
-	digest_buf(ostamp(R), sizeof(R->ostamp), &want);
-	return want.hi == hit->content.hi && want.lo == hit->content.lo;
+	return cache_peek(E->cache, R->cat, key, hit) == 1 &&
+	    outputs_as_stored(ostamp(R), hit);
 }
 
 /* the whole key, once every producer's output digest is known */

@@ -18,7 +18,10 @@ int		 stagekey_base(const struct stage *, const char *,
 		    struct digest *, char *, size_t);
 void		 stagekey_final(const struct digest *, const struct stage *,
 		    const struct digest *const *, struct digest *);
-void		 outputs_stamp(const struct stage *, struct digest *);
+const struct digest *outputs_stamp(const struct stage *, struct digest *);
+struct cache_hit;
+int		 outputs_as_stored(const struct digest *,
+		    const struct cache_hit *);
 const char	*scache_dir(const struct pipeline *, const struct run_opts *);
 void		 scache_init(struct engine *);
 void		 scache_close(struct engine *);
