@@ -3,7 +3,7 @@
 # sluice need, only those missing; quiet when everything is there.
 set -eu
 
-pkgs="gcc make pkg-config libbsd-dev libmd-dev libjsmn-dev libxxhash-dev
+pkgs="gcc make pkg-config libbsd-dev libmd-dev libjsmn-dev libxxhash-dev xxhash
 libsqlite3-dev libpq-dev bats bats-assert bats-support bats-file
 mandoc graphviz jq openssl strace sqlite3 ninja-build parallel hyperfine time ccache tmux chromium libxml2-utils postgresql postgresql-contrib slurm-wlm munge"
 

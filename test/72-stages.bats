@@ -826,3 +826,79 @@ x.ts"
 	assert_file_not_exists out/x.ts
 	assert_equal "$(cat out/y.ts)" y
 }
+
+@test "stages-5.8: write: a DIR not there yet is built hidden beside it and renamed into place; a refusal, a signal or a DIR made meanwhile leaves nothing of it" {
+	mkdir top
+	rec() { printf '{"v":1,"kind":"file","path":"%s","content":"%s"}\n' "$1" "$2"; }
+	hidden() { compgen -G 'top/.out.sluice-new.*'; }
+	# ended (gone, or a zombie), not waited for without a bound
+	ended() { ! [ -d "/proc/$1" ] || grep -q '^[0-9]* (.*) Z' "/proc/$1/stat"; }
+	# while the records come, only the hidden directory is there
+	mkfifo in.fifo
+	sluice write top/out < in.fifo > out.txt 2> err.txt 3>&- &
+	pid=$!
+	exec 8> in.fifo
+	{ rec a.ts a; rec sub/b.ts b; } >&8
+	wait_until 30 eval '[ -f "$(hidden)/sub/b.ts" ]'
+	assert_equal "$(hidden)" "top/.out.sluice-new.$pid"
+	assert_not_exists top/out
+	rec c.ts c >&8
+	exec 8>&-
+	wait "$pid"
+	assert_equal "$(cat out.txt)" 'top/out: 3 written, 0 unchanged, 0 pruned'
+	assert_equal "$(ls -A top)" out
+	assert_equal "$(cat top/out/a.ts top/out/sub/b.ts top/out/c.ts)" abc
+	assert_equal "$(cat top/out/.sluice-manifest)" 'a.ts
+c.ts
+sub/b.ts'
+	# its stamp holds: the same input again is found without a file read
+	run -0 sluice write top/out < <(rec a.ts a; rec sub/b.ts b; rec c.ts c)
+	assert_output 'top/out: 0 written, 3 unchanged, 0 pruned'
+	# a refusal found once every file was written there leaves nothing
+	run -65 --separate-stderr sluice write top/new < <(rec a.ts a; rec b.ts b; rec a.ts c)
+	assert_equal "$stderr" "write: <stdin>:3: 'a.ts' is written twice (first by the record of line 1): two tables whose names give the same path?"
+	assert_equal "$(ls -A top)" out
+	# SIGTERM and SIGINT remove what was built, and the signal ends it
+	for sig in TERM INT; do
+		rm -rf top/new
+		# a background job starts with SIGINT ignored: not this one
+		env --default-signal=INT sluice write top/new < in.fifo \
+		    2> err.txt 3>&- &
+		pid=$!
+		exec 8> in.fifo
+		rec a.ts a >&8
+		wait_until 30 test -f "top/.new.sluice-new.$pid/a.ts"
+		kill -s "$sig" "$pid"
+		wait_until 30 ended "$pid"
+		status=0
+		wait "$pid" || status=$?
+		exec 8>&-
+		assert_equal "$status" "$(( 128 + $(kill -l "$sig") ))"
+		assert_equal "$(ls -A top)" out
+	done
+	# a directory made by another meanwhile: kept as it is, nothing written
+	sluice write top/new < in.fifo > out.txt 2> err.txt 3>&- &
+	pid=$!
+	exec 8> in.fifo
+	rec a.ts a >&8
+	wait_until 30 test -f "top/.new.sluice-new.$pid/a.ts"
+	mkdir top/new
+	echo mine > top/new/notes.txt
+	exec 8>&-
+	status=0
+	wait "$pid" || status=$?
+	assert_equal "$status" 73
+	assert_equal "$(cat err.txt)" "write: top/new: made by another while this run wrote its files: nothing written; run again"
+	assert_equal "$(ls -A top/new)" notes.txt
+	assert_equal "$(ls -A top)" 'new
+out'
+	rm -r top/new
+	# what a killed run left is removed by the next one; one whose
+	# process is still there is not
+	mkdir -p top/.new.sluice-new.2147483646/sub "top/.new.sluice-new.$$"
+	echo x > top/.new.sluice-new.2147483646/sub/a.ts
+	run -0 sluice write top/new < <(rec a.ts a)
+	assert_equal "$(ls -A top)" ".new.sluice-new.$$
+new
+out"
+}

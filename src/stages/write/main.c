@@ -19,6 +19,7 @@
  * do, found without parsing or reading a file.
  */
 #include <ctype.h>
+#include <dirent.h>
 #include <err.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -26,6 +27,7 @@
 #include <libgen.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -58,6 +60,7 @@ struct file {
 	int		 fd;		/* staged in an unnamed file, or -1 */
 	struct stat	 st;		/* as committed, if have_st */
 	int		 have_st;
+	int		 fresh;		/* written in the hidden directory */
 	const struct stampent *se;	/* the stamp vouched for it as is */
 };
 
@@ -176,7 +179,8 @@ bad_links(int dirfd, const char *path, int file_ok)
 /*
  * The directory of path under dirfd, its last component in *name:
  * opened a component at a time without following a symbolic link, and
- * made where missing when create is set (else -1 when there is none).
+ * made where missing when create is set (else -1 when there is none;
+ * create 2: -1 also when one cannot be made, errno saying why).
  * A path without a directory is dirfd itself.  The last one opened each
  * way is kept, for the files of one directory (types/...) in a row: not
  * to be closed.
@@ -191,7 +195,7 @@ dir_of(int dirfd, const char *path, const char **name, int create)
 	const char	*slash = strrchr(path, '/');
 	size_t		 n = slash != NULL ? (size_t)(slash - path) : 0;
 	char		*p, *s, *e;
-	int		 fd, nfd;
+	int		 fd, nfd, soft = create == 2;
 
 	*name = slash != NULL ? slash + 1 : path;
 	if (dirfd == -1)
@@ -213,10 +217,11 @@ dir_of(int dirfd, const char *path, const char **name, int create)
 		if ((e = strchr(s, '/')) != NULL)
 			*e = '\0';
 		if (create && mkdirat(fd, s, 0777) == -1 && errno != EEXIST)
-			err(EX_CANTCREAT, "%s", path);
-		nfd = openat(fd, s, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
-		    O_CLOEXEC);
-		if (nfd == -1 && create)
+			nfd = -1;
+		else
+			nfd = openat(fd, s, O_RDONLY | O_DIRECTORY |
+			    O_NOFOLLOW | O_CLOEXEC);
+		if (nfd == -1 && create && !soft)
 			err(EX_CANTCREAT, "%s", path);
 		if (fd != dirfd)
 			close(fd);
@@ -254,6 +259,208 @@ same_content(int pfd, const char *name, const char *c, size_t clen,
 	close(fd);
 	buf_free(&old);
 	return same;
+}
+
+/*
+ * A directory that is not there yet is built beside it under a hidden
+ * name, .NAME.sluice-new.PID, each file written there as its record
+ * comes, and renamed into place once every record is read and checked:
+ * one rename instead of a link per file, and nobody sees it half made.
+ * A failure, or SIGINT, SIGTERM or SIGHUP, removes it; one a killed run
+ * left is removed by the next run that builds the same directory.
+ */
+static struct {
+	int		 pfd;		/* the directory it is made in */
+	int		 fd;		/* the hidden one, or -1 */
+	volatile sig_atomic_t live;	/* made, not yet renamed */
+	char		 name[NAME_MAX + 1];	/* its name in pfd */
+	char		*base;		/* DIR's name in pfd */
+} fresh = { -1, -1, 0, "", NULL };
+
+#define FRESH_TAG	".sluice-new."
+
+/*
+ * name under pfd, and all below it, removed with the calls a signal
+ * handler may make (no malloc, no stdio); 0 when it is gone.
+ */
+static int
+rm_tree(int pfd, const char *name, int depth)
+{
+	char		 b[2048] __attribute__((__aligned__(8)));
+	struct dirent64	*d;
+	ssize_t		 n, off;
+	int		 fd, gone;
+
+	if (unlinkat(pfd, name, 0) == 0)
+		return 0;
+	if (errno != EISDIR || depth > 64 || (fd = openat(pfd, name,
+	    O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		return -1;
+	do {		/* again from the start while a pass removes some */
+		gone = 0;
+		if (lseek(fd, 0, SEEK_SET) == -1)
+			break;
+		while ((n = getdents64(fd, b, sizeof(b))) > 0)
+			for (off = 0; off < n; off += d->d_reclen) {
+				d = (struct dirent64 *)(void *)(b + off);
+				if (strcmp(d->d_name, ".") != 0 &&
+				    strcmp(d->d_name, "..") != 0 &&
+				    rm_tree(fd, d->d_name, depth + 1) == 0)
+					gone = 1;
+			}
+	} while (gone);
+	close(fd);
+	return unlinkat(pfd, name, AT_REMOVEDIR);
+}
+
+static void
+fresh_abandon(void)
+{
+	if (fresh.live)
+		(void)rm_tree(fresh.pfd, fresh.name, 0);
+	fresh.live = 0;
+}
+
+static void
+fresh_signal(int sig)
+{
+	fresh_abandon();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+/* hidden directories a killed run left for DIR (their process is gone) */
+static void
+fresh_sweep(size_t taglen)
+{
+	DIR		*dp;
+	struct dirent	*d;
+	char		*end;
+	long		 pid;
+	int		 fd;
+
+	if ((fd = openat(fresh.pfd, ".", O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1 || (dp = fdopendir(fd)) == NULL) {
+		if (fd != -1)
+			close(fd);
+		return;
+	}
+	while ((d = readdir(dp)) != NULL) {
+		if (strncmp(d->d_name, fresh.name, taglen) != 0 ||
+		    !isdigit((unsigned char)d->d_name[taglen]))
+			continue;
+		errno = 0;
+		pid = strtol(d->d_name + taglen, &end, 10);
+		if (*end == '\0' && errno == 0 && pid > 0 &&
+		    pid != (long)getpid() && pid <= INT_MAX &&
+		    kill((pid_t)pid, 0) == -1 && errno == ESRCH)
+			(void)rm_tree(fresh.pfd, d->d_name, 0);
+	}
+	closedir(dp);
+}
+
+/* dir is not there: build it hidden in pfd, if it can be */
+static void
+fresh_begin(int pfd, const char *dir)
+{
+	static const int sigs[] = { SIGHUP, SIGINT, SIGTERM };
+	struct sigaction sa, old;
+	struct stat	 st;
+	char		*copy = xstrdup(dir), *b = basename(copy);
+	size_t		 i, taglen;
+	int		 n;
+
+	n = snprintf(fresh.name, sizeof(fresh.name), "." "%s" FRESH_TAG,
+	    b);
+	taglen = (size_t)n;
+	if (strcmp(b, "/") == 0 || strcmp(b, ".") == 0 ||
+	    strcmp(b, "..") == 0 || n < 0 || snprintf(fresh.name,
+	    sizeof(fresh.name), "." "%s" FRESH_TAG "%ld", b,
+	    (long)getpid()) >= (int)sizeof(fresh.name) ||
+	    fstatat(pfd, b, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    errno != ENOENT) {
+		free(copy);
+		return;
+	}
+	fresh.pfd = pfd;
+	fresh.base = xstrdup(b);
+	free(copy);
+	fresh_sweep(taglen);
+	if (mkdirat(pfd, fresh.name, 0777) == -1)
+		return;
+	/* ignored signals stay ignored, as nohup(1) leaves them */
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = fresh_signal;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&sa.sa_mask, sigs[i]);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], NULL, &old) == 0 &&
+		    old.sa_handler != SIG_IGN)
+			(void)sigaction(sigs[i], &sa, NULL);
+	fresh.live = 1;
+	atexit(fresh_abandon);
+	if ((fresh.fd = openat(pfd, fresh.name, O_RDONLY | O_DIRECTORY |
+	    O_NOFOLLOW | O_CLOEXEC)) == -1)
+		fresh_abandon();
+}
+
+/*
+ * A record's file written in the hidden directory.  Where it cannot be
+ * (a path given twice, a file where a directory is needed), its content
+ * waits in memory: the checks after the records say what is wrong, or
+ * it is written the usual way.
+ */
+static void
+fresh_put(struct file *f, const char *c, size_t clen)
+{
+	const char	*name;
+	int		 pfd, fd;
+
+	f->missing = 1;
+	if ((pfd = dir_of(fresh.fd, f->path, &name, 2)) == -1 ||
+	    (fd = openat(pfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0666)) == -1) {
+		buf_add(&f->content, c, clen);
+		return;
+	}
+	if (write_all(fd, c, clen) == -1 || (dosync && fsync(fd) == -1))
+		err(EX_IOERR, "%s", f->path);
+	f->have_st = fstat(fd, &f->st) == 0;
+	if (close(fd) == -1)
+		err(EX_IOERR, "%s", f->path);
+	f->fresh = 1;
+}
+
+/* the hidden directory, complete, renamed to dir */
+static void
+fresh_commit(const struct file *files, size_t n, const char *dir)
+{
+	const char	*name;
+	size_t		 i;
+	int		 pfd, last = -1;
+
+	if (dosync) {
+		for (i = 0; i < n; i++)
+			if ((pfd = dir_of(fresh.fd, files[i].path, &name,
+			    0)) != last && (last = pfd) != -1 &&
+			    pfd != fresh.fd && fsync(pfd) == -1)
+				err(EX_IOERR, "%s", files[i].path);
+		if (fsync(fresh.fd) == -1)
+			err(EX_IOERR, "%s", dir);
+	}
+	if (renameat2(fresh.pfd, fresh.name, fresh.pfd, fresh.base,
+	    RENAME_NOREPLACE) == -1 && (errno != EINVAL ||
+	    renameat(fresh.pfd, fresh.name, fresh.pfd, fresh.base) == -1)) {
+		if (errno == EEXIST || errno == ENOTEMPTY)
+			errx(EX_CANTCREAT, "%s: made by another while this run "
+			    "wrote its files: nothing written; run again",
+			    dir);
+		err(EX_CANTCREAT, "%s", dir);
+	}
+	fresh.live = 0;
+	if (dosync && fsync(fresh.pfd) == -1)
+		err(EX_IOERR, "%s", dir);
 }
 
 /*
@@ -694,6 +901,10 @@ take(struct file *f, int dirfd, const char *c, size_t clen)
 	int		 pfd, missing = 1;
 
 	f->fd = -1;
+	if (fresh.fd != -1) {
+		fresh_put(f, c, clen);
+		return;
+	}
 	pfd = dir_of(dirfd, f->path, &name, 0);
 	if (pfd != -1 && ((f->se = stamp_same(pfd, name, f->path, &f->d,
 	    &missing)) != NULL ||
@@ -992,10 +1203,14 @@ main(int argc, char *argv[])
 		held = stamp_files_hold(dirfd);
 		stagefd = dirfd;
 	} else {
+		int	 why_not = errno;
+
 		parent = xstrdup(dir);
 		stagefd = open(dirname(parent), O_RDONLY | O_DIRECTORY |
 		    O_CLOEXEC);
 		free(parent);
+		if (why_not == ENOENT && stagefd != -1)
+			fresh_begin(stagefd, dir);
 	}
 	digest_begin(&dc);
 	p = e = "";
@@ -1114,7 +1329,10 @@ main(int argc, char *argv[])
 		file_as_dir(files, nfiles, sorted, i);
 
 	made = 0;
-	if (dirfd == -1) {
+	if (fresh.fd != -1) {
+		dirfd = fresh.fd;
+		made = 1;
+	} else if (dirfd == -1) {
 		if (mkdir(dir, 0777) == 0)
 			made = 1;
 		else if (errno != EEXIST)
@@ -1137,7 +1355,8 @@ main(int argc, char *argv[])
 		(void)buf_readfd(&oldman, mfd);
 		close(mfd);
 	}
-	rescue.dirfd = dirfd;
+	/* a failure in the hidden directory leaves nothing */
+	rescue.dirfd = fresh.fd != -1 ? -1 : dirfd;
 	rescue.old = &oldman;
 	rescue.files = files;
 	rescue.n = nfiles;
@@ -1148,6 +1367,12 @@ main(int argc, char *argv[])
 			nsame++;
 			if (verbose)
 				printf("unchanged %s\n", files[i].path);
+			continue;
+		}
+		if (files[i].fresh) {
+			nwritten++;
+			if (verbose)
+				printf("written %s\n", files[i].path);
 			continue;
 		}
 		pfd = dir_of(dirfd, files[i].path, &name, 1);
@@ -1220,6 +1445,8 @@ main(int argc, char *argv[])
 		buf_addc(&out, '\n');
 	}
 	write_atomic(dirfd, STAMP, STAMP, &out, 0);
+	if (fresh.fd != -1)
+		fresh_commit(files, nfiles, dir);
 	printf("%s: %d written, %d unchanged, %d pruned\n", dir, nwritten,
 	    nsame, npruned);
 	if (fflush(stdout) == EOF)
@@ -1227,6 +1454,7 @@ main(int argc, char *argv[])
 	if (stagefd != -1 && stagefd != dirfd)
 		close(stagefd);
 	close(dirfd);
+	free(fresh.base);
 	for (i = 0; i < nfiles; i++) {
 		free(files[i].path);
 		buf_free(&files[i].content);
